@@ -1,0 +1,1 @@
+"""Deterministic tools: problem loading, sandboxed execution, verification, timing."""

@@ -1,0 +1,125 @@
+"""Comparing a candidate's output with the reference's, in the parent process.
+
+Strict rule (EVAL_PROTOCOL.md): |out - ref| <= atol_eff + rtol*|ref| elementwise, with
+atol_eff = min(atol, kappa * max|ref|), so a tolerance cannot be loose enough for zeros or the
+identity to pass on small-magnitude outputs. Non-finite values must match exactly in position
+(and sign for infinities). `compat` is KernelBench's allclose(atol, rtol).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import torch
+
+from kernelwright.tools.guards import poisoned_mask
+from kernelwright.tools.verdicts import Verdict
+
+TOLERANCES = {  # dtype class -> (atol, rtol, kappa)
+    "fp32": (1e-4, 1e-4, 1e-3),
+    "16bit": (1e-2, 1e-2, 1e-2),
+}
+
+
+def tolerance_for(dtype: torch.dtype) -> tuple[float, float, float]:
+    return TOLERANCES["16bit"] if dtype in (torch.float16, torch.bfloat16) else TOLERANCES["fp32"]
+
+
+@dataclasses.dataclass
+class Comparison:
+    verdict: Verdict
+    message: str = ""
+    max_abs_err: float | None = None
+    rel_err: float | None = None
+    tolerance: dict[str, float] | None = None
+
+
+def _expected_type_ok(desc: dict[str, Any]) -> bool:
+    return desc.get("type") == "torch.Tensor"
+
+
+def compare_structure(desc: Any, ref: Any, device: str) -> Comparison | None:
+    """Type, structure, shape, dtype and device; None when all match."""
+    if isinstance(ref, torch.Tensor):
+        if "items" in desc or not _expected_type_ok(desc):
+            return Comparison(Verdict.OUTPUT_TYPE, f"returned {desc.get('type')}, expected exactly torch.Tensor")
+        if desc["shape"] != list(ref.shape):
+            return Comparison(Verdict.SHAPE_MISMATCH, f"output shape {desc['shape']}, expected {list(ref.shape)}")
+        if desc["dtype"] != str(ref.dtype).removeprefix("torch."):
+            return Comparison(Verdict.DTYPE_MISMATCH, f"output dtype {desc['dtype']}, expected {str(ref.dtype).removeprefix('torch.')}")
+        if torch.device(desc["device"]).type != torch.device(device).type:
+            return Comparison(Verdict.OUTPUT_TYPE, f"output on {desc['device']}, expected {device}")
+        return None
+    if isinstance(ref, (tuple, list)):
+        if desc.get("type") != type(ref).__name__ or len(desc.get("items", [])) != len(ref):
+            return Comparison(Verdict.OUTPUT_TYPE, f"returned {desc.get('type')}, expected a {type(ref).__name__} of {len(ref)}")
+        for d, r in zip(desc["items"], ref):
+            bad = compare_structure(d, r, device)
+            if bad:
+                return bad
+        return None
+    return Comparison(Verdict.OUTPUT_TYPE, f"reference returned {type(ref).__name__}: unsupported")
+
+
+def _flatten(x: Any) -> list[torch.Tensor]:
+    if isinstance(x, torch.Tensor):
+        return [x]
+    out: list[torch.Tensor] = []
+    for item in x:
+        out.extend(_flatten(item))
+    return out
+
+
+def compare_values(out: Any, ref: Any, mode: str = "strict") -> Comparison:
+    """Values of outputs whose structure already matched."""
+    worst_abs, num, den = 0.0, 0.0, 0.0
+    tol_report: dict[str, float] = {}
+    for o, r in zip(_flatten(out), _flatten(ref)):
+        if r.numel() == 0:
+            continue
+        unwritten = poisoned_mask(o) & ~poisoned_mask(r)
+        if bool(unwritten.any()):
+            n = int(unwritten.sum())
+            return Comparison(Verdict.UNWRITTEN_OUTPUT, f"{n} of {o.numel()} output elements were never written (still hold the poison pattern)")
+        atol, rtol, kappa = tolerance_for(r.dtype)
+        o64, r64 = o.double(), r.double()
+        if not r.is_floating_point():
+            if not torch.equal(o, r):
+                return Comparison(Verdict.WRONG_OUTPUT, f"{int((o != r).sum())} integer elements differ")
+            continue
+        finite = torch.isfinite(r64)
+        same_nonfinite = (torch.isnan(o64) & torch.isnan(r64)) | (torch.isinf(o64) & (o64 == r64))
+        bad_nonfinite = (~finite & ~same_nonfinite) | (finite & ~torch.isfinite(o64))
+        if bool(bad_nonfinite.any()):
+            return Comparison(Verdict.WRONG_OUTPUT, f"{int(bad_nonfinite.sum())} elements are NaN/inf where the reference is not (or the reverse)")
+        diff = (o64 - r64).abs().where(finite, torch.zeros_like(r64))
+        mag = r64.abs().where(finite, torch.zeros_like(r64))
+        max_ref = float(mag.max()) if mag.numel() else 0.0
+        if mode == "compat":
+            atol_eff = atol
+        else:
+            atol_eff = min(atol, kappa * max_ref)
+        bound = atol_eff + rtol * mag
+        worst_abs = max(worst_abs, float(diff.max()))
+        num += float((diff**2).sum())
+        den += float((mag**2).sum())
+        tol_report = {"atol": atol, "rtol": rtol, "atol_eff": atol_eff}
+        over = diff > bound
+        if bool(over.any()):
+            idx = int(over.reshape(-1).nonzero()[0])
+            return Comparison(
+                Verdict.WRONG_OUTPUT,
+                f"{int(over.sum())} of {r.numel()} elements out of tolerance (max abs err {float(diff.max()):.3g}; "
+                f"e.g. flat index {idx}: got {float(o64.reshape(-1)[idx]):.6g}, expected {float(r64.reshape(-1)[idx]):.6g}; "
+                f"allowed {atol_eff:.3g} + {rtol:g}*|ref|)",
+                max_abs_err=float(diff.max()),
+                rel_err=(num**0.5) / (den**0.5) if den else None,
+                tolerance=tol_report,
+            )
+    return Comparison(
+        Verdict.ACCEPTED,
+        max_abs_err=worst_abs,
+        rel_err=(num**0.5) / (den**0.5) if den else 0.0,
+        tolerance=tol_report or None,
+    )

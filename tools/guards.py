@@ -1,0 +1,269 @@
+"""Runtime integrity guards, used inside the candidate's child process.
+
+- `global_state_snapshot`: the process-wide numerics flags a cheat could flip.
+- `LaunchCounter`: counts launches of the solution's own Triton kernels (and records their
+  argument signatures for the static sm_90 compile); torch-op accounting pauses inside launches.
+- `OpAccountant`: a TorchDispatchMode that records aten compute ops in the forward and fills
+  every fresh allocation with a NaN of a recognisable bit pattern (`POISON_BITS`), so output
+  elements a kernel never wrote are found later, whatever the allocator did.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+# Aten ops that move or allocate data but compute nothing a kernel should have computed.
+ALLOWED_OPS = frozenset(
+    """
+    empty empty_like empty_strided new_empty new_empty_strided zeros zeros_like new_zeros
+    ones ones_like new_ones full full_like new_full fill_ zero_ scalar_tensor arange resize_
+    view _unsafe_view reshape _reshape_alias as_strided t transpose permute expand expand_as
+    squeeze unsqueeze slice select split split_with_sizes chunk unbind narrow alias detach
+    view_as flatten unflatten movedim diagonal unfold contiguous clone copy_ _to_copy to
+    lift_fresh lift_fresh_copy _local_scalar_dense item sym_size sym_stride sym_numel
+    sym_storage_offset is_contiguous size stride dim numel set_ cat stack is_same_size
+    is_nonzero result_type
+    """.split()
+)
+ALLOCATING_OPS = frozenset("empty empty_like empty_strided new_empty new_empty_strided resize_".split())
+
+# A quiet NaN per float width with a payload no arithmetic produces (they make canonical NaNs);
+# integers get a sentinel. Bits are compared through an integer view of the same width.
+POISON_BITS: dict[torch.dtype, tuple[torch.dtype, int]] = {
+    torch.float32: (torch.int32, 0x7FCA5A5A),
+    torch.float64: (torch.int64, 0x7FF8A5A5A5A5A5A5),
+    torch.float16: (torch.int16, 0x7E5A),
+    torch.bfloat16: (torch.int16, 0x7FDA),
+    torch.int32: (torch.int32, 0x5A5A5A5A),
+    torch.int64: (torch.int64, 0x5A5A5A5A5A5A5A5A),
+    torch.int16: (torch.int16, 0x5A5A),
+}
+
+
+def poison_(t: torch.Tensor) -> None:
+    """Fill `t` with the poison pattern of its dtype (no-op for dtypes without one)."""
+    entry = POISON_BITS.get(t.dtype)
+    if entry is None or t.numel() == 0:
+        return
+    int_dtype, bits = entry
+    # Two's-complement reinterpretation of the unsigned pattern for the signed integer view.
+    width = torch.iinfo(int_dtype).bits
+    value = bits - (1 << width) if bits >= 1 << (width - 1) else bits
+    if t.dtype == int_dtype:
+        t.fill_(value)
+    else:
+        t.view(int_dtype).fill_(value)
+
+
+def poisoned_mask(t: torch.Tensor) -> torch.Tensor:
+    """True where `t` still holds the poison pattern (i.e. was never written)."""
+    entry = POISON_BITS.get(t.dtype)
+    if entry is None:
+        return torch.zeros(t.shape, dtype=torch.bool)
+    int_dtype, bits = entry
+    width = torch.iinfo(int_dtype).bits
+    value = bits - (1 << width) if bits >= 1 << (width - 1) else bits
+    view = t if t.dtype == int_dtype else t.view(int_dtype)
+    return view == value
+
+
+def poison_allocator(nbytes: int, device: torch.device) -> None:
+    """Fill about `nbytes` of free allocator memory with NaN, then free it (CUDA caching allocator)."""
+    if device.type != "cuda" or nbytes <= 0:
+        return
+    block = torch.empty(nbytes // 4 + 1, dtype=torch.float32, device=device)
+    poison_(block)
+    del block
+
+
+def global_state_snapshot() -> dict[str, Any]:
+    """Process-wide settings that change numerics or determinism."""
+    snap: dict[str, Any] = {
+        "default_dtype": str(torch.get_default_dtype()),
+        "float32_matmul_precision": torch.get_float32_matmul_precision(),
+        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+        "matmul.allow_tf32": torch.backends.cuda.matmul.allow_tf32,
+        "matmul.allow_fp16_reduced_precision_reduction": torch.backends.cuda.matmul.allow_fp16_reduced_precision_reduction,
+        "matmul.allow_bf16_reduced_precision_reduction": torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction,
+        "cudnn.enabled": torch.backends.cudnn.enabled,
+        "cudnn.allow_tf32": torch.backends.cudnn.allow_tf32,
+        "cudnn.benchmark": torch.backends.cudnn.benchmark,
+        "cudnn.deterministic": torch.backends.cudnn.deterministic,
+        "num_threads": torch.get_num_threads(),
+    }
+    return snap
+
+
+def rng_snapshot() -> torch.Tensor:
+    return torch.random.get_rng_state()
+
+
+def diff_state(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    return [f"{k}: {before[k]!r} -> {after.get(k)!r}" for k in before if before[k] != after.get(k)]
+
+
+def live_threads() -> set[int]:
+    return {t.ident for t in threading.enumerate() if t.ident is not None}
+
+
+def _describe_arg(name: str, value: Any, constexpr: bool) -> dict[str, Any]:
+    if isinstance(value, torch.Tensor):
+        return {"name": name, "kind": "tensor", "dtype": str(value.dtype).removeprefix("torch.")}
+    if constexpr:
+        return {"name": name, "kind": "constexpr", "value": value if isinstance(value, (int, float, bool, str)) or value is None else repr(value)}
+    if isinstance(value, bool):
+        return {"name": name, "kind": "bool", "value": value}
+    if isinstance(value, int):
+        return {"name": name, "kind": "int", "value": value}
+    if isinstance(value, float):
+        return {"name": name, "kind": "float", "value": value}
+    if value is None:
+        return {"name": name, "kind": "none"}
+    return {"name": name, "kind": "other", "repr": repr(value)[:80]}
+
+
+class LaunchCounter:
+    """Counts Triton launches, split into the solution's own kernels and everything else.
+
+    Installed by patching `run` on Triton's JIT classes (compiled and interpreted), which every
+    launch path (`kernel[grid](...)`, autotune, heuristics) goes through.
+    """
+
+    def __init__(self, solution_file: Path) -> None:
+        self.solution_file = str(solution_file.resolve())
+        self.own: Counter[str] = Counter()
+        self.other: Counter[str] = Counter()
+        self.depth = 0  # >0 while a launch runs: the interpreter's own torch calls are not the candidate's
+        self.signatures: dict[str, dict[str, Any]] = {}
+        self._patched: list[tuple[type, Any]] = []
+
+    def install(self) -> None:
+        classes: list[type] = []
+        from triton.runtime.jit import JITFunction
+
+        classes.append(JITFunction)
+        try:
+            from triton.runtime.interpreter import InterpretedFunction
+
+            classes.append(InterpretedFunction)
+        except ImportError:  # pragma: no cover - every supported Triton has it
+            pass
+        for cls in classes:
+            original = cls.run
+            self._patched.append((cls, original))
+            cls.run = self._wrap(original)
+
+    def uninstall(self) -> None:
+        for cls, original in self._patched:
+            cls.run = original
+        self._patched.clear()
+
+    def _wrap(self, original):
+        counter = self
+
+        def run(jit_self, *args, grid, warmup, **kwargs):
+            if warmup:
+                return original(jit_self, *args, grid=grid, warmup=warmup, **kwargs)
+            fn = getattr(jit_self, "fn", None)
+            code = getattr(fn, "__code__", None)
+            name = getattr(fn, "__qualname__", repr(jit_self))
+            mine = code is not None and str(Path(code.co_filename).resolve()) == counter.solution_file
+            (counter.own if mine else counter.other)[name] += 1
+            if mine:
+                counter._record_signature(jit_self, fn, name, args, kwargs)
+            counter.depth += 1
+            try:
+                return original(jit_self, *args, grid=grid, warmup=warmup, **kwargs)
+            finally:
+                counter.depth -= 1
+
+        return run
+
+    def _record_signature(self, jit_self, fn, name: str, args, kwargs) -> None:
+        if name in self.signatures:
+            return
+        import inspect
+
+        params = list(inspect.signature(fn).parameters)
+        annotations = getattr(fn, "__annotations__", {})
+        constexprs = {p for p in params if "constexpr" in str(annotations.get(p, ""))}
+        bound = dict(zip(params, args))
+        bound.update({k: v for k, v in kwargs.items() if k in params})
+        self.signatures[name] = {
+            "kernel": fn.__name__,
+            "file": self.solution_file,
+            "args": [_describe_arg(p, bound.get(p), p in constexprs) for p in params if p in bound],
+            "num_warps": kwargs.get("num_warps", 4),
+            "num_stages": kwargs.get("num_stages", 3),
+        }
+
+
+class ExtensionCounter:
+    """Counts calls into CUDA extensions the solution builds with `load_inline`."""
+
+    def __init__(self, launches: LaunchCounter) -> None:
+        self.launches = launches
+        self._original = None
+
+    def install(self) -> None:
+        import torch.utils.cpp_extension as cpp
+
+        self._original = cpp.load_inline
+        counter = self.launches
+
+        def load_inline(*args, **kwargs):
+            module = self._original(*args, **kwargs)
+            return _CountingModule(module, counter)
+
+        cpp.load_inline = load_inline
+
+    def uninstall(self) -> None:
+        if self._original is not None:
+            import torch.utils.cpp_extension as cpp
+
+            cpp.load_inline = self._original
+
+
+class _CountingModule:
+    def __init__(self, module, counter: LaunchCounter) -> None:
+        self._module = module
+        self._counter = counter
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._module, name)
+        if not callable(attr):
+            return attr
+        counter = self._counter
+
+        def call(*args, **kwargs):
+            counter.own[f"cuda:{name}"] += 1
+            return attr(*args, **kwargs)
+
+        return call
+
+
+class OpAccountant(TorchDispatchMode):
+    """Records aten compute ops in the forward; poisons what the forward allocates."""
+
+    def __init__(self, launches: LaunchCounter, poison: bool = True) -> None:
+        super().__init__()
+        self.launches = launches
+        self.poison = poison
+        self.compute_ops: Counter[str] = Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if self.launches.depth:
+            return out
+        name = func.overloadpacket.__name__
+        if name not in ALLOWED_OPS:
+            self.compute_ops[name] += 1
+        elif self.poison and name in ALLOCATING_OPS and isinstance(out, torch.Tensor):
+            poison_(out)
+        return out

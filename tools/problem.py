@@ -1,0 +1,163 @@
+"""Loading KernelBench-format problem and solution files, without running them.
+
+The parent process only parses; everything that executes user or candidate code happens in a
+sandboxed child (see `kernelwright.tools.sandbox`). Errors here are the user's to fix, so they
+are `InputError`s with a one-line message naming the file and the fix (exit code 2).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import hashlib
+from pathlib import Path
+
+
+class InputError(Exception):
+    """Bad input from the user: a missing or malformed file, a bad flag. CLI exit code 2."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceFile:
+    path: Path
+    source: str
+    tree: ast.Module
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.source.encode()).hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """A reference program: `Model`, `get_inputs()`, `get_init_inputs()` and its size constants."""
+
+    file: SourceFile
+    # Module-level integer constants (`batch_size = 16`): the knobs shape variants turn.
+    constants: dict[str, int]
+
+    @property
+    def path(self) -> Path:
+        return self.file.path
+
+    @property
+    def name(self) -> str:
+        return self.file.path.stem
+
+
+def read_python(path: str | Path, what: str) -> SourceFile:
+    """Read and parse a Python file, or raise InputError saying what is wrong with it."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{what} file not found: {p} (give the path to a .py file)")
+    try:
+        source = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{what} file {p} cannot be read: {exc}") from exc
+    try:
+        tree = ast.parse(source, filename=str(p))
+    except SyntaxError as exc:
+        raise InputError(f"{what} file {p} does not parse: line {exc.lineno}: {exc.msg}") from exc
+    return SourceFile(path=p.resolve(), source=source, tree=tree)
+
+
+def top_level_names(tree: ast.Module) -> dict[str, str]:
+    """Names bound at module level, mapped to 'class', 'def' or 'value'."""
+    names: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            names[node.name] = "class"
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            names[node.name] = "def"
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                if isinstance(t, ast.Name):
+                    names[t.id] = "value"
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                names[(alias.asname or alias.name).split(".")[0]] = "import"
+    return names
+
+
+def int_constants(tree: ast.Module) -> dict[str, int]:
+    """Module-level `NAME = <int literal>` assignments (bools excluded)."""
+    out: dict[str, int] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if (
+            isinstance(target, ast.Name)
+            and isinstance(value, ast.Constant)
+            and type(value.value) is int
+        ):
+            out[target.id] = value.value
+    return out
+
+
+def load_problem(path: str | Path) -> Problem:
+    f = read_python(path, "problem")
+    names = top_level_names(f.tree)
+    missing = [
+        n
+        for n, kind in (("Model", "class"), ("get_inputs", "def"), ("get_init_inputs", "def"))
+        if names.get(n) != kind
+    ]
+    if missing:
+        raise InputError(
+            f"problem file {f.path} lacks {', '.join(missing)}: a KernelBench problem defines "
+            "class Model(nn.Module), get_inputs() and get_init_inputs()"
+        )
+    return Problem(file=f, constants=int_constants(f.tree))
+
+
+def load_solution(path: str | Path) -> SourceFile:
+    f = read_python(path, "solution")
+    if top_level_names(f.tree).get("ModelNew") != "class":
+        raise InputError(
+            f"solution file {f.path} lacks class ModelNew: a solution defines "
+            "class ModelNew(nn.Module) with the same constructor as the problem's Model"
+        )
+    return f
+
+
+def variant_sizes(constants: dict[str, int]) -> dict[str, int]:
+    """New values for the size constants of a shape variant, or {} if none can be varied.
+
+    Sizes below 8 are left alone: they are usually axes, kernel sizes or layer counts whose
+    change would alter the function rather than its size. The new value is smaller and odd,
+    so it is neither a multiple of the shipped size nor a power of two.
+    """
+    changed: dict[str, int] = {}
+    for name, value in constants.items():
+        if value < 8:
+            continue
+        new = max(3, (value * 5) // 8)
+        if new % 2 == 0:
+            new -= 1
+        changed[name] = new
+    return changed
+
+
+def with_constants(source: str, overrides: dict[str, int]) -> str:
+    """The problem source with module-level integer constants replaced (line-preserving)."""
+    if not overrides:
+        return source
+    lines = source.splitlines(keepends=True)
+    tree = ast.parse(source)
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id in overrides and isinstance(value, ast.Constant):
+            row = value.lineno - 1
+            line = lines[row]
+            lines[row] = line[: value.col_offset] + str(overrides[target.id]) + line[value.end_col_offset :]
+    return "".join(lines)

@@ -1,0 +1,269 @@
+"""Static scan of a candidate solution: the cheats that are visible in the source.
+
+Runs in the parent on the AST (the code is never executed here). It is the first line of the
+integrity guards; the runtime guards in `kernelwright.tools.guards` catch what slips through.
+A solution that needs none of these constructs loses nothing: honest kernels allocate, launch
+and return.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+
+from kernelwright.tools.verdicts import Verdict
+
+# Modules whose import alone is a violation: concurrency, process control, introspection, raw memory.
+FORBIDDEN_MODULES = {
+    "threading": "starts threads (work hidden from the timer)",
+    "_thread": "starts threads (work hidden from the timer)",
+    "multiprocessing": "starts processes",
+    "concurrent": "starts threads or processes",
+    "subprocess": "starts processes",
+    "socket": "opens network connections",
+    "asyncio": "runs work concurrently",
+    "gc": "digs objects (such as reference outputs) out of the garbage collector",
+    "inspect": "inspects caller frames",
+    "ctypes": "touches raw memory",
+    "signal": "changes signal handling",
+    "atexit": "runs code after the checks",
+    "builtins": "patches builtins",
+    "importlib": "imports code the scan cannot see",
+    "pickle": "loads serialized objects",
+    "marshal": "loads serialized code",
+    "shelve": "loads serialized objects",
+    "sys": "reaches interpreter internals (frames, modules)",
+    "pathlib": "reads files (reference data lives on disk)",
+    "shutil": "touches files",
+    "tempfile": "touches files",
+}
+# Calls that are violations wherever they appear (dotted names as written in the source).
+FORBIDDEN_CALLS = {
+    "eval": "runs code the scan cannot see",
+    "exec": "runs code the scan cannot see",
+    "compile": "builds code the scan cannot see",
+    "__import__": "imports code the scan cannot see",
+    "globals": "reaches module state",
+    "vars": "reaches object internals",
+    "open": "reads or writes files",
+    "delattr": "removes attributes of other objects",
+    "torch.load": "loads tensors from disk",
+    "numpy.load": "loads arrays from disk",
+    "np.load": "loads arrays from disk",
+    "os.system": "runs shell commands",
+    "os.popen": "runs shell commands",
+    "os.fork": "starts processes",
+    "os.kill": "signals processes",
+    "os._exit": "exits before the checks finish",
+    "os.putenv": "changes the environment",
+    "os.listdir": "reads the file system",
+    "os.scandir": "reads the file system",
+    "os.walk": "reads the file system",
+    "torch.cuda.Stream": "creates a CUDA stream (work hidden from the timer)",
+    "torch.cuda.stream": "switches CUDA streams (work hidden from the timer)",
+    "torch.cuda.set_stream": "switches CUDA streams (work hidden from the timer)",
+    "torch.cuda.ExternalStream": "uses a foreign CUDA stream",
+    "torch.Stream": "creates a stream",
+    "torch.cuda.set_per_process_memory_fraction": "changes the allocator",
+    "torch.cuda.memory.set_per_process_memory_fraction": "changes the allocator",
+}
+# Calls that change process-wide numerics or RNG: the reference would run under other rules.
+GLOBAL_STATE_CALLS = {
+    "torch.set_float32_matmul_precision",
+    "torch.set_default_dtype",
+    "torch.set_default_tensor_type",
+    "torch.set_default_device",
+    "torch.manual_seed",
+    "torch.seed",
+    "torch.cuda.manual_seed",
+    "torch.cuda.manual_seed_all",
+    "torch.random.manual_seed",
+    "torch.set_rng_state",
+    "torch.cuda.set_rng_state",
+    "torch.use_deterministic_algorithms",
+    "torch.set_flush_denormal",
+    "torch.set_num_threads",
+    "torch.set_grad_enabled",
+    "torch.backends.cuda.enable_flash_sdp",
+    "torch.backends.cuda.enable_math_sdp",
+    "torch.backends.cuda.enable_mem_efficient_sdp",
+    "np.random.seed",
+    "numpy.random.seed",
+    "random.seed",
+    "setattr",
+}
+# Attribute names that only serve to reach frames, globals or other hidden state.
+FORBIDDEN_ATTRS = {
+    "f_back", "f_locals", "f_globals", "f_builtins", "tb_frame", "gi_frame", "cr_frame",
+    "__globals__", "__builtins__", "__subclasses__", "__code__", "__closure__", "_getframe",
+    "environ",
+}
+# Strings in CUDA sources that hide work or change cache behaviour.
+FORBIDDEN_SOURCE_TEXT = {
+    "cudaStreamCreate": "creates a CUDA stream (work hidden from the timer)",
+    "accessPolicyWindow": "sets L2 persistence",
+    "cudaLimitPersistingL2CacheSize": "sets L2 persistence",
+    "cudaDeviceSetLimit": "changes device limits",
+    "std::thread": "starts threads",
+    "pthread_create": "starts threads",
+    "cudaEventRecord": "touches the timer's CUDA events",
+}
+ALLOWED_MODEL_BASES = {"nn.Module", "torch.nn.Module", "Module"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    verdict: Verdict
+    line: int
+    message: str
+
+
+def dotted(node: ast.AST) -> str | None:
+    """`a.b.c` for Name/Attribute chains, else None."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+class _Scanner(ast.NodeVisitor):
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+        self.module_aliases: dict[str, str] = {}  # local name -> real module path
+
+    def flag(self, node: ast.AST, verdict: Verdict, message: str) -> None:
+        self.findings.append(Finding(verdict, getattr(node, "lineno", 0), message))
+
+    def resolve(self, name: str | None) -> str | None:
+        """Rewrite a dotted name through import aliases (`F.relu` -> `torch.nn.functional.relu`)."""
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        real = self.module_aliases.get(head)
+        if real is None:
+            return name
+        return f"{real}.{rest}" if rest else real
+
+    # -- imports --------------------------------------------------------------------------
+    def _check_module(self, node: ast.AST, module: str) -> None:
+        root = module.split(".")[0]
+        if root in FORBIDDEN_MODULES:
+            self.flag(node, Verdict.STATIC_VIOLATION, f"imports {module}: {FORBIDDEN_MODULES[root]}")
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self._check_module(node, alias.name)
+            if alias.asname:
+                self.module_aliases[alias.asname] = alias.name
+        self.generic_visit(node)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        module = node.module or ""
+        self._check_module(node, module)
+        for alias in node.names:
+            self._check_module(node, f"{module}.{alias.name}")
+            self.module_aliases[alias.asname or alias.name] = f"{module}.{alias.name}"
+        self.generic_visit(node)
+
+    # -- control flow -------------------------------------------------------------------
+    def visit_Try(self, node: ast.AST) -> None:
+        self.flag(
+            node,
+            Verdict.STATIC_VIOLATION,
+            "uses try/except: a kernel failure must surface, not fall back to another path",
+        )
+        self.generic_visit(node)
+
+    visit_TryStar = visit_Try
+
+    def visit_With(self, node: ast.With) -> None:
+        for item in node.items:
+            call = item.context_expr
+            name = self.resolve(dotted(call.func)) if isinstance(call, ast.Call) else None
+            if name and name.endswith("suppress"):
+                self.flag(node, Verdict.STATIC_VIOLATION, "uses contextlib.suppress: errors must surface")
+        self.generic_visit(node)
+
+    def visit_Global(self, node: ast.Global) -> None:
+        self.flag(node, Verdict.GLOBAL_STATE, f"declares global {', '.join(node.names)}: state kept between calls")
+        self.generic_visit(node)
+
+    # -- calls and attributes -----------------------------------------------------------
+    def visit_Call(self, node: ast.Call) -> None:
+        name = self.resolve(dotted(node.func))
+        if name:
+            short = name.removeprefix("torch.nn.functional.")
+            if name in FORBIDDEN_CALLS or short in FORBIDDEN_CALLS:
+                self.flag(node, Verdict.STATIC_VIOLATION, f"calls {name}: {FORBIDDEN_CALLS.get(name) or FORBIDDEN_CALLS[short]}")
+            elif name in GLOBAL_STATE_CALLS and not (
+                name == "setattr" and node.args and dotted(node.args[0]) == "self"
+            ):
+                self.flag(node, Verdict.GLOBAL_STATE, f"calls {name}: changes process-wide state")
+            elif name == "getattr" and len(node.args) >= 2 and not isinstance(node.args[1], ast.Constant):
+                target = dotted(node.args[0])
+                if target != "self":
+                    self.flag(node, Verdict.STATIC_VIOLATION, "getattr with a computed name: hides what is reached")
+        self.generic_visit(node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if node.attr in FORBIDDEN_ATTRS:
+            self.flag(node, Verdict.STATIC_VIOLATION, f"reaches .{node.attr}: hidden interpreter state")
+        self.generic_visit(node)
+
+    def _check_store(self, target: ast.AST) -> None:
+        """Assigning into a module (torch.backends.x = ..., F.relu = ...) patches the world."""
+        if isinstance(target, (ast.Tuple, ast.List)):
+            for t in target.elts:
+                self._check_store(t)
+            return
+        if not isinstance(target, ast.Attribute):
+            return
+        name = self.resolve(dotted(target))
+        if name is None:
+            return
+        head = name.split(".")[0]
+        if head in ("self", "cls"):
+            return
+        if name.startswith("torch.backends") or "allow_tf32" in name or "allow_fp16" in name or "allow_bf16" in name:
+            self.flag(target, Verdict.GLOBAL_STATE, f"sets {name}: changes numerics for everyone in the process")
+        elif head in self.module_aliases.values() or head in self.module_aliases or head in {"torch", "triton", "time", "os", "math", "numpy", "np"}:
+            self.flag(target, Verdict.GLOBAL_STATE, f"assigns {name}: patches a module")
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        for t in node.targets:
+            self._check_store(t)
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self._check_store(node.target)
+        self.generic_visit(node)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        if node.name == "ModelNew":
+            for base in node.bases:
+                name = dotted(base)
+                if name not in ALLOWED_MODEL_BASES:
+                    self.flag(
+                        node,
+                        Verdict.STATIC_VIOLATION,
+                        f"ModelNew derives from {name or 'an expression'}: it must be an nn.Module "
+                        "that computes through its own kernels, not a subclass of the reference",
+                    )
+        self.generic_visit(node)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        if isinstance(node.value, str):
+            for text, why in FORBIDDEN_SOURCE_TEXT.items():
+                if text in node.value:
+                    self.flag(node, Verdict.STATIC_VIOLATION, f"source text uses {text}: {why}")
+
+
+def scan_solution(source: str) -> list[Finding]:
+    """All static findings for a solution's source, in line order."""
+    scanner = _Scanner()
+    scanner.visit(ast.parse(source))
+    return sorted(scanner.findings, key=lambda f: f.line)

@@ -1,0 +1,86 @@
+"""The verdicts a candidate can get, and the one record that carries a check's result.
+
+Verdict names are part of the public contract (CLI JSON, traces, memory): keep them stable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from typing import Any
+
+
+class Verdict(str, enum.Enum):
+    ACCEPTED = "accepted"
+    COMPILE_ERROR = "compile_error"
+    RUNTIME_ERROR = "runtime_error"
+    TIMEOUT = "timeout"
+    CRASH = "crash"
+    WRONG_OUTPUT = "wrong_output"
+    SHAPE_MISMATCH = "shape_mismatch"
+    DTYPE_MISMATCH = "dtype_mismatch"
+    OUTPUT_TYPE = "output_type"
+    UNWRITTEN_OUTPUT = "unwritten_output"
+    INPUT_MUTATED = "input_mutated"
+    NO_CUSTOM_KERNEL = "no_custom_kernel"
+    TORCH_COMPUTE = "torch_compute"
+    STATIC_VIOLATION = "static_violation"
+    GLOBAL_STATE = "global_state"
+    SHAPE_OVERFIT = "shape_overfit"
+    TIMING_ESCAPE = "timing_escape"
+    IMPOSSIBLE_SPEED = "impossible_speed"
+
+    def __str__(self) -> str:  # so f-strings print the bare name
+        return self.value
+
+
+@dataclasses.dataclass(frozen=True)
+class Reason:
+    """One failed (or notable) check: which guard spoke, and what the user should know."""
+
+    check: str
+    message: str
+    verdict: Verdict | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"check": self.check, "message": self.message}
+        if self.verdict is not None:
+            d["verdict"] = self.verdict.value
+        return d
+
+
+@dataclasses.dataclass
+class CheckResult:
+    """Everything `kernelwright check` reports. `to_dict` is the CLI's JSON."""
+
+    verdict: Verdict
+    reasons: list[Reason] = dataclasses.field(default_factory=list)
+    trials: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    max_abs_err: float | None = None
+    rel_err: float | None = None
+    timing: dict[str, Any] | None = None
+    speedup: dict[str, float] | None = None
+    mode: str = "strict"
+    device: str = "cpu"
+    problem: str = ""
+    solution: str = ""
+    seeds: list[int] = dataclasses.field(default_factory=list)
+    variants: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    weights_aligned: bool | None = None
+    tolerance: dict[str, float] | None = None
+    launches: dict[str, int] = dataclasses.field(default_factory=dict)
+    resources: list[dict[str, Any]] | None = None
+    roofline: dict[str, Any] | None = None
+    versions: dict[str, str] = dataclasses.field(default_factory=dict)
+    wall_s: float = 0.0
+
+    @property
+    def accepted(self) -> bool:
+        return self.verdict is Verdict.ACCEPTED
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["verdict"] = self.verdict.value
+        d["accepted"] = self.accepted
+        d["reasons"] = [r.to_dict() for r in self.reasons]
+        return d

@@ -1,0 +1,1 @@
+"""Entry points that run inside sandboxed child processes."""

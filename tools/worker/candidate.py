@@ -1,0 +1,167 @@
+"""Child worker: load the candidate solution and run it on every case, under the runtime guards.
+
+Never sees reference outputs: it reads the inputs, constructor arguments and weights that the
+reference worker saved, writes the candidate's outputs, and logs one JSON event per step so
+that a crash or a kill leaves a record of how far it got. The parent compares the outputs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from kernelwright.tools import guards
+from kernelwright.tools.worker.common import (
+    DTYPES,
+    EventLog,
+    cast_inputs,
+    clone_inputs,
+    device_sync,
+    error_text,
+    load_module,
+    load_tensors,
+    same_bits,
+    save_tensors,
+    seed_everything,
+)
+
+
+def classify_exception(exc: BaseException) -> str:
+    """compile_error for Triton/C++ build failures, runtime_error for the rest."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    module = type(exc).__module__ or ""
+    if names & {"CompilationError", "CompileTimeAssertionFailure", "SyntaxError", "ImportError"} or (
+        "triton.compiler" in module
+    ):
+        return "compile_error"
+    if "Error building extension" in str(exc):
+        return "compile_error"
+    return "runtime_error"
+
+
+def output_description(out: Any) -> dict[str, Any]:
+    """Exact type, structure, shapes, dtypes and devices of what the forward returned."""
+    if isinstance(out, (tuple, list)):
+        return {"type": type(out).__name__, "items": [output_description(o) for o in out]}
+    if isinstance(out, torch.Tensor):
+        return {
+            "type": f"{type(out).__module__}.{type(out).__qualname__}",
+            "shape": list(out.shape),
+            "dtype": str(out.dtype).removeprefix("torch."),
+            "device": str(out.device),
+        }
+    return {"type": f"{type(out).__module__}.{type(out).__qualname__}"}
+
+
+def plain_cpu(out: Any) -> Any:
+    """Outputs as plain CPU tensors for the parent (bits preserved, subclasses stripped)."""
+    if isinstance(out, torch.Tensor):
+        return out.detach().as_subclass(torch.Tensor).cpu()
+    if isinstance(out, (tuple, list)):
+        return [plain_cpu(o) for o in out]
+    return None
+
+
+def output_nbytes(desc: Any) -> int:
+    return sum(t.numel() * t.element_size() for t in _tensors(desc))
+
+
+def _tensors(out: Any):
+    if isinstance(out, torch.Tensor):
+        yield out
+    elif isinstance(out, (tuple, list)):
+        for o in out:
+            yield from _tensors(o)
+
+
+def build_model(module, req: dict[str, Any], variant: str, shared: Path, log: EventLog):
+    device = torch.device(req["device"])
+    dtype = DTYPES.get(req.get("precision") or "")
+    init_inputs = load_tensors(shared / f"init_{variant}.pt")
+    seed_everything(42)
+    model = module.ModelNew(*init_inputs)
+    reference_weights = load_tensors(shared / f"weights_{variant}.pt")
+    own = model.state_dict()
+    matched = {k: v for k, v in reference_weights.items() if k in own and own[k].shape == v.shape}
+    if matched:
+        model.load_state_dict(matched, strict=False)
+    aligned = len(matched) == len(reference_weights) and len(matched) == len(own)
+    log.write(
+        event="weights",
+        variant=variant,
+        aligned=aligned,
+        matched=sorted(matched),
+        reference_only=sorted(set(reference_weights) - set(matched)),
+        candidate_only=sorted(set(own) - set(matched)),
+    )
+    model = model.to(device=device, dtype=dtype) if dtype else model.to(device)
+    return model.eval()
+
+
+def run_case(model, case: dict[str, Any], req: dict[str, Any], launches: guards.LaunchCounter, log: EventLog) -> bool:
+    """One guarded forward call. Returns False if the run must stop (an exception)."""
+    device = torch.device(req["device"])
+    dtype = DTYPES.get(req.get("precision") or "")
+    shared, outdir = Path(req["shared_dir"]), Path(req["out_dir"])
+    originals = cast_inputs(load_tensors(shared / f"inputs_{case['id']}.pt"), device, dtype)
+    call_inputs = clone_inputs(originals)
+    guards.poison_allocator(2 * case.get("output_nbytes", 0), device)
+    own_before = sum(launches.own.values())
+    state_before, rng_before, threads_before = guards.global_state_snapshot(), guards.rng_snapshot(), guards.live_threads()
+    accountant = guards.OpAccountant(launches, poison=req.get("poison", True))
+    log.write(event="call", case=case["id"])
+    try:
+        with torch.inference_mode(), accountant:
+            out = model(*call_inputs)
+        device_sync(device)
+    except BaseException as exc:  # noqa: BLE001 - the candidate's failure is data
+        log.write(event="error", case=case["id"], kind=classify_exception(exc), error=error_text(exc))
+        return False
+    save_tensors(outdir / f"out_{case['id']}.pt", plain_cpu(out))
+    log.write(
+        event="result",
+        case=case["id"],
+        output=output_description(out),
+        own_launches=sum(launches.own.values()) - own_before,
+        compute_ops=dict(accountant.compute_ops),
+        state_changes=guards.diff_state(state_before, guards.global_state_snapshot()),
+        rng_changed=not torch.equal(rng_before, guards.rng_snapshot()),
+        new_threads=len(guards.live_threads() - threads_before),
+        mutated_inputs=[i for i, (a, b) in enumerate(zip(originals, call_inputs)) if not same_bits(a, b)],
+    )
+    return True
+
+
+def main(req: dict[str, Any]) -> int:
+    log = EventLog(Path(req["events_path"]))
+    launches = guards.LaunchCounter(Path(req["solution_path"]))
+    launches.install()
+    guards.ExtensionCounter(launches).install()
+    state0, threads0 = guards.global_state_snapshot(), guards.live_threads()
+    log.write(event="start", pid=os.getpid(), interpret=os.environ.get("TRITON_INTERPRET") == "1")
+    try:
+        module = load_module("kw_solution", req["solution_path"])
+    except BaseException as exc:  # noqa: BLE001
+        kind = "compile_error" if isinstance(exc, (SyntaxError, ImportError)) else classify_exception(exc)
+        log.write(event="error", stage="load", kind=kind, error=error_text(exc))
+        return 0
+    log.write(
+        event="loaded",
+        state_changes=guards.diff_state(state0, guards.global_state_snapshot()),
+        new_threads=len(guards.live_threads() - threads0),
+    )
+    shared = Path(req["shared_dir"])
+    for variant in req["variants"]:
+        try:
+            model = build_model(module, req, variant["name"], shared, log)
+        except BaseException as exc:  # noqa: BLE001
+            log.write(event="error", stage="init", variant=variant["name"], kind=classify_exception(exc), error=error_text(exc))
+            return 0
+        for case in variant["cases"]:
+            if not run_case(model, case, req, launches, log):
+                return 0
+    log.write(event="done", own=dict(launches.own), other=dict(launches.other), signatures=list(launches.signatures.values()))
+    return 0

@@ -1,0 +1,119 @@
+"""Helpers shared by the child-process workers: module loading, seeding, tensor I/O, events."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import random
+import sys
+import traceback
+import types
+from pathlib import Path
+from typing import Any
+
+import torch
+
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def load_module(name: str, path: str, source: str | None = None) -> types.ModuleType:
+    """Import a file as a module. `source` replaces the file's text (shape variants) while the
+    module keeps the real path, so Triton's JIT can still read kernel sources from it."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    if source is None:
+        spec.loader.exec_module(module)
+    else:
+        exec(compile(source, path, "exec"), module.__dict__)
+    return module
+
+
+def seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    random.seed(seed)
+    try:
+        import numpy as np
+
+        np.random.seed(seed % 2**32)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def as_list(values: Any) -> list[Any]:
+    return list(values) if isinstance(values, (list, tuple)) else [values]
+
+
+def cast_inputs(values: list[Any], device: torch.device, dtype: torch.dtype | None) -> list[Any]:
+    """Move tensors to the device; cast only floating tensors to the chosen precision."""
+    out = []
+    for v in values:
+        if isinstance(v, torch.Tensor):
+            v = v.to(device)
+            if dtype is not None and v.is_floating_point():
+                v = v.to(dtype)
+        out.append(v)
+    return out
+
+
+def clone_inputs(values: list[Any]) -> list[Any]:
+    return [v.clone() if isinstance(v, torch.Tensor) else v for v in values]
+
+
+def same_bits(a: Any, b: Any) -> bool:
+    """Bitwise equality (NaN-safe) for tensors; plain equality otherwise."""
+    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return False
+        if a.numel() == 0:
+            return True
+        return torch.equal(a.contiguous().reshape(-1).view(torch.uint8), b.contiguous().reshape(-1).view(torch.uint8))
+    return a == b
+
+
+def save_tensors(path: Path, values: Any) -> None:
+    torch.save(values, path)
+
+
+def load_tensors(path: Path) -> Any:
+    return torch.load(path, weights_only=True, map_location="cpu")
+
+
+def error_text(exc: BaseException, limit: int = 4000) -> str:
+    """The exception with the end of its traceback, capped."""
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return text[-limit:]
+
+
+def read_request(path: str) -> dict[str, Any]:
+    return json.loads(Path(path).read_text())
+
+
+class EventLog:
+    """Append-only JSON-lines progress: a crash mid-way still leaves what was done."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.path.write_text("")
+
+    def write(self, **event: Any) -> None:
+        with self.path.open("a") as fh:
+            fh.write(json.dumps(event, default=str) + "\n")
+            fh.flush()
+
+
+def read_events(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    events = []
+    for line in path.read_text().splitlines():
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:
+            break  # a torn last line from a killed child
+    return events
+
+
+def device_sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
