@@ -96,8 +96,10 @@ GLOBAL_STATE_CALLS = {
 FORBIDDEN_ATTRS = {
     "f_back", "f_locals", "f_globals", "f_builtins", "tb_frame", "gi_frame", "cr_frame",
     "__globals__", "__builtins__", "__subclasses__", "__code__", "__closure__", "_getframe",
-    "environ",
+    "environ", "__dict__",
 }
+# Any torch call ending in one of these names touches streams (catches torch.cuda.streams.Stream too).
+STREAM_CALL_SUFFIXES = ("Stream", "stream", "set_stream", "ExternalStream", "StreamContext")
 # Strings in CUDA sources that hide work or change cache behaviour.
 FORBIDDEN_SOURCE_TEXT = {
     "cudaStreamCreate": "creates a CUDA stream (work hidden from the timer)",
@@ -199,6 +201,8 @@ class _Scanner(ast.NodeVisitor):
             short = name.removeprefix("torch.nn.functional.")
             if name in FORBIDDEN_CALLS or short in FORBIDDEN_CALLS:
                 self.flag(node, Verdict.STATIC_VIOLATION, f"calls {name}: {FORBIDDEN_CALLS.get(name) or FORBIDDEN_CALLS[short]}")
+            elif name.startswith("torch.") and name.rsplit(".", 1)[-1] in STREAM_CALL_SUFFIXES:
+                self.flag(node, Verdict.STATIC_VIOLATION, f"calls {name}: uses another CUDA stream (work hidden from the timer)")
             elif name in GLOBAL_STATE_CALLS and not (
                 name == "setattr" and node.args and dotted(node.args[0]) == "self"
             ):

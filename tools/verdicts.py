@@ -5,8 +5,11 @@ Verdict names are part of the public contract (CLI JSON, traces, memory): keep t
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
+import time
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -72,7 +75,17 @@ class CheckResult:
     resources: list[dict[str, Any]] | None = None
     roofline: dict[str, Any] | None = None
     versions: dict[str, str] = dataclasses.field(default_factory=dict)
+    # Wall seconds per stage (reference, candidate, timing:..., ...): where a check spends its time.
+    phases: dict[str, float] = dataclasses.field(default_factory=dict)
     wall_s: float = 0.0
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        began = time.monotonic()
+        try:
+            yield
+        finally:
+            self.phases[name] = round(self.phases.get(name, 0.0) + time.monotonic() - began, 3)
 
     @property
     def accepted(self) -> bool:

@@ -22,7 +22,15 @@ from typing import Any
 
 from kernelwright.tools.devices import resolve_device, versions
 from kernelwright.tools.judge import judge_candidate
-from kernelwright.tools.problem import InputError, Problem, load_problem, load_solution, variant_sizes, with_constants
+from kernelwright.tools.problem import (
+    InputError,
+    Problem,
+    load_problem,
+    load_solution,
+    variant_sizes,
+    with_constants,
+)
+from kernelwright.tools.roofline import described_nbytes
 from kernelwright.tools.sandbox import run_child
 from kernelwright.tools.static_scan import scan_solution
 from kernelwright.tools.verdicts import CheckResult, Reason, Verdict
@@ -44,6 +52,8 @@ class CheckOptions:
     precision: str | None = None  # None keeps the problem's dtypes; fp32 / fp16 / bf16 casts floats
     timing: bool = True
     static_resources: bool = True
+    # Off only in tests that prove the runtime guards catch what the static scan would have.
+    static_scan: bool = True
     home: Path | None = None
     keep_workdir: bool = False
     progress: Callable[[str], None] | None = None
@@ -132,20 +142,6 @@ def run_candidate(solution_path: Path, variants: list[dict[str, Any]], device: s
     return child, read_events(events_path), out_dir
 
 
-def _output_nbytes(desc: Any) -> int:
-    """Bytes of a described output (shape and dtype from the reference worker)."""
-    import torch
-
-    if isinstance(desc, list):
-        return sum(_output_nbytes(d) for d in desc)
-    if "shape" not in desc:
-        return 0
-    n = 1
-    for s in desc["shape"]:
-        n *= s
-    return n * torch.empty((), dtype=getattr(torch, desc["dtype"])).element_size()
-
-
 def verify_solution(problem_path: str | Path, solution_path: str | Path, opts: CheckOptions | None = None) -> CheckResult:
     """Judge one solution file against one problem file. Raises InputError for bad input only."""
     opts = opts or CheckOptions()
@@ -165,7 +161,7 @@ def verify_solution(problem_path: str | Path, solution_path: str | Path, opts: C
         solution=str(solution.path),
         versions=versions(),
     )
-    findings = scan_solution(solution.source)
+    findings = scan_solution(solution.source) if opts.static_scan else []
     if findings:
         result.verdict = findings[0].verdict
         result.reasons = [Reason("static_scan", f"{solution.path.name}:{f.line}: {f.message}", f.verdict) for f in findings]
@@ -176,14 +172,15 @@ def verify_solution(problem_path: str | Path, solution_path: str | Path, opts: C
     try:
         variants = plan_cases(problem, opts)
         opts.say(f"reference: {sum(len(v['cases']) for v in variants)} cases on {device}")
-        refs, report = run_reference(problem, variants, device, opts, workdir)
+        with result.phase("reference"):
+            refs, report = run_reference(problem, variants, device, opts, workdir)
         result.versions.update(report.get("device_facts", {}))
         ran = {v["name"] for v in report["variants"]}
         variants = [v for v in variants if v["name"] in ran]
         by_case = {c["id"]: c for info in report["variants"] for c in info["cases"]}
         for v in variants:
             for c in v["cases"]:
-                c["output_nbytes"] = _output_nbytes(by_case[c["id"]]["output"])
+                c["output_nbytes"] = described_nbytes(by_case[c["id"]]["output"])
         result.variants = [
             {"name": v["name"], "constants": v["constants"], "cases": len(v["cases"])} for v in variants
         ] + [{"name": s["name"], "skipped": s["error"].strip().splitlines()[-1]} for s in report["skipped_variants"]]
@@ -191,8 +188,10 @@ def verify_solution(problem_path: str | Path, solution_path: str | Path, opts: C
         cases = [{**c, "variant": v["name"], "constants": v["constants"]} for v in variants for c in v["cases"]]
 
         opts.say(f"candidate: {len(cases)} guarded calls" + (" under the Triton interpreter" if device == "cpu" else ""))
-        child, events, out_dir = run_candidate(solution.path, variants, device, opts, workdir)
-        j = judge_candidate(child, events, refs, cases, out_dir, opts, device, opts.timeout_s)
+        with result.phase("candidate"):
+            child, events, out_dir = run_candidate(solution.path, variants, device, opts, workdir)
+        with result.phase("compare"):
+            j = judge_candidate(child, events, refs, cases, out_dir, opts, device, opts.timeout_s)
         result.verdict, result.reasons, result.trials = j.verdict, j.reasons, j.trials
         result.max_abs_err, result.rel_err, result.tolerance = j.max_abs_err, j.rel_err, j.tolerance
         result.weights_aligned, result.launches = j.weights_aligned, j.launches
@@ -202,7 +201,8 @@ def verify_solution(problem_path: str | Path, solution_path: str | Path, opts: C
             from kernelwright.tools.resources import compile_resources
 
             opts.say("static: compiling the solution's kernels for sm_90")
-            result.resources = compile_resources(solution.path, j.signatures, workdir, opts.timeout_s)
+            with result.phase("static_resources"):
+                result.resources = compile_resources(solution.path, j.signatures, workdir, opts.timeout_s)
         if result.accepted and device.startswith("cuda") and opts.timing:
             from kernelwright.tools.timing import time_solution
 

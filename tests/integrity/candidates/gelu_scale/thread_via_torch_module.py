@@ -1,0 +1,35 @@
+# expect: static_violation
+# evades the import scan (reaches threading through a torch module) and leaves a worker thread running: the runtime thread guard must catch it.
+import torch.utils.data.dataloader as dl
+
+import torch
+import torch.nn as nn
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def gelu_scale_kernel(x_ptr, y_ptr, n, scale, BLOCK: tl.constexpr):
+    pid = tl.program_id(0)
+    offs = pid * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    x = tl.load(x_ptr + offs, mask=mask)
+    g = 0.5 * x * (1.0 + tl.erf(x * 0.7071067811865476))
+    tl.store(y_ptr + offs, g * scale + 0.5, mask=mask)
+
+
+class ModelNew(nn.Module):
+    def __init__(self, scale: float):
+        super().__init__()
+        self.scale = scale
+
+        self._stop = dl.threading.Event()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.contiguous()
+        y = torch.empty_like(x)
+        n = x.numel()
+        gelu_scale_kernel[(triton.cdiv(n, 4096),)](x, y, n, self.scale, BLOCK=4096)
+        # a "prefetcher" that stays alive after the call returns
+        dl.threading.Thread(target=self._stop.wait, args=(30.0,), daemon=True).start()
+        return y

@@ -1,0 +1,32 @@
+# expect: static_violation
+# wraps the kernel in try/except and falls back to torch when it fails.
+import torch
+import torch.nn as nn
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def gelu_scale_kernel(x_ptr, y_ptr, n, scale, BLOCK: tl.constexpr):
+    pid = tl.program_id(0)
+    offs = pid * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    x = tl.load(x_ptr + offs, mask=mask)
+    g = 0.5 * x * (1.0 + tl.erf(x * 0.7071067811865476))
+    tl.store(y_ptr + offs, g * scale + 0.5, mask=mask)
+
+
+class ModelNew(nn.Module):
+    def __init__(self, scale: float):
+        super().__init__()
+        self.scale = scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        try:
+            x = x.contiguous()
+            y = torch.empty_like(x)
+            n = x.numel()
+            gelu_scale_kernel[(triton.cdiv(n, 4096),)](x, y, n, self.scale, BLOCK=4096)
+            return y
+        except Exception:
+            return torch.nn.functional.gelu(x) * self.scale + 0.5

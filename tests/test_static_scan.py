@@ -1,0 +1,68 @@
+"""The static scan flags the cheats visible in source and leaves honest kernels alone."""
+
+import pytest
+
+from kernelwright.tools.static_scan import scan_solution
+from kernelwright.tools.verdicts import Verdict
+from paths import SOLUTIONS
+
+HONEST_HEADER = "import torch\nimport torch.nn as nn\nimport triton\nimport triton.language as tl\n"
+
+
+@pytest.mark.parametrize(
+    "snippet, verdict, words",
+    [
+        ("import threading", Verdict.STATIC_VIOLATION, "threads"),
+        ("from concurrent.futures import ThreadPoolExecutor", Verdict.STATIC_VIOLATION, "threads"),
+        ("import gc", Verdict.STATIC_VIOLATION, "garbage collector"),
+        ("import sys\nf = sys._getframe(1)", Verdict.STATIC_VIOLATION, "frames"),
+        ("def f(x):\n    try:\n        return k(x)\n    except Exception:\n        return x * 2", Verdict.STATIC_VIOLATION, "try/except"),
+        ("torch.backends.cuda.matmul.allow_tf32 = True", Verdict.GLOBAL_STATE, "numerics"),
+        ("from torch.backends import cudnn\ncudnn.allow_tf32 = True", Verdict.GLOBAL_STATE, "allow_tf32"),
+        ("torch.set_float32_matmul_precision('high')", Verdict.GLOBAL_STATE, "process-wide"),
+        ("torch.manual_seed(0)", Verdict.GLOBAL_STATE, "process-wide"),
+        ("torch.cuda.Event = object", Verdict.GLOBAL_STATE, "patches"),
+        ("import time\ntime.perf_counter = lambda: 0.0", Verdict.GLOBAL_STATE, "patches"),
+        ("s = torch.cuda.Stream()", Verdict.STATIC_VIOLATION, "stream"),
+        ("s = torch.cuda.streams.Stream()", Verdict.STATIC_VIOLATION, "stream"),
+        ("import torch.cuda as tc\ns = tc.Stream()", Verdict.STATIC_VIOLATION, "stream"),
+        ("x = eval('1')", Verdict.STATIC_VIOLATION, "cannot see"),
+        ("m = __import__('os')", Verdict.STATIC_VIOLATION, "cannot see"),
+        ("import os\nos.environ['CUDA_LAUNCH_BLOCKING'] = '1'", Verdict.STATIC_VIOLATION, "environ"),
+        ("data = open('/tmp/ref.pt', 'rb').read()", Verdict.STATIC_VIOLATION, "files"),
+        ("y = torch.load('/tmp/ref.pt')", Verdict.STATIC_VIOLATION, "disk"),
+        ("class Model(nn.Module):\n    pass\nclass ModelNew(Model):\n    pass", Verdict.STATIC_VIOLATION, "subclass"),
+        ("src = 'cudaStreamCreate(&s);'", Verdict.STATIC_VIOLATION, "stream"),
+        ("src = 'attr.accessPolicyWindow.num_bytes = n;'", Verdict.STATIC_VIOLATION, "L2"),
+        ("f = torch.__dict__['Stream']", Verdict.STATIC_VIOLATION, "hidden"),
+        ("v = getattr(torch.cuda, 'Str' + 'eam')", Verdict.STATIC_VIOLATION, "computed name"),
+        ("CACHE = {}\ndef f():\n    global CACHE", Verdict.GLOBAL_STATE, "between calls"),
+    ],
+)
+def test_cheats_are_flagged(snippet, verdict, words):
+    findings = scan_solution(HONEST_HEADER + snippet + "\n")
+    assert findings, snippet
+    assert findings[0].verdict is verdict
+    assert words.lower() in " ".join(f.message.lower() for f in findings)
+    assert findings[0].line > 4  # points at the offending line, not the header
+
+
+def test_honest_solutions_pass_the_scan():
+    for path in sorted(SOLUTIONS.glob("*.py")):
+        assert scan_solution(path.read_text()) == [], path.name
+
+
+def test_honest_idioms_are_not_flagged():
+    src = HONEST_HEADER + (
+        "import math\nimport os\n"
+        "class ModelNew(nn.Module):\n"
+        "    def __init__(self, n):\n"
+        "        super().__init__()\n"
+        "        self.weight = nn.Parameter(torch.empty(n))\n"
+        "        setattr(self, 'scale', 2.0)\n"
+        "        self.block = int(os.getenv('UNUSED', '1024'))\n"
+        "    def forward(self, x):\n"
+        "        y = torch.empty_like(x).view(-1)\n"
+        "        return y.reshape(x.shape) * math.sqrt(2.0)\n"
+    )
+    assert scan_solution(src) == []

@@ -1,0 +1,218 @@
+"""Child worker: compile the solution's own kernels for a CUDA target, on a machine without a GPU.
+
+For each launch signature recorded under the interpreter it rebuilds the launch's specialization
+(Triton's own binder where available: alignment, `== 1` and divisibility-by-16 specialization,
+annotations and defaults as a real launch would see them), compiles with `triton.compile` for
+`GPUTarget("cuda", arch, 32)` and reads registers and spills from the ptxas log that Triton prints
+when TRITON_DUMP_PTXAS_LOG is set (TRITON_ALWAYS_COMPILE makes sure ptxas runs every time).
+Results are rewritten to `result_path` after every kernel, so a crash keeps what was done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from kernelwright.tools.worker.common import load_module
+
+# torch dtype name -> Triton pointer element type (manual fallback only).
+PTR_TYPES = {
+    "float32": "fp32", "float16": "fp16", "bfloat16": "bf16", "float64": "fp64",
+    "int8": "i8", "int16": "i16", "int32": "i32", "int64": "i64", "uint8": "u8",
+    "uint16": "u16", "uint32": "u32", "uint64": "u64", "bool": "i1",
+    "float8_e4m3fn": "fp8e4nv", "float8_e5m2": "fp8e5", "float8_e4m3fnuz": "fp8e4b8",
+    "float8_e5m2fnuz": "fp8e5b16",
+}
+# PTX opcode prefixes counted for the instruction-mix summary (static counts, not executed).
+PTX_MIX = {
+    "ld_global": ("ld.global",), "st_global": ("st.global",),
+    "ld_shared": ("ld.shared", "ldmatrix"), "st_shared": ("st.shared", "stmatrix"),
+    "cp_async": ("cp.async",), "mma": ("mma.sync",), "wgmma": ("wgmma.mma_async",), "tcgen05_mma": ("tcgen05.mma",),
+    "bar_sync": ("bar.sync", "barrier.sync"), "atomic": ("atom.", "red."),
+}
+_OPCODE = re.compile(r"^\s*(?:@!?%\w+\s+)?([a-z][\w.]*)", re.M)
+
+
+class Unsupported(Exception):
+    """A recorded argument that cannot be rebuilt for a static compile."""
+
+
+def find_kernel(module: Any, name: str) -> Any:
+    """The JITFunction named `name`: a module attribute, unwrapped through autotune/heuristics."""
+    from triton.runtime.jit import JITFunction
+
+    def unwrap(obj: Any) -> Any:
+        for _ in range(8):
+            if isinstance(obj, JITFunction):
+                return obj
+            obj = getattr(obj, "fn", None)
+        return None
+
+    found = unwrap(getattr(module, name, None))
+    if found is not None and found.fn.__name__ == name:
+        return found
+    for value in vars(module).values():
+        found = unwrap(value)
+        if found is not None and found.fn.__name__ == name:
+            return found
+    kind = type(getattr(module, name, None)).__name__
+    raise Unsupported(f"no JITFunction named {name!r} at module level (found {kind})")
+
+
+def fake_value(arg: dict[str, Any]) -> Any:
+    """A stand-in with what specialization looks at: dtype and 16-byte alignment, or the value."""
+    import torch
+
+    kind = arg["kind"]
+    if kind == "tensor":
+        dtype = getattr(torch, arg["dtype"], None)
+        if not isinstance(dtype, torch.dtype):
+            raise Unsupported(f"argument {arg['name']}: unknown dtype {arg['dtype']}")
+        return torch.empty(1, dtype=dtype)
+    if kind == "constexpr":
+        value = arg["value"]
+        if isinstance(value, str) and value.startswith("triton.language."):
+            import triton.language as tl
+
+            return getattr(tl, value.removeprefix("triton.language."), value)
+        return value
+    if kind in ("int", "float", "bool"):
+        return arg["value"]
+    if kind == "none":
+        return None
+    raise Unsupported(f"argument {arg['name']}: cannot rebuild {arg.get('repr', kind)}")
+
+
+def binder_spec(fn: Any, kwargs: dict[str, Any], backend: Any) -> tuple[dict, dict, dict, dict]:
+    """(signature, constexprs, attrs, options) exactly as `JITFunction.run` builds them (3.6, 3.7)."""
+    from triton.runtime.jit import create_function_from_signature
+
+    binder = create_function_from_signature(fn.signature, fn.params, backend)
+    bound, specialization, options = binder(**kwargs)
+    options, signature, constexprs, attrs = fn._pack_args(backend, kwargs, bound, specialization, options)
+    return signature, constexprs, attrs, dict(options.__dict__)
+
+
+def manual_spec(fn: Any, kwargs: dict[str, Any]) -> tuple[dict, dict, dict, dict]:
+    """The same from the public ASTSource API only, for a Triton whose binder moved."""
+    import inspect
+
+    import torch
+
+    divisible = [["tt.divisibility", 16]]
+    signature: dict[str, str] = {}
+    constexprs: dict[tuple[int, ...], Any] = {}
+    attrs: dict[tuple[int, ...], Any] = {}
+    params = inspect.signature(fn.fn).parameters
+    for i, name in enumerate(fn.arg_names):
+        value = kwargs[name] if name in kwargs else params[name].default
+        if value is inspect.Parameter.empty:
+            raise Unsupported(f"argument {name}: not recorded and has no default")
+        if i in fn.constexprs or value is None or (type(value) is int and value == 1):
+            signature[name], constexprs[(i,)] = "constexpr", value
+        elif isinstance(value, torch.Tensor):
+            signature[name], attrs[(i,)] = "*" + PTR_TYPES[str(value.dtype).removeprefix("torch.")], divisible
+        elif isinstance(value, bool):
+            signature[name] = "u1"
+        elif isinstance(value, int):
+            signature[name] = "i32" if -(2**31) <= value < 2**31 else "i64" if -(2**63) <= value < 2**63 else "u64"
+            if value % 16 == 0:
+                attrs[(i,)] = divisible
+        elif isinstance(value, float):
+            signature[name] = "fp32"
+        else:
+            raise Unsupported(f"argument {name}: no Triton type for {type(value).__name__}")
+    options = {k: kwargs[k] for k in ("num_warps", "num_stages") if k in kwargs}
+    return signature, constexprs, attrs, options
+
+
+def parse_ptxas_log(log: str) -> dict[str, int]:
+    """Registers of the entry function; spills summed over it and any noinline callees."""
+
+    def nums(pattern: str) -> list[int]:
+        return [int(v) for v in re.findall(pattern, log)]
+
+    registers = nums(r"Used (\d+) registers")
+    if not registers:
+        raise RuntimeError("ptxas printed no resource usage (TRITON_DUMP_PTXAS_LOG ignored?)")
+    return {
+        "registers": registers[0],
+        "spills": sum(nums(r"(\d+) bytes spill stores")),
+        "spill_loads": sum(nums(r"(\d+) bytes spill loads")),
+        "stack_bytes": max(nums(r"(\d+) bytes stack frame"), default=0),
+    }
+
+
+def ptx_mix(ptx: str) -> dict[str, int]:
+    ops = _OPCODE.findall(ptx)
+    mix = {key: sum(op.startswith(prefixes) for op in ops) for key, prefixes in PTX_MIX.items()}
+    return {"ptx_lines": ptx.count("\n"), **mix}
+
+
+def compile_one(module: Any, sig: dict[str, Any], arch: int) -> dict[str, Any]:
+    import triton
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+    from triton.compiler.compiler import make_backend
+
+    fn = find_kernel(module, sig["kernel"])
+    kwargs = {a["name"]: fake_value(a) for a in sig["args"]}
+    kwargs.update(num_warps=sig.get("num_warps", 4), num_stages=sig.get("num_stages", 3))
+    target = GPUTarget("cuda", arch, 32)
+    try:
+        signature, constexprs, attrs, options = binder_spec(fn, kwargs, make_backend(target))
+    except (ImportError, AttributeError):
+        signature, constexprs, attrs, options = manual_spec(fn, kwargs)
+    log = io.StringIO()
+    with contextlib.redirect_stdout(log):
+        compiled = triton.compile(ASTSource(fn, signature, constexprs, attrs), target=target, options=options)
+    meta = compiled.metadata
+    return {
+        "kernel": sig["kernel"],
+        "arch": f"sm_{arch}",
+        "triton": triton.__version__,
+        **parse_ptxas_log(log.getvalue()),
+        "shared_bytes": int(meta.shared),
+        "num_warps": int(meta.num_warps),
+        "num_stages": int(meta.num_stages),
+        **ptx_mix(compiled.asm.get("ptx", "")),
+        "error": None,
+    }
+
+
+def one_line(exc: BaseException) -> str:
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()] or [""]
+    if isinstance(exc, Unsupported):
+        return lines[0][:300]
+    # Triton's CompilationError puts the source excerpt first and the reason last.
+    text = lines[-1] if type(exc).__name__ == "CompilationError" else lines[0]
+    return f"{type(exc).__name__}: {text}"[:300]
+
+
+def main(req: dict[str, Any]) -> int:
+    os.environ.pop("TRITON_INTERPRET", None)
+    os.environ["TRITON_DUMP_PTXAS_LOG"] = "1"
+    os.environ["TRITON_ALWAYS_COMPILE"] = "1"
+    out = Path(req["result_path"])
+    results: list[dict[str, Any]] = []
+    module: Any = None
+    try:
+        module = load_module("kw_solution", req["solution"])
+    except Exception as exc:  # every kernel gets the reason
+        import_error = f"importing the solution failed: {one_line(exc)}"
+    for sig in req["signatures"]:
+        try:
+            if module is None:
+                raise Unsupported(import_error)
+            results.append(compile_one(module, sig, int(req.get("arch", 90))))
+        except Exception as exc:  # the solution's fault: one error entry, keep going
+            results.append({"kernel": sig["kernel"], "error": one_line(exc)})
+        tmp = out.with_suffix(".tmp")
+        tmp.write_text(json.dumps(results, default=str))
+        tmp.replace(out)
+    return 0
