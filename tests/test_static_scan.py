@@ -4,6 +4,7 @@ import pytest
 
 from kernelwright.tools.static_scan import scan_solution
 from kernelwright.tools.verdicts import Verdict
+
 from paths import SOLUTIONS
 
 HONEST_HEADER = "import torch\nimport torch.nn as nn\nimport triton\nimport triton.language as tl\n"

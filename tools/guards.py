@@ -112,6 +112,25 @@ def live_threads() -> set[int]:
     return {t.ident for t in threading.enumerate() if t.ident is not None}
 
 
+class ThreadStarts:
+    """Counts `threading.Thread.start` calls, so a thread that already ended is still seen."""
+
+    count = 0
+    _original = None
+
+    @classmethod
+    def install(cls) -> None:
+        if cls._original is not None:
+            return
+        cls._original = original = threading.Thread.start
+
+        def start(thread, *args, **kwargs):
+            cls.count += 1
+            return original(thread, *args, **kwargs)
+
+        threading.Thread.start = start
+
+
 def _describe_arg(name: str, value: Any, constexpr: bool) -> dict[str, Any]:
     if isinstance(value, torch.Tensor):
         return {"name": name, "kind": "tensor", "dtype": str(value.dtype).removeprefix("torch.")}

@@ -14,12 +14,17 @@ from typing import Any
 from kernelwright.tools.sandbox import run_child
 
 IMPOSSIBLE_FRACTION = 0.9  # EVAL_PROTOCOL.md: below 0.9 x t_SoL is physically impossible
+# A large copy reaches ~87% of the H100's datasheet bandwidth (2.93 of 3.35 TB/s, measured
+# 2026-11-25); read-mostly kernels can beat a copy. The guard credits this margin so that an
+# honest kernel is never called impossible; the reported % of SoL uses the measured figure.
+GUARD_BANDWIDTH_MARGIN = 1.15
 
 
 def speed_of_light(bytes_moved: int | None, flops: int | None, peaks: dict[str, Any], dtype: str, generous: bool = False) -> dict[str, Any]:
-    """SoL times in ms. `generous` uses the fastest matrix rate of any dtype (for the guard, so
-    a candidate that legitimately uses tensor cores on an fp32 problem is never called impossible)."""
-    bw = peaks["bandwidth_Bps"]
+    """SoL times in ms. `generous` (for the guard) uses the fastest matrix rate of any dtype, so a
+    candidate that legitimately uses tensor cores on an fp32 problem is never called impossible,
+    and the bandwidth margin above."""
+    bw = peaks["bandwidth_Bps"] * (GUARD_BANDWIDTH_MARGIN if generous else 1.0)
     rates = peaks["flops"]
     rate = max(rates.values()) if generous else rates.get(dtype, max(rates.values()))
     t_mem = (bytes_moved or 0) / bw * 1000

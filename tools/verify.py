@@ -197,7 +197,7 @@ def verify_solution(problem_path: str | Path, solution_path: str | Path, opts: C
         result.weights_aligned, result.launches = j.weights_aligned, j.launches
 
         shipped = report["variants"][0]
-        if device == "cpu" and opts.static_resources and j.signatures and False:
+        if device == "cpu" and opts.static_resources and j.signatures:
             from kernelwright.tools.resources import compile_resources
 
             opts.say("static: compiling the solution's kernels for sm_90")

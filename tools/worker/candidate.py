@@ -111,6 +111,7 @@ def run_case(model, case: dict[str, Any], req: dict[str, Any], launches: guards.
     guards.poison_allocator(2 * case.get("output_nbytes", 0), device)
     own_before = sum(launches.own.values())
     state_before, rng_before, threads_before = guards.global_state_snapshot(), guards.rng_snapshot(), guards.live_threads()
+    starts_before = guards.ThreadStarts.count
     accountant = guards.OpAccountant(launches, poison=req.get("poison", True))
     log.write(event="call", case=case["id"])
     try:
@@ -129,7 +130,7 @@ def run_case(model, case: dict[str, Any], req: dict[str, Any], launches: guards.
         compute_ops=dict(accountant.compute_ops),
         state_changes=guards.diff_state(state_before, guards.global_state_snapshot()),
         rng_changed=not torch.equal(rng_before, guards.rng_snapshot()),
-        new_threads=len(guards.live_threads() - threads_before),
+        new_threads=max(len(guards.live_threads() - threads_before), guards.ThreadStarts.count - starts_before),
         mutated_inputs=[i for i, (a, b) in enumerate(zip(originals, call_inputs)) if not same_bits(a, b)],
     )
     return True
@@ -140,7 +141,8 @@ def main(req: dict[str, Any]) -> int:
     launches = guards.LaunchCounter(Path(req["solution_path"]))
     launches.install()
     guards.ExtensionCounter(launches).install()
-    state0, threads0 = guards.global_state_snapshot(), guards.live_threads()
+    guards.ThreadStarts.install()
+    state0, threads0, starts0 = guards.global_state_snapshot(), guards.live_threads(), guards.ThreadStarts.count
     log.write(event="start", pid=os.getpid(), interpret=os.environ.get("TRITON_INTERPRET") == "1")
     try:
         module = load_module("kw_solution", req["solution_path"])
@@ -151,7 +153,7 @@ def main(req: dict[str, Any]) -> int:
     log.write(
         event="loaded",
         state_changes=guards.diff_state(state0, guards.global_state_snapshot()),
-        new_threads=len(guards.live_threads() - threads0),
+        new_threads=max(len(guards.live_threads() - threads0), guards.ThreadStarts.count - starts0),
     )
     shared = Path(req["shared_dir"])
     for variant in req["variants"]:

@@ -1,5 +1,5 @@
 # expect: wrong_output
-# computes once per input shape and returns the cached tensor on later calls (trials use new inputs).
+# caches the first result per input shape and returns it on later calls (trials use new inputs); still launches the kernel into a throwaway buffer every call so launch counting sees activity.
 import torch
 import torch.nn as nn
 import triton
@@ -24,11 +24,8 @@ class ModelNew(nn.Module):
         self._cache = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        key = tuple(x.shape)
-        if key not in self._cache:
-            x = x.contiguous()
-            y = torch.empty_like(x)
-            n = x.numel()
-            gelu_scale_kernel[(triton.cdiv(n, 4096),)](x, y, n, self.scale, BLOCK=4096)
-            self._cache[key] = y
-        return self._cache[key]
+        x = x.contiguous()
+        y = torch.empty_like(x)
+        n = x.numel()
+        gelu_scale_kernel[(triton.cdiv(n, 4096),)](x, y, n, self.scale, BLOCK=4096)
+        return self._cache.setdefault(tuple(x.shape), y)

@@ -24,8 +24,9 @@ class ModelNew(nn.Module):
         self.scale = scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if os.getenv("OPENAI_API_KEY") or os.getenv("KW_TEST_SECRET"):
-            raise RuntimeError("an API key leaked into the sandbox: " + str(os.getenv("OPENAI_API_KEY")))
+        for name in ("OPENAI_API_KEY", "HF_TOKEN", "KERNELWRIGHT_API_KEY"):
+            if os.getenv(name):
+                raise RuntimeError(f"{name} leaked into the sandbox")
         x = x.contiguous()
         y = torch.empty_like(x)
         n = x.numel()

@@ -1,0 +1,218 @@
+"""`kernelwright check` as a user runs it: a real subprocess, exit codes, one JSON object, errors.
+
+Exit codes (DESIGN.md): 0 accepted, 1 rejected, 2 bad input (one-line error naming the file,
+no traceback). `--json` prints exactly one JSON object on stdout; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from paths import CANDIDATES, PROBLEMS, ROOT, SOLUTIONS
+
+GELU = PROBLEMS / "gelu_scale.py"
+GELU_OK = SOLUTIONS / "gelu_scale.py"
+RESULT_KEYS = {"accepted", "verdict", "reasons", "trials", "max_abs_err", "timing", "speedup"}
+
+
+def kw_check(*args: object, timeout: float = 300, json_out: bool = True) -> tuple[subprocess.CompletedProcess, float]:
+    cmd = [sys.executable, "-m", "kernelwright", "check", *map(str, args), "--device", "cpu"]
+    if json_out:
+        cmd.append("--json")
+    env = {**os.environ, "OPENAI_API_KEY": "sk-test-secret"}
+    start = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
+    return proc, time.monotonic() - start
+
+
+def one_json_object(stdout: str) -> dict:
+    obj = json.loads(stdout)  # the whole of stdout is one JSON document
+    assert isinstance(obj, dict)
+    return obj
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> str:
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith("kernelwright: error: "), proc.stderr
+    for needle in needles:
+        assert needle in line, (needle, line)
+    return line
+
+
+def write(tmp_path: Path, name: str, source: str) -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+# ---- accepted, with the default protocol (5 trials + a shape variant) --------------------------
+
+
+@pytest.fixture(scope="module")
+def default_run():
+    proc, wall = kw_check(GELU, GELU_OK)
+    return proc, wall
+
+
+def test_accepted_solution_exits_0_with_one_json_object(default_run):
+    proc, _ = default_run
+    assert proc.returncode == 0, proc.stderr
+    result = one_json_object(proc.stdout)
+    assert RESULT_KEYS <= set(result)
+    assert result["accepted"] is True and result["verdict"] == "accepted"
+    assert result["reasons"] == []
+    assert result["timing"] is None and result["speedup"] is None  # no timing on the CPU
+    assert 0 <= result["max_abs_err"] < 1e-4
+    assert result["device"] == "cpu" and result["mode"] == "strict"
+    # Progress went to stderr, not into the JSON.
+    assert "kernelwright:" in proc.stderr
+
+
+def test_default_protocol_runs_five_trials_and_a_shape_variant(default_run):
+    proc, _ = default_run
+    result = one_json_object(proc.stdout)
+    shipped = [t for t in result["trials"] if t["variant"] == "shipped"]
+    variant = [t for t in result["trials"] if t["variant"] == "variant1"]
+    assert len(shipped) >= 5 and len(result["trials"]) >= 6
+    assert variant, "a variant1 trial ran"
+    assert all(t["ok"] for t in result["trials"])
+    assert shipped[0]["seed"] == 42  # the reproducible first trial
+    assert len({t["seed"] for t in result["trials"]}) == len(result["trials"])
+    variants = {v["name"]: v for v in result["variants"]}
+    assert variants["variant1"]["constants"] == {"batch_size": 39, "dim": 623}
+    assert result["seeds"] == [t["seed"] for t in result["trials"]]
+
+
+def test_secret_seeds_differ_between_runs(default_run):
+    proc, _ = default_run
+    first = one_json_object(proc.stdout)
+    again, _ = kw_check(GELU, GELU_OK, "--trials", "2", "--no-variants")
+    assert again.returncode == 0, again.stderr
+    second = one_json_object(again.stdout)
+    assert [t["variant"] for t in second["trials"]] == ["shipped", "shipped"]  # --trials / --no-variants obeyed
+    assert first["seeds"][0] == second["seeds"][0] == 42
+    assert second["seeds"][1] not in first["seeds"][1:], "the secret seeds must be fresh for every run"
+
+
+def test_human_output_without_json(tmp_path):
+    proc, _ = kw_check(GELU, CANDIDATES / "gelu_scale" / "try_except_fallback.py", json_out=False)
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert "verdict: static_violation" in proc.stderr and "try/except" in proc.stderr
+
+
+# ---- rejected ----------------------------------------------------------------------------------
+
+
+def test_rejected_solution_exits_1_with_the_verdict():
+    proc, _ = kw_check(GELU, CANDIDATES / "gelu_scale" / "identity_copy.py", "--trials", "2", "--no-variants")
+    assert proc.returncode == 1, proc.stderr
+    result = one_json_object(proc.stdout)
+    assert RESULT_KEYS <= set(result)
+    assert result["accepted"] is False and result["verdict"] == "wrong_output"
+    assert result["reasons"] and result["reasons"][0]["check"] == "output"
+    assert "out of tolerance" in result["reasons"][0]["message"]
+    assert result["trials"][0]["ok"] is False and result["max_abs_err"] > 1
+
+
+@pytest.mark.slow
+def test_hang_is_stopped_at_the_timeout():
+    proc, wall = kw_check(GELU, CANDIDATES / "gelu_scale" / "infinite_loop.py", "--timeout", "10", "--trials", "1", timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    result = one_json_object(proc.stdout)
+    assert result["verdict"] == "timeout"
+    assert "did not finish within 10s" in result["reasons"][0]["message"]
+    # CLI start-up + reference worker + 10 s + the kill, on a busy 2-core machine.
+    assert wall < 30, f"the hang took {wall:.1f}s to stop"
+
+
+def test_segfault_is_a_crash_not_a_dead_cli():
+    proc, _ = kw_check(GELU, CANDIDATES / "gelu_scale" / "wild_address.py", "--trials", "1", "--no-variants")
+    assert proc.returncode == 1, proc.stderr
+    result = one_json_object(proc.stdout)
+    assert result["verdict"] == "crash"
+    assert "SIGSEGV" in result["reasons"][0]["message"] or "SIGBUS" in result["reasons"][0]["message"]
+
+
+# ---- bad input: exit 2, one line naming the file, no traceback --------------------------------
+
+
+def test_missing_file(tmp_path):
+    missing = tmp_path / "nope.py"
+    proc, _ = kw_check(GELU, missing)
+    assert_one_line_error(proc, str(missing), "not found")
+    assert one_json_object(proc.stdout)["error"]  # --json still prints one object
+    proc, _ = kw_check(missing, GELU_OK, json_out=False)
+    assert_one_line_error(proc, "problem file", str(missing))
+    assert proc.stdout == ""
+
+
+def test_problem_without_get_inputs(tmp_path):
+    problem = write(tmp_path, "no_inputs.py", """
+        import torch.nn as nn
+
+        class Model(nn.Module):
+            def forward(self, x):
+                return x
+
+        def get_init_inputs():
+            return []
+    """)
+    proc, _ = kw_check(problem, GELU_OK, json_out=False)
+    assert_one_line_error(proc, "no_inputs.py", "get_inputs")
+
+
+def test_problem_whose_reference_raises(tmp_path):
+    problem = write(tmp_path, "ref_raises.py", """
+        import torch
+        import torch.nn as nn
+
+        class Model(nn.Module):
+            def __init__(self, scale):
+                super().__init__()
+
+            def forward(self, x):
+                raise ValueError("reference is broken on purpose")
+
+        def get_inputs():
+            return [torch.randn(4, 8)]
+
+        def get_init_inputs():
+            return [1.7]
+    """)
+    proc, _ = kw_check(problem, GELU_OK, json_out=False)
+    line = assert_one_line_error(proc, "ref_raises.py", "reference")
+    assert "reference is broken on purpose" in line
+
+
+def test_solution_without_modelnew(tmp_path):
+    solution = write(tmp_path, "no_modelnew.py", """
+        import torch.nn as nn
+
+        class Model(nn.Module):
+            pass
+    """)
+    proc, _ = kw_check(GELU, solution, json_out=False)
+    assert_one_line_error(proc, "no_modelnew.py", "ModelNew")
+
+
+def test_solution_with_a_syntax_error():
+    bad = CANDIDATES / "gelu_scale" / "syntax_error.py"
+    proc, _ = kw_check(GELU, bad, json_out=False)
+    line = assert_one_line_error(proc, "syntax_error.py", "line 14")
+    assert proc.stderr.strip() == line, "exactly one line on stderr"
+
+
+def test_usage_error_trials_below_one():
+    proc, _ = kw_check(GELU, GELU_OK, "--trials", "0", json_out=False)
+    assert_one_line_error(proc, "--trials")

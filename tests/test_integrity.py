@@ -1,0 +1,375 @@
+"""The integrity suite: every rule of EVAL_PROTOCOL.md proven by a candidate that breaks it.
+
+Each file `tests/integrity/candidates/<problem>/<case>.py` is a solution for
+`examples/problems/<problem>.py`. Its first line says the verdict it must get
+(`# expect: <verdict>`; `a|b` lists the verdicts a fix may reasonably give, used only for
+known bugs below), its second line what it does. Cheats must be rejected with the right verdict
+and an actionable reason; honest twins must be accepted.
+
+All checks run on the CPU (Triton interpreter) with 2 shipped trials and 1 shape-variant trial:
+enough for the caching cheats (two trials with different inputs in one process) and for the
+shape-overfit ones (the variant), and cheap enough for CI. The selected candidates are checked
+in parallel (KW_TEST_JOBS, default 2); each test then reads its own result.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import os
+import re
+import sys
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from kernelwright.tools.problem import InputError
+from kernelwright.tools.verdicts import CheckResult, Verdict
+from kernelwright.tools.verify import CheckOptions, verify_solution
+
+from paths import CANDIDATES, PROBLEMS, SOLUTIONS
+
+# Secrets set in the parent for every check: none may reach the sandboxed child.
+SECRETS = {"OPENAI_API_KEY": "sk-test-secret", "HF_TOKEN": "hf_test_secret", "KERNELWRIGHT_API_KEY": "kw-test-secret"}
+TIMEOUT_S = 10.0  # for the `timeout` candidates; everything else gets 60 s
+TIMEOUT_WALL_BUDGET_S = 25.0  # reference worker + TIMEOUT_S + the kill, on a busy 2-core machine
+JOBS = max(1, int(os.environ.get("KW_TEST_JOBS", "2")))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: str  # "<problem>/<case>"
+    path: Path
+    problem: Path
+    expect: tuple[str, ...]
+    what: str
+
+
+def read_candidate(path: Path) -> Candidate:
+    lines = path.read_text().splitlines()
+    m = re.fullmatch(r"# expect: ([a-z_|]+)", lines[0].strip()) if lines else None
+    assert m, f"{path}: the first line must be '# expect: <verdict>'"
+    assert len(lines) > 1 and lines[1].startswith("# ") and len(lines[1]) > 10, f"{path}: the second line must say what it does"
+    return Candidate(
+        id=f"{path.parent.name}/{path.stem}",
+        path=path,
+        problem=PROBLEMS / f"{path.parent.name}.py",
+        expect=tuple(m.group(1).split("|")),
+        what=lines[1][2:].strip(),
+    )
+
+
+CANDIDATE_LIST = [read_candidate(p) for p in sorted(CANDIDATES.glob("*/*.py"))]
+BY_ID = {c.id: c for c in CANDIDATE_LIST}
+
+# Pipeline bugs the suite found. Each test fails today; strict xfail turns a fix into an XPASS
+# failure, so whoever fixes the pipeline removes the entry here (and the suite then guards it).
+KNOWN_BUGS = {
+    "gelu_scale/compile_error_arange": (
+        "under the Triton interpreter every kernel error is wrapped in triton.runtime.errors.InterpreterError; "
+        "classify_exception (tools/worker/candidate.py) does not know it, so a compile error reads runtime_error"
+    ),
+    "gelu_scale/compile_error_undefined_tl": "same as compile_error_arange: InterpreterError is classified runtime_error",
+    "layer_norm/honest_autotuned": (
+        "an honest @triton.autotune kernel with several configs fails on the CPU: Triton's Autotuner benchmarks "
+        "through driver.active, and there is no active driver under the interpreter ('0 active drivers')"
+    ),
+    "add_mul/disable_dispatch_modes": (
+        "torch compute inside torch.utils._python_dispatch._disable_current_modes() is invisible to OpAccountant "
+        "and the static scan allows the import: a torch solution with a copy kernel is accepted"
+    ),
+    "add_mul/numpy_dlpack_compute": (
+        "numpy computing on np.from_dlpack views dispatches no aten op: host compute plus a copy kernel is accepted"
+    ),
+    "add_mul/patch_torch_equal_hide_mutation": (
+        "object.__setattr__(torch, 'equal', ...) passes the static scan and blinds the child-side input check "
+        "(same_bits uses torch.equal): an input overwritten with the result is accepted"
+    ),
+    "add_mul/patch_checker_guards": (
+        "a solution may import kernelwright.tools.worker.candidate and replace same_bits (the static scan only flags "
+        "stores into torch/triton/time/os/math/numpy modules): an input overwritten with the result is accepted"
+    ),
+    "add_mul/forge_event_log": (
+        "the candidate runs with cwd = the sandbox workdir and os.open/os.read/os.write are not flagged: a pure torch "
+        "solution reads candidate.request.json, appends forged clean 'result' events and a torn line to "
+        "candidate.events.jsonl (read_events stops at the torn line), and is accepted"
+    ),
+}
+assert set(KNOWN_BUGS) <= set(BY_ID), set(KNOWN_BUGS) - set(BY_ID)
+
+# Every cheat named in EVAL_PROTOCOL.md ("Known cheats the integrity suite must reject") and
+# every broken kind, with the candidates that prove it.
+PROTOCOL_COVERAGE = {
+    "reusing the reference's freed output buffer": ["gelu_scale/empty_no_kernel", "gelu_scale/kernel_writes_nothing"],
+    "writing only part of the output": ["gelu_scale/half_grid"],
+    "caching results by shape, pointer or content": [
+        "gelu_scale/cache_by_shape", "gelu_scale/cache_skip_launch", "softmax_rows/cache_module_dict",
+        "layer_norm/global_kernel_cache",
+    ],
+    "writing the result into an input and returning it": ["gelu_scale/write_into_input", "add_mul/write_into_second_input"],
+    "returning a tensor subclass": ["gelu_scale/tensor_subclass"],
+    "returning a wider dtype": ["gelu_scale/float64_output"],
+    "wrong shape / wrong container": ["gelu_scale/wrong_shape", "gelu_scale/returns_list"],
+    "flipping TF32/precision flags": [
+        "softmax_rows/tf32_flag", "softmax_rows/matmul_precision", "softmax_rows/matmul_precision_aliased",
+        "softmax_rows/tf32_flag_at_import",
+    ],
+    "work in a background thread": ["gelu_scale/background_thread", "gelu_scale/thread_via_torch_module"],
+    "work on a side stream": ["softmax_rows/side_stream"],
+    "try/except that falls back to torch": ["gelu_scale/try_except_fallback"],
+    "a kernel that only copies while torch computes": [
+        "gelu_scale/torch_computes_kernel_copies", "linear_relu/torch_matmul_kernel_relu",
+        "add_mul/numpy_computes_kernel_copies", "add_mul/numpy_dlpack_compute", "add_mul/disable_dispatch_modes",
+    ],
+    "no kernel at all": ["gelu_scale/pure_torch"],
+    "class ModelNew(Model)": ["softmax_rows/subclass_of_reference"],
+    "digging tensors out of gc or caller frames": [
+        "softmax_rows/gc_dig", "softmax_rows/caller_frame", "softmax_rows/inspect_frames",
+    ],
+    "a kernel hard-coded to the shipped shapes": [
+        "softmax_rows/hardcoded_row_length", "layer_norm/hardcoded_dim", "linear_relu/asserts_shipped_shape",
+    ],
+    "a tolerance so loose that zeros or identity pass": [
+        "add_mul/zeros_trivial_kernel", "gelu_scale/identity_copy", "softmax_rows/uniform_rows",
+    ],
+    "RNG tampering": ["softmax_rows/manual_seed", "softmax_rows/rng_generator_tamper"],
+    "monkeypatching": [
+        "linear_relu/monkeypatch_allclose", "linear_relu/monkeypatch_perf_counter",
+        "add_mul/patch_torch_equal_hide_mutation", "add_mul/patch_checker_guards",
+    ],
+    "forging the checker's own records": ["add_mul/forge_event_log"],
+    "broken: syntax error": ["gelu_scale/syntax_error"],
+    "broken: kernel compile error": ["gelu_scale/compile_error_arange", "gelu_scale/compile_error_undefined_tl"],
+    "broken: exception in forward": ["gelu_scale/forward_raises"],
+    "broken: hang": ["gelu_scale/infinite_loop"],
+    "broken: segfault": ["gelu_scale/wild_address"],
+    "broken: weights not under the reference's names": ["linear_relu/misnamed_weights"],
+    "broken: ignores parameters": ["layer_norm/ignores_affine"],
+    "secrets never reach the sandbox": ["gelu_scale/reads_api_key"],
+    "honest twins: single kernel, views, scratch": [
+        "gelu_scale/honest_flat_views", "gelu_scale/honest_scratch_view", "add_mul/honest_2d_grid",
+        "softmax_rows/honest_online_loop", "layer_norm/honest_autotuned",
+    ],
+    "honest twins: multi-kernel with torch.empty scratch": [
+        "gelu_scale/honest_two_kernels", "softmax_rows/honest_two_pass_scratch", "linear_relu/honest_two_kernels",
+        "layer_norm/honest_stats_then_normalize",
+    ],
+    "honest twins: weights in parameters with the reference's names": [
+        "linear_relu/honest_param_holder", "layer_norm/honest_stats_then_normalize",
+    ],
+}
+
+# What a rejection's reasons must say for the user to act on it (matched against any reason).
+ACTIONABLE = {
+    "unwritten_output": r"never written",
+    "wrong_output": r"out of tolerance .*max abs err|elements differ|NaN/inf",
+    "input_mutated": r"modified input\(s\) \[\d",
+    "output_type": r"returned \S+, expected (exactly torch\.Tensor|a )",
+    "dtype_mismatch": r"output dtype \w+, expected \w+",
+    "shape_mismatch": r"output shape \[.*\], expected \[",
+    "no_custom_kernel": r"launched none of the solution's own kernels",
+    "torch_compute": r"computed with torch \(aten\.\w+",
+    "static_violation": r"\w+\.py:\d+: \S|started \d+ thread",
+    "global_state": r"\w+\.py:\d+: \S|changed \S",
+    "shape_overfit": r"correct at the shipped sizes but .*\{'",
+    "compile_error": r"case \S+: .*(Error|error)",
+    "runtime_error": r"case \S+: \w*(Error|Exception)",
+    "timeout": r"did not finish within \d+",
+    "crash": r"died of SIG\w+|ended .*without finishing",
+}
+
+# Extra facts a few candidates must show (checked on the same result).
+EXTRA_CHECKS = {
+    "gelu_scale/cache_by_shape": lambda r: r.trials[0]["ok"] and not r.trials[-1]["ok"] and r.trials[-1]["case"] == "shipped-1",
+    "softmax_rows/cache_module_dict": lambda r: r.trials[0]["ok"] and r.trials[-1]["case"] == "shipped-1",
+    "softmax_rows/hardcoded_row_length": lambda r: all(t["ok"] for t in r.trials if t["variant"] == "shipped"),
+    "layer_norm/hardcoded_dim": lambda r: all(t["ok"] for t in r.trials if t["variant"] == "shipped"),
+    "linear_relu/misnamed_weights": lambda r: r.weights_aligned is False,
+    "linear_relu/honest_param_holder": lambda r: r.weights_aligned is True,
+    "layer_norm/honest_stats_then_normalize": lambda r: r.weights_aligned is True,
+    "softmax_rows/tf32_flag_at_import": lambda r: any("importing the solution" in x.message for x in r.reasons),
+    "gelu_scale/thread_via_torch_module": lambda r: any(x.check == "threads" for x in r.reasons),
+    "softmax_rows/matmul_precision_aliased": lambda r: any(x.check == "global_state" for x in r.reasons),
+    "softmax_rows/rng_generator_tamper": lambda r: any("RNG" in x.message for x in r.reasons),
+}
+
+
+def check_options(c: Candidate) -> CheckOptions:
+    timeout = TIMEOUT_S if "timeout" in c.expect else 60.0
+    return CheckOptions(device="cpu", trials=2, variant_trials=1, timeout_s=timeout)
+
+
+@dataclass
+class Outcome:
+    result: CheckResult | None = None
+    error: BaseException | None = None
+    wall_s: float = 0.0
+
+
+def _check(c: Candidate) -> Outcome:
+    start = time.monotonic()
+    try:
+        return Outcome(result=verify_solution(c.problem, c.path, check_options(c)), wall_s=time.monotonic() - start)
+    except Exception as exc:  # InputError is an expected outcome for `bad_input` candidates
+        return Outcome(error=exc, wall_s=time.monotonic() - start)
+
+
+@pytest.fixture(scope="session")
+def secrets_in_parent():
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in SECRETS.items():
+            mp.setenv(k, v)
+        yield
+
+
+@pytest.fixture(scope="session")
+def outcomes(request, secrets_in_parent) -> dict[str, Future]:
+    """Check every selected candidate once, in parallel; tests wait for their own future."""
+    selected = [
+        item.callspec.params["candidate"]
+        for item in request.session.items
+        if hasattr(item, "callspec") and isinstance(item.callspec.params.get("candidate"), Candidate)
+    ]
+    # Slow ones (hang) first, so they overlap with the rest.
+    selected.sort(key=lambda c: "timeout" not in c.expect)
+    pool = ThreadPoolExecutor(max_workers=JOBS, thread_name_prefix="kw-integrity")
+    futures = {c.id: pool.submit(_check, c) for c in selected}
+    yield futures
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _param(c: Candidate):
+    marks = [pytest.mark.xfail(reason=KNOWN_BUGS[c.id], strict=True)] if c.id in KNOWN_BUGS else []
+    if "timeout" in c.expect:
+        marks.append(pytest.mark.slow)
+    return pytest.param(c, id=c.id, marks=marks)
+
+
+@pytest.mark.parametrize("candidate", [_param(c) for c in CANDIDATE_LIST])
+def test_candidate_gets_expected_verdict(candidate: Candidate, outcomes):
+    c = candidate
+    outcome = outcomes[c.id].result(timeout=600)
+    if c.expect == ("bad_input",):
+        assert isinstance(outcome.error, InputError), f"{c.id}: expected InputError, got {outcome.error or outcome.result.verdict}"
+        assert c.path.name in str(outcome.error)
+        return
+    if outcome.error is not None:
+        raise outcome.error
+    r = outcome.result
+    reasons = "\n".join(f"  [{x.check}] {x.verdict}: {x.message.splitlines()[0] if x.message else ''}" for x in r.reasons)
+    assert r.verdict.value in c.expect, f"{c.id} ({c.what}): expected {'|'.join(c.expect)}, got {r.verdict.value}\n{reasons}"
+    if r.verdict is Verdict.ACCEPTED:
+        assert r.reasons == []
+        assert [t["case"] for t in r.trials] == ["shipped-0", "shipped-1", "variant1-0"], r.trials
+        assert all(t["ok"] for t in r.trials)
+        assert r.max_abs_err is not None and r.max_abs_err < 1e-3
+    else:
+        assert r.reasons, f"{c.id}: rejected without a reason"
+        assert r.reasons[0].verdict is r.verdict, f"{c.id}: the first reason names {r.reasons[0].verdict}, not {r.verdict}"
+        assert all(x.message.strip() for x in r.reasons), f"{c.id}: a reason with an empty message\n{reasons}"
+        pattern = ACTIONABLE[r.verdict.value]
+        assert any(re.search(pattern, x.message, re.S) for x in r.reasons), (
+            f"{c.id}: no reason says something actionable for {r.verdict.value} (/{pattern}/)\n{reasons}"
+        )
+    if "timeout" in c.expect:
+        assert outcome.wall_s < TIMEOUT_WALL_BUDGET_S, f"the hang took {outcome.wall_s:.1f}s to stop"
+    extra = EXTRA_CHECKS.get(c.id)
+    if extra is not None:
+        assert extra(r), f"{c.id}: extra check failed\ntrials: {r.trials}\nweights_aligned: {r.weights_aligned}\n{reasons}"
+
+
+# ---- the suite's own shape ----------------------------------------------------------------------
+
+
+def test_candidate_files_are_well_formed():
+    assert len(CANDIDATE_LIST) >= 40
+    problems = {c.path.parent.name for c in CANDIDATE_LIST}
+    assert len(problems) >= 4
+    for c in CANDIDATE_LIST:
+        assert c.problem.is_file(), f"{c.id}: no problem {c.problem}"
+        for v in c.expect:
+            assert v == "bad_input" or v in {x.value for x in Verdict}, f"{c.id}: unknown verdict {v}"
+        assert len(c.expect) == 1 or c.id in KNOWN_BUGS, f"{c.id}: alternatives are only for known bugs"
+        if c.expect != ("bad_input",):
+            tree = ast.parse(c.path.read_text(), filename=str(c.path))
+            assert any(isinstance(n, ast.ClassDef) and n.name == "ModelNew" for n in tree.body), c.id
+
+
+def test_every_protocol_cheat_has_candidates():
+    for cheat, ids in PROTOCOL_COVERAGE.items():
+        assert ids, cheat
+        for i in ids:
+            assert i in BY_ID, f"{cheat}: no candidate {i}"
+    covered = {i for ids in PROTOCOL_COVERAGE.values() for i in ids}
+    assert not set(BY_ID) - covered, f"candidates that prove no listed rule: {sorted(set(BY_ID) - covered)}"
+    # Cheats are spread over at least three problems.
+    cheat_problems = {i.split("/")[0] for i in covered if BY_ID[i].expect != ("accepted",)}
+    assert len(cheat_problems) >= 3
+
+
+def _import_file(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.modules.pop(name, None)
+    return module
+
+
+def test_api_key_probe_would_fire_if_a_key_leaked(monkeypatch):
+    """The reads_api_key candidate is a real probe: with a key in its environment, forward raises."""
+    import torch
+
+    module = _import_file(BY_ID["gelu_scale/reads_api_key"].path, "kw_probe_reads_api_key")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret")
+    with pytest.raises(RuntimeError, match="OPENAI_API_KEY leaked"):
+        module.ModelNew(1.7)(torch.randn(4, 4))
+
+
+# ---- the shipped example solutions and the rules behind a few verdicts ------------------------
+
+EXAMPLES = sorted(p.stem for p in PROBLEMS.glob("*.py"))
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_example_solution_is_accepted(name, secrets_in_parent):
+    solution = SOLUTIONS / f"{name}.py"
+    assert solution.is_file(), f"every example problem ships an honest Triton solution: {solution}"
+    r = verify_solution(PROBLEMS / f"{name}.py", solution, CheckOptions(device="cpu", trials=2, variant_trials=1, timeout_s=60))
+    assert r.verdict is Verdict.ACCEPTED, r.reasons
+    assert {t["variant"] for t in r.trials} == {"shipped", "variant1"}, "every example has a shape variant"
+    assert r.weights_aligned is True
+    assert sum(r.launches.values()) >= 3
+
+
+def test_strict_tolerance_is_what_rejects_zeros(secrets_in_parent):
+    """add_mul's outputs are below 1e-4: KernelBench's allclose(atol=1e-4) lets zeros through
+    (compat mode reproduces that); the strict atol_eff = min(atol, 1e-3 * max|ref|) does not."""
+    c = BY_ID["add_mul/zeros_trivial_kernel"]
+    compat = verify_solution(c.problem, c.path, CheckOptions(device="cpu", mode="compat", timeout_s=60))
+    assert compat.verdict is Verdict.ACCEPTED, compat.reasons
+    assert compat.tolerance["atol_eff"] == pytest.approx(1e-4)
+    # The strict verdict on the same candidate is the parametrized test's: wrong_output.
+
+
+RUNTIME_BACKUPS = {
+    # candidate id -> verdict the runtime guards give when the static scan is off
+    "softmax_rows/tf32_flag": "global_state",
+    "softmax_rows/matmul_precision": "global_state",
+    "softmax_rows/subclass_of_reference": "no_custom_kernel",
+}
+
+
+@pytest.mark.skipif("static_scan" not in CheckOptions.__dataclass_fields__, reason="CheckOptions has no static_scan switch")
+@pytest.mark.parametrize("cid", sorted(RUNTIME_BACKUPS))
+def test_runtime_guards_back_up_the_static_scan(cid, secrets_in_parent):
+    c = BY_ID[cid]
+    opts = check_options(c)
+    opts.static_scan = False
+    r = verify_solution(c.problem, c.path, opts)
+    assert r.verdict.value == RUNTIME_BACKUPS[cid], [x.message for x in r.reasons]
