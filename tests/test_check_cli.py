@@ -23,14 +23,48 @@ GELU_OK = SOLUTIONS / "gelu_scale.py"
 RESULT_KEYS = {"accepted", "verdict", "reasons", "trials", "max_abs_err", "timing", "speedup"}
 
 
-def kw_check(*args: object, timeout: float = 300, json_out: bool = True) -> tuple[subprocess.CompletedProcess, float]:
+def _command(args: tuple[object, ...], json_out: bool) -> list[str]:
     cmd = [sys.executable, "-m", "kernelwright", "check", *map(str, args), "--device", "cpu"]
-    if json_out:
-        cmd.append("--json")
-    env = {**os.environ, "OPENAI_API_KEY": "sk-test-secret"}
+    return cmd + ["--json"] if json_out else cmd
+
+
+ENV = {**os.environ, "OPENAI_API_KEY": "sk-test-secret"}
+
+
+def kw_check(*args: object, timeout: float = 300, json_out: bool = True) -> tuple[subprocess.CompletedProcess, float]:
     start = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
+    proc = subprocess.run(_command(args, json_out), capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=ENV)
     return proc, time.monotonic() - start
+
+
+class Background:
+    """A CLI run started now and collected later, so the slow runs of this module overlap."""
+
+    def __init__(self, tmp: Path, name: str, *args: object) -> None:
+        self.args = _command(args, True)
+        self.out, self.err = tmp / f"{name}.out", tmp / f"{name}.err"
+        with self.out.open("w") as out, self.err.open("w") as err:
+            self.popen = subprocess.Popen(self.args, stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=ROOT, env=ENV)
+
+    def result(self, timeout: float = 300) -> subprocess.CompletedProcess:
+        rc = self.popen.wait(timeout=timeout)
+        return subprocess.CompletedProcess(self.args, rc, self.out.read_text(), self.err.read_text())
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cli")
+    started = {
+        "default": Background(tmp, "default", GELU, GELU_OK),
+        "again": Background(tmp, "again", GELU, GELU_OK, "--trials", "2", "--no-variants"),
+        "rejected": Background(tmp, "rejected", GELU, CANDIDATES / "gelu_scale" / "identity_copy.py", "--trials", "2", "--no-variants"),
+        "segfault": Background(tmp, "segfault", GELU, CANDIDATES / "gelu_scale" / "wild_address.py", "--trials", "1", "--no-variants"),
+    }
+    yield started
+    for run in started.values():
+        if run.popen.poll() is None:
+            run.popen.kill()
+            run.popen.wait()
 
 
 def one_json_object(stdout: str) -> dict:
@@ -58,14 +92,8 @@ def write(tmp_path: Path, name: str, source: str) -> Path:
 # ---- accepted, with the default protocol (5 trials + a shape variant) --------------------------
 
 
-@pytest.fixture(scope="module")
-def default_run():
-    proc, wall = kw_check(GELU, GELU_OK)
-    return proc, wall
-
-
-def test_accepted_solution_exits_0_with_one_json_object(default_run):
-    proc, _ = default_run
+def test_accepted_solution_exits_0_with_one_json_object(runs):
+    proc = runs["default"].result()
     assert proc.returncode == 0, proc.stderr
     result = one_json_object(proc.stdout)
     assert RESULT_KEYS <= set(result)
@@ -78,8 +106,8 @@ def test_accepted_solution_exits_0_with_one_json_object(default_run):
     assert "kernelwright:" in proc.stderr
 
 
-def test_default_protocol_runs_five_trials_and_a_shape_variant(default_run):
-    proc, _ = default_run
+def test_default_protocol_runs_five_trials_and_a_shape_variant(runs):
+    proc = runs["default"].result()
     result = one_json_object(proc.stdout)
     shipped = [t for t in result["trials"] if t["variant"] == "shipped"]
     variant = [t for t in result["trials"] if t["variant"] == "variant1"]
@@ -89,14 +117,18 @@ def test_default_protocol_runs_five_trials_and_a_shape_variant(default_run):
     assert shipped[0]["seed"] == 42  # the reproducible first trial
     assert len({t["seed"] for t in result["trials"]}) == len(result["trials"])
     variants = {v["name"]: v for v in result["variants"]}
-    assert variants["variant1"]["constants"] == {"batch_size": 39, "dim": 623}
+    # The variant changes every size constant >= 8 to a smaller value that does not divide it.
+    shipped_sizes = {"batch_size": 64, "dim": 1000}
+    changed = variants["variant1"]["constants"]
+    assert set(changed) == set(shipped_sizes)
+    for name, value in changed.items():
+        assert 0 < value < shipped_sizes[name] and shipped_sizes[name] % value != 0, (name, value)
     assert result["seeds"] == [t["seed"] for t in result["trials"]]
 
 
-def test_secret_seeds_differ_between_runs(default_run):
-    proc, _ = default_run
-    first = one_json_object(proc.stdout)
-    again, _ = kw_check(GELU, GELU_OK, "--trials", "2", "--no-variants")
+def test_secret_seeds_differ_between_runs(runs):
+    first = one_json_object(runs["default"].result().stdout)
+    again = runs["again"].result()
     assert again.returncode == 0, again.stderr
     second = one_json_object(again.stdout)
     assert [t["variant"] for t in second["trials"]] == ["shipped", "shipped"]  # --trials / --no-variants obeyed
@@ -114,8 +146,8 @@ def test_human_output_without_json(tmp_path):
 # ---- rejected ----------------------------------------------------------------------------------
 
 
-def test_rejected_solution_exits_1_with_the_verdict():
-    proc, _ = kw_check(GELU, CANDIDATES / "gelu_scale" / "identity_copy.py", "--trials", "2", "--no-variants")
+def test_rejected_solution_exits_1_with_the_verdict(runs):
+    proc = runs["rejected"].result()
     assert proc.returncode == 1, proc.stderr
     result = one_json_object(proc.stdout)
     assert RESULT_KEYS <= set(result)
@@ -136,8 +168,8 @@ def test_hang_is_stopped_at_the_timeout():
     assert wall < 30, f"the hang took {wall:.1f}s to stop"
 
 
-def test_segfault_is_a_crash_not_a_dead_cli():
-    proc, _ = kw_check(GELU, CANDIDATES / "gelu_scale" / "wild_address.py", "--trials", "1", "--no-variants")
+def test_segfault_is_a_crash_not_a_dead_cli(runs):
+    proc = runs["segfault"].result()
     assert proc.returncode == 1, proc.stderr
     result = one_json_object(proc.stdout)
     assert result["verdict"] == "crash"

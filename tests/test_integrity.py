@@ -41,11 +41,14 @@ JOBS = max(1, int(os.environ.get("KW_TEST_JOBS", "2")))
 
 @dataclass(frozen=True)
 class Candidate:
-    id: str  # "<problem>/<case>"
+    """One check to run: a solution file for a problem, the verdict(s) it must get, and options."""
+
+    id: str  # "<problem>/<case>" for candidate files
     path: Path
     problem: Path
     expect: tuple[str, ...]
     what: str
+    options: tuple[tuple[str, object], ...] = ()  # CheckOptions fields that differ from the suite's
 
 
 def read_candidate(path: Path) -> Candidate:
@@ -92,6 +95,10 @@ KNOWN_BUGS = {
         "a solution may import kernelwright.tools.worker.candidate and replace same_bits (the static scan only flags "
         "stores into torch/triton/time/os/math/numpy modules): an input overwritten with the result is accepted"
     ),
+    "softmax_rows/matmul_precision_in_init": (
+        "the runtime global-state snapshots bracket the import and each forward call, not ModelNew's constructor "
+        "(build_model in tools/worker/candidate.py): a precision flag lowered in __init__ through an alias is missed"
+    ),
     "add_mul/forge_event_log": (
         "the candidate runs with cwd = the sandbox workdir and os.open/os.read/os.write are not flagged: a pure torch "
         "solution reads candidate.request.json, appends forged clean 'result' events and a torn line to "
@@ -115,7 +122,7 @@ PROTOCOL_COVERAGE = {
     "wrong shape / wrong container": ["gelu_scale/wrong_shape", "gelu_scale/returns_list"],
     "flipping TF32/precision flags": [
         "softmax_rows/tf32_flag", "softmax_rows/matmul_precision", "softmax_rows/matmul_precision_aliased",
-        "softmax_rows/tf32_flag_at_import",
+        "softmax_rows/tf32_flag_at_import", "softmax_rows/matmul_precision_in_init",
     ],
     "work in a background thread": ["gelu_scale/background_thread", "gelu_scale/thread_via_torch_module"],
     "work on a side stream": ["softmax_rows/side_stream"],
@@ -199,7 +206,10 @@ EXTRA_CHECKS = {
 
 def check_options(c: Candidate) -> CheckOptions:
     timeout = TIMEOUT_S if "timeout" in c.expect else 60.0
-    return CheckOptions(device="cpu", trials=2, variant_trials=1, timeout_s=timeout)
+    # The static sm_90 compile of accepted kernels (about 2 s each) is not an integrity guard; tests/test_resources.py covers it.
+    return CheckOptions(
+        **{"device": "cpu", "trials": 2, "variant_trials": 1, "timeout_s": timeout, "static_resources": False, **dict(c.options)}
+    )
 
 
 @dataclass
@@ -227,18 +237,26 @@ def secrets_in_parent():
 
 @pytest.fixture(scope="session")
 def outcomes(request, secrets_in_parent) -> dict[str, Future]:
-    """Check every selected candidate once, in parallel; tests wait for their own future."""
+    """Check every selected candidate (of any test below) once, in parallel; tests wait for their own."""
     selected = [
         item.callspec.params["candidate"]
         for item in request.session.items
         if hasattr(item, "callspec") and isinstance(item.callspec.params.get("candidate"), Candidate)
     ]
+    selected = list({c.id: c for c in selected}.values())
     # Slow ones (hang) first, so they overlap with the rest.
     selected.sort(key=lambda c: "timeout" not in c.expect)
     pool = ThreadPoolExecutor(max_workers=JOBS, thread_name_prefix="kw-integrity")
     futures = {c.id: pool.submit(_check, c) for c in selected}
     yield futures
     pool.shutdown(wait=True, cancel_futures=True)
+
+
+def result_of(outcomes: dict[str, Future], c: Candidate) -> CheckResult:
+    outcome = outcomes[c.id].result(timeout=600)
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome.result
 
 
 def _param(c: Candidate):
@@ -333,43 +351,58 @@ def test_api_key_probe_would_fire_if_a_key_leaked(monkeypatch):
 
 # ---- the shipped example solutions and the rules behind a few verdicts ------------------------
 
-EXAMPLES = sorted(p.stem for p in PROBLEMS.glob("*.py"))
+EXAMPLES = [
+    Candidate(f"examples/{p.stem}", SOLUTIONS / f"{p.stem}.py", p, ("accepted",), "the shipped honest Triton solution")
+    for p in sorted(PROBLEMS.glob("*.py"))
+]
 
 
-@pytest.mark.parametrize("name", EXAMPLES)
-def test_example_solution_is_accepted(name, secrets_in_parent):
-    solution = SOLUTIONS / f"{name}.py"
-    assert solution.is_file(), f"every example problem ships an honest Triton solution: {solution}"
-    r = verify_solution(PROBLEMS / f"{name}.py", solution, CheckOptions(device="cpu", trials=2, variant_trials=1, timeout_s=60))
+@pytest.mark.parametrize("candidate", [pytest.param(c, id=c.id) for c in EXAMPLES])
+def test_example_solution_is_accepted(candidate: Candidate, outcomes):
+    assert candidate.path.is_file(), f"every example problem ships an honest Triton solution: {candidate.path}"
+    r = result_of(outcomes, candidate)
     assert r.verdict is Verdict.ACCEPTED, r.reasons
     assert {t["variant"] for t in r.trials} == {"shipped", "variant1"}, "every example has a shape variant"
+    assert all(t["ok"] for t in r.trials) and len(r.trials) == 3
     assert r.weights_aligned is True
     assert sum(r.launches.values()) >= 3
 
 
-def test_strict_tolerance_is_what_rejects_zeros(secrets_in_parent):
+ZEROS_COMPAT = Candidate(
+    "add_mul/zeros_trivial_kernel+compat",
+    BY_ID["add_mul/zeros_trivial_kernel"].path,
+    PROBLEMS / "add_mul.py",
+    ("accepted",),
+    "zeros under KernelBench's fixed atol",
+    options=(("mode", "compat"),),
+)
+
+
+@pytest.mark.parametrize("candidate", [pytest.param(ZEROS_COMPAT, id=ZEROS_COMPAT.id)])
+def test_strict_tolerance_is_what_rejects_zeros(candidate: Candidate, outcomes):
     """add_mul's outputs are below 1e-4: KernelBench's allclose(atol=1e-4) lets zeros through
-    (compat mode reproduces that); the strict atol_eff = min(atol, 1e-3 * max|ref|) does not."""
-    c = BY_ID["add_mul/zeros_trivial_kernel"]
-    compat = verify_solution(c.problem, c.path, CheckOptions(device="cpu", mode="compat", timeout_s=60))
-    assert compat.verdict is Verdict.ACCEPTED, compat.reasons
-    assert compat.tolerance["atol_eff"] == pytest.approx(1e-4)
-    # The strict verdict on the same candidate is the parametrized test's: wrong_output.
+    (compat mode reproduces that); the strict atol_eff = min(atol, 1e-3 * max|ref|) does not —
+    the strict verdict on the same file is the parametrized test's wrong_output."""
+    r = result_of(outcomes, candidate)
+    assert r.verdict is Verdict.ACCEPTED, r.reasons
+    assert r.tolerance["atol_eff"] == pytest.approx(1e-4)
+    assert len(r.trials) == 5 and all(t["variant"] == "shipped" for t in r.trials)  # compat: 5 trials, no variants
 
 
+# candidate id -> the verdict the runtime guards give when the static scan is off
 RUNTIME_BACKUPS = {
-    # candidate id -> verdict the runtime guards give when the static scan is off
-    "softmax_rows/tf32_flag": "global_state",
     "softmax_rows/matmul_precision": "global_state",
     "softmax_rows/subclass_of_reference": "no_custom_kernel",
 }
+HAS_SCAN_SWITCH = "static_scan" in CheckOptions.__dataclass_fields__
+NO_SCAN = [
+    Candidate(f"{cid}+no_static_scan", BY_ID[cid].path, BY_ID[cid].problem, (verdict,), BY_ID[cid].what, (("static_scan", False),))
+    for cid, verdict in sorted(RUNTIME_BACKUPS.items())
+] if HAS_SCAN_SWITCH else []
 
 
-@pytest.mark.skipif("static_scan" not in CheckOptions.__dataclass_fields__, reason="CheckOptions has no static_scan switch")
-@pytest.mark.parametrize("cid", sorted(RUNTIME_BACKUPS))
-def test_runtime_guards_back_up_the_static_scan(cid, secrets_in_parent):
-    c = BY_ID[cid]
-    opts = check_options(c)
-    opts.static_scan = False
-    r = verify_solution(c.problem, c.path, opts)
-    assert r.verdict.value == RUNTIME_BACKUPS[cid], [x.message for x in r.reasons]
+@pytest.mark.skipif(not HAS_SCAN_SWITCH, reason="CheckOptions has no static_scan switch")
+@pytest.mark.parametrize("candidate", [pytest.param(c, id=c.id) for c in NO_SCAN])
+def test_runtime_guards_back_up_the_static_scan(candidate: Candidate, outcomes):
+    r = result_of(outcomes, candidate)
+    assert r.verdict.value in candidate.expect, [x.message for x in r.reasons]

@@ -130,7 +130,8 @@ def time_solution(problem: Any, solution_path: Path, shipped: dict[str, Any], de
         with result.phase("timing:eager"):
             eager1 = _time_role("reference", problem.path, None, device, opts, workdir, seeds, ref_out)["stats"]
         with result.phase("timing:compile_baselines"):
-            baselines = _compiled_baselines(problem, device, opts, workdir, facts, seeds)
+            # KernelBench's own numbers are against eager; compat mode does not compile.
+            baselines = {} if opts.mode == "compat" else _compiled_baselines(problem, device, opts, workdir, facts, seeds)
         opts.say("timing: candidate")
         with result.phase("timing:candidate"):
             cand = _time_role("candidate", problem.path, solution_path, device, opts, workdir, seeds, cand_out)
