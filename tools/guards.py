@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
 from pathlib import Path
@@ -147,6 +148,18 @@ def _describe_arg(name: str, value: Any, constexpr: bool) -> dict[str, Any]:
     return {"name": name, "kind": "other", "repr": repr(value)[:80]}
 
 
+class KernelBodyError(Exception):
+    """An exception raised inside one of the solution's kernels under the Triton interpreter.
+
+    The interpreter runs the kernel body as Python, so what a GPU build rejects at compile time
+    (an unknown `tl` function, a non-power-of-two `tl.arange`, a type error) surfaces as an
+    ordinary exception at launch; it is reported as a compile error, as on the GPU.
+    """
+
+    def __init__(self, kernel: str, exc: BaseException) -> None:
+        super().__init__(f"kernel {kernel} does not compile: {type(exc).__name__}: {exc}")
+
+
 class LaunchCounter:
     """Counts Triton launches, split into the solution's own kernels and everything else.
 
@@ -161,6 +174,7 @@ class LaunchCounter:
         self.depth = 0  # >0 while a launch runs: the interpreter's own torch calls are not the candidate's
         self.signatures: dict[str, dict[str, Any]] = {}
         self._patched: list[tuple[type, Any]] = []
+        self.interpreting = os.environ.get("TRITON_INTERPRET") == "1"
 
     def install(self) -> None:
         classes: list[type] = []
@@ -199,6 +213,10 @@ class LaunchCounter:
             counter.depth += 1
             try:
                 return original(jit_self, *args, grid=grid, warmup=warmup, **kwargs)
+            except Exception as exc:
+                if mine and counter.interpreting:
+                    raise KernelBodyError(name, exc) from exc
+                raise
             finally:
                 counter.depth -= 1
 

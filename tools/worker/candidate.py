@@ -33,7 +33,7 @@ def classify_exception(exc: BaseException) -> str:
     """compile_error for Triton/C++ build failures, runtime_error for the rest."""
     names = {cls.__name__ for cls in type(exc).__mro__}
     module = type(exc).__module__ or ""
-    if names & {"CompilationError", "CompileTimeAssertionFailure", "SyntaxError", "ImportError"} or (
+    if names & {"CompilationError", "CompileTimeAssertionFailure", "SyntaxError", "ImportError", "KernelBodyError"} or (
         "triton.compiler" in module
     ):
         return "compile_error"

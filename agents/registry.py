@@ -1,0 +1,109 @@
+"""Which callable plays each role: built-ins by policy, replacements and additions from config
+(`impl: "module:attr"`) or from installed packages (entry-point group `kernelwright.roles`).
+
+A role is a callable `(state, ctx) -> dict` (a partial state update), or a class whose instances
+are such callables (constructed with the config's `options` as keyword arguments).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import inspect
+from importlib.metadata import entry_points
+from typing import Any
+
+from kernelwright.tools.problem import InputError
+
+# Built-in role -> the graph node it drives.
+BUILTIN_NODES = {"planner": "plan", "coder": "code", "debugger": "debug", "analyst": "analyze"}
+# Nodes a plugin may be added after.
+ANCHOR_NODES = ("plan", "code", "check", "debug", "profile", "analyze")
+ENTRY_POINT_GROUP = "kernelwright.roles"
+
+
+@dataclasses.dataclass
+class RoleSpec:
+    name: str
+    fn: Any
+    source: str  # "built-in (llm)", "config: my_pkg.roles:audit", "entry point: pkg"
+    node: str  # the graph node that runs it
+    after: str | None = None  # for added roles: the node it follows
+
+
+def builtin_roles(policy: str) -> dict[str, RoleSpec]:
+    if policy == "llm":
+        from kernelwright.agents import llm_roles
+
+        impls = {"planner": llm_roles.planner, "coder": llm_roles.coder, "debugger": llm_roles.debugger, "analyst": llm_roles.analyst}
+    elif policy == "expert":
+        # Not built yet: the slots exist so a config can fill them; a run refuses empty ones.
+        impls = dict.fromkeys(BUILTIN_NODES)
+    else:
+        raise InputError(f"--policy {policy}: expected llm or expert")
+    label = "built-in (expert, not available yet)" if policy == "expert" else f"built-in ({policy})"
+    return {name: RoleSpec(name, fn, label, BUILTIN_NODES[name]) for name, fn in impls.items()}
+
+
+EXPERT_MISSING = (
+    "no model is configured and the offline expert policy is not available yet: "
+    "pass --model NAME (and --base-url URL for a local server) or set KERNELWRIGHT_MODEL"
+)
+
+
+def require_runnable(roles: dict[str, RoleSpec]) -> None:
+    """Raise InputError if a role has no implementation (an expert role that does not exist yet)."""
+    if any(spec.fn is None for spec in roles.values()):
+        raise InputError(EXPERT_MISSING)
+
+
+def _entry_point_roles() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def load_impl(impl: str, options: dict[str, Any] | None, where: str) -> tuple[Any, str]:
+    """The callable behind `impl` ("module:attr", or the name of an entry point)."""
+    if ":" in impl:
+        module_name, _, attr = impl.partition(":")
+        try:
+            obj = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as exc:
+            raise InputError(f"{where}: cannot load role {impl!r}: {exc}") from exc
+        source = f"config: {impl}"
+    else:
+        eps = _entry_point_roles()
+        if impl not in eps:
+            raise InputError(f"{where}: no role {impl!r} ('module:attr', or one of the installed: {', '.join(sorted(eps)) or 'none'})")
+        obj = eps[impl].load()
+        source = f"entry point: {eps[impl].value}"
+    if inspect.isclass(obj):
+        obj = obj(**(options or {}))
+    if not callable(obj):
+        raise InputError(f"{where}: role {impl!r} is not callable")
+    return obj, source
+
+
+def resolve_roles(policy: str, config_roles: dict[str, Any], where: str = "config") -> tuple[dict[str, RoleSpec], list[RoleSpec]]:
+    """Built-in roles with the config's replacements applied, and the added roles in order."""
+    roles = builtin_roles(policy)
+    added: list[RoleSpec] = []
+    for name, spec in (config_roles or {}).items():
+        if not isinstance(spec, dict) or "impl" not in spec:
+            raise InputError(f"{where}: roles.{name} needs an 'impl: module:attr'")
+        fn, source = load_impl(spec["impl"], spec.get("options"), f"{where}: roles.{name}")
+        after = spec.get("after")
+        if name in roles and after is None:
+            roles[name] = RoleSpec(name, fn, source, roles[name].node)
+        elif after is not None:
+            if after not in ANCHOR_NODES and after not in {a.node for a in added}:
+                raise InputError(f"{where}: roles.{name}.after must be one of {', '.join(ANCHOR_NODES)} (got {after!r})")
+            if name in roles or name in ANCHOR_NODES or name == "finish":
+                raise InputError(f"{where}: roles.{name}: an added role needs a name of its own")
+            added.append(RoleSpec(name, fn, source, node=name, after=after))
+        else:
+            raise InputError(f"{where}: roles.{name} is not a built-in role ({', '.join(BUILTIN_NODES)}): give it 'after: NODE' to add it")
+    return roles, added
+
+
+def available_entry_points() -> list[dict[str, str]]:
+    return [{"name": name, "value": ep.value} for name, ep in sorted(_entry_point_roles().items())]

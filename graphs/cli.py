@@ -1,0 +1,122 @@
+"""`kernelwright run`, `roles` and `graph`. Heavy imports (LangGraph, LangChain) stay inside the
+handlers so that `kernelwright check` starts fast and runs where they are not installed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from kernelwright.tools.home import resolve_home
+
+
+def add_graph_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run",
+        help="run the agent graph on a problem; writes OUT/solution.py and OUT/report.json",
+        description="Plan, code, check, debug, profile and analyze until a budget or the target is reached. "
+        "Exit 0 if a solution was accepted, 1 if none, 2 for bad input.",
+    )
+    p.add_argument("problem", nargs="?", help="KernelBench-format problem file")
+    p.add_argument("--policy", choices=["llm", "expert"], help="default: llm when a model is configured, else expert")
+    p.add_argument("--model", help="LLM name (also KERNELWRIGHT_MODEL or the config's model)")
+    p.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")
+    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default auto)")
+    p.add_argument("--max-iters", type=int, help="plan -> code rounds (default 3)")
+    p.add_argument("--candidates", type=int, help="candidates per round (default 1)")
+    p.add_argument("--config", help="YAML file merged over configs/default.yaml (roles, budgets, ...)")
+    p.add_argument("--out", help="output folder (default HOME/runs/RUN_ID)")
+    p.add_argument("--home", help="kernelwright home (default $KERNELWRIGHT_HOME or ~/.kernelwright)")
+    p.add_argument("--resume", metavar="RUN_ID", help="continue a run that was interrupted")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(func=_cmd_run)
+
+    r = sub.add_parser("roles", help="list the roles a config plugs in, with their sources")
+    r.add_argument("--config", help="YAML config file")
+    r.add_argument("--policy", choices=["llm", "expert"], default="llm")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=_cmd_roles)
+
+    g = sub.add_parser("graph", help="draw the graph that a config produces")
+    g.add_argument("--config", help="YAML config file")
+    g.add_argument("--policy", choices=["llm", "expert"], default="llm")
+    g.add_argument("--mermaid", action="store_true", help="Mermaid flowchart (the default output)")
+    g.add_argument("--json", action="store_true")
+    g.set_defaults(func=_cmd_graph)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for flag, key in (("policy", "policy"), ("model", "model"), ("base_url", "base_url"), ("candidates", "candidates")):
+        if getattr(args, flag) is not None:
+            out[key] = getattr(args, flag)
+    if args.max_iters is not None:
+        out["budgets"] = {"max_iters": args.max_iters}
+    if args.device is not None:
+        out["check"] = {"device": args.device}
+    return out
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from kernelwright.cli import print_json
+    from kernelwright.graphs.runner import RunRequest, execute
+
+    summary = execute(
+        RunRequest(
+            problem=args.problem,
+            home=resolve_home(args.home),
+            config_path=args.config,
+            overrides=_overrides(args),
+            out=args.out,
+            resume=args.resume,
+            progress=lambda msg: print(f"kernelwright: {msg}", file=sys.stderr, flush=True),
+        )
+    )
+    if args.json:
+        print_json(summary.to_dict())
+    else:
+        lines = [f"run {summary.run_id}: {summary.status}" + (f" ({summary.stop_reason})" if summary.stop_reason else "")]
+        if summary.error:
+            lines.append(f"error: {summary.error}")
+        lines.append(f"solution: {summary.solution_path or 'none accepted'}")
+        lines.append(f"report: {summary.run_dir}/report.json; tokens: {summary.usage.get('total_tokens', 0)}")
+        print("\n".join(lines), file=sys.stderr)
+    return 0 if summary.accepted else 1
+
+
+def _resolve(args: argparse.Namespace):
+    from kernelwright.agents.registry import resolve_roles
+    from kernelwright.configs import load_config
+
+    config = load_config(args.config)
+    return resolve_roles(args.policy, config.get("roles") or {}, where=args.config or "config")
+
+
+def _cmd_roles(args: argparse.Namespace) -> int:
+    from kernelwright.agents.registry import available_entry_points
+    from kernelwright.cli import print_json
+    from kernelwright.graphs.graph import describe_roles
+
+    roles, added = _resolve(args)
+    rows = describe_roles(roles, added)
+    if args.json:
+        print_json({"roles": rows, "entry_points": available_entry_points()})
+    else:
+        for row in rows:
+            where = f" after {row['after']}" if row["after"] else ""
+            print(f"{(row['role'] or '-'):<12} node {row['node']:<10} {row['source']}{where}")
+    return 0
+
+
+def _cmd_graph(args: argparse.Namespace) -> int:
+    from kernelwright.cli import print_json
+    from kernelwright.graphs.graph import graph_layout, mermaid
+
+    roles, added = _resolve(args)
+    text = mermaid(roles, added)
+    if args.json:
+        edges = {node: (edge[1] if edge[0] == "edge" else edge[2]) for node, edge in graph_layout(added).items()}
+        print_json({"mermaid": text, "edges": edges})
+    else:
+        print(text)
+    return 0

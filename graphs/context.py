@@ -1,0 +1,43 @@
+"""Run-scoped dependencies: the model, the check settings, budgets and where output goes.
+
+Travels beside the state (`StateGraph(RunState, context_schema=RunContext)`), never inside it:
+nothing here is checkpointed, so a resumed run rebuilds it from the same config and flags.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+@dataclasses.dataclass
+class Budgets:
+    max_iters: int = 3  # plan -> code rounds
+    max_debug_tries: int = 2  # debug rounds per failing candidate
+    max_tokens: int | None = None  # total LLM tokens in the run
+    max_wall_s: float | None = None
+    target_speedup: float | None = None  # stop once the best beats eager by this much
+    patience: int = 2  # rounds without a new best before stopping
+
+
+@dataclasses.dataclass
+class RunContext:
+    problem_path: Path
+    run_dir: Path
+    home: Path
+    chat_model: Any = None  # a LangChain BaseChatModel for the llm policy; None for expert roles
+    model_name: str | None = None
+    candidates: int = 1  # K candidates per round
+    budgets: Budgets = dataclasses.field(default_factory=Budgets)
+    check: dict[str, Any] = dataclasses.field(default_factory=dict)  # CheckOptions fields (device, timeout_s, ...)
+    role_options: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    lessons: Callable[[str], list[str]] | None = None  # retrieval from the knowledge memory
+    progress: Callable[[str], None] | None = None
+    started_at: float = dataclasses.field(default_factory=time.monotonic)
+
+    def say(self, message: str) -> None:
+        if self.progress:
+            self.progress(message)

@@ -1,0 +1,75 @@
+"""`build_graph`: the LangGraph state machine of DESIGN.md, with plugins spliced in.
+
+    plan -> code -> check -+- failed, debuggable -> debug -> check
+                           +- accepted -> profile -> analyze -+- go on -> plan
+                           |                                  +- stop  -> finish
+                           +- nothing accepted -> plan | finish
+
+An added role (`after: NODE`) becomes a node between NODE and whatever followed it, so NODE's
+routing then starts from the added node. The caller compiles the graph with its checkpointer.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+
+from kernelwright.agents.registry import RoleSpec
+from kernelwright.graphs import nodes
+from kernelwright.graphs.context import Budgets, RunContext
+from kernelwright.graphs.routing import route_after_analyze, route_after_check
+from kernelwright.graphs.state import RunState
+
+# node -> ("edge", next) | ("route", function, targets)
+BASE_EDGES: dict[str, tuple] = {
+    "plan": ("edge", "code"),
+    "code": ("edge", "check"),
+    "check": ("route", route_after_check, ["debug", "profile", "plan", "finish"]),
+    "debug": ("edge", "check"),
+    "profile": ("edge", "analyze"),
+    "analyze": ("route", route_after_analyze, ["plan", "finish"]),
+    "finish": ("edge", END),
+}
+
+
+def graph_layout(added: list[RoleSpec]) -> dict[str, tuple]:
+    """Edges after splicing each added role in after its anchor node."""
+    edges = dict(BASE_EDGES)
+    for spec in added:
+        edges[spec.node] = edges[spec.after]
+        edges[spec.after] = ("edge", spec.node)
+    return edges
+
+
+def build_graph(roles: dict[str, RoleSpec], added: list[RoleSpec], budgets: Budgets) -> StateGraph:
+    graph = StateGraph(RunState, context_schema=RunContext)
+    for spec in roles.values():
+        graph.add_node(spec.node, nodes.timed(spec.node, spec.name, nodes.role_body(spec)))
+    graph.add_node("check", nodes.timed("check", None, nodes.check_body))
+    graph.add_node("profile", nodes.timed("profile", None, nodes.profile_body))
+    graph.add_node("finish", nodes.timed("finish", None, nodes.finish_body))
+    for spec in added:
+        graph.add_node(spec.node, nodes.timed(spec.node, spec.name, nodes.role_body(spec)))
+    graph.add_edge(START, "plan")
+    for node, edge in graph_layout(added).items():
+        if edge[0] == "edge":
+            graph.add_edge(node, edge[1])
+        else:
+            _, route, targets = edge
+            graph.add_conditional_edges(node, functools.partial(route, budgets=budgets), targets)
+    return graph
+
+
+def mermaid(roles: dict[str, RoleSpec], added: list[RoleSpec]) -> str:
+    """The graph as a Mermaid flowchart (from LangGraph's own drawing of the compiled graph)."""
+    compiled = build_graph(roles, added, Budgets()).compile()
+    return compiled.get_graph().draw_mermaid()
+
+
+def describe_roles(roles: dict[str, RoleSpec], added: list[RoleSpec]) -> list[dict[str, Any]]:
+    rows = [{"role": s.name, "node": s.node, "source": s.source, "after": None} for s in roles.values()]
+    rows += [{"role": s.name, "node": s.node, "source": s.source, "after": s.after} for s in added]
+    rows += [{"role": None, "node": n, "source": "tool", "after": None} for n in ("check", "profile", "finish")]
+    return rows

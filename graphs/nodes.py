@@ -1,0 +1,175 @@
+"""The graph's nodes: role nodes (planner, coder, ... and plugins) and the tool nodes that need no
+LLM (check, profile, finish). Nodes take `(state, runtime)`; run-scoped things come from
+`runtime.context` (a RunContext)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from langgraph.config import get_stream_writer
+from langgraph.runtime import Runtime
+
+from kernelwright.graphs.context import RunContext
+from kernelwright.tools.problem import InputError
+from kernelwright.tools.verify import CheckOptions, verify_solution
+
+
+class RoleFailed(Exception):
+    """A role raised: the run ends with this error; the checkpoint before the node stays valid."""
+
+
+def _emit(event: dict[str, Any]) -> None:
+    try:
+        get_stream_writer()(event)
+    except RuntimeError:  # outside a streaming run (direct node calls in tests)
+        pass
+
+
+def timed(node: str, role: str | None, body):
+    """Wrap a node body: step events for the trace, elapsed time for the wall budget."""
+
+    def run(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
+        began, wall = time.monotonic(), time.time()
+        _emit({"step_start": node, "role": role, "started_at": wall})
+        try:
+            update = body(state, runtime.context) or {}
+        except Exception as exc:
+            _emit({"step_error": node, "role": role, "error": f"{type(exc).__name__}: {exc}", "duration_s": time.monotonic() - began})
+            if isinstance(exc, (RoleFailed, InputError)):
+                raise
+            raise RoleFailed(f"{node} ({role or 'tool'}) raised {type(exc).__name__}: {exc}") from exc
+        duration = time.monotonic() - began
+        update["elapsed_s"] = state.get("elapsed_s", 0.0) + duration
+        _emit({"step_end": node, "role": role, "duration_s": duration})
+        return update
+
+    run.__name__ = f"node_{node}"
+    return run
+
+
+def role_body(spec):
+    def body(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        if spec.node == "plan":
+            # A new round starts here; the planner already sees its number.
+            state = {**state, "iteration": state.get("iteration", 0) + 1}
+        update = dict(spec.fn(state, ctx) or {})
+        if spec.node == "plan":
+            update["iteration"] = state["iteration"]
+        return update
+
+    return body
+
+
+# -- check ------------------------------------------------------------------------------------
+
+def _options(ctx: RunContext) -> CheckOptions:
+    fields = {f.name for f in dataclasses.fields(CheckOptions)}
+    known = {k: v for k, v in ctx.check.items() if k in fields}
+    return CheckOptions(home=ctx.home, **known)
+
+
+def _attempt(candidate: dict[str, Any], result, source: str) -> dict[str, Any]:
+    timing = result.timing or {}
+    return {
+        "candidate_id": candidate["id"],
+        "parent_id": candidate.get("parent_id"),
+        "iteration": candidate["iteration"],
+        "origin": candidate.get("origin", "code"),
+        "debug_tries": candidate.get("debug_tries", 0),
+        "source_sha": hashlib.sha256(source.encode()).hexdigest()[:16],
+        "source": source,
+        "verdict": result.verdict.value,
+        "accepted": result.accepted,
+        "reasons": [r.to_dict() for r in result.reasons][:5],
+        "speedup": result.speedup,
+        "median_ms": (timing.get("candidate") or {}).get("median_ms"),
+        "max_abs_err": result.max_abs_err,
+        "check": {"timing": result.timing, "roofline": result.roofline, "resources": result.resources, "launches": result.launches, "wall_s": result.wall_s},
+    }
+
+
+def better(new: dict[str, Any], best: dict[str, Any] | None) -> bool:
+    """A new accepted attempt replaces the best only if measurably faster (never a regression)."""
+    if not new["accepted"]:
+        return False
+    if best is None:
+        return True
+    if new["median_ms"] is None or best["median_ms"] is None:
+        return False  # no timing (CPU): the first accepted solution stays
+    return new["median_ms"] < best["median_ms"]
+
+
+def check_body(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+    pending = state.get("pending", [])
+    folder = ctx.run_dir / "candidates"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for cand in pending:
+        path = folder / f"{cand['id']}.py"
+        path.write_text(cand["source"])
+        paths.append(path)
+    opts = _options(ctx)
+
+    def one(item):
+        cand, path = item
+        result = verify_solution(ctx.problem_path, path, opts)
+        return _attempt(cand, result, cand["source"])
+
+    # On a GPU candidates are timed one after another: parallel timing would measure contention.
+    workers = len(pending) if str(opts.device) == "cpu" else 1
+    with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
+        attempts = list(pool.map(one, zip(pending, paths)))
+    best, best_iteration = state.get("best"), state.get("best_iteration", 0)
+    for a in attempts:
+        ctx.say(f"check {a['candidate_id']}: {a['verdict']}" + (f" ({a['speedup']})" if a["speedup"] else ""))
+        if better(a, best):
+            best, best_iteration = a, a["iteration"]
+    return {"attempts": attempts, "pending": [], "best": best, "best_iteration": best_iteration}
+
+
+# -- profile ------------------------------------------------------------------------------------
+
+def profile_body(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+    """The best solution's measurements from its check (timing, roofline, sm_90 resources)."""
+    best = state.get("best") or {}
+    check = best.get("check") or {}
+    missing = [k for k in ("timing", "roofline", "resources") if not check.get(k)]
+    return {"profile": {"tier": "check", "candidate_id": best.get("candidate_id"), **check, "missing": missing}}
+
+
+# -- finish -------------------------------------------------------------------------------------
+
+def finish_body(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+    from kernelwright.graphs.routing import stop_reason, tokens_used
+
+    budgets_reason = stop_reason(state, ctx.budgets) or "no candidate left to try"
+    best = state.get("best")
+    ctx.run_dir.mkdir(parents=True, exist_ok=True)
+    if best:
+        (ctx.run_dir / "solution.py").write_text(best["source"])
+    report = {
+        "run_id": state.get("run_id"),
+        "problem": state.get("problem", {}).get("path"),
+        "status": "finished",
+        "accepted": best is not None,
+        "stop_reason": budgets_reason,
+        "iterations": state.get("iteration", 0),
+        "best": {k: best[k] for k in ("candidate_id", "verdict", "speedup", "median_ms", "max_abs_err")} if best else None,
+        "attempts": [{k: a[k] for k in ("candidate_id", "parent_id", "iteration", "origin", "verdict", "speedup", "median_ms")} for a in state.get("attempts", [])],
+        "usage": {"total_tokens": tokens_used(state), "llm_calls": len(state.get("llm_calls", []))},
+    }
+    (ctx.run_dir / "report.json").write_text(json.dumps(report, indent=2))
+    return {"status": "finished", "stop_reason": budgets_reason}
+
+
+def problem_summary(path: Path) -> dict[str, Any]:
+    from kernelwright.tools.problem import load_problem
+
+    p = load_problem(path)
+    return {"path": str(p.path), "name": p.name, "source": p.file.source, "constants": p.constants}

@@ -1,0 +1,117 @@
+"""The trace store: one row per run, one per node execution (step), in HOME/traces.db.
+
+Written as the graph streams, so a killed run keeps every step it finished. The CLI's
+`traces` commands read it; LangGraph's checkpoints (HOME/checkpoints.db) hold resumable state.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+
+def _open(path: Path) -> sqlite_utils.Database:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite_utils.Database(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA busy_timeout=10000")
+    db["runs"].create(
+        {"run_id": str, "problem": str, "policy": str, "model": str, "config": str, "device": str,
+         "versions": str, "status": str, "stop_reason": str, "error": str, "accepted": int,
+         "best": str, "usage": str, "created_at": float, "updated_at": float, "wall_s": float},
+        pk="run_id", if_not_exists=True,
+    )
+    db["steps"].create(
+        {"run_id": str, "idx": int, "node": str, "role": str, "started_at": float, "duration_s": float,
+         "summary": str, "llm": str, "tools": str, "candidates": str, "verdicts": str, "error": str},
+        pk=("run_id", "idx"), if_not_exists=True,
+    )
+    return db
+
+
+def _usage(calls: list[dict[str, Any]]) -> dict[str, int]:
+    total = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+    for call in calls:
+        for key in total:
+            total[key] += int((call.get("usage") or {}).get(key) or 0)
+    return total
+
+
+class TraceStore:
+    def __init__(self, path: Path) -> None:
+        self.db = _open(path)
+
+    def start_run(self, run_id: str, problem: str, policy: str, model: str | None, config: dict[str, Any], device: str, versions: dict[str, str]) -> None:
+        now = time.time()
+        self.db["runs"].upsert(
+            {"run_id": run_id, "problem": problem, "policy": policy, "model": model or "", "config": json.dumps(config),
+             "device": device, "versions": json.dumps(versions), "status": "running", "created_at": now, "updated_at": now,
+             "usage": json.dumps(_usage([])), "accepted": 0},
+            pk="run_id",
+        )
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        rows = list(self.db["runs"].rows_where("run_id = ?", [run_id]))
+        return rows[0] if rows else None
+
+    def steps(self, run_id: str) -> list[dict[str, Any]]:
+        return list(self.db["steps"].rows_where("run_id = ?", [run_id], order_by="idx"))
+
+    def next_index(self, run_id: str) -> int:
+        row = self.db.execute("select max(idx) from steps where run_id = ?", [run_id]).fetchone()
+        return 0 if row[0] is None else row[0] + 1
+
+    def add_step(self, run_id: str, node: str, role: str | None, started_at: float, duration_s: float, update: dict[str, Any] | None, error: str | None = None) -> int:
+        update = update or {}
+        calls = update.get("llm_calls", [])
+        attempts = update.get("attempts", [])
+        idx = self.next_index(run_id)
+        self.db["steps"].insert(
+            {
+                "run_id": run_id, "idx": idx, "node": node, "role": role, "started_at": started_at, "duration_s": duration_s,
+                "summary": json.dumps(summarize(update)),
+                "llm": json.dumps(calls) if calls else None,
+                "tools": json.dumps([{"tool": "check", "candidate": a["candidate_id"], "verdict": a["verdict"], "wall_s": (a.get("check") or {}).get("wall_s")} for a in attempts]),
+                "candidates": json.dumps([{"id": c["id"], "sha": c.get("sha")} for c in update.get("pending", [])]),
+                "verdicts": json.dumps([a["verdict"] for a in attempts]),
+                "error": error,
+            }
+        )
+        if calls:
+            run = self.run(run_id)
+            usage = json.loads(run["usage"]) if run and run["usage"] else _usage([])
+            add = _usage(calls)
+            self.db["runs"].update(run_id, {"usage": json.dumps({k: usage.get(k, 0) + add[k] for k in add}), "updated_at": time.time()})
+        return idx
+
+    def finish_run(self, run_id: str, status: str, stop_reason: str | None, best: dict[str, Any] | None, wall_s: float, error: str | None = None) -> None:
+        self.db["runs"].update(
+            run_id,
+            {"status": status, "stop_reason": stop_reason, "error": error, "accepted": int(best is not None),
+             "best": json.dumps(best) if best else None, "updated_at": time.time(), "wall_s": wall_s},
+        )
+
+
+def summarize(update: dict[str, Any]) -> dict[str, Any]:
+    """A short, readable digest of a node's state update (sources by hash, not in full)."""
+    import hashlib
+
+    out: dict[str, Any] = {}
+    for key, value in update.items():
+        if key == "llm_calls":
+            out[key] = len(value)
+        elif key == "pending":
+            out[key] = [{"id": c["id"], "parent_id": c.get("parent_id"), "sha": hashlib.sha256(c["source"].encode()).hexdigest()[:16]} for c in value]
+        elif key == "attempts":
+            out[key] = [{"candidate_id": a["candidate_id"], "verdict": a["verdict"], "speedup": a.get("speedup")} for a in value]
+        elif key == "best":
+            out[key] = value and {"candidate_id": value["candidate_id"], "median_ms": value.get("median_ms")}
+        elif isinstance(value, str):
+            out[key] = value[:500]
+        elif key != "profile":
+            out[key] = value
+    return out

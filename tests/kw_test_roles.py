@@ -1,0 +1,68 @@
+"""Roles from outside the package, plugged in through a config file in the graph tests.
+
+Each role reads its script from `ctx.role_options[<role>]` and leaves a marker file per call in
+`marker_dir`, so tests can count how often each role ran (e.g. across a kill and a resume).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+
+def _mark(ctx, role: str) -> int:
+    folder = Path(ctx.role_options[role]["marker_dir"])
+    folder.mkdir(parents=True, exist_ok=True)
+    n = len(list(folder.glob(f"{role}-*"))) + 1
+    (folder / f"{role}-{n}").write_text("")
+    return n
+
+
+def planner(state, ctx):
+    _mark(ctx, "planner")
+    return {"plan": f"round {state['iteration']}: one elementwise kernel"}
+
+
+def coder(state, ctx):
+    n = _mark(ctx, "coder")
+    sources = ctx.role_options["coder"]["sources"]
+    source = Path(sources[min(n, len(sources)) - 1]).read_text()
+    return {"pending": [{"id": f"r{state['iteration']}-c0", "source": source, "parent_id": None, "origin": "code",
+                         "iteration": state["iteration"], "debug_tries": 0}]}
+
+
+def debugger(state, ctx):
+    _mark(ctx, "debugger")
+    fixed = Path(ctx.role_options["debugger"]["fix"]).read_text()
+    failed = [a for a in state["attempts"] if a["iteration"] == state["iteration"] and not a["accepted"]][-1]
+    tries = failed.get("debug_tries", 0) + 1
+    return {"pending": [{"id": f"{failed['candidate_id']}-d{tries}", "source": fixed, "parent_id": failed["candidate_id"],
+                         "origin": "debug", "iteration": state["iteration"], "debug_tries": tries}]}
+
+
+def analyst(state, ctx):
+    n = _mark(ctx, "analyst")
+    pause = ctx.role_options["analyst"].get("sleep_first_s", 0)
+    if n == 1 and pause:
+        time.sleep(pause)  # a window in which the test kills the run
+    return {"analysis": f"best so far: {state['best']['candidate_id']}"}
+
+
+def audit(state, ctx):
+    _mark(ctx, "auditor")
+    return {}
+
+
+def explode(state, ctx):
+    raise ValueError("the plugin broke")
+
+
+class Counter:
+    """A class role: instances are the callables, built with the config's options."""
+
+    def __init__(self, label: str = "counted") -> None:
+        self.label = label
+
+    def __call__(self, state, ctx):
+        _mark(ctx, "auditor")
+        return {"analysis": self.label}

@@ -1,0 +1,167 @@
+"""The agent graph end to end on the CPU: real LangGraph + SqliteSaver, real checks (Triton
+interpreter), roles plugged in from a module outside the package (tests/kw_test_roles.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from kernelwright.graphs.runner import RunRequest, execute
+from kernelwright.graphs.trace import TraceStore
+
+from paths import CANDIDATES, PROBLEMS, SOLUTIONS
+
+TESTS = Path(__file__).resolve().parent
+HONEST = SOLUTIONS / "gelu_scale.py"
+BROKEN = CANDIDATES / "gelu_scale" / "compile_error_undefined_tl.py"
+WRONG = CANDIDATES / "gelu_scale" / "identity_copy.py"
+
+
+def write_config(tmp_path, sources, fix=HONEST, budgets=None, extra_roles=None, analyst=None) -> Path:
+    markers = str(tmp_path / "markers")
+    roles = {
+        "planner": {"impl": "kw_test_roles:planner", "options": {"marker_dir": markers}},
+        "coder": {"impl": "kw_test_roles:coder", "options": {"marker_dir": markers, "sources": [str(s) for s in sources]}},
+        "debugger": {"impl": "kw_test_roles:debugger", "options": {"marker_dir": markers, "fix": str(fix)}},
+        "analyst": {"impl": "kw_test_roles:analyst", "options": {"marker_dir": markers, **(analyst or {})}},
+    }
+    roles.update(extra_roles or {})
+    config = {
+        "roles": roles,
+        "budgets": {"max_iters": 1, "max_debug_tries": 2, "patience": 5, **(budgets or {})},
+        "check": {"device": "cpu", "trials": 2, "timeout_s": 120},
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def markers(tmp_path, role: str) -> int:
+    return len(list((tmp_path / "markers").glob(f"{role}-*")))
+
+
+def run(tmp_path, config: Path):
+    home = tmp_path / "home"
+    summary = execute(RunRequest(problem=str(PROBLEMS / "gelu_scale.py"), home=home, config_path=str(config)))
+    return summary, TraceStore(home / "traces.db").steps(summary.run_id)
+
+
+def test_success_writes_the_solution_report_and_trace(tmp_path):
+    summary, steps = run(tmp_path, write_config(tmp_path, [HONEST]))
+    assert summary.status == "finished" and summary.accepted
+    assert Path(summary.solution_path).read_text() == HONEST.read_text()
+    report = json.loads((Path(summary.run_dir) / "report.json").read_text())
+    assert report["accepted"] and report["best"]["verdict"] == "accepted"
+    assert [s["node"] for s in steps] == ["plan", "code", "check", "profile", "analyze", "finish"]
+    assert [s["role"] for s in steps][:2] == ["planner", "coder"] and steps[2]["role"] is None
+    assert all(s["duration_s"] >= 0 for s in steps)
+    assert json.loads(steps[2]["verdicts"]) == ["accepted"]
+
+
+def test_a_compile_error_is_fixed_by_the_debugger(tmp_path):
+    summary, steps = run(tmp_path, write_config(tmp_path, [BROKEN]))
+    assert summary.accepted
+    verdicts = [v for s in steps for v in json.loads(s["verdicts"] or "[]")]
+    assert verdicts == ["compile_error", "accepted"]
+    assert [s["node"] for s in steps][:5] == ["plan", "code", "check", "debug", "check"]
+    assert summary.best["candidate_id"].endswith("-d1")
+
+
+def test_a_repeated_identical_failure_stops_the_debug_loop(tmp_path):
+    summary, steps = run(tmp_path, write_config(tmp_path, [WRONG], fix=WRONG, budgets={"max_debug_tries": 5}))
+    assert not summary.accepted and summary.status == "finished"
+    verdicts = [v for s in steps for v in json.loads(s["verdicts"] or "[]")]
+    assert verdicts == ["wrong_output", "wrong_output"]
+    assert markers(tmp_path, "debugger") == 1
+
+
+def test_the_iteration_budget_stops_the_run(tmp_path):
+    summary, steps = run(tmp_path, write_config(tmp_path, [HONEST], budgets={"max_iters": 2}))
+    assert summary.accepted and "iteration budget" in summary.stop_reason
+    assert [s["node"] for s in steps].count("plan") == 2
+    # The second round's equal solution does not replace the first (no timing on the CPU).
+    assert summary.best["candidate_id"] == "r1-c0"
+
+
+def test_an_added_role_runs_appears_in_the_trace_and_the_drawing(tmp_path):
+    config = write_config(tmp_path, [HONEST], extra_roles={"auditor": {"impl": "kw_test_roles:audit", "after": "code", "options": {"marker_dir": str(tmp_path / "markers")}}})
+    summary, steps = run(tmp_path, config)
+    assert summary.accepted
+    assert [s["node"] for s in steps][:4] == ["plan", "code", "auditor", "check"]
+    assert steps[2]["role"] == "auditor"
+    drawing = subprocess.run([sys.executable, "-m", "kernelwright", "graph", "--config", str(config), "--json"],
+                             capture_output=True, text=True, env=_env(), cwd=tmp_path)
+    assert drawing.returncode == 0, drawing.stderr
+    graph = json.loads(drawing.stdout)
+    assert "code --> auditor" in graph["mermaid"] and "auditor --> check" in graph["mermaid"]
+    roles = subprocess.run([sys.executable, "-m", "kernelwright", "roles", "--config", str(config), "--json"],
+                           capture_output=True, text=True, env=_env(), cwd=tmp_path)
+    row = [r for r in json.loads(roles.stdout)["roles"] if r["role"] == "auditor"][0]
+    assert row["after"] == "code" and "kw_test_roles:audit" in row["source"]
+
+
+def test_a_role_that_raises_ends_the_run_with_a_clear_error(tmp_path):
+    config = write_config(tmp_path, [HONEST], extra_roles={"analyst": {"impl": "kw_test_roles:explode"}})
+    summary, steps = run(tmp_path, config)
+    assert summary.status == "failed" and not summary.accepted
+    assert "the plugin broke" in summary.error and "analyze" in summary.error
+    assert steps[-1]["node"] == "analyze" and "the plugin broke" in steps[-1]["error"]
+    # The checkpoint is intact: the state before the failing node is there, with the accepted attempt.
+    conn = sqlite3.connect(tmp_path / "home" / "checkpoints.db")
+    assert conn.execute("select count(*) from checkpoints where thread_id = ?", [summary.run_id]).fetchone()[0] >= 4
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(TESTS), env.get("PYTHONPATH", "")])
+    return env
+
+
+def test_kill_9_then_resume_finishes_without_redoing_steps(tmp_path):
+    config = write_config(tmp_path, [HONEST], analyst={"sleep_first_s": 120})
+    home = tmp_path / "home"
+    cmd = [sys.executable, "-m", "kernelwright", "run", str(PROBLEMS / "gelu_scale.py"), "--config", str(config), "--home", str(home), "--json"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), cwd=tmp_path, start_new_session=True)
+    deadline = time.monotonic() + 180
+    while markers(tmp_path, "analyst") == 0 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+    assert markers(tmp_path, "analyst") == 1, proc.stderr.read().decode() if proc.poll() is not None else "analyst never started"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    run_id = sqlite3.connect(home / "traces.db").execute("select run_id from runs").fetchone()[0]
+    before = [s["node"] for s in TraceStore(home / "traces.db").steps(run_id)]
+    assert before == ["plan", "code", "check", "profile"]
+
+    resumed = subprocess.run([sys.executable, "-m", "kernelwright", "run", "--resume", run_id, "--home", str(home), "--json"],
+                             capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    out = json.loads(resumed.stdout)
+    assert out["run_id"] == run_id and out["status"] == "finished" and out["accepted"]
+    assert set(out) >= {"run_id", "status", "accepted", "solution_path", "best", "usage"}
+    after = [s["node"] for s in TraceStore(home / "traces.db").steps(run_id)]
+    assert after == ["plan", "code", "check", "profile", "analyze", "finish"]
+    assert markers(tmp_path, "coder") == 1 and markers(tmp_path, "planner") == 1
+    assert markers(tmp_path, "analyst") == 2  # the killed node runs again; nothing finished is redone
+
+
+def test_run_without_a_model_says_so(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "kernelwright", "run", str(PROBLEMS / "gelu_scale.py"), "--home", str(tmp_path)],
+                       capture_output=True, text=True, cwd=tmp_path, env={k: v for k, v in os.environ.items() if k != "KERNELWRIGHT_MODEL"})
+    assert r.returncode == 2
+    assert "--model" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_run_rejects_a_bad_config(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rolez: {}\n")
+    r = subprocess.run([sys.executable, "-m", "kernelwright", "run", str(PROBLEMS / "gelu_scale.py"), "--config", str(bad), "--home", str(tmp_path)],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 2 and "rolez" in r.stderr and str(bad) in r.stderr

@@ -1,0 +1,82 @@
+"""`kernelwright check`: the verify pipeline on one solution file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from kernelwright.tools.home import resolve_home
+from kernelwright.tools.problem import InputError
+
+
+def add_check_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "check",
+        help="verify one solution against one problem (strict protocol)",
+        description="Run the evaluation protocol on SOLUTION for PROBLEM. Exit 0 accepted, 1 rejected, 2 bad input.",
+    )
+    p.add_argument("problem", help="KernelBench-format problem file (class Model, get_inputs, get_init_inputs)")
+    p.add_argument("solution", help="solution file (class ModelNew)")
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds each sandboxed step may take (default 300)")
+    p.add_argument("--seed", type=int, default=42, help="seed of the first trial; the others are secret (default 42)")
+    p.add_argument("--trials", type=int, default=5, help="trials at the shipped sizes (default 5, at least 1)")
+    p.add_argument("--mode", choices=["strict", "compat"], default="strict", help="strict (default) or KernelBench-compatible")
+    p.add_argument("--precision", choices=["fp32", "fp16", "bf16"], help="cast floating inputs and weights (default: as the problem gives them)")
+    p.add_argument("--no-variants", action="store_true", help="skip the shape-variant trials")
+    p.add_argument("--allow-torch-ops", action="store_true", help="allow aten compute ops in the forward")
+    p.add_argument("--no-timing", action="store_true", help="on a GPU, check correctness only")
+    p.add_argument("--home", help="kernelwright home (caches of baselines and device peaks)")
+    p.add_argument("--keep-workdir", action="store_true", help="keep the sandbox's files (for debugging)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(func=_cmd_check)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from kernelwright.tools.verify import CheckOptions, verify_solution
+
+    if args.trials < 1:
+        raise InputError("--trials must be at least 1")
+    opts = CheckOptions(
+        device=args.device,
+        timeout_s=args.timeout,
+        seed=args.seed,
+        trials=args.trials,
+        variants=not args.no_variants,
+        mode=args.mode,
+        allow_torch_ops=args.allow_torch_ops,
+        precision=args.precision,
+        timing=not args.no_timing,
+        home=resolve_home(args.home),
+        keep_workdir=args.keep_workdir,
+        progress=lambda msg: print(f"kernelwright: {msg}", file=sys.stderr, flush=True),
+    )
+    result = verify_solution(args.problem, args.solution, opts)
+    if args.json:
+        from kernelwright.cli import print_json
+
+        print_json(result.to_dict())
+    else:
+        _print_check(result)
+    return 0 if result.accepted else 1
+
+
+def _print_check(result: Any) -> None:
+    lines = [f"verdict: {result.verdict}  ({result.device}, {result.mode}, {result.wall_s:.1f}s)"]
+    for r in result.reasons:
+        lines.append(f"  - [{r.check}] {r.message.splitlines()[0] if r.message else ''}")
+    if result.trials:
+        ok = sum(t["ok"] for t in result.trials)
+        lines.append(f"trials: {ok}/{len(result.trials)} passed; max abs err {result.max_abs_err}; rel err {result.rel_err}")
+    if result.weights_aligned is not None:
+        lines.append(f"weights aligned with the reference: {result.weights_aligned}")
+    if result.timing:
+        t = result.timing
+        lines.append(f"candidate median {t['candidate']['median_ms']:.4f} ms (noise floor {t.get('noise_floor', 0):.1%})")
+    if result.speedup:
+        lines.append("speedup: " + ", ".join(f"{k} {v:.2f}x" for k, v in result.speedup.items()))
+    if result.resources:
+        for r in result.resources:
+            lines.append(f"sm_90 {r.get('kernel')}: {r.get('registers')} regs, {r.get('spills')} spills, {r.get('shared_bytes')} B shared")
+    print("\n".join(lines), file=sys.stderr)
