@@ -40,7 +40,9 @@ def timed(node: str, role: str | None, body):
         try:
             update = body(state, runtime.context) or {}
         except Exception as exc:
-            _emit({"step_error": node, "role": role, "error": f"{type(exc).__name__}: {exc}", "duration_s": time.monotonic() - began})
+            # A failed LLM role still spent tokens: its exchanges go into the trace with the error.
+            _emit({"step_error": node, "role": role, "error": f"{type(exc).__name__}: {exc}", "duration_s": time.monotonic() - began,
+                   "llm_calls": list(getattr(exc, "llm_calls", []) or [])})
             if isinstance(exc, (RoleFailed, InputError)):
                 raise
             raise RoleFailed(f"{node} ({role or 'tool'}) raised {type(exc).__name__}: {exc}") from exc
@@ -61,6 +63,11 @@ def role_body(spec):
         update = dict(spec.fn(state, ctx) or {})
         if spec.node == "plan":
             update["iteration"] = state["iteration"]
+        if spec.node == "debug":
+            # Each failure goes to the debugger once, fix or no fix: the debug loop always ends.
+            from kernelwright.graphs.routing import debuggable_attempts
+
+            update["debugged"] = [a["candidate_id"] for a in debuggable_attempts(state, ctx.budgets)]
         return update
 
     return body

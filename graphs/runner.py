@@ -73,6 +73,7 @@ def make_context(config: dict[str, Any], needs_model: bool, problem_path: Path, 
         chat_model = make_chat_model(
             config["model"], config.get("base_url"), api_key_env=config.get("api_key_env") or "OPENAI_API_KEY",
             timeout_s=config.get("timeout_s", 120), max_retries=config.get("max_retries", 3),
+            temperature=config.get("temperature"), streaming=bool(config.get("streaming")), max_tokens=config.get("max_output_tokens"),
         )
     fields = {f.name for f in dataclasses.fields(Budgets)}
     budgets = Budgets(**{k: v for k, v in (config.get("budgets") or {}).items() if k in fields})
@@ -127,7 +128,7 @@ def execute(req: RunRequest) -> RunSummary:
     inputs = None
     if not req.resume:
         inputs = {"run_id": run_id, "problem": problem_summary(Path(problem_file)), "iteration": 0, "status": "running",
-                  "pending": [], "best": None, "best_iteration": 0, "elapsed_s": 0.0, "plan": None, "analysis": None}
+                  "pending": [], "best": None, "debugged": [], "lessons": [], "best_iteration": 0, "elapsed_s": 0.0, "plan": None, "analysis": None}
     began = time.monotonic()
     error = None
     starts: dict[str, dict[str, Any]] = {}
@@ -140,7 +141,8 @@ def execute(req: RunRequest) -> RunSummary:
                     starts[chunk["step_end"]]["duration_s"] = chunk["duration_s"]
                 elif "step_error" in chunk:
                     start = starts.get(chunk["step_error"], {})
-                    trace.add_step(run_id, chunk["step_error"], chunk.get("role"), start.get("started_at", time.time()), chunk["duration_s"], None, chunk["error"])
+                    trace.add_step(run_id, chunk["step_error"], chunk.get("role"), start.get("started_at", time.time()), chunk["duration_s"],
+                                   {"llm_calls": chunk.get("llm_calls", [])}, chunk["error"])
                 continue
             for node, update in chunk.items():
                 start = starts.get(node, {})

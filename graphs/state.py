@@ -30,6 +30,8 @@ class RunState(TypedDict, total=False):
     pending: list[dict[str, Any]]  # candidates waiting for the check node
     attempts: Annotated[list[dict[str, Any]], operator.add]
     llm_calls: Annotated[list[dict[str, Any]], operator.add]
+    debugged: Annotated[list[str], operator.add]  # candidate ids already handed to the debugger
+    lessons: Annotated[list[dict[str, Any]], operator.add]  # {"title", "body"} the analyst proposes
     best: dict[str, Any] | None  # the best accepted attempt so far (never replaced by a slower one)
     best_iteration: int  # the round in which `best` last improved (progress is measured against it)
     elapsed_s: float  # seconds spent inside nodes, summed (the wall-time budget; survives resume)

@@ -71,11 +71,6 @@ BY_ID = {c.id: c for c in CANDIDATE_LIST}
 # Pipeline bugs the suite found. Each test fails today; strict xfail turns a fix into an XPASS
 # failure, so whoever fixes the pipeline removes the entry here (and the suite then guards it).
 KNOWN_BUGS = {
-    "gelu_scale/compile_error_arange": (
-        "under the Triton interpreter every kernel error is wrapped in triton.runtime.errors.InterpreterError; "
-        "classify_exception (tools/worker/candidate.py) does not know it, so a compile error reads runtime_error"
-    ),
-    "gelu_scale/compile_error_undefined_tl": "same as compile_error_arange: InterpreterError is classified runtime_error",
     "layer_norm/honest_autotuned": (
         "an honest @triton.autotune kernel with several configs fails on the CPU: Triton's Autotuner benchmarks "
         "through driver.active, and there is no active driver under the interpreter ('0 active drivers')"
@@ -227,16 +222,22 @@ def _check(c: Candidate) -> Outcome:
         return Outcome(error=exc, wall_s=time.monotonic() - start)
 
 
-@pytest.fixture(scope="session")
-def secrets_in_parent():
+@pytest.fixture(scope="module")
+def parent_env(tmp_path_factory):
+    """Secrets in the parent's environment for the whole module (none may reach the child).
+
+    KERNELWRIGHT_HOME is set here too: the per-test fixture in conftest.py then only changes its
+    value, so os.environ never changes size while a worker thread copies it for a child.
+    """
     with pytest.MonkeyPatch.context() as mp:
         for k, v in SECRETS.items():
             mp.setenv(k, v)
+        mp.setenv("KERNELWRIGHT_HOME", str(tmp_path_factory.mktemp("kw-home")))
         yield
 
 
-@pytest.fixture(scope="session")
-def outcomes(request, secrets_in_parent) -> dict[str, Future]:
+@pytest.fixture(scope="module")
+def outcomes(request, parent_env) -> dict[str, Future]:
     """Check every selected candidate (of any test below) once, in parallel; tests wait for their own."""
     selected = [
         item.callspec.params["candidate"]

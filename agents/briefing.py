@@ -1,0 +1,208 @@
+"""What the llm roles tell the model: the prompt files and the run's facts, as compact text.
+
+Every function takes the plain state dicts of `kernelwright.graphs.state` and returns Markdown;
+missing keys are skipped, so a role works on a state that is still filling in.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kernelwright.graphs.context import RunContext
+
+HISTORY_LIMIT = 12  # attempts shown to the planner and coder; older ones are counted, not listed
+LESSONS_LIMIT = 6
+LESSON_CHARS = 800
+REASON_CHARS = 1500
+REASONS_CHARS = 5000
+
+
+def load_prompt(role: str, ctx: RunContext | None = None) -> str:
+    """The system prompt of a role: `role_options[role]["prompt_file"]` if set, else the shipped one."""
+    override = (ctx.role_options.get(role, {}) if ctx else {}).get("prompt_file")
+    if override:
+        return Path(override).expanduser().read_text(encoding="utf-8")
+    return resources.files("kernelwright.agents").joinpath("prompts", f"{role}.md").read_text(encoding="utf-8")
+
+
+def fenced(source: str) -> str:
+    return f"```python\n{source.rstrip()}\n```"
+
+
+def clip(text: str, limit: int) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 20].rstrip() + " … [truncated]"
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    return clip(" ".join(text.split()), limit)
+
+
+def device_brief(state: dict[str, Any], ctx: RunContext) -> str:
+    device = str(ctx.check.get("device") or "auto")
+    facts = state.get("device") if isinstance(state.get("device"), dict) else {}
+    lines = [f"- device: {device}"]
+    lines += [f"- {k}: {v}" for k, v in facts.items() if k != "device" and v not in (None, "")]
+    if device == "cpu":
+        lines.append(
+            "- no GPU here: kernels run under Triton's interpreter (TRITON_INTERPRET=1) for "
+            "correctness only and nothing is timed; the interpreter is slow, so keep grids modest"
+        )
+    return "\n".join(lines)
+
+
+def dtypes_brief(state: dict[str, Any], ctx: RunContext) -> str:
+    dtypes = state.get("problem", {}).get("dtypes")
+    if dtypes:
+        return ", ".join(f"{k}: {v}" for k, v in dtypes.items()) if isinstance(dtypes, dict) else str(dtypes)
+    if ctx.check.get("precision"):
+        return f"floating inputs and weights are cast to {ctx.check['precision']}"
+    return "as get_inputs() creates them"
+
+
+def problem_brief(state: dict[str, Any], ctx: RunContext) -> str:
+    """The reference program, its sizes and dtypes, and the device."""
+    problem = state.get("problem", {})
+    constants = problem.get("constants") or {}
+    sizes = ", ".join(f"{k} = {v}" for k, v in constants.items()) or "none found"
+    parts = [
+        f"## Problem: {problem.get('name', 'unnamed')}",
+        "Reference program (the checker runs it to get the expected outputs):",
+        fenced(problem.get("source", "")),
+        f"Size constants (the checker also runs other, smaller values of these): {sizes}",
+        f"Dtypes: {dtypes_brief(state, ctx)}",
+        "## Device",
+        device_brief(state, ctx),
+    ]
+    return "\n\n".join(parts)
+
+
+_NOT_OPS = {"nn", "functional", "Module", "Tensor", "randn", "rand", "randint", "zeros", "ones", "empty", "tensor",
+            "float32", "float16", "bfloat16", "float64", "int64", "int32", "device", "Parameter"}
+
+
+def lessons_query(state: dict[str, Any]) -> str:
+    """Words for retrieval: the problem's name and the torch operations its reference calls."""
+    problem = state.get("problem", {})
+    ops = re.findall(r"\b(?:torch|F|nn|functional)\.([A-Za-z_][A-Za-z0-9_]*)", problem.get("source", ""))
+    words = [problem.get("name", "")] + sorted(set(ops) - _NOT_OPS)
+    return " ".join(w for w in words if w)
+
+
+def lessons_brief(state: dict[str, Any], ctx: RunContext) -> str:
+    if ctx.lessons is None:
+        return ""
+    lessons = ctx.lessons(lessons_query(state))[:LESSONS_LIMIT]
+    if not lessons:
+        return ""
+    body = "\n".join(f"{i}. {clip(str(lesson), LESSON_CHARS)}" for i, lesson in enumerate(lessons, 1))
+    return f"## Lessons from earlier runs (claims with evidence; check they apply)\n\n{body}"
+
+
+def speedup_text(attempt: dict[str, Any]) -> str:
+    speedup = attempt.get("speedup") or {}
+    parts = [f"{name} {value:.2f}x" for name, value in speedup.items() if isinstance(value, (int, float))]
+    if attempt.get("median_ms") is not None:
+        parts.append(f"{attempt['median_ms']:.4g} ms")
+    return ", ".join(parts) or "not timed"
+
+
+def first_reason(attempt: dict[str, Any]) -> str:
+    reasons = attempt.get("reasons") or []
+    return reasons[0].get("message", "") if reasons else ""
+
+
+def attempt_line(attempt: dict[str, Any]) -> str:
+    origin = attempt.get("origin", "code")
+    lineage = f"{origin} of {attempt['parent_id']}" if attempt.get("parent_id") else origin
+    head = f"- {attempt.get('candidate_id')} (round {attempt.get('iteration')}, {lineage}): {attempt.get('verdict')}"
+    if attempt.get("accepted"):
+        return f"{head}; {speedup_text(attempt)}"
+    reason = first_reason(attempt)
+    return f"{head}: {one_line(reason)}" if reason else head
+
+
+def history_brief(state: dict[str, Any], limit: int = HISTORY_LIMIT) -> str:
+    attempts = state.get("attempts") or []
+    if not attempts:
+        return "## Attempt history\n\nNo attempts yet."
+    shown = attempts[-limit:]
+    accepted = sum(1 for a in attempts if a.get("accepted"))
+    head = f"{len(attempts)} attempts, {accepted} accepted"
+    if len(shown) < len(attempts):
+        head += f"; the last {len(shown)} are listed"
+    return "## Attempt history\n\n" + head + ":\n" + "\n".join(attempt_line(a) for a in shown)
+
+
+def best_brief(state: dict[str, Any], with_source: bool = True) -> str:
+    best = state.get("best")
+    if not best:
+        return "## Best accepted solution so far\n\nNone yet."
+    text = f"## Best accepted solution so far: {best.get('candidate_id')} ({speedup_text(best)})"
+    if with_source and best.get("source"):
+        text += "\n\n" + fenced(best["source"])
+    return text
+
+
+def plan_brief(state: dict[str, Any]) -> str:
+    return f"## Current plan\n\n{state['plan']}" if state.get("plan") else ""
+
+
+def analysis_brief(state: dict[str, Any]) -> str:
+    return f"## Last performance analysis\n\n{state['analysis']}" if state.get("analysis") else ""
+
+
+def reasons_brief(attempt: dict[str, Any]) -> str:
+    """Every reason of a failed attempt, each clipped, the whole capped (tracebacks can be long)."""
+    lines, used = [], 0
+    for reason in attempt.get("reasons") or []:
+        line = f"- [{reason.get('check', '?')}] {clip(str(reason.get('message', '')), REASON_CHARS)}"
+        if used + len(line) > REASONS_CHARS:
+            lines.append(f"- ... {len(attempt['reasons']) - len(lines)} more reasons not shown")
+            break
+        lines.append(line)
+        used += len(line)
+    return "\n".join(lines) or "- (the checker gave no reason)"
+
+
+PROFILE_LINES = 40
+
+
+def flatten(value: Any, prefix: str = "") -> list[str]:
+    """`a.b: 1.23` lines for the scalar leaves of nested dicts and lists (floats to 4 digits)."""
+    if isinstance(value, dict):
+        return [line for k, v in value.items() for line in flatten(v, f"{prefix}.{k}" if prefix else str(k))]
+    if isinstance(value, (list, tuple)):
+        if value and all(not isinstance(v, (dict, list, tuple)) for v in value):
+            return [f"{prefix}: {', '.join(map(str, value[:8]))}" + (" ..." if len(value) > 8 else "")]
+        return [line for i, v in enumerate(value[:8]) for line in flatten(v, f"{prefix}[{i}]")]
+    if value is None or value == "":
+        return []
+    return [f"{prefix}: {value:.4g}" if isinstance(value, float) else f"{prefix}: {value}"]
+
+
+def profile_brief(state: dict[str, Any]) -> str:
+    """The latest profile of the best solution (`state["profile"]`: {"tier", "missing", and the
+    measurements: timing, roofline, resources, metrics, ...}), else the best attempt's check record."""
+    profile = state.get("profile") or {}
+    measured = {k: v for k, v in profile.items() if k not in {"tier", "candidate_id", "missing", "wall_s"}}
+    if not measured:
+        measured = (state.get("best") or {}).get("check") or {}
+    if not measured:
+        return "## Profile\n\nNo profile is available; reason from the timings and the roofline."
+    lines = flatten(measured)
+    if len(lines) > PROFILE_LINES:
+        lines = [*lines[:PROFILE_LINES], f"... {len(lines) - PROFILE_LINES} more values not shown"]
+    missing = profile.get("missing") or []
+    if missing:
+        lines.append(f"not measured: {', '.join(map(str, missing))}")
+    tier = profile.get("tier", "check record")
+    return f"## Profile (tier: {tier})\n\n" + "\n".join(f"- {line}" for line in lines)
+
+
+def join(*parts: str) -> str:
+    return "\n\n".join(p for p in parts if p)

@@ -1,0 +1,234 @@
+"""The four roles of the `llm` policy: planner, coder, debugger, analyst.
+
+Each is a callable `(state, ctx) -> dict` returning a partial `RunState` update; none mutates
+`state`. Every exchange with the model comes back under "llm_calls" (an append-only log), and a
+role that gives up raises a `RoleError` whose `llm_calls` still carry the exchanges it made.
+
+`ctx.role_options[<role>]` may hold `prompt_file` (a replacement system prompt) and, for the
+coder and debugger, `concurrency` (how many of the round's requests run at once; default all,
+up to 8 — set 1 for scripted tests whose replies must reach candidates in order).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from kernelwright.agents import briefing as b
+from kernelwright.agents.llm import RoleError, UnusableAnswer, ask
+from kernelwright.agents.parsing import extract_solution, find_sections, format_sections, parse_sections
+from kernelwright.graphs.routing import debuggable_attempts
+
+if TYPE_CHECKING:
+    from kernelwright.graphs.context import RunContext
+
+PLAN_SECTIONS = ("STRATEGY", "NEXT", "EXPECTED")
+ANALYSIS_SECTIONS = ("BOTTLENECK", "EVIDENCE", "NEXT MOVES")
+MAX_CONCURRENCY = 8
+
+
+# --- answers -------------------------------------------------------------------------------------
+
+
+def parse_plan(text: str) -> str:
+    return format_sections(parse_sections(text, PLAN_SECTIONS), PLAN_SECTIONS)
+
+
+def parse_analysis(text: str) -> tuple[str, list[dict[str, str]]]:
+    """The analysis text (BOTTLENECK, EVIDENCE, NEXT MOVES) and the lessons of its LESSON sections."""
+    sections = parse_sections(text, ANALYSIS_SECTIONS, optional=("LESSON",))
+    lessons = []
+    for name, body in find_sections(text, (*ANALYSIS_SECTIONS, "LESSON")):
+        if name == "LESSON" and body:
+            title, _, rest = body.partition("\n")
+            lessons.append({"title": title.strip(), "body": rest.strip() or title.strip()})
+    return format_sections(sections, ANALYSIS_SECTIONS), lessons
+
+
+# --- running several requests --------------------------------------------------------------------
+
+
+def _ask_each(
+    ctx: RunContext, role: str, jobs: list[list[BaseMessage]], parse: Callable[[str], Any]
+) -> tuple[list[Any], list[dict[str, Any]], list[str]]:
+    """Ask every job (concurrently, see the module docstring); results in job order.
+
+    Returns (result or None per job, all llm calls in job order, messages of unusable answers).
+    An endpoint failure or any other exception is raised once all jobs have finished.
+    """
+    options = ctx.role_options.get(role, {})
+    workers = max(1, min(int(options.get("concurrency", MAX_CONCURRENCY)), len(jobs)))
+
+    def one(messages: list[BaseMessage]) -> tuple[Any, list[dict[str, Any]], BaseException | None]:
+        try:
+            value, calls = ask(ctx, role, messages, parse)
+            return value, calls, None
+        except RoleError as exc:
+            return None, exc.llm_calls, exc
+        except Exception as exc:  # noqa: BLE001 - re-raised below, after the other jobs' records
+            return None, [], exc
+
+    if workers == 1:
+        outcomes = [one(job) for job in jobs]
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"kw-{role}") as pool:
+            outcomes = list(pool.map(one, jobs))
+    results = [value for value, _, _ in outcomes]
+    calls = [call for _, job_calls, _ in outcomes for call in job_calls]
+    unusable = [str(exc) for _, _, exc in outcomes if isinstance(exc, UnusableAnswer)]
+    for _, _, exc in outcomes:
+        if exc is None or isinstance(exc, UnusableAnswer):
+            continue
+        if isinstance(exc, RoleError):
+            raise type(exc)(str(exc), calls) from exc
+        raise exc
+    return results, calls, unusable
+
+
+# --- planner -------------------------------------------------------------------------------------
+
+
+def planner(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+    """-> {"plan": "STRATEGY: ...\\nNEXT: ...\\nEXPECTED: ...", "llm_calls": [...]}."""
+    previous = f"## Previous plan\n\n{state['plan']}" if state.get("plan") else ""
+    user = b.join(
+        b.problem_brief(state, ctx),
+        b.lessons_brief(state, ctx),
+        b.best_brief(state),
+        b.history_brief(state),
+        b.analysis_brief(state),
+        previous,
+        f"Write the plan for round {state.get('iteration', 0)}.",
+    )
+    messages = [SystemMessage(b.load_prompt("planner", ctx)), HumanMessage(user)]
+    plan, calls = ask(ctx, "planner", messages, parse_plan)
+    return {"plan": plan, "llm_calls": calls}
+
+
+# --- coder ---------------------------------------------------------------------------------------
+
+
+def _variation(index: int, count: int) -> str:
+    if count == 1:
+        return "Write the solution."
+    if index == 0:
+        return f"This is candidate 1 of {count} this round: follow the plan as written."
+    return (
+        f"This is candidate {index + 1} of {count} this round: follow the plan, but make one design "
+        "choice differently from the obvious one (block sizes, num_warps, autotune configurations, "
+        "or which axis each program owns), so the round explores more than one point."
+    )
+
+
+def coder(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+    """-> {"pending": [candidate, ...], "llm_calls": [...]}: up to `ctx.candidates` new solutions,
+    ids "r{iteration}-c{i}". Candidates whose answers were unusable twice are left out; if none is
+    usable, raises `UnusableAnswer`."""
+    iteration = state.get("iteration", 0)
+    count = max(1, ctx.candidates)
+    system = b.load_prompt("coder", ctx)
+    shared = b.join(
+        b.problem_brief(state, ctx),
+        b.lessons_brief(state, ctx),
+        b.best_brief(state),
+        b.history_brief(state),
+        b.analysis_brief(state),
+        b.plan_brief(state),
+    )
+    jobs = [[SystemMessage(system), HumanMessage(b.join(shared, _variation(i, count)))] for i in range(count)]
+    sources, calls, unusable = _ask_each(ctx, "coder", jobs, extract_solution)
+    pending = [
+        {
+            "id": f"r{iteration}-c{i}",
+            "source": source,
+            "parent_id": None,
+            "origin": "code",
+            "iteration": iteration,
+            "debug_tries": 0,
+        }
+        for i, source in enumerate(sources)
+        if source is not None
+    ]
+    if not pending:
+        raise UnusableAnswer(f"coder: no usable solution in round {iteration}: {unusable[-1]}", calls)
+    return {"pending": pending, "llm_calls": calls}
+
+
+# --- debugger ------------------------------------------------------------------------------------
+
+def _lineage_brief(attempt: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> str:
+    earlier, current = [], by_id.get(attempt.get("parent_id"))
+    while current is not None and len(earlier) < 5:
+        earlier.append(b.attempt_line(current))
+        current = by_id.get(current.get("parent_id"))
+    if not earlier:
+        return ""
+    return "## Earlier versions of this solution (do not repeat their mistakes)\n\n" + "\n".join(reversed(earlier))
+
+
+def debugger(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+    """-> {"pending": [fixed candidate, ...], "llm_calls": [...]}: one fix per `debuggable_attempts`
+    attempt, id "<root id>-d<tries>", parent_id the failed candidate, origin "debug". A fix whose
+    answers were unusable twice is left out; an empty "pending" means nothing is left to fix."""
+    attempts = state.get("attempts") or []
+    by_id = {a.get("candidate_id"): a for a in attempts}
+    targets = debuggable_attempts(state, ctx.budgets)
+    if not targets:
+        return {"pending": [], "llm_calls": []}
+    system = b.load_prompt("debugger", ctx)
+    shared = b.join(b.problem_brief(state, ctx), b.plan_brief(state))
+    jobs = []
+    for attempt in targets:
+        failed = b.join(
+            f"## The rejected solution: {attempt.get('candidate_id')}",
+            b.fenced(attempt.get("source", "")),
+            f"## Verdict: {attempt.get('verdict')}",
+            "Reasons:\n" + b.reasons_brief(attempt),
+            _lineage_brief(attempt, by_id),
+            "Fix the solution.",
+        )
+        jobs.append([SystemMessage(system), HumanMessage(b.join(shared, failed))])
+    sources, calls, _ = _ask_each(ctx, "debugger", jobs, extract_solution)
+    pending = []
+    for attempt, source in zip(targets, sources):
+        if source is None:
+            continue
+        tries = attempt.get("debug_tries", 0) + 1
+        root = re.sub(r"(?:-d\d+)+$", "", str(attempt.get("candidate_id")))
+        pending.append(
+            {
+                "id": f"{root}-d{tries}",
+                "source": source,
+                "parent_id": attempt.get("candidate_id"),
+                "origin": "debug",
+                "iteration": state.get("iteration", 0),
+                "debug_tries": tries,
+            }
+        )
+    return {"pending": pending, "llm_calls": calls}
+
+
+# --- analyst -------------------------------------------------------------------------------------
+
+
+def analyst(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+    """-> {"analysis": "BOTTLENECK: ...\\nEVIDENCE: ...\\nNEXT MOVES: ...", "llm_calls": [...]},
+    plus "lessons": [{"title", "body"}, ...] when the answer has LESSON sections."""
+    user = b.join(
+        b.problem_brief(state, ctx),
+        b.best_brief(state),
+        b.profile_brief(state),
+        b.history_brief(state),
+        b.plan_brief(state),
+        "Analyse the best solution.",
+    )
+    messages = [SystemMessage(b.load_prompt("analyst", ctx)), HumanMessage(user)]
+    (analysis, lessons), calls = ask(ctx, "analyst", messages, parse_analysis)
+    update: dict[str, Any] = {"analysis": analysis, "llm_calls": calls}
+    if lessons:
+        update["lessons"] = lessons
+    return update

@@ -1,0 +1,66 @@
+"""`kernelwright run` with the llm policy: the real CLI, the real ChatOpenAI client over HTTP to a
+scripted OpenAI-compatible server on 127.0.0.1, real checks on the CPU."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+from openai_server import ScriptedOpenAIServer
+
+from kernelwright.graphs.trace import TraceStore
+
+from paths import CANDIDATES, PROBLEMS, SOLUTIONS
+
+PLAN = "STRATEGY: one fused elementwise kernel\nNEXT: write it\nEXPECTED: memory-bound, one pass"
+ANALYSIS = "BOTTLENECK: launch overhead at this size\nEVIDENCE: CPU run, no timing\nNEXT MOVES: none"
+
+
+def fenced(path) -> str:
+    return "Here is the solution.\n\n```python\n" + path.read_text() + "```\n"
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["plain", "streamed"])
+def test_llm_run_fixes_a_compile_error_and_accounts_for_every_token(tmp_path, streaming):
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({
+        "streaming": streaming,
+        "budgets": {"max_iters": 1},
+        "check": {"device": "cpu", "trials": 2, "timeout_s": 120},
+    }))
+    with ScriptedOpenAIServer() as server:
+        server.reply(PLAN, prompt_tokens=900, completion_tokens=40)
+        server.reply(fenced(CANDIDATES / "gelu_scale" / "compile_error_undefined_tl.py"), prompt_tokens=1200, completion_tokens=300)
+        server.reply(fenced(SOLUTIONS / "gelu_scale.py"), prompt_tokens=1500, completion_tokens=310)
+        server.reply(ANALYSIS, prompt_tokens=1000, completion_tokens=50)
+        env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+        r = subprocess.run(
+            [sys.executable, "-m", "kernelwright", "run", str(PROBLEMS / "gelu_scale.py"), "--model", "scripted",
+             "--base-url", server.base_url, "--config", str(config), "--home", str(tmp_path / "home"), "--json"],
+            capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600,
+        )
+        served = list(server.served)
+        requests = list(server.requests)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["accepted"] and out["status"] == "finished"
+    assert all(req["body"].get("stream", False) == streaming for req in requests)
+    expected = {
+        "prompt_tokens": sum(s.prompt_tokens for s in served),
+        "completion_tokens": sum(s.completion_tokens for s in served),
+    }
+    expected["total_tokens"] = expected["prompt_tokens"] + expected["completion_tokens"]
+    assert out["usage"] == expected
+    steps = TraceStore(tmp_path / "home" / "traces.db").steps(out["run_id"])
+    assert [s["node"] for s in steps] == ["plan", "code", "check", "debug", "check", "profile", "analyze", "finish"]
+    llm_steps = [json.loads(s["llm"]) for s in steps if s["llm"]]
+    assert [c[0]["role"] for c in llm_steps] == ["planner", "coder", "debugger", "analyst"]
+    traced = sum(call["usage"]["total_tokens"] for calls in llm_steps for call in calls)
+    assert traced == expected["total_tokens"]
+    # The coder's prompt carried the reference source; the debugger's, the compile error.
+    assert "class Model" in json.dumps(requests[1]["body"]["messages"])
+    assert "compile_error" in json.dumps(requests[2]["body"]["messages"])
