@@ -8,7 +8,7 @@ export PYTHONPATH=/tmp/site PATH=/tmp/site/bin:$PATH PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv,noheader
 python3 -c "import torch, triton; print('torch', torch.__version__, 'triton', triton.__version__)"
 if [ "${KW_TESTS:-1}" = 1 ]; then
-  python3 -P -m pytest -m gpu tests -q -p no:cacheprovider --durations=10 ${KW_PYTEST_ARGS:-} 2>&1 | tee "$OUT/gpu_tests.log"
+  python3 -P -m pytest -m gpu tests/test_gpu_check.py -q -p no:cacheprovider --durations=10 ${KW_PYTEST_ARGS:-} 2>&1 | tee "$OUT/gpu_tests.log"
 fi
 if [ "${KW_NCU:-1}" = 1 ]; then
   bash benchmarks/ncu_capture.sh "$OUT"

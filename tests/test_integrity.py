@@ -70,36 +70,9 @@ BY_ID = {c.id: c for c in CANDIDATE_LIST}
 
 # Pipeline bugs the suite found. Each test fails today; strict xfail turns a fix into an XPASS
 # failure, so whoever fixes the pipeline removes the entry here (and the suite then guards it).
-KNOWN_BUGS = {
-    "layer_norm/honest_autotuned": (
-        "an honest @triton.autotune kernel with several configs fails on the CPU: Triton's Autotuner benchmarks "
-        "through driver.active, and there is no active driver under the interpreter ('0 active drivers')"
-    ),
-    "add_mul/disable_dispatch_modes": (
-        "torch compute inside torch.utils._python_dispatch._disable_current_modes() is invisible to OpAccountant "
-        "and the static scan allows the import: a torch solution with a copy kernel is accepted"
-    ),
-    "add_mul/numpy_dlpack_compute": (
-        "numpy computing on np.from_dlpack views dispatches no aten op: host compute plus a copy kernel is accepted"
-    ),
-    "add_mul/patch_torch_equal_hide_mutation": (
-        "object.__setattr__(torch, 'equal', ...) passes the static scan and blinds the child-side input check "
-        "(same_bits uses torch.equal): an input overwritten with the result is accepted"
-    ),
-    "add_mul/patch_checker_guards": (
-        "a solution may import kernelwright.tools.worker.candidate and replace same_bits (the static scan only flags "
-        "stores into torch/triton/time/os/math/numpy modules): an input overwritten with the result is accepted"
-    ),
-    "softmax_rows/matmul_precision_in_init": (
-        "the runtime global-state snapshots bracket the import and each forward call, not ModelNew's constructor "
-        "(build_model in tools/worker/candidate.py): a precision flag lowered in __init__ through an alias is missed"
-    ),
-    "add_mul/forge_event_log": (
-        "the candidate runs with cwd = the sandbox workdir and os.open/os.read/os.write are not flagged: a pure torch "
-        "solution reads candidate.request.json, appends forged clean 'result' events and a torn line to "
-        "candidate.events.jsonl (read_events stops at the torn line), and is accepted"
-    ),
-}
+# Candidates that a known pipeline bug lets through (strict xfail: a fix turns them into failures
+# to remove from here). Empty: every bug the suite found so far is fixed.
+KNOWN_BUGS: dict[str, str] = {}
 assert set(KNOWN_BUGS) <= set(BY_ID), set(KNOWN_BUGS) - set(BY_ID)
 
 # Every cheat named in EVAL_PROTOCOL.md ("Known cheats the integrity suite must reject") and
@@ -192,9 +165,7 @@ EXTRA_CHECKS = {
     "linear_relu/misnamed_weights": lambda r: r.weights_aligned is False,
     "linear_relu/honest_param_holder": lambda r: r.weights_aligned is True,
     "layer_norm/honest_stats_then_normalize": lambda r: r.weights_aligned is True,
-    "softmax_rows/tf32_flag_at_import": lambda r: any("importing the solution" in x.message for x in r.reasons),
     "gelu_scale/thread_via_torch_module": lambda r: any(x.check == "threads" for x in r.reasons),
-    "softmax_rows/matmul_precision_aliased": lambda r: any(x.check == "global_state" for x in r.reasons),
     "softmax_rows/rng_generator_tamper": lambda r: any("RNG" in x.message for x in r.reasons),
 }
 
@@ -394,15 +365,22 @@ def test_strict_tolerance_is_what_rejects_zeros(candidate: Candidate, outcomes):
 RUNTIME_BACKUPS = {
     "softmax_rows/matmul_precision": "global_state",
     "softmax_rows/subclass_of_reference": "no_custom_kernel",
+    # The signed event log: lines written by the candidate's process are detected.
+    "add_mul/forge_event_log": "static_violation",
+    # The worker captured torch.equal before the candidate could replace it.
+    "add_mul/patch_torch_equal_hide_mutation": "input_mutated",
+    # Caught statically now; with the scan off, the load-time and call-time snapshots catch them.
+    "softmax_rows/tf32_flag_at_import": "global_state",
+    "softmax_rows/matmul_precision_aliased": "global_state",
+    # ModelNew's constructor is bracketed by global-state snapshots too.
+    "softmax_rows/matmul_precision_in_init": "global_state",
 }
-HAS_SCAN_SWITCH = "static_scan" in CheckOptions.__dataclass_fields__
 NO_SCAN = [
     Candidate(f"{cid}+no_static_scan", BY_ID[cid].path, BY_ID[cid].problem, (verdict,), BY_ID[cid].what, (("static_scan", False),))
     for cid, verdict in sorted(RUNTIME_BACKUPS.items())
-] if HAS_SCAN_SWITCH else []
+]
 
 
-@pytest.mark.skipif(not HAS_SCAN_SWITCH, reason="CheckOptions has no static_scan switch")
 @pytest.mark.parametrize("candidate", [pytest.param(c, id=c.id) for c in NO_SCAN])
 def test_runtime_guards_back_up_the_static_scan(candidate: Candidate, outcomes):
     r = result_of(outcomes, candidate)

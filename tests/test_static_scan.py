@@ -67,3 +67,29 @@ def test_honest_idioms_are_not_flagged():
         "        return y.reshape(x.shape) * math.sqrt(2.0)\n"
     )
     assert scan_solution(src) == []
+
+
+@pytest.mark.parametrize(
+    "snippet, words",
+    [
+        ("import os\nfd = os.open('candidate.events.jsonl', os.O_WRONLY)", "os.open"),
+        ("import os\nos.write(3, b'{}')", "os.write"),
+        ("import io\nf = io.open('x')", "files"),
+        ("import kernelwright.tools.worker.candidate as c", "checker"),
+        ("from torch.utils._python_dispatch import _disable_current_modes", "private"),
+        ("with torch.utils._python_dispatch._disable_current_modes():\n    pass", "private"),
+        ("import numpy as np", "host"),
+        ("y = x.numpy()", "host compute"),
+        ("object.__setattr__(torch, 'equal', lambda *a: True)", "hidden"),
+        ("lower = torch.set_float32_matmul_precision\nlower('high')", "process-wide"),
+        ("f = torch._C._set_cublas_allow_tf32", "private"),
+    ],
+)
+def test_escape_hatches_out_of_the_runtime_guards_are_flagged(snippet, words):
+    findings = scan_solution(HONEST_HEADER + "x = torch.zeros(1)\n" + snippet + "\n")
+    assert findings, snippet
+    assert words.lower() in " ".join(f.message.lower() for f in findings)
+
+
+def test_os_path_helpers_stay_allowed():
+    assert scan_solution(HONEST_HEADER + "import os\nname = os.path.basename(os.path.join('a', 'b'))\nn = os.cpu_count()\n") == []

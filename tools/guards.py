@@ -101,8 +101,11 @@ def global_state_snapshot() -> dict[str, Any]:
     return snap
 
 
+_get_rng_state = torch.random.get_rng_state  # captured before candidate code can patch it
+
+
 def rng_snapshot() -> torch.Tensor:
-    return torch.random.get_rng_state()
+    return _get_rng_state()
 
 
 def diff_state(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
@@ -239,6 +242,35 @@ class LaunchCounter:
             "num_warps": kwargs.get("num_warps", 4),
             "num_stages": kwargs.get("num_stages", 3),
         }
+
+
+class InterpretedAutotune:
+    """Under the interpreter, Triton's Autotuner cannot benchmark (there is no active driver).
+    Each call runs one config instead, rotating through them, so every config is checked for
+    correctness across the trials; on a GPU autotuning is left alone."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[int] = Counter()
+
+    def install(self) -> None:
+        from triton.runtime.autotuner import Autotuner
+
+        original = Autotuner.run
+        calls = self.calls
+
+        def run(tuner, *args, **kwargs):
+            configs = tuner.configs
+            if len(configs) <= 1:
+                return original(tuner, *args, **kwargs)
+            pick = configs[calls[id(tuner)] % len(configs)]
+            calls[id(tuner)] += 1
+            tuner.configs = [pick]
+            try:
+                return original(tuner, *args, **kwargs)
+            finally:
+                tuner.configs = configs
+
+        Autotuner.run = run
 
 
 class ExtensionCounter:

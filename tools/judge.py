@@ -85,11 +85,12 @@ def judge_candidate(
     last_call = None
     for ev in events:
         kind = ev["event"]
-        if kind == "loaded":
+        if kind in ("loaded", "constructed"):
+            what = "importing the solution" if kind == "loaded" else "constructing ModelNew"
             for change in ev["state_changes"]:
-                j.reasons.append(Reason("global_state", f"importing the solution changed {change}", Verdict.GLOBAL_STATE))
+                j.reasons.append(Reason("global_state", f"{what} changed {change}", Verdict.GLOBAL_STATE))
             if ev["new_threads"]:
-                j.reasons.append(Reason("threads", "importing the solution started threads", Verdict.STATIC_VIOLATION))
+                j.reasons.append(Reason("threads", f"{what} started threads", Verdict.STATIC_VIOLATION))
             if j.reasons:
                 j.verdict = j.reasons[0].verdict
                 return j

@@ -103,8 +103,12 @@ def run_child(
     timeout_s: float,
     env_extra: Mapping[str, str] | None = None,
     log_name: str = "child",
+    stdin_data: bytes | None = None,
 ) -> ChildResult:
-    """Run `python -m <args>` in a sandboxed child; never raises for the child's own failures."""
+    """Run `python -m <args>` in a sandboxed child; never raises for the child's own failures.
+
+    `stdin_data` reaches the child through a pipe that is closed right after: a secret passed
+    this way is not on disk, in the environment or on the command line."""
     workdir.mkdir(parents=True, exist_ok=True)
     out_path, err_path = workdir / f"{log_name}.stdout", workdir / f"{log_name}.stderr"
     env = child_env(workdir, env_extra)
@@ -112,13 +116,19 @@ def run_child(
     with out_path.open("wb") as out, err_path.open("wb") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", *args],
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
             stdout=out,
             stderr=err,
             env=env,
             cwd=str(workdir),
             start_new_session=True,
         )
+        if stdin_data is not None:
+            try:
+                proc.stdin.write(stdin_data)
+                proc.stdin.close()
+            except BrokenPipeError:  # the child died before reading: its exit status tells why
+                pass
         timed_out = False
         try:
             proc.wait(timeout=timeout_s)

@@ -36,7 +36,26 @@ FORBIDDEN_MODULES = {
     "pathlib": "reads files (reference data lives on disk)",
     "shutil": "touches files",
     "tempfile": "touches files",
+    "io": "reads or writes files",
+    "_io": "reads or writes files",
+    "codecs": "reads or writes files",
+    "fileinput": "reads files",
+    "mmap": "maps files or raw memory",
+    "fcntl": "manipulates file descriptors",
+    "posix": "reaches the operating system directly",
+    "kernelwright": "reaches into the checker's own code",
+    "numpy": "computes on the host outside the kernels",
+    "cupy": "computes outside the solution's kernels",
+    "jax": "computes outside the solution's kernels",
+    "scipy": "computes outside the solution's kernels",
+    "numba": "compiles code the checker does not account for",
+    "tensorflow": "computes outside the solution's kernels",
+    "copyreg": "changes how objects are serialized",
+    "weakref": "keeps hidden references between calls",
+    "types": "builds functions and code objects the scan cannot see",
 }
+# Of the os module, only these harmless names may be used (no file, process or descriptor calls).
+OS_ALLOWED = {"getenv", "cpu_count", "sep", "linesep", "path.join", "path.basename", "path.dirname"}
 # Calls that are violations wherever they appear (dotted names as written in the source).
 FORBIDDEN_CALLS = {
     "eval": "runs code the scan cannot see",
@@ -96,7 +115,9 @@ GLOBAL_STATE_CALLS = {
 FORBIDDEN_ATTRS = {
     "f_back", "f_locals", "f_globals", "f_builtins", "tb_frame", "gi_frame", "cr_frame",
     "__globals__", "__builtins__", "__subclasses__", "__code__", "__closure__", "_getframe",
-    "environ", "__dict__",
+    "environ", "__dict__", "__setattr__", "__delattr__", "__getattribute__", "__class__", "__bases__",
+    "__mro__", "__self__", "__func__", "__wrapped__", "__reduce__", "__reduce_ex__", "__import__", "__loader__",
+    "__spec__", "__dlpack__", "from_dlpack", "numpy", "tolist",
 }
 # Any torch call ending in one of these names touches streams (catches torch.cuda.streams.Stream too).
 STREAM_CALL_SUFFIXES = ("Stream", "stream", "set_stream", "ExternalStream", "StreamContext")
@@ -111,6 +132,7 @@ FORBIDDEN_SOURCE_TEXT = {
     "cudaEventRecord": "touches the timer's CUDA events",
 }
 ALLOWED_MODEL_BASES = {"nn.Module", "torch.nn.Module", "Module"}
+MODULE_ROOTS = {"torch", "triton", "os", "math"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,6 +177,8 @@ class _Scanner(ast.NodeVisitor):
         root = module.split(".")[0]
         if root in FORBIDDEN_MODULES:
             self.flag(node, Verdict.STATIC_VIOLATION, f"imports {module}: {FORBIDDEN_MODULES[root]}")
+        elif any(part.startswith("_") for part in module.split(".") if part != "__future__"):
+            self.flag(node, Verdict.STATIC_VIOLATION, f"imports {module}: private internals (e.g. dispatch modes) can switch the checks off")
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
@@ -214,9 +238,23 @@ class _Scanner(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
+        name = self.resolve(dotted(node))
         if node.attr in FORBIDDEN_ATTRS:
-            self.flag(node, Verdict.STATIC_VIOLATION, f"reaches .{node.attr}: hidden interpreter state")
+            self.flag(node, Verdict.STATIC_VIOLATION, f"reaches .{node.attr}: hidden interpreter state or host compute")
+        elif name and name in GLOBAL_STATE_CALLS and isinstance(node.ctx, ast.Load):
+            # Also a reference (`lower = torch.set_float32_matmul_precision`), not just a call.
+            self.flag(node, Verdict.GLOBAL_STATE, f"uses {name}: changes process-wide state")
+        elif name and name.split(".")[0] in MODULE_ROOTS and self._private(name):
+            self.flag(node, Verdict.STATIC_VIOLATION, f"uses {name}: private internals can switch the checks off")
+        elif name and name.startswith("os.") and name.removeprefix("os.") not in OS_ALLOWED and not isinstance(getattr(node, "parent_attr", None), ast.Attribute):
+            self.flag(node, Verdict.STATIC_VIOLATION, f"uses {name}: only os.getenv and os.path name helpers are allowed (no file, process or descriptor calls)")
+        if isinstance(node.value, ast.Attribute):
+            node.value.parent_attr = node  # the outer chain is judged, not each prefix
         self.generic_visit(node)
+
+    @staticmethod
+    def _private(name: str) -> bool:
+        return any(part.startswith("_") and not (part.startswith("__") and part.endswith("__")) for part in name.split(".")[1:])
 
     def _check_store(self, target: ast.AST) -> None:
         """Assigning into a module (torch.backends.x = ..., F.relu = ...) patches the world."""

@@ -34,7 +34,7 @@ from kernelwright.tools.roofline import described_nbytes
 from kernelwright.tools.sandbox import run_child
 from kernelwright.tools.static_scan import scan_solution
 from kernelwright.tools.verdicts import CheckResult, Reason, Verdict
-from kernelwright.tools.worker.common import load_tensors, read_events
+from kernelwright.tools.worker.common import TamperedLog, load_tensors, read_events
 
 WORKER = "kernelwright.tools.worker"
 
@@ -138,8 +138,13 @@ def run_candidate(solution_path: Path, variants: list[dict[str, Any]], device: s
         "poison": True,
     }
     env = {"TRITON_INTERPRET": "1"} if device == "cpu" else {}
-    child = run_child([WORKER, "candidate", _write_request(workdir, "candidate", req)], workdir, opts.timeout_s, env, log_name="candidate")
-    return child, read_events(events_path), out_dir
+    key = secrets.token_bytes(32)
+    child = run_child([WORKER, "candidate", _write_request(workdir, "candidate", req)], workdir, opts.timeout_s, env,
+                      log_name="candidate", stdin_data=key)
+    try:
+        return child, read_events(events_path, key), out_dir, None
+    except TamperedLog as exc:
+        return child, [], out_dir, f"the candidate's process wrote into the checker's event log ({exc})"
 
 
 def verify_solution(problem_path: str | Path, solution_path: str | Path, opts: CheckOptions | None = None) -> CheckResult:
@@ -189,7 +194,12 @@ def verify_solution(problem_path: str | Path, solution_path: str | Path, opts: C
 
         opts.say(f"candidate: {len(cases)} guarded calls" + (" under the Triton interpreter" if device == "cpu" else ""))
         with result.phase("candidate"):
-            child, events, out_dir = run_candidate(solution.path, variants, device, opts, workdir)
+            child, events, out_dir, tampered = run_candidate(solution.path, variants, device, opts, workdir)
+        if tampered:
+            result.verdict = Verdict.STATIC_VIOLATION
+            result.reasons = [Reason("event_log", tampered, Verdict.STATIC_VIOLATION)]
+            result.wall_s = time.monotonic() - start
+            return result
         with result.phase("compare"):
             j = judge_candidate(child, events, refs, cases, out_dir, opts, device, opts.timeout_s)
         result.verdict, result.reasons, result.trials = j.verdict, j.reasons, j.trials

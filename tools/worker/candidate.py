@@ -28,6 +28,8 @@ from kernelwright.tools.worker.common import (
     seed_everything,
 )
 
+_equal = torch.equal  # captured before the candidate is imported
+
 
 def classify_exception(exc: BaseException) -> str:
     """compile_error for Triton/C++ build failures, runtime_error for the rest."""
@@ -82,7 +84,14 @@ def build_model(module, req: dict[str, Any], variant: str, shared: Path, log: Ev
     dtype = DTYPES.get(req.get("precision") or "")
     init_inputs = load_tensors(shared / f"init_{variant}.pt")
     seed_everything(42)
+    state_before, starts_before = guards.global_state_snapshot(), guards.ThreadStarts.count
     model = module.ModelNew(*init_inputs)
+    log.write(
+        event="constructed",
+        variant=variant,
+        state_changes=guards.diff_state(state_before, guards.global_state_snapshot()),
+        new_threads=guards.ThreadStarts.count - starts_before,
+    )
     reference_weights = load_tensors(shared / f"weights_{variant}.pt")
     own = model.state_dict()
     matched = {k: v for k, v in reference_weights.items() if k in own and own[k].shape == v.shape}
@@ -129,7 +138,7 @@ def run_case(model, case: dict[str, Any], req: dict[str, Any], launches: guards.
         own_launches=sum(launches.own.values()) - own_before,
         compute_ops=dict(accountant.compute_ops),
         state_changes=guards.diff_state(state_before, guards.global_state_snapshot()),
-        rng_changed=not torch.equal(rng_before, guards.rng_snapshot()),
+        rng_changed=not _equal(rng_before, guards.rng_snapshot()),
         new_threads=max(len(guards.live_threads() - threads_before), guards.ThreadStarts.count - starts_before),
         mutated_inputs=[i for i, (a, b) in enumerate(zip(originals, call_inputs)) if not same_bits(a, b)],
     )
@@ -137,9 +146,14 @@ def run_case(model, case: dict[str, Any], req: dict[str, Any], launches: guards.
 
 
 def main(req: dict[str, Any]) -> int:
-    log = EventLog(Path(req["events_path"]))
+    import sys
+
+    key = sys.stdin.buffer.read()  # the event-log key, sent by the parent through a closed pipe
+    log = EventLog(Path(req["events_path"]), key)
     launches = guards.LaunchCounter(Path(req["solution_path"]))
     launches.install()
+    if launches.interpreting:
+        guards.InterpretedAutotune().install()
     guards.ExtensionCounter(launches).install()
     guards.ThreadStarts.install()
     state0, threads0, starts0 = guards.global_state_snapshot(), guards.live_threads(), guards.ThreadStarts.count

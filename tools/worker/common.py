@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import importlib.util
 import json
 import random
@@ -67,7 +69,7 @@ def same_bits(a: Any, b: Any) -> bool:
             return False
         if a.numel() == 0:
             return True
-        return torch.equal(a.contiguous().reshape(-1).view(torch.uint8), b.contiguous().reshape(-1).view(torch.uint8))
+        return _equal(a.contiguous().reshape(-1).view(torch.uint8), b.contiguous().reshape(-1).view(torch.uint8))
     return a == b
 
 
@@ -89,28 +91,59 @@ def read_request(path: str) -> dict[str, Any]:
     return json.loads(Path(path).read_text())
 
 
-class EventLog:
-    """Append-only JSON-lines progress: a crash mid-way still leaves what was done."""
+# Captured before any candidate code is imported: a candidate that patches torch.equal (or the
+# json module) afterwards does not change how the worker compares or records.
+_equal = torch.equal
+_dumps = json.dumps
 
-    def __init__(self, path: Path) -> None:
+
+def _sign(key: bytes, seq: int, body: str) -> str:
+    return hmac.new(key, f"{seq}:{body}".encode(), hashlib.sha256).hexdigest()
+
+
+class EventLog:
+    """Append-only JSON-lines progress: a crash mid-way still leaves what was done.
+
+    Each line carries a sequence number and an HMAC under a key the parent sent through stdin,
+    so lines that code in this process forges, reorders or replays are detected by the parent."""
+
+    def __init__(self, path: Path, key: bytes) -> None:
         self.path = path
         self.path.write_text("")
+        self._key = key
+        self._seq = 0
 
     def write(self, **event: Any) -> None:
+        body = _dumps(event, default=str, sort_keys=True)
+        line = _dumps({"seq": self._seq, "body": body, "mac": _sign(self._key, self._seq, body)})
+        self._seq += 1
         with self.path.open("a") as fh:
-            fh.write(json.dumps(event, default=str) + "\n")
+            fh.write(line + "\n")
             fh.flush()
 
 
-def read_events(path: Path) -> list[dict[str, Any]]:
+class TamperedLog(Exception):
+    """The event log holds a line that the worker did not write."""
+
+
+def read_events(path: Path, key: bytes) -> list[dict[str, Any]]:
+    """Verified events in order. A torn final line (a killed child) is dropped; any other bad,
+    unsigned, reordered or replayed line raises TamperedLog."""
     if not path.exists():
         return []
+    lines = path.read_text().splitlines()
     events = []
-    for line in path.read_text().splitlines():
+    for n, line in enumerate(lines):
         try:
-            events.append(json.loads(line))
-        except json.JSONDecodeError:
-            break  # a torn last line from a killed child
+            record = json.loads(line)
+            body, seq, mac = record["body"], record["seq"], record["mac"]
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            if n == len(lines) - 1:
+                break  # torn last line
+            raise TamperedLog(f"line {n + 1} is not a worker event") from exc
+        if seq != len(events) or not hmac.compare_digest(str(mac), _sign(key, seq, body)):
+            raise TamperedLog(f"line {n + 1} was not written by the worker (bad signature or order)")
+        events.append(json.loads(body))
     return events
 
 

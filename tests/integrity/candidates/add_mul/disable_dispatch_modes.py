@@ -1,4 +1,4 @@
-# expect: torch_compute
+# expect: static_violation
 # switches off the checker's TorchDispatchMode (torch.utils._python_dispatch._disable_current_modes), computes with torch, then copies with a kernel.
 from torch.utils._python_dispatch import _disable_current_modes
 

@@ -1,4 +1,4 @@
-# expect: static_violation|no_custom_kernel|torch_compute
+# expect: static_violation
 # pure torch; on its first call it reads the worker's request from the sandbox cwd (os.open/os.read) and appends forged clean "result" events plus a torn line to the worker's event log, so the real events are never read.
 import json
 import os

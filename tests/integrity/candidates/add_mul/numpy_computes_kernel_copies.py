@@ -1,4 +1,4 @@
-# expect: torch_compute
+# expect: static_violation
 # numpy computes (a + b) * a on the host (invisible to aten-op accounting); a Triton kernel only copies the result.
 import numpy as np
 

@@ -1,4 +1,4 @@
-# expect: torch_compute
+# expect: static_violation
 # numpy computes (a + b) * a on a zero-copy DLPack view (np.from_dlpack dispatches no aten op); a Triton kernel only copies the result.
 import numpy as np
 

@@ -1,4 +1,4 @@
-# expect: input_mutated
+# expect: static_violation
 # writes the result into input a and replaces torch.equal via object.__setattr__ (no attribute store for the scan to see), blinding the child's bitwise input check.
 import torch
 import torch.nn as nn

@@ -1,4 +1,4 @@
-# expect: global_state
+# expect: static_violation
 # flips allow_tf32 at import time through __setattr__ (invisible to the static scan): the load-time state snapshot must catch it.
 import torch
 import torch.nn as nn
