@@ -38,6 +38,9 @@ class RunRequest:
     out: str | None = None
     resume: str | None = None
     progress: Callable[[str], None] | None = None
+    # A LangChain chat model of the caller's own (any BaseChatModel) instead of the configured
+    # OpenAI-compatible client: for embedding kernelwright in Python, and for scripted tests.
+    chat_model: Any = None
 
 
 @dataclasses.dataclass
@@ -63,9 +66,8 @@ def choose_policy(config: dict[str, Any]) -> str:
     return policy
 
 
-def make_context(config: dict[str, Any], needs_model: bool, problem_path: Path, run_dir: Path, home: Path, progress) -> RunContext:
-    chat_model = None
-    if needs_model:
+def make_context(config: dict[str, Any], needs_model: bool, problem_path: Path, run_dir: Path, home: Path, progress, chat_model: Any = None) -> RunContext:
+    if needs_model and chat_model is None:
         if not config.get("model"):
             raise InputError("the llm policy needs a model: pass --model NAME or set KERNELWRIGHT_MODEL")
         from kernelwright.agents.llm import make_chat_model
@@ -114,13 +116,13 @@ def execute(req: RunRequest) -> RunSummary:
         if not config.get("model") and os.environ.get("KERNELWRIGHT_MODEL"):
             config["model"] = os.environ["KERNELWRIGHT_MODEL"]
         run_id = new_run_id(Path(problem_file).stem)
-    policy = choose_policy(config)
+    policy = "llm" if req.chat_model is not None and (config.get("policy") or "auto") == "auto" else choose_policy(config)
     roles, added = resolve_roles(policy, config.get("roles") or {}, where=req.config_path or "config")
     require_runnable(roles)
     run_dir = Path(req.out) if req.out else req.home / "runs" / run_id
     # Only built-in LLM roles need an endpoint: a config may replace every role with its own.
     needs_model = any(spec.source == "built-in (llm)" for spec in [*roles.values(), *added])
-    ctx = make_context(config, needs_model, Path(problem_file), run_dir, req.home, req.progress)
+    ctx = make_context(config, needs_model, Path(problem_file), run_dir, req.home, req.progress, req.chat_model)
     if not req.resume:
         trace.start_run(run_id, problem_file, policy, config.get("model"), config, str(ctx.check.get("device", "auto")), versions())
     compiled = build_graph(roles, added, ctx.budgets).compile(checkpointer=_checkpointer(req.home))

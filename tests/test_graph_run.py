@@ -165,3 +165,27 @@ def test_run_rejects_a_bad_config(tmp_path):
     r = subprocess.run([sys.executable, "-m", "kernelwright", "run", str(PROBLEMS / "gelu_scale.py"), "--config", str(bad), "--home", str(tmp_path)],
                        capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 2 and "rolez" in r.stderr and str(bad) in r.stderr
+
+
+def test_a_role_registered_by_an_installed_package_plugs_in_by_name(tmp_path):
+    site = tmp_path / "site"
+    dist = site / "kwplug-0.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: kwplug\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[kernelwright.roles]\naudit_ep = kwplug_mod:audit\n")
+    (site / "kwplug_mod.py").write_text("def audit(state, ctx):\n    return {}\n")
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"roles": {"auditor": {"impl": "audit_ep", "after": "check"}}}))
+    env = {**_env(), "PYTHONPATH": os.pathsep.join([str(site), _env()["PYTHONPATH"]])}
+    roles = subprocess.run([sys.executable, "-m", "kernelwright", "roles", "--config", str(config), "--json"],
+                           capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert roles.returncode == 0, roles.stderr
+    listing = json.loads(roles.stdout)
+    assert {"name": "audit_ep", "value": "kwplug_mod:audit"} in listing["entry_points"]
+    row = [r for r in listing["roles"] if r["role"] == "auditor"][0]
+    assert row["source"] == "entry point: kwplug_mod:audit" and row["after"] == "check"
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text(yaml.safe_dump({"roles": {"auditor": {"impl": "no_such_role", "after": "check"}}}))
+    bad = subprocess.run([sys.executable, "-m", "kernelwright", "roles", "--config", str(unknown)],
+                         capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert bad.returncode == 2 and "no_such_role" in bad.stderr and "audit_ep" in bad.stderr
