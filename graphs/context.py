@@ -35,6 +35,7 @@ class RunContext:
     check: dict[str, Any] = dataclasses.field(default_factory=dict)  # CheckOptions fields (device, timeout_s, ...)
     role_options: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     lessons: Callable[[str], list[str]] | None = None  # retrieval from the knowledge memory
+    memory: Any = None  # the MemoryStore that lessons learned in this run are written to
     progress: Callable[[str], None] | None = None
     started_at: float = dataclasses.field(default_factory=time.monotonic)
 

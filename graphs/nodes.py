@@ -63,6 +63,10 @@ def role_body(spec):
         update = dict(spec.fn(state, ctx) or {})
         if spec.node == "plan":
             update["iteration"] = state["iteration"]
+        if spec.node == "analyze" and update.get("lessons"):
+            from kernelwright.graphs.learning import learn_from_analysis
+
+            learn_from_analysis(ctx.memory, state, update["lessons"])
         if spec.node == "debug":
             # Each failure goes to the debugger once, fix or no fix: the debug loop always ends.
             from kernelwright.graphs.routing import debuggable_attempts
@@ -132,6 +136,9 @@ def check_body(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
     workers = len(pending) if str(opts.device) == "cpu" else 1
     with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
         attempts = list(pool.map(one, zip(pending, paths)))
+    from kernelwright.graphs.learning import learn_from_check
+
+    learn_from_check(ctx.memory, state, attempts)
     best, best_iteration = state.get("best"), state.get("best_iteration", 0)
     for a in attempts:
         ctx.say(f"check {a['candidate_id']}: {a['verdict']}" + (f" ({a['speedup']})" if a["speedup"] else ""))

@@ -43,6 +43,7 @@ def _usage(calls: list[dict[str, Any]]) -> dict[str, int]:
 
 class TraceStore:
     def __init__(self, path: Path) -> None:
+        self.path = path
         self.db = _open(path)
 
     def start_run(self, run_id: str, problem: str, policy: str, model: str | None, config: dict[str, Any], device: str, versions: dict[str, str]) -> None:

@@ -32,12 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     from kernelwright.graphs.cli import add_graph_parsers
+    from kernelwright.graphs.traces_cli import add_traces_parser
     from kernelwright.memory.cli import add_memory_parser
     from kernelwright.tools.cli import add_check_parser
 
     add_check_parser(sub)
     add_graph_parsers(sub)
     add_memory_parser(sub)
+    add_traces_parser(sub)
     return parser
 
 

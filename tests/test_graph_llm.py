@@ -64,3 +64,37 @@ def test_llm_run_fixes_a_compile_error_and_accounts_for_every_token(tmp_path, st
     # The coder's prompt carried the reference source; the debugger's, the compile error.
     assert "class Model" in json.dumps(requests[1]["body"]["messages"])
     assert "compile_error" in json.dumps(requests[2]["body"]["messages"])
+
+
+def test_traces_show_lists_every_step_and_the_endpoints_usage(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"budgets": {"max_iters": 1}, "check": {"device": "cpu", "trials": 1, "timeout_s": 120}}))
+    home = tmp_path / "home"
+    with ScriptedOpenAIServer() as server:
+        server.reply(PLAN, prompt_tokens=700, completion_tokens=30)
+        server.reply(fenced(SOLUTIONS / "gelu_scale.py"), prompt_tokens=800, completion_tokens=200)
+        server.reply(ANALYSIS, prompt_tokens=900, completion_tokens=40)
+        run = subprocess.run(
+            [sys.executable, "-m", "kernelwright", "run", str(PROBLEMS / "gelu_scale.py"), "--model", "scripted",
+             "--base-url", server.base_url, "--config", str(config), "--home", str(home), "--json"],
+            capture_output=True, text=True, cwd=tmp_path, timeout=600,
+        )
+    assert run.returncode == 0, run.stderr
+    run_id = json.loads(run.stdout)["run_id"]
+    listed = subprocess.run([sys.executable, "-m", "kernelwright", "traces", "list", "--home", str(home), "--json"],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert [r["run_id"] for r in json.loads(listed.stdout)["runs"]] == [run_id]
+    shown = subprocess.run([sys.executable, "-m", "kernelwright", "traces", "show", run_id, "--home", str(home), "--json"],
+                           capture_output=True, text=True, cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    data = json.loads(shown.stdout)
+    assert data["run_id"] == run_id and data["status"] == "finished"
+    assert [(s["index"], s["node"], s["role"]) for s in data["steps"]] == [
+        (0, "plan", "planner"), (1, "code", "coder"), (2, "check", None), (3, "profile", None),
+        (4, "analyze", "analyst"), (5, "finish", None)]
+    assert all(s["duration_s"] >= 0 for s in data["steps"]) and data["steps"][2]["llm"] is None
+    assert data["usage"] == {"prompt_tokens": 2400, "completion_tokens": 270, "total_tokens": 2670}
+    assert data["steps"][1]["llm"][0]["response"].startswith("Here is the solution")
+    missing = subprocess.run([sys.executable, "-m", "kernelwright", "traces", "show", "nope", "--home", str(home)],
+                             capture_output=True, text=True, cwd=tmp_path)
+    assert missing.returncode == 2 and "nope" in missing.stderr

@@ -1,0 +1,115 @@
+"""`kernelwright traces list|show`: read the trace store (HOME/traces.db)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from kernelwright.tools.home import resolve_home
+from kernelwright.tools.problem import InputError
+
+
+def add_traces_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("traces", help="inspect recorded runs (list, show)")
+    tsub = p.add_subparsers(dest="traces_command", metavar="ACTION", required=True)
+    lst = tsub.add_parser("list", help="runs, newest first")
+    lst.add_argument("--home", help="kernelwright home")
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(func=_cmd_list)
+    show = tsub.add_parser("show", help="every step of one run")
+    show.add_argument("run_id")
+    show.add_argument("--home", help="kernelwright home")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=_cmd_show)
+
+
+def _store(home_flag: str | None):
+    from kernelwright.graphs.trace import TraceStore
+
+    path = resolve_home(home_flag) / "traces.db"
+    if not path.exists():
+        raise InputError(f"no traces in {path.parent} yet (run `kernelwright run` first, or pass --home)")
+    return TraceStore(path)
+
+
+def _loads(text: str | None, default: Any = None) -> Any:
+    return json.loads(text) if text else default
+
+
+def run_row(run: dict[str, Any]) -> dict[str, Any]:
+    best = _loads(run["best"])
+    return {
+        "run_id": run["run_id"],
+        "problem": run["problem"],
+        "status": run["status"],
+        "policy": run["policy"],
+        "model": run["model"] or None,
+        "accepted": bool(run["accepted"]),
+        "best_speedup": (best or {}).get("speedup"),
+        "usage": _loads(run["usage"], {}),
+        "stop_reason": run["stop_reason"],
+        "error": run["error"],
+        "created_at": run["created_at"],
+        "age_s": time.time() - run["created_at"],
+    }
+
+
+def show_run(store, run_id: str) -> dict[str, Any]:
+    run = store.run(run_id)
+    if run is None:
+        raise InputError(f"no run {run_id!r} in {store.path} (see `kernelwright traces list`)")
+    steps = [
+        {
+            "index": s["idx"],
+            "node": s["node"],
+            "role": s["role"],
+            "started_at": s["started_at"],
+            "duration_s": s["duration_s"],
+            "llm": _loads(s["llm"]),
+            "tools": _loads(s["tools"], []),
+            "verdicts": _loads(s["verdicts"], []),
+            "summary": _loads(s["summary"], {}),
+            "error": s["error"],
+        }
+        for s in store.steps(run_id)
+    ]
+    return {**run_row(run), "best": _loads(run["best"]), "wall_s": run["wall_s"], "config": _loads(run["config"], {}),
+            "versions": _loads(run["versions"], {}), "steps": steps}
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from kernelwright.cli import print_json
+
+    store = _store(args.home)
+    rows = [run_row(r) for r in store.db["runs"].rows_where(order_by="created_at desc")]
+    if args.json:
+        print_json({"runs": rows})
+        return 0
+    for r in rows:
+        speed = r["best_speedup"] or {}
+        print(f"{r['run_id']:<40} {r['status']:<9} {'accepted' if r['accepted'] else 'none':<9} "
+              f"eager {speed.get('eager', '-')!s:<6} tokens {r['usage'].get('total_tokens', 0):<7} "
+              f"{int(r['age_s'] // 60)} min ago  {Path(r['problem']).name}")
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from kernelwright.cli import print_json
+
+    data = show_run(_store(args.home), args.run_id)
+    if args.json:
+        print_json(data)
+        return 0
+    print(f"run {data['run_id']} ({data['problem']}): {data['status']}; {data['stop_reason'] or data['error'] or ''}")
+    print(f"policy {data['policy']}, model {data['model'] or '-'}; tokens {data['usage'].get('total_tokens', 0)}")
+    for s in data["steps"]:
+        llm = s["llm"] or []
+        tokens = sum((c.get("usage") or {}).get("total_tokens", 0) for c in llm)
+        extra = f" verdicts {s['verdicts']}" if s["verdicts"] else ""
+        extra += f" llm {len(llm)} call(s), {tokens} tokens" if llm else ""
+        extra += f" ERROR {s['error']}" if s["error"] else ""
+        print(f"  [{s['index']:>2}] {s['node']:<9} {(s['role'] or 'tool'):<9} {s['duration_s']:7.2f}s{extra}")
+    return 0
