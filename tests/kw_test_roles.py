@@ -27,8 +27,8 @@ def coder(state, ctx):
     n = _mark(ctx, "coder")
     sources = ctx.role_options["coder"]["sources"]
     source = Path(sources[min(n, len(sources)) - 1]).read_text()
-    return {"pending": [{"id": f"r{state['iteration']}-c0", "source": source, "parent_id": None, "origin": "code",
-                         "iteration": state["iteration"], "debug_tries": 0}]}
+    return {"pending": [{"id": f"r{state['iteration']}-c{i}", "source": source, "parent_id": None, "origin": "code",
+                         "iteration": state["iteration"], "debug_tries": 0} for i in range(ctx.candidates)]}
 
 
 def debugger(state, ctx):

@@ -48,6 +48,7 @@ def test_llm_run_fixes_a_compile_error_and_accounts_for_every_token(tmp_path, st
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["accepted"] and out["status"] == "finished"
+    assert "[check] round 1; best: r1-c0-d1" in r.stderr  # the progress display
     assert all(req["body"].get("stream", False) == streaming for req in requests)
     expected = {
         "prompt_tokens": sum(s.prompt_tokens for s in served),

@@ -25,7 +25,7 @@ BROKEN = CANDIDATES / "gelu_scale" / "compile_error_undefined_tl.py"
 WRONG = CANDIDATES / "gelu_scale" / "identity_copy.py"
 
 
-def write_config(tmp_path, sources, fix=HONEST, budgets=None, extra_roles=None, analyst=None) -> Path:
+def write_config(tmp_path, sources, fix=HONEST, budgets=None, extra_roles=None, analyst=None, candidates=1) -> Path:
     markers = str(tmp_path / "markers")
     roles = {
         "planner": {"impl": "kw_test_roles:planner", "options": {"marker_dir": markers}},
@@ -35,6 +35,7 @@ def write_config(tmp_path, sources, fix=HONEST, budgets=None, extra_roles=None, 
     }
     roles.update(extra_roles or {})
     config = {
+        "candidates": candidates,
         "roles": roles,
         "budgets": {"max_iters": 1, "max_debug_tries": 2, "patience": 5, **(budgets or {})},
         "check": {"device": "cpu", "trials": 2, "timeout_s": 120},
@@ -64,6 +65,21 @@ def test_success_writes_the_solution_report_and_trace(tmp_path):
     assert [s["role"] for s in steps][:2] == ["planner", "coder"] and steps[2]["role"] is None
     assert all(s["duration_s"] >= 0 for s in steps)
     assert json.loads(steps[2]["verdicts"]) == ["accepted"]
+
+
+def test_k_candidates_are_checked_in_one_step_and_the_first_accepted_stays_best(tmp_path):
+    summary, steps = run(tmp_path, write_config(tmp_path, [HONEST], candidates=3))
+    assert summary.accepted
+    check = [s for s in steps if s["node"] == "check"]
+    assert len(check) == 1 and json.loads(check[0]["verdicts"]) == ["accepted"] * 3
+    assert summary.best["candidate_id"] == "r1-c0"  # no timing on the CPU: equals never replace the best
+
+
+def test_a_class_role_is_built_with_its_options():
+    from kernelwright.agents.registry import resolve_roles
+
+    roles, added = resolve_roles("llm", {"auditor": {"impl": "kw_test_roles:Counter", "after": "analyze", "options": {"label": "x"}}})
+    assert added[0].fn.label == "x" and added[0].source == "config: kw_test_roles:Counter"
 
 
 def test_a_compile_error_is_fixed_by_the_debugger(tmp_path):

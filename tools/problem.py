@@ -80,16 +80,19 @@ def top_level_names(tree: ast.Module) -> dict[str, str]:
     return names
 
 
+def _simple_assignments(tree: ast.Module):
+    """(target, value) of each module-level `NAME = value` / `NAME: T = value`."""
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            yield node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            yield node.target, node.value
+
+
 def int_constants(tree: ast.Module) -> dict[str, int]:
     """Module-level `NAME = <int literal>` assignments (bools excluded)."""
     out: dict[str, int] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target, value = node.targets[0], node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            target, value = node.target, node.value
-        else:
-            continue
+    for target, value in _simple_assignments(tree):
         if (
             isinstance(target, ast.Name)
             and isinstance(value, ast.Constant)
@@ -148,14 +151,7 @@ def with_constants(source: str, overrides: dict[str, int]) -> str:
     if not overrides:
         return source
     lines = source.splitlines(keepends=True)
-    tree = ast.parse(source)
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target, value = node.targets[0], node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            target, value = node.target, node.value
-        else:
-            continue
+    for target, value in _simple_assignments(ast.parse(source)):
         if isinstance(target, ast.Name) and target.id in overrides and isinstance(value, ast.Constant):
             row = value.lineno - 1
             line = lines[row]

@@ -23,6 +23,7 @@ from kernelwright.tools.worker.common import (
     error_text,
     load_module,
     load_tensors,
+    plain_cpu,
     same_bits,
     save_tensors,
     seed_everything,
@@ -56,27 +57,6 @@ def output_description(out: Any) -> dict[str, Any]:
             "device": str(out.device),
         }
     return {"type": f"{type(out).__module__}.{type(out).__qualname__}"}
-
-
-def plain_cpu(out: Any) -> Any:
-    """Outputs as plain CPU tensors for the parent (bits preserved, subclasses stripped)."""
-    if isinstance(out, torch.Tensor):
-        return out.detach().as_subclass(torch.Tensor).cpu()
-    if isinstance(out, (tuple, list)):
-        return [plain_cpu(o) for o in out]
-    return None
-
-
-def output_nbytes(desc: Any) -> int:
-    return sum(t.numel() * t.element_size() for t in _tensors(desc))
-
-
-def _tensors(out: Any):
-    if isinstance(out, torch.Tensor):
-        yield out
-    elif isinstance(out, (tuple, list)):
-        for o in out:
-            yield from _tensors(o)
 
 
 def build_model(module, req: dict[str, Any], variant: str, shared: Path, log: EventLog):

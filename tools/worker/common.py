@@ -73,6 +73,16 @@ def same_bits(a: Any, b: Any) -> bool:
     return a == b
 
 
+def plain_cpu(out: Any) -> Any:
+    """Outputs as plain CPU tensors for the parent (bits preserved, subclasses stripped; tuples
+    become lists: the structure is described separately)."""
+    if isinstance(out, torch.Tensor):
+        return out.detach().as_subclass(torch.Tensor).cpu()
+    if isinstance(out, (tuple, list)):
+        return [plain_cpu(o) for o in out]
+    return None
+
+
 def save_tensors(path: Path, values: Any) -> None:
     torch.save(values, path)
 

@@ -23,6 +23,7 @@ from kernelwright.tools.worker.common import (
     cast_inputs,
     load_module,
     load_tensors,
+    plain_cpu,
     save_tensors,
     seed_everything,
 )
@@ -188,17 +189,10 @@ def main(req: dict[str, Any]) -> int:
         if req.get("outputs_dir") and kept:
             outdir = Path(req["outputs_dir"])
             for i, (slot, out) in enumerate(kept):
-                save_tensors(outdir / f"timed_{i}.pt", {"slot": slot, "out": _cpu(out)})
+                save_tensors(outdir / f"timed_{i}.pt", {"slot": slot, "out": plain_cpu(out)})
             result["saved_outputs"] = len(kept)
         if req["role"] == "candidate":
             result["profile"] = profile_streams(model, buffers)
     Path(req["result_path"]).write_text(json.dumps(result))
     return 0
 
-
-def _cpu(out: Any) -> Any:
-    if isinstance(out, torch.Tensor):
-        return out.detach().as_subclass(torch.Tensor).cpu()
-    if isinstance(out, (list, tuple)):
-        return [_cpu(o) for o in out]
-    return out
