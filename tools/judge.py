@@ -71,7 +71,6 @@ def judge_candidate(
     j = Judgement(verdict=Verdict.ACCEPTED)
     case_info = {c["id"]: c for c in cases}
     done: set[str] = set()
-    shipped_ok = True
 
     def fail(verdict: Verdict, check: str, message: str) -> Judgement:
         j.reasons.insert(0, Reason(check, message, verdict))
@@ -102,9 +101,11 @@ def judge_candidate(
             verdict = Verdict(ev["kind"])
             where = f"case {ev['case']}" if "case" in ev else ev.get("stage", "load")
             message = f"{where}: {_first_line(ev['error'])}"
-            info = case_info.get(ev.get("case", ""), {})
-            if info.get("variant", "shipped") != "shipped" and shipped_ok:
-                return fail(Verdict.SHAPE_OVERFIT, "variants", f"correct at the shipped sizes but fails at {info['constants']}: {message}")
+            variant = ev.get("variant") or case_info.get(ev.get("case", ""), {}).get("variant", "shipped")
+            if variant != "shipped":
+                # Every shipped case passed already (a failure there returns at once).
+                constants = next(c["constants"] for c in cases if c["variant"] == variant)
+                return fail(Verdict.SHAPE_OVERFIT, "variants", f"correct at the shipped sizes but fails at {constants}: {message}")
             j.reasons.append(Reason("run", ev["error"][-1500:], verdict))
             return fail(verdict, "run", message)
         elif kind == "result":
@@ -130,7 +131,7 @@ def judge_candidate(
             if reasons:
                 first = reasons[0]
                 output_only = first.check == "output"
-                if case["variant"] != "shipped" and shipped_ok and output_only:
+                if case["variant"] != "shipped" and output_only:
                     j.reasons = reasons
                     return fail(Verdict.SHAPE_OVERFIT, "variants", f"correct at the shipped sizes but not at {case['constants']}: {first.message}")
                 j.reasons = reasons

@@ -174,6 +174,8 @@ def verify_solution(problem_path: str | Path, solution_path: str | Path, opts: C
         return result
 
     workdir = Path(tempfile.mkdtemp(prefix="kw-check-"))
+    if opts.keep_workdir:
+        opts.say(f"sandbox files kept in {workdir}")
     try:
         variants = plan_cases(problem, opts)
         opts.say(f"reference: {sum(len(v['cases']) for v in variants)} cases on {device}")

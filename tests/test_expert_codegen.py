@@ -1,0 +1,93 @@
+"""The expert policy's compiler (agents/expert): traced reference -> Triton solution, checked by
+the real strict checker on the CPU (Triton interpreter)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from kernelwright.agents.expert.codegen import Config, compile_problem, configs_for
+from kernelwright.agents.expert.graph_ir import UnsupportedProblem, trace_problem
+from kernelwright.tools.static_scan import scan_solution
+from kernelwright.tools.verify import CheckOptions, verify_solution
+
+from paths import PROBLEMS, ROOT
+
+DATA = ROOT / "tests" / "data" / "expert"
+
+ACCEPTED = [
+    (PROBLEMS / "gelu_scale.py", "elementwise"),  # scalar attribute, exact-erf gelu
+    (PROBLEMS / "add_mul.py", "elementwise"),  # two inputs, tiny magnitudes
+    (PROBLEMS / "softmax_rows.py", "rows"),  # dim 300: not a power of two
+    (PROBLEMS / "layer_norm.py", "rows"),  # weight and bias under the reference's names
+    (PROBLEMS / "rms_norm_long.py", "rows"),  # dim 5000 > BLOCK 2048: the loop path
+    (DATA / "activations.py", "elementwise"),  # ~25 activations, a last-dim vector and a scalar parameter
+    (DATA / "row_mix.py", "rows"),  # max/log_softmax/var/amin/normalize/RMSNorm/softmax in one graph
+    (DATA / "row_sum.py", "rows"),  # a reduced output without the kept dim, 3-D input
+]
+
+
+def check(problem: Path, solution: Path):
+    return verify_solution(problem, solution, CheckOptions(device="cpu", trials=2, static_resources=False))
+
+
+@pytest.mark.parametrize("problem,family", ACCEPTED, ids=[p.stem for p, _ in ACCEPTED])
+def test_generated_solution_is_accepted(tmp_path, problem, family):
+    source, traced = compile_problem(problem)
+    assert traced.family == family
+    assert not scan_solution(source)
+    ast.parse(source)
+    path = tmp_path / "solution.py"
+    path.write_text(source)
+    result = check(problem, path)
+    assert result.accepted, (result.verdict, [r.message for r in result.reasons], source)
+
+
+def test_long_rows_loop_over_chunks():
+    traced = trace_problem(PROBLEMS / "rms_norm_long.py")
+    assert traced.main_shape[-1] == 5000
+    source, _ = compile_problem(PROBLEMS / "rms_norm_long.py", Config(2048, 4))
+    assert "for start in range(0, n_cols, BLOCK):" in source
+    assert "min(triton.next_power_of_2(kw_n_cols), 2048)" in source
+    # Parameters keep the reference's names, so the checker copies the weights.
+    assert "self.weight" in source and "def __init__(self, dim: int, eps: float=1e-06):" in source
+
+
+def test_layer_norm_reads_weight_and_bias_by_name():
+    source, _ = compile_problem(PROBLEMS / "layer_norm.py")
+    assert "self.ln.weight, self.ln.bias" in source
+    assert "class ModelNew(nn.Module)" in source and "torch.empty(" in source
+
+
+def test_configs_depend_on_device_and_size():
+    t = trace_problem(PROBLEMS / "softmax_rows.py")
+    gpu = configs_for(t, "cuda")
+    assert gpu[0].block == 512 and len({(c.block, c.num_warps) for c in gpu}) == len(gpu)
+    assert configs_for(t, "cpu")[0].block >= 1024
+
+
+@pytest.mark.parametrize("problem,names", [
+    (DATA / "conv_relu.py", ["aten.convolution", "nn.Conv2d"]),
+    (PROBLEMS / "linear_relu.py", ["aten.addmm", "nn.Linear"]),
+])
+def test_unsupported_problems_name_their_operations(problem, names):
+    with pytest.raises(UnsupportedProblem) as info:
+        compile_problem(problem)
+    message = str(info.value)
+    assert message.startswith("expert policy: no kernel for")
+    assert all(n in message for n in names), message
+
+
+def test_reductions_over_another_dim_are_refused(tmp_path):
+    problem = tmp_path / "sum_dim0.py"
+    problem.write_text(
+        "import torch\nimport torch.nn as nn\n\n\nclass Model(nn.Module):\n"
+        "    def forward(self, x):\n        return torch.cumsum(x, dim=1) + x.sum(dim=0, keepdim=True)\n\n\n"
+        "def get_inputs():\n    return [torch.randn(4, 16)]\n\n\ndef get_init_inputs():\n    return []\n"
+    )
+    with pytest.raises(UnsupportedProblem) as info:
+        compile_problem(problem)
+    assert "aten.cumsum (torch.cumsum)" in str(info.value)
+    assert "over dim 0 (only the last dim)" in str(info.value)
