@@ -1,4 +1,4 @@
-"""`kernelwright traces list|show`: read the trace store (HOME/traces.db)."""
+"""`kernelwright traces list|show|diff|export`: read the trace store (HOME/traces.db)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from kernelwright.tools.problem import InputError
 
 
 def add_traces_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("traces", help="inspect recorded runs (list, show)")
+    p = sub.add_parser("traces", help="inspect recorded runs (list, show, diff, export)")
     tsub = p.add_subparsers(dest="traces_command", metavar="ACTION", required=True)
     lst = tsub.add_parser("list", help="runs, newest first")
     lst.add_argument("--home", help="kernelwright home")
@@ -24,6 +24,18 @@ def add_traces_parser(sub: argparse._SubParsersAction) -> None:
     show.add_argument("--home", help="kernelwright home")
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=_cmd_show)
+    diff = tsub.add_parser("diff", help="per-step and outcome differences of two runs")
+    diff.add_argument("run_a")
+    diff.add_argument("run_b")
+    diff.add_argument("--home", help="kernelwright home")
+    diff.add_argument("--json", action="store_true")
+    diff.set_defaults(func=_cmd_diff)
+    export = tsub.add_parser("export", help="one self-contained HTML report of a run")
+    export.add_argument("run_id")
+    export.add_argument("--html", required=True, metavar="FILE", help="where to write the report")
+    export.add_argument("--home", help="kernelwright home")
+    export.add_argument("--json", action="store_true")
+    export.set_defaults(func=_cmd_export)
 
 
 def _store(home_flag: str | None):
@@ -112,4 +124,37 @@ def _cmd_show(args: argparse.Namespace) -> int:
         extra += f" llm {len(llm)} call(s), {tokens} tokens" if llm else ""
         extra += f" ERROR {s['error']}" if s["error"] else ""
         print(f"  [{s['index']:>2}] {s['node']:<9} {(s['role'] or 'tool'):<9} {s['duration_s']:7.2f}s{extra}")
+    return 0
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from kernelwright.cli import print_json
+    from kernelwright.graphs.trace_diff import diff_runs, format_diff
+
+    store = _store(args.home)
+    data = diff_runs(show_run(store, args.run_a), show_run(store, args.run_b))
+    if args.json:
+        print_json(data)
+    else:
+        print(format_diff(data))
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from kernelwright.cli import print_json
+    from kernelwright.graphs.trace_html import load_sources, render_html
+
+    home = resolve_home(args.home)
+    data = show_run(_store(args.home), args.run_id)
+    page = render_html(data, load_sources(data, home))
+    out = Path(args.html).expanduser().resolve()
+    if out.is_dir():
+        raise InputError(f"--html {args.html}: is a folder; give a file name")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    size = out.stat().st_size
+    if args.json:
+        print_json({"run_id": data["run_id"], "html": str(out), "bytes": size})
+    else:
+        print(f"wrote {out} ({size} bytes)")
     return 0
