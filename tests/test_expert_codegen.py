@@ -91,3 +91,19 @@ def test_reductions_over_another_dim_are_refused(tmp_path):
         compile_problem(problem)
     assert "aten.cumsum (torch.cumsum)" in str(info.value)
     assert "over dim 0 (only the last dim)" in str(info.value)
+
+
+def test_multi_pass_loop_path_is_accepted(tmp_path):
+    # A small cap forces every pass of row_mix (max, sums, var, min, norm, rms) through the chunk loops.
+    source, _ = compile_problem(DATA / "row_mix.py", Config(128, 4))
+    assert source.count("for start in range(0, n_cols, BLOCK):") >= 4
+    path = tmp_path / "solution.py"
+    path.write_text(source)
+    result = check(DATA / "row_mix.py", path)
+    assert result.accepted, (result.verdict, [r.message for r in result.reasons])
+
+
+def test_equal_subexpressions_are_emitted_once():
+    source, _ = compile_problem(PROBLEMS / "softmax_rows.py")
+    single = source.split("if SINGLE:")[1].split("else:")[0]
+    assert single.count("tl.exp(") == 1 and single.count("tl.load(") == 1
