@@ -37,22 +37,23 @@ def builtin_roles(policy: str) -> dict[str, RoleSpec]:
 
         impls = {"planner": llm_roles.planner, "coder": llm_roles.coder, "debugger": llm_roles.debugger, "analyst": llm_roles.analyst}
     elif policy == "expert":
-        # Not built yet: the slots exist so a config can fill them; a run refuses empty ones.
-        impls = dict.fromkeys(BUILTIN_NODES)
+        from kernelwright.agents.expert import roles as expert_roles
+
+        impls = {"planner": expert_roles.planner, "coder": expert_roles.coder, "debugger": expert_roles.debugger, "analyst": expert_roles.analyst}
     else:
         raise InputError(f"--policy {policy}: expected llm or expert")
-    label = "built-in (expert, not available yet)" if policy == "expert" else f"built-in ({policy})"
+    label = f"built-in ({policy})"
     return {name: RoleSpec(name, fn, label, BUILTIN_NODES[name]) for name, fn in impls.items()}
 
 
 EXPERT_MISSING = (
-    "no model is configured and the offline expert policy is not available yet: "
-    "pass --model NAME (and --base-url URL for a local server) or set KERNELWRIGHT_MODEL"
+    "a built-in role has no implementation: "
+    "pass --model NAME (and --base-url URL for a local server) or set KERNELWRIGHT_MODEL, or fill the role from a config"
 )
 
 
 def require_runnable(roles: dict[str, RoleSpec]) -> None:
-    """Raise InputError if a role has no implementation (an expert role that does not exist yet)."""
+    """Raise InputError if a role has no implementation (every built-in role has one today)."""
     if any(spec.fn is None for spec in roles.values()):
         raise InputError(EXPERT_MISSING)
 

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
+import pytest
+
 from kernelwright.agents.expert import roles
 from kernelwright.agents.registry import builtin_roles, require_runnable
 from kernelwright.graphs.context import Budgets
@@ -82,8 +84,11 @@ def _run(problem, home):
                            "--home", str(home), "--max-iters", "1"], capture_output=True, text=True, env=env, timeout=600)
 
 
-def test_run_with_no_model_is_accepted(tmp_path):
-    proc = _run(PROBLEMS / "gelu_scale.py", tmp_path / "home")
+@pytest.mark.parametrize("name", ["gelu_scale", "add_mul", "softmax_rows", "layer_norm", "rms_norm_long"])
+def test_run_with_no_model_is_accepted(tmp_path, name):
+    # Each family of examples/problems: scalar attribute, two inputs, a non-power-of-two row,
+    # weights under the reference's names, a row longer than one block.
+    proc = _run(PROBLEMS / f"{name}.py", tmp_path / "home")
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["accepted"] is True and summary["status"] == "finished"

@@ -168,8 +168,10 @@ def test_kill_9_then_resume_finishes_without_redoing_steps(tmp_path):
     assert markers(tmp_path, "analyst") == 2  # the killed node runs again; nothing finished is redone
 
 
-def test_run_without_a_model_says_so(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "kernelwright", "run", str(PROBLEMS / "gelu_scale.py"), "--home", str(tmp_path)],
+def test_the_llm_policy_without_a_model_says_so(tmp_path):
+    # With no model the default is the offline expert policy (tests/test_expert_roles.py); asking
+    # for the llm policy explicitly still needs one.
+    r = subprocess.run([sys.executable, "-m", "kernelwright", "run", str(PROBLEMS / "gelu_scale.py"), "--policy", "llm", "--home", str(tmp_path)],
                        capture_output=True, text=True, cwd=tmp_path, env={k: v for k, v in os.environ.items() if k != "KERNELWRIGHT_MODEL"})
     assert r.returncode == 2
     assert "--model" in r.stderr and "Traceback" not in r.stderr

@@ -1,0 +1,499 @@
+"""Emit a solution file (ModelNew + one @triton.jit kernel) from the lowered IR of graph_ir.
+
+Two kernel shapes, one expression emitter:
+
+- elementwise: a flat 1-D grid of BLOCK-sized programs over the output, every operand loaded
+  with the same offsets (last-dim vectors at `offs % n_cols`, scalars once per program);
+- rows: one program per row. Each reduction has a depth (1 + the deepest reduction it needs);
+  pass k loops over the row in BLOCK-sized chunks and accumulates the reductions of depth k,
+  the last pass recomputes the elementwise epilogue and stores. A row that fits one block runs
+  each loop once; a longer row loops (two-pass/multi-pass, never a block larger than MAX_BLOCK).
+
+All arithmetic is in fp32 (loads are converted, stores cast to the output's dtype); every load
+and store is masked.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import textwrap
+from pathlib import Path
+
+from kernelwright.agents.expert.graph_ir import Traced, UnsupportedProblem, V, trace_problem
+
+HEADER = "# kernelwright expert policy: family={family} {config}\n"
+
+
+@dataclasses.dataclass
+class Config:
+    block: int = 1024  # elementwise: BLOCK; rows: the largest BLOCK (rows shorter use next_pow2(n_cols))
+    num_warps: int = 4
+
+    def text(self) -> str:
+        return f"BLOCK={self.block} num_warps={self.num_warps}"
+
+
+def _f(c: float) -> str:
+    if c != c:
+        return 'float("nan")'
+    if c in (float("inf"), float("-inf")):
+        return 'float("inf")' if c > 0 else '-float("inf")'
+    return repr(float(c))
+
+
+# Helpers emitted into the solution when used (accurate near 0, where naive forms cancel).
+HELPERS = {
+    "kw_tanh": '''
+@triton.jit
+def kw_tanh(x):
+    ax = tl.abs(x)
+    t = tl.exp(-2.0 * ax)
+    big = (1.0 - t) / (1.0 + t)
+    x2 = x * x
+    small = x * (1.0 + x2 * (-0.3333333333333333 + x2 * (0.13333333333333333 + x2 * -0.05396825396825397)))
+    return tl.where(ax < 0.0625, small, tl.where(x < 0, -big, big))
+''',
+    "kw_expm1": '''
+@triton.jit
+def kw_expm1(x):
+    small = x * (1.0 + x * (0.5 + x * (0.16666666666666666 + x * 0.041666666666666664)))
+    return tl.where(tl.abs(x) < 0.01, small, tl.exp(x) - 1.0)
+''',
+    "kw_log1p": '''
+@triton.jit
+def kw_log1p(x):
+    u = 1.0 + x
+    d = u - 1.0
+    return tl.where(d == 0.0, x, tl.log(u) * (x / tl.where(d == 0.0, 1.0, d)))
+''',
+}
+
+
+def unary_expr(fn: str, x: str, p: dict, used: set[str]) -> str:
+    if fn == "neg":
+        return f"-{x}"
+    if fn in ("exp", "log", "sqrt", "rsqrt", "abs", "erf", "sin", "cos", "sigmoid", "exp2", "log2"):
+        return f"tl.{fn}({x})"
+    if fn == "relu":
+        return f"tl.maximum({x}, 0.0)"
+    if fn == "square":
+        return f"{x} * {x}"
+    if fn == "reciprocal":
+        return f"1.0 / {x}"
+    if fn == "sign":
+        return f"tl.where({x} > 0, 1.0, tl.where({x} < 0, -1.0, 0.0))"
+    if fn == "tanh":
+        used.add("kw_tanh")
+        return f"kw_tanh({x})"
+    if fn == "expm1":
+        used.add("kw_expm1")
+        return f"kw_expm1({x})"
+    if fn == "log1p":
+        used.add("kw_log1p")
+        return f"kw_log1p({x})"
+    if fn == "gelu":
+        return f"0.5 * {x} * (1.0 + tl.erf({x} * 0.7071067811865476))"
+    if fn == "gelu_tanh":
+        used.add("kw_tanh")
+        return f"0.5 * {x} * (1.0 + kw_tanh(0.7978845608028654 * ({x} + 0.044715 * {x} * {x} * {x})))"
+    if fn == "silu":
+        return f"{x} * tl.sigmoid({x})"
+    if fn == "softplus":
+        used.add("kw_log1p")
+        beta, thr = p["beta"], p["threshold"]
+        z = f"({x} * {_f(beta)})" if beta != 1.0 else x
+        soft = f"kw_log1p(tl.exp(-tl.abs({z}))) + tl.maximum({z}, 0.0)"
+        if beta != 1.0:
+            soft = f"({soft}) / {_f(beta)}"
+        return f"tl.where({z} > {_f(thr)}, {x}, {soft})"
+    if fn == "mish":
+        used.update({"kw_tanh", "kw_log1p"})
+        return f"{x} * kw_tanh(kw_log1p(tl.exp(-tl.abs({x}))) + tl.maximum({x}, 0.0))"
+    if fn == "logsigmoid":
+        used.add("kw_log1p")
+        return f"tl.minimum({x}, 0.0) - kw_log1p(tl.exp(-tl.abs({x})))"
+    if fn == "elu":
+        used.add("kw_expm1")
+        return f"tl.where({x} > 0, {x}, {_f(p['alpha'])} * kw_expm1(tl.minimum({x}, 0.0)))"
+    if fn == "celu":
+        used.add("kw_expm1")
+        a = p["alpha"]
+        return f"tl.where({x} > 0, {x}, {_f(a)} * kw_expm1(tl.minimum({x}, 0.0) / {_f(a)}))"
+    if fn == "selu":
+        used.add("kw_expm1")
+        return f"1.0507009873554805 * tl.where({x} > 0, {x}, 1.6732632423543772 * kw_expm1(tl.minimum({x}, 0.0)))"
+    if fn == "leaky_relu":
+        return f"tl.where({x} > 0, {x}, {x} * {_f(p['slope'])})"
+    if fn == "clamp":
+        out = x
+        if p.get("lo") is not None:
+            out = f"tl.maximum({out}, {_f(p['lo'])})"
+        if p.get("hi") is not None:
+            out = f"tl.minimum({out}, {_f(p['hi'])})"
+        return out
+    if fn == "hardsigmoid":
+        return f"tl.minimum(tl.maximum({x} / 6.0 + 0.5, 0.0), 1.0)"
+    if fn == "hardswish":
+        return f"{x} * tl.minimum(tl.maximum({x} / 6.0 + 0.5, 0.0), 1.0)"
+    if fn == "softsign":
+        return f"{x} / (1.0 + tl.abs({x}))"
+    if fn == "pow":
+        e = p["e"]
+        if e == int(e) and abs(e) <= 8:
+            n = int(abs(e))
+            body = " * ".join([x] * n) if n else "1.0"
+            return f"1.0 / ({body})" if e < 0 else f"({body})"
+        if e == 0.5:
+            return f"tl.sqrt({x})"
+        if e == -0.5:
+            return f"tl.rsqrt({x})"
+        return f"tl.exp({_f(e)} * tl.log({x}))"
+    raise UnsupportedProblem(f"expert policy: no kernel for the unary op {fn}")
+
+
+BINARY = {"add": "{a} + {b}", "sub": "{a} - {b}", "mul": "{a} * {b}", "div": "{a} / {b}",
+          "maximum": "tl.maximum({a}, {b})", "minimum": "tl.minimum({a}, {b})",
+          "gt": "{a} > {b}", "lt": "{a} < {b}", "ge": "{a} >= {b}", "le": "{a} <= {b}", "eq": "{a} == {b}", "ne": "{a} != {b}"}
+REDUCE_INIT = {"sum": "0.0", "max": '-float("inf")', "min": 'float("inf")'}
+REDUCE_FN = {"sum": "tl.sum", "max": "tl.max", "min": "tl.min"}
+
+
+_SIGS: dict[int, tuple] = {}
+
+
+def sig(v: V) -> tuple:
+    """A structural key: equal subexpressions (softmax's two exp(x - max)) share one variable."""
+    key = _SIGS.get(id(v))
+    if key is None or key[0] is not v:
+        attr = v.attr if v.op != "un" else (v.attr[0], tuple(sorted(v.attr[1].items())))
+        key = (v, (v.op, repr(attr), v.cls, tuple(sig(a) for a in v.args)))
+        _SIGS[id(v)] = key
+    return key[1]
+
+
+def walk(out: V) -> list[V]:
+    """All nodes reachable from `out`, children before parents."""
+    seen, order = set(), []
+
+    def visit(v: V) -> None:
+        if id(v) in seen:
+            return
+        seen.add(id(v))
+        for a in v.args:
+            visit(a)
+        order.append(v)
+
+    visit(out)
+    return order
+
+
+class Emitter:
+    """Turns IR nodes into Triton statements. `scope` caches names per loop body."""
+
+    def __init__(self, tensors: dict[str, str], index: dict[str, str], used: set[str]):
+        self.tensors = tensors  # leaf key -> kernel pointer argument
+        self.index = index  # cls -> offset expression ("full": offs, "col": cols) in the current scope
+        self.used = used
+        self.n = 0
+
+    def fresh(self, prefix: str = "v") -> str:
+        self.n += 1
+        return f"{prefix}{self.n}"
+
+    def emit(self, v: V, lines: list[str], cache: dict[int, str], outer: dict[int, str]) -> str:
+        key = sig(v)
+        if key in cache:
+            return cache[key]
+        if key in outer:
+            return outer[key]
+        if v.op == "const":
+            return _f(v.attr)
+        if v.op == "ncols":
+            return "n_cols_f"
+        if v.op in ("input", "param"):
+            ptr = self.tensors[_leaf_key(v)]
+            name = self.fresh("x")
+            if v.cls == "scalar":
+                lines.append(f"{name} = tl.load({ptr}).to(tl.float32)")
+            else:
+                off = self.index[v.cls]
+                lines.append(f"{name} = tl.load({ptr} + {off}, mask=mask, other=0.0).to(tl.float32)")
+        elif v.op == "un":
+            x = self.emit(v.args[0], lines, cache, outer)
+            fn, params = v.attr
+            name = self.fresh()
+            lines.append(f"{name} = {unary_expr(fn, x, params, self.used)}")
+        elif v.op == "bin":
+            a = self.emit(v.args[0], lines, cache, outer)
+            b = self.emit(v.args[1], lines, cache, outer)
+            name = self.fresh()
+            lines.append(f"{name} = " + BINARY[v.attr].format(a=a, b=b))
+        elif v.op == "where":
+            c, a, b = (self.emit(x, lines, cache, outer) for x in v.args)
+            name = self.fresh()
+            lines.append(f"{name} = tl.where({c}, {a}, {b})")
+        else:
+            raise UnsupportedProblem(f"expert policy: internal error, cannot emit {v.op} here")
+        cache[key] = name
+        return name
+
+
+def _leaf_key(v: V) -> str:
+    return f"{v.op}:{v.attr}"
+
+
+def _leaves(order: list[V]) -> list[V]:
+    out, seen = [], set()
+    for v in order:
+        if v.op in ("input", "param") and _leaf_key(v) not in seen:
+            seen.add(_leaf_key(v))
+            out.append(v)
+    return out
+
+
+def _ptr_name(v: V) -> str:
+    base = str(v.attr).replace(".", "_")
+    return f"{'in' if v.op == 'input' else 'p'}_{base}_ptr"
+
+
+def _host_expr(v: V) -> str:
+    return str(v.attr) if v.op == "input" else f"self.{v.attr}"
+
+
+def depth_of(order: list[V]) -> dict[int, int]:
+    depth: dict[int, int] = {}
+    for v in order:
+        d = max((depth[id(a)] for a in v.args), default=0)
+        depth[id(v)] = d + 1 if v.op == "reduce" else d
+    return depth
+
+
+def kernel_elementwise(name: str, t: Traced, leaves: list[V], used: set[str]) -> str:
+    ptrs = {_leaf_key(v): _ptr_name(v) for v in leaves}
+    em = Emitter(ptrs, {"full": "offs", "col": "cols"}, used)
+    body: list[str] = []
+    result = em.emit(t.out, body, {}, {})
+    args = ", ".join([*ptrs.values(), "out_ptr", "n_elements", "n_cols", "BLOCK: tl.constexpr"])
+    pre = [
+        "pid = tl.program_id(0).to(tl.int64)",
+        "offs = pid * BLOCK + tl.arange(0, BLOCK)",
+        "mask = offs < n_elements",
+        "cols = offs % n_cols",
+        "n_cols_f = n_cols * 1.0" if _uses_ncols(t.out) else None,
+    ]
+    lines = [x for x in pre if x] + body + [f"tl.store(out_ptr + offs, {result}.to(out_ptr.dtype.element_ty), mask=mask)"]
+    return f"@triton.jit\ndef {name}({args}):\n" + textwrap.indent("\n".join(lines), "    ") + "\n"
+
+
+def _uses_ncols(out: V) -> bool:
+    return any(v.op == "ncols" for v in walk(out))
+
+
+def kernel_rows(name: str, t: Traced, leaves: list[V], used: set[str]) -> str:
+    """One program per row. SINGLE (constexpr, the row fits one block): every operand is loaded
+    once and each reduction is a block reduction. Otherwise one loop over the row per reduction
+    depth, and a last loop that recomputes the epilogue and stores."""
+    order = walk(t.out)
+    depth = depth_of(order)
+    ptrs = {_leaf_key(v): _ptr_name(v) for v in leaves}
+    em = Emitter(ptrs, {"full": "base + cols", "col": "cols"}, used)
+    reductions = list({sig(v): v for v in order if v.op == "reduce"}.values())  # equal ones once
+    max_depth = max((depth[id(r)] for r in reductions), default=0)
+
+    def emit_row_values(lines: list[str], outer: dict[int, str]) -> None:
+        # Row-level values whose reductions are all known: computed once per row, outside loops.
+        for v in order:
+            if sig(v) in outer or v.cls not in ("row", "rowflat", "scalar") or v.op in ("reduce", "const", "ncols"):
+                continue
+            if all(sig(a) in outer or a.op in ("const", "ncols") or (a.cls == "scalar" and a.op in ("input", "param"))
+                   for a in v.args) or (v.op in ("input", "param") and v.cls == "scalar"):
+                em.emit(v, lines, outer, {})
+
+    def store(lines: list[str], cache: dict[int, str], outer: dict[int, str]) -> None:
+        if t.out.cls == "full":
+            result = em.emit(t.out, lines, cache, outer)
+            lines.append(f"tl.store(out_ptr + base + cols, {result}.to(out_ptr.dtype.element_ty), mask=mask)")
+
+    def single() -> list[str]:
+        lines = ["cols = tl.arange(0, BLOCK)", "mask = cols < n_cols"]
+        outer: dict[int, str] = {}
+        cache: dict[int, str] = {}
+        emit_row_values(lines, outer)
+        for k in range(1, max_depth + 1):
+            for r in (r for r in reductions if depth[id(r)] == k):
+                x = em.emit(r.args[0], lines, cache, outer)
+                red = em.fresh("r")
+                lines.append(f"{red} = {REDUCE_FN[r.attr]}(tl.where(mask, {x}, {REDUCE_INIT[r.attr]}), axis=0)")
+                outer[sig(r)] = red
+            emit_row_values(lines, outer)
+        store(lines, cache, outer)
+        return lines, outer
+
+    def looped() -> list[str]:
+        lines: list[str] = []
+        outer: dict[int, str] = {}
+        emit_row_values(lines, outer)
+        for k in range(1, max_depth + 1):
+            level = [r for r in reductions if depth[id(r)] == k]
+            accs = {}
+            for r in level:
+                accs[id(r)] = em.fresh("acc")
+                lines.append(f"{accs[id(r)]} = tl.full([BLOCK], {REDUCE_INIT[r.attr]}, tl.float32)")
+            loop: list[str] = ["cols = start + tl.arange(0, BLOCK)", "mask = cols < n_cols"]
+            cache: dict[int, str] = {}
+            for r in level:
+                x = em.emit(r.args[0], loop, cache, outer)
+                acc, init = accs[id(r)], REDUCE_INIT[r.attr]
+                if r.attr == "sum":
+                    loop.append(f"{acc} += tl.where(mask, {x}, {init})")
+                else:
+                    fn = "tl.maximum" if r.attr == "max" else "tl.minimum"
+                    loop.append(f"{acc} = {fn}({acc}, tl.where(mask, {x}, {init}))")
+            lines.append("for start in range(0, n_cols, BLOCK):")
+            lines.extend("    " + s for s in loop)
+            for r in level:
+                red = em.fresh("r")
+                lines.append(f"{red} = {REDUCE_FN[r.attr]}({accs[id(r)]}, axis=0)")
+                outer[sig(r)] = red
+            emit_row_values(lines, outer)
+        if t.out.cls == "full":
+            loop = ["cols = start + tl.arange(0, BLOCK)", "mask = cols < n_cols"]
+            store(loop, {}, outer)
+            lines.append("for start in range(0, n_cols, BLOCK):")
+            lines.extend("    " + s for s in loop)
+        return lines, outer
+
+    lines = ["row = tl.program_id(0).to(tl.int64)", "base = row * n_cols", "n_cols_f = n_cols * 1.0"]
+    one, one_outer = single()
+    many, many_outer = looped()
+    if t.out.cls != "full":  # a reduced output: one value per row
+        one.append(f"tl.store(out_ptr + row, {em.emit(t.out, one, {}, one_outer)}.to(out_ptr.dtype.element_ty))")
+        many.append(f"tl.store(out_ptr + row, {em.emit(t.out, many, {}, many_outer)}.to(out_ptr.dtype.element_ty))")
+    lines += ["if SINGLE:"] + ["    " + s for s in one] + ["else:"] + ["    " + s for s in many]
+    args = ", ".join([*ptrs.values(), "out_ptr", "n_cols", "BLOCK: tl.constexpr", "SINGLE: tl.constexpr"])
+    return f"@triton.jit\ndef {name}({args}):\n" + textwrap.indent("\n".join(lines), "    ") + "\n"
+
+
+# -- the host side -----------------------------------------------------------------------------
+
+def _init_source(problem_source: str) -> tuple[list[str], str]:
+    """The problem's torch/math imports and its Model.__init__ (renamed), so ModelNew takes the same
+    constructor arguments and builds the same parameters and buffers under the same names."""
+    tree = ast.parse(problem_source)
+    imports = []
+    init = None
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            mods = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            if all(m.split(".")[0] in ("torch", "math") for m in mods):
+                imports.append(ast.get_source_segment(problem_source, node))
+        if isinstance(node, ast.ClassDef) and node.name == "Model":
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name == "__init__":
+                    init = item
+    if init is None:
+        return imports, "    def __init__(self):\n        super().__init__()\n"
+
+    class Rename(ast.NodeTransformer):
+        def visit_Name(self, n: ast.Name) -> ast.Name:
+            return ast.copy_location(ast.Name(id="ModelNew", ctx=n.ctx), n) if n.id == "Model" else n
+
+    init = Rename().visit(init)
+    ast.fix_missing_locations(init)
+    return imports, textwrap.indent(ast.unparse(init), "    ") + "\n"
+
+
+def generate(t: Traced, problem_source: str, config: Config) -> str:
+    _SIGS.clear()
+    order = walk(t.out)
+    leaves = _leaves(order)
+    used: set[str] = set()
+    kname = f"kw_{t.family}_kernel"
+    if t.family == "elementwise":
+        kernel = kernel_elementwise(kname, t, leaves, used)
+    else:
+        kernel = kernel_rows(kname, t, leaves, used)
+    full_inputs = [v for v in leaves if v.cls == "full"]
+    if not full_inputs:
+        raise UnsupportedProblem("expert policy: no kernel for an output whose shape comes from broadcasting alone")
+    main = next((v for v in full_inputs if v.op == "input"), full_inputs[0])
+    main_expr = _host_expr(main)
+    imports, init = _init_source(problem_source)
+    head = ["import math", "import torch", "import torch.nn as nn", "import torch.nn.functional as F", "import triton",
+            "import triton.language as tl"]
+    for imp in imports:
+        if imp not in head:
+            head.append(imp)
+    fwd = []
+    for name in t.inputs:
+        fwd.append(f"{name} = {name}.contiguous()")
+    fwd.append(f"kw_main = {main_expr}")
+    fwd.append("kw_n_cols = kw_main.shape[-1]")
+    launch_args = [_host_expr(v) if v.op == "param" else str(v.attr) for v in leaves]
+    if t.family == "elementwise":
+        fwd += [
+            "kw_out = torch.empty(kw_main.shape, dtype=kw_main.dtype, device=kw_main.device)",
+            "kw_n = kw_out.numel()",
+            f"BLOCK = {config.block}",
+            "grid = (triton.cdiv(kw_n, BLOCK),)",
+            f"{kname}[grid]({', '.join([*launch_args, 'kw_out', 'kw_n', 'kw_n_cols'])}, BLOCK=BLOCK, num_warps={config.num_warps})",
+        ]
+    else:
+        shape = {"full": "kw_main.shape", "row": "kw_main.shape[:-1] + (1,)", "rowflat": "kw_main.shape[:-1]"}[t.out.cls]
+        fwd += [
+            "kw_rows = kw_main.numel() // kw_n_cols",
+            f"kw_out = torch.empty({shape}, dtype=kw_main.dtype, device=kw_main.device)",
+            f"BLOCK = min(triton.next_power_of_2(kw_n_cols), {config.block})",
+            "grid = (kw_rows,)",
+            f"{kname}[grid]({', '.join([*launch_args, 'kw_out', 'kw_n_cols'])}, BLOCK=BLOCK, SINGLE=kw_n_cols <= BLOCK, num_warps={config.num_warps})",
+        ]
+    fwd.append("return kw_out")
+    helpers = "".join(HELPERS[h] for h in sorted(used))
+    sig = ", ".join(["self", *t.inputs])
+    doc = (f'    """Generated by the kernelwright expert policy: {t.family} kernel, {config.text()}."""\n\n')
+    return (
+        HEADER.format(family=t.family, config=config.text())
+        + "\n".join(head) + "\n\n"
+        + helpers + "\n\n" + kernel + "\n\n"
+        + "class ModelNew(nn.Module):\n" + doc + init + "\n"
+        + f"    def forward({sig}):\n" + textwrap.indent("\n".join(fwd), "        ") + "\n"
+    )
+
+
+def compile_problem(path: str | Path, config: Config | None = None, source: str | None = None) -> tuple[str, Traced]:
+    """(solution source, traced problem) for the problem file at `path`."""
+    t = trace_problem(path)
+    text = source if source is not None else Path(path).read_text()
+    return generate(t, text, config or default_config(t, "cpu")), t
+
+
+def default_config(t: Traced, device: str) -> Config:
+    return configs_for(t, device)[0]
+
+
+def configs_for(t: Traced, device: str) -> list[Config]:
+    """Configurations to try, best guess first. On the CPU interpreter each program instance and
+    each loop step is costly, so blocks are large there."""
+    import math as _m
+
+    n_cols = t.main_shape[-1] if t.main_shape else 1
+    numel = _m.prod(t.main_shape) if t.main_shape else 1
+    if device == "cpu":
+        if t.family == "elementwise":
+            b = min(max(1024, 1 << (numel - 1).bit_length()), 16384)
+            half = max(1024, b // 2)
+            return [Config(b, min(16, b // 256)), Config(half, min(16, half // 256))]
+        return [Config(2048, 4), Config(1024, 4)]
+    if t.family == "elementwise":
+        return [Config(1024, 4), Config(2048, 8), Config(4096, 8), Config(512, 4)]
+    pow2 = 1 << max(0, (n_cols - 1).bit_length())
+    first = min(pow2, 4096)
+    warps = min(16, max(1, first // 256))
+    out = [Config(first, warps), Config(min(pow2, 8192), min(16, max(2, min(pow2, 8192) // 256))), Config(min(pow2, 1024), 4)]
+    seen, uniq = set(), []
+    for c in out:
+        if (c.block, c.num_warps) not in seen:
+            seen.add((c.block, c.num_warps))
+            uniq.append(c)
+    return uniq
