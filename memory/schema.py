@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -31,10 +32,24 @@ def connect(path: str | Path) -> Database:
     conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
     db = Database(conn)
     if target != ":memory:":
-        # Persistent in the file; switching needs a brief exclusive lock, which the timeout covers.
-        db.enable_wal()
+        _enable_wal(db)
         db.execute("PRAGMA synchronous = NORMAL")
     return db
+
+
+def _enable_wal(db: Database, attempts: int = 100) -> None:
+    """Switch to WAL (persistent in the file). The switch needs a brief exclusive lock, which
+    SQLite may refuse at once ("database is locked") rather than wait for when a second process
+    opens a brand-new file at the same moment; retry for a few seconds. (The two-writer test
+    failed once in a full run; its message was not kept, and this is the suspected cause.)"""
+    for attempt in range(attempts):
+        try:
+            db.enable_wal()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
 
 
 @contextlib.contextmanager
