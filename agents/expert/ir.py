@@ -1,0 +1,75 @@
+"""The expert compiler's tiny expression IR: values, the error for unsupported problems, and
+small helpers shared by the lowering (graph_ir.py) and the op handlers (ops.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import operator
+from pathlib import Path
+from typing import Any
+
+
+class UnsupportedProblem(Exception):
+    """The expert policy has no kernel for this problem (the message names the operations)."""
+
+
+@dataclasses.dataclass(eq=False)
+class V:
+    """One IR value. op: input | param | const | ncols | un | bin | where | reduce."""
+
+    op: str
+    args: tuple = ()
+    attr: Any = None
+    cls: str = "full"  # full | col | row | rowflat | scalar | bool-full ...
+
+
+# Aliases for unsupported modules/functions: the aten op a reader will recognise.
+ATEN_NAMES = {
+    "Conv1d": "aten.convolution", "Conv2d": "aten.convolution", "Conv3d": "aten.convolution",
+    "ConvTranspose1d": "aten.convolution", "ConvTranspose2d": "aten.convolution", "ConvTranspose3d": "aten.convolution",
+    "conv1d": "aten.convolution", "conv2d": "aten.convolution", "conv3d": "aten.convolution",
+    "Linear": "aten.addmm", "linear": "aten.addmm", "matmul": "aten.mm", "mm": "aten.mm", "bmm": "aten.bmm",
+    "MaxPool1d": "aten.max_pool", "MaxPool2d": "aten.max_pool", "MaxPool3d": "aten.max_pool",
+    "AvgPool1d": "aten.avg_pool", "AvgPool2d": "aten.avg_pool", "AvgPool3d": "aten.avg_pool",
+    "max_pool2d": "aten.max_pool", "avg_pool2d": "aten.avg_pool", "cumsum": "aten.cumsum", "cumprod": "aten.cumprod",
+}
+
+
+def load_problem_module(path: str | Path, name: str = "kw_expert_problem"):
+    spec = importlib.util.spec_from_file_location(name, str(path))
+    if spec is None or spec.loader is None:
+        raise UnsupportedProblem(f"expert policy: cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _as_list(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _bind(args, kwargs, names, defaults=None):
+    out = dict(defaults or {})
+    for n, a in zip(names, args):
+        out[n] = a
+    for k, v in kwargs.items():
+        out[k] = v
+    return out
+
+
+def _merge(a: str, b: str) -> str | None:
+    """The class of a binary op's result, or None for a broadcast the codegen cannot express."""
+    if a == b:
+        return a
+    pair = {a, b}
+    if "scalar" in pair:
+        return (pair - {"scalar"}).pop()
+    if pair == {"full", "col"} or pair == {"full", "row"} or pair == {"row", "col"}:
+        return "full"
+    return None
+
+
+
+
+_CONST_FOLD = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv}

@@ -1,0 +1,317 @@
+"""Handlers that lower torch functions and methods (call_function / call_method nodes) to the IR;
+`FUNCS` maps an op name to its handler. Composite ops (softmax, layer_norm, ...) decompose here."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import torch
+
+from kernelwright.agents.expert.ir import V, _as_list, _bind, _merge
+
+if TYPE_CHECKING:
+    from kernelwright.agents.expert.graph_ir import Lowering
+
+
+
+# -- handlers for call_function / call_method -----------------------------------------------
+
+def _binary(fn):
+    def h(lw: Lowering, args, kwargs, label):
+        p = _bind(args, kwargs, ["input", "other"], {"alpha": 1})
+        a, b = p["input"], p.get("other")
+        if fn in ("add", "sub") and p.get("alpha", 1) != 1:
+            b = lw.mul(b, p["alpha"])
+        if fn == "div" and p.get("rounding_mode") is not None:
+            lw.bad(f"{label} with rounding_mode")
+            return None
+        return lw.bin(fn, a, b, label)
+    return h
+
+
+def _rbinary(fn):
+    def h(lw, args, kwargs, label):
+        return lw.bin(fn, args[1], args[0], label)
+    return h
+
+
+def _unary(fn, **fixed):
+    def h(lw: Lowering, args, kwargs, label):
+        x = args[0] if args else kwargs.get("input")
+        if not isinstance(x, V):
+            lw.bad(f"{label} of a non-tensor")
+            return None
+        return lw.un(fn, x, **fixed)
+    return h
+
+
+def _identity(lw, args, kwargs, label):
+    x = args[0] if args else kwargs.get("input")
+    rest = list(args[1:]) + [v for k, v in kwargs.items() if k not in ("memory_format", "copy", "non_blocking")]
+    for r in rest:
+        if isinstance(r, torch.dtype) and r not in (torch.float32,):
+            lw.bad(f"{label} to {r}")
+            return None
+        if isinstance(r, str) or isinstance(r, torch.device):
+            continue
+    return x
+
+
+def _gelu(lw, args, kwargs, label):
+    p = _bind(args, kwargs, ["input", "approximate"], {"approximate": "none"})
+    return lw.un("gelu_tanh" if p["approximate"] == "tanh" else "gelu", p["input"])
+
+
+def _softplus(lw, args, kwargs, label):
+    p = _bind(args, kwargs, ["input", "beta", "threshold"], {"beta": 1.0, "threshold": 20.0})
+    return lw.un("softplus", p["input"], beta=float(p["beta"]), threshold=float(p["threshold"]))
+
+
+def _elu(lw, args, kwargs, label):
+    p = _bind(args, kwargs, ["input", "alpha"], {"alpha": 1.0})
+    return lw.un("elu", p["input"], alpha=float(p["alpha"]))
+
+
+def _celu(lw, args, kwargs, label):
+    p = _bind(args, kwargs, ["input", "alpha"], {"alpha": 1.0})
+    return lw.un("celu", p["input"], alpha=float(p["alpha"]))
+
+
+def _leaky(lw, args, kwargs, label):
+    p = _bind(args, kwargs, ["input", "negative_slope"], {"negative_slope": 0.01})
+    return lw.un("leaky_relu", p["input"], slope=float(p["negative_slope"]))
+
+
+def _hardtanh(lw, args, kwargs, label):
+    p = _bind(args, kwargs, ["input", "min_val", "max_val"], {"min_val": -1.0, "max_val": 1.0})
+    return lw.un("clamp", p["input"], lo=float(p["min_val"]), hi=float(p["max_val"]))
+
+
+def _clamp(lw, args, kwargs, label):
+    p = _bind(args, kwargs, ["input", "min", "max"], {"min": None, "max": None})
+    lo, hi = p["min"], p["max"]
+    if isinstance(lo, V) or isinstance(hi, V):
+        x = p["input"]
+        if lo is not None:
+            x = lw.bin("maximum", x, lo, label)
+        if hi is not None and x is not None:
+            x = lw.bin("minimum", x, hi, label)
+        return x
+    return lw.un("clamp", p["input"], lo=None if lo is None else float(lo), hi=None if hi is None else float(hi))
+
+
+def _clamp_min(lw, args, kwargs, label):
+    return lw.bin("maximum", args[0], args[1] if len(args) > 1 else kwargs.get("min"), label)
+
+
+def _clamp_max(lw, args, kwargs, label):
+    return lw.bin("minimum", args[0], args[1] if len(args) > 1 else kwargs.get("max"), label)
+
+
+def _pow(lw, args, kwargs, label):
+    p = _bind(args, kwargs, ["input", "exponent"])
+    base, e = p["input"], p["exponent"]
+    if isinstance(base, V) and isinstance(e, (int, float)):
+        return lw.un("pow", base, e=float(e))
+    if isinstance(base, (int, float)) and isinstance(e, V):
+        if base <= 0:
+            lw.bad(f"{label} of a non-positive scalar base")
+            return None
+        return lw.un("exp", lw.mul(e, math.log(base)))
+    if isinstance(base, V) and isinstance(e, V):
+        return lw.un("exp", lw.mul(e, lw.un("log", base)))
+    lw.bad(label)
+    return None
+
+
+def _rpow(lw, args, kwargs, label):
+    return _pow(lw, (args[1], args[0]), {}, label)
+
+
+def _dim_keep(args, kwargs, dim_default=None):
+    p = _bind(args, kwargs, ["input", "dim", "keepdim"], {"dim": dim_default, "keepdim": False})
+    return p["input"], p["dim"], bool(p["keepdim"])
+
+
+def _sum(lw, args, kwargs, label):
+    x, dim, keep = _dim_keep(args, kwargs)
+    if kwargs.get("dtype") not in (None, torch.float32):
+        lw.bad(f"{label} with dtype {kwargs['dtype']}")
+        return None
+    if not lw.last_dim(x, dim, label):
+        return None
+    return lw.reduce("sum", x, keep)
+
+
+def _mean(lw, args, kwargs, label):
+    x, dim, keep = _dim_keep(args, kwargs)
+    if not lw.last_dim(x, dim, label):
+        return None
+    return lw.mean(x, keep)
+
+
+def _amax(kind):
+    def h(lw, args, kwargs, label):
+        x, dim, keep = _dim_keep(args, kwargs)
+        if not lw.last_dim(x, dim, label):
+            return None
+        return lw.reduce(kind, x, keep)
+    return h
+
+
+def _maxmin(kind):
+    def h(lw, args, kwargs, label):
+        p = _bind(args, kwargs, ["input", "dim", "keepdim"], {"keepdim": False})
+        if isinstance(p.get("dim"), V) or isinstance(p.get("other"), V):
+            return lw.bin("maximum" if kind == "max" else "minimum", p["input"], p.get("other", p.get("dim")), label)
+        if p.get("dim") is None:
+            lw.bad(f"{label} over all elements (only the last dim)")
+            return None
+        if not lw.last_dim(p["input"], p["dim"], label):
+            return None
+        return ("maxmin", lw.reduce(kind, p["input"], bool(p["keepdim"])), label)
+    return h
+
+
+def _var(std: bool):
+    def h(lw, args, kwargs, label):
+        p = _bind(args, kwargs, ["input", "dim", "unbiased", "keepdim"], {"dim": None, "keepdim": False})
+        corr = p.get("correction")
+        if corr is None:
+            corr = 1 if p.get("unbiased", True) in (True, None) else 0
+        if not lw.last_dim(p["input"], p["dim"], label):
+            return None
+        v = lw.var(p["input"], float(corr), bool(p["keepdim"]))
+        return lw.un("sqrt", v) if std else v
+    return h
+
+
+def _logsumexp(lw, args, kwargs, label):
+    x, dim, keep = _dim_keep(args, kwargs)
+    if not lw.last_dim(x, dim, label):
+        return None
+    m = lw.reduce("max", x, True)
+    s = lw.reduce("sum", lw.un("exp", lw.sub(x, m)), keep)
+    return lw.add(lw.un("log", s), lw.reduce("max", x, keep))
+
+
+def _softmax(log: bool):
+    def h(lw, args, kwargs, label):
+        p = _bind(args, kwargs, ["input", "dim"], {"dim": None})
+        if p.get("dtype") not in (None, torch.float32):
+            lw.bad(f"{label} with dtype {p['dtype']}")
+            return None
+        if not lw.last_dim(p["input"], p["dim"], label):
+            return None
+        return lw.softmax(p["input"], log)
+    return h
+
+
+def _layer_norm(lw, args, kwargs, label):
+    p = _bind(args, kwargs, ["input", "normalized_shape", "weight", "bias", "eps"], {"weight": None, "bias": None, "eps": 1e-5})
+    if len(_as_list(p["normalized_shape"])) != 1 or not lw.last_dim(p["input"], -1, label):
+        lw.bad(f"{label} over more than the last dim")
+        return None
+    return lw.layer_norm(p["input"], p["weight"], p["bias"], float(p["eps"]))
+
+
+def _rms_norm(lw, args, kwargs, label):
+    p = _bind(args, kwargs, ["input", "normalized_shape", "weight", "eps"], {"weight": None, "eps": None})
+    if len(_as_list(p["normalized_shape"])) != 1 or not lw.last_dim(p["input"], -1, label):
+        lw.bad(f"{label} over more than the last dim")
+        return None
+    eps = p["eps"] if p["eps"] is not None else torch.finfo(torch.float32).eps
+    return lw.rms_norm(p["input"], p["weight"], float(eps))
+
+
+def _normalize(lw, args, kwargs, label):
+    p = _bind(args, kwargs, ["input", "p", "dim", "eps"], {"p": 2.0, "dim": 1, "eps": 1e-12})
+    x = p["input"]
+    if float(p["p"]) != 2.0:
+        lw.bad(f"{label} with p={p['p']} (only p=2)")
+        return None
+    if not lw.last_dim(x, p["dim"], label):
+        return None
+    norm = lw.un("sqrt", lw.reduce("sum", lw.mul(x, x), True))
+    return lw.div(x, lw.bin("maximum", norm, p["eps"]))
+
+
+def _getitem(lw, args, kwargs, label):
+    obj, idx = args
+    if isinstance(obj, tuple) and obj and obj[0] == "maxmin":
+        if idx == 0:
+            return obj[1]
+        lw.bad(f"{obj[2]} indices (argmax/argmin)")
+        return None
+    if isinstance(obj, tuple) and obj and obj[0] == "shape":
+        if idx in (-1, obj[1] - 1):
+            return lw.ncols()
+        lw.bad("a size other than the last dim used as a number")
+        return None
+    lw.bad(f"{label} (indexing or slicing)")
+    return None
+
+
+def _getattr(lw, args, kwargs, label):
+    obj, name = args
+    if name == "shape" and isinstance(obj, V):
+        return ("shape", len(lw.main_shape or ()))
+    lw.bad(f"attribute .{name}")
+    return None
+
+
+def _size(lw, args, kwargs, label):
+    p = _bind(args, kwargs, ["input", "dim"], {"dim": None})
+    if p["dim"] is None:
+        return ("shape", len(lw.main_shape or ()))
+    return _getitem(lw, (("shape", len(lw.main_shape or ())), p["dim"]), {}, label)
+
+
+def _where(lw, args, kwargs, label):
+    p = _bind(args, kwargs, ["condition", "input", "other"])
+    c, a, b = p["condition"], lw.val(p["input"]), lw.val(p.get("other"))
+    if not isinstance(c, V) or a is None or b is None:
+        lw.bad(label)
+        return None
+    cls = _merge(c.cls, _merge(a.cls, b.cls) or "bad")
+    if cls is None:
+        lw.bad(f"{label}: broadcast")
+        return None
+    return V("where", (c, a, b), None, cls)
+
+
+def _cmp(fn):
+    def h(lw, args, kwargs, label):
+        p = _bind(args, kwargs, ["input", "other"])
+        return lw.bin(fn, p["input"], p["other"], label)
+    return h
+
+
+FUNCS = {
+    "add": _binary("add"), "iadd": _binary("add"), "sub": _binary("sub"), "isub": _binary("sub"), "subtract": _binary("sub"),
+    "mul": _binary("mul"), "imul": _binary("mul"), "multiply": _binary("mul"),
+    "truediv": _binary("div"), "itruediv": _binary("div"), "div": _binary("div"), "divide": _binary("div"),
+    "rsub": _rbinary("sub"), "radd": _rbinary("add"), "rmul": _rbinary("mul"), "rtruediv": _rbinary("div"),
+    "maximum": _binary("maximum"), "minimum": _binary("minimum"), "fmax": _binary("maximum"), "fmin": _binary("minimum"),
+    "neg": _unary("neg"), "negative": _unary("neg"), "exp": _unary("exp"), "log": _unary("log"), "sqrt": _unary("sqrt"),
+    "rsqrt": _unary("rsqrt"), "abs": _unary("abs"), "relu": _unary("relu"), "sigmoid": _unary("sigmoid"),
+    "tanh": _unary("tanh"), "erf": _unary("erf"), "sin": _unary("sin"), "cos": _unary("cos"), "square": _unary("square"),
+    "reciprocal": _unary("reciprocal"), "silu": _unary("silu"), "mish": _unary("mish"), "selu": _unary("selu"),
+    "hardsigmoid": _unary("hardsigmoid"), "hardswish": _unary("hardswish"), "softsign": _unary("softsign"),
+    "logsigmoid": _unary("logsigmoid"), "log_sigmoid": _unary("logsigmoid"), "log1p": _unary("log1p"), "expm1": _unary("expm1"), "exp2": _unary("exp2"),
+    "log2": _unary("log2"), "sign": _unary("sign"),
+    "relu6": _unary("clamp", lo=0.0, hi=6.0),
+    "gelu": _gelu, "softplus": _softplus, "elu": _elu, "celu": _celu, "leaky_relu": _leaky, "hardtanh": _hardtanh,
+    "clamp": _clamp, "clip": _clamp, "clamp_min": _clamp_min, "clamp_max": _clamp_max,
+    "pow": _pow, "rpow": _rpow,
+    "sum": _sum, "mean": _mean, "amax": _amax("max"), "amin": _amax("min"), "max": _maxmin("max"), "min": _maxmin("min"),
+    "var": _var(False), "std": _var(True), "logsumexp": _logsumexp,
+    "softmax": _softmax(False), "log_softmax": _softmax(True),
+    "layer_norm": _layer_norm, "rms_norm": _rms_norm, "normalize": _normalize,
+    "getitem": _getitem, "getattr": _getattr, "size": _size,
+    "where": _where, "gt": _cmp("gt"), "lt": _cmp("lt"), "ge": _cmp("ge"), "le": _cmp("le"), "eq": _cmp("eq"), "ne": _cmp("ne"),
+    "contiguous": _identity, "clone": _identity, "float": _identity, "to": _identity, "detach": _identity,
+}
+
+
