@@ -176,7 +176,6 @@ class LaunchCounter:
         self.other: Counter[str] = Counter()
         self.depth = 0  # >0 while a launch runs: the interpreter's own torch calls are not the candidate's
         self.signatures: dict[str, dict[str, Any]] = {}
-        self._patched: list[tuple[type, Any]] = []
         self.interpreting = os.environ.get("TRITON_INTERPRET") == "1"
 
     def install(self) -> None:
@@ -191,14 +190,7 @@ class LaunchCounter:
         except ImportError:  # pragma: no cover - every supported Triton has it
             pass
         for cls in classes:
-            original = cls.run
-            self._patched.append((cls, original))
-            cls.run = self._wrap(original)
-
-    def uninstall(self) -> None:
-        for cls, original in self._patched:
-            cls.run = original
-        self._patched.clear()
+            cls.run = self._wrap(cls.run)
 
     def _wrap(self, original):
         counter = self
@@ -291,12 +283,6 @@ class ExtensionCounter:
             return _CountingModule(module, counter)
 
         cpp.load_inline = load_inline
-
-    def uninstall(self) -> None:
-        if self._original is not None:
-            import torch.utils.cpp_extension as cpp
-
-            cpp.load_inline = self._original
 
 
 class _CountingModule:
