@@ -103,6 +103,24 @@ def lessons_brief(state: dict[str, Any], ctx: RunContext) -> str:
     return f"## Lessons from earlier runs (claims with evidence; check they apply)\n\n{body}"
 
 
+_SHOWN_ID = re.compile(r"^\d+\. \[([^\]\s]+)\]", re.MULTILINE)
+_CITED_ID = re.compile(r"\[([A-Za-z0-9][A-Za-z0-9_.-]*)\]")
+_FENCED = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
+
+
+def shown_lesson_ids(brief: str) -> list[str]:
+    """The ids of the lessons a `lessons_brief` text showed, in order."""
+    return _SHOWN_ID.findall(brief)
+
+
+def cited_lesson_ids(answer: str, shown: list[str]) -> list[str]:
+    """The lessons an answer says it applied: ids in brackets in its prose (code blocks are not
+    read), kept only if the prompt showed them, so a made-up id never counts."""
+    prose = _FENCED.sub("", answer or "")
+    cited = dict.fromkeys(i for i in _CITED_ID.findall(prose) if i in shown)
+    return list(cited)
+
+
 def speedup_text(attempt: dict[str, Any]) -> str:
     speedup = attempt.get("speedup") or {}
     parts = [f"{name} {value:.2f}x" for name, value in speedup.items() if isinstance(value, (int, float))]

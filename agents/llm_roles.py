@@ -131,27 +131,32 @@ def coder(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
     iteration = state.get("iteration", 0)
     count = max(1, ctx.candidates)
     system = b.load_prompt("coder", ctx)
+    lessons = b.lessons_brief(state, ctx)
+    shown = b.shown_lesson_ids(lessons)
     shared = b.join(
         b.problem_brief(state, ctx),
-        b.lessons_brief(state, ctx),
+        lessons,
         b.best_brief(state),
         b.history_brief(state),
         b.analysis_brief(state),
         b.plan_brief(state),
     )
     jobs = [[SystemMessage(system), HumanMessage(b.join(shared, _variation(i, count)))] for i in range(count)]
-    sources, calls, unusable = _ask_each(ctx, "coder", jobs, extract_solution)
+    answers, calls, unusable = _ask_each(ctx, "coder", jobs, lambda text: (extract_solution(text), b.cited_lesson_ids(text, shown)))
+    # Lessons the plan acted on apply to every candidate of the round; the coder may add its own.
+    planned = b.cited_lesson_ids(state.get("plan") or "", shown)
     pending = [
         {
             "id": f"r{iteration}-c{i}",
-            "source": source,
+            "source": answer[0],
             "parent_id": None,
             "origin": "code",
             "iteration": iteration,
             "debug_tries": 0,
+            "applied_lessons": list(dict.fromkeys([*planned, *answer[1]])),
         }
-        for i, source in enumerate(sources)
-        if source is not None
+        for i, answer in enumerate(answers)
+        if answer is not None
     ]
     if not pending:
         raise UnusableAnswer(f"coder: no usable solution in round {iteration}: {unusable[-1]}", calls)

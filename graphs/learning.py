@@ -5,6 +5,8 @@
   an `optimization` lesson when faster, a `failed-idea` lesson when slower (the plan's NEXT
   section names the change that was tried).
 - LESSON sections the analyst wrote: `learned` lessons tied to the run and round.
+- Lessons a candidate applied (`applied_lessons`) move with the measured outcome
+  (`record_lesson_outcomes`): confidence up when the change held, down when it did not.
 Duplicates merge in the store (same conditions and change), so repeated runs raise evidence
 instead of piling up rows.
 """
@@ -82,3 +84,76 @@ def learn_from_analysis(memory: Any, state: dict[str, Any], lessons: list[dict[s
 def _next_step(plan: str) -> str:
     match = re.search(r"NEXT:\s*(.+)", plan)
     return match.group(1).strip() if match else ""
+
+
+# Verdicts that say the candidate itself was broken (as opposed to a tooling failure), so a
+# lesson it applied did not hold.
+_BROKEN = {"compile_error", "runtime_error", "timeout", "crash", "wrong_output", "shape_mismatch", "dtype_mismatch",
+           "unwritten_output", "input_mutated", "shape_overfit"}
+# Lessons whose claim is about correctness: an accepted candidate is enough to confirm them.
+_CORRECTNESS_KINDS = {"fix", "pitfall"}
+
+
+def lesson_outcome(kind: str, attempt: dict[str, Any], best_before: dict[str, Any] | None) -> tuple[bool, dict[str, Any]] | None:
+    """Did applying a lesson of `kind` hold up in `attempt`? (improved, evidence) or None when
+    nothing was measured that could say (e.g. an optimization lesson on a machine without timing,
+    or a timing within the noise floor).
+
+    Timed: the attempt's median against the best accepted before it (else against eager), beyond
+    the check's noise floor. Rejected as broken: the lesson did not hold. Accepted without timing:
+    only correctness claims (`fix`, `pitfall`) are confirmed.
+    """
+    evidence: dict[str, Any] = {"verdict": attempt.get("verdict")}
+    if not attempt.get("accepted"):
+        if attempt.get("verdict") not in _BROKEN:
+            return None
+        return False, evidence
+    timing = ((attempt.get("check") or {}).get("timing")) or {}
+    noise = timing.get("noise_floor")
+    median = attempt.get("median_ms")
+    if best_before and best_before.get("median_ms"):
+        before, against = best_before["median_ms"], best_before["candidate_id"]
+    else:
+        before, against = ((timing.get("eager") or {}).get("median_ms")), "eager"
+    if median and before and noise is not None:
+        ratio = before / median
+        evidence.update(metrics_before={"median_ms": before}, metrics_after={"median_ms": median},
+                        speedup=ratio, speedup_spread=noise, against=against)
+        if abs(ratio - 1.0) <= noise:
+            return None
+        return ratio > 1.0, evidence
+    if kind in _CORRECTNESS_KINDS:
+        return True, evidence
+    return None
+
+
+def record_lesson_outcomes(memory: Any, state: dict[str, Any], attempts: list[dict[str, Any]]) -> None:
+    """For every attempt that applied lessons (`applied_lessons`, set by the role that wrote it),
+    move each lesson's confidence by the measured outcome and note it on the attempt
+    (`lesson_outcomes`, which the trace shows). Unknown ids (a forgotten lesson) are skipped."""
+    if memory is None:
+        return
+    from kernelwright.memory.store import UnknownLessonError
+
+    best_before = state.get("best")
+    for a in attempts:
+        outcomes = []
+        for lesson_id in dict.fromkeys(a.get("applied_lessons") or []):
+            try:
+                kind = memory.get(lesson_id).kind
+            except UnknownLessonError:
+                continue
+            if kind == "failed-idea":
+                # Heeding a failed idea means not doing it: the attempt does not test the claim.
+                outcomes.append({"lesson_id": lesson_id, "outcome": "not tested (failed idea heeded)"})
+                continue
+            judged = lesson_outcome(kind, a, best_before)
+            if judged is None:
+                outcomes.append({"lesson_id": lesson_id, "outcome": "not measured"})
+                continue
+            improved, evidence = judged
+            updated = memory.record_outcome(lesson_id, improved, _evidence(state, a["candidate_id"], **evidence))
+            outcomes.append({"lesson_id": lesson_id, "outcome": "held" if improved else "did not hold",
+                             "confidence": updated.confidence})
+        if outcomes:
+            a["lesson_outcomes"] = outcomes

@@ -93,6 +93,7 @@ def _attempt(candidate: dict[str, Any], result, source: str) -> dict[str, Any]:
         "iteration": candidate["iteration"],
         "origin": candidate.get("origin", "code"),
         "debug_tries": candidate.get("debug_tries", 0),
+        "applied_lessons": list(candidate.get("applied_lessons") or []),
         "source_sha": hashlib.sha256(source.encode()).hexdigest()[:16],
         "source": source,
         "verdict": result.verdict.value,
@@ -136,8 +137,9 @@ def check_body(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
     workers = len(pending) if str(opts.device) == "cpu" else 1
     with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
         attempts = list(pool.map(one, zip(pending, paths)))
-    from kernelwright.graphs.learning import learn_from_check
+    from kernelwright.graphs.learning import learn_from_check, record_lesson_outcomes
 
+    record_lesson_outcomes(ctx.memory, state, attempts)
     learn_from_check(ctx.memory, state, attempts)
     best, best_iteration = state.get("best"), state.get("best_iteration", 0)
     for a in attempts:

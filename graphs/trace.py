@@ -108,7 +108,8 @@ def summarize(update: dict[str, Any]) -> dict[str, Any]:
         elif key == "pending":
             out[key] = [{"id": c["id"], "parent_id": c.get("parent_id"), "sha": hashlib.sha256(c["source"].encode()).hexdigest()[:16]} for c in value]
         elif key == "attempts":
-            out[key] = [{"candidate_id": a["candidate_id"], "verdict": a["verdict"], "speedup": a.get("speedup")} for a in value]
+            out[key] = [{"candidate_id": a["candidate_id"], "verdict": a["verdict"], "speedup": a.get("speedup"),
+                         **{k: a[k] for k in ("applied_lessons", "lesson_outcomes") if a.get(k)}} for a in value]
         elif key == "best":
             out[key] = value and {"candidate_id": value["candidate_id"], "median_ms": value.get("median_ms")}
         elif isinstance(value, str):

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
+import sys
+
 import yaml
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from kernelwright.graphs.learning import learn_from_check
+from kernelwright.graphs.learning import learn_from_check, record_lesson_outcomes
 from kernelwright.graphs.runner import RunRequest, execute
 from kernelwright.memory.store import MemoryStore
 
@@ -82,3 +87,84 @@ def test_timed_changes_beyond_the_noise_floor_become_lessons_either_way(tmp_path
     assert down.kind == "failed-idea" and "num_stages 1" in down.change
     before = store.get(faster[0]).confidence
     assert store.record_outcome(faster[0], improved=False).confidence < before
+
+
+def timed(cid, median, eager=None, accepted=True, verdict="accepted", noise=0.02, lessons=("seed-elementwise-block-size",)):
+    a = attempt(cid, median, accepted=accepted, noise=noise)
+    a["verdict"], a["applied_lessons"] = verdict, list(lessons)
+    a["check"]["timing"]["eager"] = {"median_ms": eager}
+    return a
+
+
+def test_an_applied_lesson_moves_with_the_measured_outcome(tmp_path):
+    store = MemoryStore(tmp_path / "memory.db")
+    lesson_id = "seed-elementwise-block-size"
+    start = store.get(lesson_id).confidence
+    state = {"run_id": "run-y", "best": attempt("r1-c0", 1.0)}
+
+    held = timed("r2-c0", 0.5)  # twice as fast as the best before it
+    record_lesson_outcomes(store, state, [held])
+    after_win = store.get(lesson_id)
+    assert after_win.confidence > start and after_win.applications == 1
+    assert after_win.evidence.run_id == "run-y" and after_win.evidence.speedup == 2.0
+    assert held["lesson_outcomes"][0]["outcome"] == "held"
+
+    noise = timed("r2-c1", 0.99)  # within the 2% noise floor: says nothing
+    record_lesson_outcomes(store, state, [noise])
+    assert store.get(lesson_id).confidence == after_win.confidence
+    assert noise["lesson_outcomes"][0]["outcome"] == "not measured"
+
+    slower = timed("r2-c2", 2.0)
+    broken = timed("r2-c3", None, accepted=False, verdict="wrong_output")
+    record_lesson_outcomes(store, state, [slower, broken])
+    assert store.get(lesson_id).confidence < after_win.confidence and store.get(lesson_id).applications == 3
+
+    # No best yet: the first accepted kernel is measured against eager.
+    first = timed("r1-c0", 0.5, eager=1.0)
+    record_lesson_outcomes(store, {"run_id": "run-z", "best": None}, [first])
+    assert first["lesson_outcomes"][0]["outcome"] == "held"
+
+
+def test_correctness_lessons_are_confirmed_without_timing_and_failed_ideas_are_not_tested(tmp_path):
+    store = MemoryStore(tmp_path / "memory.db")
+    fix = store.add_lesson("Mask the tail", "Use offsets < n as the mask.", kind="fix", change="add mask")
+    idea = store.add_lesson("BLOCK 64 is slow", "Tiny blocks underuse bandwidth.", kind="failed-idea", change="BLOCK=64")
+    cpu = timed("r1-c0", None, lessons=(fix.id, idea.id, "no-such-lesson"))
+    record_lesson_outcomes(store, {"run_id": "run-c", "best": None}, [cpu])
+    assert store.get(fix.id).confidence > fix.confidence
+    assert store.get(idea.id).confidence == idea.confidence
+    assert [o["lesson_id"] for o in cpu["lesson_outcomes"]] == [fix.id, idea.id]
+
+
+class CitingModel(RecordingModel):
+    """A scripted model that cites, in brackets, the first lesson its prompt showed."""
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        prompt = "\n".join(str(m.content) for m in messages)
+        shown = re.search(r"^1\. \[([^\]\s]+)\]", prompt, re.MULTILINE)
+        result = super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        message = result.generations[0].message
+        message.content = message.content.replace("{LESSON}", shown.group(1) if shown else "none-shown")
+        return result
+
+
+def test_a_run_that_applies_a_lesson_and_fails_lowers_its_confidence(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"budgets": {"max_iters": 1, "max_debug_tries": 0},
+                                      "check": {"device": "cpu", "trials": 1, "variants": False, "timeout_s": 120}}))
+    plan = PLAN.replace("write it", "write it with the block size of [{LESSON}]")
+    wrong = CANDIDATES / "gelu_scale" / "half_grid.py"
+    model = CitingModel(messages=iter([reply(plan), code(wrong)]), prompts=[])
+    home = tmp_path / "home"
+    before = {lesson.id: lesson.confidence for lesson in MemoryStore.in_home(home).list()}
+    summary = execute(RunRequest(problem=str(PROBLEMS / "gelu_scale.py"), home=home, config_path=str(config), chat_model=model))
+    assert not summary.accepted
+    cited = re.search(r"\[([^\]\s]+)\]", model.prompts[1].split("## Current plan", 1)[-1]).group(1)
+    assert cited in before, "the plan must cite a lesson the prompt showed"
+    lesson = MemoryStore.in_home(home).get(cited)
+    assert lesson.confidence < before[cited] and lesson.evidence.run_id == summary.run_id
+    # The trace shows which lesson the attempt applied and what became of it.
+    trace = json.loads(subprocess.run([sys.executable, "-m", "kernelwright", "traces", "show", summary.run_id, "--home", str(home), "--json"],
+                                      capture_output=True, text=True, check=True).stdout)
+    check = [s for s in trace["steps"] if s["node"] == "check"][0]
+    assert cited in json.dumps(check)
