@@ -7,6 +7,8 @@
 - LESSON sections the analyst wrote: `learned` lessons tied to the run and round.
 - Lessons a candidate applied (`applied_lessons`) move with the measured outcome
   (`record_lesson_outcomes`): confidence up when the change held, down when it did not.
+Lessons are filed under the problem's op family and dtype (`conditions`), and timing lessons
+under the GPU architecture they were measured on.
 Duplicates merge in the store (same conditions and change), so repeated runs raise evidence
 instead of piling up rows.
 """
@@ -15,6 +17,8 @@ from __future__ import annotations
 
 import re
 from typing import Any
+
+from kernelwright.graphs.conditions import problem_conditions
 
 OPS = re.compile(r"\b(?:torch|F|nn|functional)\.([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -34,6 +38,7 @@ def learn_from_check(memory: Any, state: dict[str, Any], attempts: list[dict[str
     by_id = {a["candidate_id"]: a for a in state.get("attempts", [])}
     problem = state.get("problem", {})
     ops = " ".join(_ops(problem))
+    conditions = problem_conditions(problem.get("source", ""))
     written = []
     for a in attempts:
         parent = by_id.get(a.get("parent_id") or "")
@@ -43,7 +48,7 @@ def learn_from_check(memory: Any, state: dict[str, Any], attempts: list[dict[str
                 f"Fix for {parent['verdict']} in a {problem.get('name', 'kernel')} kernel ({ops})",
                 f"A candidate failed with {parent['verdict']}: {reason}\nThe debugger's rewrite "
                 f"({a['candidate_id']}) was accepted. Compare the two sources in run {state.get('run_id')}.",
-                kind="fix", change=f"fix {parent['verdict']}", tags=[problem.get("name", ""), *_ops(problem)],
+                kind="fix", change=f"fix {parent['verdict']}", **conditions, tags=[problem.get("name", ""), *_ops(problem)],
                 evidence=_evidence(state, a["candidate_id"], metrics_before={}, metrics_after={}),
             )
             written.append(lesson.id)
@@ -57,7 +62,8 @@ def learn_from_check(memory: Any, state: dict[str, Any], attempts: list[dict[str
                 lesson = memory.add_lesson(
                     f"{'Faster' if faster else 'Slower'}: {change[:80]} ({problem.get('name', '')})",
                     f"{change}\nMedian {best['median_ms']:.4f} ms -> {a['median_ms']:.4f} ms ({ratio:.2f}x; noise floor {noise:.1%}).",
-                    kind="optimization" if faster else "failed-idea", change=change, tags=[problem.get("name", ""), *_ops(problem)],
+                    kind="optimization" if faster else "failed-idea", change=change, **conditions,
+                    arch=(a.get("check") or {}).get("arch") or "any", tags=[problem.get("name", ""), *_ops(problem)],
                     evidence=_evidence(state, a["candidate_id"], metrics_before={"median_ms": best["median_ms"]},
                                        metrics_after={"median_ms": a["median_ms"]}, speedup=ratio, speedup_spread=noise),
                 )
@@ -74,6 +80,7 @@ def learn_from_analysis(memory: Any, state: dict[str, Any], lessons: list[dict[s
     for item in lessons:
         lesson = memory.add_lesson(
             item["title"][:200], item.get("body") or item["title"], kind="optimization",
+            **problem_conditions(state.get("problem", {}).get("source", "")),
             tags=[state.get("problem", {}).get("name", "")],
             evidence=_evidence(state, f"analyze@round{state.get('iteration', 0)}", metrics_before=metrics),
         )
@@ -111,17 +118,15 @@ def lesson_outcome(kind: str, attempt: dict[str, Any], best_before: dict[str, An
     timing = ((attempt.get("check") or {}).get("timing")) or {}
     noise = timing.get("noise_floor")
     median = attempt.get("median_ms")
-    if best_before and best_before.get("median_ms"):
-        before, against = best_before["median_ms"], best_before["candidate_id"]
-    else:
-        before, against = ((timing.get("eager") or {}).get("median_ms")), "eager"
-    if median and before and noise is not None:
-        ratio = before / median
-        evidence.update(metrics_before={"median_ms": before}, metrics_after={"median_ms": median},
-                        speedup=ratio, speedup_spread=noise, against=against)
-        if abs(ratio - 1.0) <= noise:
-            return None
-        return ratio > 1.0, evidence
+    if median and noise is not None and best_before and best_before.get("median_ms"):
+        ratio = best_before["median_ms"] / median
+        evidence.update(metrics_before={"median_ms": best_before["median_ms"]}, metrics_after={"median_ms": median},
+                        speedup=ratio, speedup_spread=noise, against=best_before["candidate_id"])
+        return None if abs(ratio - 1.0) <= noise else (ratio > 1.0, evidence)
+    eager = (timing.get("speedup_raw") or {}).get("eager")
+    if median and noise is not None and eager:
+        evidence.update(metrics_after={"median_ms": median}, speedup=eager, speedup_spread=noise, against="eager")
+        return None if abs(eager - 1.0) <= noise else (eager > 1.0, evidence)
     if kind in _CORRECTNESS_KINDS:
         return True, evidence
     return None

@@ -11,6 +11,7 @@ import yaml
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
+from kernelwright.graphs.conditions import problem_conditions
 from kernelwright.graphs.learning import learn_from_check, record_lesson_outcomes
 from kernelwright.graphs.runner import RunRequest, execute
 from kernelwright.memory.store import MemoryStore
@@ -85,6 +86,7 @@ def test_timed_changes_beyond_the_noise_floor_become_lessons_either_way(tmp_path
     assert up.kind == "optimization" and up.evidence.speedup == 2.0 and up.evidence.run_id == "run-x"
     assert up.evidence.metrics_before == {"median_ms": 1.0} and up.evidence.metrics_after == {"median_ms": 0.5}
     assert down.kind == "failed-idea" and "num_stages 1" in down.change
+    assert (up.op_family, up.dtype, up.arch) == ("row-reduction", "fp32", "any")
     before = store.get(faster[0]).confidence
     assert store.record_outcome(faster[0], improved=False).confidence < before
 
@@ -92,7 +94,7 @@ def test_timed_changes_beyond_the_noise_floor_become_lessons_either_way(tmp_path
 def timed(cid, median, eager=None, accepted=True, verdict="accepted", noise=0.02, lessons=("seed-elementwise-block-size",)):
     a = attempt(cid, median, accepted=accepted, noise=noise)
     a["verdict"], a["applied_lessons"] = verdict, list(lessons)
-    a["check"]["timing"]["eager"] = {"median_ms": eager}
+    a["check"]["timing"]["speedup_raw"] = {"eager": eager}
     return a
 
 
@@ -120,7 +122,7 @@ def test_an_applied_lesson_moves_with_the_measured_outcome(tmp_path):
     assert store.get(lesson_id).confidence < after_win.confidence and store.get(lesson_id).applications == 3
 
     # No best yet: the first accepted kernel is measured against eager.
-    first = timed("r1-c0", 0.5, eager=1.0)
+    first = timed("r1-c0", 0.5, eager=2.0)
     record_lesson_outcomes(store, {"run_id": "run-z", "best": None}, [first])
     assert first["lesson_outcomes"][0]["outcome"] == "held"
 
@@ -168,3 +170,12 @@ def test_a_run_that_applies_a_lesson_and_fails_lowers_its_confidence(tmp_path):
                                       capture_output=True, text=True, check=True).stdout)
     check = [s for s in trace["steps"] if s["node"] == "check"][0]
     assert cited in json.dumps(check)
+
+
+def test_lessons_are_filed_under_the_problems_family_and_dtype():
+    assert problem_conditions((PROBLEMS / "linear_relu.py").read_text()) == {"op_family": "matmul", "dtype": "fp32"}
+    assert problem_conditions((PROBLEMS / "softmax_rows.py").read_text())["op_family"] == "row-reduction"
+    hand_attention = "def forward(self, q, k, v):\n    return torch.softmax(q @ k.transpose(-1, -2), dim=-1) @ v"
+    assert problem_conditions(hand_attention)["op_family"] == "attention"
+    clamp = "x = torch.clamp(x, min=0.0, max=6.0).to(torch.bfloat16)  # mean() in a comment does not count"
+    assert problem_conditions(clamp) == {"op_family": "elementwise", "dtype": "bf16"}
