@@ -326,13 +326,13 @@ def test_api_key_probe_would_fire_if_a_key_leaked(monkeypatch):
 
 EXAMPLES = [
     Candidate(f"examples/{p.stem}", SOLUTIONS / f"{p.stem}.py", p, ("accepted",), "the shipped honest Triton solution")
-    for p in sorted(PROBLEMS.glob("*.py"))
+    # The suite's other problems have no shipped solution: they are what `kernelwright bench` is for.
+    for p in sorted(PROBLEMS.glob("*.py")) if (SOLUTIONS / f"{p.stem}.py").is_file()
 ]
 
 
 @pytest.mark.parametrize("candidate", [pytest.param(c, id=c.id) for c in EXAMPLES])
 def test_example_solution_is_accepted(candidate: Candidate, outcomes):
-    assert candidate.path.is_file(), f"every example problem ships an honest Triton solution: {candidate.path}"
     r = result_of(outcomes, candidate)
     assert r.verdict is Verdict.ACCEPTED, r.reasons
     assert {t["variant"] for t in r.trials} == {"shipped", "variant1"}, "every example has a shape variant"

@@ -35,6 +35,8 @@ class Problem:
     file: SourceFile
     # Module-level integer constants (`batch_size = 16`): the knobs shape variants turn.
     constants: dict[str, int]
+    # The constants that `sized_for_device` replaced (the problem's CPU_SIZES); {} at shipped sizes.
+    resized: dict[str, int] = dataclasses.field(default_factory=dict)
 
     @property
     def path(self) -> Path:
@@ -115,7 +117,9 @@ def load_problem(path: str | Path) -> Problem:
             f"problem file {f.path} lacks {', '.join(missing)}: a KernelBench problem defines "
             "class Model(nn.Module), get_inputs() and get_init_inputs()"
         )
-    return Problem(file=f, constants=int_constants(f.tree))
+    constants = int_constants(f.tree)
+    cpu_sizes(f.tree, f.path, constants)  # a malformed CPU_SIZES is the user's to fix, now
+    return Problem(file=f, constants=constants)
 
 
 def load_solution(path: str | Path) -> SourceFile:
@@ -157,3 +161,41 @@ def with_constants(source: str, overrides: dict[str, int]) -> str:
             line = lines[row]
             lines[row] = line[: value.col_offset] + str(overrides[target.id]) + line[value.end_col_offset :]
     return "".join(lines)
+
+
+CPU_SIZES_NAME = "CPU_SIZES"
+
+
+def cpu_sizes(tree: ast.Module, path: Path, constants: dict[str, int]) -> dict[str, int]:
+    """The problem's `CPU_SIZES = {"batch_size": 16, ...}`: smaller values of its size constants
+    for the CPU (Triton's interpreter), read from the literal without running the file; {} if absent."""
+    node = next((v for t, v in _simple_assignments(tree) if isinstance(t, ast.Name) and t.id == CPU_SIZES_NAME), None)
+    if node is None:
+        return {}
+    fix = f'write it as a literal dict of size-constant names to positive ints, e.g. {CPU_SIZES_NAME} = {{"batch_size": 16}}'
+    try:
+        sizes = ast.literal_eval(node)
+    except ValueError:
+        raise InputError(f"problem file {path}: {CPU_SIZES_NAME} is not a literal: {fix}") from None
+    if not isinstance(sizes, dict) or not all(isinstance(k, str) and type(v) is int and v > 0 for k, v in sizes.items()):
+        raise InputError(f"problem file {path}: {CPU_SIZES_NAME} must map names to positive ints: {fix}")
+    unknown = sorted(set(sizes) - set(constants))
+    if unknown:
+        raise InputError(
+            f"problem file {path}: {CPU_SIZES_NAME} names {', '.join(unknown)}, which are not module-level int "
+            f"constants of the file; {fix}"
+        )
+    return sizes
+
+
+def sized_for_device(problem: Problem, device: str) -> Problem:
+    """The problem at the sizes it declares for `device`: on the CPU its CPU_SIZES (if any) replace
+    the shipped constants; on a GPU it is returned unchanged. Shape variants derive from the result."""
+    if device != "cpu":
+        return problem
+    sizes = cpu_sizes(problem.file.tree, problem.path, problem.constants)
+    if not sizes:
+        return problem
+    source = with_constants(problem.file.source, sizes)
+    tree = ast.parse(source, filename=str(problem.path))
+    return Problem(file=SourceFile(path=problem.path, source=source, tree=tree), constants=int_constants(tree), resized=sizes)

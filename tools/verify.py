@@ -27,6 +27,7 @@ from kernelwright.tools.problem import (
     Problem,
     load_problem,
     load_solution,
+    sized_for_device,
     variant_sizes,
     with_constants,
 )
@@ -70,7 +71,7 @@ def plan_cases(problem: Problem, opts: CheckOptions) -> list[dict[str, Any]]:
     variants = [
         {
             "name": "shipped",
-            "constants": {},
+            "constants": dict(problem.resized),  # the CPU_SIZES applied, if any
             "source": problem.file.source,
             "cases": [{"id": f"shipped-{i}", "seed": s} for i, s in enumerate(seeds)],
         }
@@ -156,6 +157,7 @@ def verify_solution(problem_path: str | Path, solution_path: str | Path, opts: C
     if opts.mode not in ("strict", "compat"):
         raise InputError(f"--mode {opts.mode}: expected strict or compat")
     device = resolve_device(opts.device)
+    problem = sized_for_device(problem, device)  # CPU_SIZES on the CPU (examples/problems/README.md)
     if device == "cpu" and "load_inline" in solution.source:
         raise InputError(f"solution file {solution.path} builds CUDA C++ (load_inline): that needs a CUDA GPU (--device cuda)")
     result = CheckResult(
