@@ -207,7 +207,9 @@ def profile_brief(state: dict[str, Any]) -> str:
     """The latest profile of the best solution (`state["profile"]`: {"tier", "missing", and the
     measurements: timing, roofline, resources, metrics, ...}), else the best attempt's check record."""
     profile = state.get("profile") or {}
-    measured = {k: v for k, v in profile.items() if k not in {"tier", "candidate_id", "missing", "wall_s"}}
+    # Bookkeeping of `kernelwright.tools.profile` stays out; its diagnosis leads the section.
+    skip = {"tier", "tier_name", "candidate_id", "missing", "wall_s", "diagnosis", "subject", "problem", "solution", "versions"}
+    measured = {k: v for k, v in profile.items() if k not in skip}
     if not measured:
         measured = (state.get("best") or {}).get("check") or {}
     if not measured:
@@ -219,7 +221,8 @@ def profile_brief(state: dict[str, Any]) -> str:
     if missing:
         lines.append(f"not measured: {', '.join(map(str, missing))}")
     tier = profile.get("tier", "check record")
-    return f"## Profile (tier: {tier})\n\n" + "\n".join(f"- {line}" for line in lines)
+    head = f"Diagnosis: {profile['diagnosis']}\n\n" if profile.get("diagnosis") else ""
+    return f"## Profile (tier: {tier})\n\n{head}" + "\n".join(f"- {line}" for line in lines)
 
 
 def join(*parts: str) -> str:

@@ -151,12 +151,38 @@ def check_body(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
 
 # -- profile ------------------------------------------------------------------------------------
 
+PROFILE_BUDGET_S = 240.0  # the whole profile node on a GPU (ncu replays every kernel many times)
+PROFILE_SHOWN = ("candidate_id", "tier", "diagnosis", "roofline", "timing", "metrics", "missing", "resources", "launches")
+
+
 def profile_body(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-    """The best solution's measurements from its check (timing, roofline, sm_90 resources)."""
+    """The best solution's profile, by `kernelwright.tools.profile` (the `profile` command's code):
+    on the CPU the static tier and the roofline, reusing the check's sm_90 resources; on a GPU the
+    best tier within PROFILE_BUDGET_S. The check's timing rides along. A profiling fault never
+    ends the run: the check's record stands in, with the reason in `missing`."""
+    from kernelwright.tools.profile import ProfileOptions, profile_solution
+
     best = state.get("best") or {}
     check = best.get("check") or {}
-    missing = [k for k in ("timing", "roofline", "resources") if not check.get(k)]
-    return {"profile": {"tier": "check", "candidate_id": best.get("candidate_id"), **check, "missing": missing}}
+    base = {"candidate_id": best.get("candidate_id"), "timing": check.get("timing"), "resources": check.get("resources"),
+            "launches": check.get("launches")}
+    if not best.get("source"):
+        return {"profile": {**base, "tier": "check", "roofline": check.get("roofline"), "missing": ["no accepted solution to profile"]}}
+    path = ctx.run_dir / "candidates" / f"{best['candidate_id']}.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(best["source"])
+    opts = ProfileOptions(device=str(ctx.check.get("device") or "auto"), timeout_s=float(ctx.check.get("timeout_s") or 300.0),
+                          budget_s=PROFILE_BUDGET_S, home=ctx.home, progress=ctx.progress)
+    try:
+        found = profile_solution(ctx.problem_path, path, opts, known={"resources": check.get("resources"), "median_ms": best.get("median_ms")})
+    except Exception as exc:  # noqa: BLE001 - the run goes on with what the check measured
+        missing = [f"profile failed: {type(exc).__name__}: {exc}"]
+        return {"profile": {**base, "tier": "check", "roofline": check.get("roofline"), "missing": missing}}
+    merged = {**found, **{k: v for k, v in base.items() if v is not None or k not in found}}
+    merged["resources"] = found.get("resources") or check.get("resources")
+    # Roofline and diagnosis first: the analyst's brief shows the first lines of the profile.
+    return {"profile": {**{k: merged.get(k) for k in PROFILE_SHOWN}, **{k: v for k, v in merged.items() if k not in PROFILE_SHOWN}}}
 
 
 # -- finish -------------------------------------------------------------------------------------

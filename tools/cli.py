@@ -1,4 +1,4 @@
-"""`kernelwright check`: the verify pipeline on one solution file."""
+"""`kernelwright check`: the verify pipeline on one solution file; registers `profile` beside it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,14 @@ from kernelwright.tools.problem import InputError
 
 
 def add_check_parser(sub: argparse._SubParsersAction) -> None:
+    """The tools' commands: `check` here, `profile` from `profile_cli` (kernelwright/cli.py calls this once)."""
+    from kernelwright.tools.profile_cli import add_profile_parser
+
+    _add_check(sub)
+    add_profile_parser(sub)
+
+
+def _add_check(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "check",
         help="verify one solution against one problem (strict protocol)",

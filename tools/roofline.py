@@ -2,12 +2,16 @@
 
 t_SoL = max(min_bytes / bandwidth, flops / peak_flops). Peaks are measured once per device by the
 `peaks` worker and cached in the home directory (`peaks.json`, keyed by GPU name and torch
-version), since a copy and three 8192^3 products cost a few seconds.
+version), since a copy and three 8192^3 products cost a few seconds. Where nothing was measured
+(no GPU here, or the measurement failed) the datasheet figures of `KNOWN_CARDS` stand in.
+The problem's minimum bytes and flops come from its reference (`problem_cost`, in a child).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +84,137 @@ def device_peaks(home: Path, device: str, gpu_name: str, workdir: Path, timeout_
     known[key] = peaks
     cache.write_text(json.dumps(known, indent=2))
     return peaks
+
+
+# -- datasheet peaks: the fallback when nothing was measured ----------------------------------
+
+_TB, _TF = 1e12, 1e12
+# Dense rates (NVIDIA quotes tensor-core TF32/BF16/FP16 "with sparsity": those are halved here);
+# fp32 is the CUDA-core rate, tf32/bf16/fp16 the tensor-core rates (fp32 accumulate), bandwidth is
+# the memory interface's. Sources: the NVIDIA datasheets named per card (H100: "NVIDIA H100 Tensor
+# Core GPU" datasheet; H200: "NVIDIA H200 Tensor Core GPU"; A100: "NVIDIA A100 Tensor Core GPU";
+# L40S, L4, A10: their product datasheets; RTX 4090: "NVIDIA Ada GPU Architecture" whitepaper,
+# appendix table). Measured peaks (copy and matmul, `device_peaks`) always take precedence.
+KNOWN_CARDS: dict[str, dict[str, Any]] = {
+    "H100 SXM": {"bandwidth_Bps": 3.35 * _TB, "flops": {"fp32": 67 * _TF, "tf32": 494.5 * _TF, "bf16": 989.5 * _TF, "fp16": 989.5 * _TF}, "source": "NVIDIA H100 datasheet (SXM5 80GB)"},
+    "H100 PCIe": {"bandwidth_Bps": 2.0 * _TB, "flops": {"fp32": 51 * _TF, "tf32": 378 * _TF, "bf16": 756.5 * _TF, "fp16": 756.5 * _TF}, "source": "NVIDIA H100 datasheet (PCIe 80GB)"},
+    "H100 NVL": {"bandwidth_Bps": 3.9 * _TB, "flops": {"fp32": 60 * _TF, "tf32": 417.5 * _TF, "bf16": 835.5 * _TF, "fp16": 835.5 * _TF}, "source": "NVIDIA H100 datasheet (NVL 94GB)"},
+    "H200 SXM": {"bandwidth_Bps": 4.8 * _TB, "flops": {"fp32": 67 * _TF, "tf32": 494.5 * _TF, "bf16": 989.5 * _TF, "fp16": 989.5 * _TF}, "source": "NVIDIA H200 datasheet (SXM 141GB)"},
+    "H200 NVL": {"bandwidth_Bps": 4.8 * _TB, "flops": {"fp32": 60 * _TF, "tf32": 417.5 * _TF, "bf16": 835.5 * _TF, "fp16": 835.5 * _TF}, "source": "NVIDIA H200 datasheet (NVL 141GB)"},
+    "A100 SXM 80GB": {"bandwidth_Bps": 2.039 * _TB, "flops": {"fp32": 19.5 * _TF, "tf32": 156 * _TF, "bf16": 312 * _TF, "fp16": 312 * _TF}, "source": "NVIDIA A100 datasheet (SXM4 80GB)"},
+    "A100 SXM 40GB": {"bandwidth_Bps": 1.555 * _TB, "flops": {"fp32": 19.5 * _TF, "tf32": 156 * _TF, "bf16": 312 * _TF, "fp16": 312 * _TF}, "source": "NVIDIA A100 datasheet (SXM4 40GB)"},
+    "A100 PCIe 80GB": {"bandwidth_Bps": 1.935 * _TB, "flops": {"fp32": 19.5 * _TF, "tf32": 156 * _TF, "bf16": 312 * _TF, "fp16": 312 * _TF}, "source": "NVIDIA A100 datasheet (PCIe 80GB)"},
+    "A100 PCIe 40GB": {"bandwidth_Bps": 1.555 * _TB, "flops": {"fp32": 19.5 * _TF, "tf32": 156 * _TF, "bf16": 312 * _TF, "fp16": 312 * _TF}, "source": "NVIDIA A100 datasheet (PCIe 40GB)"},
+    "L40S": {"bandwidth_Bps": 0.864 * _TB, "flops": {"fp32": 91.6 * _TF, "tf32": 183 * _TF, "bf16": 366.5 * _TF, "fp16": 366.5 * _TF}, "source": "NVIDIA L40S datasheet"},
+    "L4": {"bandwidth_Bps": 0.300 * _TB, "flops": {"fp32": 30.3 * _TF, "tf32": 60 * _TF, "bf16": 121 * _TF, "fp16": 121 * _TF}, "source": "NVIDIA L4 datasheet"},
+    "A10": {"bandwidth_Bps": 0.600 * _TB, "flops": {"fp32": 31.2 * _TF, "tf32": 62.5 * _TF, "bf16": 125 * _TF, "fp16": 125 * _TF}, "source": "NVIDIA A10 datasheet"},
+    "RTX 4090": {"bandwidth_Bps": 1.008 * _TB, "flops": {"fp32": 82.6 * _TF, "tf32": 82.6 * _TF, "bf16": 165.2 * _TF, "fp16": 165.2 * _TF}, "source": "NVIDIA Ada GPU architecture whitepaper (GeForce RTX 4090)"},
+}
+# torch's device names -> a KNOWN_CARDS key; first match wins (NVL and PCIe before the plain name).
+_CARD_PATTERNS = [
+    (r"H100.*NVL", "H100 NVL"), (r"H100.*PCI", "H100 PCIe"), (r"H100", "H100 SXM"),
+    (r"H200.*NVL", "H200 NVL"), (r"H200", "H200 SXM"),
+    (r"A100.*SXM.*40", "A100 SXM 40GB"), (r"A100.*SXM", "A100 SXM 80GB"),
+    (r"A100.*(80GB.*PCI|PCI.*80)", "A100 PCIe 80GB"), (r"A100.*PCI", "A100 PCIe 40GB"),
+    (r"L40S", "L40S"), (r"\bL4\b", "L4"), (r"\bA10\b", "A10"), (r"RTX 4090", "RTX 4090"),
+]
+# The card a static profile assumes for its compile target when there is no GPU to ask.
+TARGET_CARD = {90: "H100 SXM", 80: "A100 SXM 80GB", 89: "L4"}
+
+
+def known_card(gpu_name: str) -> str | None:
+    """The KNOWN_CARDS key for a device name such as 'NVIDIA H100 80GB HBM3', or None."""
+    for pattern, card in _CARD_PATTERNS:
+        if re.search(pattern, gpu_name or "", re.IGNORECASE):
+            return card
+    return None
+
+
+def datasheet_peaks(card: str) -> dict[str, Any]:
+    """Peaks in the shape `device_peaks` returns, from the table, marked with their source."""
+    entry = KNOWN_CARDS[card]
+    return {"gpu": card, "bandwidth_Bps": entry["bandwidth_Bps"], "flops": dict(entry["flops"]), "source": f"datasheet: {entry['source']}"}
+
+
+# -- bound classification and the profile's roofline ------------------------------------------
+
+# Below this speed-of-light time a kernel launch (a few microseconds on current GPUs) costs more
+# than the work itself: no kernel can be memory- or compute-bound there.
+LAUNCH_FLOOR_MS = 0.005
+# A forward whose kernels keep the GPU busy less than this share of its time waits on launches.
+BUSY_FRACTION_FLOOR = 0.5
+
+
+def classify_bound(t_memory_ms: float, t_compute_ms: float, measured_ms: float | None = None, busy_ms: float | None = None) -> str:
+    """memory / compute (which ceiling the ideal kernel meets first) or latency-or-launch (the
+    work is too small for either, or the measured forward left the GPU idle most of the time)."""
+    if measured_ms and busy_ms is not None and busy_ms < BUSY_FRACTION_FLOOR * measured_ms:
+        return "latency-or-launch"
+    if max(t_memory_ms, t_compute_ms) < LAUNCH_FLOOR_MS:
+        return "latency-or-launch"
+    return "memory" if t_memory_ms >= t_compute_ms else "compute"
+
+
+def roofline_report(
+    cost: dict[str, Any],
+    peaks: dict[str, Any],
+    measured_ms: float | None = None,
+    measured_by: str | None = None,
+    busy_ms: float | None = None,
+) -> dict[str, Any]:
+    """The problem against the device: SoL time, bound, and (when a time was measured) % of SoL
+    and the headroom factor measured / SoL. `cost` is `problem_cost`'s answer."""
+    dtype = dtype_class(cost.get("dtype") or "float32")
+    report = speed_of_light(cost.get("bytes"), cost.get("flops"), peaks, dtype)
+    report["dtype"] = dtype
+    report["bound"] = classify_bound(report["t_memory_ms"], report["t_compute_ms"], measured_ms, busy_ms)
+    report["arithmetic_intensity"] = (cost["flops"] / cost["bytes"]) if cost.get("flops") is not None and cost.get("bytes") else None
+    report["peaks"] = {k: peaks.get(k) for k in ("gpu", "bandwidth_Bps", "flops")}
+    report["peaks"]["source"] = peaks.get("source", "measured")
+    report["measured_ms"] = measured_ms
+    report["measured_by"] = measured_by if measured_ms else None
+    sol = report["t_sol_ms"]
+    report["pct_of_sol"] = 100.0 * sol / measured_ms if measured_ms and sol else None
+    report["headroom"] = measured_ms / sol if measured_ms and sol else None
+    return report
+
+
+# -- the problem's minimum bytes and flops ------------------------------------------------------
+
+def problem_cost(problem_path: Path, device: str, workdir: Path, timeout_s: float, home: Path | None = None) -> dict[str, Any]:
+    """Bytes (inputs, parameters and buffers read once, outputs written once), flops
+    (FlopCounterMode) and output dtype of the reference at its shipped sizes, from the `flops`
+    child: on the meta device where the reference allows it, else on `device`. `ok` is False with
+    `error` (the reference raised) or `failure` (the child timed out or crashed) otherwise. On the
+    CPU a good answer is cached in HOME/problem_costs.json by problem content and torch version."""
+    import torch
+
+    key = hashlib.sha256(Path(problem_path).read_bytes() + torch.__version__.encode()).hexdigest()[:24]
+    cache = (home / "problem_costs.json") if home and device == "cpu" else None
+    known = read_json_object(cache) if cache else {}
+    if key in known:
+        return {**known[key], "cached": True}
+    workdir.mkdir(parents=True, exist_ok=True)
+    result_path = workdir / "flops.result.json"
+    request = workdir / "flops.request.json"
+    request.write_text(json.dumps({"problem_path": str(problem_path), "device": device, "result_path": str(result_path)}))
+    child = run_child(["kernelwright.tools.worker.flops", str(request)], workdir, timeout_s, log_name="flops")
+    result = read_json_object(result_path)
+    if not result:
+        tail = (child.stderr.strip().splitlines() or ["no output"])[-1][:300]
+        why = f"timed out after {timeout_s:.0f}s" if child.timed_out else child.signal_name or tail
+        return {"ok": False, "failure": f"the flop-counting child gave no answer: {why}"}
+    if result.get("ok") and cache:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        known[key] = {k: v for k, v in result.items() if k != "device_facts"}
+        cache.write_text(json.dumps(known, indent=2))
+    return {**result, "cached": False}
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A child's JSON answer, or {} when it wrote none (or something else)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
