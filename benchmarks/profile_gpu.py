@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check_gpu import resized  # noqa: E402 - the same resizing as the check benchmark
+from check_gpu import _f, resized  # noqa: E402 - the same resizing and number format as the check benchmark
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = [("gelu_scale", {"batch_size": 4096, "dim": 4096}), ("softmax_rows", {"batch_size": 4096, "dim": 4096})]
@@ -91,10 +91,6 @@ def main() -> int:
     (out / "profile_gpu.md").write_text(table + "\n")
     print(table)
     return 0
-
-
-def _f(x, digits: int = 4) -> str:
-    return "-" if x is None else f"{x:.{digits}f}"
 
 
 def _pct(x) -> str:

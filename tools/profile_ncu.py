@@ -5,7 +5,8 @@ so ncu and the candidate share the sandbox (process group, timeout, environment 
 ncu starts with `--profile-from-start off`: only the `calls` forwards the worker brackets with
 cudaProfilerStart/Stop are seen, never warm-up, JIT compilation or autotuning; `--kernel-name
 regex:` keeps to the solution's own kernels (named statically from its source) and
-`--launch-count` bounds the work. Clocks are left as they are (`--clock-control none`, as the
+`--launch-count` bounds the work; compiler subprocesses are left alone (`--target-processes
+application-only`). Clocks are left as they are (`--clock-control none`, as the
 check's event timing sees them) and caches are flushed before each replay (`--cache-control
 all`, as the check flushes L2). The report is read back with `ncu --import --csv` and parsed by
 `profile_ncu_csv`. ncu's own errors — above all the counter-permission error of rented
@@ -110,7 +111,8 @@ def ncu_failure_reason(output: str) -> str | None:
 
 def ncu_command(ncu: str, report: Path, metrics: tuple[str, ...], kernel_regex: str | None, launch_count: int) -> list[str]:
     cmd = [ncu, "--export", str(report), "--force-overwrite", "--profile-from-start", "off",
-           "--clock-control", "none", "--cache-control", "all", "--metrics", ",".join(metrics),
+           "--target-processes", "application-only", "--clock-control", "none", "--cache-control", "all",
+           "--metrics", ",".join(metrics),
            "--launch-count", str(launch_count)]
     if kernel_regex:
         cmd += ["--kernel-name-base", "function", "--kernel-name", f"regex:{kernel_regex}"]

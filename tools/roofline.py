@@ -73,6 +73,7 @@ def device_peaks(home: Path, device: str, gpu_name: str, workdir: Path, timeout_
     known: dict[str, Any] = json.loads(cache.read_text()) if cache.exists() else {}
     if key in known:
         return known[key]
+    workdir.mkdir(parents=True, exist_ok=True)
     result_path = workdir / "peaks.result.json"
     request = workdir / "peaks.request.json"
     request.write_text(json.dumps({"device": device, "result_path": str(result_path)}))
