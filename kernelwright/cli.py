@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kernelwright {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    from kernelwright.bench.cli import add_bench_parser
     from kernelwright.graphs.cli import add_graph_parsers
     from kernelwright.graphs.traces_cli import add_traces_parser
     from kernelwright.memory.cli import add_memory_parser
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_graph_parsers(sub)
     add_memory_parser(sub)
     add_traces_parser(sub)
+    add_bench_parser(sub)
     return parser
 
 

@@ -1,0 +1,67 @@
+"""`kernelwright bench DIR`: a full `run` of every problem in DIR, in parallel, resumable; the
+per-problem results and the fast_p summary as JSON (stdout with --json, and results.json),
+Markdown (results.md) and a PNG chart (speedups.png) in HOME/bench/BENCH_ID/."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from kernelwright.tools.home import resolve_home
+
+
+def add_bench_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="run every problem of a folder; fast_p table, JSON, Markdown and a PNG chart",
+        description="A full run of each problem in DIR (one worker process each; one per GPU, or --jobs on the CPU), "
+        "resumable with --resume. Exit 0 if some problem got an accepted solution, 1 if none, 2 for bad input, "
+        "130 if stopped (the finished problems are kept).",
+    )
+    p.add_argument("dir", nargs="?", help="folder of KernelBench-format problem files (optional with --resume)")
+    p.add_argument("--policy", choices=["llm", "expert"], help="default: llm when a model is configured, else expert")
+    p.add_argument("--model", help="LLM name (also KERNELWRIGHT_MODEL or the config's model)")
+    p.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")
+    p.add_argument("--device", default="auto", help="auto (default: every visible GPU, else the CPU), cpu, cuda or cuda:N")
+    p.add_argument("--jobs", type=int, help="parallel runs: CPU jobs (default half the cores, at most 4); on GPUs at most one per GPU")
+    p.add_argument("--max-iters", type=int, help="plan -> code rounds per problem (default 3)")
+    p.add_argument("--candidates", type=int, help="candidates per round (default 1)")
+    p.add_argument("--config", help="YAML file merged over configs/default.yaml (roles, budgets, check options)")
+    p.add_argument("--filter", action="append", default=[], metavar="GLOB",
+                   help="only problems whose name matches (repeat, or comma-separate)")
+    p.add_argument("--limit", type=int, help="only the first N problems (after --filter)")
+    p.add_argument("--id", dest="bench_id", help="name of a new bench (default bench-DATE-TIME-XXXX)")
+    p.add_argument("--resume", metavar="BENCH_ID", help="continue a bench: run only its unfinished problems")
+    p.add_argument("--out", help="also copy results.json, results.md and speedups.png to this folder")
+    p.add_argument("--home", help="kernelwright home (default $KERNELWRIGHT_HOME or ~/.kernelwright)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(func=_cmd_bench)
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from kernelwright.bench.runner import BenchInterrupted, BenchRequest, run_bench
+    from kernelwright.cli import print_json
+    from kernelwright.graphs.cli import _overrides
+    from kernelwright.tools.problem import InputError
+
+    if args.limit is not None and args.limit < 1:
+        raise InputError("--limit must be at least 1")
+    overrides = _overrides(argparse.Namespace(**{**vars(args), "device": None}))  # the device is each worker's slot
+    req = BenchRequest(folder=args.dir, home=resolve_home(args.home), config_path=args.config, overrides=overrides,
+                       device=args.device, jobs=args.jobs, filters=args.filter, limit=args.limit,
+                       bench_id=args.bench_id, resume=args.resume, out=args.out)
+    try:
+        report = run_bench(req)
+    except BenchInterrupted as stopped:
+        if args.json:
+            print_json(stopped.report)
+        raise
+    if args.json:
+        print_json(report)
+    else:
+        s = report["summary"]
+        print(f"bench {report['bench_id']}: {s['accepted']}/{s['problems']} accepted; "
+              + ", ".join(f"fast_1 vs {b} {v['1']:.3f}" if v["1"] is not None else f"fast_1 vs {b} n/a (not timed)"
+                          for b, v in s["fast_p"].items())
+              + f"\nreport: {report['files']['markdown']}\nchart: {report['files']['png']}", file=sys.stderr)
+    return 0 if report["summary"]["accepted"] else 1

@@ -1,0 +1,266 @@
+"""Running a bench: pick the problems, plan the slots (one per GPU, or --jobs CPU jobs), hand the
+unfinished problems to an executor, record each result as it arrives and rewrite the reports.
+
+Resumable at problem granularity: a finished problem has its result.json in the bench folder; a
+resumed (or restarted after a kill) bench runs only the others, from the start of their runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kernelwright.bench.executor import Executor, LocalProcessExecutor, Outcome, Slot, Task
+from kernelwright.bench.records import failed_record
+from kernelwright.bench.store import BenchFolder, write_json_atomic
+from kernelwright.tools.problem import InputError, load_problem
+
+REPORT_FILES = {"json": "results.json", "markdown": "results.md", "png": "speedups.png"}
+CONFIG_COPY = "config.yaml"
+
+
+@dataclasses.dataclass
+class BenchRequest:
+    folder: str | None  # DIR; on resume it may be omitted (the stored one) or point to a moved copy
+    home: Path
+    config_path: str | None = None
+    overrides: dict[str, Any] = dataclasses.field(default_factory=dict)  # the run flags, as `run` builds them
+    device: str = "auto"
+    jobs: int | None = None
+    filters: list[str] = dataclasses.field(default_factory=list)
+    limit: int | None = None
+    bench_id: str | None = None
+    resume: str | None = None
+    out: str | None = None
+    show_progress: bool = True
+    # Another engine (a cluster queue, ...) plugs in here; the default runs local processes.
+    make_executor: Callable[[list[Slot]], Executor] = LocalProcessExecutor
+
+
+def discover(folder: Path, filters: list[str], limit: int | None) -> list[Path]:
+    """The problem files of `folder` (*.py not starting with '_'), filtered by name globs, validated."""
+    if not folder.is_dir():
+        raise InputError(f"problem folder not found: {folder} (give a folder of KernelBench-format .py files)")
+    files = sorted(p for p in folder.glob("*.py") if not p.name.startswith("_"))
+    patterns = [g.strip() for f in filters for g in f.split(",") if g.strip()]
+    if patterns:
+        files = [p for p in files if any(fnmatch.fnmatch(p.stem, g) or fnmatch.fnmatch(p.name, g) for g in patterns)]
+    if limit is not None:
+        files = files[:limit]
+    if not files:
+        raise InputError(f"no problem in {folder}" + (f" matches --filter {','.join(patterns)}" if patterns else ": it has no .py files"))
+    for path in files:
+        load_problem(path)  # a file that is not a problem is bad input: say which, before any run starts
+    return files
+
+
+def plan_slots(device: str, jobs: int | None) -> tuple[list[Slot], str]:
+    """(slots, device kind): one slot per visible GPU (at most --jobs), or --jobs CPU slots."""
+    if jobs is not None and jobs < 1:
+        raise InputError("--jobs must be at least 1")
+    kind = device
+    if device in ("auto", "cuda") or device.startswith("cuda:"):
+        import torch
+
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0 and device != "auto":
+            raise InputError(f"--device {device}: no CUDA GPU is visible here (use --device cpu or auto)")
+        kind = "cuda" if count else "cpu"
+    elif device != "cpu":
+        raise InputError(f"--device {device}: expected auto, cpu, cuda or cuda:N")
+    if kind == "cpu":
+        n = jobs or max(1, min(4, (os.cpu_count() or 2) // 2))
+        threads = str(max(1, (os.cpu_count() or 1) // n))  # n runs side by side share the cores
+        return [Slot(f"cpu-{i}", "cpu", {"OMP_NUM_THREADS": threads}) for i in range(n)], "cpu"
+    visible = [v.strip() for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
+    ids = (visible or [str(i) for i in range(count)])[:count]
+    if device.startswith("cuda:"):
+        index = int(device.partition(":")[2] or 0)
+        if index >= len(ids):
+            raise InputError(f"--device {device}: only {len(ids)} CUDA device(s) here")
+        ids = [ids[index]]
+    # One run per GPU at a time: timings taken side by side on one card would measure contention.
+    ids = ids[: jobs or len(ids)]
+    return [Slot(f"cuda:{i}", "cuda:0", {"CUDA_VISIBLE_DEVICES": gpu}) for i, gpu in enumerate(ids)], "cuda"
+
+
+def _versions() -> dict[str, str]:
+    from kernelwright.tools.devices import versions
+
+    return versions()
+
+
+def _prepare_home(home: Path) -> None:
+    """Create the shared stores once, before workers open them side by side."""
+    from kernelwright.graphs.trace import TraceStore
+    from kernelwright.memory.store import MemoryStore
+
+    TraceStore(home / "traces.db")
+    MemoryStore.in_home(home).close()
+
+
+def open_bench(req: BenchRequest) -> tuple[BenchFolder, Path, list[Slot]]:
+    if req.resume:
+        bench = BenchFolder.open(req.home, req.resume)
+        meta = bench.meta()
+        stored = meta["options"]
+        # Repeating the bench's own options is fine; changing them would mix two benches in one table.
+        stray = [flag for flag, given, same in (("--id", req.bench_id, req.bench_id == req.resume), ("--filter", req.filters, False),
+                                                ("--limit", req.limit, False),
+                                                ("--config", req.config_path, req.config_path == stored["config_path"]),
+                                                ("run options", req.overrides, req.overrides == stored["overrides"])) if given and not same]
+        if stray:
+            raise InputError(f"--resume {req.resume} continues with the options the bench started with: drop {', '.join(stray)}")
+        folder = Path(req.folder).resolve() if req.folder else Path(meta["dir"])
+        missing = [n for n, f in meta["files"].items() if not (folder / f).is_file()]
+        if missing:
+            raise InputError(f"--resume {req.resume}: {folder} lacks {', '.join(missing[:5])}: give the suite's folder as DIR")
+        slots, _ = plan_slots(req.device if req.device != "auto" else meta["device"], req.jobs)
+        return bench, folder, slots
+    if not req.folder:
+        raise InputError("give a problem folder DIR, or --resume BENCH_ID")
+    folder = Path(req.folder).resolve()
+    files = discover(folder, req.filters, req.limit)
+    slots, kind = plan_slots(req.device, req.jobs)
+    meta = {
+        "dir": str(folder),
+        "problems": [p.stem for p in files],
+        "files": {p.stem: p.name for p in files},
+        "device": kind,
+        "options": {"config_path": req.config_path, "config_file": CONFIG_COPY if req.config_path else None,
+                    "overrides": req.overrides, "policy": _policy(req)},
+        "versions": _versions(),
+        "started": time.strftime("%Y-%m-%d %H:%M"),
+    }
+    bench = BenchFolder.create(req.home, req.bench_id, meta)
+    if req.config_path:
+        # The bench keeps its own copy: a resumed bench (on another machine, say) needs no other file.
+        shutil.copyfile(req.config_path, bench.root / CONFIG_COPY)
+    return bench, folder, slots
+
+
+def _policy(req: BenchRequest) -> str:
+    """The policy every run will use (as `run` decides it); a bad config is bad input here, once."""
+    from kernelwright.configs import load_config, merge
+    from kernelwright.graphs.runner import choose_policy
+
+    config = merge(load_config(req.config_path), req.overrides)
+    if not config.get("model") and os.environ.get("KERNELWRIGHT_MODEL"):
+        config["model"] = os.environ["KERNELWRIGHT_MODEL"]
+    return choose_policy(config)
+
+
+def _tasks(bench: BenchFolder, folder: Path, home: Path, names: list[str]) -> list[Task]:
+    meta = bench.meta()
+    config_file = meta["options"].get("config_file")
+    tasks = []
+    for name in names:
+        workdir = bench.problem_dir(name)
+        shutil.rmtree(workdir / "run", ignore_errors=True)  # a killed attempt's partial outputs
+        request = {"name": name, "problem": str(folder / meta["files"][name]), "home": str(home),
+                   "config_path": str(bench.root / config_file) if config_file else None, "overrides": meta["options"]["overrides"],
+                   "out": str(workdir / "run")}
+        tasks.append(Task(name, request, workdir, bench.result_path(name)))
+    return tasks
+
+
+def write_reports(bench: BenchFolder, out: str | None) -> dict[str, Any]:
+    """results.json / results.md / speedups.png from the results so far (also copied to --out)."""
+    from kernelwright.bench.chart import draw_chart
+    from kernelwright.bench.markdown import markdown_report
+    from kernelwright.bench.scoring import summarize
+
+    meta = bench.meta()
+    results = list(bench.results().values())
+    summary = summarize(results, planned=len(meta["problems"]))
+    files = {kind: bench.root / name for kind, name in REPORT_FILES.items()}
+    report = {"bench_id": bench.bench_id, "folder": str(bench.root), "dir": meta["dir"], "device": meta["device"],
+              "versions": meta.get("versions"), "options": meta["options"], "complete": summary["complete"],
+              "problems": results, "summary": summary, "files": {k: str(v) for k, v in files.items()}}
+    write_json_atomic(files["json"], report)
+    files["markdown"].write_text(markdown_report(meta, results, summary))
+    draw_chart(results, f"kernelwright bench {bench.bench_id}", files["png"])
+    if out:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        for path in files.values():
+            shutil.copyfile(path, Path(out) / path.name)
+    return report
+
+
+def _describe(result: dict[str, Any]) -> str:
+    if result.get("accepted"):
+        speed = result.get("speedup") or {}
+        return "accepted" + (" (" + ", ".join(f"{k} {v:.2f}x" for k, v in speed.items() if isinstance(v, (int, float))) + ")" if speed else "")
+    if result.get("unsupported"):
+        return "no kernel: " + result["unsupported"][:100]
+    return f"not accepted ({result.get('verdict') or result.get('status')})" + (f": {result['error'][:100]}" if result.get("error") else "")
+
+
+def run_bench(req: BenchRequest) -> dict[str, Any]:
+    """Run (or resume) a bench to its end and return its report. KeyboardInterrupt (Ctrl-C or
+    SIGTERM) stops the workers, writes the partial report and propagates."""
+    from kernelwright.bench.progress import ProgressBar
+
+    bench, folder, slots = open_bench(req)
+    _prepare_home(req.home)
+    done = bench.finished()
+    todo = [n for n in bench.meta()["problems"] if n not in done]
+    say = (lambda m: print(f"kernelwright: {m}", file=sys.stderr, flush=True)) if req.show_progress else (lambda m: None)
+    say(f"bench {bench.bench_id}: {len(todo)} to run, {len(done)} already finished; {len(slots)} worker(s) on "
+        + ", ".join(s.name for s in slots) + f"; folder {bench.root}")
+    bar = ProgressBar(len(done) + len(todo), len(done), sum(bool(r.get("accepted")) for r in done.values()),
+                      stream=sys.stderr) if req.show_progress else None
+    executor = req.make_executor(slots)
+
+    def on_start(task: Task, slot: Slot) -> None:
+        if bar:
+            bar.started(task.name, slot.name)
+
+    def on_done(outcome: Outcome) -> None:
+        result = outcome.result
+        if result is None:
+            result = failed_record(outcome.task.name, outcome.task.request["problem"], outcome.slot.device, "worker_died",
+                                   f"the worker exited with {outcome.returncode} and wrote no result; see {outcome.log_path}",
+                                   wall_s=outcome.wall_s)
+            bench.write_result(outcome.task.name, result)
+        write_reports(bench, req.out)
+        if bar:
+            bar.finished(outcome.task.name, bool(result.get("accepted")), _describe(result))
+
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt) if in_main else None
+    try:
+        executor.run(_tasks(bench, folder, req.home, todo), on_start, on_done)
+    except KeyboardInterrupt:
+        executor.stop()
+        if bar:
+            bar.close()
+        say(f"bench {bench.bench_id} stopped; continue it with: kernelwright bench --resume {bench.bench_id} --home {req.home}")
+        raise BenchInterrupted(write_reports(bench, req.out)) from None
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
+    if bar:
+        bar.close()
+    return write_reports(bench, req.out)
+
+
+class BenchInterrupted(KeyboardInterrupt):
+    """The bench was stopped; `report` is what it had finished (its files are written)."""
+
+    def __init__(self, report: dict[str, Any]) -> None:
+        super().__init__("bench interrupted")
+        self.report = report
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt

@@ -1,0 +1,98 @@
+"""One bench task in its own process: a full run of one problem (`graphs.runner.execute`), then
+its result record, written atomically where the executor asked.
+
+Usage (by the executor): python -m kernelwright.bench.worker REQUEST.json
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from kernelwright.bench.records import failed_record, result_record
+from kernelwright.bench.store import write_json_atomic
+
+
+def best_check(home: Path, run_id: str) -> dict[str, Any] | None:
+    """The best attempt's check details (timing, roofline) from the run's last checkpoint: the
+    summary and report.json do not carry % of speed of light."""
+    import sqlite3
+    from contextlib import closing
+
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    try:
+        with closing(sqlite3.connect(home / "checkpoints.db", check_same_thread=False)) as conn:
+            found = SqliteSaver(conn).get_tuple({"configurable": {"thread_id": run_id}})
+    except sqlite3.Error:
+        return None
+    best = (found.checkpoint.get("channel_values") or {}).get("best") if found else None
+    return (best or {}).get("check")
+
+
+def run_problem(req: dict[str, Any]) -> dict[str, Any]:
+    from kernelwright.configs import merge
+    from kernelwright.graphs.runner import RunRequest, execute
+    from kernelwright.tools.problem import InputError
+
+    name, home, began = req["name"], Path(req["home"]), time.monotonic()
+    overrides = merge(req.get("overrides") or {}, {"check": {"device": req["device"]}})
+
+    def say(message: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+    say(f"run {name} on {req['device']} (slot {req.get('slot')})")
+    try:
+        summary = execute(RunRequest(problem=req["problem"], home=home, config_path=req.get("config_path"),
+                                     overrides=overrides, out=req["out"], progress=say)).to_dict()
+    except InputError as exc:
+        return failed_record(name, req["problem"], req["device"], "bad_input", str(exc), 2, time.monotonic() - began)
+    report_path = Path(summary["run_dir"]) / "report.json"
+    report = json.loads(report_path.read_text()) if report_path.exists() else None
+    check = best_check(home, summary["run_id"]) if summary.get("accepted") else None
+    result = result_record(name, req["problem"], req["device"], summary, report, check, time.monotonic() - began)
+    say(f"done: accepted={result['accepted']} verdict={result['verdict']} speedup={result['speedup']}"
+        + (f" unsupported: {result['unsupported']}" if result["unsupported"] else ""))
+    return result
+
+
+def _end_children(signum: int, frame: Any) -> None:
+    """On SIGTERM/SIGINT, end the sandboxed children this worker started (each leads its own
+    process group, so a signal to the bench's group does not reach them), then exit."""
+    me = os.getpid()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == me:  # field 4 of /proc/PID/stat: the parent's pid
+            try:
+                os.killpg(int(stat.parent.name), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    os._exit(128 + signum)
+
+
+def main(argv: list[str]) -> int:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _end_children)
+    req = json.loads(Path(argv[0]).read_text())
+    began = time.monotonic()
+    try:
+        result = run_problem(req)
+    except Exception:  # noqa: BLE001 - a fault in kernelwright itself: recorded, the bench goes on
+        traceback.print_exc()
+        error = "kernelwright raised " + traceback.format_exc().strip().splitlines()[-1] + " (see worker.log)"
+        result = failed_record(req["name"], req["problem"], req["device"], "crashed", error, wall_s=time.monotonic() - began)
+    write_json_atomic(Path(req["result_path"]), result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

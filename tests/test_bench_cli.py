@@ -1,0 +1,105 @@
+"""`kernelwright bench` end to end on the CPU, offline (expert policy, Triton interpreter): its
+numbers agree with each problem's own run, its files are written, and a bench stopped mid-way
+continues with only the problems it had not finished."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from test_bench_scoring import read_png
+
+from kernelwright.bench.chart import chart_size
+from kernelwright.graphs.trace import TraceStore
+
+from paths import PROBLEMS
+
+# A problem the expert compiles (an elementwise chain) and one it cannot (a convolution).
+SUBSET = "gelu_scale,conv2d_relu"
+
+
+def bench(*args: str, home: Path, **popen) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k not in ("KERNELWRIGHT_MODEL", "OPENAI_API_KEY")}
+    return subprocess.Popen([sys.executable, "-m", "kernelwright", "bench", *args, "--device", "cpu", "--max-iters", "1",
+                             "--home", str(home), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, **popen)
+
+
+@pytest.fixture(scope="module")
+def subset(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("bench")
+    proc = bench(str(PROBLEMS), "--filter", SUBSET, "--jobs", "2", "--id", "cpu-subset", "--out", str(tmp / "out"), home=tmp / "home")
+    out, err = proc.communicate(timeout=600)
+    return tmp, proc.returncode, json.loads(out), err
+
+
+def test_bench_agrees_with_each_run(subset):
+    tmp, rc, report, err = subset
+    assert rc == 0, err
+    by_name = {r["problem"]: r for r in report["problems"]}
+    assert list(by_name) == ["conv2d_relu", "gelu_scale"]  # the suite's order
+    traces = TraceStore(tmp / "home" / "traces.db")
+    for name in ("gelu_scale",):
+        r = by_name[name]
+        run_report = json.loads((Path(r["run_dir"]) / "report.json").read_text())
+        assert run_report["run_id"] == r["run_id"] and run_report["accepted"] is True
+        assert (r["accepted"], r["exit"], r["verdict"]) == (True, 0, run_report["best"]["verdict"]) == (True, 0, "accepted")
+        assert r["speedup"] is None and run_report["best"]["speedup"] is None  # no timing on the CPU
+        assert r["tokens"] == run_report["usage"]["total_tokens"] == 0
+        assert traces.run(r["run_id"])["status"] == "finished"
+    conv = by_name["conv2d_relu"]
+    assert (conv["accepted"], conv["exit"], conv["status"]) == (False, 1, "failed")
+    assert "aten.convolution (nn.Conv2d)" in conv["unsupported"]
+    assert traces.run(conv["run_id"])["error"] == conv["error"]
+    s = report["summary"]
+    assert (s["problems"], s["accepted"], s["unsupported"], s["complete"]) == (2, 1, 1, True)
+    assert s["fast_p"]["eager"]["0"] == 0.5 and s["fast_p"]["eager"]["1"] is None
+    assert any("no timing on the CPU" in n for n in s["notes"])
+    assert "2 to run, 0 already finished; 2 worker(s)" in err and "2/2 done, 1 accepted" in err
+
+
+def test_bench_writes_json_markdown_and_png(subset):
+    tmp, _, report, _ = subset
+    folder = tmp / "home" / "bench" / "cpu-subset"
+    assert report["folder"] == str(folder)
+    for name in ("results.json", "results.md", "speedups.png"):
+        assert (folder / name).is_file() and (tmp / "out" / name).read_bytes() == (folder / name).read_bytes()
+    assert json.loads((folder / "results.json").read_text())["summary"] == report["summary"]
+    table = (folder / "results.md").read_text()
+    assert "| gelu_scale | yes | accepted |" in table and "| conv2d_relu | no | unsupported |" in table
+    width, height, _ = read_png(folder / "speedups.png")
+    assert (width, height) == chart_size(2)
+
+
+def test_stopped_bench_resumes_with_only_the_unfinished_problems(tmp_path):
+    home = tmp_path / "home"
+    # One job, in name order; both problems end quickly (the expert has no kernel for them).
+    proc = bench(str(PROBLEMS), "--filter", "conv2d_relu,maxpool2d", "--jobs", "1", "--id", "stopped", home=home,
+                 start_new_session=True)
+    folder = home / "bench" / "stopped" / "problems"
+    deadline = time.monotonic() + 300
+    while not (folder / "maxpool2d" / "request.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGTERM)  # as `timeout` or a scheduler would: the bench's whole group
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    partial = json.loads(out)
+    assert [r["problem"] for r in partial["problems"]] == ["conv2d_relu"] and partial["complete"] is False
+    assert not (folder / "maxpool2d" / "result.json").exists()
+    assert "continue it with: kernelwright bench --resume stopped" in err
+    first_run = partial["problems"][0]["run_id"]
+
+    resumed = bench("--resume", "stopped", home=home)  # the same --device/--max-iters: allowed
+    out, err = resumed.communicate(timeout=600)
+    assert resumed.returncode == 1, err  # no problem of this bench has an accepted solution
+    assert "1 to run, 1 already finished" in err
+    report = json.loads(out)
+    by_name = {r["problem"]: r for r in report["problems"]}
+    assert by_name["conv2d_relu"]["run_id"] == first_run  # not run again
+    assert "aten.max_pool" in by_name["maxpool2d"]["unsupported"] and report["summary"]["complete"] is True

@@ -1,0 +1,143 @@
+"""`kernelwright bench`'s arithmetic and files on hand-made results: fast_p, geometric mean,
+median % SoL, the Markdown table, the PNG chart; result records, problem discovery, slots."""
+
+from __future__ import annotations
+
+import math
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+
+from kernelwright.bench.chart import SERIES, chart_size, draw_chart
+from kernelwright.bench.markdown import markdown_report
+from kernelwright.bench.records import result_record, unsupported_reason
+from kernelwright.bench.runner import discover, plan_slots
+from kernelwright.bench.scoring import summarize
+from kernelwright.bench.store import BenchFolder
+from kernelwright.tools.problem import InputError
+
+from paths import PROBLEMS
+
+
+def res(name, accepted=True, speedup=None, pct_sol=None, verdict=None, unsupported=None):
+    return {"problem": name, "accepted": accepted, "verdict": verdict or ("accepted" if accepted else None),
+            "speedup": speedup, "pct_sol": pct_sol, "tokens": 10, "wall_s": 2.0, "unsupported": unsupported,
+            "error": f"code (coder) raised UnsupportedProblem: {unsupported}" if unsupported else None}
+
+
+GPU_RESULTS = [
+    res("a", speedup={"eager": 2.5, "compile": 1.2}, pct_sol=80.0),
+    res("b", speedup={"eager": 0.9, "compile": 0.6}, pct_sol=40.0),
+    res("c", speedup={"eager": 1.6}),  # its compile baseline failed: timed against eager only
+    res("d", accepted=False, verdict="wrong_output"),
+    res("e", accepted=False, unsupported="expert policy: no kernel for aten.convolution (nn.Conv2d)"),
+]
+
+
+def test_fast_p_counts_all_problems_and_speedups_above_p():
+    s = summarize(GPU_RESULTS)
+    assert s["problems"] == 5 and s["accepted"] == 3 and s["accepted_rate"] == pytest.approx(0.6)
+    assert s["unsupported"] == 1 and s["errors"] == 0 and s["complete"] is True
+    assert s["fast_p"]["eager"] == pytest.approx({"0": 0.6, "0.5": 0.6, "0.8": 0.6, "1": 0.4, "1.5": 0.4, "2": 0.2})
+    assert s["fast_p"]["compile"] == pytest.approx({"0": 0.6, "0.5": 0.4, "0.8": 0.2, "1": 0.2, "1.5": 0.0, "2": 0.0})
+    assert "compile_max_autotune" not in s["fast_p"]  # no result was timed against it
+    assert s["timed"] == {"eager": 3, "compile": 2}
+    assert s["geomean_speedup"]["eager"] == pytest.approx((2.5 * 0.9 * 1.6) ** (1 / 3))
+    assert s["geomean_speedup"]["compile"] == pytest.approx(math.sqrt(1.2 * 0.6))
+    assert s["median_pct_sol"] == pytest.approx(60.0)
+    assert s["tokens"] == 50 and s["wall_s"] == pytest.approx(10.0)
+    assert len(s["notes"]) == 1 and s["notes"][0].startswith("compile: 1 of 3 accepted problems have no speedup")
+
+
+def test_cpu_results_have_acceptance_but_no_speed_figures():
+    s = summarize([res("a"), res("b"), res("c", accepted=False, verdict="shape_overfit")], planned=4)
+    assert s["fast_p"]["eager"]["0"] == pytest.approx(2 / 3)
+    assert all(s["fast_p"][b][p] is None for b in ("eager", "compile") for p in ("0.5", "0.8", "1", "1.5", "2"))
+    assert s["geomean_speedup"] == {"eager": None, "compile": None} and s["median_pct_sol"] is None
+    assert s["complete"] is False and s["notes"][0].startswith("partial: 3 of 4 problems finished")
+    assert any("no timing on the CPU" in n for n in s["notes"])
+
+
+def test_max_autotune_is_scored_when_present():
+    s = summarize([res("a", speedup={"eager": 2.0, "compile": 1.0, "compile_max_autotune": 0.7})])
+    assert s["fast_p"]["compile_max_autotune"]["0.5"] == 1.0 and s["fast_p"]["compile_max_autotune"]["0.8"] == 0.0
+
+
+def test_markdown_has_a_row_per_problem_and_the_fast_p_table():
+    meta = {"bench_id": "b1", "dir": "suite", "device": "cuda", "options": {"policy": "expert"}, "versions": {"torch": "2.11"}}
+    text = markdown_report(meta, GPU_RESULTS, summarize(GPU_RESULTS))
+    rows = [line for line in text.splitlines() if line.startswith("| ") and line.split("|")[1].strip() in "abcde"]
+    assert len(rows) == 5
+    assert rows[0].startswith("| a | yes | accepted | 2.50 | 1.20 | 80.0 |")
+    assert "| e | no | unsupported |" in rows[4] and "aten.convolution" in rows[4]
+    assert "| 1 | 0.400 | 0.200 |" in text and "accepted: 3 of 5 (60.0%)" in text
+
+
+def read_png(path: Path) -> tuple[int, int, bytes]:
+    """(width, height, raw scanlines), checking the signature and every chunk's CRC."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, {}
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
+        assert crc == zlib.crc32(kind + body) & 0xFFFFFFFF, kind
+        chunks[kind] = chunks.get(kind, b"") + body
+        pos += 12 + length
+    width, height, depth, color = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
+    assert (depth, color) == (8, 2) and b"IEND" in chunks
+    raw = zlib.decompress(chunks[b"IDAT"])
+    assert len(raw) == height * (1 + 3 * width)
+    return width, height, raw
+
+
+def test_chart_is_a_valid_png_with_a_bar_per_timed_baseline(tmp_path):
+    width, height, raw = read_png(draw_chart(GPU_RESULTS, "bench b1", tmp_path / "chart.png"))
+    assert (width, height) == chart_size(len(GPU_RESULTS))
+    stride = 1 + 3 * width
+    rows = [raw[y * stride + 1 : (y + 1) * stride] for y in range(height)]
+    for _, _, color in SERIES:
+        # Bars (not just the legend): the series' color below the header.
+        assert any(bytes(color) in row for row in rows[60:]), color
+
+
+def test_records_read_the_run_summary():
+    summary = {"run_id": "r1", "status": "finished", "accepted": True, "best": {"verdict": "accepted", "speedup": {"eager": 1.7},
+               "median_ms": 0.05}, "usage": {"total_tokens": 123}, "stop_reason": "max_iters", "error": None, "run_dir": "/x"}
+    r = result_record("p", "/p.py", "cuda:0", summary, None, {"roofline": {"pct_of_sol": 91.5}}, 12.0)
+    assert (r["exit"], r["accepted"], r["verdict"], r["speedup"], r["pct_sol"], r["tokens"]) == (0, True, "accepted", {"eager": 1.7}, 91.5, 123)
+    failed = {"run_id": "r2", "status": "failed", "accepted": False, "best": None, "usage": {}, "stop_reason": None, "run_dir": "/y",
+              "error": "code (coder) raised UnsupportedProblem: expert policy: no kernel for aten.cumsum (torch.cumsum)"}
+    r = result_record("q", "/q.py", "cpu", failed, None, None, 3.0)
+    assert r["exit"] == 1 and r["verdict"] is None and r["unsupported"] == "expert policy: no kernel for aten.cumsum (torch.cumsum)"
+    report = {"attempts": [{"verdict": "compile_error"}, {"verdict": "wrong_output"}]}
+    assert result_record("q", "/q.py", "cpu", {**failed, "error": None}, report, None, 3.0)["verdict"] == "wrong_output"
+    assert unsupported_reason("plan (planner) raised RuntimeError: boom") is None
+
+
+def test_discover_filters_and_names_bad_files(tmp_path):
+    names = [p.stem for p in discover(PROBLEMS, ["gelu_*", "softmax_rows"], None)]
+    assert names == ["gelu_scale", "gelu_tanh_bf16", "softmax_rows"]
+    assert [p.stem for p in discover(PROBLEMS, ["*_bf16"], 2)] == ["avgpool2d_bf16", "bias_gelu_bf16"]
+    (tmp_path / "helper.py").write_text("x = 1\n")
+    with pytest.raises(InputError, match="helper.py lacks Model"):
+        discover(tmp_path, [], None)
+    with pytest.raises(InputError, match="matches --filter nothing"):
+        discover(PROBLEMS, ["nothing"], None)
+
+
+def test_slots_and_bench_ids(tmp_path):
+    slots, kind = plan_slots("cpu", 3)
+    assert kind == "cpu" and [s.device for s in slots] == ["cpu"] * 3 and all("OMP_NUM_THREADS" in s.env for s in slots)
+    with pytest.raises(InputError, match="--jobs must be at least 1"):
+        plan_slots("cpu", 0)
+    with pytest.raises(InputError, match="expected auto, cpu, cuda"):
+        plan_slots("tpu", None)
+    BenchFolder.create(tmp_path, "mine", {"problems": []})
+    with pytest.raises(InputError, match="--resume mine"):
+        BenchFolder.create(tmp_path, "mine", {"problems": []})
+    with pytest.raises(InputError, match="no such bench"):
+        BenchFolder.open(tmp_path, "other")
