@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 BAR_WIDTH = 24
 
@@ -56,3 +56,13 @@ class ProgressBar:
         else:
             self.stream.write(self.line() + "\n")
         self.stream.flush()
+
+
+def describe_result(result: dict[str, Any]) -> str:
+    """One line for the progress log: accepted (speedups), no kernel (why) or not accepted (verdict)."""
+    if result.get("accepted"):
+        speed = result.get("speedup") or {}
+        return "accepted" + (" (" + ", ".join(f"{k} {v:.2f}x" for k, v in speed.items() if isinstance(v, (int, float))) + ")" if speed else "")
+    if result.get("unsupported"):
+        return "no kernel: " + result["unsupported"][:100]
+    return f"not accepted ({result.get('verdict') or result.get('status')})" + (f": {result['error'][:100]}" if result.get("error") else "")

@@ -8,7 +8,6 @@ resumed (or restarted after a kill) bench runs only the others, from the start o
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
 import os
 import shutil
 import signal
@@ -20,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from kernelwright.bench.executor import Executor, LocalProcessExecutor, Outcome, Slot, Task
+from kernelwright.bench.plan import discover, plan_slots
 from kernelwright.bench.records import failed_record
-from kernelwright.bench.store import BenchFolder, write_json_atomic
-from kernelwright.tools.problem import InputError, load_problem
+from kernelwright.bench.reports import write_reports
+from kernelwright.bench.store import BenchFolder
+from kernelwright.tools.problem import InputError
 
-REPORT_FILES = {"json": "results.json", "markdown": "results.md", "png": "speedups.png"}
 CONFIG_COPY = "config.yaml"
 
 
@@ -44,53 +44,6 @@ class BenchRequest:
     show_progress: bool = True
     # Another engine (a cluster queue, ...) plugs in here; the default runs local processes.
     make_executor: Callable[[list[Slot]], Executor] = LocalProcessExecutor
-
-
-def discover(folder: Path, filters: list[str], limit: int | None) -> list[Path]:
-    """The problem files of `folder` (*.py not starting with '_'), filtered by name globs, validated."""
-    if not folder.is_dir():
-        raise InputError(f"problem folder not found: {folder} (give a folder of KernelBench-format .py files)")
-    files = sorted(p for p in folder.glob("*.py") if not p.name.startswith("_"))
-    patterns = [g.strip() for f in filters for g in f.split(",") if g.strip()]
-    if patterns:
-        files = [p for p in files if any(fnmatch.fnmatch(p.stem, g) or fnmatch.fnmatch(p.name, g) for g in patterns)]
-    if limit is not None:
-        files = files[:limit]
-    if not files:
-        raise InputError(f"no problem in {folder}" + (f" matches --filter {','.join(patterns)}" if patterns else ": it has no .py files"))
-    for path in files:
-        load_problem(path)  # a file that is not a problem is bad input: say which, before any run starts
-    return files
-
-
-def plan_slots(device: str, jobs: int | None) -> tuple[list[Slot], str]:
-    """(slots, device kind): one slot per visible GPU (at most --jobs), or --jobs CPU slots."""
-    if jobs is not None and jobs < 1:
-        raise InputError("--jobs must be at least 1")
-    kind = device
-    if device in ("auto", "cuda") or device.startswith("cuda:"):
-        import torch
-
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0 and device != "auto":
-            raise InputError(f"--device {device}: no CUDA GPU is visible here (use --device cpu or auto)")
-        kind = "cuda" if count else "cpu"
-    elif device != "cpu":
-        raise InputError(f"--device {device}: expected auto, cpu, cuda or cuda:N")
-    if kind == "cpu":
-        n = jobs or max(1, min(4, (os.cpu_count() or 2) // 2))
-        threads = str(max(1, (os.cpu_count() or 1) // n))  # n runs side by side share the cores
-        return [Slot(f"cpu-{i}", "cpu", {"OMP_NUM_THREADS": threads}) for i in range(n)], "cpu"
-    visible = [v.strip() for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
-    ids = (visible or [str(i) for i in range(count)])[:count]
-    if device.startswith("cuda:"):
-        index = int(device.partition(":")[2] or 0)
-        if index >= len(ids):
-            raise InputError(f"--device {device}: only {len(ids)} CUDA device(s) here")
-        ids = [ids[index]]
-    # One run per GPU at a time: timings taken side by side on one card would measure contention.
-    ids = ids[: jobs or len(ids)]
-    return [Slot(f"cuda:{i}", "cuda:0", {"CUDA_VISIBLE_DEVICES": gpu}) for i, gpu in enumerate(ids)], "cuda"
 
 
 def _versions() -> dict[str, str]:
@@ -173,42 +126,10 @@ def _tasks(bench: BenchFolder, folder: Path, home: Path, names: list[str]) -> li
     return tasks
 
 
-def write_reports(bench: BenchFolder, out: str | None) -> dict[str, Any]:
-    """results.json / results.md / speedups.png from the results so far (also copied to --out)."""
-    from kernelwright.bench.chart import draw_chart
-    from kernelwright.bench.markdown import markdown_report
-    from kernelwright.bench.scoring import summarize
-
-    meta = bench.meta()
-    results = list(bench.results().values())
-    summary = summarize(results, planned=len(meta["problems"]))
-    files = {kind: bench.root / name for kind, name in REPORT_FILES.items()}
-    report = {"bench_id": bench.bench_id, "folder": str(bench.root), "dir": meta["dir"], "device": meta["device"],
-              "versions": meta.get("versions"), "options": meta["options"], "complete": summary["complete"],
-              "problems": results, "summary": summary, "files": {k: str(v) for k, v in files.items()}}
-    write_json_atomic(files["json"], report)
-    files["markdown"].write_text(markdown_report(meta, results, summary))
-    draw_chart(results, f"kernelwright bench {bench.bench_id}", files["png"])
-    if out:
-        Path(out).mkdir(parents=True, exist_ok=True)
-        for path in files.values():
-            shutil.copyfile(path, Path(out) / path.name)
-    return report
-
-
-def _describe(result: dict[str, Any]) -> str:
-    if result.get("accepted"):
-        speed = result.get("speedup") or {}
-        return "accepted" + (" (" + ", ".join(f"{k} {v:.2f}x" for k, v in speed.items() if isinstance(v, (int, float))) + ")" if speed else "")
-    if result.get("unsupported"):
-        return "no kernel: " + result["unsupported"][:100]
-    return f"not accepted ({result.get('verdict') or result.get('status')})" + (f": {result['error'][:100]}" if result.get("error") else "")
-
-
 def run_bench(req: BenchRequest) -> dict[str, Any]:
     """Run (or resume) a bench to its end and return its report. KeyboardInterrupt (Ctrl-C or
     SIGTERM) stops the workers, writes the partial report and propagates."""
-    from kernelwright.bench.progress import ProgressBar
+    from kernelwright.bench.progress import ProgressBar, describe_result
 
     bench, folder, slots = open_bench(req)
     _prepare_home(req.home)
@@ -234,7 +155,7 @@ def run_bench(req: BenchRequest) -> dict[str, Any]:
             bench.write_result(outcome.task.name, result)
         write_reports(bench, req.out)
         if bar:
-            bar.finished(outcome.task.name, bool(result.get("accepted")), _describe(result))
+            bar.finished(outcome.task.name, bool(result.get("accepted")), describe_result(result))
 
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_interrupt) if in_main else None

@@ -16,6 +16,7 @@ import pytest
 from test_bench_scoring import read_png
 
 from kernelwright.bench.chart import chart_size
+from kernelwright.bench.worker import best_check
 from kernelwright.graphs.trace import TraceStore
 
 from paths import PROBLEMS
@@ -51,6 +52,8 @@ def test_bench_agrees_with_each_run(subset):
         assert run_report["run_id"] == r["run_id"] and run_report["accepted"] is True
         assert (r["accepted"], r["exit"], r["verdict"]) == (True, 0, run_report["best"]["verdict"]) == (True, 0, "accepted")
         assert r["speedup"] is None and run_report["best"]["speedup"] is None  # no timing on the CPU
+        # % of SoL comes from the run's checkpointed best attempt: read, and empty on the CPU.
+        assert r["pct_sol"] is None and best_check(tmp / "home", r["run_id"])["timing"] is None
         assert r["tokens"] == run_report["usage"]["total_tokens"] == 0
         assert traces.run(r["run_id"])["status"] == "finished"
     conv = by_name["conv2d_relu"]
@@ -103,3 +106,17 @@ def test_stopped_bench_resumes_with_only_the_unfinished_problems(tmp_path):
     by_name = {r["problem"]: r for r in report["problems"]}
     assert by_name["conv2d_relu"]["run_id"] == first_run  # not run again
     assert "aten.max_pool" in by_name["maxpool2d"]["unsupported"] and report["summary"]["complete"] is True
+
+
+@pytest.mark.gpu
+def test_bench_on_a_gpu_times_each_accepted_solution(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "kernelwright", "bench", str(PROBLEMS), "--filter", "gelu_scale", "--device", "cuda",
+                           "--max-iters", "1", "--home", str(tmp_path / "home"), "--json"], capture_output=True, text=True, timeout=1200,
+                          cwd=tmp_path)  # not the repository root: its kernelwright/ would shadow an installed package
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout)
+    (r,) = report["problems"]
+    assert r["accepted"] and r["speedup"]["eager"] > 0 and r["speedup"]["compile"] > 0 and r["pct_sol"] > 0
+    s = report["summary"]
+    assert s["timed"]["eager"] == 1 and s["fast_p"]["eager"]["1"] == (1.0 if r["speedup"]["eager"] > 1 else 0.0)
+    assert s["geomean_speedup"]["eager"] == pytest.approx(r["speedup"]["eager"])

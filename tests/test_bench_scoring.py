@@ -12,8 +12,8 @@ import pytest
 
 from kernelwright.bench.chart import SERIES, chart_size, draw_chart
 from kernelwright.bench.markdown import markdown_report
+from kernelwright.bench.plan import discover, plan_slots
 from kernelwright.bench.records import result_record, unsupported_reason
-from kernelwright.bench.runner import discover, plan_slots
 from kernelwright.bench.scoring import summarize
 from kernelwright.bench.store import BenchFolder
 from kernelwright.tools.problem import InputError

@@ -1,0 +1,35 @@
+"""The bench's report files, rewritten from the results so far: results.json, results.md and
+speedups.png in the bench folder (copied to --out when given)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from kernelwright.bench.store import BenchFolder, write_json_atomic
+
+REPORT_FILES = {"json": "results.json", "markdown": "results.md", "png": "speedups.png"}
+
+
+def write_reports(bench: BenchFolder, out: str | None) -> dict[str, Any]:
+    """results.json / results.md / speedups.png from the results so far (also copied to --out)."""
+    from kernelwright.bench.chart import draw_chart
+    from kernelwright.bench.markdown import markdown_report
+    from kernelwright.bench.scoring import summarize
+
+    meta = bench.meta()
+    results = list(bench.results().values())
+    summary = summarize(results, planned=len(meta["problems"]))
+    files = {kind: bench.root / name for kind, name in REPORT_FILES.items()}
+    report = {"bench_id": bench.bench_id, "folder": str(bench.root), "dir": meta["dir"], "device": meta["device"],
+              "versions": meta.get("versions"), "options": meta["options"], "complete": summary["complete"],
+              "problems": results, "summary": summary, "files": {k: str(v) for k, v in files.items()}}
+    write_json_atomic(files["json"], report)
+    files["markdown"].write_text(markdown_report(meta, results, summary))
+    draw_chart(results, f"kernelwright bench {bench.bench_id}", files["png"])
+    if out:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        for path in files.values():
+            shutil.copyfile(path, Path(out) / path.name)
+    return report
