@@ -17,7 +17,7 @@ def add_graph_parsers(sub: argparse._SubParsersAction) -> None:
         description="Plan, code, check, debug, profile and analyze until a budget or the target is reached. "
         "Exit 0 if a solution was accepted, 1 if none, 2 for bad input.",
     )
-    p.add_argument("problem", nargs="?", help="KernelBench-format problem file")
+    p.add_argument("problem", nargs="?", help="KernelBench-format problem file (not with --resume, --fork or --replay)")
     p.add_argument("--policy", choices=["llm", "expert"], help="default: llm when a model is configured, else expert")
     p.add_argument("--model", help="LLM name (also KERNELWRIGHT_MODEL or the config's model)")
     p.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")
@@ -28,6 +28,10 @@ def add_graph_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="output folder (default HOME/runs/RUN_ID)")
     p.add_argument("--home", help="kernelwright home (default $KERNELWRIGHT_HOME or ~/.kernelwright)")
     p.add_argument("--resume", metavar="RUN_ID", help="continue a run that was interrupted")
+    p.add_argument("--fork", metavar="RUN_ID", help="start a new run from the state after step N of RUN_ID (with --from-step N); "
+                   "--config, --model and the other flags change what follows")
+    p.add_argument("--from-step", type=int, metavar="N", help="the step to fork after (as `kernelwright traces show RUN_ID` numbers them)")
+    p.add_argument("--replay", metavar="RUN_ID", help="run RUN_ID again with its recorded LLM answers (no endpoint, no network)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(func=_cmd_run)
 
@@ -69,6 +73,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
             overrides=_overrides(args),
             out=args.out,
             resume=args.resume,
+            fork=args.fork,
+            from_step=args.from_step,
+            replay=args.replay,
             progress=lambda msg: print(f"kernelwright: {msg}", file=sys.stderr, flush=True),
         )
     )
@@ -76,6 +83,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print_json(summary.to_dict())
     else:
         lines = [f"run {summary.run_id}: {summary.status}" + (f" ({summary.stop_reason})" if summary.stop_reason else "")]
+        if summary.forked_from:
+            lines.append(f"forked from {summary.forked_from['run_id']} after step {summary.forked_from['step']}")
+        if summary.replay:
+            lines.append(f"replay of {summary.replay['of']}: {summary.replay['answers_served']} of {summary.replay['answers_recorded']} recorded answers served")
         if summary.error:
             lines.append(f"error: {summary.error}")
         lines.append(f"solution: {summary.solution_path or 'none accepted'}")

@@ -1,7 +1,10 @@
-"""Running the graph: start or resume a run, stream it into the trace, write the outputs.
+"""Running the graph: start, resume, fork or replay a run, stream it into the trace, write the outputs.
 
 Thread id = run id in LangGraph's SqliteSaver (HOME/checkpoints.db), so `--resume RUN_ID` after
 a crash or `kill -9` continues from the last finished node: finished steps are not redone.
+Each trace step records the checkpoint written right after it (the "checkpoints" stream), which
+is where `--fork RUN_ID --from-step N` starts a new run from (graphs/fork.py). `--replay RUN_ID`
+runs again with the recorded LLM answers served from the trace (graphs/replay.py).
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from kernelwright.agents.registry import require_runnable, resolve_roles
 from kernelwright.configs import load_config, merge
 from kernelwright.graphs.context import Budgets, RunContext
+from kernelwright.graphs.fork import ForkPoint, fork_config, fork_point, seed_fork, state_at
 from kernelwright.graphs.graph import build_graph
 from kernelwright.graphs.nodes import RoleFailed, problem_summary
+from kernelwright.graphs.replay import ReplayChatModel, answers_of, one_request_at_a_time, replay_plan
 from kernelwright.graphs.routing import tokens_used
 from kernelwright.graphs.trace import TraceStore
 from kernelwright.tools.devices import versions
@@ -41,6 +46,10 @@ class RunRequest:
     # A LangChain chat model of the caller's own (any BaseChatModel) instead of the configured
     # OpenAI-compatible client: for embedding kernelwright in Python, and for scripted tests.
     chat_model: Any = None
+    # Start from the state after step `from_step` of run `fork` (config_path and overrides change the rest).
+    fork: str | None = None
+    from_step: int | None = None
+    replay: str | None = None  # re-execute this run with its recorded LLM answers
 
 
 @dataclasses.dataclass
@@ -54,6 +63,8 @@ class RunSummary:
     stop_reason: str | None
     error: str | None
     run_dir: str
+    forked_from: dict[str, Any] | None = None  # {"run_id", "step"}
+    replay: dict[str, Any] | None = None  # {"of", "answers_served", "answers_recorded"}
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -104,43 +115,120 @@ def new_run_id(problem_name: str) -> str:
     return f"{problem_name}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
 
 
-def execute(req: RunRequest) -> RunSummary:
-    """Start (or resume) a run and drive it to its end. Raises InputError for bad input only."""
-    trace = TraceStore(req.home / "traces.db")
+@dataclasses.dataclass
+class _Start:
+    run_id: str
+    problem_file: str
+    config: dict[str, Any]
+    resume: bool = False
+    fork: ForkPoint | None = None
+    replay_of: str | None = None
+    chat_model: Any = None
+
+
+def _start(req: RunRequest, trace: TraceStore) -> _Start:
+    """Where the run begins: a new run, a resumed one, a fork or a replay. InputError for bad input."""
+    given = [flag for flag, value in (("--resume", req.resume), ("--fork", req.fork), ("--replay", req.replay)) if value]
+    if len(given) > 1:
+        raise InputError(f"{' and '.join(given)} exclude each other: give one of them")
+    if req.from_step is not None and not req.fork:
+        raise InputError("--from-step N goes with --fork RUN_ID")
+    if (req.fork or req.replay) and req.problem:
+        raise InputError(f"{given[0]} runs the recorded run's problem: drop PROBLEM ({req.problem})")
+    if req.replay and (req.config_path or req.overrides):
+        raise InputError("--replay runs the recorded config as it was: drop --config and the config flags (use --fork to change them)")
     if req.resume:
         stored = trace.run(req.resume)
         if stored is None:
             raise InputError(f"--resume {req.resume}: no such run in {req.home / 'traces.db'} (see `kernelwright traces list`)")
-        run_id, problem_file = req.resume, stored["problem"]
-        config = merge(json.loads(stored["config"]), req.overrides)
-    else:
-        if not req.problem:
-            raise InputError("give a PROBLEM file, or --resume RUN_ID")
-        problem_file = str(load_problem(req.problem).path)
-        config = merge(load_config(req.config_path), req.overrides)
-        if not config.get("model") and os.environ.get("KERNELWRIGHT_MODEL"):
-            config["model"] = os.environ["KERNELWRIGHT_MODEL"]
-        run_id = new_run_id(Path(problem_file).stem)
-    policy = "llm" if req.chat_model is not None and (config.get("policy") or "auto") == "auto" else choose_policy(config)
+        chat_model = req.chat_model
+        if stored.get("replay_of") and chat_model is None and trace.run(stored["replay_of"]):
+            chat_model = answers_of(trace, trace.run(stored["replay_of"]), skip_from=stored)
+        return _Start(req.resume, stored["problem"], merge(json.loads(stored["config"]), req.overrides), resume=True,
+                      replay_of=stored.get("replay_of"), chat_model=chat_model)
+    if req.replay:
+        plan = replay_plan(trace, req.replay)
+        return _Start(new_run_id(Path(plan.problem).stem), plan.problem, plan.config, fork=plan.fork, replay_of=req.replay, chat_model=plan.chat_model)
+    if req.fork:
+        point = fork_point(trace, req.fork, req.from_step)
+        stored = trace.run(req.fork)
+        return _Start(new_run_id(Path(stored["problem"]).stem), stored["problem"], fork_config(stored, req.config_path, req.overrides),
+                      fork=point, chat_model=req.chat_model)
+    if not req.problem:
+        raise InputError("give a PROBLEM file, or --resume RUN_ID, --fork RUN_ID --from-step N or --replay RUN_ID")
+    problem_file = str(load_problem(req.problem).path)
+    config = merge(load_config(req.config_path), req.overrides)
+    if not config.get("model") and os.environ.get("KERNELWRIGHT_MODEL"):
+        config["model"] = os.environ["KERNELWRIGHT_MODEL"]
+    return _Start(new_run_id(Path(problem_file).stem), problem_file, config, chat_model=req.chat_model)
+
+
+def execute(req: RunRequest) -> RunSummary:
+    """Start (resume, fork or replay) a run and drive it to its end. Raises InputError for bad input only."""
+    trace = TraceStore(req.home / "traces.db")
+    start = _start(req, trace)
+    run_id, problem_file, config = start.run_id, start.problem_file, start.config
+    policy = "llm" if start.chat_model is not None and (config.get("policy") or "auto") == "auto" else choose_policy(config)
     roles, added = resolve_roles(policy, config.get("roles") or {}, where=req.config_path or "config")
     require_runnable(roles)
     run_dir = Path(req.out) if req.out else req.home / "runs" / run_id
     # Only built-in LLM roles need an endpoint: a config may replace every role with its own.
     needs_model = any(spec.source == "built-in (llm)" for spec in [*roles.values(), *added])
-    ctx = make_context(config, needs_model, Path(problem_file), run_dir, req.home, req.progress, req.chat_model)
-    if not req.resume:
-        trace.start_run(run_id, problem_file, policy, config.get("model"), config, str(ctx.check.get("device", "auto")), versions())
+    ctx = make_context(config, needs_model, Path(problem_file), run_dir, req.home, req.progress, start.chat_model)
+    if start.replay_of:
+        ctx.role_options = one_request_at_a_time(ctx.role_options, [*roles, *(spec.name for spec in added)])
     compiled = build_graph(roles, added, ctx.budgets).compile(checkpointer=_checkpointer(req.home))
     graph_config = {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
+    # Read the fork's state before the run is recorded: a missing checkpoint is bad input.
+    fork_values = state_at(compiled, start.fork) if start.fork else None
+    if not start.resume:
+        trace.start_run(run_id, problem_file, policy, config.get("model"), config, str(ctx.check.get("device", "auto")), versions(),
+                        forked_from=start.fork.origin() if start.fork else None, replay_of=start.replay_of)
     inputs = None
-    if not req.resume:
+    if start.fork:
+        seed_fork(compiled, graph_config, start.fork, fork_values, run_id, trace)
+        ctx.say(f"forked {start.fork.run_id} after step {start.fork.step} ({start.fork.node}) as {run_id}")
+    elif not start.resume:
         inputs = {"run_id": run_id, "problem": problem_summary(Path(problem_file)), "iteration": 0, "status": "running",
                   "pending": [], "best": None, "debugged": [], "lessons": [], "best_iteration": 0, "elapsed_s": 0.0, "plan": None, "analysis": None}
     began = time.monotonic()
-    error = None
+    error = _stream(compiled, inputs, graph_config, ctx, trace, run_id, req.progress)
+    state = compiled.get_state(graph_config).values
+    best = state.get("best")
+    status = "failed" if error else state.get("status", "running")
+    summary_best = {k: best[k] for k in ("candidate_id", "verdict", "speedup", "median_ms", "max_abs_err")} if best else None
+    trace.finish_run(run_id, status, state.get("stop_reason"), summary_best, time.monotonic() - began, error)
+    stored = trace.run(run_id)
+    solution = run_dir / "solution.py"
+    replayed = start.chat_model if isinstance(start.chat_model, ReplayChatModel) else None
+    return RunSummary(
+        run_id=run_id,
+        status=status,
+        accepted=best is not None and not error,
+        solution_path=str(solution) if best and solution.exists() else None,
+        best=summary_best,
+        usage=json.loads(stored["usage"]) if stored and stored["usage"] else {"total_tokens": tokens_used(state)},
+        stop_reason=state.get("stop_reason"),
+        error=error,
+        run_dir=str(run_dir),
+        forked_from=json.loads(stored["forked_from"]) if stored and stored["forked_from"] else None,
+        replay={"of": start.replay_of, "answers_served": replayed.served() if replayed else 0,
+                "answers_recorded": replayed.total() if replayed else 0} if start.replay_of else None,
+    )
+
+
+def _stream(compiled, inputs, graph_config, ctx: RunContext, trace: TraceStore, run_id: str, progress) -> str | None:
+    """Drive the graph, writing one trace step per node execution; the error that ended it, if any."""
     starts: dict[str, dict[str, Any]] = {}
+    unsaved: list[int] = []  # steps whose checkpoint is not written yet (it follows their update)
     try:
-        for mode, chunk in compiled.stream(inputs, graph_config, context=ctx, stream_mode=["custom", "updates"]):
+        for mode, chunk in compiled.stream(inputs, graph_config, context=ctx, stream_mode=["custom", "updates", "checkpoints"]):
+            if mode == "checkpoints":
+                if unsaved:
+                    saved = chunk["config"]["configurable"]
+                    trace.set_checkpoint(run_id, unsaved, saved.get("thread_id", run_id), saved["checkpoint_id"])
+                    unsaved = []
+                continue
             if mode == "custom":
                 if "step_start" in chunk:
                     starts[chunk["step_start"]] = chunk
@@ -153,28 +241,11 @@ def execute(req: RunRequest) -> RunSummary:
                 continue
             for node, update in chunk.items():
                 start = starts.get(node, {})
-                trace.add_step(run_id, node, start.get("role"), start.get("started_at", time.time()), start.get("duration_s", 0.0), update)
-                if req.progress:
+                unsaved.append(trace.add_step(run_id, node, start.get("role"), start.get("started_at", time.time()), start.get("duration_s", 0.0), update))
+                if progress:
                     state = compiled.get_state(graph_config).values
                     best = state.get("best")
-                    req.progress(f"[{node}] round {state.get('iteration', 0)}; best: {best['candidate_id'] + ' ' + str(best.get('speedup') or 'accepted') if best else 'none yet'}")
+                    progress(f"[{node}] round {state.get('iteration', 0)}; best: {best['candidate_id'] + ' ' + str(best.get('speedup') or 'accepted') if best else 'none yet'}")
     except RoleFailed as exc:
-        error = str(exc)
-    state = compiled.get_state(graph_config).values
-    best = state.get("best")
-    status = "failed" if error else state.get("status", "running")
-    summary_best = {k: best[k] for k in ("candidate_id", "verdict", "speedup", "median_ms", "max_abs_err")} if best else None
-    trace.finish_run(run_id, status, state.get("stop_reason"), summary_best, time.monotonic() - began, error)
-    stored = trace.run(run_id)
-    solution = run_dir / "solution.py"
-    return RunSummary(
-        run_id=run_id,
-        status=status,
-        accepted=best is not None and not error,
-        solution_path=str(solution) if best and solution.exists() else None,
-        best=summary_best,
-        usage=json.loads(stored["usage"]) if stored and stored["usage"] else {"total_tokens": tokens_used(state)},
-        stop_reason=state.get("stop_reason"),
-        error=error,
-        run_dir=str(run_dir),
-    )
+        return str(exc)
+    return None

@@ -2,6 +2,13 @@
 
 Written as the graph streams, so a killed run keeps every step it finished. The CLI's
 `traces` commands read it; LangGraph's checkpoints (HOME/checkpoints.db) hold resumable state.
+Each finished step names the checkpoint that holds the state right after it (`checkpoint_thread`,
+`checkpoint_id`): `run --fork RUN --from-step N` starts from there. A run records where it came
+from: `forked_from` ({"run_id", "step"}: its steps 0..N are copies of that run's) and
+`replay_of` (the run whose recorded LLM answers it was served).
+
+Schema changes are numbered migrations (PRAGMA user_version), each safe to re-apply, so a
+traces.db written by an older version opens and gains the new columns.
 """
 
 from __future__ import annotations
@@ -30,7 +37,35 @@ def _open(path: Path) -> sqlite_utils.Database:
          "summary": str, "llm": str, "tools": str, "candidates": str, "verdicts": str, "error": str},
         pk=("run_id", "idx"), if_not_exists=True,
     )
+    _migrate(db)
     return db
+
+
+# Migration n (1-based) adds these TEXT columns. Append only; never edit a released one.
+MIGRATIONS: tuple[dict[str, tuple[str, ...]], ...] = (
+    {"runs": ("forked_from", "replay_of"), "steps": ("checkpoint_thread", "checkpoint_id")},  # 1: fork and replay
+)
+
+
+def _migrate(db: sqlite_utils.Database) -> None:
+    conn = db.conn
+    if conn.execute("PRAGMA user_version").fetchone()[0] >= len(MIGRATIONS):
+        return
+    # IMMEDIATE: a second process opening the same old file waits here, then finds the work done.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for number, tables in enumerate(MIGRATIONS[version:], start=version + 1):
+            for table, columns in tables.items():
+                have = {row[1] for row in conn.execute(f"PRAGMA table_info([{table}])")}
+                for column in columns:
+                    if column not in have:
+                        conn.execute(f"ALTER TABLE [{table}] ADD COLUMN [{column}] TEXT")
+            conn.execute(f"PRAGMA user_version = {number}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def _usage(calls: list[dict[str, Any]]) -> dict[str, int]:
@@ -46,12 +81,14 @@ class TraceStore:
         self.path = path
         self.db = _open(path)
 
-    def start_run(self, run_id: str, problem: str, policy: str, model: str | None, config: dict[str, Any], device: str, versions: dict[str, str]) -> None:
+    def start_run(self, run_id: str, problem: str, policy: str, model: str | None, config: dict[str, Any], device: str, versions: dict[str, str],
+                  forked_from: dict[str, Any] | None = None, replay_of: str | None = None) -> None:
         now = time.time()
         self.db["runs"].upsert(
             {"run_id": run_id, "problem": problem, "policy": policy, "model": model or "", "config": json.dumps(config),
              "device": device, "versions": json.dumps(versions), "status": "running", "created_at": now, "updated_at": now,
-             "usage": json.dumps(_usage([])), "accepted": 0},
+             "usage": json.dumps(_usage([])), "accepted": 0,
+             "forked_from": json.dumps(forked_from) if forked_from else None, "replay_of": replay_of},
             pk="run_id",
         )
 
@@ -88,6 +125,32 @@ class TraceStore:
             add = _usage(calls)
             self.db["runs"].update(run_id, {"usage": json.dumps({k: usage.get(k, 0) + add[k] for k in add}), "updated_at": time.time()})
         return idx
+
+    def set_checkpoint(self, run_id: str, indexes: list[int], thread_id: str, checkpoint_id: str) -> None:
+        """Name the checkpoint that holds the state right after these steps."""
+        with self.db.conn:
+            for idx in indexes:
+                self.db["steps"].update((run_id, idx), {"checkpoint_thread": thread_id, "checkpoint_id": checkpoint_id})
+
+    def copy_steps(self, source_run: str, run_id: str, last: int) -> None:
+        """A fork's first steps: copies of `source_run`'s steps 0..last (their checkpoints stay
+        the source's). The fork's usage starts with their tokens: they are part of its path."""
+        # A step written before checkpoint ids were recorded keeps the thread it ran in, where a
+        # later fork looks its checkpoint up by time.
+        rows = [{**row, "run_id": run_id, "checkpoint_thread": row["checkpoint_thread"] or source_run}
+                for row in self.steps(source_run) if row["idx"] <= last]
+        calls = [call for row in rows for call in json.loads(row["llm"] or "[]")]
+        with self.db.conn:
+            self.db["steps"].insert_all(rows)
+            self.db["runs"].update(run_id, {"usage": json.dumps(_usage(calls)), "updated_at": time.time()})
+
+    def llm_calls_by_node(self, run_id: str, after: int = -1) -> dict[str, list[dict[str, Any]]]:
+        """The recorded LLM exchanges of steps after index `after`, per node, in the order made."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for row in self.steps(run_id):
+            if row["idx"] > after and row["llm"]:
+                out.setdefault(row["node"], []).extend(json.loads(row["llm"]))
+        return out
 
     def finish_run(self, run_id: str, status: str, stop_reason: str | None, best: dict[str, Any] | None, wall_s: float, error: str | None = None) -> None:
         self.db["runs"].update(

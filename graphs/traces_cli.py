@@ -66,13 +66,23 @@ def run_row(run: dict[str, Any]) -> dict[str, Any]:
         "error": run["error"],
         "created_at": run["created_at"],
         "age_s": time.time() - run["created_at"],
+        "forked_from": _loads(run.get("forked_from")),  # {"run_id", "step"}: steps 0..step are that run's
+        "replay_of": run.get("replay_of"),
     }
+
+
+def origin_text(row: dict[str, Any]) -> str:
+    """The origin in words: 'fork of RUN after step N', 'replay of RUN', both, or an empty string."""
+    parts = [f"fork of {row['forked_from']['run_id']} after step {row['forked_from']['step']}"] if row["forked_from"] else []
+    parts += [f"replay of {row['replay_of']}"] if row["replay_of"] else []
+    return "; ".join(parts)
 
 
 def show_run(store, run_id: str) -> dict[str, Any]:
     run = store.run(run_id)
     if run is None:
         raise InputError(f"no run {run_id!r} in {store.path} (see `kernelwright traces list`)")
+    inherited = _loads(run.get("forked_from"), {}).get("step")
     steps = [
         {
             "index": s["idx"],
@@ -85,6 +95,7 @@ def show_run(store, run_id: str) -> dict[str, Any]:
             "verdicts": _loads(s["verdicts"], []),
             "summary": _loads(s["summary"], {}),
             "error": s["error"],
+            "inherited": inherited is not None and s["idx"] <= inherited,  # a copy of the forked run's step
         }
         for s in store.steps(run_id)
     ]
@@ -104,7 +115,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
         speed = r["best_speedup"] or {}
         print(f"{r['run_id']:<40} {r['status']:<9} {'accepted' if r['accepted'] else 'none':<9} "
               f"eager {speed.get('eager', '-')!s:<6} tokens {r['usage'].get('total_tokens', 0):<7} "
-              f"{int(r['age_s'] // 60)} min ago  {Path(r['problem']).name}")
+              f"{int(r['age_s'] // 60)} min ago  {Path(r['problem']).name}" + (f"  ({origin_text(r)})" if origin_text(r) else ""))
     return 0
 
 
@@ -117,13 +128,15 @@ def _cmd_show(args: argparse.Namespace) -> int:
         return 0
     print(f"run {data['run_id']} ({data['problem']}): {data['status']}; {data['stop_reason'] or data['error'] or ''}")
     print(f"policy {data['policy']}, model {data['model'] or '-'}; tokens {data['usage'].get('total_tokens', 0)}")
+    if origin_text(data):
+        print(origin_text(data) + (" (steps marked = are its copies)" if data["forked_from"] else ""))
     for s in data["steps"]:
         llm = s["llm"] or []
         tokens = sum((c.get("usage") or {}).get("total_tokens", 0) for c in llm)
         extra = f" verdicts {s['verdicts']}" if s["verdicts"] else ""
         extra += f" llm {len(llm)} call(s), {tokens} tokens" if llm else ""
         extra += f" ERROR {s['error']}" if s["error"] else ""
-        print(f"  [{s['index']:>2}] {s['node']:<9} {(s['role'] or 'tool'):<9} {s['duration_s']:7.2f}s{extra}")
+        print(f"{'=' if s['inherited'] else ' '} [{s['index']:>2}] {s['node']:<9} {(s['role'] or 'tool'):<9} {s['duration_s']:7.2f}s{extra}")
     return 0
 
 
