@@ -130,5 +130,8 @@ def timeline_profile(problem_path: Path, solution_path: Path | None, device: str
         return {"failure": child_failure(child, result, "the profiled forward"), "device_facts": result.get("device_facts") or {}}
     names = own_names | {k.removeprefix("cuda:") for k in (result.get("own_launches") or {})}
     metrics = summarize_timeline(result["events"], result["event_ms"], names)
+    if not metrics["launches_per_call"]:
+        why = "the profiler recorded no GPU work inside the forward calls"
+        return {"failure": f"{why} ({metrics['unattributed_activities']} activities outside them)", "device_facts": result.get("device_facts") or {}}
     metrics["warmup_calls"] = result.get("warmup_calls")
     return {"metrics": metrics, "device_facts": result.get("device_facts") or {}}
