@@ -138,6 +138,21 @@ def test_a_run_without_llm_answers_replays_by_running_again_and_a_fork_as_the_sa
         assert steps[2]["started_at"] > store.steps(runs.scripted_run)[2]["started_at"]  # its own
 
 
+def test_a_fork_carries_the_state_and_its_usage_and_routes_under_its_own_budgets(recorded):
+    runs, home = recorded
+    store = TraceStore(home / "traces.db")
+    # A after its analyst: the accepted best comes with the state, so the fork's finish writes it
+    # without checking anything again; the inherited exchanges count in its usage.
+    fork = execute(RunRequest(problem=None, home=home, fork=runs.llm_run, from_step=6))
+    assert [s["node"] for s in store.steps(fork.run_id)] == [s["node"] for s in store.steps(runs.llm_run)]
+    assert fork.accepted and fork.best["candidate_id"] == "r1-c0-d1" and fork.usage == runs.usage
+    assert Path(fork.solution_path).read_text() == HONEST.read_text()
+    # B after its check: one round was its budget (then finish); two rounds make the fork plan again.
+    longer = execute(RunRequest(problem=None, home=home, fork=runs.scripted_run, from_step=2, overrides={"budgets": {"max_iters": 2}}))
+    assert [s["node"] for s in store.steps(longer.run_id)] == ["plan", "code", "check", "plan", "code", "check", "finish"]
+    assert "iteration budget spent (2 rounds)" in longer.stop_reason
+
+
 def test_steps_recorded_without_a_checkpoint_id_are_found_by_time(recorded):
     runs, home = recorded
     store = TraceStore(home / "traces.db")
