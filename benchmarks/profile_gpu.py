@@ -7,7 +7,7 @@ eager median), `profile --json` (tier 1: ncu's kernel duration per call), `profi
 a Markdown table (the issue asks for ncu within 10% of check's event timing) and writes
 profile_gpu.json / profile_gpu.md to --out. Pass the --home that check_gpu.py used to reuse its
 cached torch.compile baselines and device peaks.
-Usage: python benchmarks/profile_gpu.py [--out DIR] [--home DIR] [--only NAME ...]
+Usage: python benchmarks/profile_gpu.py [--out DIR] [--home DIR] [--only NAME ...] [--check-args '...']
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ def main() -> int:
     ap.add_argument("--out", default=".")
     ap.add_argument("--home", default=None)
     ap.add_argument("--only", nargs="*", help="problem names to run")
+    ap.add_argument("--check-args", default="", help="extra arguments for check, e.g. '--baselines eager' (only eager is compared)")
     args = ap.parse_args()
     out = Path(args.out)
     home = Path(args.home or tempfile.mkdtemp(prefix="kw-home-"))
@@ -56,7 +57,7 @@ def main() -> int:
             folder.mkdir()
             problem = resized(ROOT / "examples" / "problems" / f"{name}.py", sizes, folder)
             solution = ROOT / "examples" / "solutions" / f"{name}.py"
-            check, check_wall, _ = kw(["check", str(problem), str(solution)], home)
+            check, check_wall, _ = kw(["check", str(problem), str(solution), *args.check_args.split()], home)
             timing = check.get("timing") or {}
             medians = {"solution": (timing.get("candidate") or {}).get("median_ms"),
                        "reference": ((timing.get("eager") or {}).get("before") or {}).get("median_ms")}
