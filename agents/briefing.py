@@ -86,10 +86,14 @@ _NOT_OPS = {"nn", "functional", "Module", "Tensor", "randn", "rand", "randint", 
 
 
 def lessons_query(state: dict[str, Any]) -> str:
-    """Words for retrieval: the problem's name and the torch operations its reference calls."""
+    """Words for retrieval: the problem's name, its op family and the torch operations its
+    reference calls (the family matters: op names alone rarely appear in general lessons)."""
+    from kernelwright.graphs.conditions import op_family
+
     problem = state.get("problem", {})
     ops = re.findall(r"\b(?:torch|F|nn|functional)\.([A-Za-z_][A-Za-z0-9_]*)", problem.get("source", ""))
-    words = [problem.get("name", "")] + sorted(set(ops) - _NOT_OPS)
+    family = op_family(problem.get("source", "")).replace("-", " ")
+    words = [problem.get("name", ""), family] + sorted(set(ops) - _NOT_OPS)
     return " ".join(w for w in words if w)
 
 

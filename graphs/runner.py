@@ -91,12 +91,14 @@ def make_context(config: dict[str, Any], needs_model: bool, problem_path: Path, 
     fields = {f.name for f in dataclasses.fields(Budgets)}
     budgets = Budgets(**{k: v for k, v in (config.get("budgets") or {}).items() if k in fields})
     role_options = {name: spec.get("options") or {} for name, spec in (config.get("roles") or {}).items()}
+    from kernelwright.graphs.conditions import problem_conditions
     from kernelwright.memory.retrieval import lesson_source
     from kernelwright.memory.store import MemoryStore
 
     memory = MemoryStore.in_home(home)
     return RunContext(
-        memory=memory, lessons=lesson_source(memory),
+        # Retrieval keeps to lessons for this problem's op family and dtype (and those for any).
+        memory=memory, lessons=lesson_source(memory, **problem_conditions(problem_path.read_text())),
         problem_path=problem_path, run_dir=run_dir, home=home, chat_model=chat_model, model_name=config.get("model"),
         candidates=int(config.get("candidates") or 1), budgets=budgets, check=dict(config.get("check") or {}),
         role_options=role_options, progress=progress,

@@ -58,7 +58,8 @@ def test_coder_retries_with_the_quoted_parse_error_and_records_usage(tmp_path):
     update = llm_roles.coder(make_state(iteration=2), ctx)
 
     assert update["pending"] == [
-        {"id": "r2-c0", "source": GOOD, "parent_id": None, "origin": "code", "iteration": 2, "debug_tries": 0}
+        {"id": "r2-c0", "source": GOOD, "parent_id": None, "origin": "code", "iteration": 2, "debug_tries": 0,
+         "applied_lessons": []}
     ]
     first, second = update["llm_calls"]
     assert (first["attempt"], second["attempt"]) == (1, 2)
