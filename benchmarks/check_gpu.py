@@ -1,8 +1,12 @@
-"""Benchmark of `kernelwright check` on a GPU: medians, noise floor, % of speed of light, wall time.
+"""Benchmark of `kernelwright check` on a GPU: medians, noise floor, % of speed of light, and where
+the wall time goes (the check's `phases`).
 
-Runs the real CLI (`python -m kernelwright check --json`) on example problems resized to GPU
-sizes, twice per problem (the second run reuses the cached torch.compile baselines), and prints
-a Markdown table. Usage: python benchmarks/check_gpu.py [--out DIR] [--home DIR]
+Runs the real CLI (`python -m kernelwright check --json`) on example problems at small sizes
+(launch-bound: the wall time is the check's own overhead) and at their shipped GPU sizes. A
+problem's first run compiles and times the selected torch.compile baselines; "cached" runs reuse
+them from the home directory. Prints a Markdown table and writes check_gpu.json / check_gpu.md.
+
+Usage: python benchmarks/check_gpu.py [--out DIR] [--home DIR] [--sizes small|large|all] [--only NAME ...]
 """
 
 from __future__ import annotations
@@ -18,19 +22,22 @@ from pathlib import Path
 from kernelwright.tools.problem import load_problem, with_constants
 
 ROOT = Path(__file__).resolve().parent.parent
-# (problem, constants to override ({} = the shipped small sizes), runs). A second run of the
-# same problem reuses the cached torch.compile baselines.
+SMALL = {"gelu_scale": {"batch_size": 64, "dim": 1000}, "softmax_rows": {"batch_size": 32, "dim": 300}}
+# (problem, constants to override ({} = the shipped GPU sizes), runs: (label, extra CLI args, home)).
+# Runs of one problem share a home unless they name another ("fresh-..."), so "cached" reuses
+# the baselines its "first" run compiled.
 CASES = [
-    ("gelu_scale", {}, 2),
-    ("softmax_rows", {}, 1),
-    ("layer_norm", {}, 1),
-    ("add_mul", {}, 1),
-    ("linear_relu", {}, 1),
-    ("gelu_scale", {"batch_size": 4096, "dim": 4096}, 1),
-    ("softmax_rows", {"batch_size": 4096, "dim": 4096}, 1),
-    ("layer_norm", {"batch_size": 4096, "dim": 4096}, 1),
-    ("linear_relu", {"batch_size": 2048, "in_features": 2048, "out_features": 2048}, 1),
+    ("gelu_scale", SMALL["gelu_scale"], [("first", [], "main"), ("cached", [], "main"), ("cached", [], "main"),
+                                         ("first, --baselines eager,compile", ["--baselines", "eager,compile"], "fresh-1"),
+                                         ("first, --baselines eager", ["--baselines", "eager"], "fresh-2")]),
+    ("softmax_rows", SMALL["softmax_rows"], [("first", [], "main"), ("cached", [], "main")]),
+    ("gelu_scale", {}, [("first", [], "main"), ("cached", [], "main")]),
+    ("softmax_rows", {}, [("first", [], "main")]),
+    ("layer_norm", {}, [("first", [], "main")]),
+    ("linear_relu", {"batch_size": 2048, "in_features": 2048, "out_features": 2048}, [("first", [], "main")]),
 ]
+PHASES = [("reference", "ref"), ("candidate", "checked"), ("timing:eager", "eager x2"), ("timing:candidate", "timed"),
+          ("timing:compile_baselines", "baselines"), ("timing:guards", "guards")]
 
 
 def resized(problem: Path, sizes: dict[str, int], folder: Path) -> Path:
@@ -54,19 +61,38 @@ def run_check(problem: Path, solution: Path, home: Path, extra: list[str]) -> tu
         return {"error": proc.stderr[-2000:]}, wall, proc.returncode
 
 
+def row(name: str, label: str, attempt: str, result: dict, wall: float) -> str:
+    t = result.get("timing") or {}
+    roof = result.get("roofline") or {}
+    phases = result.get("phases") or {}
+
+    def median(stats):
+        return (stats or {}).get("median_ms") if isinstance(stats, dict) else None
+
+    cells = [
+        f"{name} {label}", attempt, result.get("verdict", "error"),
+        _f(median(t.get("candidate"))), _f(median((t.get("eager") or {}).get("before"))),
+        _f(median(t.get("compile"))), _f(median(t.get("compile_max_autotune"))),
+        _pct(t.get("noise_floor")), _f(roof.get("t_sol_ms")), _f(roof.get("pct_of_sol"), 1),
+        f"{wall:.1f}", *(_f(phases.get(key), 1) for key, _ in PHASES),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=".")
-    ap.add_argument("--home", default=None)
+    ap.add_argument("--home", default=None, help="home directory of the 'main' runs (default: a fresh one)")
     ap.add_argument("--only", nargs="*", help="problem names to run")
-    ap.add_argument("--sizes", choices=["small", "large", "all"], default="all", help="shipped sizes, GPU sizes or both")
+    ap.add_argument("--sizes", choices=["small", "large", "all"], default="all", help="small (launch-bound) sizes, the shipped GPU sizes, or both")
     args = ap.parse_args()
     out = Path(args.out)
-    home = Path(args.home or tempfile.mkdtemp(prefix="kw-home-"))
+    homes = {"main": Path(args.home or tempfile.mkdtemp(prefix="kw-home-"))}
     rows, raw = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for index, (name, sizes, runs) in enumerate(CASES):
-            if (args.only and name not in args.only) or (args.sizes == "small" and sizes) or (args.sizes == "large" and not sizes):
+            small = sizes == SMALL.get(name)
+            if (args.only and name not in args.only) or (args.sizes == "small" and not small) or (args.sizes == "large" and small):
                 continue
             problem_src = ROOT / "examples" / "problems" / f"{name}.py"
             solution = ROOT / "examples" / "solutions" / f"{name}.py"
@@ -77,23 +103,17 @@ def main() -> int:
             folder.mkdir()
             problem = resized(problem_src, sizes, folder)
             label = "x".join(str(v) for v in load_problem(problem).constants.values())
-            for attempt in ("first", "cached")[:runs]:
-                result, wall, rc = run_check(problem, solution, home, [])
-                raw.append({"problem": name, "sizes": sizes, "attempt": attempt, "wall_s": wall, "rc": rc, "result": result})
-                t = result.get("timing") or {}
-                cand = (t.get("candidate") or {}).get("median_ms")
-                eager = ((t.get("eager") or {}).get("before") or {}).get("median_ms")
-                comp = (t.get("compile") or {}).get("median_ms")
-                mat = (t.get("compile_max_autotune") or {}).get("median_ms")
-                roof = result.get("roofline") or {}
-                rows.append(
-                    f"| {name} {label} | {attempt} | {result.get('verdict', 'error')} | {_f(cand)} | {_f(eager)} | {_f(comp)} | {_f(mat)} | "
-                    f"{_pct(t.get('noise_floor'))} | {_f(roof.get('t_sol_ms'))} | {_f(roof.get('pct_of_sol'), 1)} | {wall:.1f} |"
-                )
-                print("   phases:", result.get("phases"), "speedup:", result.get("speedup"), file=sys.stderr)
+            for attempt, extra, home_name in runs:
+                home = homes.setdefault(home_name, Path(tempfile.mkdtemp(prefix=f"kw-home-{home_name}-")))
+                result, wall, rc = run_check(problem, solution, home, extra)
+                raw.append({"problem": name, "sizes": sizes, "attempt": attempt, "args": extra, "wall_s": wall, "rc": rc, "result": result})
+                rows.append(row(name, label, attempt, result, wall))
+                print("   phases:", result.get("phases"), "speedup:", result.get("speedup"), "reasons:", result.get("reasons"), file=sys.stderr)
                 print(rows[-1], flush=True)
     (out / "check_gpu.json").write_text(json.dumps(raw, indent=2, default=str))
-    header = "| problem | run | verdict | candidate ms | eager ms | compile ms | max-autotune ms | noise | SoL ms | % SoL | wall s |\n|---|---|---|---|---|---|---|---|---|---|---|"
+    names = ["problem (sizes)", "run", "verdict", "candidate ms", "eager ms", "compile ms", "max-autotune ms", "noise", "SoL ms", "% SoL",
+             "wall s", *(f"{short} s" for _, short in PHASES)]
+    header = "| " + " | ".join(names) + " |\n|" + "---|" * len(names)
     table = header + "\n" + "\n".join(rows)
     (out / "check_gpu.md").write_text(table + "\n")
     print(table)

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # One device-machine call: install the carried wheels (.whl: kernelwright built here, pytest),
 # run the GPU tests, then the check benchmark. Results land in $OUT.
+# A device call may last 10 minutes: split the work with the switches below, e.g.
+#   KW_NCU=0 KW_BENCH=0 bash benchmarks/gpu_session.sh                               # GPU tests
+#   KW_TESTS=0 KW_NCU=0 KW_BENCH_ARGS="--sizes small" bash benchmarks/gpu_session.sh  # check wall time
+#   KW_TESTS=0 KW_NCU=0 KW_BENCH_ARGS="--sizes large" bash benchmarks/gpu_session.sh  # GPU-sized problems
 set -uo pipefail
 OUT=${OUT:-/tmp/kw-out}
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1

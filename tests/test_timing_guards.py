@@ -1,19 +1,32 @@
-"""The timing guards' arithmetic, on recorded numbers (the GPU tests exercise them for real)."""
+"""The timing guards: their arithmetic on recorded numbers, the timing loop's call watch, the
+baseline selection, and the whole timed check on the CPU with CUDA's events faked (the GPU
+tests in tests/test_gpu_check.py exercise the same paths with real timings)."""
 
 import json
+import subprocess
+import sys
+import textwrap
 import types
+from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import torch
+from timing_cheats import CONTENT_CACHE, LAZY, timed_cheat
 
+from kernelwright.tools.baselines import parse_baselines
 from kernelwright.tools.roofline import speed_of_light
-from kernelwright.tools.timing import _apply_guards
+from kernelwright.tools.timing import _apply_guards, _recheck_samples
 from kernelwright.tools.verdicts import CheckResult, Verdict
+from kernelwright.tools.verify import CheckOptions, verify_solution
+from kernelwright.tools.worker.timing import CallWatch
+
+from paths import PROBLEMS, ROOT, SOLUTIONS
 
 PEAKS = {"gpu": "TestGPU", "bandwidth_Bps": 3.0e12, "flops": {"bf16": 8.0e14, "fp16": 8.0e14, "fp32": 5.0e13}}
 SHIPPED = {"bytes": 3 * 10**9, "flops": 0, "cases": [{"output": {"shape": [10], "dtype": "float32"}}]}
 
 
-def run_guards(tmp_path, median_ms, profile):
+def run_guards(tmp_path, median_ms, profile, **timing_event):
     home = tmp_path / "home"
     home.mkdir()
     (home / "peaks.json").write_text(json.dumps({f"TestGPU|torch {torch.__version__}": PEAKS}))
@@ -21,8 +34,8 @@ def run_guards(tmp_path, median_ms, profile):
     (tmp_path / "c").mkdir()
     result = CheckResult(verdict=Verdict.ACCEPTED, versions={"gpu": "TestGPU"})
     result.timing = {"candidate": {"median_ms": median_ms}}
-    opts = types.SimpleNamespace(home=home, mode="strict", timeout_s=10)
-    _apply_guards(result, {"profile": profile}, tmp_path / "r", tmp_path / "c", "cuda:0", opts, SHIPPED, tmp_path)
+    opts = types.SimpleNamespace(home=home, mode="strict", timeout_s=10, allow_torch_ops=False)
+    _apply_guards(result, {"profile": profile, "timed_calls": 100, **timing_event}, tmp_path / "r", tmp_path / "c", "cuda:0", opts, SHIPPED, tmp_path)
     return result
 
 
@@ -58,3 +71,163 @@ def test_kernels_on_a_side_stream_are_a_timing_escape(tmp_path):
 def test_kernel_time_beyond_the_event_window_is_a_timing_escape(tmp_path):
     r = run_guards(tmp_path, 1.2, {**CLEAN, "kernel_ms": 9.0, "event_ms": 5.0})
     assert r.verdict is Verdict.TIMING_ESCAPE
+
+
+@pytest.mark.parametrize(
+    "event, verdict, words",
+    [
+        ({"calls_without_own_launch": [3, 4, 5]}, Verdict.NO_CUSTOM_KERNEL, "3 of 100 timed calls (#3, 4, 5) launched none"),
+        ({"compute_ops": {"gelu": 2}}, Verdict.TORCH_COMPUTE, "aten.gelu x2"),
+        ({"new_threads": 1}, Verdict.STATIC_VIOLATION, "started 1 thread"),
+        ({"state_changes": ["matmul.allow_tf32: False -> True"]}, Verdict.GLOBAL_STATE, "allow_tf32"),
+        ({"rng_changed": True}, Verdict.GLOBAL_STATE, "RNG"),
+        ({"reused_outputs": [4, 5, 6, 7, 8, 9]}, Verdict.TIMING_ESCAPE, "6 of 100 timed calls (#4, 5, 6, 7, 8, ...) returned a tensor"),
+    ],
+    ids=["no-own-launch", "warmup-torch-compute", "thread", "global-state", "rng", "result-cache"],
+)
+def test_the_timing_phase_is_guarded_like_the_checked_calls(tmp_path, event, verdict, words):
+    r = run_guards(tmp_path, 1.2, CLEAN, **event)
+    assert r.verdict is verdict, r.reasons
+    assert words in r.reasons[0].message
+
+
+def test_call_watch_checks_random_calls_and_sees_a_returned_tensor_again():
+    launches = iter(range(1000))
+    watch = CallWatch(keep=3, ring=2, launches=lambda: next(launches))
+    fresh = [torch.zeros(4) for _ in range(40)]
+    for i, out in enumerate(fresh):
+        watch.before()
+        watch.after(i, i % 2, out)
+    assert len(watch.kept) == 3 and not watch.reused and not watch.without_own_launch
+    picks = {index for _, index, _ in watch.kept}
+    assert picks != {37, 38, 39} and all(fresh[i] is out for _, i, out in watch.kept)
+    # A result cache: call i returns what call i - 2 (same input slot) returned.
+    cache = CallWatch(ring=2)
+    outs = [torch.zeros(4), torch.zeros(4)]
+    for i in range(6):
+        cache.after(i, i % 2, outs[i % 2])
+    assert cache.reused == [2, 3, 4, 5]
+
+
+def test_the_rechecked_calls_are_spread_over_the_run():
+    """Reservoir sampling: over many runs each call index is picked about equally often."""
+    counts = [0] * 10
+    for _ in range(600):
+        watch = CallWatch(keep=2)
+        for i in range(10):
+            watch.after(i, 0, None)
+        for _, index, _ in watch.kept:
+            counts[index] += 1
+    assert min(counts) > 60 and max(counts) < 180, counts  # expected 120 each
+
+
+def test_every_timed_call_is_compared_at_the_sampled_positions():
+    ref = torch.full((64,), 1e-3)
+    ref[0] = 100.0  # the largest magnitude sets atol_eff = min(1e-4, 1e-3 * 100) for the whole output
+    positions = torch.arange(1, 64, 2)
+    honest = ref[positions] + 5e-5  # within atol_eff, though 50x the sampled values' own kappa * max
+    lazy = torch.zeros_like(honest)
+    samples = {"positions": [positions], "calls": [(0, 0), (1, 1), (7, 1)], "values": [torch.stack([honest, honest, honest])]}
+    assert _recheck_samples(samples, {0: ref, 1: ref}, "strict") is None
+    samples["values"] = [torch.stack([honest, honest, lazy])]
+    message = _recheck_samples(samples, {0: ref, 1: ref}, "strict")
+    assert message.startswith("timed call #7 (input slot 1) is wrong at 32 sampled positions"), message
+
+
+def test_baseline_selection():
+    assert parse_baselines("eager,compile") == ("compile",)
+    assert parse_baselines("compile_max_autotune, eager") == ("compile_max_autotune",)
+    assert parse_baselines("eager") == ()
+    with pytest.raises(Exception, match="--baselines eager,fast: expected a comma-separated list"):
+        parse_baselines("eager,fast")
+
+
+def test_cli_rejects_an_unknown_baseline_before_running_anything():
+    proc = subprocess.run(
+        [sys.executable, "-m", "kernelwright", "check", str(PROBLEMS / "gelu_scale.py"), str(SOLUTIONS / "gelu_scale.py"), "--baselines", "turbo"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )
+    assert proc.returncode == 2 and "kernelwright: error: --baselines turbo" in proc.stderr.strip().splitlines()[-1]
+
+
+# ---- the whole timed check on the CPU, CUDA's events faked --------------------------------------
+
+# Put on the children's PYTHONPATH: CUDA events become host clocks, the L2 flush a small buffer and
+# the profiler a fixed clean answer. What stays real: the reference process timing eager twice,
+# the candidate timed in its checked process (guards, call watch, signed events), the parent's
+# orchestration, re-check and guards.
+FAKE_CUDA = textwrap.dedent(
+    """
+    import time
+    import torch
+
+    class _Event:
+        def __init__(self, enable_timing=False):
+            self.t = None
+        def record(self, stream=None):
+            self.t = time.perf_counter()
+        def elapsed_time(self, other):
+            return (other.t - self.t) * 1000.0
+
+    torch.cuda.Event = _Event
+    torch.cuda.synchronize = lambda *a, **k: None
+    torch.cuda.set_device = lambda *a, **k: None
+
+    import kernelwright.tools.worker.candidate_timing as candidate_timing
+    import kernelwright.tools.worker.timing as timing
+
+    def _profile(model, buffers, calls=5):
+        for _ in range(calls):
+            model(*buffers)
+        return {"calls": calls, "kernels": calls, "streams": [7], "timed_streams": [7], "kernel_ms": 0.0, "event_ms": 1.0, "names": []}
+
+    timing.flush_buffer = lambda device: torch.empty(256)
+    timing.profile_streams = candidate_timing.profile_streams = _profile
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def faked_gpu_checks(tmp_path_factory):
+    """Three timed checks on the faked GPU, run side by side: honest, lazy when timed, result cache."""
+    tmp = tmp_path_factory.mktemp("fake-gpu")
+    (tmp / "sitecustomize.py").write_text(FAKE_CUDA)
+    solutions = {
+        "honest": SOLUTIONS / "gelu_scale.py",
+        "lazy": timed_cheat(tmp, "lazy", LAZY, checked=2),
+        "cache": timed_cheat(tmp, "cache", CONTENT_CACHE, checked=2),
+    }
+    opts = CheckOptions(device="cpu", trials=2, variant_trials=1, timeout_s=120, static_resources=False, compile_baselines=())
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PYTHONPATH", str(tmp))
+        mp.setattr("kernelwright.tools.verify.timed_on", lambda device, o: o.timing)
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            futures = {k: pool.submit(verify_solution, PROBLEMS / "gelu_scale.py", v, opts) for k, v in solutions.items()}
+            yield {k: f.result(timeout=600) for k, f in futures.items()}
+
+
+def test_faked_gpu_honest_solution_is_timed_in_its_checked_process(faked_gpu_checks):
+    r = faked_gpu_checks["honest"]
+    assert r.verdict is Verdict.ACCEPTED, r.reasons
+    assert r.reasons == []
+    t = r.timing
+    assert t["candidate"]["n"] >= 10 and t["eager"]["before"]["n"] >= 10 and t["eager"]["after"]["n"] >= 10
+    assert len(t["checked_calls"]) == t["pool_size"] and max(t["checked_calls"]) < t["candidate"]["n"]
+    assert t["compile"] is None and t["compile_max_autotune"] is None
+    assert set(t["baselines_skipped"]) == {"compile", "compile_max_autotune"} and "not selected" in t["baselines_skipped"]["compile"]
+    assert set(r.speedup) == {"eager"}
+    assert {"reference", "candidate", "timing:eager", "timing:candidate", "timing:guards"} <= set(r.phases)
+
+
+def test_faked_gpu_lazy_timed_calls_fail_the_recheck(faked_gpu_checks):
+    r = faked_gpu_checks["lazy"]
+    assert all(t["ok"] for t in r.trials)  # honest while checked
+    assert r.verdict is Verdict.WRONG_OUTPUT, r.reasons
+    assert "timed call" in r.reasons[0].message and "is wrong" in r.reasons[0].message
+
+
+def test_faked_gpu_result_cache_is_a_timing_escape(faked_gpu_checks):
+    r = faked_gpu_checks["cache"]
+    assert all(t["ok"] for t in r.trials)
+    assert r.verdict is Verdict.TIMING_ESCAPE, r.reasons
+    assert "returned a tensor that an earlier timed call had returned" in r.reasons[0].message

@@ -35,6 +35,8 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-variants", action="store_true", help="skip the shape-variant trials")
     p.add_argument("--allow-torch-ops", action="store_true", help="allow aten compute ops in the forward")
     p.add_argument("--no-timing", action="store_true", help="on a GPU, check correctness only")
+    p.add_argument("--baselines", help="on a GPU, the baselines to time, comma-separated from eager, compile, compile_max_autotune "
+                   "(default: all; eager is always timed: it brackets the candidate for the noise floor)")
     p.add_argument("--home", help="kernelwright home (caches of baselines and device peaks)")
     p.add_argument("--keep-workdir", action="store_true", help="keep the sandbox's files (for debugging)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -42,6 +44,7 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    from kernelwright.tools.baselines import parse_baselines
     from kernelwright.tools.verify import CheckOptions, verify_solution
 
     if args.trials < 1:
@@ -56,6 +59,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         allow_torch_ops=args.allow_torch_ops,
         precision=args.precision,
         timing=not args.no_timing,
+        **({"compile_baselines": parse_baselines(args.baselines)} if args.baselines is not None else {}),
         home=resolve_home(args.home),
         keep_workdir=args.keep_workdir,
         progress=lambda msg: print(f"kernelwright: {msg}", file=sys.stderr, flush=True),
@@ -84,6 +88,8 @@ def _print_check(result: Any) -> None:
         lines.append(f"candidate median {t['candidate']['median_ms']:.4f} ms (noise floor {t.get('noise_floor', 0):.1%})")
     if result.speedup:
         lines.append("speedup: " + ", ".join(f"{k} {v:.2f}x" for k, v in result.speedup.items()))
+    for name, why in ((result.timing or {}).get("baselines_skipped") or {}).items():
+        lines.append(f"baseline {name} not timed: {why}")
     if result.resources:
         for r in result.resources:
             lines.append(f"sm_90 {r.get('kernel')}: {r.get('registers')} regs, {r.get('spills')} spills, {r.get('shared_bytes')} B shared")

@@ -174,6 +174,8 @@ class LaunchCounter:
         self.solution_file = str(solution_file.resolve())
         self.own: Counter[str] = Counter()
         self.other: Counter[str] = Counter()
+        self.own_total = 0  # the same count as one integer: cheap to read around every timed call
+        self._is_own_file: dict[str, bool] = {}  # resolving a path per launch would cost a syscall
         self.depth = 0  # >0 while a launch runs: the interpreter's own torch calls are not the candidate's
         self.signatures: dict[str, dict[str, Any]] = {}
         self.interpreting = os.environ.get("TRITON_INTERPRET") == "1"
@@ -201,10 +203,12 @@ class LaunchCounter:
             fn = getattr(jit_self, "fn", None)
             code = getattr(fn, "__code__", None)
             name = getattr(fn, "__qualname__", repr(jit_self))
-            mine = code is not None and str(Path(code.co_filename).resolve()) == counter.solution_file
-            (counter.own if mine else counter.other)[name] += 1
+            mine = code is not None and counter.is_own_file(code.co_filename)
             if mine:
+                counter.count_own(name)
                 counter._record_signature(jit_self, fn, name, args, kwargs)
+            else:
+                counter.other[name] += 1
             counter.depth += 1
             try:
                 return original(jit_self, *args, grid=grid, warmup=warmup, **kwargs)
@@ -216,6 +220,16 @@ class LaunchCounter:
                 counter.depth -= 1
 
         return run
+
+    def is_own_file(self, filename: str) -> bool:
+        mine = self._is_own_file.get(filename)
+        if mine is None:
+            mine = self._is_own_file[filename] = str(Path(filename).resolve()) == self.solution_file
+        return mine
+
+    def count_own(self, name: str) -> None:
+        self.own[name] += 1
+        self.own_total += 1
 
     def _record_signature(self, jit_self, fn, name: str, args, kwargs) -> None:
         if name in self.signatures:
@@ -297,7 +311,7 @@ class _CountingModule:
         counter = self._counter
 
         def call(*args, **kwargs):
-            counter.own[f"cuda:{name}"] += 1
+            counter.count_own(f"cuda:{name}")
             return attr(*args, **kwargs)
 
         return call

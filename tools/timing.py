@@ -1,21 +1,25 @@
 """The GPU timing protocol, parent side: baselines, candidate, noise floor and the timing guards.
 
-Order on one GPU, each in a clean sandboxed process: reference eager (also saves its output for
-every input-pool slot), the torch.compile baselines (cached per problem, device and versions),
-the candidate (timed, profiled, last outputs saved), reference eager again. The two eager runs
-give the noise floor. Then: timed outputs re-checked against the reference, kernel time from
+Order on one GPU (see `check_children`): reference eager "before" (in the reference process),
+the candidate (in the process that just checked it, guards still installed; it ends right
+after), the selected torch.compile baselines (once per problem, device and versions: cached in
+HOME), reference eager "after" (reference process again, which then also saves its output for
+every timing input). The two eager runs give the noise floor. Then: the candidate's randomly
+picked timed outputs re-checked against the reference, its timing-phase guards, kernel time from
 the profiler against event time (timing escape), median against 0.9 x speed of light.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
 import shutil
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from kernelwright.tools.baselines import COMPILE_BASELINES, compiled_baselines, selected_compile_baselines
+from kernelwright.tools.check_children import CandidateChild, ReferenceChild, TimingFailed
 from kernelwright.tools.compare import compare_structure, compare_values
 from kernelwright.tools.roofline import (
     IMPOSSIBLE_FRACTION,
@@ -24,68 +28,11 @@ from kernelwright.tools.roofline import (
     dtype_class,
     speed_of_light,
 )
-from kernelwright.tools.sandbox import run_child
 from kernelwright.tools.verdicts import CheckResult, Reason, Verdict
 from kernelwright.tools.worker.common import load_tensors
 
-BASELINES = {"eager": "reference", "compile": "compile-default", "compile_max_autotune": "compile-max-autotune"}
 POOL_BYTES_BUDGET = 2 * 2**30
 ESCAPE_SLACK = 1.10  # profiler kernel time may exceed event time by rounding, not by hidden work
-MIN_BASELINE_TIMEOUT_S = 900.0  # max-autotune compiles can take minutes
-
-
-class TimingFailed(Exception):
-    pass
-
-
-def _time_role(role: str, problem_path: Path, solution_path: Path | None, device: str, opts: Any, workdir: Path, pool_seeds: list[int], outputs_dir: Path | None = None) -> dict[str, Any]:
-    tag = f"time-{role}-{secrets.token_hex(3)}"
-    result_path = workdir / f"{tag}.result.json"
-    req = {
-        "role": role,
-        "problem_path": str(problem_path),
-        "solution_path": str(solution_path) if solution_path else None,
-        "device": device,
-        "precision": opts.precision,
-        "mode": opts.mode,
-        "shared_dir": str(workdir / "shared"),
-        "pool_seeds": pool_seeds,
-        "outputs_dir": str(outputs_dir) if outputs_dir else None,
-        "result_path": str(result_path),
-    }
-    request = workdir / f"{tag}.request.json"
-    request.write_text(json.dumps(req))
-    timeout = opts.timeout_s if role == "candidate" else max(opts.timeout_s, MIN_BASELINE_TIMEOUT_S)
-    child = run_child(["kernelwright.tools.worker", "timing", str(request)], workdir, timeout, log_name=tag)
-    if not result_path.exists():
-        why = "timed out" if child.timed_out else (child.signal_name or (child.stderr.strip().splitlines() or ["no output"])[-1])
-        raise TimingFailed(f"timing {role} failed: {why}")
-    return json.loads(result_path.read_text())
-
-
-def _baseline_cache_key(problem: Any, device_facts: dict[str, str], opts: Any) -> str:
-    raw = json.dumps([problem.file.sha256, opts.precision, opts.mode, device_facts], sort_keys=True)
-    return hashlib.sha256(raw.encode()).hexdigest()[:24]
-
-
-def _compiled_baselines(problem: Any, device: str, opts: Any, workdir: Path, facts: dict[str, str], pool_seeds: list[int]) -> dict[str, Any]:
-    cache_path = (opts.home / "baselines.json") if opts.home else None
-    cache = json.loads(cache_path.read_text()) if cache_path and cache_path.exists() else {}
-    key = _baseline_cache_key(problem, facts, opts)
-    if key in cache:
-        return {**cache[key], "cached": True}
-    found: dict[str, Any] = {}
-    for name in ("compile", "compile_max_autotune"):
-        opts.say(f"timing: baseline {name} (torch.compile; cached afterwards)")
-        try:
-            found[name] = _time_role(BASELINES[name], problem.path, None, device, opts, workdir, pool_seeds)["stats"]
-        except TimingFailed as exc:
-            found[name] = {"error": str(exc)}
-    if cache_path:
-        cache_path.parent.mkdir(parents=True, exist_ok=True)
-        cache[key] = found
-        cache_path.write_text(json.dumps(cache, indent=2))
-    return {**found, "cached": False}
 
 
 def _pool_seeds(input_bytes: int) -> list[int]:
@@ -94,21 +41,52 @@ def _pool_seeds(input_bytes: int) -> list[int]:
 
 
 def _recheck(candidate_dir: Path, reference_dir: Path, device: str, mode: str) -> str | None:
-    """None if every saved timed output matches the reference for its input slot."""
+    """None if the timed outputs match the reference for their input slots: the outputs saved whole
+    (random calls), then every call's values at the sampled positions."""
     refs = {}
     for path in reference_dir.glob("timed_*.pt"):
         saved = load_tensors(path)
-        refs[saved["slot"]] = saved["out"]
-    for path in sorted(candidate_dir.glob("timed_*.pt")):
+        refs[saved["slot"]] = list(saved["out"]) if isinstance(saved["out"], tuple) else saved["out"]
+    for path in sorted(candidate_dir.glob("timed_[0-9]*.pt")):
         saved = load_tensors(path)
-        ref = refs[saved["slot"]]
-        out = saved["out"]
-        if isinstance(ref, tuple):
-            ref = list(ref)
+        ref, out = refs[saved["slot"]], saved["out"]
         bad = compare_structure(_describe(out), ref, "cpu")
         comparison = bad or compare_values(out, ref, mode)
         if comparison.verdict is not Verdict.ACCEPTED:
-            return f"a timed call's output (input slot {saved['slot']}) is wrong: {comparison.message}"
+            return (f"a timed call's output (input slot {saved['slot']}) is wrong: {comparison.message} "
+                    "(each call must compute and return its own output; a later call must not overwrite it)")
+    samples = candidate_dir / "timed_samples.pt"
+    return _recheck_samples(load_tensors(samples), refs, mode) if samples.exists() else None
+
+
+def _recheck_samples(samples: dict[str, Any] | None, refs: dict[int, Any], mode: str) -> str | None:
+    """Every timed call's values at the sampled positions against the reference's values there.
+    The reference's largest finite magnitude is appended to both sides, so the tolerance
+    (atol_eff = min(atol, kappa * max|ref|)) is exactly the one of the whole output."""
+    if not samples:
+        return None
+    positions, calls, values = samples["positions"], samples["calls"], samples["values"]
+    picked: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}
+    for slot in {slot for _, slot in calls}:
+        ref = refs[slot]
+        tensors = [ref] if isinstance(ref, torch.Tensor) else list(ref)
+        if len(tensors) != len(positions) or any(int(p.max()) >= t.numel() for p, t in zip(positions, tensors) if p.numel()):
+            return f"the timed calls returned {len(positions)} tensor(s) of other sizes than the reference's: {[list(t.shape) for t in tensors]}"
+        picked[slot] = []
+        for p, t in zip(positions, tensors):
+            flat = t.reshape(-1)
+            magnitude = flat.abs().to(torch.float64).nan_to_num(nan=0.0, posinf=0.0, neginf=0.0) if flat.is_floating_point() else flat.abs()
+            anchor = flat[int(magnitude.argmax())].reshape(1) if flat.numel() else flat[:0]
+            picked[slot].append((flat[p], anchor))
+    for row, (index, slot) in enumerate(calls):
+        for k, (ref_values, anchor) in enumerate(picked[slot]):
+            out = values[k][row]
+            if out.dtype != ref_values.dtype:
+                return f"timed call #{index} returned dtype {out.dtype}, the reference {ref_values.dtype}"
+            comparison = compare_values(torch.cat([out, anchor]), torch.cat([ref_values, anchor]), mode)
+            if comparison.verdict is not Verdict.ACCEPTED:
+                return (f"timed call #{index} (input slot {slot}) is wrong at {len(ref_values)} sampled positions of output {k}: "
+                        f"{comparison.message}")
     return None
 
 
@@ -118,26 +96,62 @@ def _describe(out: Any) -> dict[str, Any]:
     return {"type": "torch.Tensor", "shape": list(out.shape), "dtype": str(out.dtype).removeprefix("torch."), "device": "cpu"}
 
 
-def time_solution(problem: Any, solution_path: Path, shipped: dict[str, Any], device: str, opts: Any, workdir: Path, result: CheckResult) -> None:
+def _first_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else text.strip()
+
+
+def _timing_failure(child: Any, events: list[dict[str, Any]], timeout_s: float) -> tuple[Reason | None, str | None]:
+    """(the candidate's failure while timed, as a rejection) or (None, the checker's own failure)."""
+    for ev in events:
+        if ev["event"] == "error":
+            return Reason("timing", f"while timed: {_first_line(ev['error'])}", Verdict(ev["kind"])), None
+        if ev["event"] == "timing_failed":
+            return None, f"timing the candidate failed: {_first_line(ev['error'])}"
+    if child.timed_out:
+        return Reason("sandbox", f"the candidate did not finish its timed calls within {timeout_s:g}s; it was stopped", Verdict.TIMEOUT), None
+    if child.signal_name:
+        return Reason("sandbox", f"the candidate process died of {child.signal_name} while timed (e.g. an illegal memory access)", Verdict.CRASH), None
+    tail = _first_line(child.stderr) if child.stderr.strip() else f"exit code {child.returncode}"
+    return Reason("sandbox", f"the candidate process ended while timed without finishing: {tail}", Verdict.CRASH), None
+
+
+def time_solution(problem: Any, shipped: dict[str, Any], device: str, opts: Any, workdir: Path, result: CheckResult,
+                  reference: ReferenceChild, candidate: CandidateChild) -> None:
     """Fill `result.timing`, `speedup` and `roofline`; may change the verdict (timing guards)."""
     facts = {k: result.versions.get(k, "") for k in ("gpu", "driver", "torch", "triton", "cuda")}
-    input_bytes = described_nbytes(shipped.get("input_spec", []))
-    seeds = _pool_seeds(input_bytes)
+    seeds = _pool_seeds(described_nbytes(shipped.get("input_spec", [])))
     ref_out, cand_out = workdir / "timed_ref", workdir / "timed_cand"
     ref_out.mkdir(), cand_out.mkdir()
+    # KernelBench's own numbers are against eager; compat mode does not compile.
+    names = () if opts.mode == "compat" else selected_compile_baselines(opts)
+    skipped = {
+        n: ("compat mode times eager only (KernelBench)" if opts.mode == "compat" else "not selected (check option compile_baselines / --baselines)")
+        for n in COMPILE_BASELINES if n not in names
+    }
     try:
         opts.say("timing: reference eager (1 of 2)")
         with result.phase("timing:eager"):
-            eager1 = _time_role("reference", problem.path, None, device, opts, workdir, seeds, ref_out)["stats"]
-        with result.phase("timing:compile_baselines"):
-            # KernelBench's own numbers are against eager; compat mode does not compile.
-            baselines = {} if opts.mode == "compat" else _compiled_baselines(problem, device, opts, workdir, facts, seeds)
-        opts.say("timing: candidate")
+            eager1 = reference.time(seeds)["stats"]
+        opts.say("timing: candidate (in its checked process)")
         with result.phase("timing:candidate"):
-            cand = _time_role("candidate", problem.path, solution_path, device, opts, workdir, seeds, cand_out)
+            child, events, tampered = candidate.time(seeds, problem, cand_out)
+        if tampered:
+            result.verdict, result.reasons = Verdict.STATIC_VIOLATION, [Reason("event_log", tampered, Verdict.STATIC_VIOLATION)]
+            return
+        cand = next((ev for ev in events if ev["event"] == "timing"), None)
+        if cand is None:
+            rejection, failed = _timing_failure(child, events, opts.timeout_s)
+            if rejection:
+                result.verdict, result.reasons = rejection.verdict, [rejection, *result.reasons]
+                result.timing = {"error": rejection.message}
+                return
+            raise TimingFailed(failed)
+        with result.phase("timing:compile_baselines"):
+            baselines, cached = compiled_baselines(problem, device, opts, workdir, facts, seeds, names) if names else ({}, False)
         opts.say("timing: reference eager (2 of 2)")
         with result.phase("timing:eager"):
-            eager2 = _time_role("reference", problem.path, None, device, opts, workdir, seeds)["stats"]
+            eager2 = reference.time(seeds, outputs_dir=ref_out)["stats"]
     except TimingFailed as exc:
         result.reasons.append(Reason("timing", str(exc)))
         result.timing = {"error": str(exc)}
@@ -146,7 +160,7 @@ def time_solution(problem: Any, solution_path: Path, shipped: dict[str, Any], de
     noise = abs(eager1[value] - eager2[value]) / min(eager1[value], eager2[value])
     cand_stats = cand["stats"]
     speedups_raw: dict[str, float] = {"eager": min(eager1[value], eager2[value]) / cand_stats[value]}
-    for name in ("compile", "compile_max_autotune"):
+    for name in names:
         if value in baselines.get(name, {}):
             speedups_raw[name] = baselines[name][value] / cand_stats[value]
     # Inside the noise floor a speedup is no evidence either way: report it as 1.
@@ -155,26 +169,57 @@ def time_solution(problem: Any, solution_path: Path, shipped: dict[str, Any], de
     result.timing = {
         "candidate": cand_stats,
         "eager": {"before": eager1, "after": eager2},
-        "compile": baselines.get("compile"),
-        "compile_max_autotune": baselines.get("compile_max_autotune"),
-        "baselines_cached": baselines.get("cached", False),
+        **{n: baselines.get(n) for n in COMPILE_BASELINES},
+        "baselines_skipped": skipped,
+        "baselines_cached": cached,
         "noise_floor": noise,
         "speedup_raw": speedups_raw,
         "within_noise": within,
         "profile": cand.get("profile"),
         "flush_bytes": cand.get("flush_bytes"),
         "pool_size": len(seeds),
+        "warmup_calls": cand.get("warmup_calls"),
+        "checked_calls": cand.get("checked_calls"),
     }
     with result.phase("timing:guards"):
         _apply_guards(result, cand, ref_out, cand_out, device, opts, shipped, workdir)
     shutil.rmtree(ref_out, ignore_errors=True)
 
 
-def _apply_guards(result: CheckResult, cand: dict[str, Any], ref_out: Path, cand_out: Path, device: str, opts: Any, shipped: dict[str, Any], workdir: Path) -> None:
+def _phase_guards(cand: dict[str, Any], opts: Any) -> list[Reason]:
+    """The runtime guards of the timing phase (the same rules as the checked calls)."""
     problems: list[Reason] = []
+    if cand.get("new_threads"):
+        problems.append(Reason("threads", f"the timed calls started {cand['new_threads']} thread(s): work hidden from the timer", Verdict.STATIC_VIOLATION))
+    for change in cand.get("state_changes", []):
+        problems.append(Reason("global_state", f"the timed calls changed {change}", Verdict.GLOBAL_STATE))
+    if cand.get("rng_changed"):
+        problems.append(Reason("global_state", "the timed calls changed the global RNG state", Verdict.GLOBAL_STATE))
+    if cand.get("calls_without_own_launch"):
+        problems.append(Reason("launches", f"{_calls(cand['calls_without_own_launch'], cand)} launched none of the solution's own kernels "
+                               "(the checked calls did)", Verdict.NO_CUSTOM_KERNEL))
+    if cand.get("compute_ops") and not opts.allow_torch_ops:
+        ops = ", ".join(f"aten.{k} x{v}" for k, v in sorted(cand["compute_ops"].items()))
+        problems.append(Reason("torch_ops", f"the warm-up calls computed with torch ({ops}); do the work in your kernels or pass --allow-torch-ops", Verdict.TORCH_COMPUTE))
+    return problems
+
+
+def _calls(indices: list[int], cand: dict[str, Any]) -> str:
+    shown = ", ".join(str(i) for i in indices[:5]) + (", ..." if len(indices) > 5 else "")
+    return f"{len(indices)} of {cand.get('timed_calls', '?')} timed calls (#{shown})"
+
+
+def _apply_guards(result: CheckResult, cand: dict[str, Any], ref_out: Path, cand_out: Path, device: str, opts: Any, shipped: dict[str, Any], workdir: Path) -> None:
+    problems = _phase_guards(cand, opts)
     wrong = _recheck(cand_out, ref_out, device, opts.mode)
     if wrong:
         problems.append(Reason("timed_outputs", wrong, Verdict.WRONG_OUTPUT))
+    if cand.get("malformed_calls"):
+        problems.append(Reason("timed_outputs", f"{_calls(cand['malformed_calls'], cand)} returned another shape, dtype, type or structure "
+                               "than the first timed call (exactly torch.Tensor, as when checked)", Verdict.WRONG_OUTPUT))
+    if cand.get("reused_outputs"):
+        problems.append(Reason("timed_outputs", f"{_calls(cand['reused_outputs'], cand)} returned a tensor that an earlier timed call had "
+                               "returned: a result cache does its work outside the timed call", Verdict.TIMING_ESCAPE))
     prof = cand.get("profile") or {}
     side = sorted(set(prof.get("streams", [])) - set(prof.get("timed_streams", [])))
     if prof.get("timed_streams") and side:
@@ -210,4 +255,3 @@ def _apply_guards(result: CheckResult, cand: dict[str, Any], ref_out: Path, cand
 
 def _first_dtype(desc: Any) -> str:
     return _first_dtype(desc[0]) if isinstance(desc, list) else desc.get("dtype", "float32")
-

@@ -1,17 +1,18 @@
 """`verify_solution`: the strict evaluation protocol of EVAL_PROTOCOL.md, end to end.
 
-Parent-side orchestration only. Untrusted and user code runs in sandboxed children:
-1. reference worker: reference outputs for every case (trials x shape variants), weights, inputs;
-2. candidate worker: the solution under the runtime guards, outputs to disk;
-3. on a GPU, timing workers (see `kernelwright.tools.timing`); on the CPU, a static sm_90
-   compile of the solution's kernels for their register/shared-memory use.
-Reference outputs live only in this process once the reference worker is done.
+Parent-side orchestration only. Untrusted and user code runs in sandboxed children, started
+together so that their start-up overlaps (see `kernelwright.tools.check_children`):
+1. reference child: reference outputs for every case (trials x shape variants), weights, inputs;
+2. candidate child: the solution under the runtime guards, outputs to disk;
+3. on a GPU, timing (see `kernelwright.tools.timing`): the reference child times eager, the
+   candidate child times the candidate; on the CPU, a static sm_90 compile of the solution's
+   kernels for their register/shared-memory use.
+Reference outputs live only in this process once the reference child has written them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import secrets
 import shutil
 import tempfile
@@ -20,8 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kernelwright.tools.devices import resolve_device, versions
-from kernelwright.tools.judge import judge_candidate
+from kernelwright.tools.baselines import selected_compile_baselines
 from kernelwright.tools.problem import (
     InputError,
     Problem,
@@ -32,12 +32,8 @@ from kernelwright.tools.problem import (
     with_constants,
 )
 from kernelwright.tools.roofline import described_nbytes
-from kernelwright.tools.sandbox import run_child
 from kernelwright.tools.static_scan import scan_solution
 from kernelwright.tools.verdicts import CheckResult, Reason, Verdict
-from kernelwright.tools.worker.common import TamperedLog, load_tensors, read_events
-
-WORKER = "kernelwright.tools.worker"
 
 
 @dataclasses.dataclass
@@ -55,6 +51,9 @@ class CheckOptions:
     static_resources: bool = True
     # Off only in tests that prove the runtime guards catch what the static scan would have.
     static_scan: bool = True
+    # torch.compile baselines to time on a GPU (eager is always timed: it brackets the candidate
+    # for the noise floor); a skipped one is reported as null with the reason.
+    compile_baselines: tuple[str, ...] = ("compile", "compile_max_autotune")
     home: Path | None = None
     keep_workdir: bool = False
     progress: Callable[[str], None] | None = None
@@ -92,60 +91,59 @@ def plan_cases(problem: Problem, opts: CheckOptions) -> list[dict[str, Any]]:
     return variants
 
 
-def _write_request(workdir: Path, name: str, req: dict[str, Any]) -> str:
-    path = workdir / f"{name}.request.json"
-    path.write_text(json.dumps(req))
-    return str(path)
+@dataclasses.dataclass
+class _Children:
+    """The sandboxed children of one check, started together (see `check_children`)."""
+
+    device: str
+    workdir: Path
+    variants: list[dict[str, Any]]
+    reference: Any
+    candidate: Any
+    started: float
+
+    def close(self, keep_workdir: bool) -> None:
+        for child in (self.candidate, self.reference):
+            child.close()
+        if not keep_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def run_reference(problem: Problem, variants: list[dict[str, Any]], device: str, opts: CheckOptions, workdir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Reference outputs (moved into this process, then deleted from disk) and the worker's report."""
-    shared, private = workdir / "shared", workdir / "private"
-    shared.mkdir(), private.mkdir()
-    result_path = workdir / "reference.result.json"
-    req = {
-        "problem_path": str(problem.path),
-        "variants": variants,
-        "device": device,
-        "precision": opts.precision,
-        "shared_dir": str(shared),
-        "private_dir": str(private),
-        "result_path": str(result_path),
-    }
-    child = run_child([WORKER, "reference", _write_request(workdir, "reference", req)], workdir, opts.timeout_s, log_name="reference")
-    if not result_path.exists():
-        why = "timed out" if child.timed_out else (child.signal_name or child.stderr.strip().splitlines()[-1:] or ["no output"])
-        raise InputError(f"problem file {problem.path}: the reference failed to run ({why}); fix the problem file")
-    report = json.loads(result_path.read_text())
-    if not report["ok"]:
-        last = report["error"].strip().splitlines()[-1]
-        raise InputError(f"problem file {problem.path}: the reference itself fails to run: {last}")
-    refs = {p.stem.removeprefix("ref_"): load_tensors(p) for p in private.glob("ref_*.pt")}
-    shutil.rmtree(private)
-    return refs, report
+def _start_children(problem: Problem, solution_path: Path, device: str, opts: CheckOptions) -> _Children:
+    from kernelwright.tools.check_children import CandidateChild, ReferenceChild
 
-
-def run_candidate(solution_path: Path, variants: list[dict[str, Any]], device: str, opts: CheckOptions, workdir: Path):
-    out_dir, events_path = workdir / "out", workdir / "candidate.events.jsonl"
-    out_dir.mkdir()
-    req = {
-        "solution_path": str(solution_path),
-        "variants": variants,
-        "device": device,
-        "precision": opts.precision,
-        "shared_dir": str(workdir / "shared"),
-        "out_dir": str(out_dir),
-        "events_path": str(events_path),
-        "poison": True,
-    }
-    env = {"TRITON_INTERPRET": "1"} if device == "cpu" else {}
-    key = secrets.token_bytes(32)
-    child = run_child([WORKER, "candidate", _write_request(workdir, "candidate", req)], workdir, opts.timeout_s, env,
-                      log_name="candidate", stdin_data=key)
+    problem = sized_for_device(problem, device)
+    timed = timed_on(device, opts)
+    workdir = Path(tempfile.mkdtemp(prefix="kw-check-"))
+    started = time.monotonic()
+    variants = plan_cases(problem, opts)
+    reference = ReferenceChild(problem, variants, device, opts, workdir, serve=timed)
     try:
-        return child, read_events(events_path, key), out_dir, None
-    except TamperedLog as exc:
-        return child, [], out_dir, f"the candidate's process wrote into the checker's event log ({exc})"
+        candidate = CandidateChild(solution_path, device, opts, workdir, serve=timed)  # starts up meanwhile
+    except BaseException:
+        reference.close()
+        raise
+    return _Children(device, workdir, variants, reference, candidate, started)
+
+
+def timed_on(device: str, opts: CheckOptions) -> bool:
+    """Whether a check on `device` is timed: on CUDA devices, unless --no-timing."""
+    return device.startswith("cuda") and opts.timing
+
+
+def _device_guess(requested: str) -> str | None:
+    """The device `resolve_device` will most likely name, known without importing torch, so the
+    children can start while this process imports it; None when only torch can tell."""
+    if requested == "cpu":
+        return "cpu"
+    gpu_nodes = Path("/dev/nvidiactl").exists()
+    if requested == "auto":
+        return "cuda:0" if gpu_nodes else "cpu"
+    if requested == "cuda" and gpu_nodes:
+        return "cuda:0"
+    if requested.startswith("cuda:") and requested[5:].isdigit() and gpu_nodes:
+        return f"cuda:{int(requested[5:])}"
+    return None
 
 
 def verify_solution(problem_path: str | Path, solution_path: str | Path, opts: CheckOptions | None = None) -> CheckResult:
@@ -156,8 +154,23 @@ def verify_solution(problem_path: str | Path, solution_path: str | Path, opts: C
     solution = load_solution(solution_path)
     if opts.mode not in ("strict", "compat"):
         raise InputError(f"--mode {opts.mode}: expected strict or compat")
-    device = resolve_device(opts.device)
-    problem = sized_for_device(problem, device)  # CPU_SIZES on the CPU (examples/problems/README.md)
+    selected_compile_baselines(opts)  # a bad name is the user's to fix before anything runs
+    findings = scan_solution(solution.source) if opts.static_scan else []
+    guess = None if findings else _device_guess(opts.device)
+    started = [_start_children(problem, solution.path, guess, opts)] if guess else []
+    try:
+        return _verify(problem, solution, opts, findings, started, start)
+    finally:
+        for children in started:
+            children.close(opts.keep_workdir)
+
+
+def _verify(shipped_problem: Problem, solution: Any, opts: CheckOptions, findings: list, started: list[_Children], start: float) -> CheckResult:
+    from kernelwright.tools.devices import resolve_device, versions
+    from kernelwright.tools.judge import judge_candidate
+
+    device = resolve_device(opts.device)  # imports torch (while the children start up)
+    problem = sized_for_device(shipped_problem, device)  # CPU_SIZES on the CPU (examples/problems/README.md)
     if device == "cpu" and "load_inline" in solution.source:
         raise InputError(f"solution file {solution.path} builds CUDA C++ (load_inline): that needs a CUDA GPU (--device cuda)")
     result = CheckResult(
@@ -168,61 +181,64 @@ def verify_solution(problem_path: str | Path, solution_path: str | Path, opts: C
         solution=str(solution.path),
         versions=versions(),
     )
-    findings = scan_solution(solution.source) if opts.static_scan else []
     if findings:
         result.verdict = findings[0].verdict
         result.reasons = [Reason("static_scan", f"{solution.path.name}:{f.line}: {f.message}", f.verdict) for f in findings]
         result.wall_s = time.monotonic() - start
         return result
-
-    workdir = Path(tempfile.mkdtemp(prefix="kw-check-"))
+    if not started or started[-1].device != device:  # guessed wrong (or could not guess): start them now
+        if started:
+            started[-1].close(keep_workdir=False)
+        started.append(_start_children(shipped_problem, solution.path, device, opts))
+    children = started[-1]
+    timed = timed_on(device, opts)
+    reference, candidate, variants = children.reference, children.candidate, children.variants
     if opts.keep_workdir:
-        opts.say(f"sandbox files kept in {workdir}")
-    try:
-        variants = plan_cases(problem, opts)
-        opts.say(f"reference: {sum(len(v['cases']) for v in variants)} cases on {device}")
-        with result.phase("reference"):
-            refs, report = run_reference(problem, variants, device, opts, workdir)
-        result.versions.update(report.get("device_facts", {}))
-        ran = {v["name"] for v in report["variants"]}
-        variants = [v for v in variants if v["name"] in ran]
-        by_case = {c["id"]: c for info in report["variants"] for c in info["cases"]}
-        for v in variants:
-            for c in v["cases"]:
-                c["output_nbytes"] = described_nbytes(by_case[c["id"]]["output"])
-        result.variants = [
-            {"name": v["name"], "constants": v["constants"], "cases": len(v["cases"])} for v in variants
-        ] + [{"name": s["name"], "skipped": s["error"].strip().splitlines()[-1]} for s in report["skipped_variants"]]
-        result.seeds = [c["seed"] for v in variants for c in v["cases"]]
-        cases = [{**c, "variant": v["name"], "constants": v["constants"]} for v in variants for c in v["cases"]]
+        opts.say(f"sandbox files kept in {children.workdir}")
+    opts.say(f"reference: {sum(len(v['cases']) for v in variants)} cases on {device}")
+    refs, report = reference.outputs()
+    result.phases["reference"] = round(time.monotonic() - children.started, 3)  # from its start
+    if not timed:
+        reference.close()
+    result.versions.update(report.get("device_facts", {}))
+    ran = {v["name"] for v in report["variants"]}
+    variants = [v for v in variants if v["name"] in ran]
+    by_case = {c["id"]: c for info in report["variants"] for c in info["cases"]}
+    for v in variants:
+        for c in v["cases"]:
+            c["output_nbytes"] = described_nbytes(by_case[c["id"]]["output"])
+    result.variants = [
+        {"name": v["name"], "constants": v["constants"], "cases": len(v["cases"])} for v in variants
+    ] + [{"name": s["name"], "skipped": s["error"].strip().splitlines()[-1]} for s in report["skipped_variants"]]
+    result.seeds = [c["seed"] for v in variants for c in v["cases"]]
+    cases = [{**c, "variant": v["name"], "constants": v["constants"]} for v in variants for c in v["cases"]]
 
-        opts.say(f"candidate: {len(cases)} guarded calls" + (" under the Triton interpreter" if device == "cpu" else ""))
-        with result.phase("candidate"):
-            child, events, out_dir, tampered = run_candidate(solution.path, variants, device, opts, workdir)
-        if tampered:
-            result.verdict = Verdict.STATIC_VIOLATION
-            result.reasons = [Reason("event_log", tampered, Verdict.STATIC_VIOLATION)]
-            result.wall_s = time.monotonic() - start
-            return result
-        with result.phase("compare"):
-            j = judge_candidate(child, events, refs, cases, out_dir, opts, device, opts.timeout_s)
-        result.verdict, result.reasons, result.trials = j.verdict, j.reasons, j.trials
-        result.max_abs_err, result.rel_err, result.tolerance = j.max_abs_err, j.rel_err, j.tolerance
-        result.weights_aligned, result.launches = j.weights_aligned, j.launches
+    opts.say(f"candidate: {len(cases)} guarded calls" + (" under the Triton interpreter" if device == "cpu" else ""))
+    with result.phase("candidate"):
+        child, events, tampered = candidate.check(variants)
+    if tampered:
+        result.verdict = Verdict.STATIC_VIOLATION
+        result.reasons = [Reason("event_log", tampered, Verdict.STATIC_VIOLATION)]
+        result.wall_s = time.monotonic() - start
+        return result
+    with result.phase("compare"):
+        j = judge_candidate(child, events, refs, cases, candidate.out_dir, opts, device, opts.timeout_s)
+    result.verdict, result.reasons, result.trials = j.verdict, j.reasons, j.trials
+    result.max_abs_err, result.rel_err, result.tolerance = j.max_abs_err, j.rel_err, j.tolerance
+    result.weights_aligned, result.launches = j.weights_aligned, j.launches
+    if not (result.accepted and timed):
+        candidate.close()  # nothing more to ask it
 
-        shipped = report["variants"][0]
-        if device == "cpu" and opts.static_resources and j.signatures:
-            from kernelwright.tools.resources import compile_resources
+    shipped = report["variants"][0]
+    if device == "cpu" and opts.static_resources and j.signatures:
+        from kernelwright.tools.resources import compile_resources
 
-            opts.say("static: compiling the solution's kernels for sm_90")
-            with result.phase("static_resources"):
-                result.resources = compile_resources(solution.path, j.signatures, workdir, opts.timeout_s)
-        if result.accepted and device.startswith("cuda") and opts.timing:
-            from kernelwright.tools.timing import time_solution
+        opts.say("static: compiling the solution's kernels for sm_90")
+        with result.phase("static_resources"):
+            result.resources = compile_resources(solution.path, j.signatures, children.workdir, opts.timeout_s)
+    if result.accepted and timed:
+        from kernelwright.tools.timing import time_solution
 
-            time_solution(problem, solution.path, shipped, device, opts, workdir, result)
-    finally:
-        if not opts.keep_workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
+        time_solution(problem, shipped, device, opts, children.workdir, result, reference, candidate)
     result.wall_s = time.monotonic() - start
     return result

@@ -3,6 +3,9 @@
 Never sees reference outputs: it reads the inputs, constructor arguments and weights that the
 reference worker saved, writes the candidate's outputs, and logs one JSON event per step so
 that a crash or a kill leaves a record of how far it got. The parent compares the outputs.
+It starts before the reference is done (`prewarm`) and waits for its key and cases on stdin.
+On a GPU, once the parent accepted the outputs, it times the candidate in this same process
+(`candidate_timing`), with the guards still installed.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import torch
 from kernelwright.tools import guards
 from kernelwright.tools.worker.common import (
     DTYPES,
+    Commands,
     EventLog,
     cast_inputs,
     clone_inputs,
@@ -125,17 +129,62 @@ def run_case(model, case: dict[str, Any], req: dict[str, Any], launches: guards.
     return True
 
 
+def prewarm(device: str) -> None:
+    """What every check pays before the candidate's code can run, done while the reference works:
+    Triton's import and, on a GPU, the CUDA context and Triton's driver module (built with the C
+    compiler into this check's cache). Nothing here involves the candidate; a failure here
+    surfaces again, and is reported, when the candidate's kernels need the same thing."""
+    import triton  # noqa: F401
+
+    if device.startswith("cuda"):
+        try:
+            torch.cuda.set_device(torch.device(device))
+            torch.empty(1, device=device)
+            from triton.runtime import driver
+
+            driver.active.get_current_target()
+        except Exception:  # noqa: BLE001 - see the docstring
+            pass
+
+
+def check_cases(module, variants: list[dict[str, Any]], req: dict[str, Any], launches: guards.LaunchCounter, log: EventLog):
+    """Every case of every variant, under the guards. The shipped variant's model, or None if the
+    run had to stop (an error event says why)."""
+    shared, shipped = Path(req["shared_dir"]), None
+    for variant in variants:
+        try:
+            model = build_model(module, req, variant["name"], shared, log)
+        except BaseException as exc:  # noqa: BLE001
+            log.write(event="error", stage="init", variant=variant["name"], kind=classify_exception(exc), error=error_text(exc))
+            return None
+        for case in variant["cases"]:
+            if not run_case(model, case, req, launches, log):
+                return None
+        if variant["name"] == "shipped":
+            shipped = model
+    return shipped
+
+
 def main(req: dict[str, Any]) -> int:
     import sys
 
-    key = sys.stdin.buffer.read()  # the event-log key, sent by the parent through a closed pipe
-    log = EventLog(Path(req["events_path"]), key)
+    prewarm(req["device"])
     launches = guards.LaunchCounter(Path(req["solution_path"]))
     launches.install()
     if launches.interpreting:
         guards.InterpretedAutotune().install()
     guards.ExtensionCounter(launches).install()
     guards.ThreadStarts.install()
+    if req.get("serve"):
+        # Imported now, before the candidate: what the timing code captures (torch.equal, CUDA
+        # events, the clock) is torch's own, whatever the candidate replaces later.
+        from kernelwright.tools.worker import candidate_timing
+    # The parent sends the event-log key and the cases only once the reference outputs are off the disk.
+    commands = Commands(sys.stdin.buffer)
+    go = None if commands.closed else commands.next()
+    if go is None:
+        return 0
+    log = EventLog(Path(req["events_path"]), commands.key)
     state0, threads0, starts0 = guards.global_state_snapshot(), guards.live_threads(), guards.ThreadStarts.count
     log.write(event="start", pid=os.getpid(), interpret=os.environ.get("TRITON_INTERPRET") == "1")
     try:
@@ -149,15 +198,11 @@ def main(req: dict[str, Any]) -> int:
         state_changes=guards.diff_state(state0, guards.global_state_snapshot()),
         new_threads=max(len(guards.live_threads() - threads0), guards.ThreadStarts.count - starts0),
     )
-    shared = Path(req["shared_dir"])
-    for variant in req["variants"]:
-        try:
-            model = build_model(module, req, variant["name"], shared, log)
-        except BaseException as exc:  # noqa: BLE001
-            log.write(event="error", stage="init", variant=variant["name"], kind=classify_exception(exc), error=error_text(exc))
-            return 0
-        for case in variant["cases"]:
-            if not run_case(model, case, req, launches, log):
-                return 0
+    model = check_cases(module, go["variants"], req, launches, log)
+    if model is None:
+        return 0
     log.write(event="done", own=dict(launches.own), other=dict(launches.other), signatures=list(launches.signatures.values()))
+    command = commands.next() if req.get("serve") else None
+    if command is not None and command["cmd"] == "time":
+        candidate_timing.time_candidate(model, command, req, launches, log)
     return 0

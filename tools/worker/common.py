@@ -1,9 +1,10 @@
-"""Helpers shared by the child-process workers: module loading, seeding, tensor I/O, events."""
+"""Helpers shared by the child-process workers: module loading, seeding, tensor I/O, events.
+
+The signed event log and the parent's signed commands live in `signed` (no torch: the parent
+imports them too); they are re-exported here for the workers."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import importlib.util
 import json
 import random
@@ -14,6 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from kernelwright.tools.worker.signed import (  # noqa: F401 - re-exported for the workers
+    KEY_BYTES,
+    Commands,
+    EventLog,
+    TamperedLog,
+    command_line,
+    read_events,
+    write_json_atomic,
+)
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -101,60 +112,9 @@ def read_request(path: str) -> dict[str, Any]:
     return json.loads(Path(path).read_text())
 
 
-# Captured before any candidate code is imported: a candidate that patches torch.equal (or the
-# json module) afterwards does not change how the worker compares or records.
+# Captured before any candidate code is imported: a candidate that patches torch.equal
+# afterwards does not change how the worker compares (the event log's json is captured likewise).
 _equal = torch.equal
-_dumps = json.dumps
-
-
-def _sign(key: bytes, seq: int, body: str) -> str:
-    return hmac.new(key, f"{seq}:{body}".encode(), hashlib.sha256).hexdigest()
-
-
-class EventLog:
-    """Append-only JSON-lines progress: a crash mid-way still leaves what was done.
-
-    Each line carries a sequence number and an HMAC under a key the parent sent through stdin,
-    so lines that code in this process forges, reorders or replays are detected by the parent."""
-
-    def __init__(self, path: Path, key: bytes) -> None:
-        self.path = path
-        self.path.write_text("")
-        self._key = key
-        self._seq = 0
-
-    def write(self, **event: Any) -> None:
-        body = _dumps(event, default=str, sort_keys=True)
-        line = _dumps({"seq": self._seq, "body": body, "mac": _sign(self._key, self._seq, body)})
-        self._seq += 1
-        with self.path.open("a") as fh:
-            fh.write(line + "\n")
-            fh.flush()
-
-
-class TamperedLog(Exception):
-    """The event log holds a line that the worker did not write."""
-
-
-def read_events(path: Path, key: bytes) -> list[dict[str, Any]]:
-    """Verified events in order. A torn final line (a killed child) is dropped; any other bad,
-    unsigned, reordered or replayed line raises TamperedLog."""
-    if not path.exists():
-        return []
-    lines = path.read_text().splitlines()
-    events = []
-    for n, line in enumerate(lines):
-        try:
-            record = json.loads(line)
-            body, seq, mac = record["body"], record["seq"], record["mac"]
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            if n == len(lines) - 1:
-                break  # torn last line
-            raise TamperedLog(f"line {n + 1} is not a worker event") from exc
-        if seq != len(events) or not hmac.compare_digest(str(mac), _sign(key, seq, body)):
-            raise TamperedLog(f"line {n + 1} was not written by the worker (bad signature or order)")
-        events.append(json.loads(body))
-    return events
 
 
 def device_sync(device: torch.device) -> None:

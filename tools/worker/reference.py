@@ -3,12 +3,12 @@
 Writes, per shape variant, the constructor arguments and the reference weights (`shared/`), and
 per case the inputs (`shared/`) and the reference outputs (`private/`). The parent moves the
 private outputs into its own memory and deletes them before any candidate code starts.
-Also measures the problem's minimum bytes and flops for the speed-of-light time.
+Also measures the problem's minimum bytes and flops for the speed-of-light time. On a GPU the
+process then stays up and times the reference eager on the parent's signed commands.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import torch
 
 from kernelwright.tools.worker.common import (
     DTYPES,
+    Commands,
     as_list,
     cast_inputs,
     device_sync,
@@ -23,6 +24,7 @@ from kernelwright.tools.worker.common import (
     load_module,
     save_tensors,
     seed_everything,
+    write_json_atomic,
 )
 
 
@@ -68,10 +70,12 @@ def generate_inputs(module: Any, device: torch.device) -> list[Any]:
         return as_list(module.get_inputs())
 
 
-def run_variant(req: dict[str, Any], variant: dict[str, Any], shared: Path, private: Path) -> dict[str, Any]:
+def run_variant(req: dict[str, Any], variant: dict[str, Any], shared: Path, private: Path) -> tuple[dict[str, Any], Any, Any]:
+    """Outputs of every case of one variant. Returns the report, the model and the problem module."""
     device = torch.device(req["device"])
     dtype = DTYPES.get(req.get("precision") or "")
     module = load_module(f"kw_problem_{variant['name']}", req["problem_path"], variant["source"])
+    seed_everything(42)  # constructor arguments drawn at random are the same in every process
     init_inputs = as_list(module.get_init_inputs())
     seed_everything(42)
     model = module.Model(*init_inputs)
@@ -95,15 +99,52 @@ def run_variant(req: dict[str, Any], variant: dict[str, Any], shared: Path, priv
             info["bytes"] = tensor_bytes(dev_inputs) + tensor_bytes(params) + tensor_bytes(out)
             info["flops"] = count_flops(model, dev_inputs)
             info["input_spec"] = [describe_output(v) if isinstance(v, torch.Tensor) else {"value": repr(v)} for v in dev_inputs]
-    return info
+    return info, model, module
+
+
+def serve_timing(commands: Commands, model: Any, module: Any, req: dict[str, Any]) -> None:
+    """Time the reference eager whenever the parent asks (before and after the candidate), in
+    this process: its start-up is paid once per check, and its model is the one that produced
+    the reference outputs. Ends when the parent closes the pipe."""
+    from kernelwright.tools.worker.timing import input_pool, measure, refill, save_outputs
+
+    device = torch.device(req["device"])
+    dtype = DTYPES.get(req.get("precision") or "")
+    pools: dict[tuple[int, ...], list[list[Any]]] = {}
+    if device.type == "cuda":
+        torch.cuda.set_device(device)  # events and the flush on the reference's GPU
+        torch.cuda.empty_cache()  # the candidate's process gets the memory while this one waits
+    while (command := commands.next()) is not None:
+        seeds = tuple(command["pool_seeds"])
+        with torch.inference_mode():
+            if seeds not in pools:
+                pools[seeds] = input_pool(module, device, dtype, list(seeds))
+            pool = pools[seeds]
+            measured = measure(model, pool, device, compat=req.get("mode") == "compat")
+            result = {"stats": measured["stats"], "warmup_calls": measured["warmup_calls"], "flush_bytes": measured["flush_bytes"]}
+            if command.get("outputs_dir"):
+                # The reference's output for every pool slot, to re-check the candidate's timed calls.
+                buffers, outputs = measured["buffers"], []
+                for slot, inputs in enumerate(pool):
+                    refill(buffers, inputs)
+                    outputs.append((slot, model(*buffers)))
+                result["saved_outputs"] = save_outputs(Path(command["outputs_dir"]), outputs)
+        write_json_atomic(Path(command["result_path"]), result)
 
 
 def main(req: dict[str, Any]) -> int:
+    import sys
+
+    commands = Commands(sys.stdin.buffer) if req.get("serve") else None
     shared, private = Path(req["shared_dir"]), Path(req["private_dir"])
     result: dict[str, Any] = {"variants": [], "skipped_variants": []}
+    shipped: tuple[Any, Any] | None = None
     for variant in req["variants"]:
         try:
-            result["variants"].append(run_variant(req, variant, shared, private))
+            info, model, module = run_variant(req, variant, shared, private)
+            result["variants"].append(info)
+            if variant["name"] == "shipped":
+                shipped = (model, module)
         except Exception as exc:  # noqa: BLE001 - the reference's failure is reported, not raised
             if variant["name"] == "shipped":
                 result["error"] = error_text(exc)
@@ -114,5 +155,7 @@ def main(req: dict[str, Any]) -> int:
     from kernelwright.tools.devices import gpu_facts
 
     result["device_facts"] = gpu_facts(req["device"])
-    Path(req["result_path"]).write_text(json.dumps(result))
+    write_json_atomic(Path(req["result_path"]), result)
+    if commands is not None and not commands.closed and shipped is not None:
+        serve_timing(commands, *shipped, req)
     return 0

@@ -1,18 +1,23 @@
-"""Child worker: time one implementation (reference eager, torch.compile baseline or candidate).
+"""Timing on the GPU, inside a worker: the loops every timed implementation shares, and the child
+entry that times the torch.compile baselines.
 
-Protocol (EVAL_PROTOCOL.md, Timing): inference mode; before every call, fresh input contents
-are copied into the call's buffers and L2 is flushed, both outside the timed window; CUDA events
-around the call only; warm-up >= 10 calls and >= 25 ms; then 100 calls, or fewer (>= 10) once
-1 s of calls has passed; median, IQR, min, n. `compat` mode is KernelBench's: 3 warm-ups,
-100 calls, mean. The candidate is also run under the profiler to see every kernel on every
-stream (timing escape), and the outputs of its last timed calls are saved for a re-check.
+Protocol (EVAL_PROTOCOL.md, Timing): inference mode; before every call, fresh input contents are
+copied into the call's buffers and L2 is flushed, both outside the timed window; CUDA events
+around the call only; warm-up >= 10 calls and >= 25 ms; then 100 calls, or fewer (>= 10) once 1 s
+of calls has passed; median, IQR, min, n. `compat` mode is KernelBench's: 3 warm-ups, 100 calls,
+mean. Who runs these loops: the reference worker (eager, before and after the candidate), the
+candidate worker (after its guarded checks; see `candidate.time_candidate`) and, once per problem
+and toolchain, this file's `main` (the torch.compile baselines).
 """
 
 from __future__ import annotations
 
 import json
+import random
 import statistics
 import time
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,49 +25,30 @@ import torch
 
 from kernelwright.tools.worker.common import (
     DTYPES,
+    as_list,
     cast_inputs,
     load_module,
-    load_tensors,
     plain_cpu,
     save_tensors,
     seed_everything,
+    write_json_atomic,
 )
 from kernelwright.tools.worker.reference import generate_inputs
 
+# Captured at import, which in the candidate's process is before its code runs.
+_Event, _synchronize, _clock = torch.cuda.Event, torch.cuda.synchronize, time.perf_counter
+
 WARMUP_MIN_CALLS, WARMUP_MIN_MS = 10, 25.0
 TIMED_CALLS, TIMED_BUDGET_S, TIMED_MIN_CALLS = 100, 1.0, 10
+COMPILE_MODES = {"compile": "default", "compile_max_autotune": "max-autotune-no-cudagraphs"}
 
 
-def build(req: dict[str, Any]) -> tuple[torch.nn.Module, Any]:
-    device = torch.device(req["device"])
-    dtype = DTYPES.get(req.get("precision") or "")
-    problem = load_module("kw_problem", req["problem_path"])
-    shared = Path(req["shared_dir"])
-    init_inputs = load_tensors(shared / "init_shipped.pt")
-    weights = load_tensors(shared / "weights_shipped.pt")
-    seed_everything(42)
-    if req["role"] == "candidate":
-        solution = load_module("kw_solution", req["solution_path"])
-        model = solution.ModelNew(*init_inputs)
-        own = model.state_dict()
-        model.load_state_dict({k: v for k, v in weights.items() if k in own and own[k].shape == v.shape}, strict=False)
-    else:
-        model = problem.Model(*init_inputs)
-        model.load_state_dict(weights)
-    model = (model.to(device=device, dtype=dtype) if dtype else model.to(device)).eval()
-    if req["role"] == "compile-default":
-        model = torch.compile(model)
-    elif req["role"] == "compile-max-autotune":
-        model = torch.compile(model, mode="max-autotune-no-cudagraphs")
-    return model, problem
-
-
-def input_pool(problem: Any, req: dict[str, Any]) -> list[list[Any]]:
-    device, dtype = torch.device(req["device"]), DTYPES.get(req.get("precision") or "")
+def input_pool(module: Any, device: torch.device, dtype: torch.dtype | None, seeds: list[int]) -> list[list[Any]]:
+    """One input set per seed, drawn by the problem's get_inputs on the device."""
     pool = []
-    for seed in req["pool_seeds"]:
+    for seed in seeds:
         seed_everything(seed)
-        pool.append(cast_inputs(generate_inputs(problem, device), device, dtype))
+        pool.append(cast_inputs(generate_inputs(module, device), device, dtype))
     return pool
 
 
@@ -72,31 +58,128 @@ def refill(buffers: list[Any], source: list[Any]) -> None:
             dst.copy_(src)
 
 
-def timed_calls(model, buffers, pool, flush: torch.Tensor, n_max: int, budget_s: float, n_min: int, keep_last: int = 0):
-    """Run calls with refill + flush outside CUDA-event windows. Returns (ms list, last outputs)."""
-    starts = [torch.cuda.Event(enable_timing=True) for _ in range(n_max)]
-    ends = [torch.cuda.Event(enable_timing=True) for _ in range(n_max)]
-    kept: list[tuple[int, Any]] = []
-    began = time.perf_counter()
+def _tensors(out: Any) -> list[torch.Tensor]:
+    if isinstance(out, torch.Tensor):
+        return [out]
+    if isinstance(out, (list, tuple)):
+        return [t for o in out for t in _tensors(o)]
+    return []
+
+
+def _storages(out: Any) -> set[int]:
+    return {t.untyped_storage().data_ptr() for t in _tensors(out)}
+
+
+class CallWatch:
+    """What the timing loop records around each call, always outside the CUDA-event window.
+
+    - `sample`: every call's output read at the same `sample` secret random positions (all of them
+      for smaller outputs), for the parent to compare with the reference: a call that skipped work
+      is caught whichever call it was.
+    - `keep`: the outputs of `keep` calls picked uniformly at random (reservoir sampling with the
+      system's RNG), saved whole for the same re-check.
+    - the outputs of the last `ring` calls stay referenced, so an honest implementation cannot get
+      their memory back from the allocator: a call returning one of them is a result cache.
+    - `launches` (a callable giving the solution's own launch count so far): calls that launched
+      none of the solution's kernels.
+    The positions come from a generator of this object's own, seeded from the system's RNG: not
+    from torch's global RNG, whose state the candidate can read.
+    """
+
+    def __init__(self, keep: int = 0, ring: int = 0, sample: int = 0, launches: Callable[[], int] | None = None) -> None:
+        self.keep, self.kept, self.seen = keep, [], 0
+        self._rng = random.SystemRandom()
+        self.sample = sample
+        self._gen = torch.Generator().manual_seed(self._rng.getrandbits(62))
+        self.layout: list[tuple[tuple[int, ...], torch.dtype]] | None = None
+        self.positions: list[torch.Tensor] = []
+        self.samples: list[tuple[int, int, list[torch.Tensor]]] = []
+        self.malformed: list[int] = []
+        self.recent: deque[Any] = deque(maxlen=ring)
+        self.recent_storages: deque[set[int]] = deque(maxlen=ring)
+        self.reused: list[int] = []
+        self.launches = launches
+        self.without_own_launch: list[int] = []
+        self._before = 0
+
+    def before(self) -> None:
+        if self.launches:
+            self._before = self.launches()
+
+    def after(self, index: int, slot: int, out: Any) -> None:
+        if self.launches and self.launches() == self._before:
+            self.without_own_launch.append(index)
+        if self.sample:
+            self._read_sample(index, slot, out)
+        if self.recent.maxlen:
+            storages = _storages(out)
+            if any(storages & held for held in self.recent_storages):
+                self.reused.append(index)
+            self.recent.append(out)
+            self.recent_storages.append(storages)
+        if self.keep:
+            if len(self.kept) < self.keep:
+                self.kept.append((slot, index, out))
+            else:
+                j = self._rng.randrange(self.seen + 1)
+                if j < self.keep:
+                    self.kept[j] = (slot, index, out)
+            self.seen += 1
+
+
+    def _read_sample(self, index: int, slot: int, out: Any) -> None:
+        tensors = _tensors(out)
+        if any(type(t) is not torch.Tensor for t in tensors):
+            self.malformed.append(index)  # a tensor subclass could answer the sampling with other values
+            return
+        layout = [(tuple(t.shape), t.dtype) for t in tensors]
+        if self.layout is None:
+            self.layout = layout
+            self.positions = [self._pick_positions(t) for t in tensors]
+        if layout != self.layout:
+            self.malformed.append(index)  # another shape, dtype or structure than the first timed call
+            return
+        self.samples.append((index, slot, [t.reshape(-1).index_select(0, p) for t, p in zip(tensors, self.positions)]))
+
+    def _pick_positions(self, t: torch.Tensor) -> torch.Tensor:
+        n = t.numel()
+        picked = torch.arange(n) if n <= self.sample else torch.randint(n, (self.sample,), generator=self._gen)
+        return picked.to(t.device)
+
+    def sampled(self) -> dict[str, Any] | None:
+        """The samples as CPU tensors: positions per output tensor, and per call its index, input
+        slot and values (one tensor per output tensor, stacked over the calls)."""
+        if not self.samples:
+            return None
+        return {
+            "positions": [p.cpu() for p in self.positions],
+            "calls": [(index, slot) for index, slot, _ in self.samples],
+            "values": [torch.stack([values[k] for _, _, values in self.samples]).cpu() for k in range(len(self.positions))],
+        }
+
+
+def timed_calls(model, buffers, pool, flush: torch.Tensor, n_max: int, budget_s: float, n_min: int, watch: CallWatch | None = None) -> list[float]:
+    """Calls with refill + flush outside CUDA-event windows; the event times in ms."""
+    starts = [_Event(enable_timing=True) for _ in range(n_max)]
+    ends = [_Event(enable_timing=True) for _ in range(n_max)]
+    began = _clock()
     n = 0
     while n < n_max:
         slot = n % len(pool)
         refill(buffers, pool[slot])
         flush.zero_()
+        if watch:
+            watch.before()
         starts[n].record()
         out = model(*buffers)
         ends[n].record()
-        if keep_last and n >= n_max - keep_last:
-            kept.append((slot, out))
+        if watch:
+            watch.after(n, slot, out)
         n += 1
-        if n >= n_min and time.perf_counter() - began > budget_s:
-            # Slow implementation: stop early; keep the last outputs for the re-check.
-            torch.cuda.synchronize()
-            if keep_last and not kept:
-                kept.append((slot, out))
-            break
-    torch.cuda.synchronize()
-    return [s.elapsed_time(e) for s, e in zip(starts[:n], ends[:n])], kept
+        if n >= n_min and _clock() - began > budget_s:
+            break  # a slow implementation: stop early
+    _synchronize()
+    return [s.elapsed_time(e) for s, e in zip(starts[:n], ends[:n])]
 
 
 def stats(ms: list[float], mean: bool) -> dict[str, Any]:
@@ -113,11 +196,50 @@ def stats(ms: list[float], mean: bool) -> dict[str, Any]:
     }
 
 
+def flush_buffer(device: torch.device) -> torch.Tensor:
+    """A buffer whose zeroing evicts L2: max(256 MiB, 4 x L2)."""
+    l2 = getattr(torch.cuda.get_device_properties(device), "L2_cache_size", 50 * 2**20)
+    return torch.empty(max(256 * 2**20, 4 * l2) // 4, dtype=torch.float32, device=device)
+
+
+def measure(model, pool: list[list[Any]], device: torch.device, compat: bool, watch: CallWatch | None = None, warmup_guard: Any = None) -> dict[str, Any]:
+    """Warm-up, then the timed calls (call under torch.inference_mode()). `warmup_guard`, a context
+    manager, is entered around each warm-up call (the candidate's op accounting)."""
+    buffers = [v.clone() if isinstance(v, torch.Tensor) else v for v in pool[0]]
+    flush = flush_buffer(device)
+    # Warm-up: also absorbs JIT/autotune compilation, outside every measurement.
+    began, warm_calls = _clock(), 0
+    while True:
+        if warmup_guard is not None:
+            with warmup_guard:
+                timed_calls(model, buffers, pool, flush, 1, 1e9, 1)
+        else:
+            timed_calls(model, buffers, pool, flush, 1, 1e9, 1)
+        warm_calls += 1
+        enough = warm_calls >= (3 if compat else WARMUP_MIN_CALLS)
+        if enough and (compat or (_clock() - began) * 1000 >= WARMUP_MIN_MS):
+            break
+    if compat:
+        ms = timed_calls(model, buffers, pool, flush, TIMED_CALLS, 1e9, TIMED_CALLS, watch)
+    else:
+        ms = timed_calls(model, buffers, pool, flush, TIMED_CALLS, TIMED_BUDGET_S, TIMED_MIN_CALLS, watch)
+    result = {"stats": stats(ms, mean=compat), "warmup_calls": warm_calls, "flush_bytes": flush.numel() * 4}
+    del flush
+    return {**result, "buffers": buffers}
+
+
+def save_outputs(outdir: Path, items: list[tuple[int, Any]]) -> int:
+    """(input slot, output) pairs as plain CPU tensors, one file each, for the parent's re-check."""
+    for i, (slot, out) in enumerate(items):
+        save_tensors(outdir / f"timed_{i}.pt", {"slot": slot, "out": plain_cpu(out)})
+    return len(items)
+
+
 MARKER = "spin_kernel"  # torch.cuda._sleep's kernel: marks which stream is the timed one
 
 
 def profile_streams(model, buffers, calls: int = 5) -> dict[str, Any]:
-    """Kernels of a few synchronised calls on every stream: the streams the candidate used
+    """Kernels of a few synchronised calls on every stream: the streams the implementation used
     besides the timed (current) one, and its kernel time against the event time."""
     import os
     import tempfile
@@ -128,11 +250,11 @@ def profile_streams(model, buffers, calls: int = 5) -> dict[str, Any]:
     with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
         for _ in range(calls):
             torch.cuda._sleep(1)
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start, end = _Event(enable_timing=True), _Event(enable_timing=True)
             start.record()
             model(*buffers)
             end.record()
-            torch.cuda.synchronize()
+            _synchronize()
             event_ms += start.elapsed_time(end)
     fd, path = tempfile.mkstemp(suffix=".json")
     os.close(fd)
@@ -153,46 +275,39 @@ def profile_streams(model, buffers, calls: int = 5) -> dict[str, Any]:
     }
 
 
+def build_reference(module: Any, device: torch.device, dtype: torch.dtype | None) -> torch.nn.Module:
+    """`Model` exactly as the reference worker builds it (seed 42 before the constructor
+    arguments and before the constructor), from the problem file alone: nothing on disk that a
+    candidate's process could have touched goes into a baseline."""
+    seed_everything(42)
+    init_inputs = as_list(module.get_init_inputs())
+    seed_everything(42)
+    model = module.Model(*init_inputs)
+    return (model.to(device=device, dtype=dtype) if dtype else model.to(device)).eval()
+
+
 def main(req: dict[str, Any]) -> int:
+    """Time the torch.compile baselines named in `req["baselines"]`, one after the other in this
+    process; the result file is rewritten after each, so one that crashes keeps the others."""
     device = torch.device(req["device"])
     torch.cuda.set_device(device)
-    compat = req.get("mode") == "compat"
-    result: dict[str, Any] = {"role": req["role"]}
+    dtype = DTYPES.get(req.get("precision") or "")
+    module = load_module("kw_problem", req["problem_path"], req.get("problem_source"))
+    results: dict[str, Any] = {}
+    out = Path(req["result_path"])
     with torch.inference_mode():
-        model, problem = build(req)
-        pool = input_pool(problem, req)
-        buffers = [v.clone() if isinstance(v, torch.Tensor) else v for v in pool[0]]
-        l2 = getattr(torch.cuda.get_device_properties(device), "L2_cache_size", 50 * 2**20)
-        flush_bytes = max(256 * 2**20, 4 * l2)
-        flush = torch.empty(flush_bytes // 4, dtype=torch.float32, device=device)
-        result["flush_bytes"] = flush_bytes
-        # Warm-up: also absorbs JIT/autotune compilation, outside every measurement.
-        began, warm_calls = time.perf_counter(), 0
-        while True:
-            timed_calls(model, buffers, pool, flush, 1, 1e9, 1)
-            warm_calls += 1
-            enough = warm_calls >= (3 if compat else WARMUP_MIN_CALLS)
-            if enough and (compat or (time.perf_counter() - began) * 1000 >= WARMUP_MIN_MS):
-                break
-        keep = len(pool) if req["role"] == "candidate" else 0
-        if compat:
-            ms, kept = timed_calls(model, buffers, pool, flush, TIMED_CALLS, 1e9, TIMED_CALLS, keep)
-        else:
-            ms, kept = timed_calls(model, buffers, pool, flush, TIMED_CALLS, TIMED_BUDGET_S, TIMED_MIN_CALLS, keep)
-        result["stats"] = stats(ms, mean=compat)
-        result["warmup_calls"] = warm_calls
-        if req["role"] == "reference" and req.get("outputs_dir"):
-            # The reference's output for every pool slot, for re-checking the candidate's timed calls.
-            for slot, inputs in enumerate(pool):
-                refill(buffers, inputs)
-                kept.append((slot, model(*buffers)))
-        if req.get("outputs_dir") and kept:
-            outdir = Path(req["outputs_dir"])
-            for i, (slot, out) in enumerate(kept):
-                save_tensors(outdir / f"timed_{i}.pt", {"slot": slot, "out": plain_cpu(out)})
-            result["saved_outputs"] = len(kept)
-        if req["role"] == "candidate":
-            result["profile"] = profile_streams(model, buffers)
-    Path(req["result_path"]).write_text(json.dumps(result))
+        pool = input_pool(module, device, dtype, req["pool_seeds"])
+        for name in req["baselines"]:
+            results[name] = {"error": "the worker died while compiling or timing it"}
+            write_json_atomic(out, results)
+            try:
+                torch._dynamo.reset()
+                model = torch.compile(build_reference(module, device, dtype), mode=COMPILE_MODES[name])
+                measured = measure(model, pool, device, compat=False)
+                results[name] = measured["stats"]
+                del model, measured
+            except Exception as exc:  # noqa: BLE001 - a baseline that fails to compile is reported, not fatal
+                lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()] or [type(exc).__name__]
+                results[name] = {"error": f"{type(exc).__name__}: {lines[-1][:300]}"}
+            write_json_atomic(out, results)
     return 0
-

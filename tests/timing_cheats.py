@@ -1,0 +1,51 @@
+"""Solutions that are honest while checked and cheat once timed, built from the shipped gelu_scale
+solution. Used by the GPU tests and by the CPU tests of the timing flow (tests/test_timing_guards.py).
+
+Each counts the calls of its ModelNew instance: the first `checked` calls (the checked trials at the
+shipped sizes) are honest, later ones are the timed calls.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from paths import SOLUTIONS
+
+# The solution's kernel launch, as a method the cheats call (n=1: one element only).
+KERNEL = """    def _kernel(self, x: torch.Tensor, n: int | None = None) -> torch.Tensor:
+        y = torch.empty_like(x)
+        n = x.numel() if n is None else n
+        gelu_scale_kernel[(triton.cdiv(n, 4096),)](x, y, n, self.scale, BLOCK=4096)
+        return y
+
+"""
+
+# Launches its kernel on one element only: the launch counter sees a kernel, the output is wrong.
+LAZY = """    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        honest = self.calls <= CHECKED or self.calls % 25 == 0
+        return self._kernel(x.contiguous(), None if honest else 1)
+"""
+
+# Remembers each output under its input's first value and returns it again for the same input,
+# after a token launch: right answers, none of the work in the timed call.
+CONTENT_CACHE = """    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        x = x.contiguous()
+        key = x.reshape(-1)[0].item()
+        if self.calls > CHECKED and key in self.seen:
+            self._kernel(x, 1)
+            return self.seen[key]
+        self.seen[key] = self._kernel(x)
+        return self.seen[key]
+"""
+
+
+def timed_cheat(tmp_path: Path, name: str, forward: str, checked: int) -> Path:
+    src = (SOLUTIONS / "gelu_scale.py").read_text()
+    head = src[: src.index("    def forward")]
+    assert "        self.scale = scale\n" in head, "the shipped gelu_scale solution changed: update tests/timing_cheats.py"
+    head = head.replace("        self.scale = scale\n", "        self.scale = scale\n        self.calls = 0\n        self.seen = {}\n", 1)
+    path = tmp_path / f"{name}.py"
+    path.write_text(head + KERNEL + forward.replace("CHECKED", str(checked)))
+    return path

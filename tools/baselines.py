@@ -1,0 +1,91 @@
+"""The baselines a candidate is timed against: which ones a check times, and the cache of the
+torch.compile ones.
+
+Eager is timed on every check (it brackets the candidate for the noise floor). The torch.compile
+baselines (default, and max-autotune without CUDA graphs) cost tens of seconds to compile, so
+each is timed once per (problem source, precision, mode, GPU, driver, torch, Triton, CUDA) and
+cached in HOME/baselines.json, each under its own name. `compile_baselines` (check option,
+`--baselines`) selects which are timed; the others are reported as null with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+from kernelwright.tools.problem import InputError
+from kernelwright.tools.sandbox import run_child
+
+BASELINES = ("eager", "compile", "compile_max_autotune")
+COMPILE_BASELINES = ("compile", "compile_max_autotune")
+MIN_BASELINE_TIMEOUT_S = 900.0  # max-autotune compiles can take minutes
+
+
+def parse_baselines(text: str) -> tuple[str, ...]:
+    """`--baselines eager,compile`: the torch.compile baselines to time (eager is always timed:
+    it brackets the candidate for the noise floor)."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in BASELINES]
+    if unknown or not names:
+        raise InputError(f"--baselines {text}: expected a comma-separated list of {', '.join(BASELINES)}")
+    return tuple(n for n in COMPILE_BASELINES if n in names)
+
+
+def selected_compile_baselines(opts: Any) -> tuple[str, ...]:
+    """The check option `compile_baselines`, validated (a config file may name anything)."""
+    names = opts.compile_baselines
+    if isinstance(names, str):
+        names = [names]
+    unknown = [n for n in names if n not in BASELINES]
+    if unknown:
+        raise InputError(f"compile_baselines {list(names)}: unknown {unknown}; expected some of {', '.join(COMPILE_BASELINES)}")
+    return tuple(n for n in COMPILE_BASELINES if n in names)
+
+
+def _baseline_cache_key(problem: Any, device_facts: dict[str, str], opts: Any) -> str:
+    raw = json.dumps([problem.file.sha256, opts.precision, opts.mode, device_facts], sort_keys=True)
+    return hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+
+def _read_json(path: Path | None) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text()) if path else {}
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def compiled_baselines(problem: Any, device: str, opts: Any, workdir: Path, facts: dict[str, str], pool_seeds: list[int], names: tuple[str, ...]) -> tuple[dict[str, Any], bool]:
+    """Stats (or {"error"}) per selected baseline, and whether all came from the cache. Each
+    baseline is cached on its own under the problem/precision/mode/device/versions key, so
+    selecting fewer never hides one and selecting more times only the missing ones."""
+    cache_path = (opts.home / "baselines.json") if opts.home else None
+    key = _baseline_cache_key(problem, facts, opts)
+    known = _read_json(cache_path).get(key, {})
+    missing = [n for n in names if n not in known]
+    if missing:
+        opts.say(f"timing: baselines {', '.join(missing)} (torch.compile; cached afterwards)")
+        result_path = workdir / "baselines.result.json"
+        request = workdir / "baselines.request.json"
+        request.write_text(json.dumps({
+            "problem_path": str(problem.path), "problem_source": problem.file.source, "device": device, "precision": opts.precision,
+            "pool_seeds": pool_seeds, "baselines": missing, "result_path": str(result_path),
+        }))
+        timeout = max(opts.timeout_s, MIN_BASELINE_TIMEOUT_S) * len(missing)
+        child = run_child(["kernelwright.tools.worker", "timing", str(request)], workdir, timeout, log_name="baselines")
+        found = _read_json(result_path)
+        for n in missing:
+            if n not in found or (child.timed_out and "error" in found[n]):
+                found[n] = {"error": f"timing {n} failed: " + ("timed out" if child.timed_out else child.signal_name or "no result")}
+        if cache_path:
+            cache_path.parent.mkdir(parents=True, exist_ok=True)
+            cache = _read_json(cache_path)  # again: another check may have written meanwhile
+            cache[key] = {**cache.get(key, {}), **{n: found[n] for n in missing}}
+            tmp = cache_path.with_name(cache_path.name + f".{secrets.token_hex(4)}.tmp")
+            tmp.write_text(json.dumps(cache, indent=2))
+            tmp.replace(cache_path)
+        known = {**known, **{n: found[n] for n in missing}}
+    return {n: known[n] for n in names}, not missing

@@ -1,0 +1,170 @@
+"""The two sandboxed children of one check, as the parent drives them.
+
+Both start together, so the candidate's start-up (importing torch and Triton, the CUDA context,
+Triton's driver build) overlaps the reference's work. The candidate receives its event-log key
+and its cases only once the reference outputs are in the parent's memory and deleted from disk.
+
+- reference child: writes inputs, weights and reference outputs, then (when the check is timed)
+  stays up to time the reference eager before and after the candidate, on signed commands.
+- candidate child: runs the cases under the runtime guards, then (when the check is timed and the
+  parent accepted the outputs) times the candidate in the same process, guards still installed.
+
+Order on a GPU: reference outputs -> candidate checks -> (parent judges) -> eager before ->
+candidate timed -> candidate process ends -> compile baselines -> eager after (+ reference outputs
+of the timed inputs). No reference timing ever runs while candidate code is alive, except eager
+"before", which only the minimum of the two eager runs uses.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+from pathlib import Path
+from typing import Any
+
+from kernelwright.tools.problem import InputError, Problem
+from kernelwright.tools.sandbox import ChildResult
+from kernelwright.tools.session import ChildSession
+from kernelwright.tools.worker.signed import KEY_BYTES, TamperedLog, command_line, read_events
+
+WORKER = "kernelwright.tools.worker"
+FINAL_EVENTS = ("done", "error", "timing", "timing_failed")
+REFERENCE_STEP_TIMEOUT_S = 900.0  # max-autotune-sized eager timings are far below this
+
+
+class TimingFailed(Exception):
+    """The checker's own timing step failed (not the candidate's fault)."""
+
+
+def _why(child: ChildResult) -> str:
+    if child.timed_out:
+        return "timed out"
+    if child.signal_name:
+        return child.signal_name
+    lines = [ln for ln in child.stderr.strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else f"exit code {child.returncode}"
+
+
+class ReferenceChild:
+    def __init__(self, problem: Problem, variants: list[dict[str, Any]], device: str, opts: Any, workdir: Path, serve: bool) -> None:
+        self.problem, self.workdir, self.timeout_s = problem, workdir, opts.timeout_s
+        self.shared, self.private = workdir / "shared", workdir / "private"
+        self.shared.mkdir(), self.private.mkdir()
+        self.result_path = workdir / "reference.result.json"
+        req = {
+            "problem_path": str(problem.path),
+            "variants": variants,
+            "device": device,
+            "precision": opts.precision,
+            "mode": opts.mode,
+            "shared_dir": str(self.shared),
+            "private_dir": str(self.private),
+            "result_path": str(self.result_path),
+            "serve": serve,
+        }
+        request = workdir / "reference.request.json"
+        request.write_text(json.dumps(req))
+        self.session = ChildSession([WORKER, "reference", str(request)], workdir, log_name="reference")
+        self.key, self.seq = secrets.token_bytes(KEY_BYTES), 0
+        if serve:
+            self.session.send(self.key)
+
+    def outputs(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Reference outputs (now only in this process: deleted from disk) and the worker's report."""
+        self.session.wait_until(self.result_path.exists, self.timeout_s)
+        if not self.result_path.exists():
+            why = _why(self.session.close(grace_s=0))
+            raise InputError(f"problem file {self.problem.path}: the reference failed to run ({why}); fix the problem file")
+        report = json.loads(self.result_path.read_text())
+        if not report["ok"]:
+            last = report["error"].strip().splitlines()[-1]
+            raise InputError(f"problem file {self.problem.path}: the reference itself fails to run: {last}")
+        from kernelwright.tools.worker.common import load_tensors  # torch: imported by now anyway
+
+        refs = {p.stem.removeprefix("ref_"): load_tensors(p) for p in self.private.glob("ref_*.pt")}
+        shutil.rmtree(self.private)
+        return refs, report
+
+    def time(self, pool_seeds: list[int], outputs_dir: Path | None = None) -> dict[str, Any]:
+        """Time the reference eager on the timing pool; with `outputs_dir`, also save its output
+        for every pool slot (only ever asked once the candidate's process is gone)."""
+        tag = f"eager-{self.seq}"
+        result_path = self.workdir / f"{tag}.result.json"
+        command = {"cmd": "time", "pool_seeds": pool_seeds, "outputs_dir": str(outputs_dir) if outputs_dir else None, "result_path": str(result_path)}
+        if not self.session.send(command_line(self.key, self.seq, command)):
+            raise TimingFailed(f"timing reference eager failed: the reference process is gone ({_why(self.session.close(grace_s=0))})")
+        self.seq += 1
+        state = self.session.wait_until(result_path.exists, max(self.timeout_s, REFERENCE_STEP_TIMEOUT_S))
+        if state != "ready":
+            raise TimingFailed(f"timing reference eager failed: {_why(self.session.close(grace_s=0))}")
+        return json.loads(result_path.read_text())
+
+    def close(self) -> None:
+        self.session.close()
+
+
+class CandidateChild:
+    def __init__(self, solution_path: Path, device: str, opts: Any, workdir: Path, serve: bool) -> None:
+        self.workdir, self.timeout_s = workdir, opts.timeout_s
+        self.out_dir, self.events_path = workdir / "out", workdir / "candidate.events.jsonl"
+        self.out_dir.mkdir()
+        req = {
+            "solution_path": str(solution_path),
+            "device": device,
+            "precision": opts.precision,
+            "mode": opts.mode,
+            "shared_dir": str(workdir / "shared"),
+            "out_dir": str(self.out_dir),
+            "events_path": str(self.events_path),
+            "poison": True,
+            "serve": serve,
+        }
+        self.request, self.req = workdir / "candidate.request.json", req
+        self.request.write_text(json.dumps(req))
+        env = {"TRITON_INTERPRET": "1"} if device == "cpu" else {}
+        self.session = ChildSession([WORKER, "candidate", str(self.request)], workdir, env, log_name="candidate")
+        self.key, self.seq = secrets.token_bytes(KEY_BYTES), 0
+        self.events: list[dict[str, Any]] = []
+
+    def _finished(self) -> bool:
+        try:
+            events = read_events(self.events_path, self.key)
+        except TamperedLog:
+            return True  # stop waiting; reading the log again reports it
+        return len(events) > len(self.events) and events[-1]["event"] in FINAL_EVENTS
+
+    def _step(self, command: dict[str, Any], first: bool = False) -> tuple[ChildResult, list[dict[str, Any]], str | None]:
+        """Send one command; wait for the worker's next final event or its end. Returns the child
+        (a snapshot while it still runs), the new events, and a message if the log was forged."""
+        data = (self.key if first else b"") + command_line(self.key, self.seq, command)
+        self.seq += 1
+        self.session.send(data)
+        state = self.session.wait_until(self._finished, self.timeout_s)
+        child = self.session.close(grace_s=0) if state == "timeout" else (self.session.snapshot() if self.session.alive else self.session.close())
+        try:
+            events = read_events(self.events_path, self.key)
+        except TamperedLog as exc:
+            self.close()
+            return child, [], f"the candidate's process wrote into the checker's event log ({exc})"
+        new, self.events = events[len(self.events):], events
+        return child, new, None
+
+    def check(self, variants: list[dict[str, Any]]) -> tuple[ChildResult, list[dict[str, Any]], str | None]:
+        """Run every case under the guards (the key goes with this first command)."""
+        cases = [{k: v for k, v in variant.items() if k != "source"} for variant in variants]  # it reads inputs, not the problem
+        # Also in the request file, the complete record of what the worker was asked (--keep-workdir).
+        self.request.write_text(json.dumps({**self.req, "variants": cases}))
+        return self._step({"cmd": "check", "variants": cases}, first=True)
+
+    def time(self, pool_seeds: list[int], problem: Problem, outputs_dir: Path) -> tuple[ChildResult, list[dict[str, Any]], str | None]:
+        """Time the candidate in its checked process; the process ends afterwards (it is closed
+        here, its whole group killed) before anything else is timed."""
+        command = {"cmd": "time", "pool_seeds": pool_seeds, "problem_path": str(problem.path), "problem_source": problem.file.source,
+                   "outputs_dir": str(outputs_dir)}
+        child, new, tampered = self._step(command)
+        final = self.session.close()
+        return (child if child.timed_out else final), new, tampered
+
+    def close(self) -> None:
+        self.session.close()

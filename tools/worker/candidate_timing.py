@@ -1,0 +1,104 @@
+"""Timing the candidate in the process that just checked it, with the guards still installed.
+
+A separate timing process would cost another start-up (torch, CUDA context, Triton) per check.
+What staying in this process must not give away, and how it is kept:
+- the timed calls are not under the dispatch mode (its overhead would be timed), so the warm-up
+  calls are: aten compute there is `torch_compute`, as in the checked calls;
+- the launch counter stays installed (cheap: one dict lookup per launch, hidden behind the L2
+  flush): a timed call that launches none of the solution's own kernels is reported;
+- thread starts, global numerics state and the RNG are compared across the whole timing phase;
+- every timed call's output is read at secret random positions, and the outputs of a few calls
+  picked at random are saved whole (positions and picks from the system RNG, not torch's); the
+  parent compares them with the reference's outputs for the same inputs, which the reference
+  computes only after this process has ended;
+- a call that returns a tensor an earlier timed call returned (a result cache) is reported;
+- the profiler sees every kernel on every stream (side streams, work outside the event window).
+Everything is reported through the signed event log, like the checks before it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from kernelwright.tools import guards
+from kernelwright.tools.worker.candidate import classify_exception
+from kernelwright.tools.worker.common import DTYPES, EventLog, error_text, load_module, save_tensors
+from kernelwright.tools.worker.timing import CallWatch, input_pool, measure, profile_streams, save_outputs
+
+SAMPLE_POINTS = 4096  # positions of every timed call's output compared with the reference
+_equal = torch.equal  # captured when this module loads: before the candidate's code (see candidate.main)
+
+
+class CandidateRaised(Exception):
+    """An exception out of the candidate's forward during timing (the cause is the candidate's)."""
+
+
+def _calling(model: Any):
+    def call(*args: Any) -> Any:
+        try:
+            return model(*args)
+        except BaseException as exc:
+            raise CandidateRaised() from exc
+
+    return call
+
+
+def _blame(exc: BaseException) -> tuple[str, BaseException] | None:
+    """(verdict kind, exception) when the candidate is to blame: its forward raised, or a CUDA
+    error surfaced (asynchronous: it shows at the next synchronisation); None for the checker's
+    own failures (the profiler, the disk), which leave the verdict alone."""
+    if isinstance(exc, CandidateRaised) and exc.__cause__ is not None:
+        return classify_exception(exc.__cause__), exc.__cause__
+    if "CUDA error" in str(exc) or type(exc).__name__ == "AcceleratorError":
+        return "runtime_error", exc
+    return None
+
+
+def time_candidate(model: Any, command: dict[str, Any], req: dict[str, Any], launches: guards.LaunchCounter, log: EventLog) -> None:
+    device = torch.device(req["device"])
+    torch.cuda.set_device(device)  # events and the flush on the candidate's GPU
+    dtype = DTYPES.get(req.get("precision") or "")
+    problem = load_module("kw_problem", command["problem_path"], command.get("problem_source"))
+    with torch.inference_mode():
+        pool = input_pool(problem, device, dtype, command["pool_seeds"])
+    state0, rng0 = guards.global_state_snapshot(), guards.rng_snapshot()
+    threads0, starts0, own0 = guards.live_threads(), guards.ThreadStarts.count, launches.own_total
+    accountant = guards.OpAccountant(launches, poison=False)
+    watch = CallWatch(keep=len(pool), ring=len(pool), sample=SAMPLE_POINTS, launches=lambda: launches.own_total)
+    forward = _calling(model)
+    try:
+        with torch.inference_mode():
+            measured = measure(forward, pool, device, compat=req.get("mode") == "compat", watch=watch, warmup_guard=accountant)
+            profile = profile_streams(forward, measured["buffers"])
+            outdir = Path(command["outputs_dir"])
+            saved = save_outputs(outdir, [(slot, out) for slot, _, out in watch.kept])
+            save_tensors(outdir / "timed_samples.pt", watch.sampled())
+    except BaseException as exc:  # noqa: BLE001 - reported, whoever is to blame
+        blamed = _blame(exc)
+        if blamed:
+            log.write(event="error", stage="timing", kind=blamed[0], error=error_text(blamed[1]))
+        else:
+            log.write(event="timing_failed", error=error_text(exc))
+        return
+    log.write(
+        event="timing",
+        stats=measured["stats"],
+        warmup_calls=measured["warmup_calls"],
+        flush_bytes=measured["flush_bytes"],
+        profile=profile,
+        saved_outputs=saved,
+        checked_calls=sorted(index for _, index, _ in watch.kept),
+        sampled_calls=len(watch.samples),
+        malformed_calls=watch.malformed,
+        timed_calls=measured["stats"]["n"],
+        calls_without_own_launch=watch.without_own_launch,
+        reused_outputs=watch.reused,
+        own_launches=launches.own_total - own0,
+        compute_ops=dict(accountant.compute_ops),
+        state_changes=guards.diff_state(state0, guards.global_state_snapshot()),
+        rng_changed=not _equal(rng0, guards.rng_snapshot()),
+        new_threads=max(len(guards.live_threads() - threads0), guards.ThreadStarts.count - starts0),
+    )

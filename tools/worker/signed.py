@@ -1,0 +1,116 @@
+"""Signed messages between the checker and its workers, and small file helpers; no torch here
+(the parent imports this before torch).
+
+- `EventLog`: the worker's append-only JSON-lines progress, each line numbered and signed with
+  an HMAC under a key the parent sent through stdin, so lines forged, reordered or replayed by
+  code in the worker's process are detected by the parent (`read_events`).
+- `command_line` / `Commands`: the parent's commands to a worker that stays up for several steps,
+  signed the same way under a different domain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from pathlib import Path
+from typing import Any
+
+# Captured before any candidate code is imported: a candidate that patches the json module
+# afterwards does not change how the worker records or reads commands.
+_dumps = json.dumps
+_loads = json.loads
+KEY_BYTES = 32
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write-then-rename, so a parent polling for the file never reads half of it."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(_dumps(obj, default=str))
+    tmp.replace(path)
+
+
+def _sign(key: bytes, seq: int, body: str) -> str:
+    return hmac.new(key, f"{seq}:{body}".encode(), hashlib.sha256).hexdigest()
+
+
+class EventLog:
+    """Append-only JSON-lines progress: a crash mid-way still leaves what was done.
+
+    Each line carries a sequence number and an HMAC under a key the parent sent through stdin,
+    so lines that code in this process forges, reorders or replays are detected by the parent."""
+
+    def __init__(self, path: Path, key: bytes) -> None:
+        self.path = path
+        self.path.write_text("")
+        self._key = key
+        self._seq = 0
+
+    def write(self, **event: Any) -> None:
+        body = _dumps(event, default=str, sort_keys=True)
+        line = _dumps({"seq": self._seq, "body": body, "mac": _sign(self._key, self._seq, body)})
+        self._seq += 1
+        with self.path.open("a") as fh:
+            fh.write(line + "\n")
+            fh.flush()
+
+
+class TamperedLog(Exception):
+    """The event log holds a line that the worker did not write (or a command the parent did not send)."""
+
+
+def command_line(key: bytes, seq: int, command: dict[str, Any]) -> bytes:
+    """One parent-to-worker command: JSON with its sequence number and an HMAC (domain "cmd:",
+    so an event line can never pass for a command)."""
+    body = _dumps(command, sort_keys=True)
+    return (_dumps({"seq": seq, "body": body, "mac": _sign(key, seq, "cmd:" + body)}) + "\n").encode()
+
+
+class Commands:
+    """The worker's end of the parent's stdin: the key first, then signed JSON commands.
+
+    Only the parent holds the pipe's write end; the signature is there for a process that might
+    reach the pipe some other way (another check's candidate): a command it forges or replays
+    stops the worker instead of being obeyed."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.key = stream.read(KEY_BYTES)
+        self.seq = 0
+
+    @property
+    def closed(self) -> bool:
+        return len(self.key) != KEY_BYTES
+
+    def next(self) -> dict[str, Any] | None:
+        """The next command, or None when the parent closed the pipe (nothing more to do)."""
+        line = self.stream.readline()
+        if not line.strip():
+            return None
+        record = _loads(line)
+        body, seq, mac = record["body"], record["seq"], record["mac"]
+        if seq != self.seq or not hmac.compare_digest(str(mac), _sign(self.key, seq, "cmd:" + body)):
+            raise TamperedLog(f"command {self.seq} was not sent by the checker")
+        self.seq += 1
+        return _loads(body)
+
+
+def read_events(path: Path, key: bytes) -> list[dict[str, Any]]:
+    """Verified events in order. A torn final line (a killed child) is dropped; any other bad,
+    unsigned, reordered or replayed line raises TamperedLog."""
+    if not path.exists():
+        return []
+    lines = path.read_text().splitlines()
+    events = []
+    for n, line in enumerate(lines):
+        try:
+            record = json.loads(line)
+            body, seq, mac = record["body"], record["seq"], record["mac"]
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            if n == len(lines) - 1:
+                break  # torn last line
+            raise TamperedLog(f"line {n + 1} is not a worker event") from exc
+        if seq != len(events) or not hmac.compare_digest(str(mac), _sign(key, seq, body)):
+            raise TamperedLog(f"line {n + 1} was not written by the worker (bad signature or order)")
+        events.append(json.loads(body))
+    return events
