@@ -27,7 +27,7 @@ def write_reports(bench: BenchFolder, out: str | None) -> dict[str, Any]:
               "problems": results, "summary": summary, "files": {k: str(v) for k, v in files.items()}}
     write_json_atomic(files["json"], report)
     files["markdown"].write_text(markdown_report(meta, results, summary))
-    draw_chart(results, f"kernelwright bench {bench.bench_id}", files["png"])
+    draw_chart(results, f"kernelwright bench {bench.bench_id}: {summary['accepted']}/{summary['problems']} accepted", files["png"])
     if out:
         Path(out).mkdir(parents=True, exist_ok=True)
         for path in files.values():
