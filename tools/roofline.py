@@ -70,7 +70,8 @@ def device_peaks(home: Path, device: str, gpu_name: str, workdir: Path, timeout_
 
     key = f"{gpu_name}|torch {torch.__version__}"
     cache = home / "peaks.json"
-    known: dict[str, Any] = json.loads(cache.read_text()) if cache.exists() else {}
+    # Tolerant read: runs on other GPUs of a bench may be writing the file at this moment.
+    known: dict[str, Any] = read_json_object(cache)
     if key in known:
         return known[key]
     workdir.mkdir(parents=True, exist_ok=True)
