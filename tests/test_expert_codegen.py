@@ -8,14 +8,22 @@ from pathlib import Path
 
 import pytest
 
-from kernelwright.agents.expert.codegen import Config, compile_problem, configs_for
+from kernelwright.agents.expert.configs import Config, configs_for
 from kernelwright.agents.expert.graph_ir import UnsupportedProblem, trace_problem
+from kernelwright.agents.expert.solution import compile_problem as compile_at
+from kernelwright.tools.problem import load_problem, sized_for_device
 from kernelwright.tools.static_scan import scan_solution
 from kernelwright.tools.verify import CheckOptions, verify_solution
 
 from paths import PROBLEMS, ROOT
 
 DATA = ROOT / "tests" / "data" / "expert"
+
+
+def compile_problem(problem: Path, config=None, device: str = "cpu"):
+    """The solution generated at the sizes the check runs on this device (CPU_SIZES on the CPU)."""
+    sized = sized_for_device(load_problem(problem), device)
+    return compile_at(problem, config, source=sized.file.source, device=device)
 
 ACCEPTED = [
     (PROBLEMS / "gelu_scale.py", "elementwise"),  # scalar attribute, exact-erf gelu
@@ -70,7 +78,8 @@ def test_configs_depend_on_device_and_size():
 
 @pytest.mark.parametrize("problem,names", [
     (DATA / "conv_relu.py", ["aten.convolution", "nn.Conv2d"]),
-    (PROBLEMS / "linear_relu.py", ["aten.addmm", "nn.Linear"]),
+    (PROBLEMS / "mlp_gelu_bf16.py", ["nn.Linear: a second matmul"]),  # two matmuls: one per kernel
+    (PROBLEMS / "attention_fp32.py", ["reduction in a model with a matmul"]),
 ])
 def test_unsupported_problems_name_their_operations(problem, names):
     with pytest.raises(UnsupportedProblem) as info:
@@ -107,3 +116,53 @@ def test_equal_subexpressions_are_emitted_once():
     source, _ = compile_problem(PROBLEMS / "softmax_rows.py")
     single = source.split("if SINGLE:")[1].split("else:")[0]
     assert single.count("tl.exp(") == 1 and single.count("tl.load(") == 1
+
+
+# -- the matmul family ----------------------------------------------------------------------------
+
+def test_matmul_operands_are_read_through_their_strides():
+    linear, t = compile_problem(PROBLEMS / "linear_gelu_bf16.py")
+    assert t.family == "matmul" and t.dtype == "bf16" and t.matmul.folded
+    # The weight keeps its name (the checker copies it) and is read transposed, not copied.
+    assert "kw_b = self.fc.weight.t()" in linear and "def __init__(self, in_features: int, out_features: int):" in linear
+    assert "p_fc_bias_ptr + cols" in linear and "in_residual_ptr + offs" in linear  # bias and residual fused
+    bmm, t = compile_problem(PROBLEMS / "bmm_scale.py")
+    assert not t.matmul.folded and "kw_b = k.transpose(1, 2)" in bmm and ".contiguous()" not in bmm.split("kw_b =")[1]
+    assert bmm.count("tl.store(") == 1 and "v1 = acc * 0.125" in bmm
+
+
+def test_an_autotuned_matmul_with_a_split_epilogue_and_every_load_masked_is_accepted(tmp_path):
+    # Two configs in one @triton.autotune (the interpreter runs them in turn across the trials):
+    # one runs the bias/gelu/scale/residual epilogue on each half of the tile (EPILOGUE_SPLIT=2,
+    # what big GPU tiles use), both with the debugger's `masks=all`.
+    configs = [Config(block_m=64, block_n=32, block_k=16, num_warps=4, num_stages=3, masks="all", epilogue_split=2),
+               Config(block_m=32, block_n=64, block_k=32, num_warps=4, num_stages=2, masks="all")]
+    source, _ = compile_problem(PROBLEMS / "linear_gelu_bf16.py", configs)
+    assert "@triton.autotune(" in source and "a_rows = offs_m\n" in source and "if EVEN_K" not in source
+    assert source.count("tl.erf(") == 3  # the split epilogue (two halves) and the whole-tile one
+    path = tmp_path / "solution.py"
+    path.write_text(source)
+    result = check(PROBLEMS / "linear_gelu_bf16.py", path)
+    assert result.accepted, (result.verdict, [r.message for r in result.reasons])
+
+
+def test_torch_export_traces_what_fx_cannot(tmp_path):
+    source, t = compile_problem(DATA / "shape_branch.py")
+    assert t.tracer == "torch.export" and t.family == "matmul" and "tracer=export" in source
+    assert "kw_b = self.proj.weight.t()" in source  # parameters keep their names through export
+    path = tmp_path / "solution.py"
+    path.write_text(source)
+    result = check(DATA / "shape_branch.py", path)
+    assert result.accepted, (result.verdict, [r.message for r in result.reasons])
+
+
+def test_a_problem_neither_tracer_reads_names_both_reasons(tmp_path):
+    problem = tmp_path / "data_dependent.py"
+    problem.write_text(
+        "import torch\nimport torch.nn as nn\n\n\nclass Model(nn.Module):\n"
+        "    def forward(self, x):\n        if x.sum() > 0:\n            return x * 2\n        return x\n\n\n"
+        "def get_inputs():\n    return [torch.randn(4, 16)]\n\n\ndef get_init_inputs():\n    return []\n"
+    )
+    with pytest.raises(UnsupportedProblem) as info:
+        compile_problem(problem)
+    assert "cannot trace the model (torch.fx:" in str(info.value) and "torch.export:" in str(info.value)

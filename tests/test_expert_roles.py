@@ -12,17 +12,20 @@ from types import SimpleNamespace
 import pytest
 
 from kernelwright.agents.expert import roles
+from kernelwright.agents.expert.solution import read_header
 from kernelwright.agents.registry import builtin_roles, require_runnable
 from kernelwright.graphs.context import Budgets
 from kernelwright.graphs.nodes import problem_summary
+from kernelwright.memory.store import MemoryStore
 
 from paths import PROBLEMS, ROOT
 
 DATA = ROOT / "tests" / "data" / "expert"
 
 
-def ctx(device="cpu", candidates=1):
-    return SimpleNamespace(check={"device": device}, candidates=candidates, lessons=None, budgets=Budgets(max_debug_tries=2))
+def ctx(device="cpu", candidates=1, memory=None):
+    return SimpleNamespace(check={"device": device}, candidates=candidates, lessons=None, memory=memory,
+                           budgets=Budgets(max_debug_tries=2))
 
 
 def state(problem, iteration=1, **extra):
@@ -39,41 +42,101 @@ def test_registry_wires_the_expert_roles():
 
 def test_planner_names_family_and_config():
     plan = roles.planner(state(PROBLEMS / "softmax_rows.py"), ctx("cuda"))["plan"]
-    assert plan.startswith("STRATEGY: last-dim row kernel") and "NEXT:" in plan and "EXPECTED:" in plan
-    assert "= 512 for n_cols=300" in plan
+    assert plan.startswith("STRATEGY: last-dim row kernel: one program per row of 300") and "NEXT:" in plan and "EXPECTED:" in plan
+    assert "CANDIDATE 0: space 'first': BLOCK=512 num_warps=4;" in plan  # next_pow2(300), autotuned on a GPU
+    cpu = roles.planner(state(PROBLEMS / "linear_relu.py"), ctx())["plan"]
+    assert cpu.startswith("STRATEGY: matmul (nn.Linear) with its elementwise epilogue fused") and "fp32 products" in cpu
+    assert "output [32, 80], K=96" in cpu  # traced at the problem's CPU_SIZES on the CPU
     refused = roles.planner(state(DATA / "conv_relu.py"), ctx())["plan"]
     assert refused.startswith("STRATEGY: none") and "aten.convolution" in refused
 
 
-def test_coder_one_candidate_per_round_and_another_config_later():
-    first = roles.coder(state(PROBLEMS / "softmax_rows.py", 1), ctx("cuda"))["pending"]
-    second = roles.coder(state(PROBLEMS / "softmax_rows.py", 2), ctx("cuda"))["pending"]
-    assert [c["id"] for c in first] == ["r1-c0"] and [c["id"] for c in second] == ["r2-c0"]
-    assert first[0]["origin"] == "code" and first[0]["parent_id"] is None and first[0]["debug_tries"] == 0
-    assert first[0]["source"] != second[0]["source"]
+@pytest.fixture
+def seeded(tmp_path):
+    with MemoryStore(tmp_path / "memory.db") as store:
+        yield store
 
 
-def _failed(source, message):
+def test_plan_names_the_lesson_that_chose_the_configs_and_the_candidate_carries_it(seeded):
+    st = state(PROBLEMS / "linear_gelu_bf16.py")  # bf16, M = N = K = 4096 at GPU sizes
+    plan = roles.planner(st, ctx("cuda", memory=seeded))["plan"]
+    lesson = seeded.get("seed-expert-matmul-sm90-bf16")
+    assert f"LESSONS APPLIED: [{lesson.id}] {lesson.title} -> BLOCK_M=128 BLOCK_N=256 BLOCK_K=64" in plan
+    [cand] = roles.coder(st, ctx("cuda", memory=seeded))["pending"]
+    assert cand["applied_lessons"] == [lesson.id]
+    family, configs = read_header(cand["source"])
+    assert family == "matmul" and len(configs) > 1 and "@triton.autotune(" in cand["source"]
+    assert (configs[0].block_m, configs[0].block_n, configs[0].block_k, configs[0].num_stages) == (128, 256, 64, 3)
+    # A failed idea in memory is left out of the space; without lessons, nothing is claimed.
+    seeded.add_lesson("128x256 tiles were slower here", "measured slower", kind="failed-idea", arch="sm_90", op_family="matmul",
+                      dtype="bf16", change="BLOCK_M=128 BLOCK_N=256 BLOCK_K=64 num_warps=8 num_stages=3")
+    [again] = roles.coder(st, ctx("cuda", memory=seeded))["pending"]
+    assert all((c.block_m, c.block_n) != (128, 256) or c.num_stages != 3 for c in read_header(again["source"])[1])
+    assert "LESSONS AVOIDED (failed ideas): [" in roles.planner(st, ctx("cuda", memory=seeded))["plan"]
+    [plain] = roles.coder(state(PROBLEMS / "softmax_rows.py"), ctx("cuda", memory=seeded))["pending"]
+    assert plain["applied_lessons"] == []  # rows of 300: no lesson's regime holds
+    [cpu] = roles.coder(st, ctx("cpu", memory=seeded))["pending"]
+    assert cpu["applied_lessons"] == [] and "@triton.autotune(" not in cpu["source"]  # GPU lessons stay off the interpreter
+
+
+def _accepted(source, cid="r1-c0", median=None, iteration=1):
+    return {"candidate_id": cid, "parent_id": None, "iteration": iteration, "origin": "code", "debug_tries": 0,
+            "accepted": True, "verdict": "accepted", "reasons": [], "source": source, "median_ms": median}
+
+
+def test_later_rounds_pick_the_space_from_the_profile():
+    st = state(PROBLEMS / "linear_gelu_bf16.py")
+    [first] = roles.coder(st, ctx("cuda"))["pending"]
+    tried = set(read_header(first["source"])[1])
+    profile = {"timing": {"candidate": {"median_ms": 0.40}}, "roofline": {"t_sol_ms": 0.18, "bound": "compute"}}
+    later = state(PROBLEMS / "linear_gelu_bf16.py", 2, attempts=[_accepted(first["source"], median=0.40)], profile=profile)
+    plan = roles.planner(later, ctx("cuda"))["plan"]
+    assert "CANDIDATE 0: space 'compute'" in plan and "compute-bound at 45% of speed-of-light" in plan
+    [second] = roles.coder(later, ctx("cuda"))["pending"]
+    assert second["id"] == "r2-c0" and not tried & set(read_header(second["source"])[1])  # nothing measured twice
+    memory_bound = {"timing": {"candidate": {"median_ms": 0.05}}, "roofline": {"t_sol_ms": 0.02, "bound": "memory"}}
+    ew = state(PROBLEMS / "gelu_scale.py", 2, profile=memory_bound,
+               attempts=[_accepted(roles.coder(state(PROBLEMS / "gelu_scale.py"), ctx("cuda"))["pending"][0]["source"])])
+    assert "space 'memory'" in roles.planner(ew, ctx("cuda"))["plan"]
+    # On the CPU a later round rotates to the next single config.
+    one = roles.coder(state(PROBLEMS / "softmax_rows.py", 1), ctx())["pending"]
+    two = roles.coder(state(PROBLEMS / "softmax_rows.py", 2), ctx())["pending"]
+    assert [c["id"] for c in one] == ["r1-c0"] and [c["id"] for c in two] == ["r2-c0"]
+    assert read_header(one[0]["source"])[1] != read_header(two[0]["source"])[1]
+
+
+def _failed(source, message, verdict="compile_error"):
     return {"candidate_id": "r1-c0", "parent_id": None, "iteration": 1, "origin": "code", "debug_tries": 0,
-            "accepted": False, "verdict": "compile_error", "reasons": [{"check": "compile", "message": message}], "source": source}
+            "accepted": False, "verdict": verdict, "reasons": [{"check": "compile", "message": message}], "source": source}
 
 
-def test_debugger_lowers_the_block_on_known_failures_only():
-    st = state(PROBLEMS / "gelu_scale.py")
-    src = roles.coder(st, ctx("cuda"))["pending"][0]["source"]
-    assert "BLOCK=1024 num_warps=4" in src
-    fix = roles.debugger({**st, "attempts": [_failed(src, "out of resources: shared memory, Required: 300000")]}, ctx("cuda"))["pending"]
-    assert len(fix) == 1 and fix[0]["id"] == "r1-c0-d1" and fix[0]["parent_id"] == "r1-c0" and fix[0]["origin"] == "debug"
-    assert "BLOCK=512 num_warps=4" in fix[0]["source"]
-    none = roles.debugger({**st, "attempts": [_failed(src, "max abs err 3.2 > atol")]}, ctx("cuda"))
-    assert none == {"pending": []}
+def test_debugger_repairs_known_failures_only(seeded):
+    st = state(PROBLEMS / "linear_gelu_bf16.py")
+    cand = roles.coder(st, ctx("cuda", memory=seeded))["pending"][0]
+    before = read_header(cand["source"])[1]
+    smem = "out of resources: shared memory, Required: 262144, Hardware limit: 232448"
+    [fix] = roles.debugger({**st, "attempts": [_failed(cand["source"], smem)]}, ctx("cuda"))["pending"]
+    assert fix["id"] == "r1-c0-d1" and fix["parent_id"] == "r1-c0" and fix["origin"] == "debug"
+    assert fix["applied_lessons"] == cand["applied_lessons"] and "fewer stages" in fix["repair"]
+    after = read_header(fix["source"])[1]
+    assert [c.num_stages for c in after] == [c.num_stages - 1 for c in before]
+    fp32 = roles.coder(state(PROBLEMS / "linear_relu.py"), ctx("cuda"))["pending"][0]["source"]  # 3xTF32 configs
+    [ieee] = roles.debugger({**st, "attempts": [_failed(fp32, "max abs err 3e-3 > tol", "wrong_output")]}, ctx("cuda"))["pending"]
+    assert {c.precision for c in read_header(ieee["source"])[1]} == {"ieee"}
+    [dtype] = roles.debugger({**st, "attempts": [_failed(cand["source"], "output dtype bfloat16, expected float32", "dtype_mismatch")]},
+                             ctx("cuda"))["pending"]
+    assert "dtype=torch.float32" in dtype["source"]
+    none = roles.debugger({**st, "attempts": [_failed(cand["source"], "max abs err 3.2 > atol", "wrong_output")]}, ctx("cuda"))
+    assert none == {"pending": []}  # bf16 tiles with a wrong result: no known repair
 
 
 def test_analyst_reads_the_profile():
-    profile = {"timing": {"candidate": {"median_ms": 0.02}}, "roofline": {"t_sol_ms": 0.01, "bound": "memory"}, "resources": {}}
+    profile = {"timing": {"candidate": {"median_ms": 0.02}}, "roofline": {"t_sol_ms": 0.01, "bound": "memory"}, "resources": {},
+               "diagnosis": "DRAM throughput 48% of peak"}
     text = roles.analyst({"profile": profile, "best": {"speedup": {"eager": 1.8}}}, ctx("cuda"))["analysis"]
     assert text.startswith("BOTTLENECK: memory-bound, below speed-of-light")
-    assert "50% of SoL" in text and "eager 1.80x" in text and "NEXT MOVES:" in text
+    assert "50% of SoL" in text and "eager 1.80x" in text and "diagnosis: DRAM throughput 48%" in text
+    assert "NEXT MOVES: next space 'memory'" in text
     cpu = roles.analyst({"profile": {"timing": None}}, ctx())["analysis"]
     assert "no timing" in cpu
 
@@ -84,10 +147,13 @@ def _run(problem, home):
                            "--home", str(home), "--max-iters", "1"], capture_output=True, text=True, env=env, timeout=600)
 
 
-@pytest.mark.parametrize("name", ["gelu_scale", "add_mul", "softmax_rows", "layer_norm", "rms_norm_long"])
+@pytest.mark.parametrize("name", ["gelu_scale", "add_mul", "softmax_rows", "layer_norm", "rms_norm_long", "linear_relu",
+                                  "bmm_scale", "linear_gelu_bf16"])
 def test_run_with_no_model_is_accepted(tmp_path, name):
     # Each family of examples/problems: scalar attribute, two inputs, a non-power-of-two row,
-    # weights under the reference's names, a row longer than one block.
+    # weights under the reference's names, a row longer than one block; matmuls with a bias and
+    # activation (fp32), a batched product with a transposed input and a scale, a bf16 Linear
+    # with gelu, scaling and a residual add.
     proc = _run(PROBLEMS / f"{name}.py", tmp_path / "home")
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)

@@ -1,13 +1,15 @@
-"""Emit a solution file (ModelNew + one @triton.jit kernel) from the lowered IR of graph_ir.
+"""The kernel bodies of the elementwise and row families, and the expression `Emitter` that
+every family (matmul epilogues included, see matmul_codegen) shares. `solution` assembles them
+into a solution file.
 
-Two kernel shapes, one expression emitter:
+Two kernel shapes here, one expression emitter:
 
 - elementwise: a flat 1-D grid of BLOCK-sized programs over the output, every operand loaded
   with the same offsets (last-dim vectors at `offs % n_cols`, scalars once per program);
 - rows: one program per row. Each reduction has a depth (1 + the deepest reduction it needs);
   pass k loops over the row in BLOCK-sized chunks and accumulates the reductions of depth k,
   the last pass recomputes the elementwise epilogue and stores. A row that fits one block runs
-  each loop once; a longer row loops (two-pass/multi-pass, never a block larger than MAX_BLOCK).
+  each loop once; a longer row loops (two-pass/multi-pass, never a block larger than the cap).
 
 All arithmetic is in fp32 (loads are converted, stores cast to the output's dtype); every load
 and store is masked.
@@ -15,42 +17,19 @@ and store is masked.
 
 from __future__ import annotations
 
-import ast
-import dataclasses
 import textwrap
-from pathlib import Path
 
-from kernelwright.agents.expert.expressions import (
-    BINARY,
-    HELPERS,
-    REDUCE_FN,
-    REDUCE_INIT,
-    _f,
-    reset_signatures,
-    sig,
-    unary_expr,
-    walk,
-)
-from kernelwright.agents.expert.graph_ir import Traced, UnsupportedProblem, V, trace_problem
-
-HEADER = "# kernelwright expert policy: family={family} {config}\n"
-
-
-@dataclasses.dataclass
-class Config:
-    block: int = 1024  # elementwise: BLOCK; rows: the largest BLOCK (rows shorter use next_pow2(n_cols))
-    num_warps: int = 4
-
-    def text(self) -> str:
-        return f"BLOCK={self.block} num_warps={self.num_warps}"
+from kernelwright.agents.expert.expressions import BINARY, REDUCE_FN, REDUCE_INIT, _f, sig, unary_expr, walk
+from kernelwright.agents.expert.graph_ir import Traced, UnsupportedProblem, V
 
 
 class Emitter:
     """Turns IR nodes into Triton statements. `scope` caches names per loop body."""
 
-    def __init__(self, tensors: dict[str, str], index: dict[str, str], used: set[str]):
+    def __init__(self, tensors: dict[str, str], index: dict[str, str], used: set[str], masks: dict[str, str] | None = None):
         self.tensors = tensors  # leaf key -> kernel pointer argument
         self.index = index  # cls -> offset expression ("full": offs, "col": cols) in the current scope
+        self.masks = masks or {}  # cls -> mask expression (default: `mask`)
         self.used = used
         self.n = 0
 
@@ -74,8 +53,8 @@ class Emitter:
             if v.cls == "scalar":
                 lines.append(f"{name} = tl.load({ptr}).to(tl.float32)")
             else:
-                off = self.index[v.cls]
-                lines.append(f"{name} = tl.load({ptr} + {off}, mask=mask, other=0.0).to(tl.float32)")
+                off, mask = self.index[v.cls], self.masks.get(v.cls, "mask")
+                lines.append(f"{name} = tl.load({ptr} + {off}, mask={mask}, other=0.0).to(tl.float32)")
         elif v.op == "un":
             x = self.emit(v.args[0], lines, cache, outer)
             fn, params = v.attr
@@ -230,127 +209,3 @@ def kernel_rows(name: str, t: Traced, leaves: list[V], used: set[str]) -> str:
     lines += ["if SINGLE:"] + ["    " + s for s in one] + ["else:"] + ["    " + s for s in many]
     args = ", ".join([*ptrs.values(), "out_ptr", "n_cols", "BLOCK: tl.constexpr", "SINGLE: tl.constexpr"])
     return f"@triton.jit\ndef {name}({args}):\n" + textwrap.indent("\n".join(lines), "    ") + "\n"
-
-
-# -- the host side -----------------------------------------------------------------------------
-
-def _init_source(problem_source: str) -> tuple[list[str], str]:
-    """The problem's torch/math imports and its Model.__init__ (renamed), so ModelNew takes the same
-    constructor arguments and builds the same parameters and buffers under the same names."""
-    tree = ast.parse(problem_source)
-    imports = []
-    init = None
-    for node in tree.body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            mods = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-            if all(m.split(".")[0] in ("torch", "math") for m in mods):
-                imports.append(ast.get_source_segment(problem_source, node))
-        if isinstance(node, ast.ClassDef) and node.name == "Model":
-            for item in node.body:
-                if isinstance(item, ast.FunctionDef) and item.name == "__init__":
-                    init = item
-    if init is None:
-        return imports, "    def __init__(self):\n        super().__init__()\n"
-
-    class Rename(ast.NodeTransformer):
-        def visit_Name(self, n: ast.Name) -> ast.Name:
-            return ast.copy_location(ast.Name(id="ModelNew", ctx=n.ctx), n) if n.id == "Model" else n
-
-    init = Rename().visit(init)
-    ast.fix_missing_locations(init)
-    return imports, textwrap.indent(ast.unparse(init), "    ") + "\n"
-
-
-def generate(t: Traced, problem_source: str, config: Config) -> str:
-    reset_signatures()
-    order = walk(t.out)
-    leaves = _leaves(order)
-    used: set[str] = set()
-    kname = f"kw_{t.family}_kernel"
-    if t.family == "elementwise":
-        kernel = kernel_elementwise(kname, t, leaves, used)
-    else:
-        kernel = kernel_rows(kname, t, leaves, used)
-    full_inputs = [v for v in leaves if v.cls == "full"]
-    if not full_inputs:
-        raise UnsupportedProblem("expert policy: no kernel for an output whose shape comes from broadcasting alone")
-    main = next((v for v in full_inputs if v.op == "input"), full_inputs[0])
-    main_expr = _host_expr(main)
-    imports, init = _init_source(problem_source)
-    head = ["import math", "import torch", "import torch.nn as nn", "import torch.nn.functional as F", "import triton",
-            "import triton.language as tl"]
-    for imp in imports:
-        if imp not in head:
-            head.append(imp)
-    fwd = []
-    for name in t.inputs:
-        fwd.append(f"{name} = {name}.contiguous()")
-    fwd.append(f"kw_main = {main_expr}")
-    fwd.append("kw_n_cols = kw_main.shape[-1]")
-    launch_args = [_host_expr(v) if v.op == "param" else str(v.attr) for v in leaves]
-    if t.family == "elementwise":
-        fwd += [
-            "kw_out = torch.empty(kw_main.shape, dtype=kw_main.dtype, device=kw_main.device)",
-            "kw_n = kw_out.numel()",
-            f"BLOCK = {config.block}",
-            "grid = (triton.cdiv(kw_n, BLOCK),)",
-            f"{kname}[grid]({', '.join([*launch_args, 'kw_out', 'kw_n', 'kw_n_cols'])}, BLOCK=BLOCK, num_warps={config.num_warps})",
-        ]
-    else:
-        shape = {"full": "kw_main.shape", "row": "kw_main.shape[:-1] + (1,)", "rowflat": "kw_main.shape[:-1]"}[t.out.cls]
-        fwd += [
-            "kw_rows = kw_main.numel() // kw_n_cols",
-            f"kw_out = torch.empty({shape}, dtype=kw_main.dtype, device=kw_main.device)",
-            f"BLOCK = min(triton.next_power_of_2(kw_n_cols), {config.block})",
-            "grid = (kw_rows,)",
-            f"{kname}[grid]({', '.join([*launch_args, 'kw_out', 'kw_n_cols'])}, BLOCK=BLOCK, SINGLE=kw_n_cols <= BLOCK, num_warps={config.num_warps})",
-        ]
-    fwd.append("return kw_out")
-    helpers = "".join(HELPERS[h] for h in sorted(used))
-    sig = ", ".join(["self", *t.inputs])
-    doc = (f'    """Generated by the kernelwright expert policy: {t.family} kernel, {config.text()}."""\n\n')
-    return (
-        HEADER.format(family=t.family, config=config.text())
-        + "\n".join(head) + "\n\n"
-        + helpers + "\n\n" + kernel + "\n\n"
-        + "class ModelNew(nn.Module):\n" + doc + init + "\n"
-        + f"    def forward({sig}):\n" + textwrap.indent("\n".join(fwd), "        ") + "\n"
-    )
-
-
-def compile_problem(path: str | Path, config: Config | None = None, source: str | None = None) -> tuple[str, Traced]:
-    """(solution source, traced problem) for the problem file at `path`."""
-    t = trace_problem(path)
-    text = source if source is not None else Path(path).read_text()
-    return generate(t, text, config or default_config(t, "cpu")), t
-
-
-def default_config(t: Traced, device: str) -> Config:
-    return configs_for(t, device)[0]
-
-
-def configs_for(t: Traced, device: str) -> list[Config]:
-    """Configurations to try, best guess first. On the CPU interpreter each program instance and
-    each loop step is costly, so blocks are large there."""
-    import math as _m
-
-    n_cols = t.main_shape[-1] if t.main_shape else 1
-    numel = _m.prod(t.main_shape) if t.main_shape else 1
-    if device == "cpu":
-        if t.family == "elementwise":
-            b = min(max(1024, 1 << (numel - 1).bit_length()), 16384)
-            half = max(1024, b // 2)
-            return [Config(b, min(16, b // 256)), Config(half, min(16, half // 256))]
-        return [Config(2048, 4), Config(1024, 4)]
-    if t.family == "elementwise":
-        return [Config(1024, 4), Config(2048, 8), Config(4096, 8), Config(512, 4)]
-    pow2 = 1 << max(0, (n_cols - 1).bit_length())
-    first = min(pow2, 4096)
-    warps = min(16, max(1, first // 256))
-    out = [Config(first, warps), Config(min(pow2, 8192), min(16, max(2, min(pow2, 8192) // 256))), Config(min(pow2, 1024), 4)]
-    seen, uniq = set(), []
-    for c in out:
-        if (c.block, c.num_warps) not in seen:
-            seen.add((c.block, c.num_warps))
-            uniq.append(c)
-    return uniq

@@ -29,6 +29,13 @@ from kernelwright.agents.expert.ir import (  # noqa: F401 - re-exported
     _merge,
     load_problem_module,
 )
+from kernelwright.agents.expert.matmul_ir import (
+    MatmulSpec,
+    is_matmul_node,
+    lower_linear_module,
+    lower_matmul_call,
+    op_name,
+)
 from kernelwright.agents.expert.ops import FUNCS
 
 
@@ -39,7 +46,12 @@ class Lowering:
         self.unsupported: list[str] = []
         self.main_shape: tuple[int, ...] | None = None
         self.inputs: list[str] = []  # placeholder names, in order
+        self.input_shapes: dict[str, tuple[int, ...]] = {}
         self.reductions = 0
+        self.matmuls = 0
+        # With a matmul, the output's shape is the matmul's; tensors that are neither of that
+        # shape nor broadcast to it may still be matmul operands ("operand" class).
+        self.matmul_mode = False
 
     # -- helpers ---------------------------------------------------------------------------
     def bad(self, what: str) -> None:
@@ -69,6 +81,10 @@ class Lowering:
         if a.op == "const" and b.op == "const" and fn in _CONST_FOLD:
             return self.const(_CONST_FOLD[fn](a.attr, b.attr))
         cls = _merge(a.cls, b.cls)
+        if "operand" in (a.cls, b.cls):
+            self.bad(f"{what or fn} of a transposed tensor or a tensor of another shape than the matmul's output "
+                     "(only matmul operands may be transposed)")
+            return None
         if cls is None:
             self.bad(f"{what or fn}: broadcast of a {a.cls} value with a {b.cls} value")
             return None
@@ -95,6 +111,8 @@ class Lowering:
             return "scalar"
         if self.main_shape is not None and shape and shape[-1] == self.main_shape[-1] and numel == shape[-1]:
             return "col"
+        if self.matmul_mode:
+            return "operand"  # fine as a matmul operand; anything else using it is reported there
         self.bad(f"{what} of shape {list(shape)} (only the output's shape, a last-dim vector or a scalar broadcast)")
         return None
 
@@ -114,6 +132,8 @@ class Lowering:
         return True
 
     def reduce(self, kind: str, a: V, keepdim: bool) -> V:
+        if self.matmul_mode:
+            self.bad(f"a {kind} reduction in a model with a matmul (the expert fuses elementwise epilogues only)")
         self.reductions += 1
         return V("reduce", (a,), kind, "row" if keepdim else "rowflat")
 
@@ -151,9 +171,17 @@ class Lowering:
         return self.mul(y, w) if w is not None else y
 
     def param(self, path: str, what: str) -> V | None:
-        t = self.gm.get_parameter(path) if _has_param(self.gm, path) else self.gm.get_buffer(path)
-        cls = self.classify(tuple(t.shape), what)
+        cls = self.classify(self.param_shape(path), what)
         return None if cls is None else V("param", attr=path, cls=cls)
+
+    def param_shape(self, path: str) -> tuple[int, ...]:
+        t = self.gm.get_parameter(path) if _has_param(self.gm, path) else self.gm.get_buffer(path)
+        return tuple(t.shape)
+
+    def leaf_shape(self, v: V) -> tuple[int, ...] | None:
+        if v.op == "input":
+            return self.input_shapes.get(v.attr)
+        return self.param_shape(v.attr) if v.op == "param" else None
 
     # -- the walk ----------------------------------------------------------------------------
     def run(self) -> V:
@@ -169,6 +197,10 @@ class Lowering:
         if not shapes:
             raise UnsupportedProblem("expert policy: no kernel for a model without tensor inputs")
         self.main_shape = max(shapes, key=math.prod)
+        first_matmul = next((n for n in self.gm.graph.nodes if is_matmul_node(self.gm, n)), None)
+        if first_matmul is not None and first_matmul.meta.get("tensor_meta") is not None:
+            self.matmul_mode = True
+            self.main_shape = tuple(first_matmul.meta["tensor_meta"].shape)
         if len(self.main_shape) == 0:
             self.bad("0-d tensor inputs")
         result = None
@@ -181,14 +213,20 @@ class Lowering:
                     continue
                 if meta.dtype not in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
                     self.bad(f"input {node.target} of dtype {meta.dtype}")
+                self.input_shapes[node.target] = tuple(meta.shape)
                 cls = self.classify(tuple(meta.shape), f"input {node.target}")
                 env[node] = V("input", attr=node.target, cls=cls) if cls else None
             elif node.op == "get_attr":
                 env[node] = self.param(node.target, f"attribute {node.target}")
             elif node.op == "output":
-                result = env.get(node.args[0]) if isinstance(node.args[0], fx.Node) else None
-                if not isinstance(node.args[0], fx.Node):
+                out = node.args[0]
+                if isinstance(out, (tuple, list)) and len(out) == 1:  # torch.export returns a tuple
+                    out = out[0]
+                result = env.get(out) if isinstance(out, fx.Node) else None
+                if not isinstance(out, fx.Node):
                     self.bad("several outputs")
+            elif node.op == "call_module" and not node.users and str(node.target).startswith("_guards"):
+                continue  # torch.export's shape guard: checks, computes nothing
             else:
                 args = fx.node.map_arg(node.args, lambda n: env.get(n))
                 kwargs = fx.node.map_arg(node.kwargs, lambda n: env.get(n))
@@ -210,6 +248,9 @@ class Lowering:
             return self.lower_module(node.target, mod, args, kwargs)
         if node.op == "call_method":
             name, label = node.target, f"Tensor.{node.target}"
+        elif hasattr(node.target, "overloadpacket"):  # an aten op of a torch.export graph
+            name = op_name(node.target)
+            label = f"aten.{name}"
         else:
             target = node.target
             name = getattr(target, "__name__", str(target))
@@ -222,6 +263,8 @@ class Lowering:
                 label = f"F.{name}"
             else:
                 label = f"torch.{name}"
+        if name in ("linear", "matmul", "mm", "bmm", "addmm", "baddbmm"):
+            return lower_matmul_call(self, name, args, kwargs, label)
         handler = FUNCS.get(name.rstrip("_") if name.endswith("_") and not name.startswith("_") else name)
         if handler is None:
             self.bad(_label(label, name))
@@ -236,6 +279,8 @@ class Lowering:
                   "Hardswish": "hardswish", "Mish": "mish", "SELU": "selu", "Softsign": "softsign", "LogSigmoid": "logsigmoid"}
         if kind == "Identity":
             return x
+        if kind == "Linear":
+            return lower_linear_module(self, path, mod, x, "nn.Linear")
         if not isinstance(x, V):
             self.bad(_label(f"nn.{kind}", kind))
             return None
@@ -302,9 +347,13 @@ class Traced:
     gm: fx.GraphModule
     out: V
     inputs: list[str]
-    main_shape: tuple[int, ...]
-    family: str  # "elementwise" | "rows"
+    main_shape: tuple[int, ...]  # the output's shape (for a matmul: [*batch, M, N])
+    family: str  # "elementwise" | "rows" | "matmul"
     reductions: int
+    dtype: str = "fp32"  # the output's dtype class: fp32 | bf16 | fp16 (lessons are filtered on it)
+    matmul: MatmulSpec | None = None
+    matmul_k: int = 0  # the reduction length of the matmul (for tuning)
+    tracer: str = "torch.fx"  # or "torch.export" where fx could not trace the model
 
 
 def _build(module) -> tuple[nn.Module, list]:
@@ -322,23 +371,79 @@ def _build(module) -> tuple[nn.Module, list]:
     raise UnsupportedProblem("expert policy: cannot build the reference model and inputs (" + "; ".join(errors) + ")")
 
 
-def trace_problem(path: str | Path) -> Traced:
-    """Load, trace and lower the problem's Model; raises UnsupportedProblem for what it cannot do."""
-    module = load_problem_module(path)
+def _fx_graph(model: nn.Module, inputs: list) -> fx.GraphModule:
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    gm = fx.symbolic_trace(model)
+    ShapeProp(gm).propagate(*inputs)
+    return gm
+
+
+def _export_graph(model: nn.Module, inputs: list) -> fx.GraphModule:
+    """torch.export at the shipped sizes: it follows Python control flow on shapes and sizes that
+    symbolic tracing cannot. The unlifted module keeps parameters as get_attr nodes under their
+    names, and every node carries its tensor_meta."""
+    ep = torch.export.export(model, tuple(inputs), strict=False)
+    return ep.module()
+
+
+DTYPE_CLASS = {torch.bfloat16: "bf16", torch.float16: "fp16"}
+
+
+def trace_problem(path: str | Path, source: str | None = None) -> Traced:
+    """Load, trace and lower the problem's Model; raises UnsupportedProblem for what it cannot do.
+    `source` (the problem text with other size constants) replaces the file's text."""
+    module = load_problem_module(path, source=source)
     for need in ("Model", "get_inputs", "get_init_inputs"):
         if not hasattr(module, need):
             raise UnsupportedProblem(f"expert policy: the problem defines no {need}")
     model, inputs = _build(module)
+    tracer = "torch.fx"
     try:
-        gm = fx.symbolic_trace(model)
-    except Exception as exc:  # fx cannot trace data-dependent control flow and the like
-        raise UnsupportedProblem(f"expert policy: torch.fx cannot trace the model ({type(exc).__name__}: {exc})") from exc
-    from torch.fx.passes.shape_prop import ShapeProp
-
-    try:
-        ShapeProp(gm).propagate(*inputs)
-    except Exception as exc:
-        raise UnsupportedProblem(f"expert policy: cannot propagate shapes through the model ({type(exc).__name__}: {exc})") from exc
+        gm = _fx_graph(model, inputs)
+    except Exception as fx_exc:  # fx cannot trace control flow on sizes and the like; export can
+        try:
+            gm, tracer = _export_graph(model, inputs), "torch.export"
+        except Exception as exc:  # noqa: BLE001 - both tracers' reasons go to the user
+            raise UnsupportedProblem(
+                f"expert policy: cannot trace the model (torch.fx: {type(fx_exc).__name__}: {_first_line(fx_exc)}; "
+                f"torch.export: {type(exc).__name__}: {_first_line(exc)})") from exc
     lw = Lowering(model, gm)
     out = lw.run()
-    return Traced(module, model, gm, out, lw.inputs, tuple(lw.main_shape), "rows" if lw.reductions else "elementwise", lw.reductions)
+    family = "matmul" if lw.matmuls else "rows" if lw.reductions else "elementwise"
+    out_node = next(n for n in gm.graph.nodes if n.op == "output")
+    dtype = "fp32"
+    for n in out_node.all_input_nodes[:1]:
+        meta = n.meta.get("tensor_meta")
+        dtype = DTYPE_CLASS.get(getattr(meta, "dtype", None), "fp32")
+    mm = next((v for v in _walk_values(out) if v.op == "matmul"), None)
+    return Traced(module, model, gm, out, lw.inputs, tuple(lw.main_shape), family, lw.reductions, dtype,
+                  mm.attr if mm is not None else None, _matmul_k(gm) if mm is not None else 0, tracer)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [ln for ln in str(exc).splitlines() if ln.strip()]
+    return lines[0][:200] if lines else ""
+
+
+def _walk_values(out: V):
+    seen, stack = set(), [out]
+    while stack:
+        v = stack.pop()
+        if id(v) in seen:
+            continue
+        seen.add(id(v))
+        yield v
+        stack.extend(v.args)
+
+
+def _matmul_k(gm: fx.GraphModule) -> int:
+    """K of the (single) matmul: the last dim of its first operand's fx node."""
+    for n in gm.graph.nodes:
+        if is_matmul_node(gm, n):
+            first = n.args[0] if n.args else None
+            if op_name(n.target) in ("addmm", "baddbmm") and len(n.args) > 1:
+                first = n.args[1]
+            meta = first.meta.get("tensor_meta") if isinstance(first, fx.Node) else None
+            return int(meta.shape[-1]) if meta is not None else 0
+    return 0

@@ -36,12 +36,15 @@ ATEN_NAMES = {
 }
 
 
-def load_problem_module(path: str | Path, name: str = "kw_expert_problem"):
+def load_problem_module(path: str | Path, name: str = "kw_expert_problem", source: str | None = None):
     spec = importlib.util.spec_from_file_location(name, str(path))
     if spec is None or spec.loader is None:
         raise UnsupportedProblem(f"expert policy: cannot import {path}")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    if source is None:
+        spec.loader.exec_module(module)
+    else:  # the same file with other size constants
+        exec(compile(source, str(path), "exec"), module.__dict__)  # noqa: S102 - the user's own problem file
     return module
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from kernelwright.agents.expert.ir import V, _as_list, _bind, _merge
+from kernelwright.agents.expert.matmul_ir import transpose_text, view_value
 
 if TYPE_CHECKING:
     from kernelwright.agents.expert.graph_ir import Lowering
@@ -257,6 +258,8 @@ def _getattr(lw, args, kwargs, label):
     obj, name = args
     if name == "shape" and isinstance(obj, V):
         return ("shape", len(lw.main_shape or ()))
+    if name in ("T", "mT") and isinstance(obj, V):
+        return view_value(lw, obj, ".t()" if name == "T" else ".mT", f"Tensor.{name}")
     lw.bad(f"attribute .{name}")
     return None
 
@@ -266,6 +269,16 @@ def _size(lw, args, kwargs, label):
     if p["dim"] is None:
         return ("shape", len(lw.main_shape or ()))
     return _getitem(lw, (("shape", len(lw.main_shape or ())), p["dim"]), {}, label)
+
+
+def _transpose(name):
+    def h(lw, args, kwargs, label):
+        text = transpose_text(name, args, kwargs)
+        if text is None:
+            lw.bad(f"{label} with dims the expert cannot read")
+            return None
+        return view_value(lw, args[0] if args else kwargs.get("input"), text, label)
+    return h
 
 
 def _where(lw, args, kwargs, label):
@@ -311,6 +324,8 @@ FUNCS = {
     "layer_norm": _layer_norm, "rms_norm": _rms_norm, "normalize": _normalize,
     "getitem": _getitem, "getattr": _getattr, "size": _size,
     "where": _where, "gt": _cmp("gt"), "lt": _cmp("lt"), "ge": _cmp("ge"), "le": _cmp("le"), "eq": _cmp("eq"), "ne": _cmp("ne"),
+    "t": _transpose("t"), "transpose": _transpose("transpose"), "swapaxes": _transpose("swapaxes"),
+    "swapdims": _transpose("swapdims"), "permute": _transpose("permute"),
     "contiguous": _identity, "clone": _identity, "float": _identity, "to": _identity, "detach": _identity,
 }
 

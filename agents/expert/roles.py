@@ -1,22 +1,24 @@
 """The expert policy's four roles: deterministic, no LLM.
 
-- planner: traces the problem, names the family and the configuration this round will try;
-- coder: compiles the traced graph to a Triton solution (one candidate per round, the next
-  configuration each round); raises UnsupportedProblem, naming the operations, for the rest;
-- debugger: known repairs for known failures (block sizes), else nothing;
-- analyst: a short BOTTLENECK / EVIDENCE / NEXT MOVES reading of the last profile.
+- planner: traces the problem, names the family and the configurations this round tries, and
+  which lessons from memory (id and title) chose them;
+- coder: compiles the traced graph to Triton, one candidate per planned space (several configs
+  autotuned on a GPU, one config on the CPU); each candidate carries `applied_lessons`; raises
+  UnsupportedProblem, naming the operations, for the rest;
+- debugger: known repairs for known failures (see `repairs`), else nothing;
+- analyst: a BOTTLENECK / EVIDENCE / NEXT MOVES reading of the last profile, naming the space
+  the next round will try.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
-from kernelwright.agents.expert.codegen import Config, configs_for, generate
 from kernelwright.agents.expert.graph_ir import Traced, UnsupportedProblem, trace_problem
-
-_HEADER = re.compile(r"# kernelwright expert policy: family=(\w+) BLOCK=(\d+) num_warps=(\d+)")
+from kernelwright.agents.expert.repairs import repair
+from kernelwright.agents.expert.solution import generate, read_header
+from kernelwright.agents.expert.tuning import RoundPlan, plan_round, read_profile, space_order
 
 
 def _device(ctx) -> str:
@@ -28,104 +30,143 @@ def _device(ctx) -> str:
     return "cpu" if device.startswith("cpu") else "cuda"
 
 
-def _trace(state: dict[str, Any]) -> Traced:
-    return trace_problem(state["problem"]["path"])
+def _arch(device: str) -> str | None:
+    """The GPU architecture lessons are filtered on: the device's own, else sm_90 (the project's
+    static target); None on the CPU, where GPU tuning lessons do not apply."""
+    if device == "cpu":
+        return None
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            major, minor = torch.cuda.get_device_capability()
+            return f"sm_{major}{minor}"
+    except Exception:  # noqa: BLE001 - fall back to the static target
+        pass
+    return "sm_90"
 
 
-def _round_configs(t: Traced, ctx, iteration: int) -> list[Config]:
-    configs = configs_for(t, _device(ctx))
+def _problem_text(state: dict[str, Any], device: str) -> str:
+    """The problem source at the sizes this device runs (its CPU_SIZES on the CPU)."""
+    source = state["problem"].get("source") or Path(state["problem"]["path"]).read_text()
+    if device != "cpu":
+        return source
+    from kernelwright.tools.problem import load_problem, sized_for_device
+
+    return sized_for_device(load_problem(state["problem"]["path"]), "cpu").file.source
+
+
+def _trace(state: dict[str, Any], ctx) -> Traced:
+    return trace_problem(state["problem"]["path"], source=_problem_text(state, _device(ctx)))
+
+
+def _plan(state: dict[str, Any], ctx, t: Traced) -> RoundPlan:
+    device = _device(ctx)
     k = max(1, int(getattr(ctx, "candidates", 1) or 1))
-    start = (max(iteration, 1) - 1) * k
-    return [configs[(start + i) % len(configs)] for i in range(min(k, len(configs)))]
+    return plan_round(t, state, device, _arch(device), getattr(ctx, "memory", None), k)
 
 
-def _describe(t: Traced, c: Config) -> str:
-    n_cols = t.main_shape[-1] if t.main_shape else 1
+def _describe(t: Traced, configs, device: str) -> str:
+    c = configs[0]
+    many = f"{len(configs)} configs autotuned on the sizes" if len(configs) > 1 else c.text(t.family)
+    if t.family == "matmul":
+        s = t.main_shape
+        mm = t.matmul
+        how = "A's leading dims folded into M" if mm.folded else "batched over grid axis 1"
+        return (f"matmul ({mm.label}) with its elementwise epilogue fused before the store: output {list(s)}, K={t.matmul_k}, "
+                f"{t.dtype} ({'tensor cores, fp32 accumulation' if t.dtype != 'fp32' else 'fp32 products'}), {how}, "
+                f"grouped tile order; {many}")
     if t.family == "elementwise":
-        return (f"elementwise chain fused into one kernel: a flat grid of cdiv(numel, {c.block}) programs, "
-                f"BLOCK={c.block}, num_warps={c.num_warps}; every operand read once, the output written once")
-    block = min(1 << max(0, (n_cols - 1).bit_length()), c.block)
-    loop = "one chunk per pass" if block >= n_cols else f"rows of {n_cols} looped in chunks of {block}"
-    return (f"last-dim row kernel: one program per row, {t.reductions} reduction(s) in dependency passes, "
-            f"BLOCK=min(next_pow2(n_cols), {c.block}) = {block} for n_cols={n_cols} ({loop}), num_warps={c.num_warps}")
+        return f"elementwise chain fused into one kernel over a flat grid; every operand read once, the output written once; {many}"
+    n_cols = t.main_shape[-1] if t.main_shape else 1
+    return (f"last-dim row kernel: one program per row of {n_cols}, {t.reductions} reduction(s) in dependency passes "
+            f"(rows longer than BLOCK loop over chunks); {many}")
 
 
 def planner(state: dict[str, Any], ctx) -> dict[str, Any]:
-    iteration = state.get("iteration", 1)
     try:
-        t = _trace(state)
+        t = _trace(state, ctx)
     except UnsupportedProblem as exc:
         return {"plan": f"STRATEGY: none: {exc}\nNEXT: the coder reports the unsupported operations and the run fails\nEXPECTED: no solution"}
-    c = _round_configs(t, ctx, iteration)[0]
-    lessons = []
-    if getattr(ctx, "lessons", None):
-        try:
-            lessons = ctx.lessons(f"{t.family} triton kernel block size") or []
-        except Exception:  # the memory is advice only: a broken store must not stop the run
-            lessons = []
+    device = _device(ctx)
+    rp = _plan(state, ctx, t)
     shape = "x".join(str(s) for s in t.main_shape)
-    lines = [
-        f"STRATEGY: {_describe(t, c)} (shape {shape}, device {_device(ctx)})",
-        "NEXT: generate the kernel from the traced graph; if it fails on block limits, halve the block",
-        "EXPECTED: memory-bound; time close to bytes moved / bandwidth",
-    ]
-    if lessons:
-        lines.append(f"LESSONS: {len(lessons)} retrieved; first: {lessons[0].splitlines()[0][:160]}")
+    if not rp.candidates:
+        return {"plan": f"STRATEGY: {t.family}: every planned configuration was tried\nNEXT: nothing new to try\n"
+                        "EXPECTED: the best measured candidate stands"}
+    first = rp.candidates[0]
+    lines = [f"STRATEGY: {_describe(t, first.configs, device)} (shape {shape}, device {device}, traced with {t.tracer})"]
+    for i, cand in enumerate(rp.candidates):
+        lines.append(f"CANDIDATE {i}: space '{cand.space}': " + "; ".join(c.text(t.family) for c in cand.configs))
+    lines.append(f"NEXT: {rp.reason}")
+    if rp.profile_note:
+        lines.append(f"PROFILE: {rp.profile_note}")
+    lines.append("EXPECTED: " + ("tensor-core bound; at least cuBLAS plus a separate epilogue kernel" if t.family == "matmul"
+                                 else "memory-bound; time close to bytes moved / bandwidth"))
+    applied = {lesson.id: lesson for cand in rp.candidates for lesson in cand.lessons}
+    if applied:
+        lines.append("LESSONS APPLIED: " + "; ".join(
+            f"{lesson.line()} -> {', '.join(c.text(t.family) for c in lesson.configs)}" for lesson in applied.values()))
+    elif device != "cpu":
+        lines.append("LESSONS APPLIED: none matched these conditions with configs the expert can read")
+    if rp.avoided:
+        lines.append("LESSONS AVOIDED (failed ideas): " + "; ".join(lesson.line() for lesson in rp.avoided))
     return {"plan": "\n".join(lines)}
 
 
-def _candidate(state, source: str, cid: str, parent: str | None = None, origin: str = "code", tries: int = 0) -> dict[str, Any]:
-    return {"id": cid, "source": source, "parent_id": parent, "origin": origin, "iteration": state["iteration"], "debug_tries": tries}
+def _candidate(state, source: str, cid: str, parent: str | None = None, origin: str = "code", tries: int = 0,
+               lessons: list[str] | None = None) -> dict[str, Any]:
+    return {"id": cid, "source": source, "parent_id": parent, "origin": origin, "iteration": state["iteration"],
+            "debug_tries": tries, "applied_lessons": list(lessons or [])}
 
 
 def coder(state: dict[str, Any], ctx) -> dict[str, Any]:
-    t = _trace(state)  # raises UnsupportedProblem, naming what has no kernel
-    source_text = state["problem"].get("source") or None
+    t = _trace(state, ctx)  # raises UnsupportedProblem, naming what has no kernel
+    device = _device(ctx)
+    text = state["problem"].get("source") or Path(state["problem"]["path"]).read_text()
     pending = []
-    for i, c in enumerate(_round_configs(t, ctx, state["iteration"])):
-        src = generate(t, source_text or Path(state["problem"]["path"]).read_text(), c)
-        pending.append(_candidate(state, src, f"r{state['iteration']}-c{i}"))
+    for i, cand in enumerate(_plan(state, ctx, t).candidates):
+        ids = [lesson.id for lesson in cand.lessons]
+        src = generate(t, text, cand.configs, device, lessons=ids)
+        pending.append(_candidate(state, src, f"r{state['iteration']}-c{i}", lessons=ids))
     return {"pending": pending}
 
 
-_BLOCK_FAILURES = ("power of two", "power-of-two", "power of 2", "arange", "shared memory", "out of resources",
-                   "outofresources", "too many resources", "registers", "spill")
+def _lessons_of(source: str) -> list[str]:
+    for line in (source or "").splitlines():
+        if line.startswith("# lessons: "):
+            return line.removeprefix("# lessons: ").split()
+    return []
 
 
 def debugger(state: dict[str, Any], ctx) -> dict[str, Any]:
     from kernelwright.graphs.routing import debuggable_attempts
 
     pending = []
+    t = None
     for a in debuggable_attempts(state, ctx.budgets):
-        m = _HEADER.search(a.get("source") or "")
-        text = " ".join(r.get("message", "") for r in a.get("reasons") or []).lower()
-        if not m or not any(k in text for k in _BLOCK_FAILURES):
+        family, configs = read_header(a.get("source") or "")
+        if not family or not configs:
+            continue  # not an expert candidate: nothing known to repair
+        message = " ".join(r.get("message", "") for r in a.get("reasons") or [])
+        fix = repair(family, configs, a.get("verdict", ""), message)
+        if fix is None:
             continue  # no known repair: give up on this configuration
-        block, warps = int(m.group(2)), int(m.group(3))
-        p2 = 1 << (block.bit_length() - 1)  # rounded down to a power of two
-        new_block = max(64, p2 // 2 if p2 == block else p2)
-        if new_block == block:
-            continue
-        cfg = Config(new_block, max(1, min(warps, new_block // 64)))
-        t = _trace(state)
-        src = generate(t, state["problem"].get("source") or Path(state["problem"]["path"]).read_text(), cfg)
+        t = t or _trace(state, ctx)
+        text = state["problem"].get("source") or Path(state["problem"]["path"]).read_text()
+        lessons = _lessons_of(a.get("source") or "")
+        src = generate(t, text, fix.configs, _device(ctx), lessons=lessons)
         tries = a.get("debug_tries", 0) + 1
-        pending.append(_candidate(state, src, f"{a['candidate_id']}-d{tries}", a["candidate_id"], "debug", tries))
+        cand = _candidate(state, src, f"{a['candidate_id']}-d{tries}", a["candidate_id"], "debug", tries, lessons)
+        cand["repair"] = fix.what
+        pending.append(cand)
     return {"pending": pending}
-
-
-def _num(x) -> float | None:
-    return float(x) if isinstance(x, (int, float)) else None
 
 
 def analyst(state: dict[str, Any], ctx) -> dict[str, Any]:
     profile = state.get("profile") or {}
-    timing = profile.get("timing") or {}
-    roof = profile.get("roofline") or {}
-    resources = profile.get("resources") or {}
-    median = _num((timing.get("candidate") or {}).get("median_ms"))
-    sol = _num(roof.get("t_sol_ms"))
-    bound = roof.get("bound")
+    info = read_profile(profile)
+    median, sol = info["median_ms"], info["t_sol_ms"]
     best = state.get("best") or {}
     speed = best.get("speedup") or {}
     evidence = []
@@ -135,21 +176,24 @@ def analyst(state: dict[str, Any], ctx) -> dict[str, Any]:
         evidence.append(f"speed-of-light {sol:.4g} ms ({100 * sol / median:.0f}% of SoL)")
     if speed:
         evidence.append("speedup " + ", ".join(f"{k} {v:.2f}x" for k, v in speed.items() if isinstance(v, (int, float))))
-    spills = _find(resources, "spills")
+    spills = _find(profile.get("resources") or {}, "spills")
     if spills:
         evidence.append(f"register spills {spills}")
+    if info["diagnosis"]:
+        evidence.append(f"diagnosis: {info['diagnosis'][:200]}")
+    family = read_header(best.get("source") or "")[0] or "elementwise"
+    order, why = space_order(family, info, median is None)
     if median is None:
         bottleneck = "unknown: no timing on this device (correctness only)"
-        moves = ["keep the accepted configuration; time it on a GPU to tune BLOCK and num_warps"]
-    elif sol and median and sol / median >= 0.8:
-        bottleneck = f"{bound or 'memory'}-bound and near speed-of-light"
-        moves = ["stop tuning: little left to gain", "larger blocks only if launch overhead dominates at small sizes"]
+        moves = ["keep the accepted configuration; time it on a GPU to tune the block sizes"]
+    elif sol and sol / median >= 0.8:
+        bottleneck = f"{info['bound'] or 'memory'}-bound and near speed-of-light"
+        moves = [f"at most one more space ('{order[0]}'): {why}"]
     else:
-        bottleneck = f"{bound or 'memory'}-bound, below speed-of-light"
-        moves = ["try the next BLOCK / num_warps configuration",
-                 "for rows: avoid re-reading the row in every pass when it fits one block"]
+        bottleneck = f"{info['bound'] or 'memory'}-bound, below speed-of-light"
+        moves = [f"next space '{order[0]}': {why}"]
         if spills:
-            moves.insert(0, "lower BLOCK or raise num_warps: registers spill")
+            moves.insert(0, "lower the block or tile size, or raise num_warps: registers spill")
     text = f"BOTTLENECK: {bottleneck}\nEVIDENCE: {'; '.join(evidence) or 'none'}\nNEXT MOVES: " + "; ".join(moves)
     return {"analysis": text}
 

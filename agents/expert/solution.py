@@ -1,0 +1,218 @@
+"""Assemble a solution file from a traced problem: header, helpers, one kernel (with its
+`@triton.heuristics` and, for several configs, `@triton.autotune` keyed on the sizes) and the
+`ModelNew` whose constructor is the reference's own (same parameters under the same names).
+
+The header states the family and every config as `KEY=VALUE` knobs (and the lessons that chose
+them), so the debugger and the analyst can read back what a candidate tried.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import textwrap
+from pathlib import Path
+
+from kernelwright.agents.expert import matmul_codegen as mmc
+from kernelwright.agents.expert.codegen import (
+    Emitter,
+    _host_expr,
+    _leaf_key,
+    _leaves,
+    _ptr_name,
+    kernel_elementwise,
+    kernel_rows,
+)
+from kernelwright.agents.expert.configs import Config, default_config, parse_knobs
+from kernelwright.agents.expert.expressions import HELPERS, reset_signatures, walk
+from kernelwright.agents.expert.graph_ir import Traced, UnsupportedProblem, trace_problem
+
+HEADER = "# kernelwright expert policy: family={family} tracer={tracer}\n"
+_FAMILY = re.compile(r"# kernelwright expert policy: family=(\w+)")
+_CONFIG = re.compile(r"^# config: (.+)$", re.M)
+
+ROWS_PRUNE = '''
+def kw_fit_rows(configs, named_args, **kwargs):
+    # A block much longer than the row only adds masked lanes.
+    need = triton.next_power_of_2(named_args["n_cols"])
+    fit = [c for c in configs if c.kwargs["BLOCK"] <= need]
+    return fit or [min(configs, key=lambda c: c.kwargs["BLOCK"])]
+
+'''
+
+
+def read_header(source: str) -> tuple[str | None, list[Config]]:
+    """(family, configs) stated in a generated solution's header; (None, []) for other files."""
+    m = _FAMILY.search(source or "")
+    if not m:
+        return None, []
+    family = m.group(1)
+    return family, [c for line in _CONFIG.findall(source) for c in parse_knobs(line, family)]
+
+
+def _init_source(problem_source: str) -> tuple[list[str], str]:
+    """The problem's torch/math imports and its Model.__init__ (renamed), so ModelNew takes the same
+    constructor arguments and builds the same parameters and buffers under the same names."""
+    tree = ast.parse(problem_source)
+    imports = []
+    init = None
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            mods = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            if all(m.split(".")[0] in ("torch", "math") for m in mods):
+                imports.append(ast.get_source_segment(problem_source, node))
+        if isinstance(node, ast.ClassDef) and node.name == "Model":
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name == "__init__":
+                    init = item
+    if init is None:
+        return imports, "    def __init__(self):\n        super().__init__()\n"
+
+    class Rename(ast.NodeTransformer):
+        def visit_Name(self, n: ast.Name) -> ast.Name:
+            return ast.copy_location(ast.Name(id="ModelNew", ctx=n.ctx), n) if n.id == "Model" else n
+
+    init = Rename().visit(init)
+    ast.fix_missing_locations(init)
+    return imports, textwrap.indent(ast.unparse(init), "    ") + "\n"
+
+
+# -- decorators and launches ------------------------------------------------------------------------
+
+# The constexprs each family's configs set (the rest of a config is num_warps / num_stages).
+CONFIG_KWARGS = {"elementwise": ("BLOCK",), "rows": ("BLOCK",),
+                 "matmul": ("BLOCK_M", "BLOCK_N", "BLOCK_K", "GROUP_M", "PRECISION", "EPILOGUE_SPLIT")}
+AUTOTUNE_KEYS = {"elementwise": ["n_elements"], "rows": ["n_cols"], "matmul": mmc.AUTOTUNE_KEY}
+HEURISTICS = {"rows": '{"SINGLE": lambda args: args["n_cols"] <= args["BLOCK"]}', "matmul": mmc.HEURISTICS}
+
+
+def _config_kwargs(family: str, c: Config) -> dict[str, object]:
+    knobs = c.knobs(family)
+    kw = {k: knobs[k] for k in CONFIG_KWARGS[family] if k in knobs}
+    if family == "matmul":
+        kw["PRECISION"] = c.precision
+        kw["EPILOGUE_SPLIT"] = c.epilogue_split
+    return kw
+
+
+def _launch_options(c: Config, family: str) -> str:
+    stages = c.num_stages or (3 if family == "matmul" else None)
+    return f"num_warps={c.num_warps}" + (f", num_stages={stages}" if stages else "")
+
+
+def decorators(family: str, configs: list[Config]) -> str:
+    out = []
+    if len(configs) > 1:
+        rows = []
+        for c in configs:
+            kw = ", ".join(f"{k!r}: {v!r}" for k, v in _config_kwargs(family, c).items()).replace("'", '"')
+            rows.append(f"    triton.Config({{{kw}}}, {_launch_options(c, family)}),")
+        prune = ", prune_configs_by={\"early_config_prune\": kw_fit_rows}" if family == "rows" else ""
+        out.append("@triton.autotune(configs=[\n" + "\n".join(rows) + f"\n], key={AUTOTUNE_KEYS[family]!r}{prune})".replace("'", '"'))
+    if family in HEURISTICS:
+        out.append(f"@triton.heuristics({HEURISTICS[family]})")
+    return "\n".join(out) + ("\n" if out else "")
+
+
+def _fixed(family: str, c: Config) -> str:
+    """The config as launch keyword arguments (a single-config candidate)."""
+    kw = ", ".join(f"{k}={v!r}" for k, v in _config_kwargs(family, c).items()).replace("'", '"')
+    return f"{kw}, {_launch_options(c, family)}"
+
+
+# -- the whole file -----------------------------------------------------------------------------
+
+def generate(t: Traced, problem_source: str, configs: Config | list[Config], device: str = "cpu",
+             lessons: list[str] | None = None) -> str:
+    """The solution source for `t` with one config (direct launch) or several (autotuned)."""
+    configs = [configs] if isinstance(configs, Config) else list(configs)
+    if not configs:
+        raise ValueError("generate needs at least one config")
+    reset_signatures()
+    leaves = _leaves(walk(t.out))
+    used: set[str] = set()
+    kname = f"kw_{t.family}_kernel"
+    leaf_args = [_host_expr(v) for v in leaves]
+    if t.family == "matmul":
+        ptrs = {_leaf_key(v): _ptr_name(v) for v in leaves}
+        kernel = mmc.kernel_matmul(kname, t.out, ptrs, Emitter, used, mask_all=configs[0].masks == "all",
+                                   split=any(c.epilogue_split == 2 for c in configs))
+        fwd = _forward_matmul(t, kname, leaves, leaf_args, configs, device)
+    else:
+        kernel = (kernel_elementwise if t.family == "elementwise" else kernel_rows)(kname, t, leaves, used)
+        fwd = _forward_rows_or_elementwise(t, kname, leaves, leaf_args, configs)
+    imports, init = _init_source(problem_source)
+    head = ["import math", "import torch", "import torch.nn as nn", "import torch.nn.functional as F", "import triton",
+            "import triton.language as tl"]
+    head += [imp for imp in imports if imp not in head]
+    helpers = "".join(HELPERS[h] for h in sorted(used))
+    prune = ROWS_PRUNE if t.family == "rows" and len(configs) > 1 else ""
+    header = HEADER.format(family=t.family, tracer=t.tracer.replace("torch.", ""))
+    header += "".join(f"# config: {c.text(t.family)}\n" for c in configs)
+    if lessons:
+        header += f"# lessons: {' '.join(lessons)}\n"
+    what = f"{len(configs)} autotuned configs" if len(configs) > 1 else configs[0].text(t.family)
+    doc = f'    """Generated by the kernelwright expert policy: {t.family} kernel, {what}."""\n\n'
+    signature = ", ".join(["self", *t.inputs])
+    return (
+        header + "\n".join(head) + "\n\n" + helpers + prune + "\n\n"
+        + decorators(t.family, configs) + kernel + "\n\n"
+        + "class ModelNew(nn.Module):\n" + doc + init + "\n"
+        + f"    def forward({signature}):\n" + textwrap.indent("\n".join(fwd), "        ") + "\n"
+    )
+
+
+def _forward_rows_or_elementwise(t: Traced, kname: str, leaves, leaf_args: list[str], configs: list[Config]) -> list[str]:
+    full_inputs = [v for v in leaves if v.cls == "full"]
+    if not full_inputs:
+        raise UnsupportedProblem("expert policy: no kernel for an output whose shape comes from broadcasting alone")
+    main = next((v for v in full_inputs if v.op == "input"), full_inputs[0])
+    fwd = [f"{name} = {name}.contiguous()" for name in t.inputs]
+    fwd += [f"kw_main = {_host_expr(main)}", "kw_n_cols = kw_main.shape[-1]"]
+    tuned = len(configs) > 1
+    c = configs[0]
+    dtype = f"torch.{c.out_dtype}" if c.out_dtype else "kw_main.dtype"
+    if t.family == "elementwise":
+        args = ", ".join([*leaf_args, "kw_out", "kw_n", "kw_n_cols"])
+        fwd += [f"kw_out = torch.empty(kw_main.shape, dtype={dtype}, device=kw_main.device)", "kw_n = kw_out.numel()"]
+        if tuned:
+            fwd += ['grid = lambda META: (triton.cdiv(kw_n, META["BLOCK"]),)', f"{kname}[grid]({args})"]
+        else:
+            fwd += [f"BLOCK = {c.block}", "grid = (triton.cdiv(kw_n, BLOCK),)",
+                    f"{kname}[grid]({args}, BLOCK=BLOCK, {_launch_options(c, 'elementwise')})"]
+    else:
+        shape = {"full": "kw_main.shape", "row": "kw_main.shape[:-1] + (1,)", "rowflat": "kw_main.shape[:-1]"}[t.out.cls]
+        args = ", ".join([*leaf_args, "kw_out", "kw_n_cols"])
+        fwd += ["kw_rows = kw_main.numel() // kw_n_cols",
+                f"kw_out = torch.empty({shape}, dtype={dtype}, device=kw_main.device)", "grid = (kw_rows,)"]
+        if tuned:
+            fwd.append(f"{kname}[grid]({args})")
+        else:
+            fwd += [f"BLOCK = min(triton.next_power_of_2(kw_n_cols), {c.block})",
+                    f"{kname}[grid]({args}, BLOCK=BLOCK, {_launch_options(c, 'rows')})"]
+    return fwd + ["return kw_out"]
+
+
+def _forward_matmul(t: Traced, kname: str, leaves, leaf_args: list[str], configs: list[Config], device: str) -> list[str]:
+    fwd = [f"{name} = {name}.contiguous()" for name in t.inputs]
+    typed = [_host_expr(v) for v in leaves if v.cls in ("full", "col")]
+    c0 = configs[0]
+    fwd += mmc.host_matmul(t.matmul, typed, device, c0.out_dtype, c0.f32_dot)
+    args = ", ".join(mmc.launch_args(leaf_args))
+    if len(configs) > 1:
+        fwd += ['grid = lambda META: ' + mmc.GRID.format(bm='META["BLOCK_M"]', bn='META["BLOCK_N"]'),
+                f"{kname}[grid]({args}, F32_DOT=kw_f32_dot)"]
+    else:
+        c = configs[0]
+        fwd += [f"grid = {mmc.GRID.format(bm=c.block_m, bn=c.block_n)}",
+                f"{kname}[grid]({args}, F32_DOT=kw_f32_dot, {_fixed('matmul', c)})"]
+    return fwd + ["return kw_out"]
+
+
+def compile_problem(path: str | Path, config: Config | list[Config] | None = None, source: str | None = None,
+                    device: str = "cpu") -> tuple[str, Traced]:
+    """(solution source, traced problem) for the problem file at `path`; `source` is the problem's
+    text at the sizes to tune for (e.g. its CPU sizes)."""
+    t = trace_problem(path, source=source)
+    text = source if source is not None else Path(path).read_text()
+    return generate(t, text, config or default_config(t, device), device), t

@@ -1,0 +1,135 @@
+"""What a round tries: the configuration space of each candidate, chosen from the family, the
+sizes, the lessons in memory and the last profile. Deterministic in the run state, so the
+planner (which explains it) and the coder (which builds it) always agree.
+
+- CPU (Triton's interpreter): one config per candidate, big blocks; the next round rotates.
+- GPU, round 1: the lessons' configs, then the `first` space for the sizes, autotuned in one
+  candidate (each GPU check costs ~a minute, so several configs are measured per check).
+- GPU, later rounds: the profile picks the space: memory-bound -> bigger blocks and more work
+  per program; compute-bound -> tile shapes and pipeline depth; register spills -> smaller
+  neighbours. Configs tried in earlier candidates and failed ideas from memory are left out;
+  the graph keeps the best measured candidate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from kernelwright.agents.expert.configs import (
+    Config,
+    cpu_configs,
+    dedupe,
+    heavy_epilogue,
+    sizes_of,
+    spaces_for,
+    split_heavy,
+)
+from kernelwright.agents.expert.lessons import UsableLesson, usable_lessons
+from kernelwright.agents.expert.solution import read_header
+
+MAX_CONFIGS = 8  # per autotuned candidate: each config is compiled and benchmarked on the GPU
+NEAR_SOL = 0.85
+
+
+@dataclasses.dataclass
+class CandidatePlan:
+    configs: list[Config]
+    space: str
+    lessons: list[UsableLesson]
+
+
+@dataclasses.dataclass
+class RoundPlan:
+    candidates: list[CandidatePlan]
+    reason: str
+    avoided: list[UsableLesson] = dataclasses.field(default_factory=list)
+    profile_note: str = ""
+
+
+def _num(x) -> float | None:
+    return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else None
+
+
+def read_profile(profile: dict[str, Any] | None) -> dict[str, Any]:
+    """bound, t_sol_ms, median_ms, sol_fraction and diagnosis of the last profile (None if absent)."""
+    profile = profile or {}
+    roof = profile.get("roofline") or {}
+    timing = profile.get("timing") or {}
+    median = _num((timing.get("candidate") or {}).get("median_ms"))
+    sol = _num(roof.get("t_sol_ms"))
+    diagnosis = profile.get("diagnosis")
+    if isinstance(diagnosis, dict):
+        diagnosis = diagnosis.get("text") or diagnosis.get("summary") or " ".join(str(v) for v in diagnosis.values())
+    return {"bound": roof.get("bound"), "t_sol_ms": sol, "median_ms": median,
+            "sol_fraction": sol / median if sol and median else None, "diagnosis": str(diagnosis or "")}
+
+
+def space_order(family: str, info: dict[str, Any], first_round: bool) -> tuple[list[str], str]:
+    """The named spaces to try next, best first, and why."""
+    if first_round or info["median_ms"] is None:
+        return ["first", "compute" if family == "matmul" else "memory", "neighbours"], \
+            "no timing yet: the space the sizes suggest"
+    diagnosis = info["diagnosis"].lower()
+    frac = info["sol_fraction"]
+    at = f"{100 * frac:.0f}% of speed-of-light" if frac else "unknown % of speed-of-light"
+    if "spill" in diagnosis or "register" in diagnosis:
+        return ["neighbours", "memory", "compute"], f"the profile reports register pressure ({at}): smaller neighbours"
+    if frac is not None and frac >= NEAR_SOL:
+        return ["neighbours"], f"{at}: close to the roofline, one neighbour space at most"
+    if info["bound"] == "compute":
+        return ["compute", "neighbours", "memory"], f"compute-bound at {at}: tile shapes and pipeline depth"
+    if info["bound"] == "memory":
+        return ["memory", "neighbours", "compute"], f"memory-bound at {at}: bigger blocks, more work per program"
+    return ["neighbours", "memory", "compute"], f"{at}: neighbouring configurations"
+
+
+def tried_configs(state: dict[str, Any]) -> set[Config]:
+    out: set[Config] = set()
+    for a in state.get("attempts") or []:
+        out.update(read_header(a.get("source") or "")[1])
+    return out
+
+
+def plan_round(t, state: dict[str, Any], device: str, arch: str | None, memory: Any, k: int = 1) -> RoundPlan:
+    sizes = sizes_of(t)
+    iteration = max(int(state.get("iteration") or 1), 1)
+    k = max(1, k)
+    if device == "cpu":
+        configs = cpu_configs(t.family, sizes)
+        start = (iteration - 1) * k
+        picks = dedupe([configs[(start + i) % len(configs)] for i in range(min(k, len(configs)))])
+        return RoundPlan([CandidatePlan([c], "cpu", []) for c in picks],
+                         "Triton's interpreter: one config per candidate, big blocks (few program instances)")
+    apply, avoid = usable_lessons(memory, t.family, arch or "sm_90", t.dtype, sizes)
+    if heavy_epilogue(t):  # lessons' tiles get the same epilogue split as the spaces' own
+        apply = [dataclasses.replace(x, configs=tuple(split_heavy(c) for c in x.configs)) for x in apply]
+        avoid = [dataclasses.replace(x, configs=tuple(split_heavy(c) for c in x.configs)) for x in avoid]
+    avoided = {c for lesson in avoid for c in lesson.configs}
+    tried = tried_configs(state)
+    info = read_profile(state.get("profile"))
+    first_round = not any(a.get("accepted") for a in state.get("attempts") or [])
+    order, reason = space_order(t.family, info, first_round)
+    spaces = spaces_for(t)
+    lesson_configs = [c for lesson in apply for c in lesson.configs]
+    candidates: list[CandidatePlan] = []
+    used: set[Config] = set(tried) | avoided
+    for name in order:
+        if len(candidates) >= k:
+            break
+        pool = (lesson_configs if not candidates else []) + spaces[name]
+        configs = [c for c in dedupe(pool) if c not in used][:MAX_CONFIGS]
+        if not configs:
+            continue
+        used.update(configs)
+        chosen = set(configs)
+        applied = [lesson for lesson in apply if chosen.intersection(lesson.configs)]
+        candidates.append(CandidatePlan(configs, name, applied))
+    note = ""
+    if info["median_ms"] is not None:
+        note = f"last profile: median {info['median_ms']:.4g} ms"
+        if info["t_sol_ms"]:
+            note += f", speed-of-light {info['t_sol_ms']:.4g} ms ({info['bound'] or 'unknown'}-bound)"
+        if info["diagnosis"]:
+            note += f"; diagnosis: {info['diagnosis'][:200]}"
+    return RoundPlan(candidates, reason, avoid, note)

@@ -1,0 +1,22 @@
+"""The expert's GPU configurations compile for sm_90 at the suite's GPU sizes (real ptxas, no GPU):
+the largest bf16 matmul tile of the first space fits registers and shared memory and uses wgmma.
+`python benchmarks/expert_sm90_fit.py` checks every config of every space the same way."""
+
+from __future__ import annotations
+
+from kernelwright.agents.expert.configs import SMEM_LIMIT, spaces_for
+from kernelwright.agents.expert.graph_ir import trace_problem
+from kernelwright.agents.expert.static_fit import fit_report
+
+from paths import PROBLEMS
+
+
+def test_largest_bf16_matmul_tile_fits_sm90(tmp_path):
+    problem = PROBLEMS / "linear_gelu_bf16.py"
+    t = trace_problem(problem)  # shipped sizes: 4096 x 4096 x 4096
+    first = spaces_for(t)["first"]
+    biggest = max(first, key=lambda c: c.block_m * c.block_n)
+    [entry] = fit_report(t, problem.read_text(), [biggest], tmp_path)
+    assert entry["error"] is None, entry
+    assert entry["spills"] == 0 and entry["registers"] <= 255 and 0 < entry["shared_bytes"] <= SMEM_LIMIT, entry
+    assert entry["wgmma"] > 0 and entry["num_warps"] == biggest.num_warps, entry  # tensor cores, Hopper's MMA
