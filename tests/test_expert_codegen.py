@@ -34,6 +34,8 @@ ACCEPTED = [
     (DATA / "activations.py", "elementwise"),  # ~25 activations, a last-dim vector and a scalar parameter
     (DATA / "row_mix.py", "rows"),  # max/log_softmax/var/amin/normalize/RMSNorm/softmax in one graph
     (DATA / "row_sum.py", "rows"),  # a reduced output without the kept dim, 3-D input
+    (PROBLEMS / "scale_shift_cols.py", "elementwise"),  # per-row [rows, 1] inputs broadcast along the row
+    (DATA / "row_scale_bf16.py", "rows"),  # a per-row input in a row kernel; .float() / .to(x.dtype) casts in bf16
 ]
 
 

@@ -98,6 +98,11 @@ def test_later_rounds_pick_the_space_from_the_profile():
     ew = state(PROBLEMS / "gelu_scale.py", 2, profile=memory_bound,
                attempts=[_accepted(roles.coder(state(PROBLEMS / "gelu_scale.py"), ctx("cuda"))["pending"][0]["source"])])
     assert "space 'memory'" in roles.planner(ew, ctx("cuda"))["plan"]
+    # Spills reported by the profile's diagnosis send the next round to smaller neighbours; "0 B" does not.
+    for spilled, space in (("480 B spilled", "neighbours"), ("0 B spilled", "compute")):
+        diag = {**profile, "diagnosis": f"compute-bound; sm_90 kw_matmul_kernel: 255 regs/thread, {spilled}, 147456 B shared"}
+        st2 = {**later, "profile": diag}
+        assert f"CANDIDATE 0: space '{space}'" in roles.planner(st2, ctx("cuda"))["plan"]
     # On the CPU a later round rotates to the next single config.
     one = roles.coder(state(PROBLEMS / "softmax_rows.py", 1), ctx())["pending"]
     two = roles.coder(state(PROBLEMS / "softmax_rows.py", 2), ctx())["pending"]

@@ -50,10 +50,12 @@ class Emitter:
         if v.op in ("input", "param"):
             ptr = self.tensors[_leaf_key(v)]
             name = self.fresh("x")
+            off, mask = self.index.get(v.cls), self.masks.get(v.cls, "mask")
             if v.cls == "scalar":
                 lines.append(f"{name} = tl.load({ptr}).to(tl.float32)")
+            elif mask is None:  # one value per program (a per-row input in the row kernel)
+                lines.append(f"{name} = tl.load({ptr} + {off}).to(tl.float32)")
             else:
-                off, mask = self.index[v.cls], self.masks.get(v.cls, "mask")
                 lines.append(f"{name} = tl.load({ptr} + {off}, mask={mask}, other=0.0).to(tl.float32)")
         elif v.op == "un":
             x = self.emit(v.args[0], lines, cache, outer)
@@ -107,7 +109,7 @@ def depth_of(order: list[V]) -> dict[int, int]:
 
 def kernel_elementwise(name: str, t: Traced, leaves: list[V], used: set[str]) -> str:
     ptrs = {_leaf_key(v): _ptr_name(v) for v in leaves}
-    em = Emitter(ptrs, {"full": "offs", "col": "cols"}, used)
+    em = Emitter(ptrs, {"full": "offs", "col": "cols", "row": "rows"}, used)
     body: list[str] = []
     result = em.emit(t.out, body, {}, {})
     args = ", ".join([*ptrs.values(), "out_ptr", "n_elements", "n_cols", "BLOCK: tl.constexpr"])
@@ -116,6 +118,7 @@ def kernel_elementwise(name: str, t: Traced, leaves: list[V], used: set[str]) ->
         "offs = pid * BLOCK + tl.arange(0, BLOCK)",
         "mask = offs < n_elements",
         "cols = offs % n_cols",
+        "rows = offs // n_cols" if any(v.cls == "row" for v in leaves) else None,
         "n_cols_f = n_cols * 1.0" if _uses_ncols(t.out) else None,
     ]
     lines = [x for x in pre if x] + body + [f"tl.store(out_ptr + offs, {result}.to(out_ptr.dtype.element_ty), mask=mask)"]
@@ -133,7 +136,7 @@ def kernel_rows(name: str, t: Traced, leaves: list[V], used: set[str]) -> str:
     order = walk(t.out)
     depth = depth_of(order)
     ptrs = {_leaf_key(v): _ptr_name(v) for v in leaves}
-    em = Emitter(ptrs, {"full": "base + cols", "col": "cols"}, used)
+    em = Emitter(ptrs, {"full": "base + cols", "col": "cols", "row": "row"}, used, masks={"row": None})
     reductions = list({sig(v): v for v in order if v.op == "reduce"}.values())  # equal ones once
     max_depth = max((depth[id(r)] for r in reductions), default=0)
 
@@ -142,8 +145,8 @@ def kernel_rows(name: str, t: Traced, leaves: list[V], used: set[str]) -> str:
         for v in order:
             if sig(v) in outer or v.cls not in ("row", "rowflat", "scalar") or v.op in ("reduce", "const", "ncols"):
                 continue
-            if all(sig(a) in outer or a.op in ("const", "ncols") or (a.cls == "scalar" and a.op in ("input", "param"))
-                   for a in v.args) or (v.op in ("input", "param") and v.cls == "scalar"):
+            if all(sig(a) in outer or a.op in ("const", "ncols") or (a.cls in ("scalar", "row") and a.op in ("input", "param"))
+                   for a in v.args) or (v.op in ("input", "param") and v.cls in ("scalar", "row")):
                 em.emit(v, lines, outer, {})
 
     def store(lines: list[str], cache: dict[int, str], outer: dict[int, str]) -> None:

@@ -111,9 +111,12 @@ class Lowering:
             return "scalar"
         if self.main_shape is not None and shape and shape[-1] == self.main_shape[-1] and numel == shape[-1]:
             return "col"
+        if self.main_shape is not None and len(shape) >= 2 and shape == tuple(self.main_shape[:-1]) + (1,):
+            return "row"  # one value per row (a [rows, 1] input), broadcast along the last dim
         if self.matmul_mode:
             return "operand"  # fine as a matmul operand; anything else using it is reported there
-        self.bad(f"{what} of shape {list(shape)} (only the output's shape, a last-dim vector or a scalar broadcast)")
+        self.bad(f"{what} of shape {list(shape)} (only the output's shape, a last-dim vector, a per-row [..., 1] "
+                 "tensor or a scalar broadcast)")
         return None
 
     def last_dim(self, a: V, dim, what: str) -> bool:

@@ -95,7 +95,8 @@ def kernel_matmul(name: str, out: V, ptrs: dict[str, str], emitter_cls, used: se
     """The kernel text; `ptrs` maps each epilogue leaf to its pointer argument. `split`: some
     config runs the epilogue by halves (EPILOGUE_SPLIT=2), so both forms are emitted."""
     matmul = next(v for v in walk(out) if v.op == "matmul")
-    em = emitter_cls(ptrs, {"full": "offs", "col": "cols"}, used, masks={"full": "mask", "col": "col_mask"})
+    em = emitter_cls(ptrs, {"full": "offs", "col": "cols", "row": "pid_b * M + offs_m[:, None]"}, used,
+                     masks={"full": "mask", "col": "col_mask", "row": "mask_m[:, None]"})
 
     def epilogue(acc: str, first_col: str, width: str) -> list[str]:
         lines = [f"offs_n = pid_n * BLOCK_N + {first_col}tl.arange(0, {width})", *EPILOGUE_INDEX.splitlines()]

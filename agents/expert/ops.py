@@ -47,16 +47,27 @@ def _unary(fn, **fixed):
     return h
 
 
+# Casts between these are computed in fp32 throughout (the output is stored in its own dtype):
+# within the 16-bit tolerance, as exact as the reference's rounding to 16 bits in between.
+FLOAT_CASTS = (torch.float32, torch.bfloat16, torch.float16)
+
+
 def _identity(lw, args, kwargs, label):
     x = args[0] if args else kwargs.get("input")
     rest = list(args[1:]) + [v for k, v in kwargs.items() if k not in ("memory_format", "copy", "non_blocking")]
     for r in rest:
-        if isinstance(r, torch.dtype) and r not in (torch.float32,):
+        if isinstance(r, torch.dtype) and r not in FLOAT_CASTS:
             lw.bad(f"{label} to {r}")
             return None
+        if isinstance(r, tuple) and r[:1] == ("dtype",):
+            continue  # `.to(x.dtype)`
         if isinstance(r, str) or isinstance(r, torch.device):
             continue
     return x
+
+
+def _identity_first(lw, args, kwargs, label):
+    return args[0] if args else kwargs.get("input")
 
 
 def _gelu(lw, args, kwargs, label):
@@ -258,6 +269,8 @@ def _getattr(lw, args, kwargs, label):
     obj, name = args
     if name == "shape" and isinstance(obj, V):
         return ("shape", len(lw.main_shape or ()))
+    if name == "dtype" and isinstance(obj, V):
+        return ("dtype",)  # only ever used as a cast target (see _identity)
     if name in ("T", "mT") and isinstance(obj, V):
         return view_value(lw, obj, ".t()" if name == "T" else ".mT", f"Tensor.{name}")
     lw.bad(f"attribute .{name}")
@@ -327,6 +340,7 @@ FUNCS = {
     "t": _transpose("t"), "transpose": _transpose("transpose"), "swapaxes": _transpose("swapaxes"),
     "swapdims": _transpose("swapdims"), "permute": _transpose("permute"),
     "contiguous": _identity, "clone": _identity, "float": _identity, "to": _identity, "detach": _identity,
+    "bfloat16": _identity, "half": _identity, "type_as": _identity_first,
 }
 
 

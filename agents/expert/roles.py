@@ -176,7 +176,7 @@ def analyst(state: dict[str, Any], ctx) -> dict[str, Any]:
         evidence.append(f"speed-of-light {sol:.4g} ms ({100 * sol / median:.0f}% of SoL)")
     if speed:
         evidence.append("speedup " + ", ".join(f"{k} {v:.2f}x" for k, v in speed.items() if isinstance(v, (int, float))))
-    spills = _find(profile.get("resources") or {}, "spills")
+    spills = info["spills"]
     if spills:
         evidence.append(f"register spills {spills}")
     if info["diagnosis"]:
@@ -197,19 +197,3 @@ def analyst(state: dict[str, Any], ctx) -> dict[str, Any]:
     text = f"BOTTLENECK: {bottleneck}\nEVIDENCE: {'; '.join(evidence) or 'none'}\nNEXT MOVES: " + "; ".join(moves)
     return {"analysis": text}
 
-
-def _find(obj, key: str):
-    """The first numeric value under `key` anywhere in a nested dict/list (resource reports vary)."""
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            if k == key and isinstance(v, (int, float)) and v:
-                return v
-            found = _find(v, key)
-            if found:
-                return found
-    elif isinstance(obj, list):
-        for v in obj:
-            found = _find(v, key)
-            if found:
-                return found
-    return None

@@ -14,6 +14,7 @@ planner (which explains it) and the coder (which builds it) always agree.
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 from kernelwright.agents.expert.configs import (
@@ -51,18 +52,29 @@ def _num(x) -> float | None:
     return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else None
 
 
+_SPILLED = re.compile(r"(\d+) B spilled|(\d+) local-memory instructions")
+
+
+def spilled(profile: dict[str, Any]) -> int:
+    """Spilled bytes (or local-memory instructions) the profile reports for the kernel; 0 if none."""
+    found = [int(a or b) for a, b in _SPILLED.findall(str(profile.get("diagnosis") or ""))]
+    resources = profile.get("resources")
+    for entry in resources if isinstance(resources, list) else [resources] if isinstance(resources, dict) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("spills"), int):
+            found.append(entry["spills"])
+    return max(found, default=0)
+
+
 def read_profile(profile: dict[str, Any] | None) -> dict[str, Any]:
-    """bound, t_sol_ms, median_ms, sol_fraction and diagnosis of the last profile (None if absent)."""
+    """bound, t_sol_ms, median_ms, sol_fraction, spills and diagnosis of the last profile (None if absent)."""
     profile = profile or {}
     roof = profile.get("roofline") or {}
     timing = profile.get("timing") or {}
-    median = _num((timing.get("candidate") or {}).get("median_ms"))
+    median = _num((timing.get("candidate") or {}).get("median_ms")) or _num(roof.get("measured_ms"))
     sol = _num(roof.get("t_sol_ms"))
-    diagnosis = profile.get("diagnosis")
-    if isinstance(diagnosis, dict):
-        diagnosis = diagnosis.get("text") or diagnosis.get("summary") or " ".join(str(v) for v in diagnosis.values())
     return {"bound": roof.get("bound"), "t_sol_ms": sol, "median_ms": median,
-            "sol_fraction": sol / median if sol and median else None, "diagnosis": str(diagnosis or "")}
+            "sol_fraction": sol / median if sol and median else None, "spills": spilled(profile),
+            "diagnosis": str(profile.get("diagnosis") or "")}
 
 
 def space_order(family: str, info: dict[str, Any], first_round: bool) -> tuple[list[str], str]:
@@ -70,11 +82,10 @@ def space_order(family: str, info: dict[str, Any], first_round: bool) -> tuple[l
     if first_round or info["median_ms"] is None:
         return ["first", "compute" if family == "matmul" else "memory", "neighbours"], \
             "no timing yet: the space the sizes suggest"
-    diagnosis = info["diagnosis"].lower()
     frac = info["sol_fraction"]
     at = f"{100 * frac:.0f}% of speed-of-light" if frac else "unknown % of speed-of-light"
-    if "spill" in diagnosis or "register" in diagnosis:
-        return ["neighbours", "memory", "compute"], f"the profile reports register pressure ({at}): smaller neighbours"
+    if info["spills"]:
+        return ["neighbours", "memory", "compute"], f"the kernel spills registers ({info['spills']}; {at}): smaller neighbours"
     if frac is not None and frac >= NEAR_SOL:
         return ["neighbours"], f"{at}: close to the roofline, one neighbour space at most"
     if info["bound"] == "compute":
