@@ -98,6 +98,7 @@ class CallWatch:
         self.recent: deque[Any] = deque(maxlen=ring)
         self.recent_storages: deque[set[int]] = deque(maxlen=ring)
         self.reused: list[int] = []
+        self.input_storages: set[int] = set()  # an output may alias an input buffer: that is no cache
         self.launches = launches
         self.without_own_launch: list[int] = []
         self._before = 0
@@ -112,7 +113,7 @@ class CallWatch:
         if self.sample:
             self._read_sample(index, slot, out)
         if self.recent.maxlen:
-            storages = _storages(out)
+            storages = _storages(out) - self.input_storages
             if any(storages & held for held in self.recent_storages):
                 self.reused.append(index)
             self.recent.append(out)
@@ -206,6 +207,8 @@ def measure(model, pool: list[list[Any]], device: torch.device, compat: bool, wa
     """Warm-up, then the timed calls (call under torch.inference_mode()). `warmup_guard`, a context
     manager, is entered around each warm-up call (the candidate's op accounting)."""
     buffers = [v.clone() if isinstance(v, torch.Tensor) else v for v in pool[0]]
+    if watch is not None:
+        watch.input_storages = _storages(buffers)
     flush = flush_buffer(device)
     # Warm-up: also absorbs JIT/autotune compilation, outside every measurement.
     began, warm_calls = _clock(), 0
