@@ -197,17 +197,19 @@ def gpu_spaces(family: str, s: Sizes, dtype: str, heavy_epilogue: bool = False) 
                 "compute": [Config(1024, 8), Config(2048, 8), Config(512, 4)],
                 "neighbours": [Config(512, 4), Config(1024, 8), Config(2048, 16)]}
     if family == "rows":
+        # The whole row in one block up to 32768 elements (a 32000-wide vocabulary: 64 fp32
+        # values per thread with 16 warps, no spills on sm_90), so the row is read once.
         p = next_pow2(s.n_cols)
-        single = min(p, 8192)
+        single = min(p, 32768)
         w = _row_warps(single)
-        first = [Config(single, w), Config(single, min(16, w * 2)), Config(single, max(1, w // 2))]
+        first = [Config(single, w), Config(single, min(32, w * 2)), Config(single, max(1, w // 2))]
         if p > 8192:
-            first.append(Config(4096, 16))
-        memory = [Config(single, 16 if single >= 2048 else min(16, w * 4)), Config(min(p, 16384), 16),
-                  Config(max(1024, single // 2), max(4, w))]
-        return {"first": dedupe(first), "memory": dedupe(memory),
-                "compute": dedupe([Config(single, min(16, w * 2)), Config(max(256, single // 2), w)]),
-                "neighbours": dedupe([Config(single, max(1, w // 4)), Config(min(p, 2048), 8)])}
+            first.append(Config(8192, 16))  # chunks: a second read of the row, never a spill
+        # Later rounds: other warp counts for the one-block row, and half-size chunks (two reads).
+        memory = [Config(single, min(32, w * 4)), Config(single, max(1, w // 4)), Config(max(256, single // 2), w)]
+        compute = [Config(single, min(32, w * 2)), Config(max(256, single // 2), max(1, w // 2))]
+        neighbours = [Config(single, max(1, w // 4)), Config(min(p, 2048), 8), Config(max(256, single // 2), min(32, w * 2))]
+        return {"first": dedupe(first), "memory": dedupe(memory), "compute": dedupe(compute), "neighbours": dedupe(neighbours)}
     wide = dtype in ("bf16", "fp16")
     if wide and s.m <= 64:  # skinny: one row of tiles, so narrow N tiles and long K steps keep the SMs fed
         first = [_mm(64, 64, 128, 4, 4), _mm(64, 128, 64, 4, 4), _mm(64, 256, 64, 4, 3), _mm(64, 32, 128, 4, 4)]
