@@ -75,8 +75,10 @@ def _recheck_samples(samples: dict[str, Any] | None, refs: dict[int, Any], mode:
         picked[slot] = []
         for p, t in zip(positions, tensors):
             flat = t.reshape(-1)
-            magnitude = flat.abs().to(torch.float64).nan_to_num(nan=0.0, posinf=0.0, neginf=0.0) if flat.is_floating_point() else flat.abs()
-            anchor = flat[int(magnitude.argmax())].reshape(1) if flat.numel() else flat[:0]
+            anchor = flat[:0]  # exact comparison for integers and booleans: no tolerance to preserve
+            if flat.is_floating_point() and flat.numel():
+                magnitude = flat.abs().to(torch.float64).nan_to_num(nan=0.0, posinf=0.0, neginf=0.0)
+                anchor = flat[int(magnitude.argmax())].reshape(1)
             picked[slot].append((flat[p], anchor))
     for row, (index, slot) in enumerate(calls):
         for k, (ref_values, anchor) in enumerate(picked[slot]):
