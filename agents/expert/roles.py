@@ -92,8 +92,9 @@ def planner(state: dict[str, Any], ctx) -> dict[str, Any]:
     rp = _plan(state, ctx, t)
     shape = "x".join(str(s) for s in t.main_shape)
     if not rp.candidates:
-        return {"plan": f"STRATEGY: {t.family}: every planned configuration was tried\nNEXT: nothing new to try\n"
-                        "EXPECTED: the best measured candidate stands"}
+        why = rp.reason if device == "cpu" else "every planned configuration was tried"
+        return {"plan": f"STRATEGY: {t.family}: nothing new to try ({why})\nNEXT: no candidate this round\n"
+                        "EXPECTED: the best candidate so far stands"}
     first = rp.candidates[0]
     lines = [f"STRATEGY: {_describe(t, first.configs, device)} (shape {shape}, device {device}, traced with {t.tracer})"]
     for i, cand in enumerate(rp.candidates):

@@ -109,7 +109,12 @@ def plan_round(t, state: dict[str, Any], device: str, arch: str | None, memory: 
     if device == "cpu":
         configs = cpu_configs(t.family, sizes)
         start = (iteration - 1) * k
-        picks = dedupe([configs[(start + i) % len(configs)] for i in range(min(k, len(configs)))])
+        if any(a.get("accepted") for a in state.get("attempts") or []):
+            # Nothing is timed on the CPU, so another config could not be shown to be better.
+            return RoundPlan([], "no timing on the CPU: the accepted solution stands")
+        tried = tried_configs(state)  # nothing is checked twice
+        rotation = [configs[(start + i) % len(configs)] for i in range(len(configs))]
+        picks = [c for c in dedupe(rotation) if c not in tried][:k]
         return RoundPlan([CandidatePlan([c], "cpu", []) for c in picks],
                          "Triton's interpreter: one config per candidate, big blocks (few program instances)")
     apply, avoid = usable_lessons(memory, t.family, arch or "sm_90", t.dtype, sizes)
