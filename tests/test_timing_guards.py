@@ -14,6 +14,7 @@ import torch
 from timing_cheats import CONTENT_CACHE, LAZY, timed_cheat
 
 from kernelwright.tools.baselines import parse_baselines
+from kernelwright.tools.guards import poisoned_mask
 from kernelwright.tools.roofline import speed_of_light
 from kernelwright.tools.timing import _apply_guards, _recheck_samples
 from kernelwright.tools.verdicts import CheckResult, Verdict
@@ -107,6 +108,17 @@ def test_call_watch_checks_random_calls_and_sees_a_returned_tensor_again():
     for i in range(6):
         cache.after(i, i % 2, outs[i % 2])
     assert cache.reused == [2, 3, 4, 5]
+
+
+def test_outputs_let_go_of_are_poisoned_so_uninitialised_memory_never_passes():
+    watch = CallWatch(keep=2, ring=2, poison_released=True)
+    outs = [torch.full((8,), float(i)) for i in range(12)]
+    for i, out in enumerate(outs):
+        watch.after(i, i % 2, out)
+    held = {id(o) for o in watch.recent} | {id(o) for _, _, o in watch.kept}
+    assert 2 <= len(held) <= 4
+    for out in outs:
+        assert bool(poisoned_mask(out).all()) is (id(out) not in held)
 
 
 def test_the_rechecked_calls_are_spread_over_the_run():

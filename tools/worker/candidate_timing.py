@@ -11,7 +11,8 @@ What staying in this process must not give away, and how it is kept:
   picked at random are saved whole (positions and picks from the system RNG, not torch's); the
   parent compares them with the reference's outputs for the same inputs, which the reference
   computes only after this process has ended;
-- a call that returns a tensor an earlier timed call returned (a result cache) is reported;
+- a call that returns a tensor an earlier timed call returned (a result cache) is reported, and
+  outputs are poisoned once let go of, so returning uninitialised memory never passes for work;
 - the profiler sees every kernel on every stream (side streams, work outside the event window).
 Everything is reported through the signed event log, like the checks before it.
 """
@@ -67,7 +68,7 @@ def time_candidate(model: Any, command: dict[str, Any], req: dict[str, Any], lau
     state0, rng0 = guards.global_state_snapshot(), guards.rng_snapshot()
     threads0, starts0, own0 = guards.live_threads(), guards.ThreadStarts.count, launches.own_total
     accountant = guards.OpAccountant(launches, poison=False)
-    watch = CallWatch(keep=len(pool), ring=len(pool), sample=SAMPLE_POINTS, launches=lambda: launches.own_total)
+    watch = CallWatch(keep=len(pool), ring=len(pool), sample=SAMPLE_POINTS, launches=lambda: launches.own_total, poison_released=True)
     forward = _calling(model)
     try:
         with torch.inference_mode():

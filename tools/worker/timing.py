@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from kernelwright.tools.guards import poison_
 from kernelwright.tools.worker.common import (
     DTYPES,
     as_list,
@@ -82,11 +83,13 @@ class CallWatch:
       their memory back from the allocator: a call returning one of them is a result cache.
     - `launches` (a callable giving the solution's own launch count so far): calls that launched
       none of the solution's kernels.
+    - `poison_released`: outputs it stops holding are filled with the poison pattern (`_release`).
     The positions come from a generator of this object's own, seeded from the system's RNG: not
     from torch's global RNG, whose state the candidate can read.
     """
 
-    def __init__(self, keep: int = 0, ring: int = 0, sample: int = 0, launches: Callable[[], int] | None = None) -> None:
+    def __init__(self, keep: int = 0, ring: int = 0, sample: int = 0, launches: Callable[[], int] | None = None, poison_released: bool = False) -> None:
+        self.poison_released = poison_released
         self.keep, self.kept, self.seen = keep, [], 0
         self._rng = random.SystemRandom()
         self.sample = sample
@@ -112,10 +115,13 @@ class CallWatch:
             self.without_own_launch.append(index)
         if self.sample:
             self._read_sample(index, slot, out)
+        dropped = []
         if self.recent.maxlen:
             storages = _storages(out) - self.input_storages
             if any(storages & held for held in self.recent_storages):
                 self.reused.append(index)
+            if len(self.recent) == self.recent.maxlen:
+                dropped.append(self.recent[0])
             self.recent.append(out)
             self.recent_storages.append(storages)
         if self.keep:
@@ -124,8 +130,24 @@ class CallWatch:
             else:
                 j = self._rng.randrange(self.seen + 1)
                 if j < self.keep:
+                    dropped.append(self.kept[j][2])
                     self.kept[j] = (slot, index, out)
             self.seen += 1
+        if self.poison_released:
+            for old in dropped:
+                self._release(old)
+
+    def _release(self, out: Any) -> None:
+        """An output the watch lets go of (unless still held) is filled with the poison pattern,
+        so memory the allocator hands out again never holds a right answer from an earlier call:
+        a call that returns uninitialised memory instead of computing shows up as wrong."""
+        held = [o for o in self.recent] + [o for _, _, o in self.kept]
+        if any(o is out for o in held):
+            return
+        keep = self.input_storages | {s for o in held for s in _storages(o)}
+        for t in _tensors(out):
+            if type(t) is torch.Tensor and t.untyped_storage().data_ptr() not in keep:
+                poison_(t)
 
 
     def _read_sample(self, index: int, slot: int, out: Any) -> None:
