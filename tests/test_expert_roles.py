@@ -69,7 +69,7 @@ def test_plan_names_the_lesson_that_chose_the_configs_and_the_candidate_carries_
     assert (configs[0].block_m, configs[0].block_n, configs[0].block_k, configs[0].num_stages) == (128, 256, 64, 3)
     # A failed idea in memory is left out of the space; without lessons, nothing is claimed.
     seeded.add_lesson("128x256 tiles were slower here", "measured slower", kind="failed-idea", arch="sm_90", op_family="matmul",
-                      dtype="bf16", change="BLOCK_M=128 BLOCK_N=256 BLOCK_K=64 num_warps=8 num_stages=3")
+                      dtype="bf16", shape_regime="M, N, K >= 1024", change="BLOCK_M=128 BLOCK_N=256 BLOCK_K=64 num_warps=8 num_stages=3")
     [again] = roles.coder(st, ctx("cuda", memory=seeded))["pending"]
     assert all((c.block_m, c.block_n) != (128, 256) or c.num_stages != 3 for c in read_header(again["source"])[1])
     assert "LESSONS AVOIDED (failed ideas): [" in roles.planner(st, ctx("cuda", memory=seeded))["plan"]
@@ -77,6 +77,30 @@ def test_plan_names_the_lesson_that_chose_the_configs_and_the_candidate_carries_
     assert plain["applied_lessons"] == []  # rows of 300: no lesson's regime holds
     [cpu] = roles.coder(st, ctx("cpu", memory=seeded))["pending"]
     assert cpu["applied_lessons"] == [] and "@triton.autotune(" not in cpu["source"]  # GPU lessons stay off the interpreter
+
+
+def test_a_space_measured_faster_is_learned_and_applied_by_a_later_run_of_the_same_problem(seeded):
+    from kernelwright.graphs.learning import learn_from_check
+
+    # Round 2 of a GPU run tried the 'compute' space and beat round 1 beyond the noise floor: the
+    # memory files the plan's NEXT line (the configs) as a lesson; the next run applies it.
+    first = roles.coder(state(PROBLEMS / "linear_gelu_bf16.py"), ctx("cuda"))["pending"][0]
+    profile = {"timing": {"candidate": {"median_ms": 0.40}}, "roofline": {"t_sol_ms": 0.18, "bound": "compute"}}
+    st = state(PROBLEMS / "linear_gelu_bf16.py", 2, attempts=[_accepted(first["source"], median=0.40)], profile=profile,
+               best=_accepted(first["source"], median=0.40), run_id="run-1")
+    plan = roles.planner(st, ctx("cuda"))["plan"]
+    [second] = roles.coder(st, ctx("cuda"))["pending"]
+    timed = {**_accepted(second["source"], "r2-c0", 0.30, 2), "check": {"timing": {"noise_floor": 0.02}, "arch": "sm_90"}}
+    [lesson_id] = learn_from_check(seeded, {**st, "plan": plan}, [timed])
+    learned = seeded.get(lesson_id)
+    assert learned.kind == "optimization" and learned.arch == "sm_90" and learned.op_family == "matmul"
+    again = roles.planner(state(PROBLEMS / "linear_gelu_bf16.py"), ctx("cuda", memory=seeded))["plan"]
+    assert f"[{lesson_id}] {learned.title}" in again
+    [cand] = roles.coder(state(PROBLEMS / "linear_gelu_bf16.py"), ctx("cuda", memory=seeded))["pending"]
+    assert lesson_id in cand["applied_lessons"] and set(read_header(second["source"])[1]) <= set(read_header(cand["source"])[1])
+    # It was learned on this problem and states no shape regime: another bf16 matmul does not apply it.
+    other = roles.coder(state(PROBLEMS / "linear_residual_bf16.py"), ctx("cuda", memory=seeded))["pending"][0]
+    assert lesson_id not in other["applied_lessons"]
 
 
 def _accepted(source, cid="r1-c0", median=None, iteration=1):

@@ -6,7 +6,9 @@ filters: equal or 'any') and its `shape_regime`, read as clauses like `M, N, K >
 (`BLOCK_M=128 BLOCK_N=128 BLOCK_K=64 num_warps=8 num_stages=3`; several configs separated by
 `;`). A lesson whose regime or change cannot be read is advice for an LLM, not for the expert.
 `failed-idea` lessons name configs to leave out. Lessons whose track record has pushed their
-confidence below MIN_CONFIDENCE are not applied.
+confidence below MIN_CONFIDENCE are not applied. A lesson learned by a run (the plan's NEXT line
+names the configs a round tried, see graphs/learning.py) carries no shape regime: it holds for
+the problem it was learned on (its tags name it), not for every problem of its family.
 """
 
 from __future__ import annotations
@@ -57,7 +59,14 @@ def regime_holds(regime: str, values: dict[str, int]) -> bool | None:
     return True
 
 
-def usable_lessons(memory: Any, family: str, arch: str, dtype: str, sizes: Sizes) -> tuple[list[UsableLesson], list[UsableLesson]]:
+def lesson_holds(lesson: Any, sizes: Sizes, problem: str | None) -> bool:
+    if not (lesson.shape_regime or "").strip() and lesson.source == "learned":
+        return bool(problem) and problem.lower() in lesson.tags
+    return regime_holds(lesson.shape_regime, sizes.values()) is True
+
+
+def usable_lessons(memory: Any, family: str, arch: str, dtype: str, sizes: Sizes,
+                   problem: str | None = None) -> tuple[list[UsableLesson], list[UsableLesson]]:
     """(lessons to apply, failed ideas to avoid), most confident first. Never raises: the memory is
     advice, and a broken store must not stop a run."""
     if memory is None:
@@ -74,7 +83,7 @@ def usable_lessons(memory: Any, family: str, arch: str, dtype: str, sizes: Sizes
     apply, avoid = [], []
     for lesson in sorted(found.values(), key=lambda x: (-x.confidence, x.id)):
         configs = parse_knobs(lesson.change or "", family)
-        if not configs or regime_holds(lesson.shape_regime, sizes.values()) is not True:
+        if not configs or not lesson_holds(lesson, sizes, problem):
             continue
         usable = UsableLesson(lesson.id, lesson.title, lesson.kind, lesson.confidence, tuple(configs))
         if lesson.kind == "failed-idea":

@@ -99,7 +99,9 @@ def planner(state: dict[str, Any], ctx) -> dict[str, Any]:
     lines = [f"STRATEGY: {_describe(t, first.configs, device)} (shape {shape}, device {device}, traced with {t.tracer})"]
     for i, cand in enumerate(rp.candidates):
         lines.append(f"CANDIDATE {i}: space '{cand.space}': " + "; ".join(c.text(t.family) for c in cand.configs))
-    lines.append(f"NEXT: {rp.reason}")
+    # One line with the configs tried: the memory files a measured change under this line, in a
+    # form a later run's expert can read back (agents/expert/lessons.py).
+    lines.append(f"NEXT: space '{first.space}' ({rp.reason}): " + "; ".join(c.text(t.family) for c in first.configs))
     if rp.profile_note:
         lines.append(f"PROFILE: {rp.profile_note}")
     lines.append("EXPECTED: " + ("tensor-core bound; at least cuBLAS plus a separate epilogue kernel" if t.family == "matmul"

@@ -117,7 +117,7 @@ def plan_round(t, state: dict[str, Any], device: str, arch: str | None, memory: 
         picks = [c for c in dedupe(rotation) if c not in tried][:k]
         return RoundPlan([CandidatePlan([c], "cpu", []) for c in picks],
                          "Triton's interpreter: one config per candidate, big blocks (few program instances)")
-    apply, avoid = usable_lessons(memory, t.family, arch or "sm_90", t.dtype, sizes)
+    apply, avoid = usable_lessons(memory, t.family, arch or "sm_90", t.dtype, sizes, (state.get("problem") or {}).get("name"))
     if heavy_epilogue(t):  # lessons' tiles get the same epilogue split as the spaces' own
         apply = [dataclasses.replace(x, configs=tuple(split_heavy(c) for c in x.configs)) for x in apply]
         avoid = [dataclasses.replace(x, configs=tuple(split_heavy(c) for c in x.configs)) for x in avoid]
