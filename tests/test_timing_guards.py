@@ -46,7 +46,10 @@ CLEAN = {"streams": [7], "timed_streams": [7], "kernel_ms": 4.9, "event_ms": 5.0
 def test_speed_of_light_arithmetic():
     sol = speed_of_light(3 * 10**9, 2 * 10**12, PEAKS, "fp32")
     assert abs(sol["t_memory_ms"] - 1.0) < 1e-9  # 3 GB at 3 TB/s
-    assert abs(sol["t_compute_ms"] - 40.0) < 1e-9  # 2 TFLOP at 50 TFLOP/s
+    # 2 TFLOP at the 3xTF32 rate: bf16 800 -> TF32 400 -> /3 = 133 TFLOP/s, above the 50 of fp32
+    assert abs(sol["t_compute_ms"] - 15.0) < 1e-9
+    cuda_cores_only = speed_of_light(3 * 10**9, 2 * 10**12, {**PEAKS, "flops": {"fp32": 5.0e13}}, "fp32")
+    assert abs(cuda_cores_only["t_compute_ms"] - 40.0) < 1e-9  # 2 TFLOP at 50 TFLOP/s
     assert sol["bound"] == "compute" and sol["t_sol_ms"] == sol["t_compute_ms"]
     generous = speed_of_light(3 * 10**9, 2 * 10**12, PEAKS, "fp32", generous=True)
     assert abs(generous["t_compute_ms"] - 2.5) < 1e-9  # the fastest (bf16) rate
