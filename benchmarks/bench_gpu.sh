@@ -24,9 +24,10 @@ nvidia-smi --query-gpu=index,name,driver_version --format=csv,noheader | tee "$O
 python3 -P -c "import torch, triton; print('torch', torch.__version__, 'triton', triton.__version__)" | tee -a "$OUT/gpus.txt"
 
 # The run's profile node would spend up to 4 minutes of Nsight Compute on each accepted problem;
-# the bench's figures come from check's timing, so ncu is hidden (the timeline tier still runs).
-# KW_BENCH_NCU=1 keeps it.
-[ "${KW_BENCH_NCU:-0}" = 1 ] || export KERNELWRIGHT_NCU=/nonexistent/ncu-off-for-bench
+# the bench's figures come from check's timing, so the profile keeps to the timeline tier.
+# KW_BENCH_NCU=1 lets it use ncu.
+profile_config="profile: {tier: 2, budget_s: 120}"
+[ "${KW_BENCH_NCU:-0}" = 1 ] && profile_config=""
 
 mkdir -p "$HOME_DIR"
 if [ -n "${KW_BENCH_STATE:-}" ]; then
@@ -36,9 +37,10 @@ fi
 
 # Time eager and torch.compile (default) only: max-autotune costs minutes of compiling per problem
 # (ignored by a build whose check has no compile_baselines option).
-cat > "$OUT/bench-config.yaml" <<'EOF'
+cat > "$OUT/bench-config.yaml" <<EOF
 check:
   compile_baselines: [compile]
+$profile_config
 EOF
 
 if [ -f "$HOME_DIR/bench/$BENCH_ID/bench.json" ]; then

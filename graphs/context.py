@@ -33,6 +33,7 @@ class RunContext:
     candidates: int = 1  # K candidates per round
     budgets: Budgets = dataclasses.field(default_factory=Budgets)
     check: dict[str, Any] = dataclasses.field(default_factory=dict)  # CheckOptions fields (device, timeout_s, ...)
+    profile: dict[str, Any] = dataclasses.field(default_factory=dict)  # the profile node: tier, budget_s
     role_options: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     lessons: Callable[[str], list[str]] | None = None  # retrieval from the knowledge memory
     memory: Any = None  # the MemoryStore that lessons learned in this run are written to

@@ -173,7 +173,8 @@ def profile_body(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
     if not path.exists():
         path.write_text(best["source"])
     opts = ProfileOptions(device=str(ctx.check.get("device") or "auto"), timeout_s=float(ctx.check.get("timeout_s") or 300.0),
-                          budget_s=PROFILE_BUDGET_S, home=ctx.home, progress=ctx.progress)
+                          tier=ctx.profile.get("tier"), budget_s=float(ctx.profile.get("budget_s") or PROFILE_BUDGET_S),
+                          home=ctx.home, progress=ctx.progress)
     try:
         found = profile_solution(ctx.problem_path, path, opts, known={"resources": check.get("resources"), "median_ms": best.get("median_ms")})
     except Exception as exc:  # noqa: BLE001 - the run goes on with what the check measured

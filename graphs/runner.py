@@ -77,6 +77,17 @@ def choose_policy(config: dict[str, Any]) -> str:
     return policy
 
 
+def profile_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """The config's `profile` section, checked: a bad tier is bad input, not a failed run."""
+    settings = dict(config.get("profile") or {})
+    if settings.get("tier") not in (None, 1, 2, 3):
+        raise InputError(f"config: profile.tier must be 1 (ncu), 2 (timeline), 3 (static) or null, not {settings['tier']!r}")
+    budget = settings.get("budget_s")
+    if budget is not None and (not isinstance(budget, (int, float)) or budget <= 0):
+        raise InputError(f"config: profile.budget_s must be a positive number of seconds, not {budget!r}")
+    return settings
+
+
 def make_context(config: dict[str, Any], needs_model: bool, problem_path: Path, run_dir: Path, home: Path, progress, chat_model: Any = None) -> RunContext:
     if needs_model and chat_model is None:
         if not config.get("model"):
@@ -101,6 +112,7 @@ def make_context(config: dict[str, Any], needs_model: bool, problem_path: Path, 
         memory=memory, lessons=lesson_source(memory, **problem_conditions(problem_path.read_text())),
         problem_path=problem_path, run_dir=run_dir, home=home, chat_model=chat_model, model_name=config.get("model"),
         candidates=int(config.get("candidates") or 1), budgets=budgets, check=dict(config.get("check") or {}),
+        profile=profile_settings(config),
         role_options=role_options, progress=progress,
     )
 

@@ -177,6 +177,8 @@ def summarize(update: dict[str, Any]) -> dict[str, Any]:
             out[key] = value and {"candidate_id": value["candidate_id"], "median_ms": value.get("median_ms")}
         elif isinstance(value, str):
             out[key] = value[:500]
-        elif key != "profile":
+        elif key == "profile":
+            out[key] = value and {k: value.get(k) for k in ("tier", "diagnosis", "missing")}
+        else:
             out[key] = value
     return out
