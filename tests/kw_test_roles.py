@@ -66,3 +66,11 @@ class Counter:
     def __call__(self, state, ctx):
         _mark(ctx, "auditor")
         return {"analysis": self.label}
+
+
+def lesson_writer(state, ctx):
+    """An analyst whose analysis carries `count` LESSON sections, titled with `tag` (the memory
+    tests run two of these at once against one home)."""
+    options = ctx.role_options["analyst"]
+    lessons = [{"title": f"{options['tag']} lesson {i}", "body": f"observed in run {state['run_id']}"} for i in range(options["count"])]
+    return {"analysis": "BOTTLENECK: none\nEVIDENCE: none\nNEXT MOVES: none", "lessons": lessons}

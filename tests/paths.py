@@ -6,3 +6,4 @@ ROOT = Path(__file__).resolve().parent.parent
 PROBLEMS = ROOT / "examples" / "problems"
 SOLUTIONS = ROOT / "examples" / "solutions"
 CANDIDATES = ROOT / "tests" / "integrity" / "candidates"
+TESTS = ROOT / "tests"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from kernelwright.graphs.learning import learn_from_check, record_lesson_outcome
 from kernelwright.graphs.runner import RunRequest, execute
 from kernelwright.memory.store import MemoryStore
 
-from paths import CANDIDATES, PROBLEMS, SOLUTIONS
+from paths import CANDIDATES, PROBLEMS, SOLUTIONS, TESTS
 
 PLAN = "STRATEGY: one fused kernel\nNEXT: write it\nEXPECTED: one pass over memory"
 ANALYSIS = ("BOTTLENECK: launch overhead\nEVIDENCE: no timing on the CPU\nNEXT MOVES: none\n"
@@ -179,3 +180,26 @@ def test_lessons_are_filed_under_the_problems_family_and_dtype():
     assert problem_conditions(hand_attention)["op_family"] == "attention"
     clamp = "x = torch.clamp(x, min=0.0, max=6.0).to(torch.bfloat16)  # mean() in a comment does not count"
     assert problem_conditions(clamp) == {"op_family": "elementwise", "dtype": "bf16"}
+
+
+def test_two_runs_writing_to_one_memory_at_once_lose_nothing(tmp_path):
+    home = tmp_path / "home"  # fresh: creating and seeding the files race too
+    procs = []
+    for tag in ("alpha", "beta"):
+        config = tmp_path / f"{tag}.yaml"
+        config.write_text(yaml.safe_dump({
+            "roles": {"analyst": {"impl": "kw_test_roles:lesson_writer", "options": {"tag": tag, "count": 25}}},
+            "budgets": {"max_iters": 1}, "check": {"device": "cpu", "trials": 1, "variants": False}}))
+        cmd = [sys.executable, "-m", "kernelwright", "run", str(PROBLEMS / "add_mul.py"), "--policy", "expert",
+               "--config", str(config), "--home", str(home), "--json"]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
+    run_ids = {}
+    for tag, proc in zip(("alpha", "beta"), procs):
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err[-2000:]
+        run_ids[tag] = json.loads(out)["run_id"]
+    learned = MemoryStore.in_home(home).list(source="learned")
+    for tag, run_id in run_ids.items():
+        mine = [lesson for lesson in learned if lesson.title.startswith(f"{tag} lesson")]
+        assert len(mine) == 25 and {lesson.evidence.run_id for lesson in mine} == {run_id}
