@@ -157,6 +157,10 @@ def test_debugger_repairs_known_failures_only(seeded):
     assert "dtype=torch.float32" in dtype["source"]
     none = roles.debugger({**st, "attempts": [_failed(cand["source"], "max abs err 3.2 > atol", "wrong_output")]}, ctx("cuda"))
     assert none == {"pending": []}  # bf16 tiles with a wrong result: no known repair
+    odd = "correct at the shipped sizes but not at {'tokens': 2559}: max abs err 2.4 > tol"
+    [plain] = roles.debugger({**st, "attempts": [_failed(cand["source"], odd, "shape_overfit")]}, ctx("cuda"))["pending"]
+    assert {(c.epilogue_split, c.masks) for c in read_header(plain["source"])[1]} == {(1, "all")}
+    assert "EPILOGUE_SPLIT=2" not in plain["source"]  # no split epilogue left in the repaired candidate
 
 
 def test_analyst_reads_the_profile():

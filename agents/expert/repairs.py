@@ -7,6 +7,7 @@ anything else gets none (that configuration is given up).
 | registers, spills | half the block (matmul: the wider tile side) |
 | non-power-of-two range (`arange`) | blocks rounded down to powers of two |
 | unwritten output, illegal address, out of bounds | every matmul load masked (`masks=all`) |
+| shape_overfit (matmul: right at the shipped sizes only) | no split epilogue, every load masked |
 | dtype_mismatch "expected X" | the output allocated as X |
 | dtype errors inside the kernel (dot operands) | the matmul multiplies in fp32 (`f32_dot`) |
 | wrong_output with 3xTF32 | plain fp32 products (`precision=ieee`) |
@@ -67,6 +68,11 @@ def repair(family: str, configs: list[Config], verdict: str, message: str) -> Re
                                        block_k=_pow2_floor(c.block_k) if c.block_k else 0, num_warps=next_pow2(c.num_warps))
         out = [fix(c) for c in configs]
         what = "block sizes rounded to powers of two"
+    elif family == "matmul" and verdict == "shape_overfit":
+        # What differs at odd sizes: the wrapped rows/columns, the K mask and (GPU only) the split
+        # epilogue on register-staged tiles; the plainest kernel of the same tiles avoids all three.
+        out = [dataclasses.replace(c, epilogue_split=1, masks="all") for c in configs]
+        what = "no split epilogue and every load masked (wrong only at other sizes)"
     elif family == "matmul" and (verdict in ("unwritten_output", "crash") or any(k in text for k in _BOUNDS)):
         out = [dataclasses.replace(c, masks="all") for c in configs if c.masks != "all"]
         what = "every load masked (rows, columns and K)"
