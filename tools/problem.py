@@ -12,6 +12,8 @@ import dataclasses
 import hashlib
 from pathlib import Path
 
+from kernelwright.tools import pyast
+
 
 class InputError(Exception):
     """Bad input from the user: a missing or malformed file, a bad flag. CLI exit code 2."""
@@ -57,7 +59,7 @@ def read_python(path: str | Path, what: str) -> SourceFile:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{what} file {p} cannot be read: {exc}") from exc
     try:
-        tree = ast.parse(source, filename=str(p))
+        tree = pyast.parse(source, filename=str(p))
     except SyntaxError as exc:
         raise InputError(f"{what} file {p} does not parse: line {exc.lineno}: {exc.msg}") from exc
     return SourceFile(path=p.resolve(), source=source, tree=tree)
@@ -155,7 +157,7 @@ def with_constants(source: str, overrides: dict[str, int]) -> str:
     if not overrides:
         return source
     lines = source.splitlines(keepends=True)
-    for target, value in _simple_assignments(ast.parse(source)):
+    for target, value in _simple_assignments(pyast.parse(source)):
         if isinstance(target, ast.Name) and target.id in overrides and isinstance(value, ast.Constant):
             row = value.lineno - 1
             line = lines[row]
@@ -197,5 +199,5 @@ def sized_for_device(problem: Problem, device: str) -> Problem:
     if not sizes:
         return problem
     source = with_constants(problem.file.source, sizes)
-    tree = ast.parse(source, filename=str(problem.path))
+    tree = pyast.parse(source, filename=str(problem.path))
     return Problem(file=SourceFile(path=problem.path, source=source, tree=tree), constants=int_constants(tree), resized=sizes)

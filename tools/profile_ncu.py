@@ -25,6 +25,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from kernelwright.tools import pyast
 from kernelwright.tools.profile_ncu_csv import parse_ncu_csv, summarize_launches
 from kernelwright.tools.profile_static import child_failure
 from kernelwright.tools.roofline import read_json_object
@@ -80,7 +81,7 @@ def own_kernel_names(source: str) -> list[str]:
     heuristics) and `__global__` functions in CUDA source strings."""
     names: list[str] = []
     try:
-        tree = ast.parse(source)
+        tree = pyast.parse(source)
     except SyntaxError:
         return names
     for node in ast.walk(tree):

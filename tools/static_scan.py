@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 
+from kernelwright.tools import pyast
 from kernelwright.tools.verdicts import Verdict
 
 # Modules whose import alone is a violation: concurrency, process control, introspection, raw memory.
@@ -307,5 +308,5 @@ class _Scanner(ast.NodeVisitor):
 def scan_solution(source: str) -> list[Finding]:
     """All static findings for a solution's source, in line order."""
     scanner = _Scanner()
-    scanner.visit(ast.parse(source))
+    scanner.visit(pyast.parse(source))
     return sorted(scanner.findings, key=lambda f: f.line)

@@ -26,6 +26,7 @@ from kernelwright.agents.expert.codegen import (
 from kernelwright.agents.expert.configs import Config, default_config, parse_knobs
 from kernelwright.agents.expert.expressions import HELPERS, reset_signatures, walk
 from kernelwright.agents.expert.graph_ir import Traced, UnsupportedProblem, trace_problem
+from kernelwright.tools import pyast
 
 HEADER = "# kernelwright expert policy: family={family} tracer={tracer}\n"
 _FAMILY = re.compile(r"# kernelwright expert policy: family=(\w+)")
@@ -79,7 +80,7 @@ def read_header(source: str) -> tuple[str | None, list[Config]]:
 def _init_source(problem_source: str) -> tuple[list[str], str]:
     """The problem's torch/math imports and its Model.__init__ (renamed), so ModelNew takes the same
     constructor arguments and builds the same parameters and buffers under the same names."""
-    tree = ast.parse(problem_source)
+    tree = pyast.parse(problem_source)
     imports = []
     init = None
     for node in tree.body:
