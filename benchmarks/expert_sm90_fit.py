@@ -17,8 +17,8 @@ import tempfile
 from pathlib import Path
 
 from kernelwright.agents.expert.configs import dedupe, spaces_for
-from kernelwright.agents.expert.graph_ir import trace_problem
 from kernelwright.agents.expert.static_fit import fit_report
+from kernelwright.agents.expert.tracing import trace_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ["linear_relu", "linear_gelu_bf16", "bmm_scale", "linear_residual_bf16", "gelu_scale", "softmax_rows",

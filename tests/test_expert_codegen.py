@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from kernelwright.agents.expert.configs import Config, configs_for
-from kernelwright.agents.expert.graph_ir import UnsupportedProblem, trace_problem
+from kernelwright.agents.expert.ir import UnsupportedProblem
 from kernelwright.agents.expert.solution import compile_problem as compile_at
+from kernelwright.agents.expert.tracing import trace_problem
 from kernelwright.tools.problem import load_problem, sized_for_device
 from kernelwright.tools.static_scan import scan_solution
 from kernelwright.tools.verify import CheckOptions, verify_solution

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from kernelwright.agents.expert.configs import dedupe, spaces_for
-from kernelwright.agents.expert.graph_ir import trace_problem
 from kernelwright.agents.expert.solution import generate
+from kernelwright.agents.expert.tracing import trace_problem
 from kernelwright.tools.problem import load_problem, variant_sizes, with_constants
 
 from paths import PROBLEMS, TESTS

@@ -5,8 +5,8 @@ the largest bf16 matmul tile of the first space fits registers and shared memory
 from __future__ import annotations
 
 from kernelwright.agents.expert.configs import SMEM_LIMIT, spaces_for
-from kernelwright.agents.expert.graph_ir import trace_problem
 from kernelwright.agents.expert.static_fit import fit_report
+from kernelwright.agents.expert.tracing import trace_problem
 
 from paths import PROBLEMS
 

@@ -1,7 +1,7 @@
 """The offline expert policy: deterministic roles with no LLM.
 
-- `graph_ir` traces the reference (torch.fx; torch.export where fx cannot) and lowers it to a
-  small expression IR (`ops` for functions and methods, `matmul_ir` for the matmul family);
+- `tracing` traces the reference (torch.fx; torch.export where fx cannot) and `graph_ir` lowers
+  it to a small expression IR (`ops` for functions and methods, `matmul_ir` for the matmul family);
 - `codegen` (elementwise and row kernels, the shared expression `Emitter`) and `matmul_codegen`
   (a tiled tl.dot with the epilogue fused) write the kernels; `solution` assembles the file;
 - `configs` holds tuning configurations and their spaces, `lessons` reads the ones the memory
@@ -10,6 +10,6 @@
 - `static_fit` checks on a CPU machine that the GPU configs compile for sm_90.
 """
 
-from kernelwright.agents.expert.graph_ir import UnsupportedProblem
+from kernelwright.agents.expert.ir import UnsupportedProblem
 
 __all__ = ["UnsupportedProblem"]

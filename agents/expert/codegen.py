@@ -20,7 +20,8 @@ from __future__ import annotations
 import textwrap
 
 from kernelwright.agents.expert.expressions import BINARY, REDUCE_FN, REDUCE_INIT, _f, sig, unary_expr, walk
-from kernelwright.agents.expert.graph_ir import Traced, UnsupportedProblem, V
+from kernelwright.agents.expert.ir import UnsupportedProblem, V
+from kernelwright.agents.expert.tracing import Traced
 
 
 class Emitter:

@@ -1,4 +1,4 @@
-"""Trace a reference `Model` with torch.fx and lower it to a tiny expression IR.
+"""Lower a traced reference `Model` (see `tracing`) to a tiny expression IR.
 
 The IR covers what the expert codegen can emit: elementwise math over tensors that share the
 output's shape ("full"), last-dim vectors ("col", e.g. a LayerNorm weight), scalars, and
@@ -10,9 +10,7 @@ reported through `UnsupportedProblem`.
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -30,7 +28,6 @@ from kernelwright.agents.expert.ir import (  # noqa: F401 - re-exported
     load_problem_module,
 )
 from kernelwright.agents.expert.matmul_ir import (
-    MatmulSpec,
     is_matmul_node,
     lower_linear_module,
     lower_matmul_call,
@@ -340,113 +337,3 @@ def _has_param(gm: nn.Module, path: str) -> bool:
 
 def _has_missing(node: fx.Node, env: dict) -> bool:
     return any(env.get(n) is None and n in env for n in node.all_input_nodes)
-
-
-
-@dataclasses.dataclass
-class Traced:
-    module: Any  # the problem module
-    model: nn.Module
-    gm: fx.GraphModule
-    out: V
-    inputs: list[str]
-    main_shape: tuple[int, ...]  # the output's shape (for a matmul: [*batch, M, N])
-    family: str  # "elementwise" | "rows" | "matmul"
-    reductions: int
-    dtype: str = "fp32"  # the output's dtype class: fp32 | bf16 | fp16 (lessons are filtered on it)
-    matmul: MatmulSpec | None = None
-    matmul_k: int = 0  # the reduction length of the matmul (for tuning)
-    tracer: str = "torch.fx"  # or "torch.export" where fx could not trace the model
-
-
-def _build(module) -> tuple[nn.Module, list]:
-    """The reference model and inputs: on the meta device (shapes only, nothing computed), or on
-    the CPU where a problem does not build on meta (explicit devices, data-dependent init)."""
-    errors = []
-    for device in ("meta", "cpu"):
-        try:
-            with torch.device(device):
-                model = module.Model(*_as_list(module.get_init_inputs()))
-                inputs = _as_list(module.get_inputs())
-            return model.eval(), inputs
-        except Exception as exc:  # noqa: BLE001 - reported below if no device works
-            errors.append(f"{device}: {type(exc).__name__}: {exc}")
-    raise UnsupportedProblem("expert policy: cannot build the reference model and inputs (" + "; ".join(errors) + ")")
-
-
-def _fx_graph(model: nn.Module, inputs: list) -> fx.GraphModule:
-    from torch.fx.passes.shape_prop import ShapeProp
-
-    gm = fx.symbolic_trace(model)
-    ShapeProp(gm).propagate(*inputs)
-    return gm
-
-
-def _export_graph(model: nn.Module, inputs: list) -> fx.GraphModule:
-    """torch.export at the shipped sizes: it follows Python control flow on shapes and sizes that
-    symbolic tracing cannot. The unlifted module keeps parameters as get_attr nodes under their
-    names, and every node carries its tensor_meta."""
-    ep = torch.export.export(model, tuple(inputs), strict=False)
-    return ep.module()
-
-
-DTYPE_CLASS = {torch.bfloat16: "bf16", torch.float16: "fp16"}
-
-
-def trace_problem(path: str | Path, source: str | None = None) -> Traced:
-    """Load, trace and lower the problem's Model; raises UnsupportedProblem for what it cannot do.
-    `source` (the problem text with other size constants) replaces the file's text."""
-    module = load_problem_module(path, source=source)
-    for need in ("Model", "get_inputs", "get_init_inputs"):
-        if not hasattr(module, need):
-            raise UnsupportedProblem(f"expert policy: the problem defines no {need}")
-    model, inputs = _build(module)
-    tracer = "torch.fx"
-    try:
-        gm = _fx_graph(model, inputs)
-    except Exception as fx_exc:  # fx cannot trace control flow on sizes and the like; export can
-        try:
-            gm, tracer = _export_graph(model, inputs), "torch.export"
-        except Exception as exc:  # noqa: BLE001 - both tracers' reasons go to the user
-            raise UnsupportedProblem(
-                f"expert policy: cannot trace the model (torch.fx: {type(fx_exc).__name__}: {_first_line(fx_exc)}; "
-                f"torch.export: {type(exc).__name__}: {_first_line(exc)})") from exc
-    lw = Lowering(model, gm)
-    out = lw.run()
-    family = "matmul" if lw.matmuls else "rows" if lw.reductions else "elementwise"
-    out_node = next(n for n in gm.graph.nodes if n.op == "output")
-    dtype = "fp32"
-    for n in out_node.all_input_nodes[:1]:
-        meta = n.meta.get("tensor_meta")
-        dtype = DTYPE_CLASS.get(getattr(meta, "dtype", None), "fp32")
-    mm = next((v for v in _walk_values(out) if v.op == "matmul"), None)
-    return Traced(module, model, gm, out, lw.inputs, tuple(lw.main_shape), family, lw.reductions, dtype,
-                  mm.attr if mm is not None else None, _matmul_k(gm) if mm is not None else 0, tracer)
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = [ln for ln in str(exc).splitlines() if ln.strip()]
-    return lines[0][:200] if lines else ""
-
-
-def _walk_values(out: V):
-    seen, stack = set(), [out]
-    while stack:
-        v = stack.pop()
-        if id(v) in seen:
-            continue
-        seen.add(id(v))
-        yield v
-        stack.extend(v.args)
-
-
-def _matmul_k(gm: fx.GraphModule) -> int:
-    """K of the (single) matmul: the last dim of its first operand's fx node."""
-    for n in gm.graph.nodes:
-        if is_matmul_node(gm, n):
-            first = n.args[0] if n.args else None
-            if op_name(n.target) in ("addmm", "baddbmm") and len(n.args) > 1:
-                first = n.args[1]
-            meta = first.meta.get("tensor_meta") if isinstance(first, fx.Node) else None
-            return int(meta.shape[-1]) if meta is not None else 0
-    return 0

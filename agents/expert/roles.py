@@ -15,9 +15,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kernelwright.agents.expert.graph_ir import Traced, UnsupportedProblem, trace_problem
+from kernelwright.agents.expert.ir import UnsupportedProblem
 from kernelwright.agents.expert.repairs import repair
 from kernelwright.agents.expert.solution import generate, read_header
+from kernelwright.agents.expert.tracing import Traced, trace_problem
 from kernelwright.agents.expert.tuning import RoundPlan, plan_round, read_profile, space_order
 
 

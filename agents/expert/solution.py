@@ -25,7 +25,8 @@ from kernelwright.agents.expert.codegen import (
 )
 from kernelwright.agents.expert.configs import Config, default_config, parse_knobs
 from kernelwright.agents.expert.expressions import HELPERS, reset_signatures, walk
-from kernelwright.agents.expert.graph_ir import Traced, UnsupportedProblem, trace_problem
+from kernelwright.agents.expert.ir import UnsupportedProblem
+from kernelwright.agents.expert.tracing import Traced, trace_problem
 from kernelwright.tools import pyast
 
 HEADER = "# kernelwright expert policy: family={family} tracer={tracer}\n"

@@ -16,8 +16,9 @@ from typing import Any
 import torch
 
 from kernelwright.agents.expert.configs import Config
-from kernelwright.agents.expert.graph_ir import Traced, _as_list
+from kernelwright.agents.expert.ir import _as_list
 from kernelwright.agents.expert.solution import generate
+from kernelwright.agents.expert.tracing import Traced
 from kernelwright.tools.guards import _describe_arg
 from kernelwright.tools.resources import compile_resources
 
