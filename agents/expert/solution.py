@@ -20,6 +20,7 @@ from kernelwright.agents.expert.codegen import (
     _leaf_key,
     _leaves,
     _ptr_name,
+    broadcasts,
     kernel_elementwise,
     kernel_rows,
 )
@@ -67,6 +68,18 @@ def kw_fit_matmul(configs, named_args, **kwargs):
     return out
 
 '''
+
+
+# The elementwise kernel's 2-D tile where an operand broadcasts (codegen.kernel_elementwise):
+# BLOCK elements as BLOCK_R rows of BLOCK_C columns, no wider than the row needs.
+TILE_2D = '''
+def kw_tile_2d(block, n_cols):
+    cols = min(block, triton.next_power_of_2(n_cols))
+    return block // cols, cols
+
+'''
+TILE_HEURISTICS = ('{"BLOCK_R": lambda args: kw_tile_2d(args["BLOCK"], args["n_cols"])[0], '
+                   '"BLOCK_C": lambda args: kw_tile_2d(args["BLOCK"], args["n_cols"])[1]}')
 
 
 def read_header(source: str) -> tuple[str | None, list[Config]]:
@@ -128,8 +141,10 @@ def _launch_options(c: Config, family: str) -> str:
     return f"num_warps={c.num_warps}" + (f", num_stages={stages}" if stages else "")
 
 
-def decorators(family: str, configs: list[Config]) -> str:
+def decorators(family: str, configs: list[Config], tiled: bool = False) -> str:
+    """`tiled`: the elementwise kernel's 2-D form (keyed on rows and columns, tile from heuristics)."""
     out = []
+    key = ["n_rows", "n_cols"] if tiled else AUTOTUNE_KEYS[family]
     if len(configs) > 1:
         rows = []
         for c in configs:
@@ -137,9 +152,9 @@ def decorators(family: str, configs: list[Config]) -> str:
             rows.append(f"    triton.Config({{{kw}}}, {_launch_options(c, family)}),")
         fit = {"rows": "kw_fit_rows", "matmul": "kw_fit_matmul"}.get(family)
         prune = f", prune_configs_by={{\"early_config_prune\": {fit}}}" if fit else ""
-        out.append("@triton.autotune(configs=[\n" + "\n".join(rows) + f"\n], key={AUTOTUNE_KEYS[family]!r}{prune})".replace("'", '"'))
-    if family in HEURISTICS:
-        out.append(f"@triton.heuristics({HEURISTICS[family]})")
+        out.append("@triton.autotune(configs=[\n" + "\n".join(rows) + f"\n], key={key!r}{prune})".replace("'", '"'))
+    if family in HEURISTICS or tiled:
+        out.append(f"@triton.heuristics({TILE_HEURISTICS if tiled else HEURISTICS[family]})")
     return "\n".join(out) + ("\n" if out else "")
 
 
@@ -176,6 +191,9 @@ def generate(t: Traced, problem_source: str, configs: Config | list[Config], dev
     head += [imp for imp in imports if imp not in head]
     helpers = "".join(HELPERS[h] for h in sorted(used))
     prune = {"rows": ROWS_PRUNE, "matmul": MATMUL_PRUNE}.get(t.family, "") if len(configs) > 1 else ""
+    tiled = t.family == "elementwise" and broadcasts(leaves)
+    if tiled:
+        prune = TILE_2D
     if t.family == "matmul" and any(c.epilogue_split == 2 for c in configs) and len(configs) == 1:
         prune = MATMUL_PRUNE  # kw_rows_aligned picks the split at the launch
     header = HEADER.format(family=t.family, tracer=t.tracer.replace("torch.", ""))
@@ -187,7 +205,7 @@ def generate(t: Traced, problem_source: str, configs: Config | list[Config], dev
     signature = ", ".join(["self", *t.inputs])
     return (
         header + "\n".join(head) + "\n\n" + helpers + prune + "\n\n"
-        + decorators(t.family, configs) + kernel + "\n\n"
+        + decorators(t.family, configs, tiled) + kernel + "\n\n"
         + "class ModelNew(nn.Module):\n" + doc + init + "\n"
         + f"    def forward({signature}):\n" + textwrap.indent("\n".join(fwd), "        ") + "\n"
     )
@@ -203,7 +221,18 @@ def _forward_rows_or_elementwise(t: Traced, kname: str, leaves, leaf_args: list[
     tuned = len(configs) > 1
     c = configs[0]
     dtype = f"torch.{c.out_dtype}" if c.out_dtype else "kw_main.dtype"
-    if t.family == "elementwise":
+    if t.family == "elementwise" and broadcasts(leaves):
+        args = ", ".join([*leaf_args, "kw_out", "kw_rows", "kw_n_cols"])
+        fwd += [f"kw_out = torch.empty(kw_main.shape, dtype={dtype}, device=kw_main.device)",
+                "kw_rows = kw_out.numel() // kw_n_cols"]
+        block = 'META["BLOCK"]' if tuned else "BLOCK"
+        grid = f"(triton.cdiv(kw_rows, kw_tile_2d({block}, kw_n_cols)[0]), triton.cdiv(kw_n_cols, kw_tile_2d({block}, kw_n_cols)[1]))"
+        if tuned:
+            fwd += [f"grid = lambda META: {grid}", f"{kname}[grid]({args})"]
+        else:
+            fwd += [f"BLOCK = {c.block}", f"grid = {grid}",
+                    f"{kname}[grid]({args}, BLOCK=BLOCK, {_launch_options(c, 'elementwise')})"]
+    elif t.family == "elementwise":
         args = ", ".join([*leaf_args, "kw_out", "kw_n", "kw_n_cols"])
         fwd += [f"kw_out = torch.empty(kw_main.shape, dtype={dtype}, device=kw_main.device)", "kw_n = kw_out.numel()"]
         if tuned:

@@ -24,6 +24,7 @@ import torch
 
 from kernelwright.tools.worker.common import read_request
 from kernelwright.tools.worker.profile_common import StageFailed, build_subject, count_launches, finish
+from kernelwright.tools.worker.timing import L2Flush
 
 WARMUP_MIN_CALLS, WARMUP_MIN_MS = 10, 25.0
 GPU_CATEGORIES = ("kernel", "gpu_memcpy", "gpu_memset")
@@ -58,12 +59,11 @@ def compact(event: dict[str, Any]) -> dict[str, Any]:
 def timeline(model: torch.nn.Module, inputs: list[Any], calls: int, device: torch.device) -> dict[str, Any]:
     from torch.profiler import ProfilerActivity, profile, record_function
 
-    l2 = getattr(torch.cuda.get_device_properties(device), "L2_cache_size", 50 * 2**20)
-    flush = torch.empty(max(256 * 2**20, 4 * l2) // 4, dtype=torch.float32, device=device)
+    flush = L2Flush(device)  # the check's flush, so both time the same cache state
     event_ms = []
     with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
         for i in range(calls):
-            flush.zero_()  # outside the range: its kernel is not the forward's
+            flush()  # outside the range: its kernel is not the forward's
             with record_function(f"kw_call_{i}"):
                 start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
                 start.record()

@@ -2,7 +2,8 @@
 entry that times the torch.compile baselines.
 
 Protocol (EVAL_PROTOCOL.md, Timing): inference mode; before every call, fresh input contents are
-copied into the call's buffers and L2 is flushed, both outside the timed window; CUDA events
+copied into the call's buffers and L2 is flushed (by a read: see `L2Flush`), both outside the
+timed window; CUDA events
 around the call only; warm-up >= 10 calls and >= 25 ms; then 100 calls, or fewer (>= 10) once 1 s
 of calls has passed; median, IQR, min, n. `compat` mode is KernelBench's: 3 warm-ups, 100 calls,
 mean. Who runs these loops: the reference worker (eager, before and after the candidate), the
@@ -181,7 +182,7 @@ class CallWatch:
         }
 
 
-def timed_calls(model, buffers, pool, flush: torch.Tensor, n_max: int, budget_s: float, n_min: int, watch: CallWatch | None = None) -> list[float]:
+def timed_calls(model, buffers, pool, flush: L2Flush, n_max: int, budget_s: float, n_min: int, watch: CallWatch | None = None) -> list[float]:
     """Calls with refill + flush outside CUDA-event windows; the event times in ms."""
     starts = [_Event(enable_timing=True) for _ in range(n_max)]
     ends = [_Event(enable_timing=True) for _ in range(n_max)]
@@ -190,7 +191,7 @@ def timed_calls(model, buffers, pool, flush: torch.Tensor, n_max: int, budget_s:
     while n < n_max:
         slot = n % len(pool)
         refill(buffers, pool[slot])
-        flush.zero_()
+        flush()
         if watch:
             watch.before()
         starts[n].record()
@@ -219,10 +220,31 @@ def stats(ms: list[float], mean: bool) -> dict[str, Any]:
     }
 
 
-def flush_buffer(device: torch.device) -> torch.Tensor:
-    """A buffer whose zeroing evicts L2: max(256 MiB, 4 x L2)."""
-    l2 = getattr(torch.cuda.get_device_properties(device), "L2_cache_size", 50 * 2**20)
-    return torch.empty(max(256 * 2**20, 4 * l2) // 4, dtype=torch.float32, device=device)
+class L2Flush:
+    """Evicts L2 before a timed call: a pass over a buffer of max(256 MiB, 4 x L2).
+
+    `read` (the default) sums the buffer; `write` zeroes it (Triton's do_bench, and this project's
+    flush until 2026-11-25). Both evict the call's inputs, but a write leaves up to an L2's worth of
+    dirty lines, and the timed kernel's own traffic then pays for writing them back to DRAM: a cost
+    that belongs to the flush, not to the implementation, and that Nsight Compute's cache control
+    (invalidate before each kernel) does not charge. A read leaves clean lines. The write/read
+    difference on an H100 is in docs/benchmarks.md (`benchmarks/flush_effect.py`).
+    """
+
+    def __init__(self, device: torch.device, mode: str = "read") -> None:
+        if mode not in ("read", "write"):
+            raise ValueError(f"L2Flush mode must be read or write, not {mode!r}")
+        l2 = getattr(torch.cuda.get_device_properties(device), "L2_cache_size", 50 * 2**20)
+        self.mode = mode
+        self.buffer = torch.zeros(max(256 * 2**20, 4 * l2) // 4, dtype=torch.float32, device=device)
+        self.sink = torch.empty((), dtype=torch.float32, device=device)
+        self.nbytes = self.buffer.numel() * 4
+
+    def __call__(self) -> None:
+        if self.mode == "read":
+            torch.sum(self.buffer, 0, out=self.sink)
+        else:
+            self.buffer.zero_()
 
 
 def measure(model, pool: list[list[Any]], device: torch.device, compat: bool, watch: CallWatch | None = None, warmup_guard: Any = None) -> dict[str, Any]:
@@ -231,7 +253,7 @@ def measure(model, pool: list[list[Any]], device: torch.device, compat: bool, wa
     buffers = [v.clone() if isinstance(v, torch.Tensor) else v for v in pool[0]]
     if watch is not None:
         watch.input_storages = _storages(buffers)
-    flush = flush_buffer(device)
+    flush = L2Flush(device)
     # Warm-up: also absorbs JIT/autotune compilation, outside every measurement.
     began, warm_calls = _clock(), 0
     while True:
@@ -248,7 +270,7 @@ def measure(model, pool: list[list[Any]], device: torch.device, compat: bool, wa
         ms = timed_calls(model, buffers, pool, flush, TIMED_CALLS, 1e9, TIMED_CALLS, watch)
     else:
         ms = timed_calls(model, buffers, pool, flush, TIMED_CALLS, TIMED_BUDGET_S, TIMED_MIN_CALLS, watch)
-    result = {"stats": stats(ms, mean=compat), "warmup_calls": warm_calls, "flush_bytes": flush.numel() * 4}
+    result = {"stats": stats(ms, mean=compat), "warmup_calls": warm_calls, "flush_bytes": flush.nbytes, "flush": flush.mode}
     del flush
     return {**result, "buffers": buffers}
 
