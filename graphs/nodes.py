@@ -168,6 +168,8 @@ def profile_body(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
             "launches": check.get("launches")}
     if not best.get("source"):
         return {"profile": {**base, "tier": "check", "roofline": check.get("roofline"), "missing": ["no accepted solution to profile"]}}
+    if ctx.profile.get("tier") == "off":  # e.g. a one-round bench, where no later round would read it
+        return {"profile": {**base, "tier": "check", "roofline": check.get("roofline"), "missing": ["profiling off (config profile.tier)"]}}
     path = ctx.run_dir / "candidates" / f"{best['candidate_id']}.py"
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():

@@ -80,8 +80,10 @@ def choose_policy(config: dict[str, Any]) -> str:
 def profile_settings(config: dict[str, Any]) -> dict[str, Any]:
     """The config's `profile` section, checked: a bad tier is bad input, not a failed run."""
     settings = dict(config.get("profile") or {})
-    if settings.get("tier") not in (None, 1, 2, 3):
-        raise InputError(f"config: profile.tier must be 1 (ncu), 2 (timeline), 3 (static) or null, not {settings['tier']!r}")
+    if settings.get("tier") is False or settings.get("tier") == "off":  # YAML reads a bare `off` as false
+        settings["tier"] = "off"
+    elif settings.get("tier") not in (None, 1, 2, 3):
+        raise InputError(f"config: profile.tier must be 1 (ncu), 2 (timeline), 3 (static), off or null, not {settings['tier']!r}")
     budget = settings.get("budget_s")
     if budget is not None and (not isinstance(budget, (int, float)) or budget <= 0):
         raise InputError(f"config: profile.budget_s must be a positive number of seconds, not {budget!r}")

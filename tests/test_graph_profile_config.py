@@ -27,6 +27,16 @@ def test_a_forced_tier_this_machine_lacks_is_reported_and_the_run_goes_on(tmp_pa
     assert any("tier 1" in m and "cannot run here" in m for m in profile["missing"]), profile["missing"]
 
 
+def test_profiling_off_keeps_the_checks_record(tmp_path):
+    config = tmp_path / "off.yaml"
+    config.write_text("profile: {tier: off}\ncheck: {device: cpu, trials: 1, variants: false}\n")  # YAML's bare off is false
+    done = kw("run", str(PROBLEMS / "add_mul.py"), "--config", str(config), "--max-iters", "1", "--json", home=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    trace = json.loads(kw("traces", "show", json.loads(done.stdout)["run_id"], "--json", home=tmp_path).stdout)
+    profile = [s for s in trace["steps"] if s["node"] == "profile"][0]["summary"]["profile"]
+    assert profile["tier"] == "check" and profile["missing"] == ["profiling off (config profile.tier)"], profile
+
+
 def test_a_bad_profile_tier_is_bad_input(tmp_path):
     config = tmp_path / "bad.yaml"
     config.write_text(yaml.safe_dump({"profile": {"tier": 4}}))

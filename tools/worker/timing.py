@@ -19,6 +19,7 @@ import statistics
 import time
 from collections import deque
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -182,8 +183,11 @@ class CallWatch:
         }
 
 
-def timed_calls(model, buffers, pool, flush: L2Flush, n_max: int, budget_s: float, n_min: int, watch: CallWatch | None = None) -> list[float]:
-    """Calls with refill + flush outside CUDA-event windows; the event times in ms."""
+def timed_calls(model, buffers, pool, flush: L2Flush, n_max: int, budget_s: float, n_min: int, watch: CallWatch | None = None,
+                guard: Any = None) -> list[float]:
+    """Calls with refill + flush outside CUDA-event windows; the event times in ms. `guard`, a
+    context manager, is entered around each call alone (never the refill or the flush, whose
+    reduction the candidate's op accounting would count as the candidate's)."""
     starts = [_Event(enable_timing=True) for _ in range(n_max)]
     ends = [_Event(enable_timing=True) for _ in range(n_max)]
     began = _clock()
@@ -194,9 +198,10 @@ def timed_calls(model, buffers, pool, flush: L2Flush, n_max: int, budget_s: floa
         flush()
         if watch:
             watch.before()
-        starts[n].record()
-        out = model(*buffers)
-        ends[n].record()
+        with guard if guard is not None else nullcontext():
+            starts[n].record()
+            out = model(*buffers)
+            ends[n].record()
         if watch:
             watch.after(n, slot, out)
         n += 1
@@ -231,12 +236,14 @@ class L2Flush:
     difference on an H100 is in docs/benchmarks.md (`benchmarks/flush_effect.py`).
     """
 
-    def __init__(self, device: torch.device, mode: str = "read") -> None:
+    def __init__(self, device: torch.device, mode: str = "read", nbytes: int | None = None) -> None:
         if mode not in ("read", "write"):
             raise ValueError(f"L2Flush mode must be read or write, not {mode!r}")
-        l2 = getattr(torch.cuda.get_device_properties(device), "L2_cache_size", 50 * 2**20)
+        if nbytes is None:  # `nbytes`: a smaller buffer for tests on the CPU
+            l2 = getattr(torch.cuda.get_device_properties(device), "L2_cache_size", 50 * 2**20)
+            nbytes = max(256 * 2**20, 4 * l2)
         self.mode = mode
-        self.buffer = torch.zeros(max(256 * 2**20, 4 * l2) // 4, dtype=torch.float32, device=device)
+        self.buffer = torch.zeros(nbytes // 4, dtype=torch.float32, device=device)
         self.sink = torch.empty((), dtype=torch.float32, device=device)
         self.nbytes = self.buffer.numel() * 4
 
@@ -257,11 +264,7 @@ def measure(model, pool: list[list[Any]], device: torch.device, compat: bool, wa
     # Warm-up: also absorbs JIT/autotune compilation, outside every measurement.
     began, warm_calls = _clock(), 0
     while True:
-        if warmup_guard is not None:
-            with warmup_guard:
-                timed_calls(model, buffers, pool, flush, 1, 1e9, 1)
-        else:
-            timed_calls(model, buffers, pool, flush, 1, 1e9, 1)
+        timed_calls(model, buffers, pool, flush, 1, 1e9, 1, guard=warmup_guard)
         warm_calls += 1
         enough = warm_calls >= (3 if compat else WARMUP_MIN_CALLS)
         if enough and (compat or (_clock() - began) * 1000 >= WARMUP_MIN_MS):
