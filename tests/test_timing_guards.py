@@ -187,6 +187,7 @@ FAKE_CUDA = textwrap.dedent(
     torch.cuda.Event = _Event
     torch.cuda.synchronize = lambda *a, **k: None
     torch.cuda.set_device = lambda *a, **k: None
+    torch.cuda._sleep = lambda cycles: None  # the head start's spin kernel
 
     import kernelwright.tools.worker.candidate_timing as candidate_timing
     import kernelwright.tools.worker.timing as timing
@@ -233,6 +234,7 @@ def test_faked_gpu_honest_solution_is_timed_in_its_checked_process(faked_gpu_che
     assert set(t["baselines_skipped"]) == {"compile", "compile_max_autotune"} and "not selected" in t["baselines_skipped"]["compile"]
     assert set(r.speedup) == {"eager"}
     assert {"reference", "candidate", "timing:eager", "timing:candidate", "timing:guards"} <= set(r.phases)
+    assert t["host_call_us"] > 0 and t["head_start_us"] > 0  # the forward's host time, hidden by the head start
 
 
 def test_faked_gpu_lazy_timed_calls_fail_the_recheck(faked_gpu_checks):

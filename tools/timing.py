@@ -179,6 +179,8 @@ def time_solution(problem: Any, shipped: dict[str, Any], device: str, opts: Any,
         "within_noise": within,
         "profile": cand.get("profile"),
         "flush_bytes": cand.get("flush_bytes"),
+        "host_call_us": cand.get("host_call_us"),  # the forward's own host time: hidden by the head start
+        "head_start_us": cand.get("head_start_us"),
         "pool_size": len(seeds),
         "warmup_calls": cand.get("warmup_calls"),
         "checked_calls": cand.get("checked_calls"),

@@ -26,6 +26,19 @@ def kw_tanh(x):
     small = x * (1.0 + x2 * (-0.3333333333333333 + x2 * (0.13333333333333333 + x2 * -0.05396825396825397)))
     return tl.where(ax < 0.0625, small, tl.where(x < 0, -big, big))
 ''',
+    "kw_round_out": '''
+@triton.jit
+def kw_round_out(x, dtype: tl.constexpr):
+    # x rounded to `dtype` (to nearest even) and back to fp32. bf16 by its bits: Triton's CPU
+    # interpreter truncates fp32 -> bf16 conversions (3.7.1), where the GPU rounds to nearest.
+    if dtype == tl.bfloat16:
+        bits = x.to(tl.uint32, bitcast=True)
+        bits = bits + 0x7FFF + ((bits >> 16) & 1)
+        bits = (bits >> 16) << 16
+        return tl.where(x != x, x, bits.to(tl.float32, bitcast=True))
+    else:
+        return x.to(dtype).to(tl.float32)
+''',
     "kw_expm1": '''
 @triton.jit
 def kw_expm1(x):
@@ -43,6 +56,9 @@ def kw_log1p(x):
 
 
 def unary_expr(fn: str, x: str, p: dict, used: set[str]) -> str:
+    if fn == "round_out":  # a matmul's result as the reference materialises it (see matmul_ir.materialised)
+        used.add("kw_round_out")
+        return f"kw_round_out({x}, out_ptr.dtype.element_ty)"
     if fn == "neg":
         return f"-{x}"
     if fn in ("exp", "log", "sqrt", "rsqrt", "abs", "erf", "sin", "cos", "sigmoid", "exp2", "log2"):

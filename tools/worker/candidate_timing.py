@@ -89,6 +89,8 @@ def time_candidate(model: Any, command: dict[str, Any], req: dict[str, Any], lau
         stats=measured["stats"],
         warmup_calls=measured["warmup_calls"],
         flush_bytes=measured["flush_bytes"],
+        host_call_us=measured["host_call_us"],
+        head_start_us=measured["head_start_us"],
         profile=profile,
         saved_outputs=saved,
         checked_calls=sorted(index for _, index, _ in watch.kept),
