@@ -205,7 +205,8 @@ def finish_body(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         "accepted": best is not None,
         "stop_reason": budgets_reason,
         "iterations": state.get("iteration", 0),
-        "best": {k: best[k] for k in ("candidate_id", "verdict", "speedup", "median_ms", "max_abs_err")} if best else None,
+        "best": {**{k: best[k] for k in ("candidate_id", "verdict", "speedup", "median_ms", "max_abs_err")},
+                 "pct_of_sol": ((best.get("check") or {}).get("roofline") or {}).get("pct_of_sol")} if best else None,
         "attempts": [{k: a[k] for k in ("candidate_id", "parent_id", "iteration", "origin", "verdict", "speedup", "median_ms")} for a in state.get("attempts", [])],
         "usage": {"total_tokens": tokens_used(state), "llm_calls": len(state.get("llm_calls", []))},
     }

@@ -185,6 +185,8 @@ def _step_html(step: dict[str, Any], sources: dict[str, str], lineage: dict[str,
     head = [f'<span class="idx">[{_e(step["index"])}]</span>', f'<span class="node">{_e(step["node"])}</span>',
             f'<span class="role">{_e(step.get("role") or "tool")}</span>', f'<span class="dur">{_e(_fmt_s(step.get("duration_s")))}</span>']
     head += [_verdict_badge(v) for v in verdicts]
+    if step.get("inherited"):
+        head.append('<span class="badge neutral">copied from the original run</span>')
     if calls:
         head.append(f'<span class="badge neutral">{len(calls)} LLM call{"s" if len(calls) != 1 else ""} · {tokens} tokens</span>')
     pending = summary.get("pending") or []
@@ -236,6 +238,14 @@ def _step_html(step: dict[str, Any], sources: dict[str, str], lineage: dict[str,
 
 # -- the page ----------------------------------------------------------------------------------
 
+def _origin(run: dict[str, Any]) -> str:
+    """Where a forked or replayed run came from (`kernelwright run --fork / --replay`)."""
+    fork, replay = run.get("forked_from"), run.get("replay_of")
+    parts = [f"fork of {fork['run_id']} after step {fork['step']} (steps 0-{fork['step']} are that run's)"] if fork else []
+    parts += [f"replay of {replay} (its recorded LLM answers)"] if replay else []
+    return "; ".join(parts) or "a new run"
+
+
 def _summary_table(run: dict[str, Any]) -> str:
     usage = run.get("usage") or {}
     best = run.get("best") or {}
@@ -250,6 +260,7 @@ def _summary_table(run: dict[str, Any]) -> str:
         ("status", f'<span class="badge {status_cls}">{_e(status)}</span> {"accepted" if run.get("accepted") else "nothing accepted"}'),
         ("stop reason", _e(run.get("stop_reason") or "-")),
         ("error", _e(run.get("error") or "-")),
+        ("origin", _e(_origin(run))),
         ("policy", _e(run.get("policy"))),
         ("model", _e(run.get("model") or "-")),
         ("device", _e((run.get("config") or {}).get("check", {}).get("device", "-"))),

@@ -52,6 +52,7 @@ def test_bench_agrees_with_each_run(subset):
         assert run_report["run_id"] == r["run_id"] and run_report["accepted"] is True
         assert (r["accepted"], r["exit"], r["verdict"]) == (True, 0, run_report["best"]["verdict"]) == (True, 0, "accepted")
         assert r["speedup"] is None and run_report["best"]["speedup"] is None  # no timing on the CPU
+        assert r["pct_sol"] is None and run_report["best"]["pct_of_sol"] is None
         # % of SoL comes from the run's checkpointed best attempt: read, and empty on the CPU.
         assert r["pct_sol"] is None and best_check(tmp / "home", r["run_id"])["timing"] is None
         assert r["tokens"] == run_report["usage"]["total_tokens"] == 0
@@ -117,6 +118,8 @@ def test_bench_on_a_gpu_times_each_accepted_solution(tmp_path):
     report = json.loads(proc.stdout)
     (r,) = report["problems"]
     assert r["accepted"] and r["speedup"]["eager"] > 0 and r["speedup"]["compile"] > 0 and r["pct_sol"] > 0
+    run_report = json.loads((Path(r["run_dir"]) / "report.json").read_text())
+    assert run_report["best"]["pct_of_sol"] == pytest.approx(r["pct_sol"])  # the run's own report carries it too
     s = report["summary"]
     assert s["timed"]["eager"] == 1 and s["fast_p"]["eager"]["1"] == (1.0 if r["speedup"]["eager"] > 1 else 0.0)
     assert s["geomean_speedup"]["eager"] == pytest.approx(r["speedup"]["eager"])

@@ -57,6 +57,13 @@ def test_caches_are_per_run_and_inside_the_workdir(tmp_path):
         assert line.startswith(str(tmp_path))
 
 
+def test_candidate_numerics_do_not_follow_the_callers_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRITON_DEFAULT_FP_FUSION", "0")
+    mod = child_module(tmp_path, "import os; print(os.environ.get('TRITON_DEFAULT_FP_FUSION'))\n")
+    r = run_child([mod], tmp_path, timeout_s=30)
+    assert r.stdout.strip() == "1", r.stdout
+
+
 def test_output_is_capped(tmp_path):
     mod = child_module(tmp_path, "import sys\nfor _ in range(100000): sys.stdout.write('x' * 99 + '\\n')\n")
     r = run_child([mod], tmp_path, timeout_s=60)

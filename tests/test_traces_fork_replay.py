@@ -98,6 +98,10 @@ def test_a_fork_shares_the_steps_up_to_n_and_differs_after(recorded, tmp_path):
     text = kw("traces", "show", fork["run_id"], "--home", str(home), cwd=tmp_path).stdout
     assert f"fork of {runs.scripted_run} after step 0" in text
     assert "= [ 0] plan" in text and "  [ 1] code" in text
+    page = tmp_path / "fork.html"
+    assert kw("traces", "export", fork["run_id"], "--html", str(page), "--home", str(home), cwd=tmp_path).returncode == 0
+    html = page.read_text()
+    assert f"fork of {runs.scripted_run} after step 0" in html and html.count("copied from the original run") == 1
 
 
 def test_a_replay_without_the_endpoint_reaches_the_same_verdicts_and_usage(recorded, tmp_path):
@@ -118,6 +122,9 @@ def test_a_replay_without_the_endpoint_reaches_the_same_verdicts_and_usage(recor
     assert answers == [[(c["response"], c["usage"], c["model"]) for c in s["llm"] or []] for s in old["steps"]]
     assert new["usage"] == old["usage"] == runs.usage
     assert new["best"]["candidate_id"] == old["best"]["candidate_id"] == "r1-c0-d1"
+    page = tmp_path / "replay.html"
+    assert kw("traces", "export", replay["run_id"], "--html", str(page), "--home", str(home), cwd=tmp_path).returncode == 0
+    assert f"replay of {runs.llm_run}" in page.read_text()
 
 
 def test_a_run_without_llm_answers_replays_by_running_again_and_a_fork_as_the_same_fork(recorded):

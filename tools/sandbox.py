@@ -61,6 +61,9 @@ def child_env(workdir: Path, extra: Mapping[str, str] | None = None) -> dict[str
         TORCH_EXTENSIONS_DIR=str(caches / "torch_extensions"),
         PYTHONUNBUFFERED="1",
         PYTHONDONTWRITEBYTECODE="1",
+        # Multiply-add fusion on, as every Triton up to 3.9 defaults: 3.10 turns it off, which would
+        # change candidates' rounding (and their checks) with the Triton release, not their code.
+        TRITON_DEFAULT_FP_FUSION="1",
     )
     (workdir / "tmp").mkdir(parents=True, exist_ok=True)
     if extra:

@@ -55,38 +55,41 @@ def kw_log1p(x):
 }
 
 
+# Unary ops as one Triton expression each: (template over `{x}` and the op's parameters, the
+# helpers it calls). Parameters are formatted as float literals; ops with a structure of their own
+# (softplus, clamp, pow) are built in `unary_expr`.
+UNARY: dict[str, tuple[str, tuple[str, ...]]] = {
+    # a matmul's result as the reference materialises it (see matmul_ir.materialised)
+    "round_out": ("kw_round_out({x}, out_ptr.dtype.element_ty)", ("kw_round_out",)),
+    "neg": ("-{x}", ()),
+    **{fn: (f"tl.{fn}({{x}})", ()) for fn in ("exp", "log", "sqrt", "rsqrt", "abs", "erf", "sin", "cos", "sigmoid", "exp2", "log2")},
+    "relu": ("tl.maximum({x}, 0.0)", ()),
+    "square": ("{x} * {x}", ()),
+    "reciprocal": ("1.0 / {x}", ()),
+    "sign": ("tl.where({x} > 0, 1.0, tl.where({x} < 0, -1.0, 0.0))", ()),
+    "tanh": ("kw_tanh({x})", ("kw_tanh",)),
+    "expm1": ("kw_expm1({x})", ("kw_expm1",)),
+    "log1p": ("kw_log1p({x})", ("kw_log1p",)),
+    "gelu": ("0.5 * {x} * (1.0 + tl.erf({x} * 0.7071067811865476))", ()),
+    "gelu_tanh": ("0.5 * {x} * (1.0 + kw_tanh(0.7978845608028654 * ({x} + 0.044715 * {x} * {x} * {x})))", ("kw_tanh",)),
+    "silu": ("{x} * tl.sigmoid({x})", ()),
+    "mish": ("{x} * kw_tanh(kw_log1p(tl.exp(-tl.abs({x}))) + tl.maximum({x}, 0.0))", ("kw_tanh", "kw_log1p")),
+    "logsigmoid": ("tl.minimum({x}, 0.0) - kw_log1p(tl.exp(-tl.abs({x})))", ("kw_log1p",)),
+    "elu": ("tl.where({x} > 0, {x}, {alpha} * kw_expm1(tl.minimum({x}, 0.0)))", ("kw_expm1",)),
+    "celu": ("tl.where({x} > 0, {x}, {alpha} * kw_expm1(tl.minimum({x}, 0.0) / {alpha}))", ("kw_expm1",)),
+    "selu": ("1.0507009873554805 * tl.where({x} > 0, {x}, 1.6732632423543772 * kw_expm1(tl.minimum({x}, 0.0)))", ("kw_expm1",)),
+    "leaky_relu": ("tl.where({x} > 0, {x}, {x} * {slope})", ()),
+    "hardsigmoid": ("tl.minimum(tl.maximum({x} / 6.0 + 0.5, 0.0), 1.0)", ()),
+    "hardswish": ("{x} * tl.minimum(tl.maximum({x} / 6.0 + 0.5, 0.0), 1.0)", ()),
+    "softsign": ("{x} / (1.0 + tl.abs({x}))", ()),
+}
+
+
 def unary_expr(fn: str, x: str, p: dict, used: set[str]) -> str:
-    if fn == "round_out":  # a matmul's result as the reference materialises it (see matmul_ir.materialised)
-        used.add("kw_round_out")
-        return f"kw_round_out({x}, out_ptr.dtype.element_ty)"
-    if fn == "neg":
-        return f"-{x}"
-    if fn in ("exp", "log", "sqrt", "rsqrt", "abs", "erf", "sin", "cos", "sigmoid", "exp2", "log2"):
-        return f"tl.{fn}({x})"
-    if fn == "relu":
-        return f"tl.maximum({x}, 0.0)"
-    if fn == "square":
-        return f"{x} * {x}"
-    if fn == "reciprocal":
-        return f"1.0 / {x}"
-    if fn == "sign":
-        return f"tl.where({x} > 0, 1.0, tl.where({x} < 0, -1.0, 0.0))"
-    if fn == "tanh":
-        used.add("kw_tanh")
-        return f"kw_tanh({x})"
-    if fn == "expm1":
-        used.add("kw_expm1")
-        return f"kw_expm1({x})"
-    if fn == "log1p":
-        used.add("kw_log1p")
-        return f"kw_log1p({x})"
-    if fn == "gelu":
-        return f"0.5 * {x} * (1.0 + tl.erf({x} * 0.7071067811865476))"
-    if fn == "gelu_tanh":
-        used.add("kw_tanh")
-        return f"0.5 * {x} * (1.0 + kw_tanh(0.7978845608028654 * ({x} + 0.044715 * {x} * {x} * {x})))"
-    if fn == "silu":
-        return f"{x} * tl.sigmoid({x})"
+    if fn in UNARY:
+        template, helpers = UNARY[fn]
+        used.update(helpers)
+        return template.format(x=x, **{k: _f(v) for k, v in p.items()})
     if fn == "softplus":
         used.add("kw_log1p")
         beta, thr = p["beta"], p["threshold"]
@@ -95,24 +98,6 @@ def unary_expr(fn: str, x: str, p: dict, used: set[str]) -> str:
         if beta != 1.0:
             soft = f"({soft}) / {_f(beta)}"
         return f"tl.where({z} > {_f(thr)}, {x}, {soft})"
-    if fn == "mish":
-        used.update({"kw_tanh", "kw_log1p"})
-        return f"{x} * kw_tanh(kw_log1p(tl.exp(-tl.abs({x}))) + tl.maximum({x}, 0.0))"
-    if fn == "logsigmoid":
-        used.add("kw_log1p")
-        return f"tl.minimum({x}, 0.0) - kw_log1p(tl.exp(-tl.abs({x})))"
-    if fn == "elu":
-        used.add("kw_expm1")
-        return f"tl.where({x} > 0, {x}, {_f(p['alpha'])} * kw_expm1(tl.minimum({x}, 0.0)))"
-    if fn == "celu":
-        used.add("kw_expm1")
-        a = p["alpha"]
-        return f"tl.where({x} > 0, {x}, {_f(a)} * kw_expm1(tl.minimum({x}, 0.0) / {_f(a)}))"
-    if fn == "selu":
-        used.add("kw_expm1")
-        return f"1.0507009873554805 * tl.where({x} > 0, {x}, 1.6732632423543772 * kw_expm1(tl.minimum({x}, 0.0)))"
-    if fn == "leaky_relu":
-        return f"tl.where({x} > 0, {x}, {x} * {_f(p['slope'])})"
     if fn == "clamp":
         out = x
         if p.get("lo") is not None:
@@ -120,12 +105,6 @@ def unary_expr(fn: str, x: str, p: dict, used: set[str]) -> str:
         if p.get("hi") is not None:
             out = f"tl.minimum({out}, {_f(p['hi'])})"
         return out
-    if fn == "hardsigmoid":
-        return f"tl.minimum(tl.maximum({x} / 6.0 + 0.5, 0.0), 1.0)"
-    if fn == "hardswish":
-        return f"{x} * tl.minimum(tl.maximum({x} / 6.0 + 0.5, 0.0), 1.0)"
-    if fn == "softsign":
-        return f"{x} / (1.0 + tl.abs({x}))"
     if fn == "pow":
         e = p["e"]
         if e == int(e) and abs(e) <= 8:
