@@ -121,10 +121,15 @@ def make_context(config: dict[str, Any], needs_model: bool, problem_path: Path, 
 
 def _checkpointer(home: Path) -> SqliteSaver:
     home.mkdir(parents=True, exist_ok=True)
+    from kernelwright.tools.file_lock import setup_lock
+
     conn = sqlite3.connect(home / "checkpoints.db", check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA busy_timeout=10000")
-    return SqliteSaver(conn)
+    saver = SqliteSaver(conn)
+    with setup_lock(home / "checkpoints.db"):  # two runs opening a fresh home at once
+        conn.execute("PRAGMA journal_mode=WAL")
+        saver.setup()
+    return saver
 
 
 def new_run_id(problem_name: str) -> str:

@@ -20,12 +20,20 @@ from typing import Any
 
 import sqlite_utils
 
+from kernelwright.tools.file_lock import setup_lock
+
 
 def _open(path: Path) -> sqlite_utils.Database:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite_utils.Database(path)
-    db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA busy_timeout=10000")
+    with setup_lock(path):  # two runs opening a fresh home at once (see tools/file_lock.py)
+        _setup(db)
+    return db
+
+
+def _setup(db: sqlite_utils.Database) -> None:
+    db.execute("PRAGMA journal_mode=WAL")
     db["runs"].create(
         {"run_id": str, "problem": str, "policy": str, "model": str, "config": str, "device": str,
          "versions": str, "status": str, "stop_reason": str, "error": str, "accepted": int,
@@ -38,7 +46,6 @@ def _open(path: Path) -> sqlite_utils.Database:
         pk=("run_id", "idx"), if_not_exists=True,
     )
     _migrate(db)
-    return db
 
 
 # Migration n (1-based) adds these TEXT columns. Append only; never edit a released one.
