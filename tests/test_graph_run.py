@@ -38,7 +38,10 @@ def write_config(tmp_path, sources, fix=HONEST, budgets=None, extra_roles=None, 
         "candidates": candidates,
         "roles": roles,
         "budgets": {"max_iters": 1, "max_debug_tries": 2, "patience": 5, **(budgets or {})},
-        "check": {"device": "cpu", "trials": 2, "timeout_s": 120},
+        # No sm_90 compile in the check and no profiling: these tests are about the graph (both are
+        # tested on their own; together they cost ~3 s of each accepted run, and CI time is tight).
+        "check": {"device": "cpu", "trials": 2, "timeout_s": 120, "static_resources": False},
+        "profile": {"tier": "off"},
     }
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))

@@ -58,7 +58,9 @@ def traced_runs(tmp_path_factory) -> Runs:
     root = tmp_path_factory.mktemp("traced-runs")
     home = root / "home"
     cfg_a = root / "a.yaml"
-    cfg_a.write_text(yaml.safe_dump({"budgets": {"max_iters": 1}, "check": {"device": "cpu", "trials": 1, "timeout_s": 120}}))
+    # No sm_90 compile and no profiling in these runs: the tests read steps, not profiles (CI time).
+    quick = {"check": {"device": "cpu", "trials": 1, "timeout_s": 120, "static_resources": False}, "profile": {"tier": "off"}}
+    cfg_a.write_text(yaml.safe_dump({"budgets": {"max_iters": 1}, **quick}))
     markers = str(root / "markers")
     cfg_b = root / "b.yaml"
     cfg_b.write_text(yaml.safe_dump({
@@ -69,7 +71,7 @@ def traced_runs(tmp_path_factory) -> Runs:
             "analyst": {"impl": "kw_test_roles:analyst", "options": {"marker_dir": markers}},
         },
         "budgets": {"max_iters": 1, "max_debug_tries": 2, "patience": 5},
-        "check": {"device": "cpu", "trials": 1, "timeout_s": 120},
+        **quick,
     }))
     result_b: dict[str, object] = {}
 
