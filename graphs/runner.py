@@ -31,6 +31,7 @@ from kernelwright.graphs.replay import ReplayChatModel, answers_of, one_request_
 from kernelwright.graphs.routing import tokens_used
 from kernelwright.graphs.trace import TraceStore
 from kernelwright.tools.devices import versions
+from kernelwright.tools.file_lock import setup_lock
 from kernelwright.tools.problem import InputError, load_problem
 
 
@@ -121,8 +122,6 @@ def make_context(config: dict[str, Any], needs_model: bool, problem_path: Path, 
 
 def _checkpointer(home: Path) -> SqliteSaver:
     home.mkdir(parents=True, exist_ok=True)
-    from kernelwright.tools.file_lock import setup_lock
-
     conn = sqlite3.connect(home / "checkpoints.db", check_same_thread=False)
     conn.execute("PRAGMA busy_timeout=10000")
     saver = SqliteSaver(conn)

@@ -22,9 +22,9 @@ from typing import Any
 
 import torch
 
+from kernelwright.tools.worker.call_prep import L2Flush
 from kernelwright.tools.worker.common import read_request
 from kernelwright.tools.worker.profile_common import StageFailed, build_subject, count_launches, finish
-from kernelwright.tools.worker.timing import L2Flush
 
 WARMUP_MIN_CALLS, WARMUP_MIN_MS = 10, 25.0
 GPU_CATEGORIES = ("kernel", "gpu_memcpy", "gpu_memset")

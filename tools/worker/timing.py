@@ -2,9 +2,9 @@
 entry that times the torch.compile baselines.
 
 Protocol (EVAL_PROTOCOL.md, Timing): inference mode; before every call, fresh input contents are
-copied into the call's buffers and L2 is flushed (by a read: see `L2Flush`), both outside the
-timed window, then the GPU gets a head start (`HeadStart`) so the events time the device, not the
-host's Python; CUDA events
+copied into the call's buffers and L2 is flushed (by a read), both outside the timed window, then
+the GPU gets a head start so the events time the device, not the host's Python (both in
+`call_prep`); CUDA events
 around the call only; warm-up >= 10 calls and >= 25 ms; then 100 calls, or fewer (>= 10) once 1 s
 of calls has passed; median, IQR, min, n. `compat` mode is KernelBench's: 3 warm-ups, 100 calls,
 mean. Who runs these loops: the reference worker (eager, before and after the candidate), the
@@ -27,6 +27,7 @@ from typing import Any
 import torch
 
 from kernelwright.tools.guards import poison_
+from kernelwright.tools.worker.call_prep import HeadStart, L2Flush
 from kernelwright.tools.worker.common import (
     DTYPES,
     as_list,
@@ -232,75 +233,6 @@ def stats(ms: list[float], mean: bool) -> dict[str, Any]:
     }
 
 
-class L2Flush:
-    """Evicts L2 before a timed call: a pass over a buffer of max(256 MiB, 4 x L2).
-
-    `read` (the default) sums the buffer; `write` zeroes it (Triton's do_bench, and this project's
-    flush until 2026-11-25). Both evict the call's inputs, but a write leaves up to an L2's worth of
-    dirty lines, and the timed kernel's own traffic then pays for writing them back to DRAM: a cost
-    that belongs to the flush, not to the implementation, and that Nsight Compute's cache control
-    (invalidate before each kernel) does not charge. A read leaves clean lines. The write/read
-    difference on an H100 is in docs/benchmarks.md (`benchmarks/flush_effect.py`).
-    """
-
-    def __init__(self, device: torch.device, mode: str = "read", nbytes: int | None = None) -> None:
-        if mode not in ("read", "write"):
-            raise ValueError(f"L2Flush mode must be read or write, not {mode!r}")
-        if nbytes is None:  # `nbytes`: a smaller buffer for tests on the CPU
-            l2 = getattr(torch.cuda.get_device_properties(device), "L2_cache_size", 50 * 2**20)
-            nbytes = max(256 * 2**20, 4 * l2)
-        self.mode = mode
-        self.buffer = torch.zeros(nbytes // 4, dtype=torch.float32, device=device)
-        self.sink = torch.empty((), dtype=torch.float32, device=device)
-        self.nbytes = self.buffer.numel() * 4
-
-    def __call__(self) -> None:
-        if self.mode == "read":
-            torch.sum(self.buffer, 0, out=self.sink)
-        else:
-            self.buffer.zero_()
-
-
-class HeadStart:
-    """A spin kernel (`torch.cuda._sleep`) queued after the flush, long enough for the host to
-    issue the whole call before the GPU reaches the start event.
-
-    Without it, whether the events hold the call's host work (Python, the autotuner's dispatch,
-    launches) depended on whether the host outran the flush: on 2 H200s (2026-11-25) expert
-    kernels with a 2-D tile and 3 inputs timed 84-98 us against 31-35 us for the same bytes in
-    1-D kernels, while the GPU's flush there is shorter than on an H100. With the head start the
-    events time what the GPU does for the call, as Nsight Compute and the profiler's kernel times
-    do, on any card. Host work cannot hide device work: a call that reads its inputs on the host
-    waits for the stream, so past the start event. `compat` mode (KernelBench's numbers) runs
-    without it.
-    """
-
-    MAX_S = 0.02
-
-    def __init__(self, device: torch.device) -> None:
-        self.cycles_per_s = 1.5e9  # calibrated below; the fallback where events time nothing (a fake GPU)
-        probe = 200_000
-        for _ in range(2):  # the first spin also loads the kernel
-            start, end = _Event(enable_timing=True), _Event(enable_timing=True)
-            start.record()
-            torch.cuda._sleep(probe)
-            end.record()
-            _synchronize()
-            ms = start.elapsed_time(end)
-            if ms > 0:
-                self.cycles_per_s = probe / (ms / 1000.0)
-        self.seconds = 0.0
-
-    def cover(self, host_s: list[float]) -> None:
-        """Sized from the warm-up calls' host times: twice the slowest of the last few, plus 20 us."""
-        recent = host_s[-5:] or [0.0]
-        self.seconds = min(self.MAX_S, 2 * max(recent) + 20e-6)
-
-    def __call__(self) -> None:
-        if self.seconds > 0:
-            torch.cuda._sleep(int(self.seconds * self.cycles_per_s))
-
-
 def measure(model, pool: list[list[Any]], device: torch.device, compat: bool, watch: CallWatch | None = None, warmup_guard: Any = None) -> dict[str, Any]:
     """Warm-up, then the timed calls (call under torch.inference_mode()). `warmup_guard`, a context
     manager, is entered around each warm-up call (the candidate's op accounting)."""
@@ -324,6 +256,7 @@ def measure(model, pool: list[list[Any]], device: torch.device, compat: bool, wa
         ahead.cover(host_s)
         ms = timed_calls(model, buffers, pool, flush, TIMED_CALLS, TIMED_BUDGET_S, TIMED_MIN_CALLS, watch, head_start=ahead)
     result = {"stats": stats(ms, mean=compat), "warmup_calls": warm_calls, "flush_bytes": flush.nbytes, "flush": flush.mode,
+              # the warm-up calls' median host time (a candidate's runs under its op accounting)
               "host_call_us": round(statistics.median(host_s) * 1e6, 1), "head_start_us": round(ahead.seconds * 1e6, 1) if ahead else 0.0}
     del flush
     return {**result, "buffers": buffers}
