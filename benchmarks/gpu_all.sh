@@ -5,6 +5,9 @@
 #            benchmark (ncu vs check), then GPU tests; GPU 1: the suite bench (expert policy) starts
 #   call 2+: KW_PART=2 bash benchmarks/gpu_all.sh   the suite bench resumes on both GPUs
 #   last:    KW_PART=3 bash benchmarks/gpu_all.sh   GPU 0: check wall-time benchmark; GPU 1: bench
+#   tuning:  KW_PART=4 bash benchmarks/gpu_all.sh   GPU 0: GPU tests (KW_TESTS), then the matmul
+#            tile sweep of KW_MM0; GPU 1: the tolerance floor of KW_FLOOR, the bench (KW_FILTER), the
+#            tile sweep of KW_MM1
 #
 # Wheels in .whl (kernelwright built from HEAD, its dependencies for Python 3.12, pytest) are
 # carried. The bench's home travels as $OUT/gpu-state.tgz: unpack it into .gpu-state (git-ignored)
@@ -58,12 +61,33 @@ case "${KW_PART:-1}" in
   CUDA_VISIBLE_DEVICES=1 bench &
   wait
   ;;
+4)
+  (
+    export CUDA_VISIBLE_DEVICES=0
+    # shellcheck disable=SC2086
+    timeout $(( $(left) - 200 )) python3 -P -m pytest -m gpu ${KW_TESTS:-tests/test_expert_gpu_space.py} \
+      -q -s -rP -p no:cacheprovider --durations=20 > "$WORK/gpu_tests.log" 2>&1
+    echo "gpu tests exit $?" >> "$WORK/gpu_tests.log"
+    # shellcheck disable=SC2086
+    timeout $(( $(left) - 15 )) python3 -P benchmarks/matmul_space.py ${KW_MM0:-linear_sigmoid_bf16} --out "$WORK/mm0" > "$WORK/matmul_space0.log" 2>&1
+  ) &
+  (
+    export CUDA_VISIBLE_DEVICES=1
+    for p in ${KW_FLOOR:-}; do
+      timeout 120 python3 -P benchmarks/tolerance_floor.py "examples/problems/$p.py" >> "$WORK/tolerance_floor.log" 2>&1
+    done
+    [ -n "${KW_FILTER:-}" ] && KW_BENCH_BUDGET_S=$(( $(left) - 260 )) OUT="$STATE/bench" bash benchmarks/bench_gpu.sh > "$WORK/bench_part.log" 2>&1
+    # shellcheck disable=SC2086
+    timeout $(( $(left) - 15 )) python3 -P benchmarks/matmul_space.py ${KW_MM1:-bmm_gelu_bf16} --out "$WORK/mm1" > "$WORK/matmul_space1.log" 2>&1
+  ) &
+  wait
+  ;;
 esac
 tail -n 30 "$WORK/bench_part.log"
 cp -a "$STATE/bench/results."* "$STATE/bench/speedups.png" "$STATE/bench/bench.log" "$WORK/" 2>/dev/null
 tar czf "$OUT/gpu-state.tgz" -C "$STATE" bench
 tar czf "$OUT/results.tgz" -C "$WORK" --exclude profile-home .
-for f in flush_effect.log profile.log; do [ -f "$WORK/$f" ] && tail -n 25 "$WORK/$f"; done
+for f in flush_effect.log profile.log tolerance_floor.log matmul_space0.log matmul_space1.log; do [ -f "$WORK/$f" ] && tail -n 25 "$WORK/$f"; done
 [ -f "$WORK/gpu_tests.log" ] && tail -n 40 "$WORK/gpu_tests.log"
 ls -la "$OUT"
 exit 0

@@ -47,7 +47,7 @@ def _run(tmp_path: Path, problem: Path, sizes: dict[str, int], configs, device: 
         path = tmp_path / f"{problem.stem}_{device}_{i}.py"
         path.write_text(source)
         paths.append(str(path))
-    req = {"problem": str(sized), "device": device, "solutions": paths, "time": timed}
+    req = {"problem": str(sized), "tolerances_of": str(problem), "device": device, "solutions": paths, "time": timed}
     if prune:
         tuned = tmp_path / "autotuned.py"
         tuned.write_text(generate(t, text, configs, device))

@@ -3,6 +3,7 @@ state dicts, and `kernelwright run` end to end with no model configured."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -12,6 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from kernelwright.agents.expert import roles
+from kernelwright.agents.expert.configs import dedupe
 from kernelwright.agents.expert.solution import read_header
 from kernelwright.agents.registry import builtin_roles, require_runnable
 from kernelwright.graphs.context import Budgets
@@ -148,7 +150,10 @@ def test_debugger_repairs_known_failures_only(seeded):
     assert fix["id"] == "r1-c0-d1" and fix["parent_id"] == "r1-c0" and fix["origin"] == "debug"
     assert fix["applied_lessons"] == cand["applied_lessons"] and "fewer stages" in fix["repair"]
     after = read_header(fix["source"])[1]
-    assert [c.num_stages for c in after] == [c.num_stages - 1 for c in before]
+    # Each config one pipeline stage down; one that is already in the failed candidate, or that
+    # another config also became, is not tried again.
+    fewer = dedupe([dataclasses.replace(c, num_stages=c.num_stages - 1) for c in before])
+    assert after == [c for c in fewer if c not in before] and len(after) >= len(before) - 2
     fp32 = roles.coder(state(PROBLEMS / "linear_relu.py"), ctx("cuda"))["pending"][0]["source"]  # 3xTF32 configs
     [ieee] = roles.debugger({**st, "attempts": [_failed(fp32, "max abs err 3e-3 > tol", "wrong_output")]}, ctx("cuda"))["pending"]
     assert {c.precision for c in read_header(ieee["source"])[1]} == {"ieee"}
@@ -174,10 +179,17 @@ def test_analyst_reads_the_profile():
     assert "no timing" in cpu
 
 
-def _run(problem, home):
+def _run(problem, home, lean: bool = False):
+    """`kernelwright run` with no model. `lean`: no sm_90 compile in the check and no profile (both
+    tested on their own, ~5 s of each run; CI time is tight), for runs that test acceptance."""
     env = {k: v for k, v in os.environ.items() if k not in ("KERNELWRIGHT_MODEL", "OPENAI_API_KEY")}
-    return subprocess.run([sys.executable, "-m", "kernelwright", "run", str(problem), "--device", "cpu", "--json",
-                           "--home", str(home), "--max-iters", "1"], capture_output=True, text=True, env=env, timeout=600)
+    args = ["--home", str(home), "--max-iters", "1"]
+    if lean:
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "lean.yaml").write_text("check: {static_resources: false}\nprofile: {tier: off}\n")
+        args += ["--config", str(home / "lean.yaml")]
+    return subprocess.run([sys.executable, "-m", "kernelwright", "run", str(problem), "--device", "cpu", "--json", *args],
+                          capture_output=True, text=True, env=env, timeout=600)
 
 
 @pytest.mark.parametrize("name", ["gelu_scale", "add_mul", "layer_norm", "rms_norm_long", "linear_relu",
@@ -187,7 +199,7 @@ def test_run_with_no_model_is_accepted(tmp_path, name):
     # weights under the reference's names, a row longer than one block; matmuls with a bias and
     # activation (fp32), a batched product with a transposed input and a scale, a bf16 Linear
     # with gelu, scaling and a residual add.
-    proc = _run(PROBLEMS / f"{name}.py", tmp_path / "home")
+    proc = _run(PROBLEMS / f"{name}.py", tmp_path / "home", lean=name != "gelu_scale")  # gelu_scale: as a user runs it
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["accepted"] is True and summary["status"] == "finished"
@@ -196,7 +208,7 @@ def test_run_with_no_model_is_accepted(tmp_path, name):
 
 
 def test_run_on_an_unsupported_problem_fails_and_names_the_ops(tmp_path):
-    proc = _run(DATA / "conv_relu.py", tmp_path / "home")
+    proc = _run(DATA / "conv_relu.py", tmp_path / "home", lean=True)
     assert proc.returncode == 1, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["status"] == "failed" and summary["accepted"] is False and summary["solution_path"] is None

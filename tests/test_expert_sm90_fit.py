@@ -10,6 +10,12 @@ from kernelwright.agents.expert.tracing import trace_problem
 
 from paths import PROBLEMS
 
+# A few stack slots in the epilogue are tolerated, a tile too big for the register file is not
+# (thousands of bytes). With the GELU epilogue at 255 registers, ptxas (Triton 3.7.1) spills 96
+# bytes of the 128x256 tile with the native fp32 -> bf16 rounding and none with the integer one;
+# on an H200 the native one ran 254.8 us against 256.2 us (docs/benchmarks.md, 2026-11-26).
+SPILL_BYTES_TOLERATED = 128
+
 
 def test_largest_bf16_matmul_tile_fits_sm90(tmp_path):
     problem = PROBLEMS / "linear_gelu_bf16.py"
@@ -18,5 +24,5 @@ def test_largest_bf16_matmul_tile_fits_sm90(tmp_path):
     biggest = max(first, key=lambda c: c.block_m * c.block_n)
     [entry] = fit_report(t, problem.read_text(), [biggest], tmp_path)
     assert entry["error"] is None, entry
-    assert entry["spills"] == 0 and entry["registers"] <= 255 and 0 < entry["shared_bytes"] <= SMEM_LIMIT, entry
+    assert entry["spills"] <= SPILL_BYTES_TOLERATED and entry["registers"] <= 255 and 0 < entry["shared_bytes"] <= SMEM_LIMIT, entry
     assert entry["wgmma"] > 0 and entry["num_warps"] == biggest.num_warps, entry  # tensor cores, Hopper's MMA

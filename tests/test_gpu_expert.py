@@ -26,7 +26,7 @@ def test_expert_run_on_the_gpu_is_accepted_and_timed(tmp_path, family, capsys):
     env = {k: v for k, v in os.environ.items() if k not in ("KERNELWRIGHT_MODEL", "OPENAI_API_KEY")}
     proc = subprocess.run([sys.executable, "-m", "kernelwright", "run", str(problem), "--policy", "expert", "--device", "cuda",
                            "--json", "--max-iters", "2", "--home", str(tmp_path / "home")],
-                          capture_output=True, text=True, env=env, timeout=1200)
+                          capture_output=True, text=True, env=env, timeout=1200, cwd=tmp_path)  # not the repo root: its kernelwright/ shadows the install
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads(proc.stdout)
     assert summary["accepted"] is True and summary["status"] == "finished", summary

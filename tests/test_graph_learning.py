@@ -44,7 +44,7 @@ def code(path) -> AIMessage:
 
 def run(tmp_path, problem, replies, name):
     config = tmp_path / f"{name}.yaml"
-    config.write_text(yaml.safe_dump({"budgets": {"max_iters": 1}, "check": {"device": "cpu", "trials": 1, "variants": False, "timeout_s": 120}}))
+    config.write_text(yaml.safe_dump({"budgets": {"max_iters": 1}, "check": {"device": "cpu", "trials": 1, "variants": False, "timeout_s": 120, "static_resources": False}, "profile": {"tier": "off"}}))
     model = RecordingModel(messages=iter(replies), prompts=[])
     summary = execute(RunRequest(problem=str(problem), home=tmp_path / "home", config_path=str(config), chat_model=model))
     return summary, model.prompts
@@ -154,7 +154,7 @@ class CitingModel(RecordingModel):
 def test_a_run_that_applies_a_lesson_and_fails_lowers_its_confidence(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text(yaml.safe_dump({"budgets": {"max_iters": 1, "max_debug_tries": 0},
-                                      "check": {"device": "cpu", "trials": 1, "variants": False, "timeout_s": 120}}))
+                                      "check": {"device": "cpu", "trials": 1, "variants": False, "timeout_s": 120, "static_resources": False}, "profile": {"tier": "off"}}))
     plan = PLAN.replace("write it", "write it with the block size of [{LESSON}]")
     wrong = CANDIDATES / "gelu_scale" / "half_grid.py"
     model = CitingModel(messages=iter([reply(plan), code(wrong)]), prompts=[])
@@ -189,7 +189,7 @@ def test_two_runs_writing_to_one_memory_at_once_lose_nothing(tmp_path):
         config = tmp_path / f"{tag}.yaml"
         config.write_text(yaml.safe_dump({
             "roles": {"analyst": {"impl": "kw_test_roles:lesson_writer", "options": {"tag": tag, "count": 25}}},
-            "budgets": {"max_iters": 1}, "check": {"device": "cpu", "trials": 1, "variants": False}}))
+            "budgets": {"max_iters": 1}, "check": {"device": "cpu", "trials": 1, "variants": False, "static_resources": False}, "profile": {"tier": "off"}}))
         cmd = [sys.executable, "-m", "kernelwright", "run", str(PROBLEMS / "add_mul.py"), "--policy", "expert",
                "--config", str(config), "--home", str(home), "--json"]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}

@@ -30,7 +30,8 @@ def test_llm_run_fixes_a_compile_error_and_accounts_for_every_token(tmp_path, st
     config.write_text(yaml.safe_dump({
         "streaming": streaming,
         "budgets": {"max_iters": 1},
-        "check": {"device": "cpu", "trials": 2, "timeout_s": 120},
+        "check": {"device": "cpu", "trials": 2, "timeout_s": 120, "static_resources": False},
+        "profile": {"tier": "off"},  # profiling is tested on its own; CI time is tight
     }))
     with ScriptedOpenAIServer() as server:
         server.reply(PLAN, prompt_tokens=900, completion_tokens=40)
@@ -69,7 +70,7 @@ def test_llm_run_fixes_a_compile_error_and_accounts_for_every_token(tmp_path, st
 
 def test_traces_show_lists_every_step_and_the_endpoints_usage(tmp_path):
     config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump({"budgets": {"max_iters": 1}, "check": {"device": "cpu", "trials": 1, "timeout_s": 120}}))
+    config.write_text(yaml.safe_dump({"budgets": {"max_iters": 1}, "check": {"device": "cpu", "trials": 1, "timeout_s": 120, "static_resources": False}, "profile": {"tier": "off"}}))
     home = tmp_path / "home"
     with ScriptedOpenAIServer() as server:
         server.reply(PLAN, prompt_tokens=700, completion_tokens=30)

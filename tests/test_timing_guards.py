@@ -17,6 +17,7 @@ from kernelwright.tools.baselines import parse_baselines
 from kernelwright.tools.guards import poisoned_mask
 from kernelwright.tools.roofline import speed_of_light
 from kernelwright.tools.timing import _apply_guards, _recheck_samples
+from kernelwright.tools.tolerance import DEFAULT
 from kernelwright.tools.verdicts import CheckResult, Verdict
 from kernelwright.tools.verify import CheckOptions, verify_solution
 from kernelwright.tools.worker.timing import CallWatch
@@ -35,7 +36,7 @@ def run_guards(tmp_path, median_ms, profile, **timing_event):
     (tmp_path / "c").mkdir()
     result = CheckResult(verdict=Verdict.ACCEPTED, versions={"gpu": "TestGPU"})
     result.timing = {"candidate": {"median_ms": median_ms}}
-    opts = types.SimpleNamespace(home=home, mode="strict", timeout_s=10, allow_torch_ops=False)
+    opts = types.SimpleNamespace(home=home, mode="strict", timeout_s=10, allow_torch_ops=False, tolerances=DEFAULT)
     _apply_guards(result, {"profile": profile, "timed_calls": 100, **timing_event}, tmp_path / "r", tmp_path / "c", "cuda:0", opts, SHIPPED, tmp_path)
     return result
 
@@ -143,9 +144,9 @@ def test_every_timed_call_is_compared_at_the_sampled_positions():
     honest = ref[positions] + 5e-5  # within atol_eff, though 50x the sampled values' own kappa * max
     lazy = torch.zeros_like(honest)
     samples = {"positions": [positions], "calls": [(0, 0), (1, 1), (7, 1)], "values": [torch.stack([honest, honest, honest])]}
-    assert _recheck_samples(samples, {0: ref, 1: ref}, "strict") is None
+    assert _recheck_samples(samples, {0: ref, 1: ref}, "strict", DEFAULT) is None
     samples["values"] = [torch.stack([honest, honest, lazy])]
-    message = _recheck_samples(samples, {0: ref, 1: ref}, "strict")
+    message = _recheck_samples(samples, {0: ref, 1: ref}, "strict", DEFAULT)
     assert message.startswith("timed call #7 (input slot 1) is wrong at 32 sampled positions"), message
 
 
@@ -204,22 +205,77 @@ FAKE_CUDA = textwrap.dedent(
 )
 
 
+# A reference whose output counts the library's reduced-precision shortcuts switched on when it
+# runs (cuBLAS 16-bit split-K reductions, TF32): the exact solution (x + 0) matches only if every
+# reference output it is compared with, checked cases and timed calls alike, ran with them off.
+SHORTCUTS_PROBLEM = textwrap.dedent(
+    """
+    import torch
+    import torch.nn as nn
+
+
+    class Model(nn.Module):
+        def forward(self, x):
+            m, c = torch.backends.cuda.matmul, torch.backends.cudnn
+            on = (m.allow_bf16_reduced_precision_reduction, m.allow_fp16_reduced_precision_reduction, m.allow_tf32, c.allow_tf32)
+            return x + float(sum(on))
+
+
+    n = 3000
+
+
+    def get_inputs():
+        return [torch.randn(n)]
+
+
+    def get_init_inputs():
+        return []
+    """
+)
+COPY_SOLUTION = textwrap.dedent(
+    """
+    import torch
+    import torch.nn as nn
+    import triton
+    import triton.language as tl
+
+
+    @triton.jit
+    def copy_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        tl.store(y_ptr + offs, tl.load(x_ptr + offs, mask=offs < n), mask=offs < n)
+
+
+    class ModelNew(nn.Module):
+        def forward(self, x):
+            y = torch.empty_like(x)
+            copy_kernel[(triton.cdiv(x.numel(), 4096),)](x, y, x.numel(), BLOCK=4096)
+            return y
+    """
+)
+
+
 @pytest.fixture(scope="module")
 def faked_gpu_checks(tmp_path_factory):
-    """Three timed checks on the faked GPU, run side by side: honest, lazy when timed, result cache."""
+    """Four timed checks on the faked GPU, run side by side: honest, lazy when timed, result cache,
+    and an exact solution of a reference that reads the precision shortcuts."""
     tmp = tmp_path_factory.mktemp("fake-gpu")
     (tmp / "sitecustomize.py").write_text(FAKE_CUDA)
-    solutions = {
-        "honest": SOLUTIONS / "gelu_scale.py",
-        "lazy": timed_cheat(tmp, "lazy", LAZY, checked=2),
-        "cache": timed_cheat(tmp, "cache", CONTENT_CACHE, checked=2),
+    (tmp / "shortcuts.py").write_text(SHORTCUTS_PROBLEM)
+    (tmp / "shortcuts_exact.py").write_text(COPY_SOLUTION)
+    gelu = PROBLEMS / "gelu_scale.py"
+    checks = {
+        "honest": (gelu, SOLUTIONS / "gelu_scale.py"),
+        "lazy": (gelu, timed_cheat(tmp, "lazy", LAZY, checked=2)),
+        "cache": (gelu, timed_cheat(tmp, "cache", CONTENT_CACHE, checked=2)),
+        "precise": (tmp / "shortcuts.py", tmp / "shortcuts_exact.py"),
     }
     opts = CheckOptions(device="cpu", trials=2, variant_trials=1, timeout_s=120, static_resources=False, compile_baselines=())
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PYTHONPATH", str(tmp))
         mp.setattr("kernelwright.tools.verify.timed_on", lambda device, o: o.timing)
-        with ThreadPoolExecutor(max_workers=3) as pool:
-            futures = {k: pool.submit(verify_solution, PROBLEMS / "gelu_scale.py", v, opts) for k, v in solutions.items()}
+        with ThreadPoolExecutor(max_workers=len(checks)) as pool:
+            futures = {k: pool.submit(verify_solution, problem, solution, opts) for k, (problem, solution) in checks.items()}
             yield {k: f.result(timeout=600) for k, f in futures.items()}
 
 
@@ -235,6 +291,15 @@ def test_faked_gpu_honest_solution_is_timed_in_its_checked_process(faked_gpu_che
     assert set(r.speedup) == {"eager"}
     assert {"reference", "candidate", "timing:eager", "timing:candidate", "timing:guards"} <= set(r.phases)
     assert t["host_call_us"] > 0 and t["head_start_us"] > 0  # the forward's host time, hidden by the head start
+
+
+def test_reference_outputs_are_computed_with_the_precision_shortcuts_off(faked_gpu_checks):
+    # Eager is still timed with torch's defaults; only the outputs candidates are judged by are precise.
+    r = faked_gpu_checks["precise"]
+    assert r.verdict is Verdict.ACCEPTED, r.reasons
+    assert r.max_abs_err == 0.0
+    assert r.timing["checked_calls"], "the timed calls were re-checked against the reference's outputs"
+    assert torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction  # torch's default, untouched here
 
 
 def test_faked_gpu_lazy_timed_calls_fail_the_recheck(faked_gpu_checks):

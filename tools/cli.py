@@ -81,6 +81,9 @@ def _print_check(result: Any) -> None:
     if result.trials:
         ok = sum(t["ok"] for t in result.trials)
         lines.append(f"trials: {ok}/{len(result.trials)} passed; max abs err {result.max_abs_err}; rel err {result.rel_err}")
+    tol = result.tolerance or {}
+    if tol.get("reason"):  # a problem's reviewed sidecar widened the protocol's tolerance: say so
+        lines.append(f"tolerance from {tol['source']}: atol {tol['atol']:g}, rtol {tol['rtol']:g} ({tol['reason'].splitlines()[0]})")
     if result.weights_aligned is not None:
         lines.append(f"weights aligned with the reference: {result.weights_aligned}")
     if result.timing:

@@ -23,7 +23,7 @@ class Judgement:
     trials: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     max_abs_err: float | None = None
     rel_err: float | None = None
-    tolerance: dict[str, float] | None = None
+    tolerance: dict[str, Any] | None = None
     weights_aligned: bool | None = None
     launches: dict[str, int] = dataclasses.field(default_factory=dict)
     signatures: list[dict[str, Any]] = dataclasses.field(default_factory=list)
@@ -52,7 +52,7 @@ def case_reasons(event: dict[str, Any], ref: Any, out: Any, options: Any, device
         reasons.append(Reason("torch_ops", f"the forward computed with torch ({ops}); do the work in your kernels or pass --allow-torch-ops", Verdict.TORCH_COMPUTE))
     comparison = compare_structure(event["output"], ref, device)
     if comparison is None:
-        comparison = compare_values(out, ref, options.mode)
+        comparison = compare_values(out, ref, options.mode, options.tolerances)
     if comparison.verdict is not Verdict.ACCEPTED:
         reasons.append(Reason("output", comparison.message, comparison.verdict))
     return reasons, comparison

@@ -28,6 +28,7 @@ from kernelwright.tools.roofline import (
     dtype_class,
     speed_of_light,
 )
+from kernelwright.tools.tolerance import Tolerances
 from kernelwright.tools.verdicts import CheckResult, Reason, Verdict
 from kernelwright.tools.worker.common import load_tensors
 
@@ -40,7 +41,7 @@ def _pool_seeds(input_bytes: int) -> list[int]:
     return [secrets.randbelow(2**31 - 1) for _ in range(size)]
 
 
-def _recheck(candidate_dir: Path, reference_dir: Path, device: str, mode: str) -> str | None:
+def _recheck(candidate_dir: Path, reference_dir: Path, device: str, mode: str, tolerances: Tolerances) -> str | None:
     """None if the timed outputs match the reference for their input slots: the outputs saved whole
     (random calls), then every call's values at the sampled positions."""
     refs = {}
@@ -51,15 +52,15 @@ def _recheck(candidate_dir: Path, reference_dir: Path, device: str, mode: str) -
         saved = load_tensors(path)
         ref, out = refs[saved["slot"]], saved["out"]
         bad = compare_structure(_describe(out), ref, "cpu")
-        comparison = bad or compare_values(out, ref, mode)
+        comparison = bad or compare_values(out, ref, mode, tolerances)
         if comparison.verdict is not Verdict.ACCEPTED:
             return (f"a timed call's output (input slot {saved['slot']}) is wrong: {comparison.message} "
                     "(each call must compute and return its own output; a later call must not overwrite it)")
     samples = candidate_dir / "timed_samples.pt"
-    return _recheck_samples(load_tensors(samples), refs, mode) if samples.exists() else None
+    return _recheck_samples(load_tensors(samples), refs, mode, tolerances) if samples.exists() else None
 
 
-def _recheck_samples(samples: dict[str, Any] | None, refs: dict[int, Any], mode: str) -> str | None:
+def _recheck_samples(samples: dict[str, Any] | None, refs: dict[int, Any], mode: str, tolerances: Tolerances) -> str | None:
     """Every timed call's values at the sampled positions against the reference's values there.
     The reference's largest finite magnitude is appended to both sides, so the tolerance
     (atol_eff = min(atol, kappa * max|ref|)) is exactly the one of the whole output."""
@@ -85,7 +86,7 @@ def _recheck_samples(samples: dict[str, Any] | None, refs: dict[int, Any], mode:
             out = values[k][row]
             if out.dtype != ref_values.dtype:
                 return f"timed call #{index} returned dtype {out.dtype}, the reference {ref_values.dtype}"
-            comparison = compare_values(torch.cat([out, anchor]), torch.cat([ref_values, anchor]), mode)
+            comparison = compare_values(torch.cat([out, anchor]), torch.cat([ref_values, anchor]), mode, tolerances)
             if comparison.verdict is not Verdict.ACCEPTED:
                 return (f"timed call #{index} (input slot {slot}) is wrong at {len(ref_values)} sampled positions of output {k}: "
                         f"{comparison.message}")
@@ -215,7 +216,7 @@ def _calls(indices: list[int], cand: dict[str, Any]) -> str:
 
 def _apply_guards(result: CheckResult, cand: dict[str, Any], ref_out: Path, cand_out: Path, device: str, opts: Any, shipped: dict[str, Any], workdir: Path) -> None:
     problems = _phase_guards(cand, opts)
-    wrong = _recheck(cand_out, ref_out, device, opts.mode)
+    wrong = _recheck(cand_out, ref_out, device, opts.mode, opts.tolerances)
     if wrong:
         problems.append(Reason("timed_outputs", wrong, Verdict.WRONG_OUTPUT))
     if cand.get("malformed_calls"):

@@ -70,7 +70,7 @@ class CheckResult:
     seeds: list[int] = dataclasses.field(default_factory=list)
     variants: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     weights_aligned: bool | None = None
-    tolerance: dict[str, float] | None = None
+    tolerance: dict[str, Any] | None = None
     launches: dict[str, int] = dataclasses.field(default_factory=dict)
     resources: list[dict[str, Any]] | None = None
     roofline: dict[str, Any] | None = None

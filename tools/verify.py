@@ -33,6 +33,7 @@ from kernelwright.tools.problem import (
 )
 from kernelwright.tools.roofline import described_nbytes
 from kernelwright.tools.static_scan import scan_solution
+from kernelwright.tools.tolerance import DEFAULT, Tolerances, load_tolerances
 from kernelwright.tools.verdicts import CheckResult, Reason, Verdict
 
 
@@ -55,6 +56,8 @@ class CheckOptions:
     # for the noise floor); a skipped one is reported as null with the reason.
     compile_baselines: tuple[str, ...] = ("compile", "compile_max_autotune")
     home: Path | None = None
+    # From the problem's reviewed sidecar (NAME.tolerance.json), set by `verify_solution`.
+    tolerances: Tolerances = DEFAULT
     keep_workdir: bool = False
     progress: Callable[[str], None] | None = None
 
@@ -151,6 +154,7 @@ def verify_solution(problem_path: str | Path, solution_path: str | Path, opts: C
     opts = opts or CheckOptions()
     start = time.monotonic()
     problem = load_problem(problem_path)
+    opts = dataclasses.replace(opts, tolerances=load_tolerances(problem.path))
     solution = load_solution(solution_path)
     if opts.mode not in ("strict", "compat"):
         raise InputError(f"--mode {opts.mode}: expected strict or compat")
@@ -225,6 +229,8 @@ def _verify(shipped_problem: Problem, solution: Any, opts: CheckOptions, finding
         j = judge_candidate(child, events, refs, cases, candidate.out_dir, opts, device, opts.timeout_s)
     result.verdict, result.reasons, result.trials = j.verdict, j.reasons, j.trials
     result.max_abs_err, result.rel_err, result.tolerance = j.max_abs_err, j.rel_err, j.tolerance
+    if result.tolerance is not None:
+        result.tolerance = {**result.tolerance, **opts.tolerances.describe()}
     result.weights_aligned, result.launches = j.weights_aligned, j.launches
     if not (result.accepted and timed):
         candidate.close()  # nothing more to ask it

@@ -186,7 +186,7 @@ def generate(t: Traced, problem_source: str, configs: Config | list[Config], dev
         kernel = (kernel_elementwise if t.family == "elementwise" else kernel_rows)(kname, t, leaves, used)
         fwd = _forward_rows_or_elementwise(t, kname, leaves, leaf_args, configs)
     imports, init = _init_source(problem_source)
-    head = ["import math", "import torch", "import torch.nn as nn", "import torch.nn.functional as F", "import triton",
+    head = ["import math", "import os", "import torch", "import torch.nn as nn", "import torch.nn.functional as F", "import triton",
             "import triton.language as tl"]
     head += [imp for imp in imports if imp not in head]
     helpers = "".join(HELPERS[h] for h in sorted(used))

@@ -1,7 +1,8 @@
 """Child worker: run the reference `Model` on every case and save what the candidate may see.
 
 Writes, per shape variant, the constructor arguments and the reference weights (`shared/`), and
-per case the inputs (`shared/`) and the reference outputs (`private/`). The parent moves the
+per case the inputs (`shared/`) and the reference outputs (`private/`), computed with the library's
+reduced-precision shortcuts off (`numerics.precise_reference`). The parent moves the
 private outputs into its own memory and deletes them before any candidate code starts.
 Also measures the problem's minimum bytes and flops for the speed-of-light time. On a GPU the
 process then stays up and times the reference eager on the parent's signed commands.
@@ -26,6 +27,7 @@ from kernelwright.tools.worker.common import (
     seed_everything,
     write_json_atomic,
 )
+from kernelwright.tools.worker.numerics import precise_reference
 
 
 def tensor_bytes(values: Any) -> int:
@@ -89,7 +91,7 @@ def run_variant(req: dict[str, Any], variant: dict[str, Any], shared: Path, priv
         inputs = generate_inputs(module, device)
         save_tensors(shared / f"inputs_{case['id']}.pt", [v.cpu() if isinstance(v, torch.Tensor) else v for v in inputs])
         dev_inputs = cast_inputs(inputs, device, dtype)
-        with torch.inference_mode():
+        with torch.inference_mode(), precise_reference():
             out = model(*dev_inputs)
         device_sync(device)
         save_tensors(private / f"ref_{case['id']}.pt", to_cpu(out))
@@ -125,9 +127,10 @@ def serve_timing(commands: Commands, model: Any, module: Any, req: dict[str, Any
             if command.get("outputs_dir"):
                 # The reference's output for every pool slot, to re-check the candidate's timed calls.
                 buffers, outputs = measured["buffers"], []
-                for slot, inputs in enumerate(pool):
-                    refill(buffers, inputs)
-                    outputs.append((slot, model(*buffers)))
+                with precise_reference():  # the same numerics as the outputs of the checked cases
+                    for slot, inputs in enumerate(pool):
+                        refill(buffers, inputs)
+                        outputs.append((slot, model(*buffers)))
                 result["saved_outputs"] = save_outputs(Path(command["outputs_dir"]), outputs)
         write_json_atomic(Path(command["result_path"]), result)
 

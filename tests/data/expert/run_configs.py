@@ -3,7 +3,7 @@
     python run_configs.py REQUEST.json
 
 REQUEST: {"problem": path of the problem at the sizes to run, "device": "cpu" | "cuda",
-"solutions": [paths, one config each], "prune": optional path of an autotuned solution whose
+"solutions": [paths, one config each], "tolerances_of": the shipped problem (its tolerance sidecar), "prune": optional path of an autotuned solution whose
 kw_fit_matmul is asked about aligned and unaligned operands, "time": bool (cuda: time each
 solution and the eager reference)}. Prints one JSON object: per solution max error and whether it
 is within the strict 16-bit tolerance, the split configs kw_fit_matmul keeps, and timings.
@@ -16,10 +16,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from pathlib import Path
 
 import torch
 
-from kernelwright.tools.compare import tolerance_for
+from kernelwright.tools.tolerance import load_tolerances
+from kernelwright.tools.worker.numerics import precise_reference
 
 
 def load(path: str, name: str):
@@ -29,7 +31,7 @@ def load(path: str, name: str):
     return module
 
 
-def check(problem, path: str, device: str, timed: bool) -> dict:
+def check(problem, path: str, device: str, timed: bool, tolerances) -> dict:
     torch.manual_seed(0)
     ref = problem.Model(*problem.get_init_inputs()).to(device)
     solution = load(path, f"kw_solution_{abs(hash(path))}")
@@ -38,8 +40,10 @@ def check(problem, path: str, device: str, timed: bool) -> dict:
     new = new.to(device)
     inputs = [x.to(device) for x in problem.get_inputs()]
     with torch.no_grad():
-        want, got = ref(*inputs), new(*inputs)
-    atol, rtol, _ = tolerance_for(want.dtype)
+        with precise_reference():  # as the check computes reference outputs
+            want = ref(*inputs)
+        got = new(*inputs)
+    atol, rtol, _ = tolerances.for_dtype(want.dtype)
     err = (got.float() - want.float()).abs()
     bad = err > atol + rtol * want.float().abs()
     out = {"solution": path, "max_abs_err": float(err.max()), "bad": int(bad.sum()), "ok": not bool(bad.any())}
@@ -73,7 +77,9 @@ def pruned_splits(path: str) -> dict:
 def main() -> None:
     req = json.loads(open(sys.argv[1]).read())
     problem = load(req["problem"], "kw_problem")
-    result = {"runs": [check(problem, p, req["device"], req.get("time", False)) for p in req["solutions"]]}
+    # The check's tolerances, a sidecar included, of the shipped problem (`problem` may be a resized copy).
+    tolerances = load_tolerances(Path(req.get("tolerances_of") or req["problem"]))
+    result = {"runs": [check(problem, p, req["device"], req.get("time", False), tolerances) for p in req["solutions"]]}
     if req.get("prune"):
         result["prune"] = pruned_splits(req["prune"])
     print(json.dumps(result))
