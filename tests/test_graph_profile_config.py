@@ -17,7 +17,7 @@ def kw(*args, home):
 
 def test_a_forced_tier_this_machine_lacks_is_reported_and_the_run_goes_on(tmp_path):
     config = tmp_path / "c.yaml"
-    config.write_text(yaml.safe_dump({"profile": {"tier": 1}, "check": {"device": "cpu", "trials": 1, "variants": False}}))
+    config.write_text(yaml.safe_dump({"profile": {"tier": 1}, "check": {"device": "cpu", "trials": 1, "variants": False, "static_resources": False}}))
     done = kw("run", str(PROBLEMS / "add_mul.py"), "--config", str(config), "--max-iters", "1", "--json", home=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     run_id = json.loads(done.stdout)["run_id"]
@@ -29,7 +29,7 @@ def test_a_forced_tier_this_machine_lacks_is_reported_and_the_run_goes_on(tmp_pa
 
 def test_profiling_off_keeps_the_checks_record(tmp_path):
     config = tmp_path / "off.yaml"
-    config.write_text("profile: {tier: off}\ncheck: {device: cpu, trials: 1, variants: false}\n")  # YAML's bare off is false
+    config.write_text("profile: {tier: off}\ncheck: {device: cpu, trials: 1, variants: false, static_resources: false}\n")  # YAML's bare off is false
     done = kw("run", str(PROBLEMS / "add_mul.py"), "--config", str(config), "--max-iters", "1", "--json", home=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     trace = json.loads(kw("traces", "show", json.loads(done.stdout)["run_id"], "--json", home=tmp_path).stdout)

@@ -27,7 +27,8 @@ def code(path) -> AIMessage:
 
 def run(tmp_path, replies, budgets):
     config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump({"budgets": budgets, "check": {"device": "cpu", "trials": 2, "timeout_s": 120}}))
+    config.write_text(yaml.safe_dump({"budgets": budgets, "check": {"device": "cpu", "trials": 2, "timeout_s": 120, "static_resources": False},
+                                      "profile": {"tier": "off"}}))
     model = GenericFakeChatModel(messages=iter(replies))
     summary = execute(RunRequest(problem=str(PROBLEMS / "gelu_scale.py"), home=tmp_path / "home", config_path=str(config), chat_model=model))
     return summary, TraceStore(tmp_path / "home" / "traces.db").steps(summary.run_id)
