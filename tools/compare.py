@@ -18,11 +18,6 @@ from kernelwright.tools.tolerance import DEFAULT, Tolerances
 from kernelwright.tools.verdicts import Verdict
 
 
-def tolerance_for(dtype: torch.dtype) -> tuple[float, float, float]:
-    """The protocol's default (atol, rtol, kappa) for outputs of `dtype`."""
-    return DEFAULT.for_dtype(dtype)
-
-
 @dataclasses.dataclass
 class Comparison:
     verdict: Verdict

@@ -45,8 +45,8 @@ class HeadStart:
     Without it, whether the events hold the call's host work (Python, the autotuner's dispatch,
     launches) depends on whether the host outruns the flush. On 2 H200s (2026-11-25) expert
     kernels with a 2-D tile and 3 inputs timed 84-98 us against 31-35 us for the same bytes in
-    1-D kernels; we believe that was host time (the flush there takes ~63 us at the measured
-    4.24 TB/s, computed, not timed), not yet confirmed on a GPU with the head start. With it the
+    1-D kernels; with the head start (2026-11-26, same cards) they timed 34-35 us, and a lean
+    kernel's time moved by under 0.3 us (docs/benchmarks.md). With it the
     events time what the GPU does for the call, as Nsight Compute and the profiler's kernel times
     do, on any card. Host work cannot hide device work: a call that reads its inputs on the host
     waits for the stream, so past the start event. `compat` mode (KernelBench's numbers) runs

@@ -6,7 +6,7 @@ REQUEST: {"problem": path of the problem at the sizes to run, "device": "cpu" | 
 "solutions": [paths, one config each], "tolerances_of": the shipped problem (its tolerance sidecar), "prune": optional path of an autotuned solution whose
 kw_fit_matmul is asked about aligned and unaligned operands, "time": bool (cuda: time each
 solution and the eager reference)}. Prints one JSON object: per solution max error and whether it
-is within the strict 16-bit tolerance, the split configs kw_fit_matmul keeps, and timings.
+is within the check's tolerance (the problem's sidecar included), the split configs kw_fit_matmul keeps, and timings.
 Kernel code runs only here, never in the pytest process (TRITON_INTERPRET=1 is set by the parent
 on the CPU).
 """
