@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from kernelwright.graphs.context import RunContext
+    from kernelwright.agents.context import RunContext
 
 HISTORY_LIMIT = 12  # attempts shown to the planner and coder; older ones are counted, not listed
 LESSONS_LIMIT = 6
@@ -88,7 +88,7 @@ _NOT_OPS = {"nn", "functional", "Module", "Tensor", "randn", "rand", "randint", 
 def lessons_query(state: dict[str, Any]) -> str:
     """Words for retrieval: the problem's name, its op family and the torch operations its
     reference calls (the family matters: op names alone rarely appear in general lessons)."""
-    from kernelwright.graphs.conditions import op_family
+    from kernelwright.agents.conditions import op_family
 
     problem = state.get("problem", {})
     ops = re.findall(r"\b(?:torch|F|nn|functional)\.([A-Za-z_][A-Za-z0-9_]*)", problem.get("source", ""))
@@ -211,7 +211,7 @@ def profile_brief(state: dict[str, Any]) -> str:
     """The latest profile of the best solution (`state["profile"]`: {"tier", "missing", and the
     measurements: timing, roofline, resources, metrics, ...}), else the best attempt's check record."""
     profile = state.get("profile") or {}
-    # Bookkeeping of `kernelwright.tools.profile` stays out; its diagnosis leads the section.
+    # Bookkeeping of `kernelwright.tools.profile.tiers` stays out; its diagnosis leads the section.
     skip = {"tier", "tier_name", "candidate_id", "missing", "wall_s", "diagnosis", "subject", "problem", "solution", "versions"}
     measured = {k: v for k, v in profile.items() if k not in skip}
     if not measured:

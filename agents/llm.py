@@ -26,7 +26,7 @@ from kernelwright.tools.problem import InputError
 if TYPE_CHECKING:
     from langchain_openai import ChatOpenAI
 
-    from kernelwright.graphs.context import RunContext
+    from kernelwright.agents.context import RunContext
 
 T = TypeVar("T")
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from kernelwright.agents import briefing as b
+from kernelwright.agents.attempts import debuggable_attempts
 from kernelwright.agents.llm import RoleError, UnusableAnswer, ask
 from kernelwright.agents.parsing import extract_solution, find_sections, format_sections, parse_sections
-from kernelwright.graphs.routing import debuggable_attempts
 
 if TYPE_CHECKING:
-    from kernelwright.graphs.context import RunContext
+    from kernelwright.agents.context import RunContext
 
 PLAN_SECTIONS = ("STRATEGY", "NEXT", "EXPECTED")
 ANALYSIS_SECTIONS = ("BOTTLENECK", "EVIDENCE", "NEXT MOVES")

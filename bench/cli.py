@@ -40,8 +40,8 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     from kernelwright.bench.runner import BenchInterrupted, BenchRequest, run_bench
-    from kernelwright.cli import print_json
     from kernelwright.graphs.cli import _overrides
+    from kernelwright.tools.output import print_json
     from kernelwright.tools.problem import InputError
 
     if args.limit is not None and args.limit < 1:

@@ -54,7 +54,7 @@ def _versions() -> dict[str, str]:
 
 def _prepare_home(home: Path) -> None:
     """Create the shared stores once, before workers open them side by side."""
-    from kernelwright.graphs.trace import TraceStore
+    from kernelwright.graphs.traces.store import TraceStore
     from kernelwright.memory.store import MemoryStore
 
     TraceStore(home / "traces.db")

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from kernelwright.graphs.runner import RunRequest, execute  # noqa: E402
-from kernelwright.graphs.trace import TraceStore  # noqa: E402
+from kernelwright.graphs.traces.store import TraceStore  # noqa: E402
 
 
 def main() -> int:

@@ -26,9 +26,9 @@ from pathlib import Path
 import torch
 from torch.overrides import TorchFunctionMode
 
-from kernelwright.tools.compare import compare_values
+from kernelwright.tools.check.compare import compare_values
+from kernelwright.tools.check.tolerance import DEFAULT, load_tolerances
 from kernelwright.tools.problem import load_problem, sized_for_device, variant_sizes, with_constants
-from kernelwright.tools.tolerance import DEFAULT, load_tolerances
 from kernelwright.tools.worker.common import load_module, seed_everything
 from kernelwright.tools.worker.numerics import precise_reference
 

@@ -62,8 +62,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from kernelwright.cli import print_json
     from kernelwright.graphs.runner import RunRequest, execute
+    from kernelwright.tools.output import print_json
 
     summary = execute(
         RunRequest(
@@ -105,8 +105,8 @@ def _resolve(args: argparse.Namespace):
 
 def _cmd_roles(args: argparse.Namespace) -> int:
     from kernelwright.agents.registry import available_entry_points
-    from kernelwright.cli import print_json
     from kernelwright.graphs.graph import describe_roles
+    from kernelwright.tools.output import print_json
 
     roles, added = _resolve(args)
     rows = describe_roles(roles, added)
@@ -120,8 +120,8 @@ def _cmd_roles(args: argparse.Namespace) -> int:
 
 
 def _cmd_graph(args: argparse.Namespace) -> int:
-    from kernelwright.cli import print_json
     from kernelwright.graphs.graph import graph_layout, mermaid
+    from kernelwright.tools.output import print_json
 
     roles, added = _resolve(args)
     text = mermaid(roles, added)

@@ -16,9 +16,9 @@ from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
+from kernelwright.agents.context import Budgets, RunContext
 from kernelwright.agents.registry import RoleSpec
 from kernelwright.graphs import nodes
-from kernelwright.graphs.context import Budgets, RunContext
 from kernelwright.graphs.routing import route_after_analyze, route_after_check
 from kernelwright.graphs.state import RunState
 

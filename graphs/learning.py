@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kernelwright.graphs.conditions import problem_conditions
+from kernelwright.agents.conditions import problem_conditions
 
 OPS = re.compile(r"\b(?:torch|F|nn|functional)\.([A-Za-z_][A-Za-z0-9_]*)")
 

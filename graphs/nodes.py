@@ -15,9 +15,9 @@ from typing import Any
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
-from kernelwright.graphs.context import RunContext
+from kernelwright.agents.context import RunContext
+from kernelwright.tools.check.verify import CheckOptions, verify_solution
 from kernelwright.tools.problem import InputError
-from kernelwright.tools.verify import CheckOptions, verify_solution
 
 
 class RoleFailed(Exception):
@@ -69,7 +69,7 @@ def role_body(spec):
             learn_from_analysis(ctx.memory, state, update["lessons"])
         if spec.node == "debug":
             # Each failure goes to the debugger once, fix or no fix: the debug loop always ends.
-            from kernelwright.graphs.routing import debuggable_attempts
+            from kernelwright.agents.attempts import debuggable_attempts
 
             update["debugged"] = [a["candidate_id"] for a in debuggable_attempts(state, ctx.budgets)]
         return update
@@ -156,11 +156,11 @@ PROFILE_SHOWN = ("candidate_id", "tier", "diagnosis", "roofline", "timing", "met
 
 
 def profile_body(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-    """The best solution's profile, by `kernelwright.tools.profile` (the `profile` command's code):
+    """The best solution's profile, by `kernelwright.tools.profile.tiers` (the `profile` command's code):
     on the CPU the static tier and the roofline, reusing the check's sm_90 resources; on a GPU the
     best tier within PROFILE_BUDGET_S. The check's timing rides along. A profiling fault never
     ends the run: the check's record stands in, with the reason in `missing`."""
-    from kernelwright.tools.profile import ProfileOptions, profile_solution
+    from kernelwright.tools.profile.tiers import ProfileOptions, profile_solution
 
     best = state.get("best") or {}
     check = best.get("check") or {}

@@ -3,8 +3,8 @@
 Thread id = run id in LangGraph's SqliteSaver (HOME/checkpoints.db), so `--resume RUN_ID` after
 a crash or `kill -9` continues from the last finished node: finished steps are not redone.
 Each trace step records the checkpoint written right after it (the "checkpoints" stream), which
-is where `--fork RUN_ID --from-step N` starts a new run from (graphs/fork.py). `--replay RUN_ID`
-runs again with the recorded LLM answers served from the trace (graphs/replay.py).
+is where `--fork RUN_ID --from-step N` starts a new run from (graphs/traces/fork.py). `--replay RUN_ID`
+runs again with the recorded LLM answers served from the trace (graphs/traces/replay.py).
 """
 
 from __future__ import annotations
@@ -21,15 +21,15 @@ from typing import Any
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from kernelwright.agents.context import Budgets, RunContext
 from kernelwright.agents.registry import require_runnable, resolve_roles
 from kernelwright.configs import load_config, merge
-from kernelwright.graphs.context import Budgets, RunContext
-from kernelwright.graphs.fork import ForkPoint, fork_config, fork_point, seed_fork, state_at
 from kernelwright.graphs.graph import build_graph
 from kernelwright.graphs.nodes import RoleFailed, problem_summary
-from kernelwright.graphs.replay import ReplayChatModel, answers_of, one_request_at_a_time, replay_plan
 from kernelwright.graphs.routing import tokens_used
-from kernelwright.graphs.trace import TraceStore
+from kernelwright.graphs.traces.fork import ForkPoint, fork_config, fork_point, seed_fork, state_at
+from kernelwright.graphs.traces.replay import ReplayChatModel, answers_of, one_request_at_a_time, replay_plan
+from kernelwright.graphs.traces.store import TraceStore
 from kernelwright.tools.devices import versions
 from kernelwright.tools.file_lock import setup_lock
 from kernelwright.tools.problem import InputError, load_problem
@@ -105,7 +105,7 @@ def make_context(config: dict[str, Any], needs_model: bool, problem_path: Path, 
     fields = {f.name for f in dataclasses.fields(Budgets)}
     budgets = Budgets(**{k: v for k, v in (config.get("budgets") or {}).items() if k in fields})
     role_options = {name: spec.get("options") or {} for name, spec in (config.get("roles") or {}).items()}
-    from kernelwright.graphs.conditions import problem_conditions
+    from kernelwright.agents.conditions import problem_conditions
     from kernelwright.memory.retrieval import lesson_source
     from kernelwright.memory.store import MemoryStore
 

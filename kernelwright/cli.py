@@ -1,29 +1,24 @@
 """The `kernelwright` command line. Exit codes: 0 success, 1 no acceptable result, 2 bad input.
 
 `--json` prints exactly one JSON object on stdout; progress and human output go to stderr.
-Each folder owns its subcommands (`kernelwright.tools.cli`: check; `kernelwright.graphs.cli`: run,
+Each folder owns its subcommands (`kernelwright.tools.check.cli`: check; `kernelwright.graphs.cli`: run,
 roles, graph); this file builds the parser, maps errors to exit codes and prints JSON.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from kernelwright import __version__
+from kernelwright.tools.output import print_json
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse exits 2 too; keep its one-line style
         self.print_usage(sys.stderr)
         self.exit(2, f"kernelwright: error: {message}\n")
-
-
-def print_json(obj: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,9 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     from kernelwright.bench.cli import add_bench_parser
     from kernelwright.graphs.cli import add_graph_parsers
-    from kernelwright.graphs.traces_cli import add_traces_parser
+    from kernelwright.graphs.traces.cli import add_traces_parser
     from kernelwright.memory.cli import add_memory_parser
-    from kernelwright.tools.cli import add_check_parser
+    from kernelwright.tools.check.cli import add_check_parser
 
     add_check_parser(sub)
     add_graph_parsers(sub)

@@ -6,9 +6,9 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from openai_server import ScriptedOpenAIServer
 
 from kernelwright.agents import llm_roles
+from kernelwright.agents.context import RunContext
 from kernelwright.agents.llm import EndpointError, ask, make_chat_model
 from kernelwright.agents.parsing import extract_solution
-from kernelwright.graphs.context import RunContext
 from kernelwright.tools.problem import InputError
 
 from paths import PROBLEMS, SOLUTIONS

@@ -8,8 +8,8 @@ from langchain_core.messages import AIMessage
 
 from kernelwright.agents import llm_roles
 from kernelwright.agents.briefing import lessons_query
+from kernelwright.agents.context import Budgets, RunContext
 from kernelwright.agents.llm import RoleError, UnusableAnswer
-from kernelwright.graphs.context import Budgets, RunContext
 
 from paths import PROBLEMS, SOLUTIONS
 

@@ -17,7 +17,7 @@ from test_bench_scoring import read_png
 
 from kernelwright.bench.chart import chart_size
 from kernelwright.bench.worker import best_check
-from kernelwright.graphs.trace import TraceStore
+from kernelwright.graphs.traces.store import TraceStore
 
 from paths import PROBLEMS
 

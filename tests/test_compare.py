@@ -2,9 +2,9 @@
 
 import torch
 
-from kernelwright.tools.compare import compare_structure, compare_values
-from kernelwright.tools.guards import poison_, poisoned_mask
-from kernelwright.tools.verdicts import Verdict
+from kernelwright.tools.check.compare import compare_structure, compare_values
+from kernelwright.tools.check.guards import poison_, poisoned_mask
+from kernelwright.tools.check.verdicts import Verdict
 
 
 def test_small_outputs_get_a_tight_absolute_tolerance():

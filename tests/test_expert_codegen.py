@@ -12,9 +12,9 @@ from kernelwright.agents.expert.configs import Config, configs_for
 from kernelwright.agents.expert.ir import UnsupportedProblem
 from kernelwright.agents.expert.solution import compile_problem as compile_at
 from kernelwright.agents.expert.tracing import trace_problem
+from kernelwright.tools.check.static_scan import scan_solution
+from kernelwright.tools.check.verify import CheckOptions, verify_solution
 from kernelwright.tools.problem import load_problem, sized_for_device
-from kernelwright.tools.static_scan import scan_solution
-from kernelwright.tools.verify import CheckOptions, verify_solution
 
 from paths import PROBLEMS, ROOT
 

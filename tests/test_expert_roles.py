@@ -12,11 +12,11 @@ from types import SimpleNamespace
 
 import pytest
 
+from kernelwright.agents.context import Budgets
 from kernelwright.agents.expert import roles
 from kernelwright.agents.expert.configs import dedupe
 from kernelwright.agents.expert.solution import read_header
 from kernelwright.agents.registry import builtin_roles, require_runnable
-from kernelwright.graphs.context import Budgets
 from kernelwright.graphs.nodes import problem_summary
 from kernelwright.memory.store import MemoryStore
 

@@ -14,8 +14,8 @@ import textwrap
 import pytest
 from timing_cheats import CONTENT_CACHE, LAZY, timed_cheat
 
-from kernelwright.tools.verdicts import Verdict
-from kernelwright.tools.verify import CheckOptions, verify_solution
+from kernelwright.tools.check.verdicts import Verdict
+from kernelwright.tools.check.verify import CheckOptions, verify_solution
 
 from paths import PROBLEMS, SOLUTIONS
 

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from kernelwright.tools.profile import ProfileOptions, profile_solution
-from kernelwright.tools.profile_ncu import find_ncu
+from kernelwright.tools.profile.ncu import find_ncu
+from kernelwright.tools.profile.tiers import ProfileOptions, profile_solution
 
 from paths import PROBLEMS, SOLUTIONS
 

@@ -12,7 +12,7 @@ import yaml
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from kernelwright.graphs.conditions import problem_conditions
+from kernelwright.agents.conditions import problem_conditions
 from kernelwright.graphs.learning import learn_from_check, record_lesson_outcomes
 from kernelwright.graphs.runner import RunRequest, execute
 from kernelwright.memory.store import MemoryStore

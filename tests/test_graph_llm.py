@@ -12,7 +12,7 @@ import pytest
 import yaml
 from openai_server import ScriptedOpenAIServer
 
-from kernelwright.graphs.trace import TraceStore
+from kernelwright.graphs.traces.store import TraceStore
 
 from paths import CANDIDATES, PROBLEMS, SOLUTIONS
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from kernelwright.graphs.runner import RunRequest, execute
-from kernelwright.graphs.trace import TraceStore
+from kernelwright.graphs.traces.store import TraceStore
 
 from paths import CANDIDATES, PROBLEMS, SOLUTIONS
 

@@ -8,7 +8,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from kernelwright.graphs.runner import RunRequest, execute
-from kernelwright.graphs.trace import TraceStore
+from kernelwright.graphs.traces.store import TraceStore
 
 from paths import CANDIDATES, PROBLEMS, SOLUTIONS
 

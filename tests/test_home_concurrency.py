@@ -12,7 +12,7 @@ OPEN_HOME = """
 import os, sys, time
 from pathlib import Path
 from kernelwright.graphs.runner import _checkpointer
-from kernelwright.graphs.trace import TraceStore
+from kernelwright.graphs.traces.store import TraceStore
 from kernelwright.memory.store import MemoryStore
 home = Path(sys.argv[1])
 (home / f"ready-{os.getpid()}").touch()

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pytest
 
+from kernelwright.tools.check.verdicts import CheckResult, Verdict
+from kernelwright.tools.check.verify import CheckOptions, verify_solution
 from kernelwright.tools.problem import InputError
-from kernelwright.tools.verdicts import CheckResult, Verdict
-from kernelwright.tools.verify import CheckOptions, verify_solution
 
 from paths import CANDIDATES, PROBLEMS, SOLUTIONS
 

@@ -8,7 +8,7 @@ import sys
 
 from kernelwright.cli import main
 from kernelwright.tools.problem import load_problem
-from kernelwright.tools.roofline import classify_bound
+from kernelwright.tools.profile.roofline import classify_bound
 
 from paths import PROBLEMS, SOLUTIONS
 

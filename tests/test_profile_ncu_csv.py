@@ -7,16 +7,16 @@ import json
 
 import pytest
 
-from kernelwright.tools.profile_diagnosis import diagnose
-from kernelwright.tools.profile_ncu import find_ncu, ncu_command, ncu_failure_reason, own_kernel_names
-from kernelwright.tools.profile_ncu_csv import (
+from kernelwright.tools.profile.diagnosis import diagnose
+from kernelwright.tools.profile.ncu import find_ncu, ncu_command, ncu_failure_reason, own_kernel_names
+from kernelwright.tools.profile.ncu_csv import (
     number,
     parse_ncu_csv,
     scaled,
     short_kernel_name,
     summarize_launches,
 )
-from kernelwright.tools.profile_occupancy import theoretical_occupancy
+from kernelwright.tools.profile.occupancy import theoretical_occupancy
 
 from paths import ROOT, SOLUTIONS
 
@@ -168,7 +168,7 @@ json.dump({{"ok": True, "device_facts": {{"gpu": "NVIDIA H100 80GB HBM3", "sm": 
 def test_tier_1_plumbing_with_a_stand_in_ncu(tmp_path, monkeypatch, mode):
     import sys
 
-    from kernelwright.tools import profile_ncu
+    from kernelwright.tools.profile import ncu as profile_ncu
 
     from paths import PROBLEMS
 

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from kernelwright.tools.roofline import (
+from kernelwright.tools.profile.roofline import (
     KNOWN_CARDS,
     classify_bound,
     datasheet_peaks,

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from kernelwright.tools import profile as profile_mod
 from kernelwright.tools.problem import InputError
-from kernelwright.tools.profile import NO_GPU, NO_NCU, plan_tiers, profile_solution, tier_availability
-from kernelwright.tools.profile_ncu import ncu_failure_reason
-from kernelwright.tools.profile_timeline import summarize_timeline
+from kernelwright.tools.profile import tiers as profile_mod
+from kernelwright.tools.profile.ncu import ncu_failure_reason
+from kernelwright.tools.profile.tiers import NO_GPU, NO_NCU, plan_tiers, profile_solution, tier_availability
+from kernelwright.tools.profile.timeline import summarize_timeline
 
 from paths import PROBLEMS, SOLUTIONS
 
@@ -117,7 +117,7 @@ def test_timeline_attributes_work_to_calls_through_the_launch_calls():
 
 
 def test_graph_profile_node_on_the_cpu_reuses_the_check_resources(tmp_path):
-    from kernelwright.graphs.context import RunContext
+    from kernelwright.agents.context import RunContext
     from kernelwright.graphs.nodes import profile_body
 
     resources = [{"kernel": "gelu_scale_kernel", "arch": "sm_90", "registers": 40, "spills": 0, "shared_bytes": 0,

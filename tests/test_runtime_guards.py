@@ -2,8 +2,8 @@
 
 import pytest
 
-from kernelwright.tools.verdicts import Verdict
-from kernelwright.tools.verify import CheckOptions, verify_solution
+from kernelwright.tools.check.verdicts import Verdict
+from kernelwright.tools.check.verify import CheckOptions, verify_solution
 
 from paths import PROBLEMS, SOLUTIONS
 

@@ -3,7 +3,7 @@
 import os
 import time
 
-from kernelwright.tools.sandbox import OUTPUT_CAP_BYTES, run_child
+from kernelwright.tools.sandbox.process import OUTPUT_CAP_BYTES, run_child
 
 
 def child_module(workdir, body: str) -> str:

@@ -2,8 +2,8 @@
 
 import pytest
 
-from kernelwright.tools.static_scan import scan_solution
-from kernelwright.tools.verdicts import Verdict
+from kernelwright.tools.check.static_scan import scan_solution
+from kernelwright.tools.check.verdicts import Verdict
 
 from paths import SOLUTIONS
 

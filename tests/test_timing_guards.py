@@ -13,13 +13,13 @@ import pytest
 import torch
 from timing_cheats import CONTENT_CACHE, LAZY, timed_cheat
 
-from kernelwright.tools.baselines import parse_baselines
-from kernelwright.tools.guards import poisoned_mask
-from kernelwright.tools.roofline import speed_of_light
-from kernelwright.tools.timing import _apply_guards, _recheck_samples
-from kernelwright.tools.tolerance import DEFAULT
-from kernelwright.tools.verdicts import CheckResult, Verdict
-from kernelwright.tools.verify import CheckOptions, verify_solution
+from kernelwright.tools.check.baselines import parse_baselines
+from kernelwright.tools.check.guards import poisoned_mask
+from kernelwright.tools.check.timing import _apply_guards, _recheck_samples
+from kernelwright.tools.check.tolerance import DEFAULT
+from kernelwright.tools.check.verdicts import CheckResult, Verdict
+from kernelwright.tools.check.verify import CheckOptions, verify_solution
+from kernelwright.tools.profile.roofline import speed_of_light
 from kernelwright.tools.worker.timing import CallWatch
 
 from paths import PROBLEMS, ROOT, SOLUTIONS
@@ -273,7 +273,7 @@ def faked_gpu_checks(tmp_path_factory):
     opts = CheckOptions(device="cpu", trials=2, variant_trials=1, timeout_s=120, static_resources=False, compile_baselines=())
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PYTHONPATH", str(tmp))
-        mp.setattr("kernelwright.tools.verify.timed_on", lambda device, o: o.timing)
+        mp.setattr("kernelwright.tools.check.verify.timed_on", lambda device, o: o.timing)
         with ThreadPoolExecutor(max_workers=len(checks)) as pool:
             futures = {k: pool.submit(verify_solution, problem, solution, opts) for k, (problem, solution) in checks.items()}
             yield {k: f.result(timeout=600) for k, f in futures.items()}

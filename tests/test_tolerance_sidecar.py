@@ -14,10 +14,10 @@ import textwrap
 import pytest
 import torch
 
-from kernelwright.tools.compare import compare_values
+from kernelwright.tools.check.compare import compare_values
+from kernelwright.tools.check.tolerance import DEFAULT, load_tolerances
+from kernelwright.tools.check.verdicts import Verdict
 from kernelwright.tools.problem import InputError
-from kernelwright.tools.tolerance import DEFAULT, load_tolerances
-from kernelwright.tools.verdicts import Verdict
 
 from paths import PROBLEMS, ROOT
 

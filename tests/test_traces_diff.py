@@ -8,7 +8,7 @@ import json
 import pytest
 from trace_runs import kw, traced_runs
 
-from kernelwright.graphs.trace_diff import diff_runs
+from kernelwright.graphs.traces.diff import diff_runs
 
 
 @pytest.fixture

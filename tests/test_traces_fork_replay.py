@@ -26,14 +26,14 @@ from langgraph.graph import START, StateGraph
 from trace_runs import HONEST, traced_runs
 from typing_extensions import TypedDict
 
+from kernelwright.agents.context import Budgets
 from kernelwright.agents.registry import resolve_roles
 from kernelwright.cli import main
-from kernelwright.graphs.context import Budgets
-from kernelwright.graphs.fork import fork_point, state_at
 from kernelwright.graphs.graph import build_graph
-from kernelwright.graphs.replay import ReplayChatModel, ReplayMismatch
 from kernelwright.graphs.runner import RunRequest, _checkpointer, execute
-from kernelwright.graphs.trace import TraceStore
+from kernelwright.graphs.traces.fork import fork_point, state_at
+from kernelwright.graphs.traces.replay import ReplayChatModel, ReplayMismatch
+from kernelwright.graphs.traces.store import TraceStore
 
 from paths import PROBLEMS
 

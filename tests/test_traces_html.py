@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from trace_runs import XSS, kw, traced_runs
 
-from kernelwright.graphs.trace_html import render_html
+from kernelwright.graphs.traces.html import render_html
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 

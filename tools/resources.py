@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kernelwright.tools.sandbox import ChildResult, run_child
+from kernelwright.tools.sandbox.process import ChildResult, run_child
 
 # Triton prints the ptxas log it otherwise throws away; every compile runs ptxas (no cache hits).
 # TRITON_INTERPRET is not on the sandbox allow-list, so the child compiles real JITFunctions.

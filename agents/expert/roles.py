@@ -144,7 +144,7 @@ def _lessons_of(source: str) -> list[str]:
 
 
 def debugger(state: dict[str, Any], ctx) -> dict[str, Any]:
-    from kernelwright.graphs.routing import debuggable_attempts
+    from kernelwright.agents.attempts import debuggable_attempts
 
     pending = []
     t = None

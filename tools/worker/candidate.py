@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from kernelwright.tools import guards
+from kernelwright.tools.check import guards
 from kernelwright.tools.worker.common import (
     DTYPES,
     Commands,

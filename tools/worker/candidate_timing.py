@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from kernelwright.tools import guards
+from kernelwright.tools.check import guards
 from kernelwright.tools.worker.candidate import classify_exception
 from kernelwright.tools.worker.common import DTYPES, EventLog, error_text, load_module, save_tensors
 from kernelwright.tools.worker.timing import CallWatch, input_pool, measure, profile_streams, save_outputs

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from kernelwright.tools import guards
+from kernelwright.tools.check import guards
 from kernelwright.tools.worker.common import as_list, error_text, load_module, seed_everything
 from kernelwright.tools.worker.reference import generate_inputs
 

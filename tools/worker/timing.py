@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from kernelwright.tools.guards import poison_
+from kernelwright.tools.check.guards import poison_
 from kernelwright.tools.worker.call_prep import HeadStart, L2Flush
 from kernelwright.tools.worker.common import (
     DTYPES,

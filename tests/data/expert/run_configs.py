@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from kernelwright.tools.tolerance import load_tolerances
+from kernelwright.tools.check.tolerance import load_tolerances
 from kernelwright.tools.worker.numerics import precise_reference
 
 

@@ -13,10 +13,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kernelwright.tools.profile_occupancy import theoretical_occupancy
+from kernelwright.tools.profile.occupancy import theoretical_occupancy
+from kernelwright.tools.profile.roofline import read_json_object
 from kernelwright.tools.resources import compile_resources
-from kernelwright.tools.roofline import read_json_object
-from kernelwright.tools.sandbox import ChildResult, run_child
+from kernelwright.tools.sandbox.process import ChildResult, run_child
 
 MIX_KEYS = ("ptx_lines", "ld_global", "st_global", "ld_shared", "st_shared", "cp_async", "mma", "wgmma", "bar_sync", "atomic")
 

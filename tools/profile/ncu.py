@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from kernelwright.tools import pyast
-from kernelwright.tools.profile_ncu_csv import parse_ncu_csv, summarize_launches
-from kernelwright.tools.profile_static import child_failure
-from kernelwright.tools.roofline import read_json_object
-from kernelwright.tools.sandbox import run_child
+from kernelwright.tools.profile.ncu_csv import parse_ncu_csv, summarize_launches
+from kernelwright.tools.profile.roofline import read_json_object
+from kernelwright.tools.profile.static import child_failure
+from kernelwright.tools.sandbox.process import run_child
 
 # Verified on the H100 with ncu 2025.3.1 (benchmarks/ncu_capture.sh; tests/data/ncu).
 CORE_METRICS = (

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from kernelwright.tools.problem import InputError, Problem
-from kernelwright.tools.sandbox import ChildResult
-from kernelwright.tools.session import ChildSession
+from kernelwright.tools.sandbox.process import ChildResult
+from kernelwright.tools.sandbox.session import ChildSession
 from kernelwright.tools.worker.signed import KEY_BYTES, TamperedLog, command_line, read_events
 
 WORKER = "kernelwright.tools.worker"

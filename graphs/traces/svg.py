@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kernelwright.graphs.trace_escape import _e
+from kernelwright.graphs.traces.escape import _e
 
 # The base graph (graphs/graph.py BASE_EDGES), with fixed positions for the drawing.
 BASE_NODES: dict[str, tuple[int, int]] = {

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from kernelwright.configs import load_config, merge
-from kernelwright.graphs.trace import TraceStore
+from kernelwright.graphs.traces.store import TraceStore
 from kernelwright.tools.problem import InputError
 
 

@@ -18,18 +18,22 @@ from typing import Any
 
 import torch
 
-from kernelwright.tools.baselines import COMPILE_BASELINES, compiled_baselines, selected_compile_baselines
-from kernelwright.tools.check_children import CandidateChild, ReferenceChild, TimingFailed
-from kernelwright.tools.compare import compare_structure, compare_values
-from kernelwright.tools.roofline import (
+from kernelwright.tools.check.baselines import (
+    COMPILE_BASELINES,
+    compiled_baselines,
+    selected_compile_baselines,
+)
+from kernelwright.tools.check.children import CandidateChild, ReferenceChild, TimingFailed
+from kernelwright.tools.check.compare import compare_structure, compare_values
+from kernelwright.tools.check.tolerance import Tolerances
+from kernelwright.tools.check.verdicts import CheckResult, Reason, Verdict
+from kernelwright.tools.profile.roofline import (
     IMPOSSIBLE_FRACTION,
     described_nbytes,
     device_peaks,
     dtype_class,
     speed_of_light,
 )
-from kernelwright.tools.tolerance import Tolerances
-from kernelwright.tools.verdicts import CheckResult, Reason, Verdict
 from kernelwright.tools.worker.common import load_tensors
 
 POOL_BYTES_BUDGET = 2 * 2**30

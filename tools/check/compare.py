@@ -13,9 +13,9 @@ from typing import Any
 
 import torch
 
-from kernelwright.tools.guards import poisoned_mask
-from kernelwright.tools.tolerance import DEFAULT, Tolerances
-from kernelwright.tools.verdicts import Verdict
+from kernelwright.tools.check.guards import poisoned_mask
+from kernelwright.tools.check.tolerance import DEFAULT, Tolerances
+from kernelwright.tools.check.verdicts import Verdict
 
 
 @dataclasses.dataclass
@@ -65,7 +65,7 @@ def _flatten(x: Any) -> list[torch.Tensor]:
 
 def compare_values(out: Any, ref: Any, mode: str = "strict", tolerances: Tolerances = DEFAULT) -> Comparison:
     """Values of outputs whose structure already matched, within `tolerances` (the protocol's
-    defaults unless the problem has a reviewed sidecar: `kernelwright.tools.tolerance`)."""
+    defaults unless the problem has a reviewed sidecar: `kernelwright.tools.check.tolerance`)."""
     worst_abs, num, den = 0.0, 0.0, 0.0
     tol_report: dict[str, float] = {}
     for o, r in zip(_flatten(out), _flatten(ref)):

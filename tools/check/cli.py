@@ -12,7 +12,7 @@ from kernelwright.tools.problem import InputError
 
 def add_check_parser(sub: argparse._SubParsersAction) -> None:
     """The tools' commands: `check` here, `profile` from `profile_cli` (kernelwright/cli.py calls this once)."""
-    from kernelwright.tools.profile_cli import add_profile_parser
+    from kernelwright.tools.profile.cli import add_profile_parser
 
     _add_check(sub)
     add_profile_parser(sub)
@@ -44,8 +44,8 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from kernelwright.tools.baselines import parse_baselines
-    from kernelwright.tools.verify import CheckOptions, verify_solution
+    from kernelwright.tools.check.baselines import parse_baselines
+    from kernelwright.tools.check.verify import CheckOptions, verify_solution
 
     if args.trials < 1:
         raise InputError("--trials must be at least 1")
@@ -66,7 +66,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     )
     result = verify_solution(args.problem, args.solution, opts)
     if args.json:
-        from kernelwright.cli import print_json
+        from kernelwright.tools.output import print_json
 
         print_json(result.to_dict())
     else:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kernelwright.tools.problem import InputError
-from kernelwright.tools.sandbox import run_child
+from kernelwright.tools.sandbox.process import run_child
 
 BASELINES = ("eager", "compile", "compile_max_autotune")
 COMPILE_BASELINES = ("compile", "compile_max_autotune")

@@ -1,10 +1,10 @@
 """`verify_solution`: the strict evaluation protocol of EVAL_PROTOCOL.md, end to end.
 
 Parent-side orchestration only. Untrusted and user code runs in sandboxed children, started
-together so that their start-up overlaps (see `kernelwright.tools.check_children`):
+together so that their start-up overlaps (see `kernelwright.tools.check.children`):
 1. reference child: reference outputs for every case (trials x shape variants), weights, inputs;
 2. candidate child: the solution under the runtime guards, outputs to disk;
-3. on a GPU, timing (see `kernelwright.tools.timing`): the reference child times eager, the
+3. on a GPU, timing (see `kernelwright.tools.check.timing`): the reference child times eager, the
    candidate child times the candidate; on the CPU, a static sm_90 compile of the solution's
    kernels for their register/shared-memory use.
 Reference outputs live only in this process once the reference child has written them.
@@ -21,7 +21,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kernelwright.tools.baselines import selected_compile_baselines
+from kernelwright.tools.check.baselines import selected_compile_baselines
+from kernelwright.tools.check.static_scan import scan_solution
+from kernelwright.tools.check.tolerance import DEFAULT, Tolerances, load_tolerances
+from kernelwright.tools.check.verdicts import CheckResult, Reason, Verdict
 from kernelwright.tools.problem import (
     InputError,
     Problem,
@@ -31,10 +34,7 @@ from kernelwright.tools.problem import (
     variant_sizes,
     with_constants,
 )
-from kernelwright.tools.roofline import described_nbytes
-from kernelwright.tools.static_scan import scan_solution
-from kernelwright.tools.tolerance import DEFAULT, Tolerances, load_tolerances
-from kernelwright.tools.verdicts import CheckResult, Reason, Verdict
+from kernelwright.tools.profile.roofline import described_nbytes
 
 
 @dataclasses.dataclass
@@ -113,7 +113,7 @@ class _Children:
 
 
 def _start_children(problem: Problem, solution_path: Path, device: str, opts: CheckOptions) -> _Children:
-    from kernelwright.tools.check_children import CandidateChild, ReferenceChild
+    from kernelwright.tools.check.children import CandidateChild, ReferenceChild
 
     problem = sized_for_device(problem, device)
     timed = timed_on(device, opts)
@@ -170,8 +170,8 @@ def verify_solution(problem_path: str | Path, solution_path: str | Path, opts: C
 
 
 def _verify(shipped_problem: Problem, solution: Any, opts: CheckOptions, findings: list, started: list[_Children], start: float) -> CheckResult:
+    from kernelwright.tools.check.judge import judge_candidate
     from kernelwright.tools.devices import resolve_device, versions
-    from kernelwright.tools.judge import judge_candidate
 
     device = resolve_device(opts.device)  # imports torch (while the children start up)
     problem = sized_for_device(shipped_problem, device)  # CPU_SIZES on the CPU (examples/problems/README.md)
@@ -243,7 +243,7 @@ def _verify(shipped_problem: Problem, solution: Any, opts: CheckOptions, finding
         with result.phase("static_resources"):
             result.resources = compile_resources(solution.path, j.signatures, children.workdir, opts.timeout_s)
     if result.accepted and timed:
-        from kernelwright.tools.timing import time_solution
+        from kernelwright.tools.check.timing import time_solution
 
         time_solution(problem, shipped, device, opts, children.workdir, result, reference, candidate)
     result.wall_s = time.monotonic() - start

@@ -39,7 +39,7 @@ def add_traces_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _store(home_flag: str | None):
-    from kernelwright.graphs.trace import TraceStore
+    from kernelwright.graphs.traces.store import TraceStore
 
     path = resolve_home(home_flag) / "traces.db"
     if not path.exists():
@@ -104,7 +104,7 @@ def show_run(store, run_id: str) -> dict[str, Any]:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from kernelwright.cli import print_json
+    from kernelwright.tools.output import print_json
 
     store = _store(args.home)
     rows = [run_row(r) for r in store.db["runs"].rows_where(order_by="created_at desc")]
@@ -120,7 +120,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from kernelwright.cli import print_json
+    from kernelwright.tools.output import print_json
 
     data = show_run(_store(args.home), args.run_id)
     if args.json:
@@ -141,8 +141,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
-    from kernelwright.cli import print_json
-    from kernelwright.graphs.trace_diff import diff_runs, format_diff
+    from kernelwright.graphs.traces.diff import diff_runs, format_diff
+    from kernelwright.tools.output import print_json
 
     store = _store(args.home)
     data = diff_runs(show_run(store, args.run_a), show_run(store, args.run_b))
@@ -154,8 +154,8 @@ def _cmd_diff(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from kernelwright.cli import print_json
-    from kernelwright.graphs.trace_html import load_sources, render_html
+    from kernelwright.graphs.traces.html import load_sources, render_html
+    from kernelwright.tools.output import print_json
 
     home = resolve_home(args.home)
     data = show_run(_store(args.home), args.run_id)

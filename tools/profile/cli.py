@@ -31,7 +31,7 @@ def add_profile_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_profile(args: argparse.Namespace) -> int:
-    from kernelwright.tools.profile import ProfileOptions, profile_solution
+    from kernelwright.tools.profile.tiers import ProfileOptions, profile_solution
 
     if args.reference == bool(args.solution):
         raise InputError("give a SOLUTION file or --reference (to profile the problem's Model), not both or neither")
@@ -45,7 +45,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     )
     profile = profile_solution(args.problem, None if args.reference else args.solution, opts)
     if args.json:
-        from kernelwright.cli import print_json
+        from kernelwright.tools.output import print_json
 
         print_json(profile)
     else:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from kernelwright.tools.sandbox import ChildResult, _kill_group, _read_capped, child_env
+from kernelwright.tools.sandbox.process import ChildResult, _kill_group, _read_capped, child_env
 
 POLL_S = 0.01
 

@@ -1,7 +1,7 @@
 """Static scan of a candidate solution: the cheats that are visible in the source.
 
 Runs in the parent on the AST (the code is never executed here). It is the first line of the
-integrity guards; the runtime guards in `kernelwright.tools.guards` catch what slips through.
+integrity guards; the runtime guards in `kernelwright.tools.check.guards` catch what slips through.
 A solution that needs none of these constructs loses nothing: honest kernels allocate, launch
 and return.
 """
@@ -12,7 +12,7 @@ import ast
 import dataclasses
 
 from kernelwright.tools import pyast
-from kernelwright.tools.verdicts import Verdict
+from kernelwright.tools.check.verdicts import Verdict
 
 # Modules whose import alone is a violation: concurrency, process control, introspection, raw memory.
 FORBIDDEN_MODULES = {

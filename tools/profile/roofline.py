@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from kernelwright.tools.sandbox import run_child
+from kernelwright.tools.sandbox.process import run_child
 
 IMPOSSIBLE_FRACTION = 0.9  # EVAL_PROTOCOL.md: below 0.9 x t_SoL is physically impossible
 # A large copy reaches ~87% of the H100's datasheet bandwidth (2.93 of 3.35 TB/s, measured

@@ -24,11 +24,9 @@ from typing import Any
 
 from kernelwright.tools.devices import resolve_device, versions
 from kernelwright.tools.problem import InputError, load_problem, load_solution
-from kernelwright.tools.profile_diagnosis import diagnose
-from kernelwright.tools.profile_ncu import find_ncu, ncu_profile, own_kernel_names
-from kernelwright.tools.profile_static import static_profile
-from kernelwright.tools.profile_timeline import timeline_profile
-from kernelwright.tools.roofline import (
+from kernelwright.tools.profile.diagnosis import diagnose
+from kernelwright.tools.profile.ncu import find_ncu, ncu_profile, own_kernel_names
+from kernelwright.tools.profile.roofline import (
     TARGET_CARD,
     datasheet_peaks,
     device_peaks,
@@ -36,6 +34,8 @@ from kernelwright.tools.roofline import (
     problem_cost,
     roofline_report,
 )
+from kernelwright.tools.profile.static import static_profile
+from kernelwright.tools.profile.timeline import timeline_profile
 
 TIER_NAMES = {1: "Nsight Compute", 2: "timeline", 3: "static"}
 NO_GPU = "no CUDA GPU here (device cpu)"

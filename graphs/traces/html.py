@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kernelwright.graphs.trace_escape import _e
-from kernelwright.graphs.trace_svg import chart_html, graph_svg
+from kernelwright.graphs.traces.escape import _e
+from kernelwright.graphs.traces.svg import chart_html, graph_svg
 
 _SCRIPT = ("document.documentElement.setAttribute('data-kw-ready','1');"
            "function kwAll(o){document.querySelectorAll('details').forEach(function(d){d.open=o;});}"

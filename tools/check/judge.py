@@ -10,9 +10,9 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from kernelwright.tools.compare import compare_structure, compare_values
-from kernelwright.tools.sandbox import ChildResult
-from kernelwright.tools.verdicts import Reason, Verdict
+from kernelwright.tools.check.compare import compare_structure, compare_values
+from kernelwright.tools.check.verdicts import Reason, Verdict
+from kernelwright.tools.sandbox.process import ChildResult
 from kernelwright.tools.worker.common import load_tensors
 
 

@@ -15,10 +15,10 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from kernelwright.tools.profile_ncu_csv import short_kernel_name
-from kernelwright.tools.profile_static import child_failure
-from kernelwright.tools.roofline import read_json_object
-from kernelwright.tools.sandbox import run_child
+from kernelwright.tools.profile.ncu_csv import short_kernel_name
+from kernelwright.tools.profile.roofline import read_json_object
+from kernelwright.tools.profile.static import child_failure
+from kernelwright.tools.sandbox.process import run_child
 
 TIMELINE_CALLS = 20
 GPU_WORK = ("kernel", "gpu_memcpy", "gpu_memset")

@@ -28,8 +28,8 @@ from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
 
-from kernelwright.graphs.fork import ForkPoint, fork_point, pinned_config
-from kernelwright.graphs.trace import TraceStore
+from kernelwright.graphs.traces.fork import ForkPoint, fork_point, pinned_config
+from kernelwright.graphs.traces.store import TraceStore
 from kernelwright.tools.problem import InputError
 
 

@@ -1,0 +1,1 @@
+"""The trace store and what reads it: show, diff, HTML export, fork and replay of recorded runs."""
