@@ -102,7 +102,8 @@ def _attempt(candidate: dict[str, Any], result, source: str) -> dict[str, Any]:
         "speedup": result.speedup,
         "median_ms": (timing.get("candidate") or {}).get("median_ms"),
         "max_abs_err": result.max_abs_err,
-        "check": {"arch": (result.versions or {}).get("sm"), "timing": result.timing, "roofline": result.roofline, "resources": result.resources, "launches": result.launches, "wall_s": result.wall_s},
+        "check": {"arch": (result.versions or {}).get("sm"), "timing": result.timing, "roofline": result.roofline, "resources": result.resources, "launches": result.launches, "wall_s": result.wall_s,
+                  "isolation": result.isolation},
     }
 
 

@@ -33,6 +33,7 @@ from kernelwright.graphs.traces.store import TraceStore
 from kernelwright.tools.devices import versions
 from kernelwright.tools.file_lock import setup_lock
 from kernelwright.tools.problem import InputError, load_problem
+from kernelwright.tools.sandbox.policy import SandboxPolicy
 
 
 @dataclasses.dataclass
@@ -91,6 +92,19 @@ def profile_settings(config: dict[str, Any]) -> dict[str, Any]:
     return settings
 
 
+def sandbox_policy(config: dict[str, Any]) -> SandboxPolicy:
+    """The config's `sandbox` section, checked before anything runs."""
+    from pydantic import ValidationError
+
+    try:
+        return SandboxPolicy(**(config.get("sandbox") or {}))
+    except (ValidationError, TypeError) as exc:
+        errors = exc.errors() if isinstance(exc, ValidationError) else [{"loc": (), "msg": str(exc)}]
+        first = errors[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InputError(f"config: sandbox.{where}: {first['msg']} (allowed keys: {', '.join(SandboxPolicy.model_fields)})") from None
+
+
 def make_context(config: dict[str, Any], needs_model: bool, problem_path: Path, run_dir: Path, home: Path, progress, chat_model: Any = None) -> RunContext:
     if needs_model and chat_model is None:
         if not config.get("model"):
@@ -114,7 +128,7 @@ def make_context(config: dict[str, Any], needs_model: bool, problem_path: Path, 
         # Retrieval keeps to lessons for this problem's op family and dtype (and those for any).
         memory=memory, lessons=lesson_source(memory, **problem_conditions(problem_path.read_text())),
         problem_path=problem_path, run_dir=run_dir, home=home, chat_model=chat_model, model_name=config.get("model"),
-        candidates=int(config.get("candidates") or 1), budgets=budgets, check=dict(config.get("check") or {}),
+        candidates=int(config.get("candidates") or 1), budgets=budgets, check={**(config.get("check") or {}), "sandbox": sandbox_policy(config)},
         profile=profile_settings(config),
         role_options=role_options, progress=progress,
     )

@@ -31,12 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
     from kernelwright.graphs.traces.cli import add_traces_parser
     from kernelwright.memory.cli import add_memory_parser
     from kernelwright.tools.check.cli import add_check_parser
+    from kernelwright.tools.doctor import add_doctor_parser
 
     add_check_parser(sub)
     add_graph_parsers(sub)
     add_memory_parser(sub)
     add_traces_parser(sub)
     add_bench_parser(sub)
+    add_doctor_parser(sub)
     return parser
 
 

@@ -58,6 +58,9 @@ def test_the_export_has_every_step_the_code_the_diff_and_escapes_model_output(ex
     # Candidate code, and the debugger's fix diffed against the broken parent.
     assert 'data-candidate="r1-c0"' in page and 'data-candidate="r1-c0-d1"' in page
     assert "diff against r1-c0</summary>" in page and '<span class="hunk">@@' in page
+    # Every check names the sandbox its candidate ran in.
+    assert page.count('class="badge ok sandbox"') + page.count('class="badge bad sandbox"') == 2
+    assert re.search(r'class="badge (ok|bad) sandbox" title="[^"]*network', page)
     # Verdicts, and the CPU chart: no timing, accepted/rejected per iteration.
     assert "compile_error" in page and 'id="no-timing"' in page and 'data-chart="verdicts"' in page
     # Escaping: the model's <script> and <img onerror> are text, never markup.

@@ -89,6 +89,16 @@ def _speedup(speed: Any) -> str:
     return "-" if speed in (None, {}) else str(speed)
 
 
+def _isolation_cell(isolation: dict | None) -> str:
+    """The sandbox a check ran in: its tool and whether every layer was active (the layers on hover)."""
+    if not isolation:
+        return '<span class="note">-</span>'
+    cls, word = ("ok", "full isolation") if isolation.get("full") else ("bad", "DEGRADED: no " + ", ".join(
+        m.split(":")[0] for m in isolation.get("missing") or []))
+    layers = ", ".join(isolation.get("layers") or [])
+    return f'<span class="badge {cls} sandbox" title="{_e(layers)}">{_e(isolation.get("tool") or "no OS sandbox")}: {_e(word)}</span>'
+
+
 def _verdict_badge(verdict: str) -> str:
     cls = "ok" if verdict == "accepted" else "bad"
     return f'<span class="badge {cls}">{_e(verdict)}</span>'
@@ -221,8 +231,9 @@ def _step_html(step: dict[str, Any], sources: dict[str, str], lineage: dict[str,
         body.append(f'<details class="inner cand" data-candidate="{_e(cid)}"><summary>candidate {_e(cid)}</summary>{"".join(inner)}</details>')
     tools = step.get("tools") or []
     if tools:
-        rows = "".join(f"<tr><td>{_e(t.get('tool'))}</td><td>{_e(t.get('candidate'))}</td><td>{_verdict_badge(t.get('verdict') or '?')}</td><td>{_e(_fmt_s(t.get('wall_s')))}</td></tr>" for t in tools)
-        body.append(f'<table class="grid tools"><tr><th>tool</th><th>candidate</th><th>verdict</th><th>wall</th></tr>{rows}</table>')
+        rows = "".join(f"<tr><td>{_e(t.get('tool'))}</td><td>{_e(t.get('candidate'))}</td><td>{_verdict_badge(t.get('verdict') or '?')}</td>"
+                       f"<td>{_e(_fmt_s(t.get('wall_s')))}</td><td>{_isolation_cell(t.get('isolation'))}</td></tr>" for t in tools)
+        body.append(f'<table class="grid tools"><tr><th>tool</th><th>candidate</th><th>verdict</th><th>wall</th><th>sandbox</th></tr>{rows}</table>')
     attempts = summary.get("attempts") or []
     if attempts:
         rows = "".join(f"<tr><td>{_e(a.get('candidate_id'))}</td><td>{_verdict_badge(a.get('verdict') or '?')}</td><td>{_e(_speedup(a.get('speedup')))}</td></tr>" for a in attempts)

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from kernelwright.tools.problem import InputError
-from kernelwright.tools.sandbox.process import run_child
+from kernelwright.tools.sandbox.child import run_child
+from kernelwright.tools.sandbox.mounts import Mounts
 
 BASELINES = ("eager", "compile", "compile_max_autotune")
 COMPILE_BASELINES = ("compile", "compile_max_autotune")
@@ -75,7 +76,8 @@ def compiled_baselines(problem: Any, device: str, opts: Any, workdir: Path, fact
             "pool_seeds": pool_seeds, "baselines": missing, "result_path": str(result_path),
         }))
         timeout = max(opts.timeout_s, MIN_BASELINE_TIMEOUT_S) * len(missing)
-        child = run_child(["kernelwright.tools.worker", "timing", str(request)], workdir, timeout, log_name="baselines")
+        child = run_child(["kernelwright.tools.worker", "timing", str(request)], workdir, timeout, log_name="baselines",
+                          mounts=Mounts(readable=(Path(problem.path),)), device=device)
         found = _read_json(result_path)
         for n in missing:
             if n not in found or (child.timed_out and "error" in found[n]):

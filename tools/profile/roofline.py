@@ -15,7 +15,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from kernelwright.tools.sandbox.process import run_child
+from kernelwright.tools.sandbox.child import run_child
+from kernelwright.tools.sandbox.mounts import Mounts
 
 IMPOSSIBLE_FRACTION = 0.9  # EVAL_PROTOCOL.md: below 0.9 x t_SoL is physically impossible
 # A large copy reaches ~87% of the H100's datasheet bandwidth (2.93 of 3.35 TB/s, measured
@@ -98,7 +99,7 @@ def device_peaks(home: Path, device: str, gpu_name: str, workdir: Path, timeout_
     result_path = workdir / "peaks.result.json"
     request = workdir / "peaks.request.json"
     request.write_text(json.dumps({"device": device, "result_path": str(result_path)}))
-    run_child(["kernelwright.tools.worker", "peaks", str(request)], workdir, timeout_s, log_name="peaks")
+    run_child(["kernelwright.tools.worker", "peaks", str(request)], workdir, timeout_s, log_name="peaks", device=device)
     if not result_path.exists():
         return None
     peaks = json.loads(result_path.read_text())
@@ -220,7 +221,8 @@ def problem_cost(problem_path: Path, device: str, workdir: Path, timeout_s: floa
     result_path = workdir / "flops.result.json"
     request = workdir / "flops.request.json"
     request.write_text(json.dumps({"problem_path": str(problem_path), "device": device, "result_path": str(result_path)}))
-    child = run_child(["kernelwright.tools.worker.flops", str(request)], workdir, timeout_s, log_name="flops")
+    child = run_child(["kernelwright.tools.worker.flops", str(request)], workdir, timeout_s, log_name="flops",
+                      mounts=Mounts(readable=(Path(problem_path),)), device=device)
     result = read_json_object(result_path)
     if not result:
         tail = (child.stderr.strip().splitlines() or ["no output"])[-1][:300]
