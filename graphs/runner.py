@@ -30,6 +30,7 @@ from kernelwright.graphs.routing import tokens_used
 from kernelwright.graphs.traces.fork import ForkPoint, fork_config, fork_point, seed_fork, state_at
 from kernelwright.graphs.traces.replay import ReplayChatModel, answers_of, one_request_at_a_time, replay_plan
 from kernelwright.graphs.traces.store import TraceStore
+from kernelwright.tools.check.reference_cache import ReferenceCache
 from kernelwright.tools.devices import versions
 from kernelwright.tools.file_lock import setup_lock
 from kernelwright.tools.problem import InputError, load_problem
@@ -128,7 +129,9 @@ def make_context(config: dict[str, Any], needs_model: bool, problem_path: Path, 
         # Retrieval keeps to lessons for this problem's op family and dtype (and those for any).
         memory=memory, lessons=lesson_source(memory, **problem_conditions(problem_path.read_text())),
         problem_path=problem_path, run_dir=run_dir, home=home, chat_model=chat_model, model_name=config.get("model"),
-        candidates=int(config.get("candidates") or 1), budgets=budgets, check={**(config.get("check") or {}), "sandbox": sandbox_policy(config)},
+        candidates=int(config.get("candidates") or 1), budgets=budgets, check={**(config.get("check") or {}), "sandbox": sandbox_policy(config),
+               # The run's reference outputs: computed by its first check, reused by the others.
+               "reference_cache": ReferenceCache()},
         profile=profile_settings(config),
         role_options=role_options, progress=progress,
     )
@@ -226,7 +229,10 @@ def execute(req: RunRequest) -> RunSummary:
         inputs = {"run_id": run_id, "problem": problem_summary(Path(problem_file)), "iteration": 0, "status": "running",
                   "pending": [], "best": None, "debugged": [], "lessons": [], "best_iteration": 0, "elapsed_s": 0.0, "plan": None, "analysis": None}
     began = time.monotonic()
-    error = _stream(compiled, inputs, graph_config, ctx, trace, run_id, req.progress)
+    try:
+        error = _stream(compiled, inputs, graph_config, ctx, trace, run_id, req.progress)
+    finally:
+        ctx.check["reference_cache"].close()
     state = compiled.get_state(graph_config).values
     best = state.get("best")
     status = "failed" if error else state.get("status", "running")
