@@ -69,6 +69,8 @@ def test_a_job_cannot_touch_a_sibling_job(jobs):
             "environ": lambda: open("/proc/{pid}/environ", "rb").read(),
             "memory": lambda: open("/proc/{pid}/mem", "rb").read(1),
             "zygote": lambda: open("/proc/1/environ", "rb").read(),
+            "proc_write": lambda: open("/proc/{pid}/comm", "w").write("renamed"),
+            "oom_score": lambda: open("/proc/{pid}/oom_score_adj", "w").write("1000"),
             "shared_tmp": lambda: open("/tmp/planted", "w").write("x"),
             "signal": lambda: os.kill({pid}, signal.SIGKILL),
             "signal_zygote": lambda: os.kill(1, signal.SIGKILL),
@@ -81,10 +83,26 @@ def test_a_job_cannot_touch_a_sibling_job(jobs):
                 print(name, "DENIED", type(exc).__name__)
     """)], attacker_home, timeout_s=60)
     assert attack.returncode == 0, attack.stderr
-    assert "DONE" not in attack.stdout and attack.stdout.count("DENIED") == 9, attack.stdout
+    assert "DONE" not in attack.stdout and attack.stdout.count("DENIED") == 11, attack.stdout
     assert SECRET not in attack.stdout
     result = victim.close(grace_s=60)
     assert "SURVIVED True" in result.stdout, result.stdout + result.stderr
+
+
+def test_a_job_may_rename_across_its_own_folders(jobs):
+    # Triton's cache writes a file into tmp.pid_*/ and renames it one folder up; a Landlock layer
+    # without the REFER right answers that with EXDEV (the GPU check failed so on an H100).
+    body = """
+        import os
+        os.makedirs("cache/tmp.pid_1", exist_ok=True)
+        open("cache/tmp.pid_1/kernel.cubin", "w").write("x")
+        os.replace("cache/tmp.pid_1/kernel.cubin", "cache/kernel.cubin")
+        os.link("cache/kernel.cubin", "cache/tmp.pid_1/again")
+        print("RENAMED", open("cache/kernel.cubin").read())
+    """
+    home = jobs / "renamer"
+    result = run_child([module(home, body)], home, timeout_s=60)
+    assert result.returncode == 0 and result.stdout.split() == ["RENAMED", "x"], result.stderr
 
 
 def test_a_poisoned_or_crashed_job_leaves_nothing_for_the_next(jobs):

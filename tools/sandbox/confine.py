@@ -23,13 +23,22 @@ from pathlib import Path
 
 import landlock
 
-# Landlock's scoping (ABI 6): the `landlock` package handles file-system rules only, so the
-# scoped-rights layer is created here with the raw system calls (x86-64 and arm64 numbers).
+# The `landlock` package knows the access flags and the ABI, but creates rulesets without the
+# `scoped` field (ABI 6), so the ruleset is made here with the raw system calls (x86-64 and arm64
+# share these numbers).
 SYS_LANDLOCK_CREATE_RULESET = 444
+SYS_LANDLOCK_ADD_RULE = 445
 SYS_LANDLOCK_RESTRICT_SELF = 446
+LANDLOCK_RULE_PATH_BENEATH = 1
+PR_SET_NO_NEW_PRIVS = 38
 SCOPE_ABSTRACT_UNIX_SOCKET = 1 << 0
 SCOPE_SIGNAL = 1 << 1
 READ = landlock.FSAccess.READ_FILE | landlock.FSAccess.READ_DIR | landlock.FSAccess.EXECUTE
+
+
+class PathBeneathAttr(ctypes.Structure):
+    _pack_ = 1  # the kernel's struct landlock_path_beneath_attr is packed
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
 class _ScopedRuleset(ctypes.Structure):
@@ -43,12 +52,21 @@ def abi() -> int:
         return 0
 
 
-def _allow(ruleset: landlock.Ruleset, paths: Iterable[Path], rules: landlock.FSAccess) -> None:
+def _allow(ruleset_fd: int, paths: Iterable[Path], rules: landlock.FSAccess) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
     for path in paths:
         p = Path(path)
-        if p.exists():
-            # A rule on a file may carry file rights only (the kernel refuses directory rights there).
-            ruleset.allow(str(p), rules=rules if p.is_dir() else rules & landlock.FSAccess.all_file())
+        if not p.exists():
+            continue
+        # A rule on a file may carry file rights only (the kernel refuses directory rights there).
+        granted = rules if p.is_dir() else rules & landlock.FSAccess.all_file()
+        fd = os.open(p, os.O_PATH)
+        try:
+            rule = PathBeneathAttr(int(granted), fd)
+            if libc.syscall(SYS_LANDLOCK_ADD_RULE, ruleset_fd, LANDLOCK_RULE_PATH_BENEATH, ctypes.byref(rule), 0) != 0:
+                raise OSError(ctypes.get_errno(), f"landlock_add_rule failed for {p}")
+        finally:
+            os.close(fd)
 
 
 def _device_rules() -> landlock.FSAccess:
@@ -60,26 +78,37 @@ def _device_rules() -> landlock.FSAccess:
 
 def confine(readable: Iterable[Path], writable: Iterable[Path], devices: Iterable[str]) -> None:
     """Restrict this process (and its future children) to `readable` (read, execute) and
-    `writable` (everything) beneath those paths, plus the listed device nodes and /dev/null etc.;
-    then scope signals and abstract sockets to itself. Raises if the kernel refuses."""
-    ruleset = landlock.Ruleset()
-    _allow(ruleset, readable, READ)
-    _allow(ruleset, writable, landlock.FSAccess.all())
-    _allow(ruleset, [Path(d) for d in devices] + [Path(p) for p in ("/dev/null", "/dev/zero", "/dev/full", "/dev/random",
-                                                                    "/dev/urandom", "/dev/tty")], _device_rules())
-    ruleset.apply()
-    if abi() >= 6:
-        _scope(SCOPE_SIGNAL | SCOPE_ABSTRACT_UNIX_SOCKET)
+    `writable` (everything) beneath those paths, plus the listed device nodes and /dev/null etc.,
+    with signals and abstract sockets scoped to itself. Raises if the kernel refuses.
 
-
-def _scope(scoped: int) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    attr = _ScopedRuleset(0, 0, scoped)
-    fd = libc.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.sizeof(attr), 0)
-    if fd < 0:
-        raise OSError(ctypes.get_errno(), "landlock_create_ruleset (scoped) failed")
+    One Landlock layer, not two: the kernel denies REFER (renaming or linking a file into another
+    folder) in every layer that does not grant it explicitly, even one that handles no file rights,
+    so a separate scope-only layer made Triton's cache (write in tmp.pid_*/, rename one folder up)
+    fail with EXDEV."""
+    handled = landlock.FSAccess.all()
+    fd = _create_ruleset(int(handled), SCOPE_SIGNAL | SCOPE_ABSTRACT_UNIX_SOCKET if abi() >= 6 else 0)
     try:
+        _allow(fd, readable, READ)
+        # Its own /proc entries writable too: the CUDA driver writes there (a GPU job fails with
+        # "OS call failed" otherwise, measured on an H100). Other processes' entries stay read-only.
+        _allow(fd, [*writable, Path(f"/proc/{os.getpid()}")], handled)
+        _allow(fd, [Path(d) for d in devices] + [Path(p) for p in ("/dev/null", "/dev/zero", "/dev/full", "/dev/random",
+                                                                  "/dev/urandom", "/dev/tty")], _device_rules())
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
         if libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, fd, 0) != 0:
-            raise OSError(ctypes.get_errno(), "landlock_restrict_self (scoped) failed")
+            raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
     finally:
         os.close(fd)
+
+
+def _create_ruleset(handled_access_fs: int, scoped: int) -> int:
+    libc = ctypes.CDLL(None, use_errno=True)
+    attr = _ScopedRuleset(handled_access_fs, 0, scoped)
+    # Before ABI 6 the kernel knows a shorter struct (no `scoped`): pass only what it knows.
+    size = ctypes.sizeof(attr) if scoped else ctypes.sizeof(ctypes.c_uint64)
+    fd = libc.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), size, 0)
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
+    return fd
