@@ -24,6 +24,9 @@ def add_graph_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default auto)")
     p.add_argument("--max-iters", type=int, help="plan -> code rounds (default 3)")
     p.add_argument("--candidates", type=int, help="candidates per round (default 1)")
+    p.add_argument("--max-cost", type=float, metavar="USD", help="stop once the LLM calls cost this much (needs the model's price in llm.prices)")
+    p.add_argument("--approve", action="append", metavar="plan|code",
+                   help="pause for a person's approval after the plan (or the code); repeat or comma-separate for both")
     p.add_argument("--config", help="YAML file merged over configs/default.yaml (roles, budgets, ...)")
     p.add_argument("--out", help="output folder (default HOME/runs/RUN_ID)")
     p.add_argument("--home", help="kernelwright home (default $KERNELWRIGHT_HOME or ~/.kernelwright)")
@@ -54,8 +57,15 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     for flag, key in (("policy", "policy"), ("model", "model"), ("base_url", "base_url"), ("candidates", "candidates")):
         if getattr(args, flag) is not None:
             out[key] = getattr(args, flag)
+    budgets = {}
     if args.max_iters is not None:
-        out["budgets"] = {"max_iters": args.max_iters}
+        budgets["max_iters"] = args.max_iters
+    if getattr(args, "max_cost", None) is not None:
+        budgets["max_cost_usd"] = args.max_cost
+    if budgets:
+        out["budgets"] = budgets
+    if getattr(args, "approve", None):
+        out["approve"] = [part.strip() for flag in args.approve for part in flag.split(",") if part.strip()]
     if args.device is not None:
         out["check"] = {"device": args.device}
     return out
@@ -90,7 +100,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if summary.error:
             lines.append(f"error: {summary.error}")
         lines.append(f"solution: {summary.solution_path or 'none accepted'}")
-        lines.append(f"report: {summary.run_dir}/report.json; tokens: {summary.usage.get('total_tokens', 0)}")
+        cost = summary.usage.get("cost_usd")
+        lines.append(f"report: {summary.run_dir}/report.json; tokens: {summary.usage.get('total_tokens', 0)}"
+                     + (f"; cost: ${cost:.4f}" if cost is not None else ""))
         print("\n".join(lines), file=sys.stderr)
     return 0 if summary.accepted else 1
 

@@ -191,7 +191,7 @@ def profile_body(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
 # -- finish -------------------------------------------------------------------------------------
 
 def finish_body(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-    from kernelwright.graphs.routing import stop_reason, tokens_used
+    from kernelwright.graphs.routing import cost_used, stop_reason, tokens_used
 
     budgets_reason = stop_reason(state, ctx.budgets) or "no candidate left to try"
     best = state.get("best")
@@ -208,7 +208,7 @@ def finish_body(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         "best": {**{k: best[k] for k in ("candidate_id", "verdict", "speedup", "median_ms", "max_abs_err")},
                  "pct_of_sol": ((best.get("check") or {}).get("roofline") or {}).get("pct_of_sol")} if best else None,
         "attempts": [{k: a[k] for k in ("candidate_id", "parent_id", "iteration", "origin", "verdict", "speedup", "median_ms")} for a in state.get("attempts", [])],
-        "usage": {"total_tokens": tokens_used(state), "llm_calls": len(state.get("llm_calls", []))},
+        "usage": {"total_tokens": tokens_used(state), "cost_usd": cost_used(state), "llm_calls": len(state.get("llm_calls", []))},
     }
     (ctx.run_dir / "report.json").write_text(json.dumps(report, indent=2))
     return {"status": "finished", "stop_reason": budgets_reason}

@@ -22,7 +22,9 @@ from typing import Any
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from kernelwright.agents.context import Budgets, RunContext
+from kernelwright.agents.cost import PriceTable
 from kernelwright.agents.registry import require_runnable, resolve_roles
+from kernelwright.agents.structured import StructuredOutput
 from kernelwright.configs import load_config, merge
 from kernelwright.graphs.graph import build_graph
 from kernelwright.graphs.nodes import RoleFailed, problem_summary
@@ -91,6 +93,20 @@ def profile_settings(config: dict[str, Any]) -> dict[str, Any]:
     return settings
 
 
+APPROVABLE = ("plan", "code")
+
+
+def approval_nodes(config: dict[str, Any]) -> tuple[str, ...]:
+    """The config's `approve` list, checked: which nodes' output waits for a person."""
+    wanted = config.get("approve") or []
+    if isinstance(wanted, str):
+        wanted = [w.strip() for w in wanted.split(",") if w.strip()]
+    unknown = [w for w in wanted if w not in APPROVABLE]
+    if unknown:
+        raise InputError(f"--approve {','.join(unknown)}: approval exists for {' and '.join(APPROVABLE)} only")
+    return tuple(n for n in APPROVABLE if n in wanted)
+
+
 def make_context(config: dict[str, Any], needs_model: bool, problem_path: Path, run_dir: Path, home: Path, progress, chat_model: Any = None) -> RunContext:
     if needs_model and chat_model is None:
         if not config.get("model"):
@@ -104,6 +120,15 @@ def make_context(config: dict[str, Any], needs_model: bool, problem_path: Path, 
         )
     fields = {f.name for f in dataclasses.fields(Budgets)}
     budgets = Budgets(**{k: v for k, v in (config.get("budgets") or {}).items() if k in fields})
+    llm = config.get("llm") or {}
+    prices = PriceTable.from_config(llm.get("prices"))
+    if budgets.max_cost_usd is not None and needs_model and prices.price_of(config.get("model")) is None:
+        raise InputError(f"--max-cost needs a price for model {config.get('model')!r}: add it under llm.prices in the config "
+                         "({input: USD, output: USD} per million tokens)")
+    try:
+        structured = StructuredOutput(str(llm.get("structured") or "off"), chat_model)
+    except ValueError as exc:
+        raise InputError(f"config: {exc}") from exc
     role_options = {name: spec.get("options") or {} for name, spec in (config.get("roles") or {}).items()}
     from kernelwright.agents.conditions import problem_conditions
     from kernelwright.memory.retrieval import lesson_source
@@ -116,7 +141,8 @@ def make_context(config: dict[str, Any], needs_model: bool, problem_path: Path, 
         problem_path=problem_path, run_dir=run_dir, home=home, chat_model=chat_model, model_name=config.get("model"),
         candidates=int(config.get("candidates") or 1), budgets=budgets, check=dict(config.get("check") or {}),
         profile=profile_settings(config),
-        role_options=role_options, progress=progress,
+        role_options=role_options, progress=progress, structured=structured, prices=prices,
+        approve=approval_nodes(config),
     )
 
 

@@ -119,7 +119,13 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def money(usd: float | None) -> str:
+    """Dollars for people: '$0.0123'; 'n/a' where no price was configured (llm.prices)."""
+    return f"${usd:.4f}" if isinstance(usd, (int, float)) else "n/a (no price in llm.prices)"
+
+
 def _cmd_show(args: argparse.Namespace) -> int:
+    from kernelwright.agents.cost import total_cost
     from kernelwright.tools.output import print_json
 
     data = show_run(_store(args.home), args.run_id)
@@ -127,14 +133,16 @@ def _cmd_show(args: argparse.Namespace) -> int:
         print_json(data)
         return 0
     print(f"run {data['run_id']} ({data['problem']}): {data['status']}; {data['stop_reason'] or data['error'] or ''}")
-    print(f"policy {data['policy']}, model {data['model'] or '-'}; tokens {data['usage'].get('total_tokens', 0)}")
+    print(f"policy {data['policy']}, model {data['model'] or '-'}; tokens {data['usage'].get('total_tokens', 0)}; "
+          f"cost {money(data['usage'].get('cost_usd'))}")
     if origin_text(data):
         print(origin_text(data) + (" (steps marked = are its copies)" if data["forked_from"] else ""))
     for s in data["steps"]:
         llm = s["llm"] or []
         tokens = sum((c.get("usage") or {}).get("total_tokens", 0) for c in llm)
+        cost = total_cost(llm)
         extra = f" verdicts {s['verdicts']}" if s["verdicts"] else ""
-        extra += f" llm {len(llm)} call(s), {tokens} tokens" if llm else ""
+        extra += f" llm {len(llm)} call(s), {tokens} tokens" + (f", {money(cost)}" if cost is not None else "") if llm else ""
         extra += f" ERROR {s['error']}" if s["error"] else ""
         print(f"{'=' if s['inherited'] else ' '} [{s['index']:>2}] {s['node']:<9} {(s['role'] or 'tool'):<9} {s['duration_s']:7.2f}s{extra}")
     return 0
