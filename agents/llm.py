@@ -153,10 +153,12 @@ def retry_message(error: ParseError) -> HumanMessage:
 def _labels(ctx: RunContext, role: str, labels: dict[str, Any] | None) -> dict[str, Any]:
     """Run name, tags and metadata of one LLM call: LangSmith (or any LangChain callback) files it
     under its run, round, role and candidate."""
-    meta = {"problem": ctx.problem_path.stem, "role": role, **{k: v for k, v in (labels or {}).items() if v is not None}}
-    tags = [f"role:{role}"] + [f"{key}:{meta[key]}" for key in ("round", "candidate") if key in meta]
-    name = role + (f" {meta['candidate']}" if "candidate" in meta else "")
-    return {"run_name": name, "tags": tags, "metadata": meta}
+    from kernelwright.agents.tracing import labels_config
+
+    meta = {"problem": ctx.problem_path.stem, "role": role, **(labels or {})}
+    config = labels_config(role + (f" {meta['candidate']}" if meta.get("candidate") else ""), meta)
+    config["tags"] = [f"role:{role}", *config["tags"]]
+    return config
 
 
 def _answer_text(response: BaseMessage, mode: str, schema: Any) -> str:

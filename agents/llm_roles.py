@@ -12,17 +12,15 @@ up to 8 — set 1 for scripted tests whose replies must reach candidates in orde
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
-from langchain_core.runnables import RunnableLambda
-from langchain_core.runnables.config import ContextThreadPoolExecutor
 
 from kernelwright.agents import briefing as b
 from kernelwright.agents.answers import ANALYSIS, PLAN, SOLUTION
 from kernelwright.agents.attempts import debuggable_attempts
 from kernelwright.agents.llm import RoleError, UnusableAnswer, ask
+from kernelwright.agents.tracing import ContextThreadPoolExecutor, candidate_run
 
 if TYPE_CHECKING:
     from kernelwright.agents.context import RunContext
@@ -40,15 +38,6 @@ def parse_analysis(text: str) -> tuple[str, list[dict[str, str]]]:
 
 
 # --- running several requests --------------------------------------------------------------------
-
-
-def candidate_run(label: dict[str, Any], work: Callable[[], Any]) -> Any:
-    """Run `work` as a LangChain chain run named after the candidate, under the current node's run:
-    its LLM (or tool) calls nest beneath it, and LangSmith shows one subtree per candidate."""
-    cid = label["candidate"]
-    config = {"run_name": f"candidate {cid}", "tags": [f"candidate:{cid}", f"round:{label.get('round')}"],
-              "metadata": {k: v for k, v in label.items() if v is not None}}
-    return RunnableLambda(lambda _: work(), name=f"candidate {cid}").invoke(None, config=config)
 
 
 def _ask_each(

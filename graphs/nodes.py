@@ -8,7 +8,6 @@ import dataclasses
 import hashlib
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
 from kernelwright.agents.context import RunContext
+from kernelwright.agents.tracing import ContextThreadPoolExecutor, candidate_run, tool_run
 from kernelwright.tools.check.verify import CheckOptions, verify_solution
 from kernelwright.tools.problem import InputError
 
@@ -130,13 +130,19 @@ def check_body(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
 
     def one(item):
         cand, path = item
-        result = verify_solution(ctx.problem_path, path, opts)
-        return _attempt(cand, result, cand["source"])
+        labels = {"problem": ctx.problem_path.stem, "round": cand["iteration"], "candidate": cand["id"]}
+
+        def check():
+            return tool_run("check", labels, {"problem": str(ctx.problem_path), "solution": str(path)},
+                            lambda: verify_solution(ctx.problem_path, path, opts), lambda r: f"{r.verdict.value}")
+
+        return _attempt(cand, candidate_run(labels, check), cand["source"])
 
     # On a GPU candidates are timed one after another: parallel timing would measure contention.
+    # The pool copies the node's context into its threads: the checks stay in the run's trace tree.
     workers = len(pending) if str(opts.device) == "cpu" else 1
-    with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
-        attempts = list(pool.map(one, zip(pending, paths)))
+    with ContextThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
+        attempts = list(pool.map(one, list(zip(pending, paths))))
     from kernelwright.graphs.learning import learn_from_check, record_lesson_outcomes
 
     record_lesson_outcomes(ctx.memory, state, attempts)

@@ -53,6 +53,10 @@ class RunRequest:
     fork: str | None = None
     from_step: int | None = None
     replay: str | None = None  # re-execute this run with its recorded LLM answers
+    # LangChain callback handlers for the whole run (LangSmith's tracer joins by itself when
+    # LANGSMITH_TRACING=true): every node, candidate, LLM call and check reports to them.
+    callbacks: list[Any] | None = None
+    answer: str | None = None  # a person's answer to the approval a paused run waits for (`kernelwright resume`)
 
 
 @dataclasses.dataclass
@@ -157,6 +161,20 @@ def _checkpointer(home: Path) -> SqliteSaver:
     return saver
 
 
+def run_config(run_id: str, problem_file: str, policy: str, config: dict[str, Any], callbacks: list[Any] | None) -> dict[str, Any]:
+    """The LangGraph config of a run: its thread, and the name, tags and metadata every traced call
+    inherits (LangSmith files the run's tree under them)."""
+    problem = Path(problem_file).stem
+    out: dict[str, Any] = {
+        "configurable": {"thread_id": run_id}, "recursion_limit": 10_000, "run_name": f"kernelwright {problem}",
+        "tags": ["kernelwright", f"policy:{policy}", f"problem:{problem}"],
+        "metadata": {"kernelwright_run": run_id, "problem": problem, "policy": policy, "model": config.get("model")},
+    }
+    if callbacks:
+        out["callbacks"] = list(callbacks)
+    return out
+
+
 def new_run_id(problem_name: str) -> str:
     return f"{problem_name}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
 
@@ -224,7 +242,7 @@ def execute(req: RunRequest) -> RunSummary:
     if start.replay_of:
         ctx.role_options = one_request_at_a_time(ctx.role_options, [*roles, *(spec.name for spec in added)])
     compiled = build_graph(roles, added, ctx.budgets).compile(checkpointer=_checkpointer(req.home))
-    graph_config = {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
+    graph_config = run_config(run_id, problem_file, policy, config, req.callbacks)
     # Read the fork's state before the run is recorded: a missing checkpoint is bad input.
     fork_values = state_at(compiled, start.fork) if start.fork else None
     if not start.resume:
