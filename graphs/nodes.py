@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from langgraph.config import get_stream_writer
+from langgraph.errors import GraphBubbleUp
 from langgraph.runtime import Runtime
 
 from kernelwright.agents.context import RunContext
@@ -39,6 +40,8 @@ def timed(node: str, role: str | None, body):
         _emit({"step_start": node, "role": role, "started_at": wall})
         try:
             update = body(state, runtime.context) or {}
+        except GraphBubbleUp:
+            raise  # an approval's interrupt: LangGraph pauses the run here, nothing failed
         except Exception as exc:
             # A failed LLM role still spent tokens: its exchanges go into the trace with the error.
             _emit({"step_error": node, "role": role, "error": f"{type(exc).__name__}: {exc}", "duration_s": time.monotonic() - began,

@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.types import Command
 
 from kernelwright.agents.context import Budgets, RunContext
 from kernelwright.agents.cost import PriceTable
 from kernelwright.agents.registry import require_runnable, resolve_roles
 from kernelwright.agents.structured import StructuredOutput
 from kernelwright.configs import load_config, merge
+from kernelwright.graphs.approval import ANSWER_HELP, APPROVABLE, Approval
 from kernelwright.graphs.graph import build_graph
 from kernelwright.graphs.nodes import RoleFailed, problem_summary
 from kernelwright.graphs.routing import tokens_used
@@ -57,6 +59,8 @@ class RunRequest:
     # LANGSMITH_TRACING=true): every node, candidate, LLM call and check reports to them.
     callbacks: list[Any] | None = None
     answer: str | None = None  # a person's answer to the approval a paused run waits for (`kernelwright resume`)
+    # Asks a person (a terminal prompt) for each approval as it comes: request -> answer. None: pause.
+    ask: Callable[[dict[str, Any]], str] | None = None
 
 
 @dataclasses.dataclass
@@ -72,6 +76,7 @@ class RunSummary:
     run_dir: str
     forked_from: dict[str, Any] | None = None  # {"run_id", "step"}
     replay: dict[str, Any] | None = None  # {"of", "answers_served", "answers_recorded"}
+    awaiting: dict[str, Any] | None = None  # status "paused": what waits for approval (graphs/approval.py)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -95,9 +100,6 @@ def profile_settings(config: dict[str, Any]) -> dict[str, Any]:
     if budget is not None and (not isinstance(budget, (int, float)) or budget <= 0):
         raise InputError(f"config: profile.budget_s must be a positive number of seconds, not {budget!r}")
     return settings
-
-
-APPROVABLE = ("plan", "code")
 
 
 def approval_nodes(config: dict[str, Any]) -> tuple[str, ...]:
@@ -241,14 +243,23 @@ def execute(req: RunRequest) -> RunSummary:
     ctx = make_context(config, needs_model, Path(problem_file), run_dir, req.home, req.progress, start.chat_model)
     if start.replay_of:
         ctx.role_options = one_request_at_a_time(ctx.role_options, [*roles, *(spec.name for spec in added)])
-    compiled = build_graph(roles, added, ctx.budgets).compile(checkpointer=_checkpointer(req.home))
+    compiled = build_graph(roles, added, ctx.budgets, ctx.approve).compile(checkpointer=_checkpointer(req.home))
     graph_config = run_config(run_id, problem_file, policy, config, req.callbacks)
     # Read the fork's state before the run is recorded: a missing checkpoint is bad input.
     fork_values = state_at(compiled, start.fork) if start.fork else None
     if not start.resume:
         trace.start_run(run_id, problem_file, policy, config.get("model"), config, str(ctx.check.get("device", "auto")), versions(),
                         forked_from=start.fork.origin() if start.fork else None, replay_of=start.replay_of)
-    inputs = None
+    inputs: Any = None
+    waiting = pending_request(compiled, graph_config) if start.resume else None
+    if req.answer is not None and waiting is None:
+        raise InputError(f"--answer: run {run_id} is not waiting for an approval (see `kernelwright traces show {run_id}`)")
+    if waiting is not None:
+        answer = req.answer if req.answer is not None else (req.ask(waiting) if req.ask else None)
+        if answer is None:
+            raise InputError(f"run {run_id} waits for a person to approve its {waiting['approve']}: "
+                             f"kernelwright resume {run_id} --answer '{ANSWER_HELP}'")
+        inputs = Command(resume=Approval.parse(answer).to_dict())
     if start.fork:
         seed_fork(compiled, graph_config, start.fork, fork_values, run_id, trace)
         ctx.say(f"forked {start.fork.run_id} after step {start.fork.step} ({start.fork.node}) as {run_id}")
@@ -257,9 +268,14 @@ def execute(req: RunRequest) -> RunSummary:
                   "pending": [], "best": None, "debugged": [], "lessons": [], "best_iteration": 0, "elapsed_s": 0.0, "plan": None, "analysis": None}
     began = time.monotonic()
     error = _stream(compiled, inputs, graph_config, ctx, trace, run_id, req.progress)
+    # A person at a terminal answers each approval as it comes; otherwise the run pauses.
+    while not error and req.ask is not None and (waiting := pending_request(compiled, graph_config)) is not None:
+        answer = Approval.parse(req.ask(waiting))
+        error = _stream(compiled, Command(resume=answer.to_dict()), graph_config, ctx, trace, run_id, req.progress)
+    waiting = None if error else pending_request(compiled, graph_config)
     state = compiled.get_state(graph_config).values
     best = state.get("best")
-    status = "failed" if error else state.get("status", "running")
+    status = "failed" if error else "paused" if waiting else state.get("status", "running")
     summary_best = {k: best[k] for k in ("candidate_id", "verdict", "speedup", "median_ms", "max_abs_err")} if best else None
     trace.finish_run(run_id, status, state.get("stop_reason"), summary_best, time.monotonic() - began, error)
     stored = trace.run(run_id)
@@ -278,7 +294,14 @@ def execute(req: RunRequest) -> RunSummary:
         forked_from=json.loads(stored["forked_from"]) if stored and stored["forked_from"] else None,
         replay={"of": start.replay_of, "answers_served": replayed.served() if replayed else 0,
                 "answers_recorded": replayed.total() if replayed else 0} if start.replay_of else None,
+        awaiting=waiting,
     )
+
+
+def pending_request(compiled, graph_config: dict[str, Any]) -> dict[str, Any] | None:
+    """What a paused run waits for a person to approve (graphs/approval.py), or None."""
+    interrupts = compiled.get_state(graph_config).interrupts
+    return dict(interrupts[0].value) if interrupts else None
 
 
 def _stream(compiled, inputs, graph_config, ctx: RunContext, trace: TraceStore, run_id: str, progress) -> str | None:
@@ -304,6 +327,8 @@ def _stream(compiled, inputs, graph_config, ctx: RunContext, trace: TraceStore, 
                                    {"llm_calls": chunk.get("llm_calls", [])}, chunk["error"])
                 continue
             for node, update in chunk.items():
+                if node == "__interrupt__":  # a pause for approval, not a step (the approval node records the answer)
+                    continue
                 start = starts.get(node, {})
                 unsaved.append(trace.add_step(run_id, node, start.get("role"), start.get("started_at", time.time()), start.get("duration_s", 0.0), update))
                 if progress:

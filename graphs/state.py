@@ -40,3 +40,4 @@ class RunState(TypedDict, total=False):
     status: str  # "running" | "finished" | "failed"
     stop_reason: str | None
     user_stop: str | None  # why a person stopped the run at an approval (`run --approve`)
+    approvals: Annotated[list[dict[str, Any]], operator.add]  # {"node", "round", "decision", "text"}
