@@ -38,8 +38,10 @@ def timed(node: str, role: str | None, body):
     def run(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
         began, wall = time.monotonic(), time.time()
         _emit({"step_start": node, "role": role, "started_at": wall})
+        ctx, seeded = served_context(state, runtime.context)
+        state = {**state, **seeded}
         try:
-            update = body(state, runtime.context) or {}
+            update = {**seeded, **(body(state, ctx) or {})}
         except GraphBubbleUp:
             raise  # an approval's interrupt: LangGraph pauses the run here, nothing failed
         except Exception as exc:
@@ -56,6 +58,27 @@ def timed(node: str, role: str | None, body):
 
     run.__name__ = f"node_{node}"
     return run
+
+
+def first_state(run_id: str, problem_path: Path) -> dict[str, Any]:
+    """The state a run starts from."""
+    return {"run_id": run_id, "problem": problem_summary(problem_path), "iteration": 0, "status": "running", "pending": [],
+            "best": None, "debugged": [], "lessons": [], "best_iteration": 0, "elapsed_s": 0.0, "plan": None, "analysis": None}
+
+
+def served_context(state: dict[str, Any], context: Any) -> tuple[RunContext, dict[str, Any]]:
+    """The node's RunContext, and the state a run served by the LangGraph server starts from:
+    there the context is the JSON `StudioContext` (graphs/studio.py) and the input may be empty."""
+    if isinstance(context, RunContext):
+        return context, {}
+    from langgraph.config import get_config
+
+    from kernelwright.graphs.studio import policy_of
+
+    settings = get_config().get("configurable") or {}
+    run_id = str(settings.get("thread_id") or "studio")
+    ctx = context.run_context(run_id, *policy_of(settings))
+    return ctx, ({} if state.get("problem") else first_state(run_id, ctx.problem_path))
 
 
 def role_body(spec):

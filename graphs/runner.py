@@ -29,7 +29,7 @@ from kernelwright.agents.structured import StructuredOutput
 from kernelwright.configs import load_config, merge
 from kernelwright.graphs.approval import ANSWER_HELP, APPROVABLE, Approval
 from kernelwright.graphs.graph import build_graph
-from kernelwright.graphs.nodes import RoleFailed, problem_summary
+from kernelwright.graphs.nodes import RoleFailed, first_state
 from kernelwright.graphs.routing import tokens_used
 from kernelwright.graphs.traces.fork import ForkPoint, fork_config, fork_point, seed_fork, state_at
 from kernelwright.graphs.traces.replay import ReplayChatModel, answers_of, one_request_at_a_time, replay_plan
@@ -264,8 +264,7 @@ def execute(req: RunRequest) -> RunSummary:
         seed_fork(compiled, graph_config, start.fork, fork_values, run_id, trace)
         ctx.say(f"forked {start.fork.run_id} after step {start.fork.step} ({start.fork.node}) as {run_id}")
     elif not start.resume:
-        inputs = {"run_id": run_id, "problem": problem_summary(Path(problem_file)), "iteration": 0, "status": "running",
-                  "pending": [], "best": None, "debugged": [], "lessons": [], "best_iteration": 0, "elapsed_s": 0.0, "plan": None, "analysis": None}
+        inputs = first_state(run_id, Path(problem_file))
     began = time.monotonic()
     error = _stream(compiled, inputs, graph_config, ctx, trace, run_id, req.progress)
     # A person at a terminal answers each approval as it comes; otherwise the run pauses.
