@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from kernelwright.graphs.traces.store import roofline_digest
+
 _UNSUPPORTED = re.compile(r"raised UnsupportedProblem: (.*)", re.S)
 
 
@@ -29,7 +31,7 @@ def failed_record(name: str, path: str, device: str, status: str, error: str, ex
                   wall_s: float | None = None) -> dict[str, Any]:
     """A result for a problem whose run could not produce a summary (bad input, a crash)."""
     return {"problem": name, "path": path, "device": device, "exit": exit_code, "accepted": False, "verdict": None,
-            "speedup": None, "median_ms": None, "pct_sol": None, "tokens": 0, "cost_usd": None, "wall_s": wall_s, "run_id": None,
+            "speedup": None, "median_ms": None, "pct_sol": None, "roofline": None, "tokens": 0, "cost_usd": None, "wall_s": wall_s, "run_id": None,
             "run_dir": None, "status": status, "stop_reason": None, "unsupported": None, "error": error}
 
 
@@ -46,6 +48,7 @@ def result_record(name: str, path: str, device: str, summary: dict[str, Any], re
         "speedup": best.get("speedup") if accepted else None,
         "median_ms": best.get("median_ms") if accepted else None,
         "pct_sol": roofline.get("pct_of_sol") if accepted else None,
+        "roofline": roofline_digest(roofline) if accepted and roofline else None,
         "tokens": int((summary.get("usage") or {}).get("total_tokens") or 0),
         "cost_usd": (summary.get("usage") or {}).get("cost_usd"),
         "run_id": summary.get("run_id"),

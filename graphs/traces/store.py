@@ -194,13 +194,26 @@ def summarize(update: dict[str, Any]) -> dict[str, Any]:
             out[key] = [{"id": c["id"], "parent_id": c.get("parent_id"), "sha": hashlib.sha256(c["source"].encode()).hexdigest()[:16]} for c in value]
         elif key == "attempts":
             out[key] = [{"candidate_id": a["candidate_id"], "verdict": a["verdict"], "speedup": a.get("speedup"),
+                         "iteration": a.get("iteration"), "median_ms": a.get("median_ms"), "reasons": (a.get("reasons") or [])[:3],
+                         "roofline": roofline_digest((a.get("check") or {}).get("roofline")),
                          **{k: a[k] for k in ("applied_lessons", "lesson_outcomes") if a.get(k)}} for a in value]
         elif key == "best":
             out[key] = value and {"candidate_id": value["candidate_id"], "median_ms": value.get("median_ms")}
         elif isinstance(value, str):
             out[key] = value[:500]
         elif key == "profile":
-            out[key] = value and {k: value.get(k) for k in ("tier", "diagnosis", "missing")}
+            out[key] = value and {**{k: value.get(k) for k in ("tier", "diagnosis", "missing")}, "roofline": roofline_digest(value.get("roofline"))}
         else:
             out[key] = value
     return out
+
+
+ROOFLINE_KEYS = ("bytes", "flops", "bandwidth_Bps", "peak_flops", "t_sol_ms", "bound", "pct_of_sol", "measured_ms", "arithmetic_intensity")
+
+
+def roofline_digest(roofline: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the report's roofline plot needs (graphs/traces/plots.py), without the peak tables."""
+    if not roofline:
+        return None
+    peaks = roofline.get("peaks") or {}
+    return {**{k: roofline.get(k) for k in ROOFLINE_KEYS}, "peaks": {"gpu": peaks.get("gpu"), "source": peaks.get("source")}}
