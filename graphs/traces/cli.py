@@ -192,7 +192,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise InputError(f"--port {args.port}: give 0..65535")
     try:
-        serve(_store(args.home), resolve_home(args.home), args.host, args.port)
+        _store(args.home)  # no traces yet: bad input, said before listening
+        serve(resolve_home(args.home), args.host, args.port)
     except OSError as exc:
         raise InputError(f"--host {args.host} --port {args.port}: cannot listen there ({exc.strerror or exc})") from exc
     return 0

@@ -15,10 +15,13 @@ from kernelwright.graphs.traces.render import render
 REFRESH_S = 3
 
 
-def _page(store, home: Path, path: str) -> tuple[int, str]:
+def _page(home: Path, path: str) -> tuple[int, str]:
     from kernelwright.graphs.traces.cli import run_row, show_run
     from kernelwright.graphs.traces.html import load_sources, render_html
+    from kernelwright.graphs.traces.store import TraceStore
     from kernelwright.tools.problem import InputError
+
+    store = TraceStore(home / "traces.db")  # per request: SQLite connections stay in their thread
 
     if path in ("", "/"):
         rows = [run_row(r) for r in store.db["runs"].rows_where(order_by="created_at desc")]
@@ -34,13 +37,13 @@ def _page(store, home: Path, path: str) -> tuple[int, str]:
     return 404, render("index.html.j2", title="not found", runs=[], message=f"nothing at {path}", refresh_s=None)
 
 
-def serve(store, home: Path, host: str, port: int) -> None:
+def serve(home: Path, host: str, port: int) -> None:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args) -> None:  # one line per request on stderr, kernelwright style
             print(f"kernelwright: {self.address_string()} {format % args}", file=sys.stderr, flush=True)
 
         def do_GET(self) -> None:  # noqa: N802 - the http.server API
-            status, body = _page(store, home, self.path.split("?", 1)[0])
+            status, body = _page(home, self.path.split("?", 1)[0])
             data = body.encode()
             self.send_response(status)
             self.send_header("Content-Type", "text/html; charset=utf-8")
