@@ -27,6 +27,7 @@ from kernelwright.tools.check.children import CandidateChild, CheckFolder, Refer
 from kernelwright.tools.check.compare import compare_structure, compare_values
 from kernelwright.tools.check.tolerance import Tolerances
 from kernelwright.tools.check.verdicts import CheckResult, Reason, Verdict
+from kernelwright.tools.problem import CheckerFailure
 from kernelwright.tools.profile.roofline import (
     IMPOSSIBLE_FRACTION,
     described_nbytes,
@@ -45,14 +46,26 @@ def _pool_seeds(input_bytes: int) -> list[int]:
     return [secrets.randbelow(2**31 - 1) for _ in range(size)]
 
 
-def _recheck(candidate_dir: Path, reference_dir: Path, device: str, mode: str, tolerances: Tolerances) -> str | None:
+def _recheck(candidate_dir: Path, reference_dir: Path, device: str, mode: str, tolerances: Tolerances, pool_size: int) -> str | None:
     """None if the timed outputs match the reference for their input slots: the outputs saved whole
-    (random calls), then every call's values at the sampled positions."""
+    (one call per pool slot, at random), then every call's values at the sampled positions.
+
+    The files are read by the names expected, never by glob: the candidate's process could delete
+    its own outputs after they were saved (a finaliser at exit), and "nothing to re-check" must not
+    read as "nothing wrong"."""
     refs = {}
-    for path in reference_dir.glob("timed_*.pt"):
+    for i in range(pool_size):
+        path = reference_dir / f"timed_{i}.pt"
+        if not path.is_file():
+            raise CheckerFailure(f"the reference's timed output {path.name} is missing (this is not a verdict)")
         saved = load_tensors(path)
         refs[saved["slot"]] = list(saved["out"]) if isinstance(saved["out"], tuple) else saved["out"]
-    for path in sorted(candidate_dir.glob("timed_[0-9]*.pt")):
+    expected = [candidate_dir / f"timed_{i}.pt" for i in range(pool_size)] + [candidate_dir / "timed_samples.pt"]
+    missing = [p.name for p in expected if not p.is_file()]
+    if missing:
+        return (f"the timed calls' saved outputs are missing ({', '.join(missing)}): the candidate's process removed "
+                "or never let the checker write them, so its timed calls cannot be re-checked")
+    for path in expected[:-1]:
         saved = load_tensors(path)
         ref, out = refs[saved["slot"]], saved["out"]
         bad = compare_structure(_describe(out), ref, "cpu")
@@ -60,8 +73,7 @@ def _recheck(candidate_dir: Path, reference_dir: Path, device: str, mode: str, t
         if comparison.verdict is not Verdict.ACCEPTED:
             return (f"a timed call's output (input slot {saved['slot']}) is wrong: {comparison.message} "
                     "(each call must compute and return its own output; a later call must not overwrite it)")
-    samples = candidate_dir / "timed_samples.pt"
-    return _recheck_samples(load_tensors(samples), refs, mode, tolerances) if samples.exists() else None
+    return _recheck_samples(load_tensors(expected[-1]), refs, mode, tolerances)
 
 
 def _recheck_samples(samples: dict[str, Any] | None, refs: dict[int, Any], mode: str, tolerances: Tolerances) -> str | None:
@@ -219,7 +231,7 @@ def _calls(indices: list[int], cand: dict[str, Any]) -> str:
 
 def _apply_guards(result: CheckResult, cand: dict[str, Any], ref_out: Path, cand_out: Path, device: str, opts: Any, shipped: dict[str, Any], workdir: Path) -> None:
     problems = _phase_guards(cand, opts)
-    wrong = _recheck(cand_out, ref_out, device, opts.mode, opts.tolerances)
+    wrong = _recheck(cand_out, ref_out, device, opts.mode, opts.tolerances, (result.timing or {})["pool_size"])
     if wrong:
         problems.append(Reason("timed_outputs", wrong, Verdict.WRONG_OUTPUT))
     if cand.get("malformed_calls"):
