@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import TYPE_CHECKING
 
@@ -151,24 +152,27 @@ def _sum(lw, args, kwargs, label):
     if kwargs.get("dtype") not in (None, torch.float32):
         lw.bad(f"{label} with dtype {kwargs['dtype']}")
         return None
-    if not lw.last_dim(x, dim, label):
+    how = lw.reduce_dims(x, dim, label)
+    if how is None:
         return None
-    return lw.reduce("sum", x, keep)
+    return x if how == "trivial" else lw.reduce("sum", x, keep)
 
 
 def _mean(lw, args, kwargs, label):
     x, dim, keep = _dim_keep(args, kwargs)
-    if not lw.last_dim(x, dim, label):
+    how = lw.reduce_dims(x, dim, label)
+    if how is None:
         return None
-    return lw.mean(x, keep)
+    return x if how == "trivial" else lw.mean(x, keep)
 
 
 def _amax(kind):
     def h(lw, args, kwargs, label):
         x, dim, keep = _dim_keep(args, kwargs)
-        if not lw.last_dim(x, dim, label):
+        how = lw.reduce_dims(x, dim, label)
+        if how is None:
             return None
-        return lw.reduce(kind, x, keep)
+        return x if how == "trivial" else lw.reduce(kind, x, keep)
     return h
 
 
@@ -177,12 +181,32 @@ def _maxmin(kind):
         p = _bind(args, kwargs, ["input", "dim", "keepdim"], {"keepdim": False})
         if isinstance(p.get("dim"), V) or isinstance(p.get("other"), V):
             return lw.bin("maximum" if kind == "max" else "minimum", p["input"], p.get("other", p.get("dim")), label)
-        if p.get("dim") is None:
-            lw.bad(f"{label} over all elements (only the last dim)")
+        x, dim, keep = p["input"], p.get("dim"), bool(p["keepdim"])
+        how = lw.reduce_dims(x, dim, label)
+        if how is None:
             return None
-        if not lw.last_dim(p["input"], p["dim"], label):
+        values = x if how == "trivial" else lw.reduce(kind, x, keep)
+        if dim is None:  # torch.max(x): the value alone
+            return values
+        index = None if how == "trivial" else V("reduce", (values.args[0],), f"arg{kind}", values.cls)
+        return ("maxmin", values, label, index)
+    return h
+
+
+def _argmaxmin(kind):
+    def h(lw, args, kwargs, label):
+        x, dim, keep = _dim_keep(args, kwargs)
+        how = lw.reduce_dims(x, dim, label)
+        if how != "ok":
+            if how == "trivial":
+                lw.bad(f"{label} over a size-1 dim")
             return None
-        return ("maxmin", lw.reduce(kind, p["input"], bool(p["keepdim"])), label)
+        if dim is None and keep:
+            lw.bad(f"{label} over all dims with keepdim")
+            return None
+        lw.reduce(kind, x, keep)  # counted as a reduction
+        return V("reduce", (x if x.cls != "leaf" else lw.resolve(x, lw.in_shape(0), label),), f"arg{kind}",
+                 "row" if keep else "rowflat")
     return h
 
 
@@ -192,7 +216,8 @@ def _var(std: bool):
         corr = p.get("correction")
         if corr is None:
             corr = 1 if p.get("unbiased", True) in (True, None) else 0
-        if not lw.last_dim(p["input"], p["dim"], label):
+        if lw.reduce_dims(p["input"], p["dim"], label) != "ok":
+            lw.bad(f"{label} over size-1 dims")
             return None
         v = lw.var(p["input"], float(corr), bool(p["keepdim"]))
         return lw.un("sqrt", v) if std else v
@@ -201,8 +226,11 @@ def _var(std: bool):
 
 def _logsumexp(lw, args, kwargs, label):
     x, dim, keep = _dim_keep(args, kwargs)
-    if not lw.last_dim(x, dim, label):
+    how = lw.reduce_dims(x, dim, label)
+    if how is None:
         return None
+    if how == "trivial":  # log(exp(x - x)) + x: x exactly, as torch computes it
+        return x
     m = lw.reduce("max", x, True)
     s = lw.reduce("sum", lw.un("exp", lw.sub(x, m)), keep)
     return lw.add(lw.un("log", s), lw.reduce("max", x, keep))
@@ -214,39 +242,81 @@ def _softmax(log: bool):
         if p.get("dtype") not in (None, torch.float32):
             lw.bad(f"{label} with dtype {p['dtype']}")
             return None
-        if not lw.last_dim(p["input"], p["dim"], label):
+        how = lw.reduce_dims(p["input"], p["dim"], label)
+        if how is None:
             return None
+        if how == "trivial":  # one element per softmax: 1 (log: 0)
+            zero = lw.mul(p["input"], 0.0)
+            return zero if log else lw.add(zero, 1.0)
         return lw.softmax(p["input"], log)
     return h
 
 
+def _trailing(lw, x, normalized_shape, label) -> str | None:
+    n = len(_as_list(normalized_shape))
+    shape = lw.in_shape(0)
+    if shape is None or n > len(shape):
+        lw.bad(f"{label} of a non-tensor")
+        return None
+    return lw.reduce_check(x, shape, list(range(len(shape) - n, len(shape))), label)
+
+
 def _layer_norm(lw, args, kwargs, label):
     p = _bind(args, kwargs, ["input", "normalized_shape", "weight", "bias", "eps"], {"weight": None, "bias": None, "eps": 1e-5})
-    if len(_as_list(p["normalized_shape"])) != 1 or not lw.last_dim(p["input"], -1, label):
-        lw.bad(f"{label} over more than the last dim")
+    if _trailing(lw, p["input"], p["normalized_shape"], label) != "ok":
+        lw.bad(f"{label} over size-1 dims")
         return None
     return lw.layer_norm(p["input"], p["weight"], p["bias"], float(p["eps"]))
 
 
 def _rms_norm(lw, args, kwargs, label):
     p = _bind(args, kwargs, ["input", "normalized_shape", "weight", "eps"], {"weight": None, "eps": None})
-    if len(_as_list(p["normalized_shape"])) != 1 or not lw.last_dim(p["input"], -1, label):
-        lw.bad(f"{label} over more than the last dim")
+    if _trailing(lw, p["input"], p["normalized_shape"], label) != "ok":
+        lw.bad(f"{label} over size-1 dims")
         return None
     eps = p["eps"] if p["eps"] is not None else torch.finfo(torch.float32).eps
     return lw.rms_norm(p["input"], p["weight"], float(eps))
 
 
+def _p_norm(lw, x, p, dims, keep, label):
+    """The p-norm of x over dims (already checked): 1, 2 ('fro') or inf."""
+    if p in ("fro", None, 2, 2.0):
+        return lw.un("sqrt", lw.reduce("sum", lw.mul(x, x), keep))
+    if p in (1, 1.0):
+        return lw.reduce("sum", lw.un("abs", x), keep)
+    if p in (float("inf"), "inf"):
+        return lw.reduce("max", lw.un("abs", x), keep)
+    lw.bad(f"{label} with p={p} (only 1, 2, 'fro' and inf)")
+    return None
+
+
 def _normalize(lw, args, kwargs, label):
     p = _bind(args, kwargs, ["input", "p", "dim", "eps"], {"p": 2.0, "dim": 1, "eps": 1e-12})
     x = p["input"]
-    if float(p["p"]) != 2.0:
-        lw.bad(f"{label} with p={p['p']} (only p=2)")
+    how = lw.reduce_dims(x, p["dim"], label)
+    if how != "ok":
+        if how == "trivial":
+            lw.bad(f"{label} over a size-1 dim")
         return None
-    if not lw.last_dim(x, p["dim"], label):
+    norm = _p_norm(lw, x, float(p["p"]), p["dim"], True, label)
+    return None if norm is None else lw.div(x, lw.bin("maximum", norm, p["eps"]))
+
+
+def _norm(lw, args, kwargs, label):
+    """torch.norm / Tensor.norm / torch.linalg.vector_norm."""
+    names = ["input", "ord", "dim", "keepdim"] if "vector_norm" in label else ["input", "p", "dim", "keepdim"]
+    p = _bind(args, kwargs, names, {"dim": None, "keepdim": False})
+    order = p.get("p", p.get("ord", "fro"))
+    order = 2.0 if order is None else order
+    if p.get("dtype") is not None:
+        lw.bad(f"{label} with dtype")
         return None
-    norm = lw.un("sqrt", lw.reduce("sum", lw.mul(x, x), True))
-    return lw.div(x, lw.bin("maximum", norm, p["eps"]))
+    how = lw.reduce_dims(p["input"], p["dim"], label)
+    if how is None:
+        return None
+    if how == "trivial":
+        return lw.un("abs", p["input"])
+    return _p_norm(lw, p["input"], order, p["dim"], bool(p["keepdim"]), label)
 
 
 def _getitem(lw, args, kwargs, label):
@@ -254,7 +324,9 @@ def _getitem(lw, args, kwargs, label):
     if isinstance(obj, tuple) and obj and obj[0] == "maxmin":
         if idx == 0:
             return obj[1]
-        lw.bad(f"{obj[2]} indices (argmax/argmin)")
+        if idx == 1 and obj[3] is not None:
+            return obj[3]
+        lw.bad(f"{obj[2]} indices over a size-1 dim")
         return None
     if isinstance(obj, tuple) and obj and obj[0] == "shape":
         if idx in (-1, obj[1] - 1):
@@ -267,6 +339,8 @@ def _getitem(lw, args, kwargs, label):
 
 def _getattr(lw, args, kwargs, label):
     obj, name = args
+    if isinstance(obj, tuple) and obj and obj[0] == "maxmin" and name in ("values", "indices"):
+        return _getitem(lw, (obj, 0 if name == "values" else 1), {}, label)
     if name == "shape" and isinstance(obj, V):
         return ("shape", len(lw.main_shape or ()))
     if name == "dtype" and isinstance(obj, V):
@@ -292,6 +366,55 @@ def _transpose(name):
             return None
         return view_value(lw, args[0] if args else kwargs.get("input"), text, label)
     return h
+
+
+def _view(lw, args, kwargs, label):
+    """A view that keeps the elements' order (unsqueeze, squeeze, view, reshape, flatten): nothing
+    to compute; an operand of another shape is placed by its new shape where it is used."""
+    x = args[0] if args else kwargs.get("input", kwargs.get("self"))
+    if not isinstance(x, V):
+        lw.bad(f"{label} of a non-tensor")
+        return None
+    shape = lw.out_shape()
+    if x.op == "view" or x.cls == "operand":
+        lw.bad(f"{label} of a transposed tensor")
+        return None
+    if x.cls == "leaf":
+        return dataclasses.replace(x, shape=shape)
+    if lw.matmul_mode and x.cls not in ("full", "scalar"):
+        lw.bad(f"{label} of a {x.cls} value in a matmul epilogue")
+        return None
+    return x
+
+
+def _expand(lw, args, kwargs, label):
+    x = args[0] if args else kwargs.get("input")
+    if not isinstance(x, V) or x.cls in ("operand",) or x.op == "view":
+        lw.bad(label)
+        return None
+    return x  # broadcast where it is used
+
+
+def _group_norm(lw, args, kwargs, label):
+    p = _bind(args, kwargs, ["input", "num_groups", "weight", "bias", "eps"], {"weight": None, "bias": None, "eps": 1e-5})
+    return lw.group_norm(p["input"], int(p["num_groups"]), p["weight"], p["bias"], float(p["eps"]), label)
+
+
+def _instance_norm(lw, args, kwargs, label):
+    p = _bind(args, kwargs, ["input", "running_mean", "running_var", "weight", "bias", "use_input_stats", "momentum", "eps"],
+              {"running_mean": None, "running_var": None, "weight": None, "bias": None, "use_input_stats": True, "eps": 1e-5})
+    if not p["use_input_stats"]:
+        return lw.batch_norm_eval(p["input"], p["running_mean"], p["running_var"], p["weight"], p["bias"], float(p["eps"]), label)
+    return lw.instance_norm(p["input"], p["weight"], p["bias"], float(p["eps"]), label)
+
+
+def _batch_norm(lw, args, kwargs, label):
+    p = _bind(args, kwargs, ["input", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps"],
+              {"weight": None, "bias": None, "training": False, "eps": 1e-5})
+    if p["training"]:
+        lw.bad(f"{label} with batch statistics (training mode)")
+        return None
+    return lw.batch_norm_eval(p["input"], p["running_mean"], p["running_var"], p["weight"], p["bias"], float(p["eps"]), label)
 
 
 def _where(lw, args, kwargs, label):
@@ -332,7 +455,10 @@ FUNCS = {
     "clamp": _clamp, "clip": _clamp, "clamp_min": _clamp_min, "clamp_max": _clamp_max,
     "pow": _pow, "rpow": _rpow,
     "sum": _sum, "mean": _mean, "amax": _amax("max"), "amin": _amax("min"), "max": _maxmin("max"), "min": _maxmin("min"),
-    "var": _var(False), "std": _var(True), "logsumexp": _logsumexp,
+    "var": _var(False), "std": _var(True), "logsumexp": _logsumexp, "argmax": _argmaxmin("max"), "argmin": _argmaxmin("min"),
+    "norm": _norm, "vector_norm": _norm, "group_norm": _group_norm, "instance_norm": _instance_norm, "batch_norm": _batch_norm,
+    "unsqueeze": _view, "squeeze": _view, "view": _view, "reshape": _view, "flatten": _view, "view_as": _view,
+    "expand": _expand, "expand_as": _expand,
     "softmax": _softmax(False), "log_softmax": _softmax(True),
     "layer_norm": _layer_norm, "rms_norm": _rms_norm, "normalize": _normalize,
     "getitem": _getitem, "getattr": _getattr, "size": _size,

@@ -15,6 +15,7 @@ import torch.nn as nn
 from kernelwright.agents.expert.graph_ir import Lowering
 from kernelwright.agents.expert.ir import UnsupportedProblem, V, _as_list, load_problem_module
 from kernelwright.agents.expert.matmul_ir import MatmulSpec, is_matmul_node, op_name
+from kernelwright.agents.expert.space import Space
 
 
 @dataclasses.dataclass
@@ -31,6 +32,10 @@ class Traced:
     matmul: MatmulSpec | None = None
     matmul_k: int = 0  # the reduction length of the matmul (for tuning)
     tracer: str = "torch.fx"  # or "torch.export" where fx could not trace the model
+    space: Space | None = None  # the iteration space of the row, column and elementwise families
+    scalar_args: list[str] = dataclasses.field(default_factory=list)  # inputs that are Python numbers
+    out_shape: tuple[int, ...] = ()  # the output's traced shape
+    out_dtype: str | None = None  # a torch dtype name where the output is not a float (argmax: int64)
 
 
 def _build(module) -> tuple[nn.Module, list]:
@@ -85,17 +90,31 @@ def trace_problem(path: str | Path, source: str | None = None) -> Traced:
             raise UnsupportedProblem(
                 f"expert policy: cannot trace the model (torch.fx: {type(fx_exc).__name__}: {_first_line(fx_exc)}; "
                 f"torch.export: {type(exc).__name__}: {_first_line(exc)})") from exc
-    lw = Lowering(model, gm)
+    return lower_graph(module, model, gm, inputs, tracer)
+
+
+def lower_graph(module, model: nn.Module, gm: fx.GraphModule, inputs: list, tracer: str) -> Traced:
+    lw = Lowering(model, gm, inputs)
     out = lw.run()
-    family = "matmul" if lw.matmuls else "rows" if lw.reductions else "elementwise"
+    space = lw.space
+    if lw.matmuls:
+        family = "matmul"
+    elif lw.reductions:
+        family = "cols" if space is not None and space.b < len(space.dims) else "rows"
+    else:
+        family = "elementwise"
     out_node = next(n for n in gm.graph.nodes if n.op == "output")
-    dtype = "fp32"
+    dtype, out_shape, out_dtype = "fp32", (), None
     for n in out_node.all_input_nodes[:1]:
         meta = n.meta.get("tensor_meta")
         dtype = DTYPE_CLASS.get(getattr(meta, "dtype", None), "fp32")
+        out_shape = tuple(getattr(meta, "shape", ()))
+        if getattr(meta, "dtype", None) is not None and not meta.dtype.is_floating_point:
+            out_dtype = str(meta.dtype).removeprefix("torch.")
     mm = next((v for v in _walk_values(out) if v.op == "matmul"), None)
     return Traced(module, model, gm, out, lw.inputs, tuple(lw.main_shape), family, lw.reductions, dtype,
-                  mm.attr if mm is not None else None, _matmul_k(gm) if mm is not None else 0, tracer)
+                  mm.attr if mm is not None else None, _matmul_k(gm) if mm is not None else 0, tracer,
+                  space, list(lw.scalar_args), out_shape, out_dtype)
 
 
 def _first_line(exc: BaseException) -> str:
