@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import torch.nn as nn
 from kernelwright.agents.expert.graph_ir import Lowering
 from kernelwright.agents.expert.ir import UnsupportedProblem, V, _as_list, load_problem_module
 from kernelwright.agents.expert.matmul_ir import MatmulSpec, is_matmul_node, op_name
+from kernelwright.agents.expert.pipeline import StagePlan, plan_stages, stage_graph
 from kernelwright.agents.expert.space import Space
 
 
@@ -36,6 +38,11 @@ class Traced:
     scalar_args: list[str] = dataclasses.field(default_factory=list)  # inputs that are Python numbers
     out_shape: tuple[int, ...] = ()  # the output's traced shape
     out_dtype: str | None = None  # a torch dtype name where the output is not a float (argmax: int64)
+    # Several kernels (see `pipeline`): every stage, in order; this record is stages[stage_index]
+    # (the one a candidate's configs tune: the matmul, else the largest), with the model's inputs.
+    stages: list[Traced] = dataclasses.field(default_factory=list)
+    stage_index: int = 0
+    model_inputs: list[str] = dataclasses.field(default_factory=list)
 
 
 def _build(module) -> tuple[nn.Module, list]:
@@ -90,7 +97,53 @@ def trace_problem(path: str | Path, source: str | None = None) -> Traced:
             raise UnsupportedProblem(
                 f"expert policy: cannot trace the model (torch.fx: {type(fx_exc).__name__}: {_first_line(fx_exc)}; "
                 f"torch.export: {type(exc).__name__}: {_first_line(exc)})") from exc
-    return lower_graph(module, model, gm, inputs, tracer)
+    try:
+        return lower_graph(module, model, gm, inputs, tracer)
+    except UnsupportedProblem as whole:
+        try:
+            return lower_stages(module, model, gm, inputs, tracer)
+        except UnsupportedProblem as staged:
+            raise staged if "no stage split" not in str(staged) else whole from None
+
+
+ALIASES = frozenset({"clone", "detach", "contiguous"})
+
+
+def _drop_aliases(gm: fx.GraphModule) -> None:
+    """`x.clone().detach()` of an input is the input: no stage should copy it."""
+    for node in list(gm.graph.nodes):
+        if node.op in ("call_method", "call_function") and op_name(node.target) in ALIASES and node.args \
+                and isinstance(node.args[0], fx.Node) and node.args[0].op == "placeholder" and len(node.args) == 1:
+            node.replace_all_uses_with(node.args[0])
+            gm.graph.erase_node(node)
+    gm.recompile()
+
+
+def lower_stages(module, model: nn.Module, gm: fx.GraphModule, inputs: list, tracer: str) -> Traced:
+    """The graph as a sequence of kernels (see `pipeline`)."""
+    from kernelwright.agents.expert.configs import default_config
+    from kernelwright.agents.expert.solution import generate
+
+    _drop_aliases(gm)
+    placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
+    example = {n: inputs[i] for i, n in enumerate(placeholders) if i < len(inputs)}
+    lowered: dict[int, Traced] = {}
+
+    def try_stage(plan: StagePlan, names) -> bool:
+        t = lower_graph(module, model, stage_graph(gm, plan, names), [example.get(n) for n in plan.inputs], tracer)
+        generate(t, "", default_config(t, "cuda"), "cuda")  # the stage's kernel must generate too
+        lowered[id(plan)] = t
+        return True
+
+    plans = plan_stages(gm, try_stage)
+    stages = [lowered[id(p)] for p in plans]
+    if len(stages) == 1:
+        return stages[0]
+    main = next((i for i, s in enumerate(stages) if s.family == "matmul"),
+                max(range(len(stages)), key=lambda i: (math.prod(stages[i].main_shape), stages[i].reductions)))
+    last = stages[-1]
+    return dataclasses.replace(stages[main], stages=stages, stage_index=main, model_inputs=[str(n.target) for n in placeholders],
+                               out_shape=last.out_shape, out_dtype=last.out_dtype)
 
 
 def lower_graph(module, model: nn.Module, gm: fx.GraphModule, inputs: list, tracer: str) -> Traced:
