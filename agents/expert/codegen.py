@@ -21,6 +21,7 @@ and store is masked.
 from __future__ import annotations
 
 import dataclasses
+import re
 import textwrap
 
 from kernelwright.agents.expert.expressions import BINARY, REDUCE_FN, REDUCE_INIT, _f, sig, unary_expr, walk
@@ -93,6 +94,10 @@ class Emitter:
             return _f(v.attr)
         if v.op == "ncols":
             return "n_cols_f"
+        if v.op == "pos":  # the element's row or column in its matrix (triu / tril)
+            if f"pos_{v.attr}" not in self.index:
+                raise UnsupportedProblem(f"expert policy: no kernel for a {v.attr} position in this kernel")
+            return self.index[f"pos_{v.attr}"]
         if v.op == "arg":  # a Python number passed to the kernel
             name = self.fresh("x")
             lines.append(f"{name} = {self.tensors[_leaf_key(v)]} * 1.0")
@@ -108,6 +113,17 @@ class Emitter:
                 lines.append(f"{name} = tl.load({ptr} + {off}).to(tl.float32)")
             else:
                 lines.append(f"{name} = tl.load({ptr} + {off}, mask={mask}, other=0.0).to(tl.float32)")
+        elif v.op == "gather":  # x[row, index[row]] in a row kernel (masked: an index out of the row reads 0)
+            x, idx = v.args
+            if "base" not in self.index.get("full", ""):
+                raise UnsupportedProblem("expert policy: no kernel for a gather outside a row kernel")
+            ptr = self.tensors[_leaf_key(idx)]
+            off = self.layouts.offset(idx, ptr) if idx.cls == "rbcast" else self.index.get(idx.cls, "0")
+            i = self.fresh("i")
+            lines.append(f"{i} = tl.load({ptr}{'' if idx.cls == 'scalar' else ' + ' + off}).to(tl.int64)")
+            name = self.fresh("x")
+            lines.append(f"{name} = tl.load({self.tensors[_leaf_key(x)]} + base + {i}, mask=({i} >= 0) & ({i} < n_cols), "
+                         "other=0.0).to(tl.float32)")
         elif v.op == "un":
             x = self.emit(v.args[0], lines, cache, outer)
             fn, params = v.attr
@@ -146,8 +162,8 @@ def _leaves(order: list[V]) -> list[V]:
 
 def _ptr_name(v: V) -> str:
     base = str(v.attr).replace(".", "_")
-    if v.op == "arg":
-        return f"arg_{base}"
+    if v.op == "arg":  # a number: an input's name or a size expression (`kw_main.shape[0]`)
+        return "arg_" + re.sub(r"\W+", "_", str(v.attr)).strip("_")
     return f"{'in' if v.op == 'input' else 'p'}_{base}_ptr"
 
 

@@ -116,6 +116,11 @@ class Lowering:
             if a is None or b is None:
                 return None
         cls = _merge(a.cls, b.cls)
+        if cls is None and {a.cls, b.cls} == {"row", "rowflat"}:
+            # one value per row either way (a kept dim squeezed away): fine where the result is too
+            out = self.out_shape()
+            if out is not None and self.space is not None and math.prod(out) * self.space.extent("r") == self.space.numel:
+                cls = "rowflat" if len(out) < len(self.main_shape) else "row"
         if "operand" in (a.cls, b.cls):
             self.bad(f"{what or fn} of a transposed tensor or a tensor of another shape than the matmul's output "
                      "(only matmul operands may be transposed)")
@@ -463,7 +468,7 @@ class Lowering:
                     else:
                         env[node] = None
                     continue
-                if meta.dtype not in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
+                if meta.dtype.is_complex:
                     self.bad(f"input {node.target} of dtype {meta.dtype}")
                 self.input_shapes[node.target] = tuple(meta.shape)
                 env[node] = self.leaf("input", node.target, tuple(meta.shape), f"input {node.target}")
@@ -583,6 +588,18 @@ class Lowering:
             return self.instance_norm(x, w, b, float(mod.eps), f"nn.{kind}")
         if kind == "Dropout" and (mod.p == 0 or not mod.training):
             return x
+        losses = {"MSELoss": ("mse_loss", {}), "L1Loss": ("l1_loss", {}),
+                  "SmoothL1Loss": ("smooth_l1_loss", {"beta": getattr(mod, "beta", 1.0)}),
+                  "HuberLoss": ("huber_loss", {"delta": getattr(mod, "delta", 1.0)}),
+                  "KLDivLoss": ("kl_div", {"log_target": getattr(mod, "log_target", False)})}
+        if kind in losses:
+            fn, extra = losses[kind]
+            return FUNCS[fn](self, tuple(args[:2]), {"reduction": mod.reduction, **extra}, f"nn.{kind}")
+        if kind == "CosineSimilarity":
+            return FUNCS["cosine_similarity"](self, tuple(args[:2]), {"dim": mod.dim, "eps": mod.eps}, f"nn.{kind}")
+        if kind == "PairwiseDistance":
+            return FUNCS["pairwise_distance"](self, tuple(args[:2]), {"p": mod.norm, "eps": mod.eps, "keepdim": mod.keepdim},
+                                              f"nn.{kind}")
         self.bad(_label(f"nn.{kind}", kind))
         return None
 

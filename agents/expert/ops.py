@@ -417,6 +417,161 @@ def _batch_norm(lw, args, kwargs, label):
     return lw.batch_norm_eval(p["input"], p["running_mean"], p["running_var"], p["weight"], p["bias"], float(p["eps"]), label)
 
 
+def _triangle(upper: bool):
+    def h(lw, args, kwargs, label):
+        p = _bind(args, kwargs, ["input", "diagonal"], {"diagonal": 0})
+        x, d = p["input"], p["diagonal"]
+        if not isinstance(x, V) or not isinstance(d, int) or not lw.matmul_mode or len(lw.main_shape or ()) != 2:
+            lw.bad(f"{label} (only of a 2-D matmul's result)")
+            return None
+        offset = lw.bin("sub", V("pos", attr="col", cls="full"), V("pos", attr="row", cls="full"), label)
+        keep = lw.bin("ge" if upper else "le", offset, float(d), label)
+        return V("where", (keep, x, lw.const(0.0)), None, "full")
+    return h
+
+
+def _einsum(lw, args, kwargs, label):
+    """Two-operand einsums that are one matmul: A's last index contracted with one index of a
+    2-D B, the output A's other indices then B's free one ("bijl,lk->bijk", "ik,kj->ij")."""
+    from kernelwright.agents.expert.matmul_ir import lower_matmul_call, view_value
+
+    if len(args) != 3 or not isinstance(args[0], str):
+        lw.bad(f"{label} of other than two operands")
+        return None
+    eq, a, b = args[0].replace(" ", ""), args[1], args[2]
+    if "->" not in eq or "." in eq:
+        lw.bad(f"{label} '{eq}'")
+        return None
+    ins, out = eq.split("->")
+    ia, ib = ins.split(",") if ins.count(",") == 1 else ("", "")
+    if len(ib) != 2 or not ia or len(set(ia)) != len(ia):
+        lw.bad(f"{label} '{eq}' (only a tensor times a matrix)")
+        return None
+    k = ia[-1]
+    if k not in ib or out != ia[:-1] + ib.replace(k, ""):
+        lw.bad(f"{label} '{eq}' (only a tensor times a matrix)")
+        return None
+    if ib[1] == k:
+        b = view_value(lw, b, ".t()", label)
+    return lower_matmul_call(lw, "matmul", (a, b), {}, label)
+
+
+def _reduced_loss(lw, elem, reduction, label):
+    """An elementwise loss reduced as torch does: 'mean' / 'sum' over every element, 'batchmean'
+    (kl_div) the sum over the batch size, 'none' the elements."""
+    if elem is None or reduction == "none":
+        return elem
+    how = lw.reduce_check(elem, lw.out_shape() if reduction == "none" else lw.in_shape(0), None, label)
+    if how is None:
+        return None
+    if how == "trivial":
+        return elem
+    if reduction == "mean":
+        return lw.mean(elem, False)
+    total = lw.reduce("sum", elem, False)
+    if reduction == "sum":
+        return total
+    if reduction == "batchmean":
+        return lw.div(total, V("arg", attr="kw_main.shape[0]", cls="scalar"))
+    lw.bad(f"{label} with reduction={reduction!r}")
+    return None
+
+
+def _pointwise_loss(kind: str):
+    names = {"mse_loss": ["input", "target", "size_average", "reduce", "reduction"],
+             "l1_loss": ["input", "target", "size_average", "reduce", "reduction"],
+             "smooth_l1_loss": ["input", "target", "size_average", "reduce", "reduction", "beta"],
+             "huber_loss": ["input", "target", "reduction", "delta"]}[kind]
+
+    def h(lw, args, kwargs, label):
+        p = _bind(args, kwargs, names, {"reduction": "mean", "beta": 1.0, "delta": 1.0})
+        if p.get("size_average") is not None or p.get("reduce") is not None:
+            lw.bad(f"{label} with size_average / reduce")
+            return None
+        if lw.in_shape(0) != lw.in_shape(1):
+            lw.bad(f"{label} of operands of different shapes")
+            return None
+        d = lw.sub(p["input"], p["target"])
+        if d is None:
+            return None
+        if kind == "mse_loss":
+            elem = lw.mul(d, d)
+        else:
+            a = lw.un("abs", d)
+            if kind == "l1_loss" or (kind == "smooth_l1_loss" and float(p["beta"]) == 0.0):
+                elem = a
+            elif kind == "smooth_l1_loss":
+                beta = float(p["beta"])
+                small = lw.div(lw.mul(lw.mul(a, a), 0.5), beta)
+                elem = V("where", (lw.bin("lt", a, beta), small, lw.sub(a, 0.5 * beta)), None, a.cls)
+            else:
+                delta = float(p["delta"])
+                small = lw.mul(lw.mul(a, a), 0.5)
+                elem = V("where", (lw.bin("lt", a, delta), small, lw.mul(lw.sub(a, 0.5 * delta), delta)), None, a.cls)
+        return _reduced_loss(lw, elem, p["reduction"], label)
+    return h
+
+
+def _kl_div(lw, args, kwargs, label):
+    p = _bind(args, kwargs, ["input", "target", "size_average", "reduce", "reduction", "log_target"],
+              {"reduction": "mean", "log_target": False})
+    if p.get("size_average") is not None or p.get("reduce") is not None or lw.in_shape(0) != lw.in_shape(1):
+        lw.bad(f"{label} with size_average / reduce or broadcast operands")
+        return None
+    x, t = p["input"], p["target"]
+    if p["log_target"]:
+        elem = lw.mul(lw.un("exp", t), lw.sub(t, x))
+    else:  # xlogy(t, t) - t * x: 0 where t == 0
+        tlogt = V("where", (lw.bin("gt", t, 0.0), lw.mul(t, lw.un("log", t)), lw.const(0.0)), None, "full")
+        elem = lw.sub(tlogt, lw.mul(t, x))
+    return _reduced_loss(lw, elem, p["reduction"], label)
+
+
+def _pairwise_distance(lw, args, kwargs, label):
+    p = _bind(args, kwargs, ["x1", "x2", "p", "eps", "keepdim"], {"p": 2.0, "eps": 1e-6, "keepdim": False})
+    if lw.in_shape(0) != lw.in_shape(1):
+        lw.bad(f"{label} of operands of different shapes")
+        return None
+    d = lw.add(lw.sub(p["x1"], p["x2"]), float(p["eps"]))
+    if d is None or lw.reduce_dims(d, -1, label) != "ok":
+        return None
+    return _p_norm(lw, d, float(p["p"]), -1, bool(p["keepdim"]), label)
+
+
+def _cosine_similarity(lw, args, kwargs, label):
+    p = _bind(args, kwargs, ["x1", "x2", "dim", "eps"], {"dim": 1, "eps": 1e-8})
+    a, b = p["x1"], p["x2"]
+    if lw.in_shape(0) != lw.in_shape(1) or lw.reduce_dims(a, p["dim"], label) != "ok":
+        lw.bad(f"{label} of operands of different shapes or over a size-1 dim")
+        return None
+    eps = float(p["eps"])
+    dot = lw.reduce("sum", lw.mul(a, b), False)
+    na = lw.bin("maximum", lw.un("sqrt", lw.reduce("sum", lw.mul(a, a), False)), eps)
+    nb = lw.bin("maximum", lw.un("sqrt", lw.reduce("sum", lw.mul(b, b), False)), eps)
+    return lw.div(dot, lw.mul(na, nb))
+
+
+def _gather(lw, args, kwargs, label):
+    """x.gather(dim, index) with one index per row along the stage's reduced (last) dim."""
+    p = _bind(args, kwargs, ["input", "dim", "index"])
+    x, index = p["input"], p["index"]
+    shape, ishape = lw.in_shape(0), lw.in_shape(2, "index")
+    if not isinstance(x, V) or x.op not in ("input", "param") or not isinstance(index, V) or shape is None \
+            or ishape is None or p["dim"] not in (-1, len(shape) - 1) or tuple(ishape) != tuple(shape[:-1]) + (1,):
+        lw.bad(f"{label} (only one index per row along the last dim of an input)")
+        return None
+    if lw.reduce_check(x, shape, -1, label) != "ok":
+        return None
+    if x.cls == "leaf":
+        x = lw.resolve(x, shape, label)
+    idx = lw.resolve(index, tuple(ishape), label) if index.cls == "leaf" else index
+    if x is None or idx is None or x.cls != "full" or idx.cls not in ("row", "rbcast", "scalar"):
+        lw.bad(f"{label} of a broadcast input")
+        return None
+    lw.reductions += 1  # a row kernel's work: one index per row
+    return V("gather", (x, idx), None, "row")
+
+
 def _where(lw, args, kwargs, label):
     p = _bind(args, kwargs, ["condition", "input", "other"])
     c, a, b = p["condition"], lw.val(p["input"]), lw.val(p.get("other"))
@@ -456,6 +611,10 @@ FUNCS = {
     "pow": _pow, "rpow": _rpow,
     "sum": _sum, "mean": _mean, "amax": _amax("max"), "amin": _amax("min"), "max": _maxmin("max"), "min": _maxmin("min"),
     "var": _var(False), "std": _var(True), "logsumexp": _logsumexp, "argmax": _argmaxmin("max"), "argmin": _argmaxmin("min"),
+    "mse_loss": _pointwise_loss("mse_loss"), "l1_loss": _pointwise_loss("l1_loss"),
+    "smooth_l1_loss": _pointwise_loss("smooth_l1_loss"), "huber_loss": _pointwise_loss("huber_loss"), "kl_div": _kl_div,
+    "pairwise_distance": _pairwise_distance, "cosine_similarity": _cosine_similarity, "gather": _gather,
+    "triu": _triangle(True), "tril": _triangle(False), "einsum": _einsum,
     "norm": _norm, "vector_norm": _norm, "group_norm": _group_norm, "instance_norm": _instance_norm, "batch_norm": _batch_norm,
     "unsqueeze": _view, "squeeze": _view, "view": _view, "reshape": _view, "flatten": _view, "view_as": _view,
     "expand": _expand, "expand_as": _expand,

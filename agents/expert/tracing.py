@@ -63,8 +63,12 @@ def _build(module) -> tuple[nn.Module, list]:
 def _fx_graph(model: nn.Module, inputs: list) -> fx.GraphModule:
     from torch.fx.passes.shape_prop import ShapeProp
 
+    from kernelwright.agents.expert.decompose import decompose
+
     gm = fx.symbolic_trace(model)
     ShapeProp(gm).propagate(*inputs)
+    if decompose(gm):
+        ShapeProp(gm).propagate(*inputs)
     return gm
 
 
@@ -191,7 +195,7 @@ def _matmul_k(gm: fx.GraphModule) -> int:
     for n in gm.graph.nodes:
         if is_matmul_node(gm, n):
             first = n.args[0] if n.args else None
-            if op_name(n.target) in ("addmm", "baddbmm") and len(n.args) > 1:
+            if op_name(n.target) in ("addmm", "baddbmm", "einsum") and len(n.args) > 1:
                 first = n.args[1]
             meta = first.meta.get("tensor_meta") if isinstance(first, fx.Node) else None
             return int(meta.shape[-1]) if meta is not None else 0
