@@ -172,6 +172,8 @@ def cpu_configs(family: str, s: Sizes) -> list[Config]:
         return [Config(2048, 4), Config(1024, 4)]
     if family == "cols":
         return [Config(min(1024, next_pow2(s.n_cols)), 4, block_q=64), Config(256, 4, block_q=32)]
+    if family == "scan":
+        return [Config(1024, 4), Config(512, 4)]
 
     def tile(n: int, cap: int) -> int:
         return min(cap, max(16, next_pow2(n)))
@@ -222,6 +224,10 @@ def gpu_spaces(family: str, s: Sizes, dtype: str, heavy_epilogue: bool = False) 
         return {"first": dedupe(first), "memory": dedupe(memory), "compute": dedupe(compute), "neighbours": dedupe(neighbours)}
     if family == "cols":
         return cols_spaces(s)
+    if family == "scan":  # one row per program; a chunk's scan in registers, then a carry
+        return {"first": [Config(1024, 4), Config(2048, 8), Config(4096, 8), Config(512, 4)],
+                "memory": [Config(4096, 16), Config(8192, 16)], "compute": [Config(1024, 8), Config(2048, 4)],
+                "neighbours": [Config(2048, 16), Config(1024, 2)]}
     wide = dtype in ("bf16", "fp16")
     if wide and s.m <= 64:  # skinny: one row of tiles, so narrow N tiles and long K steps keep the SMs fed
         first = [_mm(64, 64, 128, 4, 4), _mm(64, 128, 64, 4, 4), _mm(64, 256, 64, 4, 3), _mm(64, 32, 128, 4, 4)]

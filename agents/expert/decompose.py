@@ -7,6 +7,9 @@ the stage split (`pipeline`) can give each reduction its own kernel.
 - triplet_margin_loss(a, p, n) = mean(clamp_min(d(a, p) - d(a, n) + margin, 0)), d the pairwise
   distance (swap=False).
 
+Scans: `flip(cumsum(flip(x, d), d), d)` is a reverse scan and `cat((zeros_like(<one slice>),
+cumsum(narrow(x, d, 0, n - 1), d)), d)` an exclusive one: both become one `kw_scan` call.
+
 Anything these rewrites do not cover (class weights, label smoothing, more than 2-D logits) stays
 as it is and is reported as unsupported by the lowering.
 """
@@ -55,6 +58,82 @@ def _triplet_args(gm: fx.GraphModule, node: fx.Node):
     return None
 
 
+def kw_scan(x: torch.Tensor, dim: int, kind: str = "sum", reverse: bool = False, exclusive: bool = False) -> torch.Tensor:
+    """A cumulative sum or product along `dim`, optionally from the end and excluding the element
+    itself: the fx node the scan rewrites produce (this body gives shapes and a reference)."""
+    fn = torch.cumsum if kind == "sum" else torch.cumprod
+    y = fn(x.flip(dim), dim).flip(dim) if reverse else fn(x, dim)
+    return y - x if exclusive else y
+
+
+def _scan_of(n):
+    """(input, dim, kind) of a cumsum/cumprod node, else None."""
+    if not isinstance(n, fx.Node) or n.op not in ("call_function", "call_method"):
+        return None
+    name = getattr(n.target, "__name__", n.target)
+    if name not in ("cumsum", "cumprod"):
+        return None
+    p = dict(zip(["input", "dim"], n.args)) | dict(n.kwargs)
+    if p.get("dtype") is not None or not isinstance(p.get("dim"), int):
+        return None
+    return p["input"], p["dim"], "sum" if name == "cumsum" else "prod"
+
+
+def _flip_dim(n) -> tuple[fx.Node, int] | None:
+    if not isinstance(n, fx.Node) or getattr(n.target, "__name__", n.target) != "flip" or len(n.users) > 1:
+        return None
+    dims = n.args[1] if len(n.args) > 1 else n.kwargs.get("dims")
+    dims = [dims] if isinstance(dims, int) else list(dims or [])
+    return (n.args[0], dims[0]) if len(dims) == 1 and isinstance(dims[0], int) else None
+
+
+def _norm_dim(d: int, n) -> int:
+    return d % _ndim(n) if _ndim(n) > 0 else d
+
+
+def _rewrite_scans(g: fx.Graph) -> bool:
+    changed = False
+    for node in list(g.nodes):
+        outer = _flip_dim(node) if node.op != "placeholder" else None
+        if outer is not None and len(node.args) and _scan_of(outer[0]) and len(outer[0].users) == 1:
+            x, dim, kind = _scan_of(outer[0])
+            inner = _flip_dim(x)
+            if inner is not None and len({_norm_dim(outer[1], node), _norm_dim(dim, node), _norm_dim(inner[1], node)}) == 1:
+                with g.inserting_before(node):
+                    new = g.call_function(kw_scan, (inner[0], _norm_dim(dim, node), kind, True, False))
+                node.replace_all_uses_with(new)
+                for dead in (node, outer[0], x):
+                    g.erase_node(dead)
+                changed = True
+                continue
+        if getattr(node.target, "__name__", None) == "cat" and node.op == "call_function":
+            parts = node.args[0] if node.args else node.kwargs.get("tensors")
+            dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
+            if not isinstance(parts, (list, tuple)) or len(parts) != 2 or not isinstance(dim, int):
+                continue
+            zeros, scanned = parts
+            scan = _scan_of(scanned)
+            if not isinstance(zeros, fx.Node) or getattr(zeros.target, "__name__", zeros.target) != "zeros_like" \
+                    or scan is None or scan[2] != "sum":
+                continue
+            narrow, sdim = scan[0], scan[1]
+            if not isinstance(narrow, fx.Node) or getattr(narrow.target, "__name__", narrow.target) != "narrow":
+                continue
+            q = dict(zip(["input", "dim", "start", "length"], narrow.args)) | dict(narrow.kwargs)
+            d = _norm_dim(dim, node)
+            zshape = zeros.meta.get("tensor_meta")
+            if q.get("start") != 0 or _norm_dim(q.get("dim", -1), node) != d or _norm_dim(sdim, node) != d \
+                    or zshape is None or zshape.shape[d] != 1 or node.meta["tensor_meta"].shape != q["input"].meta["tensor_meta"].shape:
+                continue
+            with g.inserting_before(node):
+                new = g.call_function(kw_scan, (q["input"], d, "sum", False, True))
+            node.replace_all_uses_with(new)
+            changed = True
+    if changed:
+        g.eliminate_dead_code()
+    return changed
+
+
 def _ndim(n) -> int:
     meta = n.meta.get("tensor_meta") if isinstance(n, fx.Node) else None
     return len(meta.shape) if meta is not None else -1
@@ -63,7 +142,7 @@ def _ndim(n) -> int:
 def decompose(gm: fx.GraphModule) -> bool:
     """Rewrite in place; True where anything changed (shapes must then be propagated again)."""
     g = gm.graph
-    changed = False
+    changed = _rewrite_scans(g)
     for node in list(g.nodes):
         ce = _cross_entropy_args(gm, node)
         if ce is not None and _ndim(ce[0]) == 2:

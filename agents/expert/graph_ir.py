@@ -56,6 +56,7 @@ class Lowering:
         self.input_shapes: dict[str, tuple[int, ...]] = {}
         self.scalar_args: list[str] = []  # inputs that are Python numbers (kernel arguments)
         self.reductions = 0
+        self.scans = 0
         self.matmuls = 0
         self.argreduce = False  # the output is an index (argmax / argmin)
         # With a matmul, the output's shape is the matmul's; tensors that are neither of that
@@ -426,7 +427,7 @@ class Lowering:
             pass
         self.discovering = False
         self.unsupported, self.inputs, self.input_shapes, self.scalar_args = saved, [], {}, []
-        self.reductions, self.argreduce = 0, False
+        self.reductions, self.scans, self.argreduce = 0, 0, False
         self.space = self.plan_space()
         return self.walk()
 
@@ -494,6 +495,8 @@ class Lowering:
                     continue
                 env[node] = self.lower(node, tuple(args), dict(kwargs))
         self.node = None
+        if self.scans and (self.reductions or self.scans > 1 or (self.space and self.space.b < len(self.space.dims))):
+            self.bad("a scan with another scan or a reduction in one kernel, or along a middle dim")
         if self.unsupported:
             raise UnsupportedProblem("expert policy: no kernel for " + " / ".join(self.unsupported))
         if not isinstance(result, V):

@@ -572,6 +572,30 @@ def _gather(lw, args, kwargs, label):
     return V("gather", (x, idx), None, "row")
 
 
+def _scan(default_kind: str | None):
+    """cumsum / cumprod (and the `kw_scan` rewrites: reverse, exclusive) along the stage's row."""
+    def h(lw, args, kwargs, label):
+        names = ["input", "dim", "kind", "reverse", "exclusive"]
+        p = _bind(args, kwargs, names, {"kind": default_kind, "reverse": False, "exclusive": False})
+        if p.get("dtype") is not None:
+            lw.bad(f"{label} with dtype")
+            return None
+        x, kind = p["input"], p["kind"]
+        how = lw.reduce_check(x, lw.in_shape(0), p["dim"], label)
+        if how is None:
+            return None
+        if kind == "prod" and p["exclusive"]:
+            lw.bad(f"{label}: an exclusive product")
+            return None
+        if how == "trivial":
+            return lw.mul(x, 0.0) if p["exclusive"] else x
+        if x.cls == "leaf":
+            x = lw.resolve(x, lw.in_shape(0), label)
+        lw.scans += 1
+        return V("scan", (x,), (kind, bool(p["reverse"]), bool(p["exclusive"])), "full")
+    return h
+
+
 def _where(lw, args, kwargs, label):
     p = _bind(args, kwargs, ["condition", "input", "other"])
     c, a, b = p["condition"], lw.val(p["input"]), lw.val(p.get("other"))
@@ -614,6 +638,7 @@ FUNCS = {
     "mse_loss": _pointwise_loss("mse_loss"), "l1_loss": _pointwise_loss("l1_loss"),
     "smooth_l1_loss": _pointwise_loss("smooth_l1_loss"), "huber_loss": _pointwise_loss("huber_loss"), "kl_div": _kl_div,
     "pairwise_distance": _pairwise_distance, "cosine_similarity": _cosine_similarity, "gather": _gather,
+    "cumsum": _scan("sum"), "cumprod": _scan("prod"), "kw_scan": _scan(None),
     "triu": _triangle(True), "tril": _triangle(False), "einsum": _einsum,
     "norm": _norm, "vector_norm": _norm, "group_norm": _group_norm, "instance_norm": _instance_norm, "batch_norm": _batch_norm,
     "unsqueeze": _view, "squeeze": _view, "view": _view, "reshape": _view, "flatten": _view, "view_as": _view,

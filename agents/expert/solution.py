@@ -28,6 +28,7 @@ from kernelwright.agents.expert.codegen import (
     kernel_cols,
     kernel_elementwise,
     kernel_rows,
+    kernel_scan,
     kernels_split,
     leaf_uses,
     splittable,
@@ -130,9 +131,10 @@ def _init_source(problem_source: str) -> tuple[list[str], str]:
 # -- decorators and launches ------------------------------------------------------------------------
 
 # The constexprs each family's configs set (the rest of a config is num_warps / num_stages).
-CONFIG_KWARGS = {"elementwise": ("BLOCK",), "rows": ("BLOCK",), "cols": ("BLOCK", "BLOCK_Q"),
+CONFIG_KWARGS = {"elementwise": ("BLOCK",), "rows": ("BLOCK",), "cols": ("BLOCK", "BLOCK_Q"), "scan": ("BLOCK",),
                  "matmul": ("BLOCK_M", "BLOCK_N", "BLOCK_K", "GROUP_M", "PRECISION", "EPILOGUE_SPLIT")}
-AUTOTUNE_KEYS = {"elementwise": ["n_elements"], "rows": ["n_cols"], "cols": ["n_cols", "n_q"], "matmul": mmc.AUTOTUNE_KEY}
+AUTOTUNE_KEYS = {"elementwise": ["n_elements"], "rows": ["n_cols"], "cols": ["n_cols", "n_q"], "scan": ["n_cols"],
+                 "matmul": mmc.AUTOTUNE_KEY}
 HEURISTICS = {"rows": '{"SINGLE": lambda args: args["n_cols"] <= args["BLOCK"]}',
               "cols": '{"SINGLE": lambda args: args["n_cols"] <= args["BLOCK"]}', "matmul": mmc.HEURISTICS}
 
@@ -160,7 +162,7 @@ def decorators(family: str, configs: list[Config], tiled: bool = False) -> str:
         for c in configs:
             kw = ", ".join(f"{k!r}: {v!r}" for k, v in _config_kwargs(family, c).items()).replace("'", '"')
             rows.append(f"    triton.Config({{{kw}}}, {_launch_options(c, family)}),")
-        fit = {"rows": "kw_fit_rows", "cols": "kw_fit_rows", "matmul": "kw_fit_matmul"}.get(family)
+        fit = {"rows": "kw_fit_rows", "cols": "kw_fit_rows", "scan": "kw_fit_rows", "matmul": "kw_fit_matmul"}.get(family)
         prune = f", prune_configs_by={{\"early_config_prune\": {fit}}}" if fit else ""
         out.append("@triton.autotune(configs=[\n" + "\n".join(rows) + f"\n], key={key!r}{prune})".replace("'", '"'))
     if family in HEURISTICS or tiled:
@@ -192,9 +194,10 @@ def _stage_code(t: Traced, kname: str, configs: list[Config], device: str, used:
                                    split=any(c.epilogue_split == 2 for c in configs))
         fwd = _forward_matmul(t, kname, leaves, leaf_args, configs, device)
     else:
-        axis_vars = {"elementwise": {"p": "rows", "r": "cols"}, "rows": ROWS.axis_vars, "cols": COLS.axis_vars}[t.family]
+        axis_vars = {"elementwise": {"p": "rows", "r": "cols"}, "rows": ROWS.axis_vars, "cols": COLS.axis_vars,
+                     "scan": ROWS.axis_vars}[t.family]
         layouts = LayoutArgs(t.space, axis_vars)
-        build = {"elementwise": kernel_elementwise, "rows": kernel_rows, "cols": kernel_cols}[t.family]
+        build = {"elementwise": kernel_elementwise, "rows": kernel_rows, "cols": kernel_cols, "scan": kernel_scan}[t.family]
         kernel = build(kname, t, leaves, used, layouts)
         split = None
         if splittable(t):
@@ -207,7 +210,7 @@ def _stage_code(t: Traced, kname: str, configs: list[Config], device: str, used:
     if tiled:
         host_code = TILE_2D
     elif len(configs) > 1 or split_once:  # split_once: kw_rows_aligned picks the split at the launch
-        host_code = {"rows": ROWS_PRUNE, "cols": ROWS_PRUNE, "matmul": MATMUL_PRUNE}.get(t.family, "")
+        host_code = {"rows": ROWS_PRUNE, "cols": ROWS_PRUNE, "scan": ROWS_PRUNE, "matmul": MATMUL_PRUNE}.get(t.family, "")
     else:
         host_code = ""
     return StageCode(decorators(t.family, configs, tiled) + kernel, host_code, fwd)
@@ -371,6 +374,15 @@ def _forward_rows_or_elementwise(t: Traced, kname: str, leaves, leaf_args: list[
         else:
             fwd += [f"BLOCK = {c.block}", "grid = (triton.cdiv(kw_n, BLOCK),)",
                     f"{kname}[grid]({args}, BLOCK=BLOCK, {_launch_options(c, 'elementwise')})"]
+    elif t.family == "scan":
+        args = ", ".join([*leaf_args, "kw_out", *extra, "kw_n_cols"])
+        fwd += ["kw_rows = kw_main.numel() // kw_n_cols",
+                f"kw_out = torch.empty({_out_shape(t, classic)}, dtype={dtype}, device=kw_main.device)", "grid = (kw_rows,)"]
+        if tuned:
+            fwd.append(f"{kname}[grid]({args})")
+        else:
+            fwd += [f"BLOCK = min(triton.next_power_of_2(kw_n_cols), {c.block})",
+                    f"{kname}[grid]({args}, BLOCK=BLOCK, {_launch_options(c, 'rows')})"]
     elif t.family == "rows":
         args = ", ".join([*leaf_args, "kw_out", *extra, "kw_n_cols"])
         fwd += ["kw_rows = kw_main.numel() // kw_n_cols",

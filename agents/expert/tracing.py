@@ -156,6 +156,8 @@ def lower_graph(module, model: nn.Module, gm: fx.GraphModule, inputs: list, trac
     space = lw.space
     if lw.matmuls:
         family = "matmul"
+    elif lw.scans:
+        family = "scan"
     elif lw.reductions:
         family = "cols" if space is not None and space.b < len(space.dims) else "rows"
     else:
