@@ -174,6 +174,8 @@ def cpu_configs(family: str, s: Sizes) -> list[Config]:
         return [Config(min(1024, next_pow2(s.n_cols)), 4, block_q=64), Config(256, 4, block_q=32)]
     if family == "scan":
         return [Config(1024, 4), Config(512, 4)]
+    if family == "pool":
+        return [Config(1024, 4), Config(512, 4)]
 
     def tile(n: int, cap: int) -> int:
         return min(cap, max(16, next_pow2(n)))
@@ -224,6 +226,10 @@ def gpu_spaces(family: str, s: Sizes, dtype: str, heavy_epilogue: bool = False) 
         return {"first": dedupe(first), "memory": dedupe(memory), "compute": dedupe(compute), "neighbours": dedupe(neighbours)}
     if family == "cols":
         return cols_spaces(s)
+    if family == "pool":  # output tiles; each element reads its window (overlaps hit the caches)
+        return {"first": [Config(512, 4), Config(1024, 4), Config(256, 2), Config(2048, 8)],
+                "memory": [Config(2048, 4), Config(4096, 8)], "compute": [Config(1024, 8), Config(512, 8)],
+                "neighbours": [Config(256, 4), Config(1024, 2)]}
     if family == "scan":  # one row per program; a chunk's scan in registers, then a carry
         return {"first": [Config(1024, 4), Config(2048, 8), Config(4096, 8), Config(512, 4)],
                 "memory": [Config(4096, 16), Config(8192, 16)], "compute": [Config(1024, 8), Config(2048, 4)],

@@ -42,6 +42,7 @@ from kernelwright.agents.expert.matmul_ir import (
     op_name,
 )
 from kernelwright.agents.expert.ops import FUNCS
+from kernelwright.agents.expert.pool import PoolSpec
 from kernelwright.agents.expert.space import Space, layout_of, make_space, suffixes
 
 
@@ -57,6 +58,7 @@ class Lowering:
         self.scalar_args: list[str] = []  # inputs that are Python numbers (kernel arguments)
         self.reductions = 0
         self.scans = 0
+        self.pools: list = []  # PoolSpec of the stage's pooling (at most one)
         self.matmuls = 0
         self.argreduce = False  # the output is an index (argmax / argmin)
         # With a matmul, the output's shape is the matmul's; tensors that are neither of that
@@ -383,6 +385,19 @@ class Lowering:
         y = self.mul(self.sub(x, self.per_channel(mean, nd)), self.un("rsqrt", self.add(self.per_channel(var, nd), eps)))
         return self.affine(y, w, b, nd)
 
+    def pool(self, x, spec, what: str) -> V | None:
+        """A pooling of an input (or a view of one): the stage's one pooling; scalars may follow."""
+        if isinstance(x, V) and x.cls == "leaf" and x.op in ("input", "param"):
+            x = self.resolve(x, x.shape, what)
+        if not isinstance(x, V) or x.op not in ("input", "param") or x.cls != "full":
+            self.bad(f"{what} of a tensor computed in the same kernel (only of an input)")
+            return None
+        if spec.kind == "avg" and spec.ceil_mode not in ("False", "0"):
+            self.bad(f"{what} with ceil_mode")
+            return None
+        self.pools.append(spec)
+        return V("pool", (x,), spec, "full")
+
     def param(self, path: str, what: str) -> V | None:
         return self.leaf("param", path, self.param_shape(path), what)
 
@@ -427,7 +442,7 @@ class Lowering:
             pass
         self.discovering = False
         self.unsupported, self.inputs, self.input_shapes, self.scalar_args = saved, [], {}, []
-        self.reductions, self.scans, self.argreduce = 0, 0, False
+        self.reductions, self.scans, self.argreduce, self.pools = 0, 0, False, []
         self.space = self.plan_space()
         return self.walk()
 
@@ -495,6 +510,8 @@ class Lowering:
                     continue
                 env[node] = self.lower(node, tuple(args), dict(kwargs))
         self.node = None
+        if self.pools and (self.reductions or self.scans or len(self.pools) > 1):
+            self.bad("a pooling with another pooling, a scan or a reduction in one kernel")
         if self.scans and (self.reductions or self.scans > 1 or (self.space and self.space.b < len(self.space.dims))):
             self.bad("a scan with another scan or a reduction in one kernel, or along a middle dim")
         if self.unsupported:
@@ -591,6 +608,16 @@ class Lowering:
             return self.instance_norm(x, w, b, float(mod.eps), f"nn.{kind}")
         if kind == "Dropout" and (mod.p == 0 or not mod.training):
             return x
+        if kind in ("MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d"):
+            if getattr(mod, "return_indices", False):
+                self.bad(f"nn.{kind} with return_indices")
+                return None
+            avg = kind.startswith("Avg")
+            m = f"self.{path}"
+            spec = PoolSpec("avg" if avg else "max", int(kind[-2]), f"{m}.kernel_size", f"{m}.stride", f"{m}.padding",
+                            "1" if avg else f"{m}.dilation", repr(bool(mod.ceil_mode)), bool(getattr(mod, "count_include_pad", True)),
+                            getattr(mod, "divisor_override", None), self.in_shape(0) or (), self.out_shape() or ())
+            return self.pool(x, spec, f"nn.{kind}")
         losses = {"MSELoss": ("mse_loss", {}), "L1Loss": ("l1_loss", {}),
                   "SmoothL1Loss": ("smooth_l1_loss", {"beta": getattr(mod, "beta", 1.0)}),
                   "HuberLoss": ("huber_loss", {"delta": getattr(mod, "delta", 1.0)}),

@@ -596,6 +596,28 @@ def _scan(default_kind: str | None):
     return h
 
 
+def _pool_fn(kind: str, nd: int):
+    def h(lw, args, kwargs, label):
+        from kernelwright.agents.expert.pool import PoolSpec
+
+        if kind == "max":
+            names = ["input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices"]
+            p = _bind(args, kwargs, names, {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False, "return_indices": False})
+            if p["return_indices"]:
+                lw.bad(f"{label} with return_indices")
+                return None
+        else:
+            names = ["input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"]
+            p = _bind(args, kwargs, names, {"stride": None, "padding": 0, "ceil_mode": False, "count_include_pad": True,
+                                            "divisor_override": None})
+        stride = p["stride"] if p["stride"] not in (None, [], ()) else p["kernel_size"]
+        spec = PoolSpec(kind, nd, repr(p["kernel_size"]), repr(stride), repr(p["padding"]), repr(p.get("dilation", 1)),
+                        repr(bool(p["ceil_mode"])), bool(p.get("count_include_pad", True)), p.get("divisor_override"),
+                        lw.in_shape(0) or (), lw.out_shape() or ())
+        return lw.pool(p["input"], spec, label)
+    return h
+
+
 def _where(lw, args, kwargs, label):
     p = _bind(args, kwargs, ["condition", "input", "other"])
     c, a, b = p["condition"], lw.val(p["input"]), lw.val(p.get("other"))
@@ -639,6 +661,7 @@ FUNCS = {
     "smooth_l1_loss": _pointwise_loss("smooth_l1_loss"), "huber_loss": _pointwise_loss("huber_loss"), "kl_div": _kl_div,
     "pairwise_distance": _pairwise_distance, "cosine_similarity": _cosine_similarity, "gather": _gather,
     "cumsum": _scan("sum"), "cumprod": _scan("prod"), "kw_scan": _scan(None),
+    **{f"{pre}{k}_pool{n}d": _pool_fn(k, n) for pre in ("", "_") for k in ("max", "avg") for n in (1, 2, 3)},
     "triu": _triangle(True), "tril": _triangle(False), "einsum": _einsum,
     "norm": _norm, "vector_norm": _norm, "group_norm": _group_norm, "instance_norm": _instance_norm, "batch_norm": _batch_norm,
     "unsqueeze": _view, "squeeze": _view, "view": _view, "reshape": _view, "flatten": _view, "view_as": _view,

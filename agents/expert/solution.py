@@ -36,7 +36,8 @@ from kernelwright.agents.expert.codegen import (
 from kernelwright.agents.expert.configs import Config, default_config, parse_knobs
 from kernelwright.agents.expert.expressions import HELPERS, reset_signatures, walk
 from kernelwright.agents.expert.ir import UnsupportedProblem
-from kernelwright.agents.expert.space import shape_host
+from kernelwright.agents.expert.pool import POOL_HELPERS, POOL_HEURISTICS, forward_pool, kernel_pool
+from kernelwright.agents.expert.space import Dim, Space, shape_host
 from kernelwright.agents.expert.tracing import Traced, trace_problem
 from kernelwright.tools import pyast
 
@@ -131,12 +132,14 @@ def _init_source(problem_source: str) -> tuple[list[str], str]:
 # -- decorators and launches ------------------------------------------------------------------------
 
 # The constexprs each family's configs set (the rest of a config is num_warps / num_stages).
-CONFIG_KWARGS = {"elementwise": ("BLOCK",), "rows": ("BLOCK",), "cols": ("BLOCK", "BLOCK_Q"), "scan": ("BLOCK",),
+CONFIG_KWARGS = {"elementwise": ("BLOCK",), "rows": ("BLOCK",), "cols": ("BLOCK", "BLOCK_Q"), "scan": ("BLOCK",), "pool": ("BLOCK",),
                  "matmul": ("BLOCK_M", "BLOCK_N", "BLOCK_K", "GROUP_M", "PRECISION", "EPILOGUE_SPLIT")}
 AUTOTUNE_KEYS = {"elementwise": ["n_elements"], "rows": ["n_cols"], "cols": ["n_cols", "n_q"], "scan": ["n_cols"],
+                 "pool": ["n_rows", "OW"],
                  "matmul": mmc.AUTOTUNE_KEY}
 HEURISTICS = {"rows": '{"SINGLE": lambda args: args["n_cols"] <= args["BLOCK"]}',
-              "cols": '{"SINGLE": lambda args: args["n_cols"] <= args["BLOCK"]}', "matmul": mmc.HEURISTICS}
+              "cols": '{"SINGLE": lambda args: args["n_cols"] <= args["BLOCK"]}', "pool": POOL_HEURISTICS,
+              "matmul": mmc.HEURISTICS}
 
 
 def _config_kwargs(family: str, c: Config) -> dict[str, object]:
@@ -188,6 +191,8 @@ class StageCode:
 def _stage_code(t: Traced, kname: str, configs: list[Config], device: str, used: set[str]) -> StageCode:
     leaves = _leaves(walk(t.out))
     leaf_args = [_host_expr(v) for v in leaves]
+    if t.family == "pool":
+        return _pool_code(t, kname, configs, used)
     if t.family == "matmul":
         ptrs = {_leaf_key(v): _ptr_name(v) for v in leaves}
         kernel = mmc.kernel_matmul(kname, t.out, ptrs, Emitter, used, mask_all=configs[0].masks == "all",
@@ -214,6 +219,32 @@ def _stage_code(t: Traced, kname: str, configs: list[Config], device: str, used:
     else:
         host_code = ""
     return StageCode(decorators(t.family, configs, tiled) + kernel, host_code, fwd)
+
+
+def _pool_code(t: Traced, kname: str, configs: list[Config], used: set[str]) -> StageCode:
+    pool = next(v for v in walk(t.out) if v.op == "pool")
+    x = pool.args[0]
+    rest = [v for v in _leaves(walk(t.out)) if _leaf_key(v) != _leaf_key(x)]
+    ptrs = {_leaf_key(v): _ptr_name(v) for v in rest}
+    em = Emitter(ptrs, {"full": "offs"}, used)
+    kernel = kernel_pool(kname, t.out, pool.attr, em, "x_ptr", ptrs)
+    spec, sp = pool.attr, t.space
+    in_expr = shape_host(spec.in_shape, list(range(len(sp.dims))), sp)
+    out_view = None
+    if tuple(t.out_shape) != tuple(spec.out_shape):
+        pooled = [(n, i) for i, n in enumerate(spec.out_shape) if n != 1]
+        psp = Space(tuple(Dim(n, f"kw_out.shape[{i}]") for n, i in pooled), len(pooled), len(pooled))
+        out_view = shape_host(tuple(t.out_shape), list(range(len(pooled))), psp), psp.host_tuple()
+    if in_expr is None or (out_view is not None and out_view[0] is None):
+        raise UnsupportedProblem(f"expert policy: no kernel for a pooling of {list(spec.in_shape)} in a stage over {list(t.main_shape)}")
+    c = configs[0]
+    dtype = f"torch.{c.out_dtype}" if c.out_dtype else "kw_x.dtype"
+    fixed = None if len(configs) > 1 else (c.block, _launch_options(c, "pool"))
+    fwd = [f"{name} = {name}.contiguous()" for name in t.inputs if name not in t.scalar_args]
+    fwd += [f"kw_main = {_host_expr(x)}", f"kw_s = {sp.host_tuple()}  # the iteration space's dims"]
+    fwd += forward_pool(spec, kname, _host_expr(x), [_host_expr(v) for v in rest], in_expr, out_view, dtype, fixed)
+    deco = decorators("pool", configs, False)
+    return StageCode(deco + kernel, TILE_2D + POOL_HELPERS, fwd)
 
 
 def _file_head(problem_source: str) -> tuple[str, str]:
@@ -425,7 +456,21 @@ def _forward_matmul(t: Traced, kname: str, leaves, leaf_args: list[str], configs
             fixed = fixed.replace("EPILOGUE_SPLIT=2", "EPILOGUE_SPLIT=kw_split")
         fwd += [f"grid = {mmc.GRID.format(bm=c.block_m, bn=c.block_n)}",
                 f"{kname}[grid]({args}, F32_DOT=kw_f32_dot, {fixed})"]
-    return fwd + ["return kw_out"]
+    return fwd + _view_as_out(t, tuple(t.main_shape))
+
+
+def _view_as_out(t: Traced, allocated: tuple[int, ...]) -> list[str]:
+    """`return kw_out`, viewed as the traced output where the graph ends in a view (unsqueeze, ...)."""
+    if tuple(t.out_shape) in ((), allocated) or not t.out_shape:
+        return ["return kw_out"]
+    kept = [(n, i) for i, n in enumerate(allocated) if n != 1]
+    view = shape_host(tuple(t.out_shape), list(range(len(kept))),
+                      Space(tuple(Dim(n, f"kw_out.shape[{i}]") for n, i in kept), len(kept), len(kept)))
+    if view is None:
+        raise UnsupportedProblem(f"expert policy: no kernel for an output of shape {list(t.out_shape)} from {list(allocated)}")
+    space = Space(tuple(Dim(n, f"kw_out.shape[{i}]") for n, i in kept), len(kept), len(kept))
+    return [f"kw_s = {space.host_tuple()}", f"return kw_out.reshape({view})"]
+
 
 
 def compile_problem(path: str | Path, config: Config | list[Config] | None = None, source: str | None = None,

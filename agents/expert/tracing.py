@@ -158,6 +158,8 @@ def lower_graph(module, model: nn.Module, gm: fx.GraphModule, inputs: list, trac
         family = "matmul"
     elif lw.scans:
         family = "scan"
+    elif lw.pools:
+        family = "pool"
     elif lw.reductions:
         family = "cols" if space is not None and space.b < len(space.dims) else "rows"
     else:
