@@ -329,7 +329,14 @@ def _getitem(lw, args, kwargs, label):
         lw.bad(f"{obj[2]} indices over a size-1 dim")
         return None
     if isinstance(obj, tuple) and obj and obj[0] == "shape":
-        if idx in (-1, obj[1] - 1):
+        leaf = obj[2] if len(obj) > 2 else None
+        if isinstance(leaf, V) and leaf.op == "view":  # a transposed operand: not the input's dims
+            leaf = None
+        if isinstance(leaf, V) and leaf.op in ("input", "param") and isinstance(idx, int):
+            # a size of an input or parameter: read at run time (a shape variant changes it)
+            host = leaf.attr if leaf.op == "input" else f"self.{leaf.attr}"
+            return V("arg", attr=f"{host}.shape[{idx}]", cls="scalar")
+        if idx in (-1, obj[1] - 1) and not lw.matmul_mode:
             return lw.ncols()
         lw.bad("a size other than the last dim used as a number")
         return None
@@ -342,7 +349,7 @@ def _getattr(lw, args, kwargs, label):
     if isinstance(obj, tuple) and obj and obj[0] == "maxmin" and name in ("values", "indices"):
         return _getitem(lw, (obj, 0 if name == "values" else 1), {}, label)
     if name == "shape" and isinstance(obj, V):
-        return ("shape", len(lw.main_shape or ()))
+        return ("shape", len(lw.main_shape or ()), obj)
     if name == "dtype" and isinstance(obj, V):
         return ("dtype",)  # only ever used as a cast target (see _identity)
     if name in ("T", "mT") and isinstance(obj, V):
@@ -353,9 +360,10 @@ def _getattr(lw, args, kwargs, label):
 
 def _size(lw, args, kwargs, label):
     p = _bind(args, kwargs, ["input", "dim"], {"dim": None})
+    shape = ("shape", len(lw.main_shape or ()), p["input"])
     if p["dim"] is None:
-        return ("shape", len(lw.main_shape or ()))
-    return _getitem(lw, (("shape", len(lw.main_shape or ())), p["dim"]), {}, label)
+        return shape
+    return _getitem(lw, (shape, p["dim"]), {}, label)
 
 
 def _transpose(name):
