@@ -1,6 +1,6 @@
 """`kernelwright bench DIR`: a full `run` of every problem in DIR, in parallel, resumable; the
 per-problem results and the fast_p summary as JSON (stdout with --json, and results.json),
-Markdown (results.md) and a PNG chart (speedups.png) in HOME/bench/BENCH_ID/."""
+Markdown (results.md), a chart (speedups.svg/.png) and an HTML report (results.html) in HOME/bench/BENCH_ID/."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from kernelwright.tools.home import resolve_home
 def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench",
-        help="run every problem of a folder; fast_p table, JSON, Markdown and a PNG chart",
+        help="run every problem of a folder; fast_p table, JSON, Markdown, an SVG/PNG chart and HTML",
         description="A full run of each problem in DIR (one worker process each; one per GPU, or --jobs on the CPU), "
         "resumable with --resume. Exit 0 if some problem got an accepted solution, 1 if none, 2 for bad input, "
         "130 if stopped (the finished problems are kept).",
@@ -27,12 +27,16 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-iters", type=int, help="plan -> code rounds per problem (default 3)")
     p.add_argument("--candidates", type=int, help="candidates per round (default 1)")
     p.add_argument("--config", help="YAML file merged over configs/default.yaml (roles, budgets, check options)")
+    p.add_argument("--kernelbench", metavar="PATH", help="a KernelBench checkout: bench its --level N problems, unchanged, "
+                   "and export a KernelBench-style run folder (kernelbench/ in the bench folder)")
+    p.add_argument("--level", type=int, help="with --kernelbench: the level (1, 2, 3)")
+    p.add_argument("--problems", metavar="IDS", help="with --kernelbench: problem numbers, e.g. 1-20,23 (default: all)")
     p.add_argument("--filter", action="append", default=[], metavar="GLOB",
                    help="only problems whose name matches (repeat, or comma-separate)")
     p.add_argument("--limit", type=int, help="only the first N problems (after --filter)")
     p.add_argument("--id", dest="bench_id", help="name of a new bench (default bench-DATE-TIME-XXXX)")
     p.add_argument("--resume", metavar="BENCH_ID", help="continue a bench: run only its unfinished problems")
-    p.add_argument("--out", help="also copy results.json, results.md and speedups.png to this folder")
+    p.add_argument("--out", help="also copy results.json, results.md, speedups.svg/.png and results.html to this folder")
     p.add_argument("--home", help="kernelwright home (default $KERNELWRIGHT_HOME or ~/.kernelwright)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(func=_cmd_bench)
@@ -46,9 +50,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise InputError("--limit must be at least 1")
+    folder, filters, level = args.dir, list(args.filter), None
+    if args.kernelbench or args.level is not None or args.problems:
+        folder, filters, level = _kernelbench_selection(args)
     overrides = _overrides(argparse.Namespace(**{**vars(args), "device": None}))  # the device is each worker's slot
-    req = BenchRequest(folder=args.dir, home=resolve_home(args.home), config_path=args.config, overrides=overrides,
-                       device=args.device, jobs=args.jobs, filters=args.filter, limit=args.limit,
+    req = BenchRequest(folder=folder, home=resolve_home(args.home), config_path=args.config, overrides=overrides,
+                       device=args.device, jobs=args.jobs, filters=filters, kernelbench_level=level, limit=args.limit,
                        bench_id=args.bench_id, resume=args.resume, out=args.out)
     try:
         report = run_bench(req)
@@ -65,3 +72,17 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                           for b, v in s["fast_p"].items())
               + f"\nreport: {report['files']['markdown']}\nchart: {report['files']['png']}", file=sys.stderr)
     return 0 if report["summary"]["accepted"] else 1
+
+
+def _kernelbench_selection(args: argparse.Namespace) -> tuple[str, list[str], int]:
+    """(level folder, name globs, level) for --kernelbench PATH --level N [--problems IDS]."""
+    from kernelwright.bench.kernelbench import filters_for, level_folder, parse_ids
+    from kernelwright.tools.problem import InputError
+
+    if not args.kernelbench or args.level is None:
+        raise InputError("--kernelbench PATH and --level N go together (--problems is optional)")
+    if args.dir:
+        raise InputError(f"give either DIR ({args.dir}) or --kernelbench PATH --level N, not both")
+    folder = level_folder(args.kernelbench, args.level)
+    filters = list(args.filter) + (filters_for(parse_ids(args.problems)) if args.problems else [])
+    return str(folder), filters, args.level

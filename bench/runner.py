@@ -37,6 +37,7 @@ class BenchRequest:
     device: str = "auto"
     jobs: int | None = None
     filters: list[str] = dataclasses.field(default_factory=list)
+    kernelbench_level: int | None = None  # set: a KernelBench level folder; its run folder is exported too
     limit: int | None = None
     bench_id: str | None = None
     resume: str | None = None
@@ -92,6 +93,7 @@ def open_bench(req: BenchRequest) -> tuple[BenchFolder, Path, list[Slot]]:
         "options": {"config_path": req.config_path, "config_file": CONFIG_COPY if req.config_path else None,
                     "overrides": req.overrides, "policy": _policy(req)},
         "versions": _versions(),
+        "kernelbench_level": req.kernelbench_level,
         "started": time.strftime("%Y-%m-%d %H:%M"),
     }
     bench = BenchFolder.create(req.home, req.bench_id, meta)

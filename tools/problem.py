@@ -1,7 +1,7 @@
 """Loading KernelBench-format problem and solution files, without running them.
 
 The parent process only parses; everything that executes user or candidate code happens in a
-sandboxed child (see `kernelwright.tools.sandbox.process`). Errors here are the user's to fix, so they
+sandboxed child (see `kernelwright.tools.sandbox.child`). Errors here are the user's to fix, so they
 are `InputError`s with a one-line message naming the file and the fix (exit code 2).
 """
 

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kernelwright.tools.sandbox.process import ChildResult, run_child
+from kernelwright.tools.sandbox.child import ChildResult, run_child
+from kernelwright.tools.sandbox.mounts import Mounts
 
 # Triton prints the ptxas log it otherwise throws away; every compile runs ptxas (no cache hits).
 # TRITON_INTERPRET is not on the sandbox allow-list, so the child compiles real JITFunctions.
@@ -74,6 +75,7 @@ def compile_resources(
         child = run_child(
             ["kernelwright.tools.worker", "resources", str(req_path)],
             workdir, left, env_extra=CHILD_ENV, log_name="resources",
+            mounts=Mounts(readable=(Path(solution_path).resolve(),)),
         )
         done = _read_results(result_path, pending)
         results += done

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from kernelwright.tools.problem import InputError
-from kernelwright.tools.sandbox.process import run_child
+from kernelwright.tools.sandbox.child import run_child
+from kernelwright.tools.sandbox.mounts import Mounts
+from kernelwright.tools.sealed import seal, unseal
 
 BASELINES = ("eager", "compile", "compile_max_autotune")
 COMPILE_BASELINES = ("compile", "compile_max_autotune")
@@ -64,7 +66,8 @@ def compiled_baselines(problem: Any, device: str, opts: Any, workdir: Path, fact
     selecting fewer never hides one and selecting more times only the missing ones."""
     cache_path = (opts.home / "baselines.json") if opts.home else None
     key = _baseline_cache_key(problem, facts, opts)
-    known = _read_json(cache_path).get(key, {})
+    sealed = _read_json(cache_path).get(key, {})
+    known = {n: unseal(entry) for n, entry in sealed.items() if unseal(entry) is not None}
     missing = [n for n in names if n not in known]
     if missing:
         opts.say(f"timing: baselines {', '.join(missing)} (torch.compile; cached afterwards)")
@@ -75,7 +78,8 @@ def compiled_baselines(problem: Any, device: str, opts: Any, workdir: Path, fact
             "pool_seeds": pool_seeds, "baselines": missing, "result_path": str(result_path),
         }))
         timeout = max(opts.timeout_s, MIN_BASELINE_TIMEOUT_S) * len(missing)
-        child = run_child(["kernelwright.tools.worker", "timing", str(request)], workdir, timeout, log_name="baselines")
+        child = run_child(["kernelwright.tools.worker", "timing", str(request)], workdir, timeout, log_name="baselines",
+                          mounts=Mounts(readable=(Path(problem.path),)), device=device)
         found = _read_json(result_path)
         for n in missing:
             if n not in found or (child.timed_out and "error" in found[n]):
@@ -83,7 +87,7 @@ def compiled_baselines(problem: Any, device: str, opts: Any, workdir: Path, fact
         if cache_path:
             cache_path.parent.mkdir(parents=True, exist_ok=True)
             cache = _read_json(cache_path)  # again: another check may have written meanwhile
-            cache[key] = {**cache.get(key, {}), **{n: found[n] for n in missing}}
+            cache[key] = {**cache.get(key, {}), **{n: seal(found[n]) for n in missing}}
             tmp = cache_path.with_name(cache_path.name + f".{secrets.token_hex(4)}.tmp")
             tmp.write_text(json.dumps(cache, indent=2))
             tmp.replace(cache_path)

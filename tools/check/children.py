@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from kernelwright.tools.problem import InputError, Problem
-from kernelwright.tools.sandbox.process import ChildResult
-from kernelwright.tools.sandbox.session import ChildSession
+from kernelwright.tools.sandbox.child import ChildResult, start_child
+from kernelwright.tools.sandbox.mounts import Mounts
+from kernelwright.tools.sandbox.redact import redact_tree
 from kernelwright.tools.worker.signed import KEY_BYTES, TamperedLog, command_line, read_events
 
 WORKER = "kernelwright.tools.worker"
@@ -46,14 +47,44 @@ def _why(child: ChildResult) -> str:
     return lines[-1] if lines else f"exit code {child.returncode}"
 
 
+class CheckFolder:
+    """The folders of one check and who may touch them. The parent alone sees the root; each child
+    sees the problem and solution copies and the requests read-only, its own home read-write, and
+    only the exchange folders its role needs (the candidate never sees `private`)."""
+
+    def __init__(self, root: Path, problem: Problem, solution_path: Path, shared: Path | None = None) -> None:
+        self.root = root
+        self.src, self.requests = root / "src", root / "requests"
+        # `shared` given: the run's cached inputs and weights (see reference_cache), read-only to all.
+        self.shared, self.private = shared or root / "shared", root / "private"
+        self.reference_home, self.candidate_home = root / "reference", root / "candidate"
+        self.timed_ref, self.timed_cand = root / "timed_ref", root / "timed_cand"
+        if shared is None:
+            self.shared.mkdir()
+        for d in (self.src / "problem", self.src / "solution", self.requests, self.private,
+                  self.reference_home, self.candidate_home, self.timed_ref, self.timed_cand):
+            d.mkdir(parents=True)
+        # Copies: a child can neither rewrite the user's files nor see the folders they live in.
+        self.problem_path = self.src / "problem" / problem.path.name
+        self.problem_path.write_text(problem.file.source)
+        self.solution_path = self.src / "solution" / solution_path.name
+        shutil.copyfile(solution_path, self.solution_path)
+
+    def subfolder(self, name: str) -> Path:
+        """A fresh folder for another child of this check (baselines, peaks, static compile)."""
+        path = self.root / name
+        path.mkdir(exist_ok=True)
+        return path
+
+
 class ReferenceChild:
-    def __init__(self, problem: Problem, variants: list[dict[str, Any]], device: str, opts: Any, workdir: Path, serve: bool) -> None:
-        self.problem, self.workdir, self.timeout_s = problem, workdir, opts.timeout_s
-        self.shared, self.private = workdir / "shared", workdir / "private"
-        self.shared.mkdir(), self.private.mkdir()
-        self.result_path = workdir / "reference.result.json"
+    def __init__(self, problem: Problem, variants: list[dict[str, Any]], device: str, opts: Any, folder: CheckFolder, serve: bool,
+                 outputs: bool = True) -> None:
+        self.problem, self.folder, self.timeout_s = problem, folder, opts.timeout_s
+        self.shared, self.private = folder.shared, folder.private
+        self.result_path = folder.reference_home / "reference.result.json"
         req = {
-            "problem_path": str(problem.path),
+            "problem_path": str(folder.problem_path),
             "variants": variants,
             "device": device,
             "precision": opts.precision,
@@ -62,10 +93,15 @@ class ReferenceChild:
             "private_dir": str(self.private),
             "result_path": str(self.result_path),
             "serve": serve,
+            "outputs": outputs,  # False: the run's outputs are cached; this child only times eager
         }
-        request = workdir / "reference.request.json"
+        request = folder.requests / "reference.request.json"
         request.write_text(json.dumps(req))
-        self.session = ChildSession([WORKER, "reference", str(request)], workdir, log_name="reference")
+        shared = (folder.shared,) if outputs else ()
+        mounts = Mounts(readable=(folder.src, folder.requests, *(() if outputs else (folder.shared,))),
+                        writable=(*shared, folder.private, folder.timed_ref))
+        self.session = start_child([WORKER, "reference", str(request)], folder.reference_home, log_name="reference",
+                                   mounts=mounts, policy=opts.sandbox, timeout_s=opts.timeout_s, device=device)
         self.key, self.seq = secrets.token_bytes(KEY_BYTES), 0
         if serve:
             self.session.send(self.key)
@@ -76,7 +112,7 @@ class ReferenceChild:
         if not self.result_path.exists():
             why = _why(self.session.close(grace_s=0))
             raise InputError(f"problem file {self.problem.path}: the reference failed to run ({why}); fix the problem file")
-        report = json.loads(self.result_path.read_text())
+        report = redact_tree(json.loads(self.result_path.read_text()))
         if not report["ok"]:
             last = report["error"].strip().splitlines()[-1]
             raise InputError(f"problem file {self.problem.path}: the reference itself fails to run: {last}")
@@ -90,7 +126,7 @@ class ReferenceChild:
         """Time the reference eager on the timing pool; with `outputs_dir`, also save its output
         for every pool slot (only ever asked once the candidate's process is gone)."""
         tag = f"eager-{self.seq}"
-        result_path = self.workdir / f"{tag}.result.json"
+        result_path = self.folder.reference_home / f"{tag}.result.json"
         command = {"cmd": "time", "pool_seeds": pool_seeds, "outputs_dir": str(outputs_dir) if outputs_dir else None, "result_path": str(result_path)}
         if not self.session.send(command_line(self.key, self.seq, command)):
             raise TimingFailed(f"timing reference eager failed: the reference process is gone ({_why(self.session.close(grace_s=0))})")
@@ -105,25 +141,29 @@ class ReferenceChild:
 
 
 class CandidateChild:
-    def __init__(self, solution_path: Path, device: str, opts: Any, workdir: Path, serve: bool) -> None:
-        self.workdir, self.timeout_s = workdir, opts.timeout_s
-        self.out_dir, self.events_path = workdir / "out", workdir / "candidate.events.jsonl"
+    def __init__(self, device: str, opts: Any, folder: CheckFolder, serve: bool) -> None:
+        self.folder, self.timeout_s = folder, opts.timeout_s
+        home = folder.candidate_home
+        self.out_dir, self.events_path = home / "out", home / "candidate.events.jsonl"
         self.out_dir.mkdir()
         req = {
-            "solution_path": str(solution_path),
+            "solution_path": str(folder.solution_path),
             "device": device,
             "precision": opts.precision,
             "mode": opts.mode,
-            "shared_dir": str(workdir / "shared"),
+            "shared_dir": str(folder.shared),
             "out_dir": str(self.out_dir),
             "events_path": str(self.events_path),
             "poison": True,
             "serve": serve,
         }
-        self.request, self.req = workdir / "candidate.request.json", req
+        self.request, self.req = folder.requests / "candidate.request.json", req
         self.request.write_text(json.dumps(req))
         env = {"TRITON_INTERPRET": "1"} if device == "cpu" else {}
-        self.session = ChildSession([WORKER, "candidate", str(self.request)], workdir, env, log_name="candidate")
+        mounts = Mounts(readable=(folder.src, folder.requests, folder.shared), writable=(folder.timed_cand,))
+        self.session = start_child([WORKER, "candidate", str(self.request)], home, env, log_name="candidate",
+                                   mounts=mounts, policy=opts.sandbox, timeout_s=opts.timeout_s, device=device)
+        self.isolation = self.session.isolation
         self.key, self.seq = secrets.token_bytes(KEY_BYTES), 0
         self.events: list[dict[str, Any]] = []
 
@@ -143,7 +183,7 @@ class CandidateChild:
         state = self.session.wait_until(self._finished, self.timeout_s)
         child = self.session.close(grace_s=0) if state == "timeout" else (self.session.snapshot() if self.session.alive else self.session.close())
         try:
-            events = read_events(self.events_path, self.key)
+            events = redact_tree(read_events(self.events_path, self.key))
         except TamperedLog as exc:
             self.close()
             return child, [], f"the candidate's process wrote into the checker's event log ({exc})"
@@ -160,7 +200,7 @@ class CandidateChild:
     def time(self, pool_seeds: list[int], problem: Problem, outputs_dir: Path) -> tuple[ChildResult, list[dict[str, Any]], str | None]:
         """Time the candidate in its checked process; the process ends afterwards (it is closed
         here, its whole group killed) before anything else is timed."""
-        command = {"cmd": "time", "pool_seeds": pool_seeds, "problem_path": str(problem.path), "problem_source": problem.file.source,
+        command = {"cmd": "time", "pool_seeds": pool_seeds, "problem_path": str(self.folder.problem_path), "problem_source": problem.file.source,
                    "outputs_dir": str(outputs_dir)}
         child, new, tampered = self._step(command)
         final = self.session.close()

@@ -39,6 +39,9 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
                    "(default: all; eager is always timed: it brackets the candidate for the noise floor)")
     p.add_argument("--home", help="kernelwright home (caches of baselines and device peaks)")
     p.add_argument("--keep-workdir", action="store_true", help="keep the sandbox's files (for debugging)")
+    p.add_argument("--require-isolation", action="store_true",
+                   help="refuse to run (exit 2) unless every sandbox layer is active (see `kernelwright doctor`)")
+    p.add_argument("--memory-gb", type=float, help="address-space cap of each sandboxed child on the CPU (default: half of this machine's memory)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(func=_cmd_check)
 
@@ -49,6 +52,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     if args.trials < 1:
         raise InputError("--trials must be at least 1")
+    if args.memory_gb is not None and args.memory_gb <= 0:
+        raise InputError("--memory-gb must be a positive number of GiB")
+    from kernelwright.tools.sandbox.policy import SandboxPolicy
     opts = CheckOptions(
         device=args.device,
         timeout_s=args.timeout,
@@ -62,6 +68,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         **({"compile_baselines": parse_baselines(args.baselines)} if args.baselines is not None else {}),
         home=resolve_home(args.home),
         keep_workdir=args.keep_workdir,
+        sandbox=SandboxPolicy(require_full=args.require_isolation, memory_gb=args.memory_gb),
         progress=lambda msg: print(f"kernelwright: {msg}", file=sys.stderr, flush=True),
     )
     result = verify_solution(args.problem, args.solution, opts)
@@ -93,6 +100,11 @@ def _print_check(result: Any) -> None:
         lines.append("speedup: " + ", ".join(f"{k} {v:.2f}x" for k, v in result.speedup.items()))
     for name, why in ((result.timing or {}).get("baselines_skipped") or {}).items():
         lines.append(f"baseline {name} not timed: {why}")
+    if result.isolation:
+        iso = result.isolation
+        lines.append(f"sandbox: {iso['tool'] or 'no OS sandbox'} ({', '.join(iso['layers'])})")
+        for missing in iso["missing"]:
+            lines.append(f"  sandbox layer missing: {missing}")
     if result.resources:
         for r in result.resources:
             lines.append(f"sm_90 {r.get('kernel')}: {r.get('registers')} regs, {r.get('spills')} spills, {r.get('shared_bytes')} B shared")

@@ -12,7 +12,7 @@ from typing import Any
 
 from kernelwright.tools.check.compare import compare_structure, compare_values
 from kernelwright.tools.check.verdicts import Reason, Verdict
-from kernelwright.tools.sandbox.process import ChildResult
+from kernelwright.tools.sandbox.child import ChildResult
 from kernelwright.tools.worker.common import load_tensors
 
 

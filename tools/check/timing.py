@@ -23,7 +23,7 @@ from kernelwright.tools.check.baselines import (
     compiled_baselines,
     selected_compile_baselines,
 )
-from kernelwright.tools.check.children import CandidateChild, ReferenceChild, TimingFailed
+from kernelwright.tools.check.children import CandidateChild, CheckFolder, ReferenceChild, TimingFailed
 from kernelwright.tools.check.compare import compare_structure, compare_values
 from kernelwright.tools.check.tolerance import Tolerances
 from kernelwright.tools.check.verdicts import CheckResult, Reason, Verdict
@@ -123,13 +123,12 @@ def _timing_failure(child: Any, events: list[dict[str, Any]], timeout_s: float) 
     return Reason("sandbox", f"the candidate process ended while timed without finishing: {tail}", Verdict.CRASH), None
 
 
-def time_solution(problem: Any, shipped: dict[str, Any], device: str, opts: Any, workdir: Path, result: CheckResult,
+def time_solution(problem: Any, shipped: dict[str, Any], device: str, opts: Any, folder: CheckFolder, result: CheckResult,
                   reference: ReferenceChild, candidate: CandidateChild) -> None:
     """Fill `result.timing`, `speedup` and `roofline`; may change the verdict (timing guards)."""
     facts = {k: result.versions.get(k, "") for k in ("gpu", "driver", "torch", "triton", "cuda")}
     seeds = _pool_seeds(described_nbytes(shipped.get("input_spec", [])))
-    ref_out, cand_out = workdir / "timed_ref", workdir / "timed_cand"
-    ref_out.mkdir(), cand_out.mkdir()
+    ref_out, cand_out = folder.timed_ref, folder.timed_cand
     # KernelBench's own numbers are against eager; compat mode does not compile.
     names = () if opts.mode == "compat" else selected_compile_baselines(opts)
     skipped = {
@@ -155,7 +154,7 @@ def time_solution(problem: Any, shipped: dict[str, Any], device: str, opts: Any,
                 return
             raise TimingFailed(failed)
         with result.phase("timing:compile_baselines"):
-            baselines, cached = compiled_baselines(problem, device, opts, workdir, facts, seeds, names) if names else ({}, False)
+            baselines, cached = compiled_baselines(problem, device, opts, folder.subfolder("baselines"), facts, seeds, names) if names else ({}, False)
         opts.say("timing: reference eager (2 of 2)")
         with result.phase("timing:eager"):
             eager2 = reference.time(seeds, outputs_dir=ref_out)["stats"]
@@ -191,7 +190,7 @@ def time_solution(problem: Any, shipped: dict[str, Any], device: str, opts: Any,
         "checked_calls": cand.get("checked_calls"),
     }
     with result.phase("timing:guards"):
-        _apply_guards(result, cand, ref_out, cand_out, device, opts, shipped, workdir)
+        _apply_guards(result, cand, ref_out, cand_out, device, opts, shipped, folder.subfolder("peaks"))
     shutil.rmtree(ref_out, ignore_errors=True)
 
 

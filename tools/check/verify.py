@@ -35,6 +35,9 @@ from kernelwright.tools.problem import (
     with_constants,
 )
 from kernelwright.tools.profile.roofline import described_nbytes
+from kernelwright.tools.sandbox.child import sandbox_for, scratch_root
+from kernelwright.tools.sandbox.isolation import Isolation
+from kernelwright.tools.sandbox.policy import SandboxPolicy
 
 
 @dataclasses.dataclass
@@ -59,6 +62,10 @@ class CheckOptions:
     # From the problem's reviewed sidecar (NAME.tolerance.json), set by `verify_solution`.
     tolerances: Tolerances = DEFAULT
     keep_workdir: bool = False
+    # One run's reference outputs, reused by every candidate of the run (see reference_cache).
+    reference_cache: Any = None
+    # The sandbox's limits and requirements (config `sandbox:`).
+    sandbox: SandboxPolicy = dataclasses.field(default_factory=SandboxPolicy)
     progress: Callable[[str], None] | None = None
 
     def say(self, message: str) -> None:
@@ -99,34 +106,46 @@ class _Children:
     """The sandboxed children of one check, started together (see `check_children`)."""
 
     device: str
-    workdir: Path
+    folder: Any  # check_children.CheckFolder
     variants: list[dict[str, Any]]
-    reference: Any
+    reference: Any  # None when the run's cache has the outputs and nothing is timed
     candidate: Any
     started: float
+    cache_key: str | None = None
+    cached: Any = None  # reference_cache.CachedReference on a hit
+    cache_note: str | None = None  # why a cached entry was dropped
 
     def close(self, keep_workdir: bool) -> None:
         for child in (self.candidate, self.reference):
-            child.close()
+            if child is not None:
+                child.close()
         if not keep_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            shutil.rmtree(self.folder.root, ignore_errors=True)
 
 
 def _start_children(problem: Problem, solution_path: Path, device: str, opts: CheckOptions) -> _Children:
-    from kernelwright.tools.check.children import CandidateChild, ReferenceChild
+    from kernelwright.tools.check.children import CandidateChild, CheckFolder, ReferenceChild
 
     problem = sized_for_device(problem, device)
     timed = timed_on(device, opts)
-    workdir = Path(tempfile.mkdtemp(prefix="kw-check-"))
+    cache = opts.reference_cache
+    key = cache.key(problem, device, opts) if cache else None
+    variants = cache.plan(key, lambda: plan_cases(problem, opts)) if cache else plan_cases(problem, opts)
+    cached, note = cache.get(key) if cache else (None, None)
+    folder = CheckFolder(Path(tempfile.mkdtemp(prefix="kw-check-", dir=scratch_root())), problem, solution_path,
+                         shared=cached.shared if cached else None)
     started = time.monotonic()
-    variants = plan_cases(problem, opts)
-    reference = ReferenceChild(problem, variants, device, opts, workdir, serve=timed)
+    reference = None
+    if cached is None or timed:
+        reference = ReferenceChild(problem, variants, device, opts, folder, serve=timed, outputs=cached is None)
     try:
-        candidate = CandidateChild(solution_path, device, opts, workdir, serve=timed)  # starts up meanwhile
+        candidate = CandidateChild(device, opts, folder, serve=timed)  # starts up meanwhile
     except BaseException:
-        reference.close()
+        if reference is not None:
+            reference.close()
+        shutil.rmtree(folder.root, ignore_errors=True)
         raise
-    return _Children(device, workdir, variants, reference, candidate, started)
+    return _Children(device, folder, variants, reference, candidate, started, key, cached, note)
 
 
 def timed_on(device: str, opts: CheckOptions) -> bool:
@@ -159,17 +178,19 @@ def verify_solution(problem_path: str | Path, solution_path: str | Path, opts: C
     if opts.mode not in ("strict", "compat"):
         raise InputError(f"--mode {opts.mode}: expected strict or compat")
     selected_compile_baselines(opts)  # a bad name is the user's to fix before anything runs
+    isolation, _ = sandbox_for(opts.sandbox, opts.timeout_s, gpu=opts.device != "cpu")  # refuses early if full isolation is required
     findings = scan_solution(solution.source) if opts.static_scan else []
     guess = None if findings else _device_guess(opts.device)
     started = [_start_children(problem, solution.path, guess, opts)] if guess else []
     try:
-        return _verify(problem, solution, opts, findings, started, start)
+        return _verify(problem, solution, opts, findings, started, start, isolation)
     finally:
         for children in started:
             children.close(opts.keep_workdir)
 
 
-def _verify(shipped_problem: Problem, solution: Any, opts: CheckOptions, findings: list, started: list[_Children], start: float) -> CheckResult:
+def _verify(shipped_problem: Problem, solution: Any, opts: CheckOptions, findings: list, started: list[_Children], start: float,
+            isolation: Isolation) -> CheckResult:
     from kernelwright.tools.check.judge import judge_candidate
     from kernelwright.tools.devices import resolve_device, versions
 
@@ -184,6 +205,7 @@ def _verify(shipped_problem: Problem, solution: Any, opts: CheckOptions, finding
         problem=str(problem.path),
         solution=str(solution.path),
         versions=versions(),
+        isolation=isolation.to_dict(),
     )
     if findings:
         result.verdict = findings[0].verdict
@@ -197,12 +219,20 @@ def _verify(shipped_problem: Problem, solution: Any, opts: CheckOptions, finding
     children = started[-1]
     timed = timed_on(device, opts)
     reference, candidate, variants = children.reference, children.candidate, children.variants
+    result.isolation = candidate.isolation.to_dict()
     if opts.keep_workdir:
-        opts.say(f"sandbox files kept in {children.workdir}")
+        opts.say(f"sandbox files kept in {children.folder.root}")
     opts.say(f"reference: {sum(len(v['cases']) for v in variants)} cases on {device}")
-    refs, report = reference.outputs()
-    result.phases["reference"] = round(time.monotonic() - children.started, 3)  # from its start
-    if not timed:
+    if children.cached is not None:
+        refs, report = children.cached.refs, children.cached.report
+        result.reference_cache = "hit"
+    else:
+        refs, report = reference.outputs()
+        result.phases["reference"] = round(time.monotonic() - children.started, 3)  # from its start
+        if opts.reference_cache is not None:
+            opts.reference_cache.put(children.cache_key, variants, refs, report, children.folder.shared)
+            result.reference_cache = f"recomputed: {children.cache_note}" if children.cache_note else "miss"
+    if not timed and reference is not None:
         reference.close()
     result.versions.update(report.get("device_facts", {}))
     ran = {v["name"] for v in report["variants"]}
@@ -241,10 +271,10 @@ def _verify(shipped_problem: Problem, solution: Any, opts: CheckOptions, finding
 
         opts.say("static: compiling the solution's kernels for sm_90")
         with result.phase("static_resources"):
-            result.resources = compile_resources(solution.path, j.signatures, children.workdir, opts.timeout_s)
+            result.resources = compile_resources(children.folder.solution_path, j.signatures, children.folder.subfolder("resources"), opts.timeout_s)
     if result.accepted and timed:
         from kernelwright.tools.check.timing import time_solution
 
-        time_solution(problem, shipped, device, opts, children.workdir, result, reference, candidate)
+        time_solution(problem, shipped, device, opts, children.folder, result, reference, candidate)
     result.wall_s = time.monotonic() - start
     return result

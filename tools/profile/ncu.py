@@ -29,7 +29,8 @@ from kernelwright.tools import pyast
 from kernelwright.tools.profile.ncu_csv import parse_ncu_csv, summarize_launches
 from kernelwright.tools.profile.roofline import read_json_object
 from kernelwright.tools.profile.static import child_failure
-from kernelwright.tools.sandbox.process import run_child
+from kernelwright.tools.sandbox.child import run_child
+from kernelwright.tools.sandbox.mounts import Mounts
 
 # Verified on the H100 with ncu 2025.3.1 (benchmarks/ncu_capture.sh; tests/data/ncu).
 CORE_METRICS = (
@@ -131,7 +132,10 @@ def _run_once(ncu: str, metrics: tuple[str, ...], kernel_regex: str | None, req:
     launch_count = NCU_CALLS * MAX_LAUNCHES_PER_CALL + 1  # one more than we accept: a full count means cut off
     launch = workdir / "ncu_launch.request.json"
     launch.write_text(json.dumps({"ncu_argv": ncu_command(ncu, report, metrics, kernel_regex, launch_count), "target_request": str(target)}))
-    child = run_child(["kernelwright.tools.worker.profile_ncu_launch", str(launch)], workdir, timeout_s, log_name="ncu")
+    # ncu's own install folder (its libraries and sections sit beside the binary).
+    readable = tuple(Path(p) for p in (req.get("problem_path"), req.get("solution_path"), os.path.dirname(os.path.realpath(ncu))) if p)
+    child = run_child(["kernelwright.tools.worker.profile_ncu_launch", str(launch)], workdir, timeout_s, log_name="ncu",
+                      mounts=Mounts(readable=readable), device=req.get("device"))
     result = read_json_object(result_path)
     output = child.stdout + "\n" + child.stderr
     reason = ncu_failure_reason(output)

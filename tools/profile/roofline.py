@@ -15,7 +15,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from kernelwright.tools.sandbox.process import run_child
+from kernelwright.tools.sandbox.child import run_child
+from kernelwright.tools.sandbox.mounts import Mounts
+from kernelwright.tools.sealed import seal, unseal
 
 IMPOSSIBLE_FRACTION = 0.9  # EVAL_PROTOCOL.md: below 0.9 x t_SoL is physically impossible
 # A large copy reaches ~87% of the H100's datasheet bandwidth (2.93 of 3.35 TB/s, measured
@@ -92,18 +94,18 @@ def device_peaks(home: Path, device: str, gpu_name: str, workdir: Path, timeout_
     cache = home / "peaks.json"
     # Tolerant read: runs on other GPUs of a bench may be writing the file at this moment.
     known: dict[str, Any] = read_json_object(cache)
-    if key in known:
-        return known[key]
+    if unseal(known.get(key)) is not None:
+        return unseal(known[key])
     workdir.mkdir(parents=True, exist_ok=True)
     result_path = workdir / "peaks.result.json"
     request = workdir / "peaks.request.json"
     request.write_text(json.dumps({"device": device, "result_path": str(result_path)}))
-    run_child(["kernelwright.tools.worker", "peaks", str(request)], workdir, timeout_s, log_name="peaks")
+    run_child(["kernelwright.tools.worker", "peaks", str(request)], workdir, timeout_s, log_name="peaks", device=device)
     if not result_path.exists():
         return None
     peaks = json.loads(result_path.read_text())
     home.mkdir(parents=True, exist_ok=True)
-    known[key] = peaks
+    known[key] = seal(peaks)
     cache.write_text(json.dumps(known, indent=2))
     return peaks
 
@@ -214,13 +216,14 @@ def problem_cost(problem_path: Path, device: str, workdir: Path, timeout_s: floa
     key = hashlib.sha256(Path(problem_path).read_bytes() + torch.__version__.encode()).hexdigest()[:24]
     cache = (home / "problem_costs.json") if home and device == "cpu" else None
     known = read_json_object(cache) if cache else {}
-    if key in known:
-        return {**known[key], "cached": True}
+    if unseal(known.get(key)) is not None:
+        return {**unseal(known[key]), "cached": True}
     workdir.mkdir(parents=True, exist_ok=True)
     result_path = workdir / "flops.result.json"
     request = workdir / "flops.request.json"
     request.write_text(json.dumps({"problem_path": str(problem_path), "device": device, "result_path": str(result_path)}))
-    child = run_child(["kernelwright.tools.worker.flops", str(request)], workdir, timeout_s, log_name="flops")
+    child = run_child(["kernelwright.tools.worker.flops", str(request)], workdir, timeout_s, log_name="flops",
+                      mounts=Mounts(readable=(Path(problem_path),)), device=device)
     result = read_json_object(result_path)
     if not result:
         tail = (child.stderr.strip().splitlines() or ["no output"])[-1][:300]
@@ -228,7 +231,7 @@ def problem_cost(problem_path: Path, device: str, workdir: Path, timeout_s: floa
         return {"ok": False, "failure": f"the flop-counting child gave no answer: {why}"}
     if result.get("ok") and cache:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        known[key] = {k: v for k, v in result.items() if k != "device_facts"}
+        known[key] = seal({k: v for k, v in result.items() if k != "device_facts"})
         cache.write_text(json.dumps(known, indent=2))
     return {**result, "cached": False}
 

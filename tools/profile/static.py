@@ -16,7 +16,8 @@ from typing import Any
 from kernelwright.tools.profile.occupancy import theoretical_occupancy
 from kernelwright.tools.profile.roofline import read_json_object
 from kernelwright.tools.resources import compile_resources
-from kernelwright.tools.sandbox.process import ChildResult, run_child
+from kernelwright.tools.sandbox.child import ChildResult, run_child
+from kernelwright.tools.sandbox.mounts import Mounts
 
 MIX_KEYS = ("ptx_lines", "ld_global", "st_global", "ld_shared", "st_shared", "cp_async", "mma", "wgmma", "bar_sync", "atomic")
 
@@ -42,7 +43,8 @@ def record_signatures(problem_path: Path, solution_path: Path, device: str, work
     request.write_text(json.dumps({"problem_path": str(problem_path), "solution_path": str(solution_path),
                                    "device": device, "result_path": str(result_path)}))
     env = {"TRITON_INTERPRET": "1"} if device == "cpu" else {}
-    child = run_child(["kernelwright.tools.worker.profile_signatures", str(request)], workdir, timeout_s, env, log_name="signatures")
+    child = run_child(["kernelwright.tools.worker.profile_signatures", str(request)], workdir, timeout_s, env, log_name="signatures",
+                      mounts=Mounts(readable=(Path(problem_path), Path(solution_path))), device=device)
     result = read_json_object(result_path)
     return result, None if result.get("ok") else child_failure(child, result, "the forward that records kernel launches")
 

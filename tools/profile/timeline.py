@@ -18,7 +18,8 @@ from typing import Any
 from kernelwright.tools.profile.ncu_csv import short_kernel_name
 from kernelwright.tools.profile.roofline import read_json_object
 from kernelwright.tools.profile.static import child_failure
-from kernelwright.tools.sandbox.process import run_child
+from kernelwright.tools.sandbox.child import run_child
+from kernelwright.tools.sandbox.mounts import Mounts
 
 TIMELINE_CALLS = 20
 GPU_WORK = ("kernel", "gpu_memcpy", "gpu_memset")
@@ -124,7 +125,9 @@ def timeline_profile(problem_path: Path, solution_path: Path | None, device: str
     request.write_text(json.dumps({"mode": "timeline", "problem_path": str(problem_path), "calls": calls,
                                    "solution_path": str(solution_path) if solution_path else None,
                                    "device": device, "result_path": str(result_path)}))
-    child = run_child(["kernelwright.tools.worker.profile_run", str(request)], workdir, timeout_s, log_name="timeline")
+    readable = (Path(problem_path),) + ((Path(solution_path),) if solution_path else ())
+    child = run_child(["kernelwright.tools.worker.profile_run", str(request)], workdir, timeout_s, log_name="timeline",
+                      mounts=Mounts(readable=readable), device=device)
     result = read_json_object(result_path)
     if not result.get("ok"):
         return {"failure": child_failure(child, result, "the profiled forward"), "device_facts": result.get("device_facts") or {}}

@@ -72,8 +72,8 @@ def generate_inputs(module: Any, device: torch.device) -> list[Any]:
         return as_list(module.get_inputs())
 
 
-def run_variant(req: dict[str, Any], variant: dict[str, Any], shared: Path, private: Path) -> tuple[dict[str, Any], Any, Any]:
-    """Outputs of every case of one variant. Returns the report, the model and the problem module."""
+def build_reference(req: dict[str, Any], variant: dict[str, Any]) -> tuple[Any, Any, list[Any]]:
+    """The problem module, its `Model` (seeded as everywhere) and the constructor arguments."""
     device = torch.device(req["device"])
     dtype = DTYPES.get(req.get("precision") or "")
     module = load_module(f"kw_problem_{variant['name']}", req["problem_path"], variant["source"])
@@ -82,7 +82,14 @@ def run_variant(req: dict[str, Any], variant: dict[str, Any], shared: Path, priv
     seed_everything(42)
     model = module.Model(*init_inputs)
     model = model.to(device=device, dtype=dtype) if dtype else model.to(device)
-    model.eval()
+    return module, model.eval(), init_inputs
+
+
+def run_variant(req: dict[str, Any], variant: dict[str, Any], shared: Path, private: Path) -> tuple[dict[str, Any], Any, Any]:
+    """Outputs of every case of one variant. Returns the report, the model and the problem module."""
+    device = torch.device(req["device"])
+    dtype = DTYPES.get(req.get("precision") or "")
+    module, model, init_inputs = build_reference(req, variant)
     save_tensors(shared / f"init_{variant['name']}.pt", init_inputs)
     save_tensors(shared / f"weights_{variant['name']}.pt", {k: v.detach().cpu() for k, v in model.state_dict().items()})
     info: dict[str, Any] = {"name": variant["name"], "constants": variant["constants"], "cases": []}
@@ -142,7 +149,11 @@ def main(req: dict[str, Any]) -> int:
     shared, private = Path(req["shared_dir"]), Path(req["private_dir"])
     result: dict[str, Any] = {"variants": [], "skipped_variants": []}
     shipped: tuple[Any, Any] | None = None
-    for variant in req["variants"]:
+    if not req.get("outputs", True):
+        # The run's reference outputs are cached in the parent: only time eager here.
+        module, model, _ = build_reference(req, req["variants"][0])
+        shipped = (model, module)
+    for variant in req["variants"] if req.get("outputs", True) else []:
         try:
             info, model, module = run_variant(req, variant, shared, private)
             result["variants"].append(info)

@@ -1,5 +1,5 @@
 # expect: static_violation
-# pure torch; on its first call it reads the worker's request from the sandbox cwd (os.open/os.read) and appends forged clean "result" events plus a torn line to the worker's event log, so the real events are never read.
+# pure torch; on its first call it reads the worker's request (its path from /proc/self/cmdline, os.open/os.read) and appends forged clean "result" events plus a torn line to the worker's event log, so the real events are never read.
 import json
 import os
 
@@ -22,7 +22,8 @@ def _read(name):
 
 
 def _forge():
-    req = json.loads(_read("candidate.request.json"))
+    request_path = _read("/proc/self/cmdline").split("\0")[-2]  # the worker's last argument
+    req = json.loads(_read(request_path))
     lines = []
     for variant in req["variants"]:
         c = variant["constants"]
@@ -34,7 +35,7 @@ def _forge():
                 "own_launches": 1, "compute_ops": {}, "state_changes": [], "rng_changed": False,
                 "new_threads": 0, "mutated_inputs": [],
             }))
-    fd = os.open(os.path.basename(req["events_path"]), os.O_WRONLY | os.O_APPEND)
+    fd = os.open(req["events_path"], os.O_WRONLY | os.O_APPEND)
     os.write(fd, ("\n".join(lines) + '\n{"torn": ').encode())
     os.close(fd)
 
