@@ -4,7 +4,11 @@ computed), and for the rest the first unsupported operation. No GPU, no check: w
 then accepts and how fast is measured separately (see the printed command).
 
 Usage: python benchmarks/kernelbench_coverage.py KERNELBENCH_DIR [--levels 1 2] [--json OUT] [--verbose]
-(KERNELBENCH_DIR is a checkout's root or its KernelBench/ folder.)
+       [--copy-accepted DIR]
+(KERNELBENCH_DIR is a checkout's root or its KernelBench/ folder.) --copy-accepted copies the
+accepted problems into DIR/level1, DIR/level2, ... (outside the repository, or an ignored folder
+such as .device/) for a GPU bench of exactly those:
+    kernelwright bench DIR/level1 --id kb-l1 --policy expert --max-iters 1 --device cuda --json
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import collections
 import dataclasses
 import json
 import re
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -74,12 +79,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="write every outcome here")
     ap.add_argument("--timeout", type=int, default=60, help="seconds per problem")
     ap.add_argument("--verbose", action="store_true", help="print every problem, not only the summary")
+    ap.add_argument("--copy-accepted", type=Path, metavar="DIR", help="copy the accepted problems into DIR/levelN")
     args = ap.parse_args(argv)
     outcomes: list[Outcome] = []
     for level in args.levels:
         for path in sorted(level_dir(args.kernelbench, level).glob("*.py"), key=_number):
             o = one(level, path, args.timeout)
             outcomes.append(o)
+            if o.accepted and args.copy_accepted:
+                (args.copy_accepted / f"level{level}").mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, args.copy_accepted / f"level{level}" / path.name)
             if args.verbose:
                 print(f"L{level} {o.problem:70s} {o.family if o.accepted else 'NO: ' + o.reason[:160]}", flush=True)
     for level in args.levels:
