@@ -16,7 +16,7 @@ from timing_cheats import CONTENT_CACHE, LAZY, LAZY_THEN_ERASE, timed_cheat
 
 from kernelwright.tools.check.baselines import parse_baselines
 from kernelwright.tools.check.guards import poisoned_mask
-from kernelwright.tools.check.timing import _apply_guards, _recheck_samples
+from kernelwright.tools.check.timing import _apply_guards, _recheck, _recheck_samples
 from kernelwright.tools.check.tolerance import DEFAULT
 from kernelwright.tools.check.verdicts import CheckResult, Verdict
 from kernelwright.tools.check.verify import CheckOptions, verify_solution
@@ -276,7 +276,7 @@ def faked_gpu_checks(tmp_path_factory):
         "lazy": (gelu, timed_cheat(tmp, "lazy", LAZY, checked=2)),
         "cache": (gelu, timed_cheat(tmp, "cache", CONTENT_CACHE, checked=2)),
         "precise": (tmp / "shortcuts.py", tmp / "shortcuts_exact.py"),
-        # The static scan would refuse its import-in-a-method; off, to prove the parent's own check.
+        # The static scan would refuse its file access; off, to see the runtime audit refuse it.
         "erase": (gelu, timed_cheat(tmp, "erase", LAZY_THEN_ERASE, checked=2), {"static_scan": False}),
     }
     opts = CheckOptions(device="cpu", trials=2, variant_trials=1, timeout_s=120, static_resources=False, compile_baselines=())
@@ -330,11 +330,27 @@ def test_faked_gpu_result_cache_is_a_timing_escape(faked_gpu_checks):
 
 
 def test_faked_gpu_timed_outputs_erased_after_the_run_are_a_rejection(faked_gpu_checks):
-    # The parent expects one saved output per pool slot and the sampled values: missing is not "nothing to re-check".
+    # Found when the runtime audit did not exist yet: accepted while lazy. Now the audit refuses the
+    # finaliser's file access, and behind it the parent reads the timed outputs by name
+    # (test_missing_timed_outputs_are_a_rejection_not_nothing_to_check).
     r = faked_gpu_checks["erase"]
     assert all(t["ok"] for t in r.trials)
-    assert r.verdict is Verdict.WRONG_OUTPUT, r.reasons
-    assert any("missing" in x.message for x in r.reasons), r.reasons
+    assert r.verdict is Verdict.STATIC_VIOLATION, r.reasons
+    assert "pathlib.Path.glob" in r.reasons[0].message
+
+
+def test_missing_timed_outputs_are_a_rejection_not_nothing_to_check(tmp_path):
+    ref, cand = tmp_path / "r", tmp_path / "c"
+    ref.mkdir()
+    cand.mkdir()
+    for i in range(2):
+        save_tensors(ref / f"timed_{i}.pt", {"slot": i, "out": torch.ones(4)})
+    save_tensors(cand / "timed_0.pt", {"slot": 0, "out": torch.ones(4)})  # slot 1 and the samples are gone
+    why = _recheck(cand, ref, "cpu", "strict", DEFAULT, pool_size=2)
+    assert why and "missing (timed_1.pt, timed_samples.pt)" in why
+    save_tensors(cand / "timed_1.pt", {"slot": 1, "out": torch.ones(4)})
+    save_tensors(cand / "timed_samples.pt", None)
+    assert _recheck(cand, ref, "cpu", "strict", DEFAULT, pool_size=2) is None  # the honest twin
 
 
 def test_a_changed_cached_peak_is_not_used(tmp_path):
