@@ -23,6 +23,11 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", help="LLM name (also KERNELWRIGHT_MODEL or the config's model)")
     p.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")
     p.add_argument("--device", default="auto", help="auto (default: every visible GPU, else the CPU), cpu, cuda or cuda:N")
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="local (default): worker processes on this machine; ray: one Ray actor per GPU "
+                   "(or CPU job) of a Ray cluster, needs the ray extra: pip install 'kernelwright[ray]'")
+    p.add_argument("--address", help="with --executor ray: the cluster to join, auto or ray://HOST:10001 "
+                   "(default: start Ray on this machine)")
     p.add_argument("--jobs", type=int, help="parallel runs: CPU jobs (default half the cores, at most 4); on GPUs at most one per GPU")
     p.add_argument("--max-iters", type=int, help="plan -> code rounds per problem (default 3)")
     p.add_argument("--candidates", type=int, help="candidates per round (default 1)")
@@ -50,12 +55,16 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     req = BenchRequest(folder=args.dir, home=resolve_home(args.home), config_path=args.config, overrides=overrides,
                        device=args.device, jobs=args.jobs, filters=args.filter, limit=args.limit,
                        bench_id=args.bench_id, resume=args.resume, out=args.out)
+    cluster = _ray_cluster(args, req)
     try:
         report = run_bench(req)
     except BenchInterrupted as stopped:
         if args.json:
             print_json(stopped.report)
         raise
+    finally:
+        if cluster is not None:
+            cluster.close()
     if args.json:
         print_json(report)
     else:
@@ -65,3 +74,18 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                           for b, v in s["fast_p"].items())
               + f"\nreport: {report['files']['markdown']}\nchart: {report['files']['png']}", file=sys.stderr)
     return 0 if report["summary"]["accepted"] else 1
+
+
+def _ray_cluster(args: argparse.Namespace, req):
+    """With --executor ray: plug the cluster's slots and actors into the bench request."""
+    from kernelwright.tools.problem import InputError
+
+    if args.executor != "ray":
+        if args.address:
+            raise InputError("--address is for --executor ray: add --executor ray, or drop --address")
+        return None
+    from kernelwright.bench.ray_cluster import RayCluster
+
+    cluster = RayCluster(args.address)
+    req.plan, req.make_executor = cluster.plan, cluster.executor
+    return cluster
