@@ -168,7 +168,7 @@ class RayExecutor:
         result = failed_record(task.name, task.request["problem"], job.actor.slot.device, "worker_died",
                                f"the run was lost {len(failures)} time(s) with its Ray actor: "
                                + "; ".join(str(f.get("error")) for f in failures), wall_s=time.monotonic() - job.began)
-        result["failures"] = failures
+        result["placement"], result["failures"] = None, failures  # no attempt got to the end
         write_json_atomic(task.result_path, result)
         return Outcome(task, job.actor.slot, result, None, time.monotonic() - job.began, None)
 
