@@ -43,7 +43,8 @@ class RayCluster:
         if self.address is None and self.num_cpus is not None:
             options["num_cpus"] = self.num_cpus
         try:
-            ray.init(address=self.address, **options)
+            # "local": a Ray of this bench's own, even if another runs on this machine (or RAY_ADDRESS is set).
+            ray.init(address=self.address or "local", **options)
         except ConnectionError as exc:
             raise InputError(f"--address {self.address}: no Ray cluster answers there ({exc}); start one with `ray start --head`, "
                              "or leave --address out to start Ray on this machine") from None

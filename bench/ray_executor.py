@@ -19,6 +19,7 @@ import collections
 import contextlib
 import dataclasses
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -32,6 +33,7 @@ from kernelwright.bench.store import write_json_atomic
 
 MAX_ATTEMPTS = 2  # the first run and one retry elsewhere
 WAIT_S = 0.5  # ray.wait's timeout: the main thread gets back to Python (and Ctrl-C) this often
+START_TIMEOUT_S = 600.0  # an actor's start: Ray placing it, importing torch, starting its zygote (up to 300 s)
 
 
 @contextlib.contextmanager
@@ -104,13 +106,28 @@ class RayExecutor:
             resources = {"num_gpus": 1, "num_cpus": 1} if slot.device != "cpu" else {"num_cpus": 1}
             handle = remote.options(max_restarts=0, max_task_retries=0, **resources).remote(slot.name, slot.device)
             self.actors.append(_Actor(slot, handle))
-        # An actor that cannot start shows up as a dead actor on its first problem.
-        described = [a.handle.describe.remote() for a in self.actors]
-        for actor, ref in zip(self.actors, described):
+        # Keep the actors that start (their warm worker included) within START_TIMEOUT_S; one that
+        # died starting (kernelwright missing on its node, say) or waits for a GPU that never frees is dropped.
+        described = {a.handle.describe.remote(): a for a in self.actors}
+        deadline = time.monotonic() + START_TIMEOUT_S
+        waiting = list(described)
+        while waiting and time.monotonic() < deadline:
+            _, waiting = ray.wait(waiting, num_returns=len(waiting), timeout=WAIT_S)
+        lost: list[str] = []
+        for ref, actor in described.items():
             try:
-                actor.info = ray.get(ref)
-            except ray.exceptions.RayActorError:
-                pass
+                actor.info = ray.get(ref, timeout=0) if ref not in waiting else {}
+            except ray.exceptions.RayError as exc:
+                lost.append(f"{actor.slot.name}: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}")
+            if not actor.info:
+                if ref in waiting:
+                    lost.append(f"{actor.slot.name}: not started after {START_TIMEOUT_S:.0f} s")
+                ray.kill(actor.handle, no_restart=True)
+        self.actors = [a for a in self.actors if a.info]
+        if lost:
+            print(f"kernelwright: {len(lost)} Ray actor(s) did not start: " + "; ".join(lost), file=sys.stderr, flush=True)
+        if not self.actors:
+            raise RuntimeError("no Ray actor started (is kernelwright installed in every node's Python?): " + "; ".join(lost))
         return self.actors
 
     def run(self, tasks: Iterable[Task], on_start: Callable[[Task, Slot], None], on_done: Callable[[Outcome], None]) -> None:
