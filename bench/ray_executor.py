@@ -33,6 +33,7 @@ from kernelwright.bench.store import write_json_atomic
 
 MAX_ATTEMPTS = 2  # the first run and one retry elsewhere
 WAIT_S = 0.5  # ray.wait's timeout: the main thread gets back to Python (and Ctrl-C) this often
+CLOSE_TIMEOUT_S = 30.0  # an actor's close: stopping its zygote, removing its scratch folder
 START_TIMEOUT_S = 600.0  # an actor's start: Ray placing it, importing torch, starting its zygote (up to 300 s)
 
 
@@ -192,12 +193,9 @@ class RayExecutor:
     def _end_actors(self, graceful: bool) -> None:
         import ray
 
-        if graceful:
+        if graceful:  # each live actor removes its scratch folder (a dead one's call fails at once)
             closing = [a.handle.close.remote() for a in self.actors]
-            try:
-                ray.get(closing, timeout=30)
-            except (ray.exceptions.RayError, TimeoutError):
-                pass  # a dead actor has nothing to close
+            ray.wait(closing, num_returns=len(closing), timeout=CLOSE_TIMEOUT_S)
         for actor in self.actors:
             try:
                 ray.kill(actor.handle, no_restart=True)

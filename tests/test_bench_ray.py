@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -52,7 +53,7 @@ def _kill_when_running(executor, victim: str, killed: dict) -> None:
     while time.monotonic() < deadline:
         if log.exists() and f"run {victim} on" in log.read_text():
             os.kill(actor.info["placement"].pid, signal.SIGKILL)
-            killed["done"] = True
+            killed["done"], killed["scratch"] = True, actor.info["scratch"]
             return
         time.sleep(0.02)
 
@@ -96,6 +97,7 @@ def local_and_ray(tmp_path_factory):
         distributed = run_bench(req)
     finally:
         cluster.close()
+        shutil.rmtree(killed.get("scratch") or tmp / "none", ignore_errors=True)  # a killed actor cannot remove its own
     assert killed.get("done"), "the victim's run never started"
     return tmp, json.loads(out), distributed, killed["actor"]
 
