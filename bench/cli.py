@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from kernelwright.tools.home import resolve_home
+
+if TYPE_CHECKING:
+    from kernelwright.bench.ray_cluster import RayCluster
+    from kernelwright.bench.runner import BenchRequest
 
 
 def add_bench_parser(sub: argparse._SubParsersAction) -> None:
@@ -76,7 +81,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0 if report["summary"]["accepted"] else 1
 
 
-def _ray_cluster(args: argparse.Namespace, req):
+def _ray_cluster(args: argparse.Namespace, req: BenchRequest) -> RayCluster | None:
     """With --executor ray: plug the cluster's slots and actors into the bench request."""
     from kernelwright.tools.problem import InputError
 
