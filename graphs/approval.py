@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from langgraph.types import interrupt
 
+from kernelwright.agents.records import ApprovalRecord
+from kernelwright.agents.records.run_state import RunState
 from kernelwright.tools.problem import InputError
 
 APPROVABLE = ("plan", "code")
@@ -58,13 +60,14 @@ class Approval:
         return asdict(self)
 
 
-def request(node: str, state: dict[str, Any]) -> dict[str, Any]:
+def request(node: str, state: RunState) -> dict[str, Any]:  # JSON: LangGraph's interrupt payload, shown to people and Studio
     """What the person is shown: the round's plan, or its candidates' code."""
     shown: dict[str, Any] = {"approve": node, "round": state.get("iteration", 0), "answers": ANSWER_HELP}
     if node == "plan":
-        shown["plan"] = state.get("plan") or ""
+        plan = state.get("plan")
+        shown["plan"] = plan.text if plan else ""
     else:
-        shown["candidates"] = [{"id": c["id"], "source": c["source"]} for c in state.get("pending") or []]
+        shown["candidates"] = [{"id": c.id, "source": c.source} for c in state.get("pending") or []]
     return shown
 
 
@@ -72,25 +75,25 @@ def approval_body(node: str):
     """The body of the approval node after `node` (plain: LangGraph re-runs it on resume, and
     everything before `interrupt` must be free of side effects)."""
 
-    def body(state: dict[str, Any], ctx) -> dict[str, Any]:
+    def body(state: RunState, ctx) -> RunState:
         answer = Approval.of(interrupt(request(node, state)))
-        record = {"node": node, "round": state.get("iteration", 0), **answer.to_dict()}
+        record = ApprovalRecord(node=node, round=state.get("iteration", 0), decision=answer.decision, text=answer.text)
         if answer.decision == "approve":
             return {"approvals": [record]}
         if answer.decision == "reject":
-            reason = f"the {node} of round {record['round']} was rejected by a person" + (f": {answer.text}" if answer.text else "")
+            reason = f"the {node} of round {record.round} was rejected by a person" + (f": {answer.text}" if answer.text else "")
             return {"approvals": [record], "user_stop": reason, "pending": []}
         if node == "plan":
             return {"approvals": [record], "plan": answer.text}
         pending = list(state.get("pending") or [])
         if len(pending) != 1:
             raise InputError(f"edit: the round has {len(pending)} candidates; approve or reject them")
-        return {"approvals": [record], "pending": [{**pending[0], "source": answer.text.strip("\n") + "\n", "origin": "edited"}]}
+        return {"approvals": [record], "pending": [pending[0].model_copy(update={"source": answer.text.strip("\n") + "\n", "origin": "edited", "kernel": None})]}
 
     return body
 
 
-def route_after_approval(state: dict[str, Any], after: str) -> str:
+def route_after_approval(state: RunState, after: str) -> str:
     return "finish" if state.get("user_stop") else after
 
 

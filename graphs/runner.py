@@ -19,17 +19,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 
 from kernelwright.agents.context import Budgets, RunContext
 from kernelwright.agents.cost import PriceTable
+from kernelwright.agents.records.run_state import CHECKPOINT_TYPES
 from kernelwright.agents.registry import require_runnable, resolve_roles
 from kernelwright.agents.structured import StructuredOutput
 from kernelwright.configs import load_config, merge
 from kernelwright.graphs.approval import ANSWER_HELP, APPROVABLE, Approval
 from kernelwright.graphs.graph import build_graph
-from kernelwright.graphs.nodes import RoleFailed, first_state
+from kernelwright.graphs.nodes import RoleFailed, best_summary, first_state
 from kernelwright.graphs.routing import tokens_used
 from kernelwright.graphs.traces.fork import ForkPoint, fork_config, fork_point, seed_fork, state_at
 from kernelwright.graphs.traces.replay import ReplayChatModel, answers_of, one_request_at_a_time, replay_plan
@@ -173,7 +175,8 @@ def _checkpointer(home: Path) -> SqliteSaver:
     home.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(home / "checkpoints.db", check_same_thread=False)
     conn.execute("PRAGMA busy_timeout=10000")
-    saver = SqliteSaver(conn)
+    # The state's records are pydantic models: named so the serializer loads them back without a warning.
+    saver = SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=CHECKPOINT_TYPES))
     with setup_lock(home / "checkpoints.db"):  # two runs opening a fresh home at once
         conn.execute("PRAGMA journal_mode=WAL")
         saver.setup()
@@ -295,7 +298,7 @@ def execute(req: RunRequest) -> RunSummary:
     state = compiled.get_state(graph_config).values
     best = state.get("best")
     status = "failed" if error else "paused" if waiting else state.get("status", "running")
-    summary_best = {k: best[k] for k in ("candidate_id", "verdict", "speedup", "median_ms", "max_abs_err")} if best else None
+    summary_best = best_summary(best).model_dump(exclude={"pct_of_sol"}) if best else None
     trace.finish_run(run_id, status, state.get("stop_reason"), summary_best, time.monotonic() - began, error)
     stored = trace.run(run_id)
     solution = run_dir / "solution.py"
@@ -353,7 +356,7 @@ def _stream(compiled, inputs, graph_config, ctx: RunContext, trace: TraceStore, 
                 if progress:
                     state = compiled.get_state(graph_config).values
                     best = state.get("best")
-                    progress(f"[{node}] round {state.get('iteration', 0)}; best: {best['candidate_id'] + ' ' + str(best.get('speedup') or 'accepted') if best else 'none yet'}")
+                    progress(f"[{node}] round {state.get('iteration', 0)}; best: {best.candidate_id + ' ' + str(best.speedup or 'accepted') if best else 'none yet'}")
     except RoleFailed as exc:
         return str(exc)
     return None

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
+from pydantic_core import to_jsonable_python
 
+from kernelwright.agents.records.run_state import RunState
 from kernelwright.tools.file_lock import setup_lock
 
 
@@ -86,7 +88,7 @@ def _usage(calls: list[dict[str, Any]]) -> dict[str, Any]:
     for call in calls:
         for key in TOKEN_KEYS:
             total[key] += int((call.get("usage") or {}).get(key) or 0)
-    cost = total_cost(calls)
+    cost = total_cost(call.get("cost_usd") for call in calls)
     if cost is not None:
         total["cost_usd"] = cost
     return total
@@ -126,8 +128,8 @@ class TraceStore:
         row = self.db.execute("select max(idx) from steps where run_id = ?", [run_id]).fetchone()
         return 0 if row[0] is None else row[0] + 1
 
-    def add_step(self, run_id: str, node: str, role: str | None, started_at: float, duration_s: float, update: dict[str, Any] | None, error: str | None = None) -> int:
-        update = update or {}
+    def add_step(self, run_id: str, node: str, role: str | None, started_at: float, duration_s: float, update: RunState | None, error: str | None = None) -> int:
+        update = as_json(update or {})
         calls = update.get("llm_calls", [])
         attempts = update.get("attempts", [])
         idx = self.next_index(run_id)
@@ -183,6 +185,12 @@ class TraceStore:
         )
 
 
+def as_json(update: RunState | dict[str, Any]) -> dict[str, Any]:
+    """A state update with its records as JSON values: the form the trace's rows store and its
+    readers (show, diff, html, replay) read back."""
+    return to_jsonable_python(update)
+
+
 def summarize(update: dict[str, Any]) -> dict[str, Any]:
     """A short, readable digest of a node's state update (sources by hash, not in full)."""
     import hashlib
@@ -200,6 +208,8 @@ def summarize(update: dict[str, Any]) -> dict[str, Any]:
                          **{k: a[k] for k in ("applied_lessons", "lesson_outcomes") if a.get(k)}} for a in value]
         elif key == "best":
             out[key] = value and {"candidate_id": value["candidate_id"], "median_ms": value.get("median_ms")}
+        elif key == "plan":
+            out[key] = value and value["text"][:500]
         elif isinstance(value, str):
             out[key] = value[:500]
         elif key == "profile":
