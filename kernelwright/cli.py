@@ -94,10 +94,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
-    from kernelwright.tools.problem import InputError
+    from kernelwright.tools.problem import CheckerFailure, InputError
 
     try:
         return args.func(args)
+    except CheckerFailure as exc:
+        if args.debug:
+            raise
+        if getattr(args, "json", False):
+            print_json({"error": str(exc), "kind": "checker_failure"})
+        print(f"kernelwright: checker failure (not a verdict): {exc}", file=sys.stderr)
+        return 1
     except InputError as exc:
         if args.debug:
             raise

@@ -20,7 +20,8 @@ from typing import Any
 from kernelwright.agents.expert.configs import Config, Sizes, parse_knobs
 
 MIN_CONFIDENCE = 0.35
-TOPICS = {"elementwise": ("elementwise",), "rows": ("row-reduction", "norm"), "matmul": ("matmul",)}
+TOPICS = {"elementwise": ("elementwise",), "rows": ("row-reduction", "norm"), "cols": ("reduction", "norm"), "scan": ("scan",), "pool": ("pooling",),
+          "matmul": ("matmul",)}
 _CLAUSE = re.compile(r"((?:[A-Za-z_]+\s*,\s*)*[A-Za-z_]+)\s*(>=|<=|==|>|<)\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)(?![\w.])")
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 _OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, "==": lambda a, b: a == b,

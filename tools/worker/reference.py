@@ -22,6 +22,7 @@ from kernelwright.tools.worker.common import (
     cast_inputs,
     device_sync,
     error_text,
+    is_checker_side,
     load_module,
     save_tensors,
     seed_everything,
@@ -160,12 +161,17 @@ def main(req: dict[str, Any]) -> int:
             if variant["name"] == "shipped":
                 shipped = (model, module)
         except Exception as exc:  # noqa: BLE001 - the reference's failure is reported, not raised
+            if is_checker_side(exc):
+                # Disk or memory of the checker: a tool failure, never a skipped variant (that would
+                # drop the variant's protection silently) and never "the reference fails".
+                result["checker_error"] = f"variant {variant['name']}: {error_text(exc, 600).strip().splitlines()[-1]}"
+                break
             if variant["name"] == "shipped":
                 result["error"] = error_text(exc)
                 break
             # The protocol skips a variant on which the reference itself fails.
             result["skipped_variants"].append({"name": variant["name"], "error": error_text(exc, 600)})
-    result["ok"] = "error" not in result
+    result["ok"] = "error" not in result and "checker_error" not in result
     from kernelwright.tools.devices import gpu_facts
 
     result["device_facts"] = gpu_facts(req["device"])
