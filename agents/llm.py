@@ -29,9 +29,11 @@ from kernelwright.agents.records import LlmCall, Message, Usage
 from kernelwright.tools.problem import InputError
 
 if TYPE_CHECKING:
+    from langchain_core.runnables import RunnableConfig
     from langchain_openai import ChatOpenAI
 
     from kernelwright.agents.context import RunContext
+    from kernelwright.agents.tracing import Labels
 
 T = TypeVar("T")
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
@@ -84,7 +86,7 @@ def make_chat_model(
                 f"{where}, or name the variable that holds the key"
             )
         key = LOCAL_DUMMY_KEY
-    kwargs: dict[str, Any] = {
+    kwargs: dict[str, Any] = {  # ChatOpenAI's keyword arguments, of many types
         "model": model,
         "api_key": key,
         "timeout": timeout_s,
@@ -147,7 +149,7 @@ def retry_message(error: ParseError) -> HumanMessage:
     )
 
 
-def _labels(ctx: RunContext, role: str, labels: dict[str, Any] | None) -> dict[str, Any]:
+def _labels(ctx: RunContext, role: str, labels: Labels | None) -> RunnableConfig:
     """Run name, tags and metadata of one LLM call: LangSmith (or any LangChain callback) files it
     under its run, round, role and candidate."""
     from kernelwright.agents.tracing import labels_config
@@ -174,7 +176,7 @@ def ask(
     role: str,
     messages: Sequence[BaseMessage],
     answer: AnswerSpec[T] | Callable[[str], T | Parsed[T]],
-    labels: dict[str, Any] | None = None,
+    labels: Labels | None = None,
 ) -> tuple[T, list[LlmCall]]:
     """Send `messages` to `ctx.chat_model` and read the answer; retry once with the parse error.
 

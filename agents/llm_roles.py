@@ -22,7 +22,7 @@ from kernelwright.agents.attempts import debuggable_attempts
 from kernelwright.agents.llm import RoleError, UnusableAnswer, ask
 from kernelwright.agents.records import Attempt, Candidate, LlmCall, Plan, ProposedLesson
 from kernelwright.agents.records.run_state import RunState
-from kernelwright.agents.tracing import ContextThreadPoolExecutor, candidate_run
+from kernelwright.agents.tracing import ContextThreadPoolExecutor, Labels, candidate_run
 
 if TYPE_CHECKING:
     from kernelwright.agents.context import RunContext
@@ -43,7 +43,7 @@ def parse_analysis(text: str) -> tuple[str, list[ProposedLesson]]:
 
 
 def _ask_each(
-    ctx: RunContext, role: str, jobs: list[list[BaseMessage]], answer: Any, labels: list[dict[str, str | int]]
+    ctx: RunContext, role: str, jobs: list[list[BaseMessage]], answer: Any, labels: list[Labels]
 ) -> tuple[list[Any], list[LlmCall], list[str]]:
     """Ask every job (concurrently, see the module docstring), each in its candidate's run; results
     in job order. The pool copies the caller's context into each thread, so the LangGraph run's
@@ -55,7 +55,7 @@ def _ask_each(
     options = ctx.role_options.get(role, {})
     workers = max(1, min(int(options.get("concurrency", MAX_CONCURRENCY)), len(jobs)))
 
-    def one(item: tuple[list[BaseMessage], dict[str, str | int]]) -> tuple[Any, list[LlmCall], BaseException | None]:
+    def one(item: tuple[list[BaseMessage], Labels]) -> tuple[Any, list[LlmCall], BaseException | None]:
         messages, label = item
 
         def work() -> tuple[Any, list[LlmCall], BaseException | None]:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from langgraph.types import interrupt
 
-from kernelwright.agents.records import ApprovalRecord
+from kernelwright.agents.records import ApprovalRecord, ApprovalRequest, CandidateShown
 from kernelwright.agents.records.run_state import RunState
 from kernelwright.tools.problem import InputError
 
@@ -60,15 +60,14 @@ class Approval:
         return asdict(self)
 
 
-def request(node: str, state: RunState) -> dict[str, Any]:  # JSON: LangGraph's interrupt payload, shown to people and Studio
+def request(node: str, state: RunState) -> ApprovalRequest:
     """What the person is shown: the round's plan, or its candidates' code."""
-    shown: dict[str, Any] = {"approve": node, "round": state.get("iteration", 0), "answers": ANSWER_HELP}
+    round_ = state.get("iteration", 0)
     if node == "plan":
         plan = state.get("plan")
-        shown["plan"] = plan.text if plan else ""
-    else:
-        shown["candidates"] = [{"id": c.id, "source": c.source} for c in state.get("pending") or []]
-    return shown
+        return ApprovalRequest(approve=node, round=round_, answers=ANSWER_HELP, plan=plan.text if plan else "")
+    return ApprovalRequest(approve=node, round=round_, answers=ANSWER_HELP,
+                           candidates=tuple(CandidateShown(id=c.id, source=c.source) for c in state.get("pending") or []))
 
 
 def approval_body(node: str):
@@ -76,7 +75,8 @@ def approval_body(node: str):
     everything before `interrupt` must be free of side effects)."""
 
     def body(state: RunState, ctx) -> RunState:
-        answer = Approval.of(interrupt(request(node, state)))
+        # The interrupt's payload is JSON: LangGraph Studio shows it as it is.
+        answer = Approval.of(interrupt(request(node, state).model_dump(mode="json", exclude_defaults=True)))
         record = ApprovalRecord(node=node, round=state.get("iteration", 0), decision=answer.decision, text=answer.text)
         if answer.decision == "approve":
             return {"approvals": [record]}
@@ -97,12 +97,12 @@ def route_after_approval(state: RunState, after: str) -> str:
     return "finish" if state.get("user_stop") else after
 
 
-def format_request(shown: dict[str, Any]) -> str:
+def format_request(shown: ApprovalRequest) -> str:
     """The request as a person reads it on a terminal."""
-    lines = [f"kernelwright: approve the {shown['approve']} of round {shown['round']}?"]
-    if shown["approve"] == "plan":
-        lines += ["", shown.get("plan") or "(empty plan)"]
-    for cand in shown.get("candidates") or []:
-        lines += ["", f"--- candidate {cand['id']} ---", cand["source"].rstrip()]
-    lines += ["", f"answer: {shown['answers']}"]
+    lines = [f"kernelwright: approve the {shown.approve} of round {shown.round}?"]
+    if shown.approve == "plan":
+        lines += ["", shown.plan or "(empty plan)"]
+    for cand in shown.candidates:
+        lines += ["", f"--- candidate {cand.id} ---", cand.source.rstrip()]
+    lines += ["", f"answer: {shown.answers}"]
     return "\n".join(lines)

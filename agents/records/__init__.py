@@ -3,7 +3,7 @@ reports. One module per record; `RECORDS` lists those whose JSON schemas docs/sc
 
 from __future__ import annotations
 
-from kernelwright.agents.records.approval import ApprovalRecord
+from kernelwright.agents.records.approval import ApprovalRecord, ApprovalRequest, CandidateShown
 from kernelwright.agents.records.attempt import Attempt, CheckFacts, LessonOutcome, Reason
 from kernelwright.agents.records.base import SCHEMA_VERSION, Measurements, Record
 from kernelwright.agents.records.candidate import Candidate, KernelFacts
@@ -12,12 +12,23 @@ from kernelwright.agents.records.llm_call import LlmCall, Message, Usage
 from kernelwright.agents.records.plan import NextStep, Plan, StepKind
 from kernelwright.agents.records.problem import ProblemSummary
 from kernelwright.agents.records.profile import Profile
-from kernelwright.agents.records.report import AttemptSummary, BestSummary, Report, RunUsage
+from kernelwright.agents.records.report import (
+    AttemptSummary,
+    BestSummary,
+    ForkOrigin,
+    ReplayCount,
+    Report,
+    RunSummary,
+    RunUsage,
+    TokenUsage,
+)
 
-RECORDS: tuple[type[Record], ...] = (ProblemSummary, Candidate, Attempt, Plan, ProposedLesson, LlmCall, ApprovalRecord, Profile, Report)
+RECORDS: tuple[type[Record], ...] = (ProblemSummary, Candidate, Attempt, Plan, ProposedLesson, LlmCall, ApprovalRecord, ApprovalRequest,
+                                     Profile, Report, RunSummary)
 
 __all__ = [
-    "RECORDS", "SCHEMA_VERSION", "ApprovalRecord", "Attempt", "AttemptSummary", "BestSummary", "Candidate", "CheckFacts",
-    "KernelFacts", "LessonOutcome", "LlmCall", "Measurements", "Message", "NextStep", "Plan", "ProblemSummary", "Profile",
-    "ProposedLesson", "Reason", "Record", "Report", "RunUsage", "StepKind", "Usage",
+    "RECORDS", "SCHEMA_VERSION", "ApprovalRecord", "ApprovalRequest", "Attempt", "AttemptSummary", "BestSummary", "Candidate",
+    "CandidateShown", "CheckFacts", "ForkOrigin", "KernelFacts", "LessonOutcome", "LlmCall", "Measurements", "Message", "NextStep",
+    "Plan", "ProblemSummary", "Profile", "ProposedLesson", "Reason", "Record", "ReplayCount", "Report", "RunSummary", "RunUsage",
+    "StepKind", "TokenUsage", "Usage",
 ]

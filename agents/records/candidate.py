@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from kernelwright.agents.records.base import Record
 
 
@@ -11,7 +9,7 @@ class KernelFacts(Record):
     """What the expert's code generator built (family and knob settings): the debugger reads these
     instead of parsing them back out of the generated file."""
 
-    family: Literal["elementwise", "rows", "matmul"]
+    family: str  # "elementwise", "rows", "matmul", ... (agents/expert/lessons.py TOPICS)
     configs: tuple[dict[str, int | str | bool | None], ...]  # the fields of each agents.expert.configs.Config
 
 

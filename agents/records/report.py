@@ -1,9 +1,11 @@
-"""The run's report (`report.json` in the run folder), and the summary of its best attempt."""
+"""The run's report (`report.json` in the run folder), the summary `run --json` prints, and the
+summary of the best attempt both show."""
 
 from __future__ import annotations
 
 from typing import Literal
 
+from kernelwright.agents.records.approval import ApprovalRequest
 from kernelwright.agents.records.base import SCHEMA_VERSION, Record
 
 
@@ -43,3 +45,41 @@ class Report(Record):
     best: BestSummary | None
     attempts: tuple[AttemptSummary, ...] = ()
     usage: RunUsage
+
+
+class TokenUsage(Record):
+    """Tokens summed over a run's LLM calls, and their cost where a price was known."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cost_usd: float | None = None
+
+
+class ForkOrigin(Record):
+    run_id: str
+    step: int
+
+
+class ReplayCount(Record):
+    of: str  # the run whose recorded answers were served
+    answers_served: int
+    answers_recorded: int
+
+
+class RunSummary(Record):
+    """What `kernelwright run --json` prints (and `execute` returns)."""
+
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    status: Literal["running", "finished", "failed", "paused"]
+    accepted: bool
+    solution_path: str | None
+    best: BestSummary | None
+    usage: TokenUsage
+    stop_reason: str | None
+    error: str | None
+    run_dir: str
+    forked_from: ForkOrigin | None = None
+    replay: ReplayCount | None = None
+    awaiting: ApprovalRequest | None = None  # status "paused": what waits for a person's approval
