@@ -3,7 +3,9 @@ summary of the best attempt both show."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
+
+from pydantic import model_serializer
 
 from kernelwright.agents.records.approval import ApprovalRequest
 from kernelwright.agents.records.base import SCHEMA_VERSION, Record
@@ -54,6 +56,14 @@ class TokenUsage(Record):
     completion_tokens: int = 0
     total_tokens: int = 0
     cost_usd: float | None = None
+
+    @model_serializer(mode="wrap")
+    def _no_unknown_cost(self, handler: Any) -> dict[str, Any]:  # noqa: ANN401 - pydantic's serializer protocol
+        # No key rather than null when no call had a price: the JSON `run --json` printed before.
+        out = handler(self)
+        if out.get("cost_usd") is None:
+            out.pop("cost_usd", None)
+        return out
 
 
 class ForkOrigin(Record):
