@@ -163,9 +163,9 @@ def _report(args: argparse.Namespace, summary) -> int:
     else:
         lines = [f"run {summary.run_id}: {summary.status}" + (f" ({summary.stop_reason})" if summary.stop_reason else "")]
         if summary.forked_from:
-            lines.append(f"forked from {summary.forked_from['run_id']} after step {summary.forked_from['step']}")
+            lines.append(f"forked from {summary.forked_from.run_id} after step {summary.forked_from.step}")
         if summary.replay:
-            lines.append(f"replay of {summary.replay['of']}: {summary.replay['answers_served']} of {summary.replay['answers_recorded']} recorded answers served")
+            lines.append(f"replay of {summary.replay.of}: {summary.replay.answers_served} of {summary.replay.answers_recorded} recorded answers served")
         if summary.error:
             lines.append(f"error: {summary.error}")
         if summary.awaiting:
@@ -174,8 +174,8 @@ def _report(args: argparse.Namespace, summary) -> int:
             lines.append(format_request(summary.awaiting))
             lines.append(f"paused: kernelwright resume {summary.run_id} --answer '{ANSWER_HELP}'")
         lines.append(f"solution: {summary.solution_path or 'none accepted'}")
-        cost = summary.usage.get("cost_usd")
-        lines.append(f"report: {summary.run_dir}/report.json; tokens: {summary.usage.get('total_tokens', 0)}"
+        cost = summary.usage.cost_usd
+        lines.append(f"report: {summary.run_dir}/report.json; tokens: {summary.usage.total_tokens}"
                      + (f"; cost: ${cost:.4f}" if cost is not None else ""))
         print("\n".join(lines), file=sys.stderr)
     return 0 if summary.accepted else 1
