@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
-from timing_cheats import CONTENT_CACHE, LAZY, LAZY_THEN_ERASE, timed_cheat
+from timing_cheats import CONTENT_CACHE, LAZY, LAZY_THEN_ERASE, LAZY_THEN_REWRITE, timed_cheat
 
 from kernelwright.tools.check.baselines import parse_baselines
 from kernelwright.tools.check.guards import poisoned_mask
@@ -278,6 +278,7 @@ def faked_gpu_checks(tmp_path_factory):
         "precise": (tmp / "shortcuts.py", tmp / "shortcuts_exact.py"),
         # The static scan would refuse its import-in-a-method; off, to prove the parent's own check.
         "erase": (gelu, timed_cheat(tmp, "erase", LAZY_THEN_ERASE, checked=2), {"static_scan": False}),
+        "rewrite": (gelu, timed_cheat(tmp, "rewrite", LAZY_THEN_REWRITE, checked=2)),
     }
     opts = CheckOptions(device="cpu", trials=2, variant_trials=1, timeout_s=120, static_resources=False, compile_baselines=())
     with pytest.MonkeyPatch.context() as mp:
@@ -332,6 +333,15 @@ def test_faked_gpu_timed_outputs_erased_after_the_run_are_a_rejection(faked_gpu_
     assert all(t["ok"] for t in r.trials)
     assert r.verdict is Verdict.WRONG_OUTPUT, r.reasons
     assert any("missing" in x.message for x in r.reasons), r.reasons
+
+
+def test_faked_gpu_timed_outputs_rewritten_after_the_run_are_a_rejection(faked_gpu_checks):
+    # Lazy timed calls, then (at exit) the saved outputs and sampled values rewritten with torch's
+    # results: the parent must re-check what the worker saved, not what the files hold later.
+    r = faked_gpu_checks["rewrite"]
+    assert all(t["ok"] for t in r.trials)
+    assert r.verdict is Verdict.STATIC_VIOLATION, r.reasons
+    assert any("rewritten" in x.message for x in r.reasons), r.reasons
 
 
 def test_a_changed_cached_peak_is_not_used(tmp_path):
