@@ -39,12 +39,12 @@ def run_guards(tmp_path, median_ms, profile, **timing_event):
     (tmp_path / "c").mkdir()
     # One pool slot whose timed output matches the reference's: these tests are about the arithmetic.
     for side in ("r", "c"):
-        save_tensors(tmp_path / side / "timed_0.pt", {"slot": 0, "out": torch.ones(10)})
-    save_tensors(tmp_path / "c" / "timed_samples.pt", None)
+        digest = save_tensors(tmp_path / side / "timed_0.pt", {"slot": 0, "out": torch.ones(10)})
+    saved = {"timed_0.pt": digest, "timed_samples.pt": save_tensors(tmp_path / "c" / "timed_samples.pt", None)}
     result = CheckResult(verdict=Verdict.ACCEPTED, versions={"gpu": "TestGPU"})
     result.timing = {"candidate": {"median_ms": median_ms}, "pool_size": 1}
     opts = types.SimpleNamespace(home=home, mode="strict", timeout_s=10, allow_torch_ops=False, tolerances=DEFAULT)
-    _apply_guards(result, {"profile": profile, "timed_calls": 100, **timing_event}, tmp_path / "r", tmp_path / "c", "cuda:0", opts, SHIPPED, tmp_path)
+    _apply_guards(result, {"profile": profile, "timed_calls": 100, "saved_sha256": saved, **timing_event}, tmp_path / "r", tmp_path / "c", "cuda:0", opts, SHIPPED, tmp_path)
     return result
 
 

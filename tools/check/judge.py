@@ -13,7 +13,7 @@ from typing import Any
 from kernelwright.tools.check.compare import compare_structure, compare_values
 from kernelwright.tools.check.verdicts import Reason, Verdict
 from kernelwright.tools.sandbox.child import ChildResult
-from kernelwright.tools.worker.common import load_tensors
+from kernelwright.tools.worker.common import RewrittenFile, load_tensors
 
 
 @dataclasses.dataclass
@@ -110,7 +110,10 @@ def judge_candidate(
             return fail(verdict, "run", message)
         elif kind == "result":
             case = case_info[ev["case"]]
-            out = load_tensors(out_dir / f"out_{ev['case']}.pt")
+            try:
+                out = load_tensors(out_dir / f"out_{ev['case']}.pt", sha256=ev["output_sha256"])
+            except RewrittenFile as exc:
+                return fail(Verdict.STATIC_VIOLATION, "outputs", f"case {ev['case']}: {exc}: code in the candidate's process changed its output after the call")
             reasons, comparison = case_reasons(ev, refs[ev["case"]], out, options, device)
             done.add(ev["case"])
             j.trials.append(

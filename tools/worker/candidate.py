@@ -114,10 +114,11 @@ def run_case(model, case: dict[str, Any], req: dict[str, Any], launches: guards.
     except BaseException as exc:  # noqa: BLE001 - the candidate's failure is data
         log.write(event="error", case=case["id"], kind=classify_exception(exc), error=error_text(exc))
         return False
-    save_tensors(outdir / f"out_{case['id']}.pt", plain_cpu(out))
+    saved = save_tensors(outdir / f"out_{case['id']}.pt", plain_cpu(out))
     log.write(
         event="result",
         case=case["id"],
+        output_sha256=saved,  # the parent reads the file only if it still holds these bytes
         output=output_description(out),
         own_launches=sum(launches.own.values()) - own_before,
         compute_ops=dict(accountant.compute_ops),

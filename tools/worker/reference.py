@@ -139,7 +139,7 @@ def serve_timing(commands: Commands, model: Any, module: Any, req: dict[str, Any
                     for slot, inputs in enumerate(pool):
                         refill(buffers, inputs)
                         outputs.append((slot, model(*buffers)))
-                result["saved_outputs"] = save_outputs(Path(command["outputs_dir"]), outputs)
+                result["saved_outputs"] = len(save_outputs(Path(command["outputs_dir"]), outputs))
         write_json_atomic(Path(command["result_path"]), result)
 
 
