@@ -176,7 +176,10 @@ class LaunchCounter:
         self.other: Counter[str] = Counter()
         self.own_total = 0  # the same count as one integer: cheap to read around every timed call
         self._is_own_file: dict[str, bool] = {}  # resolving a path per launch would cost a syscall
-        self.depth = 0  # >0 while a launch runs: the interpreter's own torch calls are not the candidate's
+        # >0 only while the interpreter copies a launch's arguments to and from the host: those torch
+        # calls are Triton's, not the candidate's. Never the whole launch: a launch runs candidate code
+        # too (grid callables, pre-run hooks, and under the interpreter the kernel body as Python).
+        self.depth = 0
         self.signatures: dict[str, dict[str, Any]] = {}
         self.interpreting = os.environ.get("TRITON_INTERPRET") == "1"
 
@@ -193,6 +196,23 @@ class LaunchCounter:
             pass
         for cls in classes:
             cls.run = self._wrap(cls.run)
+        if self.interpreting:
+            from triton.runtime.interpreter import GridExecutor
+
+            GridExecutor._init_args_hst = self._triton_own(GridExecutor._init_args_hst)
+            GridExecutor._restore_args_dev = self._triton_own(GridExecutor._restore_args_dev)
+
+    def _triton_own(self, original):
+        counter = self
+
+        def copy(*args, **kwargs):
+            counter.depth += 1
+            try:
+                return original(*args, **kwargs)
+            finally:
+                counter.depth -= 1
+
+        return copy
 
     def _wrap(self, original):
         counter = self
@@ -209,15 +229,12 @@ class LaunchCounter:
                 counter._record_signature(jit_self, fn, name, args, kwargs)
             else:
                 counter.other[name] += 1
-            counter.depth += 1
             try:
                 return original(jit_self, *args, grid=grid, warmup=warmup, **kwargs)
             except Exception as exc:
                 if mine and counter.interpreting:
                     raise KernelBodyError(name, exc) from exc
                 raise
-            finally:
-                counter.depth -= 1
 
         return run
 
