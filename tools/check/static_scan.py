@@ -54,7 +54,21 @@ FORBIDDEN_MODULES = {
     "copyreg": "changes how objects are serialized",
     "weakref": "keeps hidden references between calls",
     "types": "builds functions and code objects the scan cannot see",
+    # Modules that run source text or import modules by name: code the scan never parses.
+    "code": "runs source text the scan cannot see",
+    "codeop": "compiles source text the scan cannot see",
+    "timeit": "runs source text the scan cannot see",
+    "runpy": "runs code the scan cannot see",
+    "pkgutil": "imports modules by name",
+    "pydoc": "imports modules by name",
+    "doctest": "runs source text the scan cannot see",
+    "pdb": "runs source text the scan cannot see",
+    "bdb": "runs source text the scan cannot see",
+    "trace": "runs code the scan cannot see",
+    "zipimport": "imports code the scan cannot see",
 }
+# Names of modules whose use as a constant attribute name (`getattr(torch, "sys")`) reaches them.
+MODULE_NAMES = set(FORBIDDEN_MODULES) | {"os"}
 # Of the os module, only these harmless names may be used (no file, process or descriptor calls).
 OS_ALLOWED = {"getenv", "cpu_count", "sep", "linesep", "path.join", "path.basename", "path.dirname"}
 # Calls that are violations wherever they appear (dotted names as written in the source).
@@ -86,6 +100,8 @@ FORBIDDEN_CALLS = {
     "torch.Stream": "creates a stream",
     "torch.cuda.set_per_process_memory_fraction": "changes the allocator",
     "torch.cuda.memory.set_per_process_memory_fraction": "changes the allocator",
+    "operator.attrgetter": "reaches attributes by name (hidden from the scan)",
+    "operator.methodcaller": "calls methods by name (hidden from the scan)",
 }
 # Calls that change process-wide numerics or RNG: the reference would run under other rules.
 GLOBAL_STATE_CALLS = {
@@ -176,8 +192,12 @@ class _Scanner(ast.NodeVisitor):
     # -- imports --------------------------------------------------------------------------
     def _check_module(self, node: ast.AST, module: str) -> None:
         root = module.split(".")[0]
-        if root in FORBIDDEN_MODULES:
-            self.flag(node, Verdict.STATIC_VIOLATION, f"imports {module}: {FORBIDDEN_MODULES[root]}")
+        # Any part, not just the root: `from torch import sys` binds the sys module that torch imported.
+        inner = next((part for part in module.split(".") if part in FORBIDDEN_MODULES), None)
+        if inner:
+            self.flag(node, Verdict.STATIC_VIOLATION, f"imports {module}: {FORBIDDEN_MODULES[inner]}")
+        elif root != "os" and "os" in module.split(".")[1:]:
+            self.flag(node, Verdict.STATIC_VIOLATION, f"imports {module}: reaches the os module through another module")
         elif any(part.startswith("_") for part in module.split(".") if part != "__future__"):
             self.flag(node, Verdict.STATIC_VIOLATION, f"imports {module}: private internals (e.g. dispatch modes) can switch the checks off")
 
@@ -186,6 +206,9 @@ class _Scanner(ast.NodeVisitor):
             self._check_module(node, alias.name)
             if alias.asname:
                 self.module_aliases[alias.asname] = alias.name
+            else:  # `import hmac`: assignments into hmac patch a module too
+                head = alias.name.split(".")[0]
+                self.module_aliases.setdefault(head, head)
         self.generic_visit(node)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
@@ -236,6 +259,13 @@ class _Scanner(ast.NodeVisitor):
                 target = dotted(node.args[0])
                 if target != "self":
                     self.flag(node, Verdict.STATIC_VIOLATION, "getattr with a computed name: hides what is reached")
+            if name in ("getattr", "hasattr") and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant):
+                # A constant name is judged as the attribute it names (`getattr(tb, "tb_frame")`).
+                attr = node.args[1].value
+                if attr in FORBIDDEN_ATTRS:
+                    self.flag(node, Verdict.STATIC_VIOLATION, f"reaches .{attr} through {name}: hidden interpreter state or host compute")
+                elif attr in MODULE_NAMES:
+                    self.flag(node, Verdict.STATIC_VIOLATION, f"reaches the {attr} module through {name}")
         self.generic_visit(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
@@ -249,9 +279,16 @@ class _Scanner(ast.NodeVisitor):
             self.flag(node, Verdict.STATIC_VIOLATION, f"uses {name}: private internals can switch the checks off")
         elif name and name.startswith("os.") and name.removeprefix("os.") not in OS_ALLOWED and not isinstance(getattr(node, "parent_attr", None), ast.Attribute):
             self.flag(node, Verdict.STATIC_VIOLATION, f"uses {name}: only os.getenv and os.path name helpers are allowed (no file, process or descriptor calls)")
+        elif node.attr in MODULE_NAMES - {"trace"} and self._rooted_at_module(name):  # torch.trace is an op, not the module
+            # A module that another module imported (`torch.sys`, `logging.os`, `triton.runtime.jit.inspect`).
+            self.flag(node, Verdict.STATIC_VIOLATION, f"uses {name or '.' + node.attr}: reaches the {node.attr} module through another module")
         if isinstance(node.value, ast.Attribute):
             node.value.parent_attr = node  # the outer chain is judged, not each prefix
         self.generic_visit(node)
+
+    def _rooted_at_module(self, name: str | None) -> bool:
+        """Whether a dotted name starts at an imported module (not at a local tensor or object)."""
+        return bool(name) and (name.split(".")[0] in MODULE_ROOTS or name.split(".")[0] in set(self.module_aliases.values()))
 
     @staticmethod
     def _private(name: str) -> bool:
@@ -267,6 +304,8 @@ class _Scanner(ast.NodeVisitor):
             return
         name = self.resolve(dotted(target))
         if name is None:
+            # `[hmac][0].new = ...`, `f().x = ...`: an object the scan cannot name may be a module.
+            self.flag(target, Verdict.GLOBAL_STATE, f"assigns .{target.attr} on an expression: may patch a module")
             return
         head = name.split(".")[0]
         if head in ("self", "cls"):
@@ -279,6 +318,12 @@ class _Scanner(ast.NodeVisitor):
     def visit_Assign(self, node: ast.Assign) -> None:
         for t in node.targets:
             self._check_store(t)
+        # `m = torch.serialization` makes m a module alias: assignments into m patch that module.
+        value = self.resolve(dotted(node.value))
+        if value and value.split(".")[0] in set(self.module_aliases.values()) | MODULE_ROOTS:
+            for t in node.targets:
+                if isinstance(t, ast.Name):
+                    self.module_aliases[t.id] = value
         self.generic_visit(node)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
