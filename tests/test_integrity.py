@@ -98,11 +98,13 @@ PROTOCOL_COVERAGE = {
     "a kernel that only copies while torch computes": [
         "gelu_scale/torch_computes_kernel_copies", "linear_relu/torch_matmul_kernel_relu",
         "add_mul/numpy_computes_kernel_copies", "add_mul/numpy_dlpack_compute", "add_mul/disable_dispatch_modes",
+        "gelu_scale/grid_callable_computes", "gelu_scale/pre_run_hook_computes", "gelu_scale/kernel_body_calls_torch",
     ],
     "no kernel at all": ["gelu_scale/pure_torch"],
     "class ModelNew(Model)": ["softmax_rows/subclass_of_reference"],
     "digging tensors out of gc or caller frames": [
         "softmax_rows/gc_dig", "softmax_rows/caller_frame", "softmax_rows/inspect_frames",
+        "gelu_scale/getattr_frame_walk_clears_op_count",
     ],
     "a kernel hard-coded to the shipped shapes": [
         "linear_relu/asserts_shipped_size_in_init",
@@ -115,8 +117,11 @@ PROTOCOL_COVERAGE = {
     "monkeypatching": [
         "linear_relu/monkeypatch_allclose", "linear_relu/monkeypatch_perf_counter",
         "add_mul/patch_torch_equal_hide_mutation", "add_mul/patch_checker_guards",
+        "gelu_scale/torch_sys_modules_neuter_accountant", "gelu_scale/exec_via_code_module",
     ],
-    "forging the checker's own records": ["add_mul/forge_event_log"],
+    "forging the checker's own records": [
+        "add_mul/forge_event_log", "gelu_scale/finalizer_rewrites_saved_output", "gelu_scale/hmac_spy_forges_event_log",
+    ],
     "broken: syntax error": ["gelu_scale/syntax_error"],
     "broken: kernel compile error": ["gelu_scale/compile_error_arange", "gelu_scale/compile_error_undefined_tl"],
     "broken: exception in forward": ["gelu_scale/forward_raises"],
@@ -126,7 +131,7 @@ PROTOCOL_COVERAGE = {
     "broken: ignores parameters": ["layer_norm/ignores_affine"],
     "secrets never reach the sandbox": ["gelu_scale/reads_api_key"],
     "honest twins: single kernel, views, scratch": [
-        "gelu_scale/honest_flat_views", "gelu_scale/honest_scratch_view", "add_mul/honest_2d_grid",
+        "gelu_scale/honest_flat_views", "gelu_scale/honest_scratch_view", "add_mul/honest_2d_grid", "gelu_scale/honest_grid_callable",
         "softmax_rows/honest_online_loop", "layer_norm/honest_autotuned",
     ],
     "honest twins: multi-kernel with torch.empty scratch": [
@@ -148,7 +153,7 @@ ACTIONABLE = {
     "shape_mismatch": r"output shape \[.*\], expected \[",
     "no_custom_kernel": r"launched none of the solution's own kernels",
     "torch_compute": r"computed with torch \(aten\.\w+",
-    "static_violation": r"\w+\.py:\d+: \S|started \d+ thread",
+    "static_violation": r"\w+\.py:\d+: \S|started \d+ thread|rewritten after the checker saved it",
     "global_state": r"\w+\.py:\d+: \S|changed \S",
     "shape_overfit": r"correct at the shipped sizes but .*\{'",
     "compile_error": r"case \S+: .*(Error|error)",
@@ -166,7 +171,6 @@ EXTRA_CHECKS = {
     "linear_relu/misnamed_weights": lambda r: r.weights_aligned is False,
     "linear_relu/honest_param_holder": lambda r: r.weights_aligned is True,
     "layer_norm/honest_stats_then_normalize": lambda r: r.weights_aligned is True,
-    "gelu_scale/thread_via_torch_module": lambda r: any(x.check == "threads" for x in r.reasons),
     "softmax_rows/rng_generator_tamper": lambda r: any("RNG" in x.message for x in r.reasons),
 }
 
@@ -381,6 +385,8 @@ RUNTIME_BACKUPS = {
     "softmax_rows/matmul_precision_aliased": "global_state",
     # ModelNew's constructor is bracketed by global-state snapshots too.
     "softmax_rows/matmul_precision_in_init": "global_state",
+    # The scan now sees threading reached through a torch module; the thread guard still must.
+    "gelu_scale/thread_via_torch_module": "static_violation",
 }
 NO_SCAN = [
     Candidate(f"{cid}+no_static_scan", BY_ID[cid].path, BY_ID[cid].problem, (verdict,), BY_ID[cid].what, (("static_scan", False),))
