@@ -30,7 +30,7 @@ from kernelwright.tools.check.verdicts import CheckResult, Verdict
 from kernelwright.tools.check.verify import CheckOptions, verify_solution
 from kernelwright.tools.problem import InputError
 
-from paths import CANDIDATES, PROBLEMS, SOLUTIONS
+from paths import CANDIDATES, PROBLEMS, SOLUTIONS, TEST_PROBLEMS
 
 # Secrets set in the parent for every check: none may reach the sandboxed child.
 SECRETS = {"OPENAI_API_KEY": "sk-test-secret", "HF_TOKEN": "hf_test_secret", "KERNELWRIGHT_API_KEY": "kw-test-secret"}
@@ -56,10 +56,13 @@ def read_candidate(path: Path) -> Candidate:
     m = re.fullmatch(r"# expect: ([a-z_|]+)", lines[0].strip()) if lines else None
     assert m, f"{path}: the first line must be '# expect: <verdict>'"
     assert len(lines) > 1 and lines[1].startswith("# ") and len(lines[1]) > 10, f"{path}: the second line must say what it does"
+    problem = PROBLEMS / f"{path.parent.name}.py"
+    if not problem.is_file():  # KernelBench-shaped problems of the suite's own (tests/data/problems)
+        problem = TEST_PROBLEMS / f"{path.parent.name}.py"
     return Candidate(
         id=f"{path.parent.name}/{path.stem}",
         path=path,
-        problem=PROBLEMS / f"{path.parent.name}.py",
+        problem=problem,
         expect=tuple(m.group(1).split("|")),
         what=lines[1][2:].strip(),
     )
