@@ -113,7 +113,8 @@ def run_variant(req: dict[str, Any], v: Variant, shared: Path, private: Path, co
     save_tensors(shared / f"init_{plan.name}.pt", v.init_inputs)
     save_tensors(shared / f"weights_{plan.name}.pt", v.weights)
     strict = req.get("mode", "strict") == "strict"
-    search = trials.StressSearch(v.model, trials.reference_forward, plan.tolerances or {"fp32": [1e-4, 1e-4, 1e-3], "16bit": [1e-2, 1e-2, 1e-2]}, strict)
+    search = trials.StressSearch(v.model, trials.reference_forward, plan.tolerances or {"fp32": [1e-4, 1e-4, 1e-3], "16bit": [1e-2, 1e-2, 1e-2]}, strict,
+                                 req.get("precision"))
     made: dict[str, list[Any]] = {}
     for case in plan.cases:
         detail = ""

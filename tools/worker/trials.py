@@ -29,6 +29,7 @@ STRESS_FACTORS = {
 # How much of the tolerance the reference's own rounding error may use at a stress scale
 # (or twice what it uses at the shipped scale, whichever is more).
 ACCURACY_SHARE = 0.25
+TF32_EPS = 2.0**-10  # TF32 keeps 10 explicit mantissa bits
 
 
 @dataclasses.dataclass
@@ -126,8 +127,11 @@ class StressSearch:
     """Finds, per stress kind, the strongest factor at which the trial is fair for `model`."""
 
     def __init__(self, model: torch.nn.Module, forward: Callable[[torch.nn.Module, list[Any]], Any], tolerances: dict[str, list[float]],
-                 strict: bool) -> None:
+                 strict: bool, precision: str | None = None) -> None:
         self.model, self.forward, self.tolerances, self.strict = model, forward, tolerances, strict
+        # Under `--precision tf32` an honest kernel rounds fp32 operands to TF32: the nudge that
+        # stands for an honest kernel's error is one TF32 ulp then, not one fp32 ulp.
+        self.fp32_eps = TF32_EPS if precision == "tf32" else torch.finfo(torch.float32).eps
         self._exact: torch.nn.Module | None | bool = None  # False once a float64 copy failed
 
     def _exact_model(self) -> torch.nn.Module | None:
@@ -157,7 +161,8 @@ class StressSearch:
         for i in _floating(inputs):
             x = inputs[i]
             noise = (torch.rand(x.shape, generator=gen) * 2 - 1).to(x.device, x.dtype)
-            nudged[i] = x + x * noise * torch.finfo(x.dtype).eps
+            eps = self.fp32_eps if x.dtype == torch.float32 else torch.finfo(x.dtype).eps
+            nudged[i] = x + x * noise * eps
         return max(share, error_share(self.forward(self.model, nudged), out, self.tolerances, self.strict))
 
     def find(self, inputs: list[Any], how: str) -> Stress:
