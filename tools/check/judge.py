@@ -119,9 +119,11 @@ def weights_message(ev: dict[str, Any]) -> str:
         parts.append("Model's " + ", ".join(ev["reference_only"]) + " have no counterpart in ModelNew")
     if ev.get("candidate_only"):
         parts.append("ModelNew's " + ", ".join(ev["candidate_only"]) + " have no counterpart in Model")
-    how = ("the check copied what matched and left the rest as ModelNew's own construction under seed 42"
-           if ev.get("copied", True) else "compat mode: both built under seed 42, nothing copied")
-    return f"weights not aligned by name ({'; '.join(parts) or 'no parameters'}): {how}; name and shape parameters as Model does"
+    if not ev.get("copied", True):
+        return ("weights not copied: compat mode builds Model and ModelNew under seed 42 and copies nothing (KernelBench's rule); "
+                "ModelNew's own construction must make the reference's weights" + (f" ({'; '.join(parts)})" if parts else ""))
+    return (f"weights not aligned by name ({'; '.join(parts) or 'no parameters'}): the check copied what matched and left the rest "
+            "as ModelNew's own construction under seed 42; name and shape parameters as Model does")
 
 
 def judge_candidate(
@@ -163,9 +165,10 @@ def judge_candidate(
                 return j
         elif kind == "weights":
             j.weights_aligned = ev["aligned"] if j.weights_aligned is None else (j.weights_aligned and ev["aligned"])
-            if not ev["aligned"] and not unaligned:
+            if (not ev["aligned"] or not ev.get("copied", True)) and not unaligned:
                 unaligned.append(weights_message(ev))
-                j.notes.append(unaligned[0])
+                if not ev["aligned"]:
+                    j.notes.append(unaligned[0])
         elif kind == "call":
             last_call = ev["case"]
         elif kind == "error":
