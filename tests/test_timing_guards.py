@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
-from timing_cheats import CONTENT_CACHE, LAZY, timed_cheat
+from timing_cheats import CONTENT_CACHE, LAZY, shipped_calls, timed_cheat
 
 from kernelwright.tools.check.baselines import parse_baselines
 from kernelwright.tools.check.guards import poisoned_mask
@@ -266,8 +266,8 @@ def faked_gpu_checks(tmp_path_factory):
     gelu = PROBLEMS / "gelu_scale.py"
     checks = {
         "honest": (gelu, SOLUTIONS / "gelu_scale.py"),
-        "lazy": (gelu, timed_cheat(tmp, "lazy", LAZY, checked=2)),
-        "cache": (gelu, timed_cheat(tmp, "cache", CONTENT_CACHE, checked=2)),
+        "lazy": (gelu, timed_cheat(tmp, "lazy", LAZY, checked=shipped_calls(2))),
+        "cache": (gelu, timed_cheat(tmp, "cache", CONTENT_CACHE, checked=shipped_calls(2))),
         "precise": (tmp / "shortcuts.py", tmp / "shortcuts_exact.py"),
     }
     opts = CheckOptions(device="cpu", trials=2, variant_trials=1, timeout_s=120, static_resources=False, compile_baselines=())
