@@ -21,6 +21,7 @@ class Budgets:
     max_wall_s: float | None = None
     target_speedup: float | None = None  # stop once the best beats eager by this much
     patience: int = 2  # rounds without a new best before stopping
+    max_cost_usd: float | None = None  # stop once the run's LLM calls cost this much (needs llm.prices)
 
 
 @dataclasses.dataclass
@@ -38,6 +39,9 @@ class RunContext:
     lessons: Callable[[str], list[str]] | None = None  # retrieval from the knowledge memory
     memory: Any = None  # the MemoryStore that lessons learned in this run are written to
     progress: Callable[[str], None] | None = None
+    structured: Any = None  # agents.structured.StructuredOutput: how answers are asked for (None: text)
+    prices: Any = None  # agents.cost.PriceTable: the cost of each LLM call (None: no prices)
+    approve: tuple[str, ...] = ()  # nodes whose output waits for a person's approval ("plan", "code")
     started_at: float = dataclasses.field(default_factory=time.monotonic)
 
     def say(self, message: str) -> None:

@@ -6,12 +6,15 @@ backoff (0.5 s doubling to at most 8 s, minus up to 25 % jitter), and waits what
 or `retry-after-ms` header asks (up to 2 minutes) instead. A streamed request is retried only
 before its first chunk. What still fails after that is an `EndpointError`.
 
-An answer that arrives but cannot be parsed is the model's failure, not the endpoint's: `ask`
-retries it once, quoting the parse error, and then gives up with `UnusableAnswer`.
+An answer that arrives but cannot be used is the model's failure, not the endpoint's: `ask`
+retries it once, quoting the parse error, then takes what was usable (a partial answer) or gives
+up with `UnusableAnswer`. Structured output (agents/structured.py) is asked for where the
+endpoint supports it; the text parser reads everything else.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -20,7 +23,8 @@ from urllib.parse import urlparse
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
-from kernelwright.agents.parsing import ParseError
+from kernelwright.agents.answers import AnswerSpec
+from kernelwright.agents.parsing import Parsed, ParseError
 from kernelwright.tools.problem import InputError
 
 if TYPE_CHECKING:
@@ -146,47 +150,103 @@ def retry_message(error: ParseError) -> HumanMessage:
     )
 
 
+def _labels(ctx: RunContext, role: str, labels: dict[str, Any] | None) -> dict[str, Any]:
+    """Run name, tags and metadata of one LLM call: LangSmith (or any LangChain callback) files it
+    under its run, round, role and candidate."""
+    from kernelwright.agents.tracing import labels_config
+
+    meta = {"problem": ctx.problem_path.stem, "role": role, **(labels or {})}
+    config = labels_config(role + (f" {meta['candidate']}" if meta.get("candidate") else ""), meta)
+    config["tags"] = [f"role:{role}", *config["tags"]]
+    return config
+
+
+def _answer_text(response: BaseMessage, mode: str, schema: Any) -> str:
+    """What the trace records as the answer: the text, or a forced tool call's arguments as JSON
+    (so a replay serves the same answer)."""
+    text = message_text(response)
+    if mode == "tool" and schema is not None:
+        calls = [c for c in getattr(response, "tool_calls", None) or [] if c.get("name") == schema.__name__]
+        if calls:
+            return json.dumps(calls[0]["args"])
+    return text
+
+
 def ask(
     ctx: RunContext,
     role: str,
     messages: Sequence[BaseMessage],
-    parse: Callable[[str], T],
+    answer: AnswerSpec[T] | Callable[[str], T | Parsed[T]],
+    labels: dict[str, Any] | None = None,
 ) -> tuple[T, list[dict[str, Any]]]:
-    """Send `messages` to `ctx.chat_model`, parse the answer; retry once with the parse error.
+    """Send `messages` to `ctx.chat_model` and read the answer; retry once with the parse error.
 
-    Returns the parsed value and one "llm call" record per exchange (`attempt` 1, then 2).
-    Raises `UnusableAnswer` when the second answer fails to parse too and `EndpointError` when
-    the endpoint fails; both carry the records made so far.
+    `answer`: the role's `AnswerSpec` (structured output where `ctx.structured` allows, the text
+    parser otherwise) or a plain text parser. `labels` (round, candidate) go into the call's
+    LangChain metadata and tags. Returns the value and one "llm call" record per exchange
+    (`attempt` 1, then 2), each with the answer's format, what it lacked (`missing`) and its
+    cost. When the retry is no better, a partial reading (`ParseError.fallback`) is used if there
+    is one; else `UnusableAnswer`. `EndpointError` when the endpoint fails. Both carry the
+    records made so far.
     """
     import openai
 
     if ctx.chat_model is None:
         raise RoleError(f"{role}: no chat model is configured for the llm policy")
+    spec = answer if isinstance(answer, AnswerSpec) else None
+    parse_text = spec.from_text if spec else answer
+    structured = ctx.structured
     convo = list(messages)
     calls: list[dict[str, Any]] = []
     error: ParseError | None = None
-    for attempt in (1, 2):
+    fallback: Parsed | None = None
+    attempt = 0
+    config = _labels(ctx, role, labels)
+    while attempt < 2:
+        mode = structured.mode if structured is not None and spec is not None else "off"
+        model = structured.bind(ctx.chat_model, spec.schema, mode) if structured is not None and spec is not None else ctx.chat_model
         began = time.perf_counter()
         try:
-            response = ctx.chat_model.invoke(convo)
+            response = model.invoke(convo, config=config)
+        except openai.BadRequestError as exc:
+            if structured is not None and structured.demote(mode, exc):
+                continue  # the endpoint refused this mode: the same question in the next one
+            raise EndpointError(f"{role}: the chat endpoint failed: {exc}", calls) from exc
         except openai.APIError as exc:
             raise EndpointError(f"{role}: the chat endpoint failed: {exc}", calls) from exc
+        attempt += 1
         latency = time.perf_counter() - began
-        text = message_text(response)
-        calls.append(
-            {
-                "role": role,
-                "model": _model_name(ctx, response),
-                "messages": [{"role": _role_name(m), "content": message_text(m)} for m in convo],
-                "response": text,
-                "usage": usage_of(response),
-                "latency_s": round(latency, 4),
-                "attempt": attempt,
-            }
-        )
+        text = _answer_text(response, mode, spec.schema if spec else None)
+        usage = usage_of(response)
+        model_name = _model_name(ctx, response)
+        record = structured.read(response, spec.schema, mode, text) if structured is not None and spec is not None else None
+        call = {
+            "role": role,
+            "model": model_name,
+            "messages": [{"role": _role_name(m), "content": message_text(m)} for m in convo],
+            "response": text,
+            "usage": usage,
+            "cost_usd": ctx.prices.cost(usage, model_name, ctx.model_name) if ctx.prices is not None else None,
+            "latency_s": round(latency, 4),
+            "attempt": attempt,
+            "answer_format": mode if record is not None else "text",
+            "missing": [],
+            **{k: v for k, v in (labels or {}).items() if k in ("round", "candidate") and v is not None},
+        }
+        calls.append(call)
         try:
-            return parse(text), calls
+            parsed = spec.from_record(record) if record is not None else parse_text(text)
         except ParseError as exc:
             error = exc
+            fallback = exc.fallback or fallback
+            call["missing"] = [str(exc)]
             convo = [*convo, AIMessage(text), retry_message(exc)]
+            continue
+        if isinstance(parsed, Parsed):
+            call["missing"] = list(parsed.missing)
+            return parsed.value, calls
+        return parsed, calls
+    if fallback is not None:
+        calls[-1]["missing"] = list(fallback.missing) + [f"used a partial answer: {error}"]
+        return fallback.value, calls
     raise UnusableAnswer(f"{role}: the model's answer was unusable twice: {error}", calls)

@@ -12,50 +12,40 @@ up to 8 — set 1 for scripted tests whose replies must reach candidates in orde
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from kernelwright.agents import briefing as b
+from kernelwright.agents.answers import ANALYSIS, PLAN, SOLUTION
 from kernelwright.agents.attempts import debuggable_attempts
 from kernelwright.agents.llm import RoleError, UnusableAnswer, ask
-from kernelwright.agents.parsing import extract_solution, find_sections, format_sections, parse_sections
+from kernelwright.agents.tracing import ContextThreadPoolExecutor, candidate_run
 
 if TYPE_CHECKING:
     from kernelwright.agents.context import RunContext
 
-PLAN_SECTIONS = ("STRATEGY", "NEXT", "EXPECTED")
-ANALYSIS_SECTIONS = ("BOTTLENECK", "EVIDENCE", "NEXT MOVES")
 MAX_CONCURRENCY = 8
 
 
-# --- answers -------------------------------------------------------------------------------------
-
-
 def parse_plan(text: str) -> str:
-    return format_sections(parse_sections(text, PLAN_SECTIONS), PLAN_SECTIONS)
+    return PLAN.from_text(text).value
 
 
 def parse_analysis(text: str) -> tuple[str, list[dict[str, str]]]:
     """The analysis text (BOTTLENECK, EVIDENCE, NEXT MOVES) and the lessons of its LESSON sections."""
-    sections = parse_sections(text, ANALYSIS_SECTIONS, optional=("LESSON",))
-    lessons = []
-    for name, body in find_sections(text, (*ANALYSIS_SECTIONS, "LESSON")):
-        if name == "LESSON" and body:
-            title, _, rest = body.partition("\n")
-            lessons.append({"title": title.strip(), "body": rest.strip() or title.strip()})
-    return format_sections(sections, ANALYSIS_SECTIONS), lessons
+    return ANALYSIS.from_text(text).value
 
 
 # --- running several requests --------------------------------------------------------------------
 
 
 def _ask_each(
-    ctx: RunContext, role: str, jobs: list[list[BaseMessage]], parse: Callable[[str], Any]
+    ctx: RunContext, role: str, jobs: list[list[BaseMessage]], answer: Any, labels: list[dict[str, Any]]
 ) -> tuple[list[Any], list[dict[str, Any]], list[str]]:
-    """Ask every job (concurrently, see the module docstring); results in job order.
+    """Ask every job (concurrently, see the module docstring), each in its candidate's run; results
+    in job order. The pool copies the caller's context into each thread, so the LangGraph run's
+    callbacks (LangSmith's tracer included) follow every request.
 
     Returns (result or None per job, all llm calls in job order, messages of unusable answers).
     An endpoint failure or any other exception is raised once all jobs have finished.
@@ -63,20 +53,26 @@ def _ask_each(
     options = ctx.role_options.get(role, {})
     workers = max(1, min(int(options.get("concurrency", MAX_CONCURRENCY)), len(jobs)))
 
-    def one(messages: list[BaseMessage]) -> tuple[Any, list[dict[str, Any]], BaseException | None]:
-        try:
-            value, calls = ask(ctx, role, messages, parse)
-            return value, calls, None
-        except RoleError as exc:
-            return None, exc.llm_calls, exc
-        except Exception as exc:  # noqa: BLE001 - re-raised below, after the other jobs' records
-            return None, [], exc
+    def one(item: tuple[list[BaseMessage], dict[str, Any]]) -> tuple[Any, list[dict[str, Any]], BaseException | None]:
+        messages, label = item
 
+        def work() -> tuple[Any, list[dict[str, Any]], BaseException | None]:
+            try:
+                value, calls = ask(ctx, role, messages, answer, label)
+                return value, calls, None
+            except RoleError as exc:
+                return None, exc.llm_calls, exc
+            except Exception as exc:  # noqa: BLE001 - re-raised below, after the other jobs' records
+                return None, [], exc
+
+        return candidate_run(label, work)
+
+    items = list(zip(jobs, labels))
     if workers == 1:
-        outcomes = [one(job) for job in jobs]
+        outcomes = [one(item) for item in items]
     else:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"kw-{role}") as pool:
-            outcomes = list(pool.map(one, jobs))
+        with ContextThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"kw-{role}") as pool:
+            outcomes = list(pool.map(one, items))
     results = [value for value, _, _ in outcomes]
     calls = [call for _, job_calls, _ in outcomes for call in job_calls]
     unusable = [str(exc) for _, _, exc in outcomes if isinstance(exc, UnusableAnswer)]
@@ -105,7 +101,7 @@ def planner(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         f"Write the plan for round {state.get('iteration', 0)}.",
     )
     messages = [SystemMessage(b.load_prompt("planner", ctx)), HumanMessage(user)]
-    plan, calls = ask(ctx, "planner", messages, parse_plan)
+    plan, calls = ask(ctx, "planner", messages, PLAN, {"round": state.get("iteration", 0)})
     return {"plan": plan, "llm_calls": calls}
 
 
@@ -142,7 +138,8 @@ def coder(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         b.plan_brief(state),
     )
     jobs = [[SystemMessage(system), HumanMessage(b.join(shared, _variation(i, count)))] for i in range(count)]
-    answers, calls, unusable = _ask_each(ctx, "coder", jobs, lambda text: (extract_solution(text), b.cited_lesson_ids(text, shown)))
+    labels = [{"round": iteration, "candidate": f"r{iteration}-c{i}"} for i in range(count)]
+    answers, calls, unusable = _ask_each(ctx, "coder", jobs, SOLUTION, labels)
     # Lessons the plan acted on apply to every candidate of the round; the coder may add its own.
     planned = b.cited_lesson_ids(state.get("plan") or "", shown)
     pending = [
@@ -153,7 +150,7 @@ def coder(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
             "origin": "code",
             "iteration": iteration,
             "debug_tries": 0,
-            "applied_lessons": list(dict.fromkeys([*planned, *answer[1]])),
+            "applied_lessons": list(dict.fromkeys([*planned, *b.cited_lesson_ids(answer[1], shown)])),
         }
         for i, answer in enumerate(answers)
         if answer is not None
@@ -175,6 +172,11 @@ def _lineage_brief(attempt: dict[str, Any], by_id: dict[str, dict[str, Any]]) ->
     return "## Earlier versions of this solution (do not repeat their mistakes)\n\n" + "\n".join(reversed(earlier))
 
 
+def _fix_id(attempt: dict[str, Any]) -> str:
+    root = re.sub(r"(?:-d\d+)+$", "", str(attempt.get("candidate_id")))
+    return f"{root}-d{attempt.get('debug_tries', 0) + 1}"
+
+
 def debugger(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
     """-> {"pending": [fixed candidate, ...], "llm_calls": [...]}: one fix per `debuggable_attempts`
     attempt, id "<root id>-d<tries>", parent_id the failed candidate, origin "debug". A fix whose
@@ -186,7 +188,7 @@ def debugger(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         return {"pending": [], "llm_calls": []}
     system = b.load_prompt("debugger", ctx)
     shared = b.join(b.problem_brief(state, ctx), b.plan_brief(state))
-    jobs = []
+    jobs, labels = [], []
     for attempt in targets:
         failed = b.join(
             f"## The rejected solution: {attempt.get('candidate_id')}",
@@ -197,17 +199,17 @@ def debugger(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
             "Fix the solution.",
         )
         jobs.append([SystemMessage(system), HumanMessage(b.join(shared, failed))])
-    sources, calls, _ = _ask_each(ctx, "debugger", jobs, extract_solution)
+        labels.append({"round": state.get("iteration", 0), "candidate": _fix_id(attempt)})
+    answers, calls, _ = _ask_each(ctx, "debugger", jobs, SOLUTION, labels)
     pending = []
-    for attempt, source in zip(targets, sources):
-        if source is None:
+    for attempt, answer in zip(targets, answers):
+        if answer is None:
             continue
         tries = attempt.get("debug_tries", 0) + 1
-        root = re.sub(r"(?:-d\d+)+$", "", str(attempt.get("candidate_id")))
         pending.append(
             {
-                "id": f"{root}-d{tries}",
-                "source": source,
+                "id": _fix_id(attempt),
+                "source": answer[0],
                 "parent_id": attempt.get("candidate_id"),
                 "origin": "debug",
                 "iteration": state.get("iteration", 0),
@@ -232,7 +234,7 @@ def analyst(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         "Analyse the best solution.",
     )
     messages = [SystemMessage(b.load_prompt("analyst", ctx)), HumanMessage(user)]
-    (analysis, lessons), calls = ask(ctx, "analyst", messages, parse_analysis)
+    (analysis, lessons), calls = ask(ctx, "analyst", messages, ANALYSIS, {"round": state.get("iteration", 0)})
     update: dict[str, Any] = {"analysis": analysis, "llm_calls": calls}
     if lessons:
         update["lessons"] = lessons

@@ -3,6 +3,11 @@
 Many OpenAI-compatible servers have no tool calling or JSON mode, so the roles ask for prose with
 one fenced ```python block and `LABEL:` sections, and parse them here. Every way an answer can be
 unusable is a `ParseError` whose message is written for the model: `ask` quotes it in the retry.
+
+The tolerant readers (`tolerant_sections`, `tolerant_solution`) take what is usable from an
+answer that ignores the requested layout (small local models often do) and say what was missing
+(`Parsed.missing`), so a run goes on; they raise only when nothing usable came back. A
+`ParseError` may carry a `fallback`: what to use if the retry is no better.
 """
 
 from __future__ import annotations
@@ -10,6 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 PYTHON_LANGS = {"", "python", "py", "python3", "py3"}
 _FENCE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)$")
@@ -18,8 +26,21 @@ _MODEL_NEW = re.compile(r"^class[ \t]+ModelNew\b", re.MULTILINE)
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 
 
+@dataclass(frozen=True)
+class Parsed(Generic[T]):
+    """A value read from an answer, and what the answer lacked (empty when it had everything)."""
+
+    value: T
+    missing: tuple[str, ...] = ()
+
+
 class ParseError(ValueError):
-    """The answer cannot be used; the message says why, in words the model can act on."""
+    """The answer cannot be used as asked; the message says why, in words the model can act on.
+    `fallback`: a partial reading to use when a retry is no better (None: nothing usable)."""
+
+    def __init__(self, message: str, fallback: Parsed | None = None) -> None:
+        super().__init__(message)
+        self.fallback = fallback
 
 
 @dataclass(frozen=True)
@@ -159,3 +180,68 @@ def parse_sections(text: str, required: Iterable[str], optional: Iterable[str] =
 def format_sections(sections: dict[str, str], order: Iterable[str]) -> str:
     """Sections back into text, `LABEL: body`, in the given order (for state and later prompts)."""
     return "\n".join(f"{name}: {sections[name]}" for name in order if sections.get(name))
+
+
+# --- tolerant readers ---------------------------------------------------------------------------
+
+
+def without_code(text: str, note: bool = True) -> str:
+    """The prose of an answer: fenced blocks replaced by a one-line note (a plan is no place for a
+    whole file, and later prompts carry it)."""
+    lines, out, fence = text.splitlines(), [], None
+    count = 0
+    for line in lines:
+        m = _FENCE.match(line)
+        if fence is None and m:
+            fence, count = m.group("fence"), 0
+        elif fence is not None and line.strip() and set(line.strip()) == {fence[0]} and len(line.strip()) >= len(fence):
+            if note:
+                out.append(f"[a code block of {count} lines, left out]")
+            fence = None
+        elif fence is not None:
+            count += 1
+        else:
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+_LEADING_LABEL = re.compile(r"^[ \t#*_>-]*(?:plan|analysis|answer|summary)[ \t*_]*:[ \t*_]*", re.IGNORECASE)
+
+
+def tolerant_sections(text: str, required: list[str], optional: Iterable[str] = (), free_text_as: str | None = None) -> Parsed[dict[str, str]]:
+    """The labelled sections of an answer; where required ones are missing, the rest is used as it
+    is and `missing` names them. An answer with no section at all becomes the `free_text_as`
+    section (default: the first required one), its prose without code blocks. ParseError only
+    for an answer with no usable text."""
+    optional = list(optional)
+    sections: dict[str, str] = {}
+    for name, body in find_sections(text, required + optional):
+        sections[name] = f"{sections[name]}\n\n{body}".strip() if name in sections else body
+    missing = tuple(name for name in required if not sections.get(name))
+    if not any(sections.get(name) for name in required):
+        prose = _LEADING_LABEL.sub("", without_code(strip_reasoning(text)), count=1).strip()
+        if not _LEADING_LABEL.sub("", without_code(strip_reasoning(text), note=False), count=1).strip():
+            raise ParseError(
+                "your answer has no text to use; start each of "
+                + ", ".join(f"`{name}:`" for name in required) + " on its own line, followed by its text"
+            )
+        sections[free_text_as or required[0]] = prose
+    return Parsed(sections, missing)
+
+
+def tolerant_solution(text: str) -> Parsed[str]:
+    """`extract_solution`, or failing that what can still be checked: the first Python block
+    (ParseError with it as the fallback, so the model gets one retry first), or an unfenced answer
+    that defines `class ModelNew` (taken at once, `missing` says the fence was)."""
+    try:
+        return Parsed(extract_solution(text))
+    except ParseError as exc:
+        stripped = strip_reasoning(text)  # an unclosed <think> raised above already
+        blocks = [b for b in code_blocks(stripped) if b.lang in PYTHON_LANGS] if "cut off" not in str(exc) else []
+        if blocks:
+            raise ParseError(str(exc), fallback=Parsed(blocks[0].code, ("class ModelNew",))) from exc
+        if "cut off" not in str(exc) and _MODEL_NEW.search(stripped):
+            start = re.search(r"^(?:import|from)[ \t]", stripped, re.MULTILINE)
+            code = stripped[start.start() if start else 0:].strip() + "\n"
+            return Parsed(code, ("a fenced ```python block",))
+        raise

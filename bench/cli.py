@@ -1,6 +1,6 @@
 """`kernelwright bench DIR`: a full `run` of every problem in DIR, in parallel, resumable; the
 per-problem results and the fast_p summary as JSON (stdout with --json, and results.json),
-Markdown (results.md) and a PNG chart (speedups.png) in HOME/bench/BENCH_ID/."""
+Markdown (results.md), a chart (speedups.svg/.png) and an HTML report (results.html) in HOME/bench/BENCH_ID/."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from kernelwright.tools.home import resolve_home
 def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench",
-        help="run every problem of a folder; fast_p table, JSON, Markdown and a PNG chart",
+        help="run every problem of a folder; fast_p table, JSON, Markdown, an SVG/PNG chart and HTML",
         description="A full run of each problem in DIR (one worker process each; one per GPU, or --jobs on the CPU), "
         "resumable with --resume. Exit 0 if some problem got an accepted solution, 1 if none, 2 for bad input, "
         "130 if stopped (the finished problems are kept).",
@@ -32,7 +32,7 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, help="only the first N problems (after --filter)")
     p.add_argument("--id", dest="bench_id", help="name of a new bench (default bench-DATE-TIME-XXXX)")
     p.add_argument("--resume", metavar="BENCH_ID", help="continue a bench: run only its unfinished problems")
-    p.add_argument("--out", help="also copy results.json, results.md and speedups.png to this folder")
+    p.add_argument("--out", help="also copy results.json, results.md, speedups.svg/.png and results.html to this folder")
     p.add_argument("--home", help="kernelwright home (default $KERNELWRIGHT_HOME or ~/.kernelwright)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(func=_cmd_bench)

@@ -35,8 +35,8 @@ def markdown_report(meta: dict[str, Any], results: list[dict[str, Any]], summary
         + f"; started {meta.get('started', '?')}.",
         "",
         "| problem | accepted | verdict | " + " | ".join(f"× {BASELINE_TITLES[b]}" for b in baselines)
-        + " | % SoL | tokens | wall s | note |",
-        "|---|---|---|" + "---|" * len(baselines) + "---|---|---|---|",
+        + " | % SoL | tokens | cost $ | wall s | note |",
+        "|---|---|---|" + "---|" * len(baselines) + "---|---|---|---|---|",
     ]
     for r in results:
         speed = r.get("speedup") or {}
@@ -44,7 +44,7 @@ def markdown_report(meta: dict[str, Any], results: list[dict[str, Any]], summary
         lines.append(
             f"| {r['problem']} | {'yes' if r.get('accepted') else 'no'} | {verdict} | "
             + " | ".join(_num(speed.get(b)) for b in baselines)
-            + f" | {_num(r.get('pct_sol'), '{:.1f}')} | {r.get('tokens') or 0} | {_num(r.get('wall_s'), '{:.0f}')} | {_cell(_note(r))} |"
+            + f" | {_num(r.get('pct_sol'), '{:.1f}')} | {r.get('tokens') or 0} | {_num(r.get('cost_usd'), '{:.4f}')} | {_num(r.get('wall_s'), '{:.0f}')} | {_cell(_note(r))} |"
         )
     rate = summary["accepted_rate"]
     lines += [
@@ -56,7 +56,8 @@ def markdown_report(meta: dict[str, Any], results: list[dict[str, Any]], summary
         "- geometric-mean speedup over accepted and timed problems: "
         + ", ".join(f"{BASELINE_TITLES[b]} {_num(summary['geomean_speedup'][b])} ({summary['timed'][b]} timed)" for b in baselines),
         f"- median % of speed of light (accepted, timed): {_num(summary['median_pct_sol'], '{:.1f}')}",
-        f"- tokens: {summary['tokens']}; wall time of all runs: {summary['wall_s']:.0f} s",
+        f"- tokens: {summary['tokens']}; cost: {_num(summary.get('cost_usd'), '${:.4f}') if summary.get('cost_usd') is not None else 'n/a (no price in llm.prices)'}; "
+        f"wall time of all runs: {summary['wall_s']:.0f} s",
         "",
         "fast_p = share of all problems that are accepted and more than p times faster than the baseline:",
         "",

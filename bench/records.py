@@ -2,7 +2,7 @@
 
 Fields: problem, path, device, exit (what `kernelwright run` would have exited with: 0 accepted,
 1 none accepted, 2 bad input), accepted, verdict (the best attempt's if accepted, else the last
-attempt's, else null), speedup ({baseline: x} or null), median_ms, pct_sol, tokens, wall_s,
+attempt's, else null), speedup ({baseline: x} or null), median_ms, pct_sol, tokens, cost_usd (null without a price), wall_s,
 run_id, run_dir, status, stop_reason, unsupported (the policy's reason when it has no kernel), error.
 """
 
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 from typing import Any
+
+from kernelwright.graphs.traces.store import roofline_digest
 
 _UNSUPPORTED = re.compile(r"raised UnsupportedProblem: (.*)", re.S)
 
@@ -29,7 +31,7 @@ def failed_record(name: str, path: str, device: str, status: str, error: str, ex
                   wall_s: float | None = None) -> dict[str, Any]:
     """A result for a problem whose run could not produce a summary (bad input, a crash)."""
     return {"problem": name, "path": path, "device": device, "exit": exit_code, "accepted": False, "verdict": None,
-            "speedup": None, "median_ms": None, "pct_sol": None, "tokens": 0, "wall_s": wall_s, "run_id": None,
+            "speedup": None, "median_ms": None, "pct_sol": None, "roofline": None, "tokens": 0, "cost_usd": None, "wall_s": wall_s, "run_id": None,
             "run_dir": None, "status": status, "stop_reason": None, "unsupported": None, "error": error}
 
 
@@ -46,7 +48,9 @@ def result_record(name: str, path: str, device: str, summary: dict[str, Any], re
         "speedup": best.get("speedup") if accepted else None,
         "median_ms": best.get("median_ms") if accepted else None,
         "pct_sol": roofline.get("pct_of_sol") if accepted else None,
+        "roofline": roofline_digest(roofline) if accepted and roofline else None,
         "tokens": int((summary.get("usage") or {}).get("total_tokens") or 0),
+        "cost_usd": (summary.get("usage") or {}).get("cost_usd"),
         "run_id": summary.get("run_id"),
         "run_dir": summary.get("run_dir"),
         "stop_reason": summary.get("stop_reason"),

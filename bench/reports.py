@@ -1,5 +1,5 @@
 """The bench's report files, rewritten from the results so far: results.json, results.md and
-speedups.png in the bench folder (copied to --out when given)."""
+speedups.svg and .png, results.html in the bench folder (copied to --out when given)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from typing import Any
 
 from kernelwright.bench.store import BenchFolder, write_json_atomic
 
-REPORT_FILES = {"json": "results.json", "markdown": "results.md", "png": "speedups.png"}
+REPORT_FILES = {"json": "results.json", "markdown": "results.md", "png": "speedups.png", "svg": "speedups.svg", "html": "results.html"}
 
 
 def write_reports(bench: BenchFolder, out: str | None) -> dict[str, Any]:
-    """results.json / results.md / speedups.png from the results so far (also copied to --out)."""
+    """results.json / results.md / speedups.svg+png / results.html from the results so far (also copied to --out)."""
     from kernelwright.bench.chart import draw_chart
+    from kernelwright.bench.html import bench_html
     from kernelwright.bench.markdown import markdown_report
     from kernelwright.bench.scoring import summarize
 
@@ -28,6 +29,7 @@ def write_reports(bench: BenchFolder, out: str | None) -> dict[str, Any]:
     write_json_atomic(files["json"], report)
     files["markdown"].write_text(markdown_report(meta, results, summary))
     draw_chart(results, f"kernelwright bench {bench.bench_id}: {summary['accepted']}/{summary['problems']} accepted", files["png"])
+    files["html"].write_text(bench_html(report, files["svg"]), encoding="utf-8")
     if out:
         Path(out).mkdir(parents=True, exist_ok=True)
         for path in files.values():

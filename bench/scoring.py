@@ -62,6 +62,8 @@ def summarize(results: list[dict[str, Any]], planned: int | None = None) -> dict
         "geomean_speedup": geomean,
         "median_pct_sol": statistics.median(sol) if sol else None,
         "tokens": sum(int(r.get("tokens") or 0) for r in results),
+        # Dollars where some run had a price (llm.prices); null when none had.
+        "cost_usd": sum(costs) if (costs := [r["cost_usd"] for r in results if isinstance(r.get("cost_usd"), (int, float))]) else None,
         "wall_s": sum(float(r.get("wall_s") or 0.0) for r in results),
         "notes": notes,
     }

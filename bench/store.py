@@ -5,7 +5,7 @@
     problems/<name>/result.json   one per finished problem, written atomically by its worker
     problems/<name>/run/          the problem's run outputs (solution.py, report.json)
     problems/<name>/worker.log    the worker's progress and errors
-    results.json, results.md, speedups.png   the report, rewritten as problems finish
+    results.json, results.md, speedups.svg/.png, results.html   the report, rewritten as problems finish
 
 A problem is finished when its result.json exists; a resumed bench runs the others.
 """

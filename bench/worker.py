@@ -32,8 +32,12 @@ def best_check(home: Path, run_id: str) -> dict[str, Any] | None:
             found = SqliteSaver(conn).get_tuple({"configurable": {"thread_id": run_id}})
     except sqlite3.Error:
         return None
-    best = (found.checkpoint.get("channel_values") or {}).get("best") if found else None
-    return (best or {}).get("check")
+    values = (found.checkpoint.get("channel_values") or {}) if found else {}
+    check = dict((values.get("best") or {}).get("check") or {}) or None
+    # On the CPU nothing is timed, so the check has no roofline; the profile node's has the peaks.
+    if check is not None and not check.get("roofline"):
+        check["roofline"] = (values.get("profile") or {}).get("roofline")
+    return check
 
 
 def run_problem(req: dict[str, Any]) -> dict[str, Any]:

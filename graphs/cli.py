@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from kernelwright.tools.home import resolve_home
@@ -24,6 +25,9 @@ def add_graph_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default auto)")
     p.add_argument("--max-iters", type=int, help="plan -> code rounds (default 3)")
     p.add_argument("--candidates", type=int, help="candidates per round (default 1)")
+    p.add_argument("--max-cost", type=float, metavar="USD", help="stop once the LLM calls cost this much (needs the model's price in llm.prices)")
+    p.add_argument("--approve", action="append", metavar="plan|code",
+                   help="pause for a person's approval after the plan (or the code); repeat or comma-separate for both")
     p.add_argument("--config", help="YAML file merged over configs/default.yaml (roles, budgets, ...)")
     p.add_argument("--out", help="output folder (default HOME/runs/RUN_ID)")
     p.add_argument("--home", help="kernelwright home (default $KERNELWRIGHT_HOME or ~/.kernelwright)")
@@ -34,6 +38,20 @@ def add_graph_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--replay", metavar="RUN_ID", help="run RUN_ID again with its recorded LLM answers (no endpoint, no network)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(func=_cmd_run)
+
+    res = sub.add_parser(
+        "resume",
+        help="go on with a paused or interrupted run (answering an approval it waits for)",
+        description="Continue RUN_ID from its last checkpoint. A run paused by --approve waits for an answer: "
+        "approve, reject [REASON] or edit: NEW TEXT (given with --answer or --answer-file, or asked on a terminal). "
+        "Exit 0 if a solution was accepted, 1 if none (or paused again), 2 for bad input.",
+    )
+    res.add_argument("run_id", help="the run (see `kernelwright traces list`)")
+    res.add_argument("--answer", help="approve | reject [REASON] | edit: NEW TEXT")
+    res.add_argument("--answer-file", metavar="FILE", help="the answer read from FILE (e.g. 'edit: ' and a rewritten plan)")
+    res.add_argument("--home", help="kernelwright home (default $KERNELWRIGHT_HOME or ~/.kernelwright)")
+    res.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    res.set_defaults(func=_cmd_resume)
 
     r = sub.add_parser("roles", help="list the roles a config plugs in, with their sources")
     r.add_argument("--config", help="YAML config file")
@@ -54,16 +72,50 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     for flag, key in (("policy", "policy"), ("model", "model"), ("base_url", "base_url"), ("candidates", "candidates")):
         if getattr(args, flag) is not None:
             out[key] = getattr(args, flag)
+    budgets = {}
     if args.max_iters is not None:
-        out["budgets"] = {"max_iters": args.max_iters}
+        budgets["max_iters"] = args.max_iters
+    if getattr(args, "max_cost", None) is not None:
+        budgets["max_cost_usd"] = args.max_cost
+    if budgets:
+        out["budgets"] = budgets
+    if getattr(args, "approve", None):
+        out["approve"] = [part.strip() for flag in args.approve for part in flag.split(",") if part.strip()]
     if args.device is not None:
         out["check"] = {"device": args.device}
     return out
 
 
+def _progress(msg: str) -> None:
+    print(f"kernelwright: {msg}", file=sys.stderr, flush=True)
+
+
+def prompt_person(request: dict[str, Any]) -> str:
+    """Show an approval request on the terminal and read the answer (asked again until it parses)."""
+    from kernelwright.graphs.approval import Approval, format_request
+    from kernelwright.tools.problem import InputError
+
+    print(format_request(request), file=sys.stderr, flush=True)
+    while True:
+        print("> ", end="", file=sys.stderr, flush=True)  # the prompt on the terminal, not on stdout (may be piped)
+        try:
+            answer = input()
+        except EOFError:
+            answer = "reject end of input"
+        try:
+            Approval.parse(answer)
+            return answer
+        except InputError as exc:
+            print(f"kernelwright: {exc}", file=sys.stderr, flush=True)
+
+
+def _interactive(args: argparse.Namespace) -> bool:
+    """A person at a terminal answers approvals as they come; scripts and --json get a pause."""
+    return not args.json and sys.stdin.isatty() and sys.stderr.isatty()
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from kernelwright.graphs.runner import RunRequest, execute
-    from kernelwright.tools.output import print_json
 
     summary = execute(
         RunRequest(
@@ -76,9 +128,33 @@ def _cmd_run(args: argparse.Namespace) -> int:
             fork=args.fork,
             from_step=args.from_step,
             replay=args.replay,
-            progress=lambda msg: print(f"kernelwright: {msg}", file=sys.stderr, flush=True),
+            progress=_progress,
+            ask=prompt_person if _interactive(args) else None,
         )
     )
+    return _report(args, summary)
+
+
+def _cmd_resume(args: argparse.Namespace) -> int:
+    from kernelwright.graphs.runner import RunRequest, execute
+    from kernelwright.tools.problem import InputError
+
+    answer = args.answer
+    if args.answer_file:
+        if answer is not None:
+            raise InputError("--answer and --answer-file exclude each other: give one")
+        path = Path(args.answer_file)
+        if not path.is_file():
+            raise InputError(f"--answer-file {path}: no such file")
+        answer = path.read_text()
+    summary = execute(RunRequest(problem=None, home=resolve_home(args.home), resume=args.run_id, answer=answer,
+                                 progress=_progress, ask=prompt_person if _interactive(args) else None))
+    return _report(args, summary)
+
+
+def _report(args: argparse.Namespace, summary) -> int:
+    from kernelwright.tools.output import print_json
+
     if args.json:
         print_json(summary.to_dict())
     else:
@@ -89,8 +165,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
             lines.append(f"replay of {summary.replay['of']}: {summary.replay['answers_served']} of {summary.replay['answers_recorded']} recorded answers served")
         if summary.error:
             lines.append(f"error: {summary.error}")
+        if summary.awaiting:
+            from kernelwright.graphs.approval import ANSWER_HELP, format_request
+
+            lines.append(format_request(summary.awaiting))
+            lines.append(f"paused: kernelwright resume {summary.run_id} --answer '{ANSWER_HELP}'")
         lines.append(f"solution: {summary.solution_path or 'none accepted'}")
-        lines.append(f"report: {summary.run_dir}/report.json; tokens: {summary.usage.get('total_tokens', 0)}")
+        cost = summary.usage.get("cost_usd")
+        lines.append(f"report: {summary.run_dir}/report.json; tokens: {summary.usage.get('total_tokens', 0)}"
+                     + (f"; cost: ${cost:.4f}" if cost is not None else ""))
         print("\n".join(lines), file=sys.stderr)
     return 0 if summary.accepted else 1
 

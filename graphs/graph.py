@@ -19,6 +19,7 @@ from langgraph.graph import END, START, StateGraph
 from kernelwright.agents.context import Budgets, RunContext
 from kernelwright.agents.registry import RoleSpec
 from kernelwright.graphs import nodes
+from kernelwright.graphs.approval import approval_body, approval_node, route_after_approval
 from kernelwright.graphs.routing import route_after_analyze, route_after_check
 from kernelwright.graphs.state import RunState
 
@@ -34,17 +35,23 @@ BASE_EDGES: dict[str, tuple] = {
 }
 
 
-def graph_layout(added: list[RoleSpec]) -> dict[str, tuple]:
-    """Edges after splicing each added role in after its anchor node."""
+def graph_layout(added: list[RoleSpec], approve: tuple[str, ...] = ()) -> dict[str, tuple]:
+    """Edges after splicing each added role in after its anchor node, then an approval node right
+    after each node in `approve` (it goes on to what followed, or to finish on a rejection)."""
     edges = dict(BASE_EDGES)
     for spec in added:
         edges[spec.node] = edges[spec.after]
         edges[spec.after] = ("edge", spec.node)
+    for node in approve:
+        after = edges[node][1]
+        edges[approval_node(node)] = ("route", functools.partial(route_after_approval, after=after), [after, "finish"])
+        edges[node] = ("edge", approval_node(node))
     return edges
 
 
-def build_graph(roles: dict[str, RoleSpec], added: list[RoleSpec], budgets: Budgets) -> StateGraph:
-    graph = StateGraph(RunState, context_schema=RunContext)
+def build_graph(roles: dict[str, RoleSpec], added: list[RoleSpec], budgets: Budgets, approve: tuple[str, ...] = (),
+                context_schema: type = RunContext) -> StateGraph:
+    graph = StateGraph(RunState, context_schema=context_schema)
     for spec in roles.values():
         graph.add_node(spec.node, nodes.timed(spec.node, spec.name, nodes.role_body(spec)))
     graph.add_node("check", nodes.timed("check", None, nodes.check_body))
@@ -52,10 +59,14 @@ def build_graph(roles: dict[str, RoleSpec], added: list[RoleSpec], budgets: Budg
     graph.add_node("finish", nodes.timed("finish", None, nodes.finish_body))
     for spec in added:
         graph.add_node(spec.node, nodes.timed(spec.node, spec.name, nodes.role_body(spec)))
+    for node in approve:
+        graph.add_node(approval_node(node), nodes.timed(approval_node(node), None, approval_body(node)))
     graph.add_edge(START, "plan")
-    for node, edge in graph_layout(added).items():
+    for node, edge in graph_layout(added, approve).items():
         if edge[0] == "edge":
             graph.add_edge(node, edge[1])
+        elif node.startswith("approve_"):
+            graph.add_conditional_edges(node, edge[1], edge[2])
         else:
             _, route, targets = edge
             graph.add_conditional_edges(node, functools.partial(route, budgets=budgets), targets)

@@ -8,14 +8,15 @@ import dataclasses
 import hashlib
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from langgraph.config import get_stream_writer
+from langgraph.errors import GraphBubbleUp
 from langgraph.runtime import Runtime
 
 from kernelwright.agents.context import RunContext
+from kernelwright.agents.tracing import ContextThreadPoolExecutor, candidate_run, tool_run
 from kernelwright.tools.check.verify import CheckOptions, verify_solution
 from kernelwright.tools.problem import InputError
 
@@ -37,8 +38,12 @@ def timed(node: str, role: str | None, body):
     def run(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
         began, wall = time.monotonic(), time.time()
         _emit({"step_start": node, "role": role, "started_at": wall})
+        ctx, seeded = served_context(state, runtime.context)
+        state = {**state, **seeded}
         try:
-            update = body(state, runtime.context) or {}
+            update = {**seeded, **(body(state, ctx) or {})}
+        except GraphBubbleUp:
+            raise  # an approval's interrupt: LangGraph pauses the run here, nothing failed
         except Exception as exc:
             # A failed LLM role still spent tokens: its exchanges go into the trace with the error.
             _emit({"step_error": node, "role": role, "error": f"{type(exc).__name__}: {exc}", "duration_s": time.monotonic() - began,
@@ -53,6 +58,27 @@ def timed(node: str, role: str | None, body):
 
     run.__name__ = f"node_{node}"
     return run
+
+
+def first_state(run_id: str, problem_path: Path) -> dict[str, Any]:
+    """The state a run starts from."""
+    return {"run_id": run_id, "problem": problem_summary(problem_path), "iteration": 0, "status": "running", "pending": [],
+            "best": None, "debugged": [], "lessons": [], "best_iteration": 0, "elapsed_s": 0.0, "plan": None, "analysis": None}
+
+
+def served_context(state: dict[str, Any], context: Any) -> tuple[RunContext, dict[str, Any]]:
+    """The node's RunContext, and the state a run served by the LangGraph server starts from:
+    there the context is the JSON `StudioContext` (graphs/studio.py) and the input may be empty."""
+    if isinstance(context, RunContext):
+        return context, {}
+    from langgraph.config import get_config
+
+    from kernelwright.graphs.studio import policy_of
+
+    settings = get_config().get("configurable") or {}
+    run_id = str(settings.get("thread_id") or "studio")
+    ctx = context.run_context(run_id, *policy_of(settings))
+    return ctx, ({} if state.get("problem") else first_state(run_id, ctx.problem_path))
 
 
 def role_body(spec):
@@ -131,13 +157,19 @@ def check_body(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
 
     def one(item):
         cand, path = item
-        result = verify_solution(ctx.problem_path, path, opts)
-        return _attempt(cand, result, cand["source"])
+        labels = {"problem": ctx.problem_path.stem, "round": cand["iteration"], "candidate": cand["id"]}
+
+        def check():
+            return tool_run("check", labels, {"problem": str(ctx.problem_path), "solution": str(path)},
+                            lambda: verify_solution(ctx.problem_path, path, opts), lambda r: f"{r.verdict.value}")
+
+        return _attempt(cand, candidate_run(labels, check), cand["source"])
 
     # On a GPU candidates are timed one after another: parallel timing would measure contention.
+    # The pool copies the node's context into its threads: the checks stay in the run's trace tree.
     workers = len(pending) if str(opts.device) == "cpu" else 1
-    with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
-        attempts = list(pool.map(one, zip(pending, paths)))
+    with ContextThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
+        attempts = list(pool.map(one, list(zip(pending, paths))))
     from kernelwright.graphs.learning import learn_from_check, record_lesson_outcomes
 
     record_lesson_outcomes(ctx.memory, state, attempts)
@@ -192,7 +224,7 @@ def profile_body(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
 # -- finish -------------------------------------------------------------------------------------
 
 def finish_body(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-    from kernelwright.graphs.routing import stop_reason, tokens_used
+    from kernelwright.graphs.routing import cost_used, stop_reason, tokens_used
 
     budgets_reason = stop_reason(state, ctx.budgets) or "no candidate left to try"
     best = state.get("best")
@@ -209,7 +241,7 @@ def finish_body(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         "best": {**{k: best[k] for k in ("candidate_id", "verdict", "speedup", "median_ms", "max_abs_err")},
                  "pct_of_sol": ((best.get("check") or {}).get("roofline") or {}).get("pct_of_sol")} if best else None,
         "attempts": [{k: a[k] for k in ("candidate_id", "parent_id", "iteration", "origin", "verdict", "speedup", "median_ms")} for a in state.get("attempts", [])],
-        "usage": {"total_tokens": tokens_used(state), "llm_calls": len(state.get("llm_calls", []))},
+        "usage": {"total_tokens": tokens_used(state), "cost_usd": cost_used(state), "llm_calls": len(state.get("llm_calls", []))},
     }
     (ctx.run_dir / "report.json").write_text(json.dumps(report, indent=2))
     return {"status": "finished", "stop_reason": budgets_reason}

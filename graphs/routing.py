@@ -12,14 +12,25 @@ def tokens_used(state: dict[str, Any]) -> int:
     return sum((c.get("usage") or {}).get("total_tokens", 0) or 0 for c in state.get("llm_calls", []))
 
 
+def cost_used(state: dict[str, Any]) -> float | None:
+    """US dollars spent on LLM calls so far; None when no call had a price."""
+    from kernelwright.agents.cost import total_cost
+
+    return total_cost(state.get("llm_calls", []))
+
+
 def stop_reason(state: dict[str, Any], budgets: Budgets) -> str | None:
     """Why the run should stop now, or None to go on with another round."""
+    if state.get("user_stop"):  # a person rejected a plan or the code (`run --approve`)
+        return state["user_stop"]
     best = state.get("best") or {}
     eager = (best.get("speedup") or {}).get("eager")
     if budgets.target_speedup and eager and eager >= budgets.target_speedup:
         return f"target speedup {budgets.target_speedup}x reached ({eager:.2f}x vs eager)"
     if budgets.max_tokens and tokens_used(state) >= budgets.max_tokens:
         return f"token budget spent ({tokens_used(state)} of {budgets.max_tokens})"
+    if budgets.max_cost_usd is not None and (cost_used(state) or 0.0) >= budgets.max_cost_usd:
+        return f"cost budget spent (${cost_used(state):.4f} of ${budgets.max_cost_usd:.4f})"
     if budgets.max_wall_s and state.get("elapsed_s", 0.0) >= budgets.max_wall_s:
         return f"wall-time budget spent ({state['elapsed_s']:.0f}s of {budgets.max_wall_s:.0f}s)"
     if state.get("iteration", 0) >= budgets.max_iters:

@@ -20,16 +20,21 @@ from pathlib import Path
 from typing import Any
 
 from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.types import Command
 
 from kernelwright.agents.context import Budgets, RunContext
+from kernelwright.agents.cost import PriceTable
 from kernelwright.agents.registry import require_runnable, resolve_roles
+from kernelwright.agents.structured import StructuredOutput
 from kernelwright.configs import load_config, merge
+from kernelwright.graphs.approval import ANSWER_HELP, APPROVABLE, Approval
 from kernelwright.graphs.graph import build_graph
-from kernelwright.graphs.nodes import RoleFailed, problem_summary
+from kernelwright.graphs.nodes import RoleFailed, first_state
 from kernelwright.graphs.routing import tokens_used
 from kernelwright.graphs.traces.fork import ForkPoint, fork_config, fork_point, seed_fork, state_at
 from kernelwright.graphs.traces.replay import ReplayChatModel, answers_of, one_request_at_a_time, replay_plan
 from kernelwright.graphs.traces.store import TraceStore
+from kernelwright.tools.check.reference_cache import ReferenceCache
 from kernelwright.tools.devices import versions
 from kernelwright.tools.file_lock import setup_lock
 from kernelwright.tools.problem import InputError, load_problem
@@ -52,6 +57,12 @@ class RunRequest:
     fork: str | None = None
     from_step: int | None = None
     replay: str | None = None  # re-execute this run with its recorded LLM answers
+    # LangChain callback handlers for the whole run (LangSmith's tracer joins by itself when
+    # LANGSMITH_TRACING=true): every node, candidate, LLM call and check reports to them.
+    callbacks: list[Any] | None = None
+    answer: str | None = None  # a person's answer to the approval a paused run waits for (`kernelwright resume`)
+    # Asks a person (a terminal prompt) for each approval as it comes: request -> answer. None: pause.
+    ask: Callable[[dict[str, Any]], str] | None = None
 
 
 @dataclasses.dataclass
@@ -67,6 +78,7 @@ class RunSummary:
     run_dir: str
     forked_from: dict[str, Any] | None = None  # {"run_id", "step"}
     replay: dict[str, Any] | None = None  # {"of", "answers_served", "answers_recorded"}
+    awaiting: dict[str, Any] | None = None  # status "paused": what waits for approval (graphs/approval.py)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -105,6 +117,17 @@ def sandbox_policy(config: dict[str, Any]) -> SandboxPolicy:
         raise InputError(f"config: sandbox.{where}: {first['msg']} (allowed keys: {', '.join(SandboxPolicy.model_fields)})") from None
 
 
+def approval_nodes(config: dict[str, Any]) -> tuple[str, ...]:
+    """The config's `approve` list, checked: which nodes' output waits for a person."""
+    wanted = config.get("approve") or []
+    if isinstance(wanted, str):
+        wanted = [w.strip() for w in wanted.split(",") if w.strip()]
+    unknown = [w for w in wanted if w not in APPROVABLE]
+    if unknown:
+        raise InputError(f"--approve {','.join(unknown)}: approval exists for {' and '.join(APPROVABLE)} only")
+    return tuple(n for n in APPROVABLE if n in wanted)
+
+
 def make_context(config: dict[str, Any], needs_model: bool, problem_path: Path, run_dir: Path, home: Path, progress, chat_model: Any = None) -> RunContext:
     if needs_model and chat_model is None:
         if not config.get("model"):
@@ -118,6 +141,15 @@ def make_context(config: dict[str, Any], needs_model: bool, problem_path: Path, 
         )
     fields = {f.name for f in dataclasses.fields(Budgets)}
     budgets = Budgets(**{k: v for k, v in (config.get("budgets") or {}).items() if k in fields})
+    llm = config.get("llm") or {}
+    prices = PriceTable.from_config(llm.get("prices"))
+    if budgets.max_cost_usd is not None and needs_model and prices.price_of(config.get("model")) is None:
+        raise InputError(f"--max-cost needs a price for model {config.get('model')!r}: add it under llm.prices in the config "
+                         "({input: USD, output: USD} per million tokens)")
+    try:
+        structured = StructuredOutput(str(llm.get("structured") or "off"), chat_model)
+    except ValueError as exc:
+        raise InputError(f"config: {exc}") from exc
     role_options = {name: spec.get("options") or {} for name, spec in (config.get("roles") or {}).items()}
     from kernelwright.agents.conditions import problem_conditions
     from kernelwright.memory.retrieval import lesson_source
@@ -128,9 +160,12 @@ def make_context(config: dict[str, Any], needs_model: bool, problem_path: Path, 
         # Retrieval keeps to lessons for this problem's op family and dtype (and those for any).
         memory=memory, lessons=lesson_source(memory, **problem_conditions(problem_path.read_text())),
         problem_path=problem_path, run_dir=run_dir, home=home, chat_model=chat_model, model_name=config.get("model"),
-        candidates=int(config.get("candidates") or 1), budgets=budgets, check={**(config.get("check") or {}), "sandbox": sandbox_policy(config)},
+        candidates=int(config.get("candidates") or 1), budgets=budgets, check={**(config.get("check") or {}), "sandbox": sandbox_policy(config),
+               # The run's reference outputs: computed by its first check, reused by the others.
+               "reference_cache": ReferenceCache()},
         profile=profile_settings(config),
-        role_options=role_options, progress=progress,
+        role_options=role_options, progress=progress, structured=structured, prices=prices,
+        approve=approval_nodes(config),
     )
 
 
@@ -143,6 +178,20 @@ def _checkpointer(home: Path) -> SqliteSaver:
         conn.execute("PRAGMA journal_mode=WAL")
         saver.setup()
     return saver
+
+
+def run_config(run_id: str, problem_file: str, policy: str, config: dict[str, Any], callbacks: list[Any] | None) -> dict[str, Any]:
+    """The LangGraph config of a run: its thread, and the name, tags and metadata every traced call
+    inherits (LangSmith files the run's tree under them)."""
+    problem = Path(problem_file).stem
+    out: dict[str, Any] = {
+        "configurable": {"thread_id": run_id}, "recursion_limit": 10_000, "run_name": f"kernelwright {problem}",
+        "tags": ["kernelwright", f"policy:{policy}", f"problem:{problem}"],
+        "metadata": {"kernelwright_run": run_id, "problem": problem, "policy": policy, "model": config.get("model")},
+    }
+    if callbacks:
+        out["callbacks"] = list(callbacks)
+    return out
 
 
 def new_run_id(problem_name: str) -> str:
@@ -211,25 +260,41 @@ def execute(req: RunRequest) -> RunSummary:
     ctx = make_context(config, needs_model, Path(problem_file), run_dir, req.home, req.progress, start.chat_model)
     if start.replay_of:
         ctx.role_options = one_request_at_a_time(ctx.role_options, [*roles, *(spec.name for spec in added)])
-    compiled = build_graph(roles, added, ctx.budgets).compile(checkpointer=_checkpointer(req.home))
-    graph_config = {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
+    compiled = build_graph(roles, added, ctx.budgets, ctx.approve).compile(checkpointer=_checkpointer(req.home))
+    graph_config = run_config(run_id, problem_file, policy, config, req.callbacks)
     # Read the fork's state before the run is recorded: a missing checkpoint is bad input.
     fork_values = state_at(compiled, start.fork) if start.fork else None
     if not start.resume:
         trace.start_run(run_id, problem_file, policy, config.get("model"), config, str(ctx.check.get("device", "auto")), versions(),
                         forked_from=start.fork.origin() if start.fork else None, replay_of=start.replay_of)
-    inputs = None
+    inputs: Any = None
+    waiting = pending_request(compiled, graph_config) if start.resume else None
+    if req.answer is not None and waiting is None:
+        raise InputError(f"--answer: run {run_id} is not waiting for an approval (see `kernelwright traces show {run_id}`)")
+    if waiting is not None:
+        answer = req.answer if req.answer is not None else (req.ask(waiting) if req.ask else None)
+        if answer is None:
+            raise InputError(f"run {run_id} waits for a person to approve its {waiting['approve']}: "
+                             f"kernelwright resume {run_id} --answer '{ANSWER_HELP}'")
+        inputs = Command(resume=Approval.parse(answer).to_dict())
     if start.fork:
         seed_fork(compiled, graph_config, start.fork, fork_values, run_id, trace)
         ctx.say(f"forked {start.fork.run_id} after step {start.fork.step} ({start.fork.node}) as {run_id}")
     elif not start.resume:
-        inputs = {"run_id": run_id, "problem": problem_summary(Path(problem_file)), "iteration": 0, "status": "running",
-                  "pending": [], "best": None, "debugged": [], "lessons": [], "best_iteration": 0, "elapsed_s": 0.0, "plan": None, "analysis": None}
+        inputs = first_state(run_id, Path(problem_file))
     began = time.monotonic()
-    error = _stream(compiled, inputs, graph_config, ctx, trace, run_id, req.progress)
+    try:
+        error = _stream(compiled, inputs, graph_config, ctx, trace, run_id, req.progress)
+        # A person at a terminal answers each approval as it comes; otherwise the run pauses.
+        while not error and req.ask is not None and (waiting := pending_request(compiled, graph_config)) is not None:
+            answer = Approval.parse(req.ask(waiting))
+            error = _stream(compiled, Command(resume=answer.to_dict()), graph_config, ctx, trace, run_id, req.progress)
+    finally:
+        ctx.check["reference_cache"].close()
+    waiting = None if error else pending_request(compiled, graph_config)
     state = compiled.get_state(graph_config).values
     best = state.get("best")
-    status = "failed" if error else state.get("status", "running")
+    status = "failed" if error else "paused" if waiting else state.get("status", "running")
     summary_best = {k: best[k] for k in ("candidate_id", "verdict", "speedup", "median_ms", "max_abs_err")} if best else None
     trace.finish_run(run_id, status, state.get("stop_reason"), summary_best, time.monotonic() - began, error)
     stored = trace.run(run_id)
@@ -248,7 +313,14 @@ def execute(req: RunRequest) -> RunSummary:
         forked_from=json.loads(stored["forked_from"]) if stored and stored["forked_from"] else None,
         replay={"of": start.replay_of, "answers_served": replayed.served() if replayed else 0,
                 "answers_recorded": replayed.total() if replayed else 0} if start.replay_of else None,
+        awaiting=waiting,
     )
+
+
+def pending_request(compiled, graph_config: dict[str, Any]) -> dict[str, Any] | None:
+    """What a paused run waits for a person to approve (graphs/approval.py), or None."""
+    interrupts = compiled.get_state(graph_config).interrupts
+    return dict(interrupts[0].value) if interrupts else None
 
 
 def _stream(compiled, inputs, graph_config, ctx: RunContext, trace: TraceStore, run_id: str, progress) -> str | None:
@@ -274,6 +346,8 @@ def _stream(compiled, inputs, graph_config, ctx: RunContext, trace: TraceStore, 
                                    {"llm_calls": chunk.get("llm_calls", [])}, chunk["error"])
                 continue
             for node, update in chunk.items():
+                if node == "__interrupt__":  # a pause for approval, not a step (the approval node records the answer)
+                    continue
                 start = starts.get(node, {})
                 unsaved.append(trace.add_step(run_id, node, start.get("role"), start.get("started_at", time.time()), start.get("duration_s", 0.0), update))
                 if progress:

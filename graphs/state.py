@@ -10,7 +10,8 @@ else is last-value. Shapes of the nested records:
   "accepted", "reasons": [{"check", "message"}], "speedup": {...} | None, "median_ms" | None,
   "max_abs_err", "source"}
 - llm call: {"role", "model", "messages": [{"role", "content"}], "response", "usage":
-  {"prompt_tokens", "completion_tokens", "total_tokens"}, "latency_s", "attempt": n}
+  {"prompt_tokens", "completion_tokens", "total_tokens"}, "cost_usd" | None, "latency_s", "attempt": n,
+  "answer_format": "json_schema" | "tool" | "text", "missing": [what the answer lacked], "round", "candidate"}
 """
 
 from __future__ import annotations
@@ -38,3 +39,5 @@ class RunState(TypedDict, total=False):
     profile: dict[str, Any] | None  # the latest profile of the best solution
     status: str  # "running" | "finished" | "failed"
     stop_reason: str | None
+    user_stop: str | None  # why a person stopped the run at an approval (`run --approve`)
+    approvals: Annotated[list[dict[str, Any]], operator.add]  # {"node", "round", "decision", "text"}

@@ -14,6 +14,48 @@ from collections.abc import Sequence
 from kernelwright import __version__
 from kernelwright.tools.output import print_json
 
+# One example per command, shown under its --help (tests/test_cli_help.py checks every command has one).
+EXAMPLES: dict[str, str] = {
+    "check": "kernelwright check examples/problems/gelu_scale.py examples/solutions/gelu_scale.py --device cpu",
+    "profile": "kernelwright profile examples/problems/gelu_scale.py examples/solutions/gelu_scale.py --tier 3",
+    "run": "kernelwright run examples/problems/gelu_scale.py --policy expert --approve plan",
+    "resume": "kernelwright resume gelu_scale-20261201-120000-ab12 --answer approve",
+    "roles": "kernelwright roles --config my.yaml --policy llm",
+    "graph": "kernelwright graph --config my.yaml --mermaid",
+    "memory": "kernelwright memory search 'softmax block size'",
+    "memory list": "kernelwright memory list --json",
+    "memory search": "kernelwright memory search 'tl.sum rows'",
+    "memory show": "kernelwright memory show seed-elementwise-block-size",
+    "memory add": "kernelwright memory add --title 'Rows under 1024: 4 per program' --body 'sm_90 fp32: 1.4x'",
+    "memory forget": "kernelwright memory forget seed-elementwise-block-size",
+    "memory export": "kernelwright memory export --out lessons.jsonl",
+    "memory import": "kernelwright memory import lessons.jsonl",
+    "traces": "kernelwright traces list",
+    "traces list": "kernelwright traces list --json",
+    "traces show": "kernelwright traces show gelu_scale-20261201-120000-ab12",
+    "traces diff": "kernelwright traces diff RUN_A RUN_B",
+    "traces export": "kernelwright traces export gelu_scale-20261201-120000-ab12 --html run.html",
+    "traces serve": "kernelwright traces serve --port 8765   # then open http://127.0.0.1:8765/",
+    "bench": "kernelwright bench examples/problems --policy expert --filter 'gelu*' --out report/",
+    "doctor": "kernelwright doctor --json",
+}
+
+
+def finish_help(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> None:
+    """Give every command its one-line help as the description (where it has none) and an example."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        helps = {choice.dest: choice.help for choice in action._choices_actions}
+        for name, sub in action.choices.items():
+            key = " ".join((*path, name))
+            if not sub.description and helps.get(name):
+                sub.description = helps[name][0].upper() + helps[name][1:] + "."
+            if key in EXAMPLES:
+                sub.epilog = f"example:\n  {EXAMPLES[key]}"
+                sub.formatter_class = argparse.RawDescriptionHelpFormatter
+            finish_help(sub, (*path, name))
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse exits 2 too; keep its one-line style
@@ -39,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_traces_parser(sub)
     add_bench_parser(sub)
     add_doctor_parser(sub)
+    finish_help(parser)
     return parser
 
 

@@ -35,6 +35,7 @@ class Reply:
     completion_tokens: int = 5
     finish_reason: str = "stop"
     model: str | None = None  # the model name the server claims; default: the requested one
+    tool_call: dict[str, Any] | None = None  # {"name", "arguments": dict}: answer with this tool call
 
 
 @dataclass
@@ -50,6 +51,9 @@ class ScriptedOpenAIServer:
     requests: list[dict[str, Any]] = field(default_factory=list)
     served: list[Reply] = field(default_factory=list)  # replies sent, in order (usage to compare)
     chunk_chars: int = 7  # streamed content is cut into pieces of this many characters
+    # Request keys this server refuses with a 400 before taking a reply (an endpoint without
+    # structured output): e.g. {"response_format"} or {"response_format", "tools"}.
+    refuse: set[str] = field(default_factory=set)
 
     def reply(self, content: str, prompt_tokens: int = 10, completion_tokens: int = 5, **kw: Any) -> None:
         self.script.append(Reply(content, prompt_tokens, completion_tokens, **kw))
@@ -82,6 +86,17 @@ class ScriptedOpenAIServer:
             return self.script.popleft() if self.script else None
 
 
+def _tool_calls(reply: Reply) -> list[dict[str, Any]]:
+    call = reply.tool_call or {}
+    return [{"id": "call_1", "type": "function", "function": {"name": call["name"], "arguments": json.dumps(call["arguments"])}}]
+
+
+def _message(reply: Reply) -> dict[str, Any]:
+    if reply.tool_call:
+        return {"role": "assistant", "content": None, "tool_calls": _tool_calls(reply)}
+    return {"role": "assistant", "content": reply.content}
+
+
 def _completion(reply: Reply, model: str, completion_id: str) -> dict[str, Any]:
     return {
         "id": completion_id,
@@ -91,8 +106,8 @@ def _completion(reply: Reply, model: str, completion_id: str) -> dict[str, Any]:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": reply.content},
-                "finish_reason": reply.finish_reason,
+                "message": _message(reply),
+                "finish_reason": "tool_calls" if reply.tool_call else reply.finish_reason,
             }
         ],
         "usage": {
@@ -115,8 +130,11 @@ def _chunks(reply: Reply, model: str, completion_id: str, size: int, include_usa
 
     text = reply.content
     out = [chunk({"role": "assistant", "content": ""})]
-    out += [chunk({"content": text[i : i + size]}) for i in range(0, len(text), size)]
-    out.append(chunk({}, reply.finish_reason))
+    if reply.tool_call:
+        out.append(chunk({"tool_calls": [{"index": 0, **_tool_calls(reply)[0]}]}))
+    else:
+        out += [chunk({"content": text[i : i + size]}) for i in range(0, len(text), size)]
+    out.append(chunk({}, "tool_calls" if reply.tool_call else reply.finish_reason))
     if include_usage:  # the OpenAI shape: no choices, only usage, after the finish chunk
         usage = _completion(reply, model, completion_id)["usage"]
         out.append({**chunk({}), "choices": [], "usage": usage})
@@ -144,6 +162,13 @@ def _handler_for(server: ScriptedOpenAIServer) -> type[BaseHTTPRequestHandler]:
             request = {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
             if self.path.rstrip("/") != "/v1/chat/completions":
                 self._json(404, {"error": {"message": f"no route {self.path}"}})
+                return
+            refused = sorted(server.refuse & set(body))
+            if refused:
+                with server._lock:
+                    server.requests.append(request)
+                self._json(400, {"error": {"message": f"unsupported parameter: {refused[0]}", "type": "invalid_request_error",
+                                           "param": refused[0]}})
                 return
             entry = server.next_entry(request)
             if entry is None:

@@ -9,6 +9,8 @@ from kernelwright.agents.parsing import (
     find_sections,
     format_sections,
     parse_sections,
+    tolerant_sections,
+    tolerant_solution,
 )
 
 SOLUTION = """import torch
@@ -127,3 +129,24 @@ def test_repeated_label_is_kept_and_format_round_trips():
     sections = parse_sections("LESSON: a\nLESSON: b\nNEXT: c", ["NEXT"], optional=["LESSON"])
     assert sections["LESSON"] == "a\n\nb"
     assert format_sections(sections, ["NEXT", "LESSON"]) == "NEXT: c\nLESSON: a\n\nb"
+
+
+def test_tolerant_sections_keep_what_is_there_and_name_what_is_not():
+    found = tolerant_sections("NEXT: tile\nsome words", ["STRATEGY", "NEXT", "EXPECTED"])
+    assert found.value == {"NEXT": "tile\nsome words"} and found.missing == ("STRATEGY", "EXPECTED")
+    free = tolerant_sections("**Plan:** one kernel per row.\n```python\nx = 1\n```\nThen tune.", ["STRATEGY", "NEXT"])
+    assert free.value == {"STRATEGY": "one kernel per row.\n[a code block of 1 lines, left out]\nThen tune."}
+    assert free.missing == ("STRATEGY", "NEXT")
+    with pytest.raises(ParseError, match="no text to use"):
+        tolerant_sections("```python\nx = 1\n```", ["STRATEGY"])
+
+
+def test_tolerant_solution_falls_back_to_the_first_block_or_unfenced_code():
+    with pytest.raises(ParseError, match="class ModelNew") as info:
+        tolerant_solution(fence("def f():\n    pass\n") + "\n" + fence("y = 2\n"))
+    assert info.value.fallback.value == "def f():\n    pass\n" and info.value.fallback.missing == ("class ModelNew",)
+    unfenced = tolerant_solution("Sure! Here it is:\n" + SOLUTION)
+    assert unfenced.value == SOLUTION and unfenced.missing == ("a fenced ```python block",)
+    with pytest.raises(ParseError) as cut:
+        tolerant_solution("```python\nimport torch\n")
+    assert cut.value.fallback is None

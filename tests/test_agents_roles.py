@@ -153,11 +153,34 @@ def test_planner_returns_the_labelled_plan(tmp_path):
     assert len(update["llm_calls"]) == 1 and update["llm_calls"][0]["role"] == "planner"
 
 
-def test_planner_retries_a_missing_section(tmp_path):
-    ctx = make_ctx(tmp_path, [answer("STRATEGY: fused\nNEXT: tile"), answer(PLAN_ANSWER)])
+def test_planner_takes_a_plan_missing_a_section_and_records_the_gap(tmp_path):
+    # One reply only: a missing section costs no retry (the script would run out and raise).
+    ctx = make_ctx(tmp_path, [answer("STRATEGY: fused\nNEXT: tile")])
     update = llm_roles.planner(make_state(), ctx)
-    assert update["plan"].startswith("STRATEGY: one fused kernel")
-    assert "`EXPECTED:`" in update["llm_calls"][1]["messages"][-1]["content"]
+    assert update["plan"] == "STRATEGY: fused\nNEXT: tile"
+    (call,) = update["llm_calls"]
+    assert call["missing"] == ["EXPECTED"] and call["answer_format"] == "text"
+
+
+def test_planner_takes_a_free_text_plan_as_the_strategy(tmp_path):
+    text = f"Plan: fuse the softmax into one kernel per row.\n\n```python\n{GOOD}```\n"
+    update = llm_roles.planner(make_state(), make_ctx(tmp_path, [answer(text)]))
+    assert update["plan"].startswith("STRATEGY: fuse the softmax into one kernel per row.")
+    assert "class ModelNew" not in update["plan"] and "a code block of" in update["plan"]
+    assert update["llm_calls"][0]["missing"] == ["STRATEGY", "NEXT", "EXPECTED"]
+
+
+def test_planner_fails_only_on_an_empty_answer(tmp_path):
+    with pytest.raises(UnusableAnswer, match="no text to use"):
+        llm_roles.planner(make_state(), make_ctx(tmp_path, [answer(""), answer("   ")]))
+
+
+def test_coder_uses_the_first_code_block_when_the_retry_is_no_better(tmp_path):
+    sketch = "```python\nimport torch\n\ndef kernel(x):\n    return x\n```"
+    update = llm_roles.coder(make_state(), make_ctx(tmp_path, [answer(sketch), answer(sketch)]))
+    assert update["pending"][0]["source"] == "import torch\n\ndef kernel(x):\n    return x\n"
+    first, second = update["llm_calls"]
+    assert "class ModelNew" in first["missing"][0] and "used a partial answer" in second["missing"][-1]
 
 
 # --- analyst -------------------------------------------------------------------------------------

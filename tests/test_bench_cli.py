@@ -13,9 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_bench_scoring import read_png
 
-from kernelwright.bench.chart import chart_size
 from kernelwright.bench.worker import best_check
 from kernelwright.graphs.traces.store import TraceStore
 
@@ -71,17 +69,21 @@ def test_bench_agrees_with_each_run(subset):
     assert "2 to run, 0 already finished; 2 worker(s)" in err and "2/2 done, 1 accepted" in err
 
 
-def test_bench_writes_json_markdown_and_png(subset):
+def test_bench_writes_json_markdown_charts_and_html(subset):
     tmp, _, report, _ = subset
     folder = tmp / "home" / "bench" / "cpu-subset"
     assert report["folder"] == str(folder)
-    for name in ("results.json", "results.md", "speedups.png"):
+    for name in ("results.json", "results.md", "speedups.png", "speedups.svg", "results.html"):
         assert (folder / name).is_file() and (tmp / "out" / name).read_bytes() == (folder / name).read_bytes()
     assert json.loads((folder / "results.json").read_text())["summary"] == report["summary"]
     table = (folder / "results.md").read_text()
     assert "| gelu_scale | yes | accepted |" in table and "| conv2d_relu | no | unsupported |" in table
-    width, height, _ = read_png(folder / "speedups.png")
-    assert (width, height) == chart_size(2)
+    assert (folder / "speedups.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = (folder / "results.html").read_text()
+    # The accepted problem's solution, highlighted; the unsupported one says why it has none.
+    section = page[page.index('data-problem="gelu_scale"'):]
+    assert '<div class="hl">' in section and '<span class="k">class</span>' in section
+    assert "aten.convolution" in page and page.count("<script") == 1
 
 
 def test_stopped_bench_resumes_with_only_the_unfinished_problems(tmp_path):

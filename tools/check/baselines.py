@@ -19,6 +19,7 @@ from typing import Any
 from kernelwright.tools.problem import InputError
 from kernelwright.tools.sandbox.child import run_child
 from kernelwright.tools.sandbox.mounts import Mounts
+from kernelwright.tools.sealed import seal, unseal
 
 BASELINES = ("eager", "compile", "compile_max_autotune")
 COMPILE_BASELINES = ("compile", "compile_max_autotune")
@@ -65,7 +66,8 @@ def compiled_baselines(problem: Any, device: str, opts: Any, workdir: Path, fact
     selecting fewer never hides one and selecting more times only the missing ones."""
     cache_path = (opts.home / "baselines.json") if opts.home else None
     key = _baseline_cache_key(problem, facts, opts)
-    known = _read_json(cache_path).get(key, {})
+    sealed = _read_json(cache_path).get(key, {})
+    known = {n: unseal(entry) for n, entry in sealed.items() if unseal(entry) is not None}
     missing = [n for n in names if n not in known]
     if missing:
         opts.say(f"timing: baselines {', '.join(missing)} (torch.compile; cached afterwards)")
@@ -85,7 +87,7 @@ def compiled_baselines(problem: Any, device: str, opts: Any, workdir: Path, fact
         if cache_path:
             cache_path.parent.mkdir(parents=True, exist_ok=True)
             cache = _read_json(cache_path)  # again: another check may have written meanwhile
-            cache[key] = {**cache.get(key, {}), **{n: found[n] for n in missing}}
+            cache[key] = {**cache.get(key, {}), **{n: seal(found[n]) for n in missing}}
             tmp = cache_path.with_name(cache_path.name + f".{secrets.token_hex(4)}.tmp")
             tmp.write_text(json.dumps(cache, indent=2))
             tmp.replace(cache_path)

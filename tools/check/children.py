@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from kernelwright.tools.problem import InputError, Problem
-from kernelwright.tools.sandbox.child import ChildResult, ChildSession
+from kernelwright.tools.sandbox.child import ChildResult, start_child
 from kernelwright.tools.sandbox.mounts import Mounts
 from kernelwright.tools.sandbox.redact import redact_tree
 from kernelwright.tools.worker.signed import KEY_BYTES, TamperedLog, command_line, read_events
@@ -52,13 +52,16 @@ class CheckFolder:
     sees the problem and solution copies and the requests read-only, its own home read-write, and
     only the exchange folders its role needs (the candidate never sees `private`)."""
 
-    def __init__(self, root: Path, problem: Problem, solution_path: Path) -> None:
+    def __init__(self, root: Path, problem: Problem, solution_path: Path, shared: Path | None = None) -> None:
         self.root = root
         self.src, self.requests = root / "src", root / "requests"
-        self.shared, self.private = root / "shared", root / "private"
+        # `shared` given: the run's cached inputs and weights (see reference_cache), read-only to all.
+        self.shared, self.private = shared or root / "shared", root / "private"
         self.reference_home, self.candidate_home = root / "reference", root / "candidate"
         self.timed_ref, self.timed_cand = root / "timed_ref", root / "timed_cand"
-        for d in (self.src / "problem", self.src / "solution", self.requests, self.shared, self.private,
+        if shared is None:
+            self.shared.mkdir()
+        for d in (self.src / "problem", self.src / "solution", self.requests, self.private,
                   self.reference_home, self.candidate_home, self.timed_ref, self.timed_cand):
             d.mkdir(parents=True)
         # Copies: a child can neither rewrite the user's files nor see the folders they live in.
@@ -75,7 +78,8 @@ class CheckFolder:
 
 
 class ReferenceChild:
-    def __init__(self, problem: Problem, variants: list[dict[str, Any]], device: str, opts: Any, folder: CheckFolder, serve: bool) -> None:
+    def __init__(self, problem: Problem, variants: list[dict[str, Any]], device: str, opts: Any, folder: CheckFolder, serve: bool,
+                 outputs: bool = True) -> None:
         self.problem, self.folder, self.timeout_s = problem, folder, opts.timeout_s
         self.shared, self.private = folder.shared, folder.private
         self.result_path = folder.reference_home / "reference.result.json"
@@ -89,12 +93,15 @@ class ReferenceChild:
             "private_dir": str(self.private),
             "result_path": str(self.result_path),
             "serve": serve,
+            "outputs": outputs,  # False: the run's outputs are cached; this child only times eager
         }
         request = folder.requests / "reference.request.json"
         request.write_text(json.dumps(req))
-        mounts = Mounts(readable=(folder.src, folder.requests), writable=(folder.shared, folder.private, folder.timed_ref))
-        self.session = ChildSession([WORKER, "reference", str(request)], folder.reference_home, log_name="reference",
-                                    mounts=mounts, policy=opts.sandbox, timeout_s=opts.timeout_s, device=device)
+        shared = (folder.shared,) if outputs else ()
+        mounts = Mounts(readable=(folder.src, folder.requests, *(() if outputs else (folder.shared,))),
+                        writable=(*shared, folder.private, folder.timed_ref))
+        self.session = start_child([WORKER, "reference", str(request)], folder.reference_home, log_name="reference",
+                                   mounts=mounts, policy=opts.sandbox, timeout_s=opts.timeout_s, device=device)
         self.key, self.seq = secrets.token_bytes(KEY_BYTES), 0
         if serve:
             self.session.send(self.key)
@@ -154,8 +161,8 @@ class CandidateChild:
         self.request.write_text(json.dumps(req))
         env = {"TRITON_INTERPRET": "1"} if device == "cpu" else {}
         mounts = Mounts(readable=(folder.src, folder.requests, folder.shared), writable=(folder.timed_cand,))
-        self.session = ChildSession([WORKER, "candidate", str(self.request)], home, env, log_name="candidate",
-                                    mounts=mounts, policy=opts.sandbox, timeout_s=opts.timeout_s, device=device)
+        self.session = start_child([WORKER, "candidate", str(self.request)], home, env, log_name="candidate",
+                                   mounts=mounts, policy=opts.sandbox, timeout_s=opts.timeout_s, device=device)
         self.isolation = self.session.isolation
         self.key, self.seq = secrets.token_bytes(KEY_BYTES), 0
         self.events: list[dict[str, Any]] = []

@@ -83,6 +83,8 @@ class CheckResult:
     resources: list[dict[str, Any]] | None = None
     roofline: dict[str, Any] | None = None
     versions: dict[str, str] = dataclasses.field(default_factory=dict)
+    # With a run's reference cache: "hit", "miss", or "recomputed: <why the cached entry was dropped>".
+    reference_cache: str | None = None
     # The sandbox the candidate ran in: the tool, the layers active and missing, the limits.
     isolation: dict[str, Any] | None = None
     # Wall seconds per stage (reference, candidate, timing:..., ...): where a check spends its time.

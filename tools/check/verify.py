@@ -35,7 +35,7 @@ from kernelwright.tools.problem import (
     resized,
     sized_for_device,
 )
-from kernelwright.tools.sandbox.child import sandbox_for
+from kernelwright.tools.sandbox.child import sandbox_for, scratch_root
 from kernelwright.tools.sandbox.isolation import Isolation
 from kernelwright.tools.sandbox.policy import SandboxPolicy
 
@@ -63,6 +63,8 @@ class CheckOptions:
     # From the problem's reviewed sidecar (NAME.tolerance.json), set by `verify_solution`.
     tolerances: Tolerances = DEFAULT
     keep_workdir: bool = False
+    # One run's reference outputs, reused by every candidate of the run (see reference_cache).
+    reference_cache: Any = None
     # The sandbox's limits and requirements (config `sandbox:`).
     sandbox: SandboxPolicy = dataclasses.field(default_factory=SandboxPolicy)
     progress: Callable[[str], None] | None = None
@@ -89,13 +91,17 @@ class _Children:
     device: str
     folder: Any  # check_children.CheckFolder
     variants: list[VariantPlan]
-    reference: Any
+    reference: Any  # None when the run's cache has the outputs and nothing is timed
     candidate: Any
     started: float
+    cache_key: str | None = None
+    cached: Any = None  # reference_cache.CachedReference on a hit
+    cache_note: str | None = None  # why a cached entry was dropped
 
     def close(self, keep_workdir: bool) -> None:
         for child in (self.candidate, self.reference):
-            child.close()
+            if child is not None:
+                child.close()
         if not keep_workdir:
             shutil.rmtree(self.folder.root, ignore_errors=True)
 
@@ -104,19 +110,40 @@ def _start_children(problem: Problem, solution_path: Path, device: str, opts: Ch
     from kernelwright.tools.check.children import CandidateChild, CheckFolder, ReferenceChild
 
     timed = timed_on(device, opts)
-    folder = CheckFolder(Path(tempfile.mkdtemp(prefix="kw-check-")), problem, solution_path)  # the file as shipped
+    cache = opts.reference_cache
+    key = cache.key(problem, device, opts) if cache else None
+
+    def make() -> list[dict[str, Any]]:
+        return [v.to_dict() for v in plan_cases(problem, opts, device)]
+
+    variants = [VariantPlan.from_dict(d) for d in (cache.plan(key, make) if cache else make())]
+    cached, note = cache.get(key) if cache else (None, None)
+    folder = CheckFolder(Path(tempfile.mkdtemp(prefix="kw-check-", dir=scratch_root())), problem, solution_path,  # the file as shipped
+                         shared=cached.shared if cached else None)
     started = time.monotonic()
-    variants = plan_cases(problem, opts, device)
     tolerances = {name: list(opts.tolerances.table[name]) for name in opts.tolerances.table}
     requested = [{**v.to_dict(), "tolerances": tolerances} for v in variants]  # the stress search judges fairness with them
-    reference = ReferenceChild(problem, requested, device, opts, folder, serve=timed)
+    reference = None
+    if cached is None or timed:
+        if cached is not None:
+            requested = [timing_only(requested[0], cached.report)]
+        reference = ReferenceChild(problem, requested, device, opts, folder, serve=timed, outputs=cached is None)
     try:
         candidate = CandidateChild(device, opts, folder, serve=timed)  # starts up meanwhile
     except BaseException:
-        reference.close()
+        if reference is not None:
+            reference.close()
         shutil.rmtree(folder.root, ignore_errors=True)
         raise
-    return _Children(device, folder, variants, reference, candidate, started)
+    return _Children(device, folder, variants, reference, candidate, started, key, cached, note)
+
+
+def timing_only(shipped: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
+    """The shipped variant's request for a reference child that only times eager (its outputs
+    are cached): at the values the cached run resolved, with the trials that ran there, so its
+    model's parameters change as the candidate's did if the parameter trial ran."""
+    ran = {c["id"] for c in report["variants"][0]["cases"]} if report.get("variants") else set()
+    return {**shipped, "alternatives": [report.get("shipped_values") or {}], "cases": [c for c in shipped["cases"] if c["id"] in ran]}
 
 
 def fp32_problem(report: dict[str, Any]) -> bool:
@@ -214,9 +241,16 @@ def _verify(shipped_problem: Problem, solution: Any, opts: CheckOptions, finding
     if opts.keep_workdir:
         opts.say(f"sandbox files kept in {children.folder.root}")
     opts.say(f"reference: {sum(len(v.cases) for v in variants)} trials on {device}")
-    refs, report = reference.outputs()
-    result.phases["reference"] = round(time.monotonic() - children.started, 3)  # from its start
-    if not timed:
+    if children.cached is not None:
+        refs, report = children.cached.refs, children.cached.report
+        result.reference_cache = "hit"
+    else:
+        refs, report = reference.outputs()
+        result.phases["reference"] = round(time.monotonic() - children.started, 3)  # from its start
+        if opts.reference_cache is not None:
+            opts.reference_cache.put(children.cache_key, [v.to_dict() for v in variants], refs, report, children.folder.shared)
+            result.reference_cache = f"recomputed: {children.cache_note}" if children.cache_note else "miss"
+    if not timed and reference is not None:
         reference.close()
     result.versions.update(report.get("device_facts", {}))
     resized_by = cpu_size_alternatives(shipped_problem)[1] if device == "cpu" and opts.sizes != "full" else ""

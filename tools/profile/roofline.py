@@ -17,6 +17,7 @@ from typing import Any
 
 from kernelwright.tools.sandbox.child import run_child
 from kernelwright.tools.sandbox.mounts import Mounts
+from kernelwright.tools.sealed import seal, unseal
 
 IMPOSSIBLE_FRACTION = 0.9  # EVAL_PROTOCOL.md: below 0.9 x t_SoL is physically impossible
 # A large copy reaches ~87% of the H100's datasheet bandwidth (2.93 of 3.35 TB/s, measured
@@ -93,8 +94,8 @@ def device_peaks(home: Path, device: str, gpu_name: str, workdir: Path, timeout_
     cache = home / "peaks.json"
     # Tolerant read: runs on other GPUs of a bench may be writing the file at this moment.
     known: dict[str, Any] = read_json_object(cache)
-    if key in known:
-        return known[key]
+    if unseal(known.get(key)) is not None:
+        return unseal(known[key])
     workdir.mkdir(parents=True, exist_ok=True)
     result_path = workdir / "peaks.result.json"
     request = workdir / "peaks.request.json"
@@ -104,7 +105,7 @@ def device_peaks(home: Path, device: str, gpu_name: str, workdir: Path, timeout_
         return None
     peaks = json.loads(result_path.read_text())
     home.mkdir(parents=True, exist_ok=True)
-    known[key] = peaks
+    known[key] = seal(peaks)
     cache.write_text(json.dumps(known, indent=2))
     return peaks
 
@@ -215,8 +216,8 @@ def problem_cost(problem_path: Path, device: str, workdir: Path, timeout_s: floa
     key = hashlib.sha256(Path(problem_path).read_bytes() + torch.__version__.encode()).hexdigest()[:24]
     cache = (home / "problem_costs.json") if home and device == "cpu" else None
     known = read_json_object(cache) if cache else {}
-    if key in known:
-        return {**known[key], "cached": True}
+    if unseal(known.get(key)) is not None:
+        return {**unseal(known[key]), "cached": True}
     workdir.mkdir(parents=True, exist_ok=True)
     result_path = workdir / "flops.result.json"
     request = workdir / "flops.request.json"
@@ -230,7 +231,7 @@ def problem_cost(problem_path: Path, device: str, workdir: Path, timeout_s: floa
         return {"ok": False, "failure": f"the flop-counting child gave no answer: {why}"}
     if result.get("ok") and cache:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        known[key] = {k: v for k, v in result.items() if k != "device_facts"}
+        known[key] = seal({k: v for k, v in result.items() if k != "device_facts"})
         cache.write_text(json.dumps(known, indent=2))
     return {**result, "cached": False}
 

@@ -165,6 +165,13 @@ class ChildSession:
             )
         self._result: ChildResult | None = None
 
+    def end_input(self) -> None:
+        """Close the child's stdin: it reads end-of-file after what was sent."""
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+
     def send(self, data: bytes) -> bool:
         """Write to the child's stdin; False if it is gone (its exit status tells why)."""
         try:
@@ -269,19 +276,45 @@ def run_child(
     mounts: Mounts | None = None,
     policy: SandboxPolicy | None = None,
     device: str | None = None,
+    warm: bool = True,
 ) -> ChildResult:
     """Run `python -m <args>` in a sandboxed child to its end; never raises for the child's own
     failures. `stdin_data` reaches the child through its stdin pipe, closed right after: a secret
     passed this way is not on disk, in the environment or on the command line."""
-    session = ChildSession(args, workdir, env_extra, log_name, mounts, policy, timeout_s, device)
+    session = start_child(args, workdir, env_extra, log_name, mounts, policy, timeout_s, device, warm)
     if stdin_data is not None:
         session.send(stdin_data)
-    try:
-        session.proc.stdin.close()
-    except OSError:
-        pass
-    try:
-        session.proc.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        session.timed_out = True
+    session.end_input()
+    session.wait_until(lambda: False, timeout_s)  # until it exits, or killed at the timeout
     return session.close(grace_s=0)
+
+
+def start_child(
+    args: Sequence[str],
+    workdir: Path,
+    env_extra: Mapping[str, str] | None = None,
+    log_name: str = "child",
+    mounts: Mounts | None = None,
+    policy: SandboxPolicy | None = None,
+    timeout_s: float = 300.0,
+    device: str | None = None,
+    warm: bool = True,
+):
+    """A job forked from the warm worker where that isolates as well (see `warm`), else a cold
+    `ChildSession`. Both have the same methods."""
+    mounts, policy = mounts or Mounts(), policy or SandboxPolicy()
+    if warm:
+        from kernelwright.tools.sandbox.warm import warm_child
+
+        child = warm_child(args, workdir, env_extra, log_name, mounts, policy, timeout_s, device)
+        if child is not None:
+            return child
+    return ChildSession(args, workdir, env_extra, log_name, mounts, policy, timeout_s, device)
+
+
+def scratch_root() -> Path | None:
+    """Where folders for sandboxed jobs should be made: the warm worker's jobs folder when warm
+    jobs are possible, else None (the system's temp folder)."""
+    from kernelwright.tools.sandbox.warm import available, jobs_root
+
+    return jobs_root() if available() is None else None

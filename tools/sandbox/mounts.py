@@ -110,6 +110,14 @@ def gpu_nodes(device: str | None) -> list[str]:
     return nodes
 
 
+def readable_base() -> list[Path]:
+    """What every child may read and execute: the read-only part of `bwrap_mount_args` (a warm job
+    is confined to these with Landlock, since its zygote's sandbox also holds other jobs)."""
+    paths = [Path(d) for d in (*SYSTEM_DIRS, *MERGED_USR_LINKS, "/sys", "/proc") if Path(d).exists()]
+    paths += [Path("/etc") / name for name in ETC_FILES if (Path("/etc") / name).exists()]
+    return paths + list(python_dirs()) + list(toolkit_dirs())
+
+
 def bwrap_mount_args(workdir: Path, mounts: Mounts, device: str | None) -> list[str]:
     """bubblewrap arguments building the child's file system (order matters: later mounts lie on top)."""
     args: list[str] = []

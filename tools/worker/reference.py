@@ -288,7 +288,15 @@ def main(req: dict[str, Any]) -> int:
     commands = Commands(sys.stdin.buffer) if req.get("serve") else None
     shared, private = Path(req["shared_dir"]), Path(req["private_dir"])
     result: dict[str, Any] = {"variants": [], "skipped_variants": []}
-    shipped = run_plans(req, shared, private, result)
+    if req.get("outputs", True):
+        shipped = run_plans(req, shared, private, result)
+    else:
+        # The run's reference outputs are cached in the parent: only time eager here, at the
+        # shipped values the cached run resolved (the plan's only alternative then).
+        plan = VariantPlan.from_dict(req["variants"][0])
+        shipped = Variant(req, plan, sizes.apply(sizes.read_knobs(Path(req["problem_path"]).read_text()), plan.alternatives[0]))
+        if plan.transform and any(c.kind == "params" for c in plan.cases):  # as the candidate's model, after its trials
+            trials.change_parameters(shipped.model, *plan.transform)
     result["ok"] = "error" not in result
     from kernelwright.tools.devices import gpu_facts
 

@@ -1,0 +1,105 @@
+"""The graph for LangGraph Studio and the LangGraph CLI (`langgraph.json` at the repository root
+names `make_graph`, a graph factory).
+
+    langgraph dev          # Studio in the browser, the graph served on 127.0.0.1:2024
+
+Two kinds of settings, as the platform splits them:
+
+- the graph's shape, from the assistant's configuration (`configurable`): `policy` (auto, llm,
+  expert), `config_path` (a kernelwright YAML config: roles, budgets, check options; the
+  routing reads its budgets, so they belong to the graph) and
+  `approve` (nodes that pause for a person, answered from Studio's interrupt panel);
+- the run, from the run context (`StudioContext`, a form in Studio, `context=` in the SDK): the
+  problem file, the model and endpoint, candidates, device, home.
+
+The input state may be empty: the first node fills the run id (the thread id) and the problem.
+Runs served this way write no kernelwright trace (HOME/traces.db): Studio and LangSmith keep
+their own; solutions and reports still go to HOME/runs/THREAD_ID/.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from kernelwright.agents.context import RunContext
+
+_CACHE: dict[str, RunContext] = {}
+_LOCK = threading.Lock()
+
+
+class StudioContext(BaseModel):
+    """What a run needs, as JSON a form can fill (the graph's context schema)."""
+
+    problem: str = Field(description="KernelBench-format problem file (class Model, get_inputs, get_init_inputs)")
+    model: str | None = Field(default=None, description="LLM name for the llm policy (else the config's or KERNELWRIGHT_MODEL)")
+    base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")
+    candidates: int | None = Field(default=None, ge=1, description="candidates per round")
+    device: str | None = Field(default=None, description="auto, cpu, cuda or cuda:N")
+    config_path: str | None = Field(default=None, description="kernelwright YAML config merged over the defaults")
+    home: str | None = Field(default=None, description="kernelwright home (default $KERNELWRIGHT_HOME or ~/.kernelwright)")
+
+    def overrides(self) -> dict[str, Any]:
+        out: dict[str, Any] = {k: v for k, v in (("model", self.model), ("base_url", self.base_url), ("candidates", self.candidates)) if v is not None}
+        if self.device is not None:
+            out["check"] = {"device": self.device}
+        return out
+
+    def run_context(self, run_id: str, policy: str | None = None, approve: tuple[str, ...] = ()) -> RunContext:
+        """The RunContext the nodes use, built once per run (the model client, memory, budgets)."""
+        key = json.dumps([run_id, policy, approve, self.model_dump()], sort_keys=True, default=str)
+        with _LOCK:
+            if key not in _CACHE:
+                _CACHE[key] = self._build(run_id, policy, approve)
+            return _CACHE[key]
+
+    def _build(self, run_id: str, policy: str | None, approve: tuple[str, ...]) -> RunContext:
+        from kernelwright.agents.registry import resolve_roles
+        from kernelwright.configs import load_config, merge
+        from kernelwright.graphs.runner import choose_policy, make_context
+        from kernelwright.tools.home import resolve_home
+        from kernelwright.tools.problem import load_problem
+
+        config = merge(load_config(self.config_path), self.overrides())
+        if policy and policy != "auto":
+            config["policy"] = policy
+        config["approve"] = list(approve) or config.get("approve") or []
+        roles, added = resolve_roles(choose_policy(config), config.get("roles") or {}, where=self.config_path or "config")
+        needs_model = any(spec.source == "built-in (llm)" for spec in [*roles.values(), *added])
+        home = resolve_home(self.home)
+        problem = load_problem(self.problem).path
+        return make_context(config, needs_model, Path(problem), home / "runs" / run_id, home, None)
+
+
+def make_graph(config: dict[str, Any] | None = None):
+    """The compiled graph for the LangGraph server (a graph factory: it takes the run's
+    RunnableConfig). The server adds its own checkpointer."""
+    from kernelwright.agents.context import Budgets
+    from kernelwright.agents.registry import require_runnable, resolve_roles
+    from kernelwright.configs import load_config
+    from kernelwright.graphs.graph import build_graph
+    from kernelwright.graphs.runner import approval_nodes, choose_policy
+
+    settings = dict((config or {}).get("configurable") or {})
+    base = load_config(settings.get("config_path"))
+    if settings.get("policy") and settings["policy"] != "auto":
+        base["policy"] = settings["policy"]
+    if settings.get("approve"):
+        base["approve"] = settings["approve"]
+    roles, added = resolve_roles(choose_policy(base), base.get("roles") or {}, where=settings.get("config_path") or "config")
+    require_runnable(roles)
+    fields = set(Budgets.__dataclass_fields__)
+    budgets = Budgets(**{k: v for k, v in (base.get("budgets") or {}).items() if k in fields})
+    graph = build_graph(roles, added, budgets, approval_nodes(base), context_schema=StudioContext)
+    return graph.compile(name="kernelwright")
+
+
+def policy_of(settings: dict[str, Any]) -> tuple[str | None, tuple[str, ...]]:
+    """The policy and approvals a served run's configurable names (the factory built the graph with them)."""
+    approve = settings.get("approve") or ()
+    return settings.get("policy"), tuple([approve] if isinstance(approve, str) else approve)
+
