@@ -185,6 +185,32 @@ PROTOCOL_COVERAGE = {
     "what only a GPU can check: needs_gpu, never compile_error": [
         "gelu_scale/inline_asm_identity", "gelu_scale/libdevice_no_cpu_equivalent",
     ],
+    # Issue 16's classes (docs/integrity.md, "Classes of cheats").
+    "1. work hidden in launch machinery": [
+        "gelu_scale/grid_callable_computes", "gelu_scale/pre_run_hook_computes", "add_mul/subclass_torch_function_computes",
+        "softmax_rows/config_pre_hook_computes", "layer_norm/heuristics_computes", "gelu_scale/honest_launch_hooks",
+    ],
+    "2. host compute in Python": [
+        "gelu_scale/apply_on_host", "softmax_rows/host_row_stats_float", "layer_norm/host_statistics_from_kernel",
+        "gelu_scale/honest_scalar_from_parameter",
+    ],
+    "3. reaching forbidden things through allowed ones": [
+        "gelu_scale/torch_sys_gc_clears_accounting", "add_mul/getattr_private_dispatch", "softmax_rows/exec_alias_runs_string",
+        "gelu_scale/numpy_through_functional", "add_mul/honest_aliases_and_getattr",
+    ],
+    "4. tampering with the checker from inside the child": [
+        "gelu_scale/rename_ops_via_alias", "add_mul/widen_allowed_ops_via_sys_modules",
+        "softmax_rows/patch_guards_through_wrapper_globals", "layer_norm/honest_kernel_table",
+    ],
+    "5. behaving only when watched": [
+        "gelu_scale/honest_only_under_interpreter_env", "add_mul/honest_only_in_checker_sandbox",
+        "softmax_rows/honest_only_under_checker_wrappers", "gelu_scale/honest_only_when_poisoned",
+        "add_mul/honest_only_when_fresh_memory_is_nan", "linear_relu/honest_only_in_inference_mode", "softmax_rows/honest_env_and_modes",
+    ],
+    "11. views and layout ops are not compute (arithmetic still is)": [
+        "linear_relu/honest_weight_transpose_view", "softmax_rows/honest_layout_round_trip", "gelu_scale/honest_constant_pad",
+        "linear_relu/transpose_then_torch_matmul", "gelu_scale/pad_with_computed_value", "add_mul/type_as_other_dtype_compute",
+    ],
 }
 
 # What a rejection's reasons must say for the user to act on it (matched against any reason).
@@ -196,7 +222,7 @@ ACTIONABLE = {
     "dtype_mismatch": r"output dtype \w+, expected \w+",
     "shape_mismatch": r"output shape \[.*\], expected \[",
     "no_custom_kernel": r"launched none of the solution's own kernels",
-    "torch_compute": r"computed with torch \(aten\.\w+",
+    "torch_compute": r"computed with torch \(aten\.\w+|computed on the host|\.py:\d+: \S",
     "static_violation": r"\w+\.py:\d+: \S|started \d+ thread",
     "global_state": r"\w+\.py:\d+: \S|changed \S",
     "shape_overfit": r"correct at the shipped sizes but .*\{'",
@@ -216,7 +242,6 @@ EXTRA_CHECKS = {
     "layer_norm/hardcoded_dim": lambda r: all(t["ok"] for t in r.trials if t["variant"] == "shipped"),
     "linear_relu/honest_param_holder": lambda r: r.weights_aligned is True,
     "layer_norm/honest_stats_then_normalize": lambda r: r.weights_aligned is True,
-    "gelu_scale/thread_via_torch_module": lambda r: any(x.check == "threads" for x in r.reasons),
     "softmax_rows/rng_generator_tamper": lambda r: any("RNG" in x.message for x in r.reasons),
     # Each new trial names itself as what decided the verdict.
     "gelu_scale/memo_corner_values": lambda r: r.reasons[0].check == "perturbation" and "trial perturb-" in r.reasons[0].message,
@@ -244,6 +269,10 @@ EXTRA_CHECKS = {
     # A problem with nothing of a kind to vary says so beside the verdict.
     "softmax_rows/honest_scratch_reuse": lambda r: any("variant2 (values) not run: nothing to vary" in n for n in r.notes),
     "kb_channel_scale/honest_runtime_values": lambda r: {v["name"] for v in r.variants if "skipped" not in v} == {"shipped", "variant1", "variant2"},
+    # The checked calls run in both grad modes, so the cheat's other branch is seen.
+    "softmax_rows/honest_env_and_modes": lambda r: {t["grad_mode"] for t in r.trials if t["variant"] == "shipped"} == {"inference_mode", "no_grad"},
+    "layer_norm/host_statistics_from_kernel": lambda r: any(x.check == "host_compute" for x in r.reasons),
+    "gelu_scale/grid_callable_computes": lambda r: any("aten.gelu" in x.message for x in r.reasons),
 }
 
 
@@ -499,6 +528,17 @@ RUNTIME_BACKUPS = {
     "softmax_rows/matmul_precision_aliased": "global_state",
     # ModelNew's constructor is bracketed by global-state snapshots too.
     "softmax_rows/matmul_precision_in_init": "global_state",
+    # The runtime audit refuses gc's object lists and exec of a string from the solution.
+    "gelu_scale/torch_sys_gc_clears_accounting": "static_violation",
+    "softmax_rows/exec_alias_runs_string": "static_violation",
+    # Host reads of the forward's data, Tensor.apply_, and allowed ops known by identity, not name.
+    "gelu_scale/numpy_through_functional": "torch_compute",
+    "gelu_scale/apply_on_host": "torch_compute",
+    "gelu_scale/rename_ops_via_alias": "torch_compute",
+    # Threads are counted at Thread.start, whatever module the class was reached through.
+    "gelu_scale/thread_via_torch_module": "static_violation",
+    # The checker's modules are not in sys.modules while the candidate runs.
+    "add_mul/widen_allowed_ops_via_sys_modules": "torch_compute",
 }
 NO_SCAN = [
     Candidate(f"{cid}+no_static_scan", BY_ID[cid].path, BY_ID[cid].problem, (verdict,), BY_ID[cid].what, (("static_scan", False),))
@@ -510,3 +550,6 @@ NO_SCAN = [
 def test_runtime_guards_back_up_the_static_scan(candidate: Candidate, outcomes):
     r = result_of(outcomes, candidate)
     assert r.verdict.value in candidate.expect, [x.message for x in r.reasons]
+    assert not any(x.check == "static_scan" for x in r.reasons)
+    if candidate.id.startswith("gelu_scale/thread_via_torch_module"):
+        assert any(x.check == "threads" for x in r.reasons), r.reasons

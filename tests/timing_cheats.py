@@ -49,6 +49,16 @@ def shipped_calls(trials: int) -> int:
     return trials + len(PERTURB) + len(STRESS)
 
 
+# Lazy when timed, and at the process's end (after the harness saved the timed outputs, before the
+# parent reads them) deletes those outputs, so that a re-check by glob would find nothing to check.
+LAZY_THEN_ERASE = LAZY + """
+    def __del__(self):
+        import pathlib
+        for saved in pathlib.Path.cwd().parent.glob("timed_cand/*.pt"):
+            saved.unlink()
+"""
+
+
 def timed_cheat(tmp_path: Path, name: str, forward: str, checked: int) -> Path:
     src = (SOLUTIONS / "gelu_scale.py").read_text()
     head = src[: src.index("    def forward")]

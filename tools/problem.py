@@ -19,6 +19,11 @@ class InputError(Exception):
     """Bad input from the user: a missing or malformed file, a bad flag. CLI exit code 2."""
 
 
+class CheckerFailure(RuntimeError):
+    """The checker's own machinery failed (disk full, I/O, out of memory in the checker): neither
+    bad input nor a verdict on the candidate. CLI exit code 1, with the cause."""
+
+
 @dataclasses.dataclass(frozen=True)
 class SourceFile:
     path: Path

@@ -10,9 +10,12 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from kernelwright.tools.check.audit import AUDIT_EXIT
 from kernelwright.tools.check.compare import compare_structure, compare_values
 from kernelwright.tools.check.plan import CaseDescription
+from kernelwright.tools.check.poison import PoisonPattern
 from kernelwright.tools.check.verdicts import Reason, Verdict
+from kernelwright.tools.check.witness import describe, judge_kernels
 from kernelwright.tools.sandbox.child import ChildResult
 from kernelwright.tools.worker.common import load_tensors
 
@@ -79,8 +82,9 @@ def precision_reasons(numerics: list[dict[str, Any]], fp32_problem: bool, precis
 
 
 def case_reasons(event: dict[str, Any], ref: Any, out: Any, options: Any, device: str, case: CaseDescription | None = None,
-                 fp32_problem: bool = False) -> tuple[list[Reason], Any]:
-    """All guard failures of one case, in verdict-priority order, plus the value comparison."""
+                 fp32_problem: bool = False, own_kernels: frozenset[str] | None = None) -> tuple[list[Reason], Any]:
+    """All guard failures of one case, in verdict-priority order, plus the value comparison.
+    `own_kernels` (the kernels the solution's source defines) enables the GPU witness."""
     reasons: list[Reason] = []
     if event["new_threads"]:
         reasons.append(Reason("threads", f"the forward started {event['new_threads']} thread(s): work hidden from the timer", Verdict.STATIC_VIOLATION))
@@ -95,12 +99,21 @@ def case_reasons(event: dict[str, Any], ref: Any, out: Any, options: Any, device
     if event["compute_ops"] and not options.allow_torch_ops:
         ops = ", ".join(f"aten.{k} x{v}" for k, v in sorted(event["compute_ops"].items()))
         reasons.append(Reason("torch_ops", f"the forward computed with torch ({ops}); do the work in your kernels or pass --allow-torch-ops", Verdict.TORCH_COMPUTE))
+    if event.get("host_ops") and not options.allow_torch_ops:
+        ops = ", ".join(f"{k} x{v}" for k, v in sorted(event["host_ops"].items()))
+        reasons.append(Reason("host_compute", f"the forward computed on the host ({ops}): values taken out of the inputs or of what the "
+                              "forward produced feed Python arithmetic; do the work in your kernels or pass --allow-torch-ops", Verdict.TORCH_COMPUTE))
+    if event.get("gpu_kernels") is not None and own_kernels is not None and not options.allow_torch_ops:
+        testimony = judge_kernels(event["gpu_kernels"], own_kernels)
+        if not testimony.clean:
+            reasons.append(Reason("witness", f"the GPU profiler saw kernels that are neither the solution's nor data movement during the call: "
+                                  f"{describe(testimony.foreign)}; torch computed for the forward (do the work in your kernels)", Verdict.TORCH_COMPUTE))
     if case is not None and case.kind != "plain":  # name the trial that decided it
         reasons = [dataclasses.replace(r, message=f"{case.title()}: {r.message}") for r in reasons]
     reasons += precision_reasons(event.get("numerics", []), fp32_problem, options.precision)
     comparison = compare_structure(event["output"], ref, device)
     if comparison is None:
-        comparison = compare_values(out, ref, options.mode, options.tolerances)
+        comparison = compare_values(out, ref, options.mode, options.tolerances, PoisonPattern.from_json(event.get("poison")))
     if comparison.verdict is not Verdict.ACCEPTED:
         kind = case.kind if case else "plain"
         message = comparison.message if case is None else f"{case.title()}: {comparison.message}"
@@ -136,6 +149,7 @@ def judge_candidate(
     device: str,
     timeout_s: float,
     fp32_problem: bool = False,
+    own_kernels: frozenset[str] | None = None,
 ) -> Judgement:
     j = Judgement(verdict=Verdict.ACCEPTED)
     case_info = {c.id: c for c in cases}
@@ -163,6 +177,8 @@ def judge_candidate(
             if j.reasons:
                 j.verdict = j.reasons[0].verdict
                 return j
+        elif kind == "refused":
+            return fail(Verdict.STATIC_VIOLATION, "audit", ev["message"])
         elif kind == "weights":
             j.weights_aligned = ev["aligned"] if j.weights_aligned is None else (j.weights_aligned and ev["aligned"])
             if (not ev["aligned"] or not ev.get("copied", True)) and not unaligned:
@@ -190,7 +206,7 @@ def judge_candidate(
         elif kind == "result":
             case = case_info[ev["case"]]
             out = load_tensors(out_dir / f"out_{ev['case']}.pt")
-            reasons, comparison = case_reasons(ev, refs[ev["case"]], out, options, device, case, fp32_problem)
+            reasons, comparison = case_reasons(ev, refs[ev["case"]], out, options, device, case, fp32_problem, own_kernels)
             done.add(ev["case"])
             j.trials.append(
                 {
@@ -198,6 +214,7 @@ def judge_candidate(
                     "variant": case.variant,
                     "kind": case.kind,
                     "seed": case.seed,
+                    "grad_mode": ev.get("grad_mode"),
                     "ok": not reasons,
                     "max_abs_err": comparison.max_abs_err,
                     "rel_err": comparison.rel_err,
@@ -224,6 +241,8 @@ def judge_candidate(
     if not missing:
         return j
     where = f" during case {last_call}" if last_call else ""
+    if child.returncode == AUDIT_EXIT:
+        return fail(Verdict.STATIC_VIOLATION, "audit", f"the checker's runtime audit stopped the candidate{where}: it did something the checker forbids")
     if child.timed_out:
         return fail(Verdict.TIMEOUT, "sandbox", f"the candidate did not finish within {timeout_s:g}s{where}; it was stopped")
     if child.signal_name:

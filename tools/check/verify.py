@@ -26,6 +26,7 @@ from kernelwright.tools.check.resolved import resolve
 from kernelwright.tools.check.static_scan import scan_solution
 from kernelwright.tools.check.tolerance import DEFAULT, Tolerances, load_tolerances
 from kernelwright.tools.check.verdicts import CheckResult, Reason, Verdict
+from kernelwright.tools.check.witness import own_kernel_names
 from kernelwright.tools.problem import (
     InputError,
     Problem,
@@ -271,7 +272,8 @@ def _verify(shipped_problem: Problem, solution: Any, opts: CheckOptions, finding
         result.wall_s = time.monotonic() - start
         return result
     with result.phase("compare"):
-        j = judge_candidate(child, events, refs, cases, candidate.out_dir, opts, device, opts.timeout_s, fp32_problem(report))
+        j = judge_candidate(child, events, refs, cases, candidate.out_dir, opts, device, opts.timeout_s, fp32_problem(report),
+                            own_kernel_names(solution.source))
     result.verdict, result.reasons, result.trials = j.verdict, j.reasons, j.trials
     result.max_abs_err, result.rel_err, result.tolerance = j.max_abs_err, j.rel_err, j.tolerance
     if result.tolerance is not None:
@@ -291,6 +293,6 @@ def _verify(shipped_problem: Problem, solution: Any, opts: CheckOptions, finding
     if result.accepted and timed:
         from kernelwright.tools.check.timing import time_solution
 
-        time_solution(problem, shipped, device, opts, children.folder, result, reference, candidate)
+        time_solution(problem, shipped, device, opts, children.folder, result, reference, candidate, own_kernel_names(solution.source))
     result.wall_s = time.monotonic() - start
     return result

@@ -10,13 +10,20 @@ On a GPU, once the parent accepted the outputs, it times the candidate in this s
 
 from __future__ import annotations
 
+import contextlib
 import os
+import random
+import sys
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from kernelwright.tools.check import guards
+from kernelwright.tools.check import guards, op_accounting
+from kernelwright.tools.check.audit import CandidateAudit, Refusal
+from kernelwright.tools.check.code_origin import CodeOrigins
+from kernelwright.tools.check.env_view import restrict_environment
+from kernelwright.tools.check.poison import PoisonPattern
 from kernelwright.tools.worker.common import (
     DTYPES,
     Commands,
@@ -32,9 +39,14 @@ from kernelwright.tools.worker.common import (
     save_tensors,
     seed_everything,
 )
+from kernelwright.tools.worker.timing import KernelWitness
 from kernelwright.tools.worker.trials import change_parameters
 
 _equal = torch.equal  # captured before the candidate is imported
+_rng = random.SystemRandom()  # the checker's own choices (poison, grad mode): not torch's RNG
+# The modes a checked call runs in. Both occur among each variant's calls, in a random order, so a
+# forward that behaves differently in one of them is seen in both (the timed calls use the first).
+GRAD_MODES = {"inference_mode": torch.inference_mode, "no_grad": torch.no_grad}
 
 
 def classify_exception(exc: BaseException) -> str:
@@ -116,23 +128,34 @@ def align_weights(model, reference_weights: dict[str, Any], mode: str) -> dict[s
     }
 
 
-def run_case(model, case: dict[str, Any], req: dict[str, Any], launches: guards.LaunchCounter, log: EventLog) -> bool:
+def both_ways(n: int, choices: list[Any]) -> list[Any]:
+    """`n` picks among `choices` in a random order, every choice present when n allows."""
+    picks = [choices[i % len(choices)] for i in range(n)] if n >= len(choices) else [_rng.choice(choices) for _ in range(n)]
+    _rng.shuffle(picks)
+    return picks
+
+
+def run_case(model, case: dict[str, Any], req: dict[str, Any], launches: guards.LaunchCounter, log: EventLog, grad_mode: str = "inference_mode",
+             finite_poison: bool | None = None) -> bool:
     """One guarded forward call. Returns False if the run must stop (an exception)."""
     device = torch.device(req["device"])
     dtype = DTYPES.get(req.get("precision") or "")
     shared, outdir = Path(req["shared_dir"]), Path(req["out_dir"])
     originals = cast_inputs(load_tensors(shared / f"inputs_{case['id']}.pt"), device, dtype)
     call_inputs = clone_inputs(originals)
-    guards.poison_allocator(2 * case.get("output_nbytes", 0), device)
+    pattern = PoisonPattern.drawn(_rng, finite_poison) if req.get("poison", True) else None
+    guards.poison_allocator(2 * case.get("output_nbytes", 0), device, pattern)
     own_before = sum(launches.own.values())
     state_before, rng_before, threads_before = guards.global_state_snapshot(), guards.rng_snapshot(), guards.live_threads()
     starts_before = guards.ThreadStarts.count
-    accountant = guards.OpAccountant(launches, poison=req.get("poison", True))
+    accountant = guards.OpAccountant(poison=pattern, inputs=tuple(call_inputs))
+    witness = KernelWitness(device)  # on a GPU: the profiler's list of what ran, for the parent
     log.write(event="call", case=case["id"])
     try:
-        with torch.inference_mode(), accountant:
-            out = model(*call_inputs)
-        device_sync(device)
+        with witness:
+            with GRAD_MODES[grad_mode](), accountant:
+                out = model(*call_inputs)
+            device_sync(device)
     except BaseException as exc:  # noqa: BLE001 - the candidate's failure is data
         log.write(event="error", case=case["id"], kind=classify_exception(exc), error=error_text(exc))
         return False
@@ -143,6 +166,11 @@ def run_case(model, case: dict[str, Any], req: dict[str, Any], launches: guards.
         output=output_description(out),
         own_launches=sum(launches.own.values()) - own_before,
         compute_ops=dict(accountant.compute_ops),
+        host_ops=dict(accountant.host_ops),
+        moved_bytes=accountant.moved_bytes,
+        poison=pattern.to_json() if pattern else None,
+        grad_mode=grad_mode,
+        gpu_kernels=witness.names,
         state_changes=guards.diff_state(state_before, guards.global_state_snapshot()),
         rng_changed=not _equal(rng_before, guards.rng_snapshot()),
         new_threads=max(len(guards.live_threads() - threads_before), guards.ThreadStarts.count - starts_before),
@@ -184,6 +212,10 @@ def check_cases(module, variants: list[dict[str, Any]], req: dict[str, Any], lau
     run had to stop (an error event says why)."""
     shared, shipped = Path(req["shared_dir"]), None
     for variant in variants:
+        # Within each variant, so a cheat keyed on either is caught by the shipped cases already
+        # (and named for what it is, not as a shape overfit).
+        n = len(variant["cases"])
+        plan = iter(zip(both_ways(n, list(GRAD_MODES)), both_ways(n, [False, True])))
         try:
             model = build_model(module, req, variant, shared, log)
         except BaseException as exc:  # noqa: BLE001
@@ -192,17 +224,24 @@ def check_cases(module, variants: list[dict[str, Any]], req: dict[str, Any], lau
         for case in variant["cases"]:
             if case.get("kind") == "params":  # the parameters change in place, as the reference's did
                 change_parameters(model, *variant["transform"])
-            if not run_case(model, case, req, launches, log):
+            if not run_case(model, case, req, launches, log, *next(plan)):
                 return None
         if variant["name"] == "shipped":
             shipped = model
     return shipped
 
 
-def main(req: dict[str, Any]) -> int:
-    import sys
+def hide_checker_modules() -> None:
+    """Take the checker's modules out of `sys.modules` before the candidate's code runs: the
+    code already loaded keeps working (functions hold their own globals), while an `import` of
+    the checker by any route is a fresh load, which the audit refuses, instead of a handle on
+    the live guards."""
+    for name in [n for n in sys.modules if n == "kernelwright" or n.startswith("kernelwright.")]:
+        del sys.modules[name]
 
-    prewarm(req["device"])
+
+def install_guards(req: dict[str, Any]) -> tuple[guards.LaunchCounter, CandidateAudit]:
+    """Everything installed before the candidate's code can run (see the module docstring)."""
     launches = guards.LaunchCounter(Path(req["solution_path"]))
     launches.install()
     if launches.interpreting:
@@ -214,6 +253,18 @@ def main(req: dict[str, Any]) -> int:
         interpreter_fidelity.install()
     guards.ExtensionCounter(launches).install()
     guards.ThreadStarts.install()
+    op_accounting.note_triton()
+    op_accounting.install_host_watch()
+    origins = CodeOrigins(req["solution_path"])
+    restrict_environment(origins)
+    audit = CandidateAudit(origins)
+    audit.install()
+    return launches, audit
+
+
+def main(req: dict[str, Any]) -> int:
+    prewarm(req["device"])
+    launches, audit = install_guards(req)
     if req.get("serve"):
         # Imported now, before the candidate: what the timing code captures (torch.equal, CUDA
         # events, the clock) is torch's own, whatever the candidate replaces later.
@@ -225,7 +276,16 @@ def main(req: dict[str, Any]) -> int:
         return 0
     log = EventLog(Path(req["events_path"]), commands.key)
     state0, threads0, starts0 = guards.global_state_snapshot(), guards.live_threads(), guards.ThreadStarts.count
-    log.write(event="start", pid=os.getpid(), interpret=os.environ.get("TRITON_INTERPRET") == "1")
+    log.write(event="start", pid=os.getpid(), interpret=launches.interpreting)
+
+    def report(refusal: Refusal) -> None:
+        with contextlib.suppress(Exception):  # the exit that follows is the verdict either way
+            log.write(event="refused", audit_event=refusal.event, message=refusal.message)
+
+    hide_checker_modules()
+    # `runtime_audit: false` only in tests that prove the OS sandbox stops what the audit would.
+    if req.get("runtime_audit", True):
+        audit.arm(report)
     try:
         module = load_module("kw_solution", req["solution_path"])
     except BaseException as exc:  # noqa: BLE001
@@ -243,5 +303,6 @@ def main(req: dict[str, Any]) -> int:
     log.write(event="done", own=dict(launches.own), other=dict(launches.other), signatures=list(launches.signatures.values()))
     command = commands.next() if req.get("serve") else None
     if command is not None and command["cmd"] == "time":
+        audit.origins.trust(command["problem_path"])  # the problem's get_inputs runs in here
         candidate_timing.time_candidate(model, command, req, launches, log)
     return 0

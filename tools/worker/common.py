@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import random
 import sys
 import traceback
@@ -94,8 +95,27 @@ def plain_cpu(out: Any) -> Any:
     return None
 
 
+class CheckerSideError(Exception):
+    """Raised in a worker when the checker's machinery (not the problem's or the candidate's code)
+    fails: the file could not be written, the checker ran out of memory."""
+
+
 def save_tensors(path: Path, values: Any) -> None:
-    torch.save(values, path)
+    """Write atomically: a full disk leaves no truncated file under the final name, and the
+    failure is the checker's (CheckerSideError), never mistaken for the reference failing."""
+    partial = path.with_name(path.name + ".partial")
+    try:
+        torch.save(values, partial)
+        os.replace(partial, path)
+    except Exception as exc:  # noqa: BLE001 - torch.save raises RuntimeError or OSError when the disk fills
+        partial.unlink(missing_ok=True)
+        raise CheckerSideError(f"could not write {path.name}: {type(exc).__name__}: {str(exc)[:300]}") from exc
+
+
+def is_checker_side(exc: BaseException) -> bool:
+    """A failure of the checker's machinery: a file it could not write, memory it could not get."""
+    out_of_memory = getattr(torch, "OutOfMemoryError", None) or torch.cuda.OutOfMemoryError
+    return isinstance(exc, (CheckerSideError, MemoryError, out_of_memory))
 
 
 def load_tensors(path: Path) -> Any:

@@ -28,6 +28,7 @@ from kernelwright.tools.worker.common import (
     cast_inputs,
     device_sync,
     error_text,
+    is_checker_side,
     load_module,
     save_tensors,
     seed_everything,
@@ -221,6 +222,8 @@ def run_plans(req: dict[str, Any], shared: Path, private: Path, result: dict[str
                     shipped, base = v, values
                     break
                 except Exception as exc:  # noqa: BLE001 - the reference's failure is reported, not raised
+                    if is_checker_side(exc):
+                        return _checker_error(result, plan.name, exc)
                     attempts.append((values, exc))
             if shipped is None:
                 values, exc = attempts[-1]
@@ -247,8 +250,16 @@ def run_plans(req: dict[str, Any], shared: Path, private: Path, result: dict[str
             info["from"] = {name: knobs.values(base)[name] for name in changes}
             result["variants"].append(info)
         except Exception as exc:  # noqa: BLE001 - the protocol skips a variant on which the reference itself fails
+            if is_checker_side(exc):
+                return _checker_error(result, plan.name, exc)
             result["skipped_variants"].append({"name": plan.name, "kind": plan.kind, "error": error_text(exc, 600)})
     return shipped
+
+
+def _checker_error(result: dict[str, Any], variant: str, exc: BaseException) -> None:
+    """Disk or memory of the checker: a tool failure, never a skipped variant (that would drop the
+    variant's protection silently) and never "the reference fails"."""
+    result["checker_error"] = f"variant {variant}: {error_text(exc, 600).strip().splitlines()[-1]}"
 
 
 def serve_timing(commands: Commands, model: Any, module: Any, req: dict[str, Any]) -> None:
@@ -297,7 +308,7 @@ def main(req: dict[str, Any]) -> int:
         shipped = Variant(req, plan, sizes.apply(sizes.read_knobs(Path(req["problem_path"]).read_text()), plan.alternatives[0]))
         if plan.transform and any(c.kind == "params" for c in plan.cases):  # as the candidate's model, after its trials
             trials.change_parameters(shipped.model, *plan.transform)
-    result["ok"] = "error" not in result
+    result["ok"] = "error" not in result and "checker_error" not in result
     from kernelwright.tools.devices import gpu_facts
 
     result["device_facts"] = gpu_facts(req["device"])
