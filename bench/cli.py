@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from kernelwright.tools.home import resolve_home
+
+if TYPE_CHECKING:
+    from kernelwright.bench.ray_cluster import RayCluster
+    from kernelwright.bench.runner import BenchRequest
 
 
 def add_bench_parser(sub: argparse._SubParsersAction) -> None:
@@ -23,6 +28,11 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", help="LLM name (also KERNELWRIGHT_MODEL or the config's model)")
     p.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")
     p.add_argument("--device", default="auto", help="auto (default: every visible GPU, else the CPU), cpu, cuda or cuda:N")
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="local (default): worker processes on this machine; ray: one Ray actor per GPU "
+                   "(or CPU job) of a Ray cluster, needs the ray extra: pip install 'kernelwright[ray]'")
+    p.add_argument("--address", help="with --executor ray: the cluster to join, auto or ray://HOST:10001 "
+                   "(default: start Ray on this machine)")
     p.add_argument("--jobs", type=int, help="parallel runs: CPU jobs (default half the cores, at most 4); on GPUs at most one per GPU")
     p.add_argument("--max-iters", type=int, help="plan -> code rounds per problem (default 3)")
     p.add_argument("--candidates", type=int, help="candidates per round (default 1)")
@@ -57,12 +67,16 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     req = BenchRequest(folder=folder, home=resolve_home(args.home), config_path=args.config, overrides=overrides,
                        device=args.device, jobs=args.jobs, filters=filters, kernelbench_level=level, limit=args.limit,
                        bench_id=args.bench_id, resume=args.resume, out=args.out)
+    cluster = _ray_cluster(args, req)
     try:
         report = run_bench(req)
     except BenchInterrupted as stopped:
         if args.json:
             print_json(stopped.report)
         raise
+    finally:
+        if cluster is not None:
+            cluster.close()
     if args.json:
         print_json(report)
     else:
@@ -86,3 +100,18 @@ def _kernelbench_selection(args: argparse.Namespace) -> tuple[str, list[str], in
     folder = level_folder(args.kernelbench, args.level)
     filters = list(args.filter) + (filters_for(parse_ids(args.problems)) if args.problems else [])
     return str(folder), filters, args.level
+
+
+def _ray_cluster(args: argparse.Namespace, req: BenchRequest) -> RayCluster | None:
+    """With --executor ray: plug the cluster's slots and actors into the bench request."""
+    from kernelwright.tools.problem import InputError
+
+    if args.executor != "ray":
+        if args.address:
+            raise InputError("--address is for --executor ray: add --executor ray, or drop --address")
+        return None
+    from kernelwright.bench.ray_cluster import RayCluster
+
+    cluster = RayCluster(args.address)
+    req.plan, req.make_executor = cluster.plan, cluster.executor
+    return cluster

@@ -6,9 +6,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kernelwright.tools.home import resolve_home
+
+if TYPE_CHECKING:
+    from kernelwright.agents.records import ApprovalRequest
 
 
 def add_graph_parsers(sub: argparse._SubParsersAction) -> None:
@@ -90,7 +93,7 @@ def _progress(msg: str) -> None:
     print(f"kernelwright: {msg}", file=sys.stderr, flush=True)
 
 
-def prompt_person(request: dict[str, Any]) -> str:
+def prompt_person(request: ApprovalRequest) -> str:
     """Show an approval request on the terminal and read the answer (asked again until it parses)."""
     from kernelwright.graphs.approval import Approval, format_request
     from kernelwright.tools.problem import InputError
@@ -156,7 +159,7 @@ def _report(args: argparse.Namespace, summary) -> int:
     from kernelwright.tools.output import print_json
 
     if args.json:
-        print_json(summary.to_dict())
+        print_json(summary.model_dump(mode="json"))
     else:
         lines = [f"run {summary.run_id}: {summary.status}" + (f" ({summary.stop_reason})" if summary.stop_reason else "")]
         if summary.forked_from:

@@ -12,11 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
-from timing_cheats import CONTENT_CACHE, LAZY, LAZY_THEN_ERASE, LAZY_THEN_REWRITE, timed_cheat
+from timing_cheats import CONTENT_CACHE, LAZY, LAZY_THEN_ERASE, LAZY_THEN_REWRITE, shipped_calls, timed_cheat
 
 from kernelwright.tools.check.baselines import parse_baselines
 from kernelwright.tools.check.guards import poisoned_mask
-from kernelwright.tools.check.timing import _apply_guards, _recheck_samples
+from kernelwright.tools.check.timing import _apply_guards, _recheck, _recheck_samples
 from kernelwright.tools.check.tolerance import DEFAULT
 from kernelwright.tools.check.verdicts import CheckResult, Verdict
 from kernelwright.tools.check.verify import CheckOptions, verify_solution
@@ -273,19 +273,22 @@ def faked_gpu_checks(tmp_path_factory):
     gelu = PROBLEMS / "gelu_scale.py"
     checks = {
         "honest": (gelu, SOLUTIONS / "gelu_scale.py"),
-        "lazy": (gelu, timed_cheat(tmp, "lazy", LAZY, checked=2)),
-        "cache": (gelu, timed_cheat(tmp, "cache", CONTENT_CACHE, checked=2)),
+        "lazy": (gelu, timed_cheat(tmp, "lazy", LAZY, checked=shipped_calls(2))),
+        "cache": (gelu, timed_cheat(tmp, "cache", CONTENT_CACHE, checked=shipped_calls(2))),
         "precise": (tmp / "shortcuts.py", tmp / "shortcuts_exact.py"),
-        # The static scan would refuse its import-in-a-method; off, to prove the parent's own check.
-        "erase": (gelu, timed_cheat(tmp, "erase", LAZY_THEN_ERASE, checked=2), {"static_scan": False}),
-        "rewrite": (gelu, timed_cheat(tmp, "rewrite", LAZY_THEN_REWRITE, checked=2)),
+        # The static scan would refuse its file access; off, to see the runtime audit refuse it.
+        "erase": (gelu, timed_cheat(tmp, "erase", LAZY_THEN_ERASE, checked=shipped_calls(2)), {"static_scan": False}),
+        "rewrite": (gelu, timed_cheat(tmp, "rewrite", LAZY_THEN_REWRITE, checked=shipped_calls(2))),
     }
     opts = CheckOptions(device="cpu", trials=2, variant_trials=1, timeout_s=120, static_resources=False, compile_baselines=())
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PYTHONPATH", str(tmp))
         mp.setattr("kernelwright.tools.check.verify.timed_on", lambda device, o: o.timing)
+        # The cache keys on an input value read with .item(), a host read the checked calls reject
+        # (host compute); torch ops are allowed for it, so that the timing phase's own guard is what speaks.
+        per_check = {k: dataclasses.replace(opts, allow_torch_ops=k == "cache") for k in checks}
         with ThreadPoolExecutor(max_workers=len(checks)) as pool:
-            futures = {k: pool.submit(verify_solution, problem, solution, dataclasses.replace(opts, **(more[0] if more else {})))
+            futures = {k: pool.submit(verify_solution, problem, solution, dataclasses.replace(per_check[k], **(more[0] if more else {})))
                        for k, (problem, solution, *more) in checks.items()}
             yield {k: f.result(timeout=600) for k, f in futures.items()}
 
@@ -328,11 +331,27 @@ def test_faked_gpu_result_cache_is_a_timing_escape(faked_gpu_checks):
 
 
 def test_faked_gpu_timed_outputs_erased_after_the_run_are_a_rejection(faked_gpu_checks):
-    # The parent expects one saved output per pool slot and the sampled values: missing is not "nothing to re-check".
+    # Found when the runtime audit did not exist yet: accepted while lazy. Now the audit refuses the
+    # finaliser's file access, and behind it the parent reads the timed outputs by name
+    # (test_missing_timed_outputs_are_a_rejection_not_nothing_to_check).
     r = faked_gpu_checks["erase"]
     assert all(t["ok"] for t in r.trials)
-    assert r.verdict is Verdict.WRONG_OUTPUT, r.reasons
-    assert any("missing" in x.message for x in r.reasons), r.reasons
+    assert r.verdict is Verdict.STATIC_VIOLATION, r.reasons
+    assert "pathlib.Path.glob" in r.reasons[0].message
+
+
+def test_missing_timed_outputs_are_a_rejection_not_nothing_to_check(tmp_path):
+    ref, cand = tmp_path / "r", tmp_path / "c"
+    ref.mkdir()
+    cand.mkdir()
+    for i in range(2):
+        save_tensors(ref / f"timed_{i}.pt", {"slot": i, "out": torch.ones(4)})
+    digests = {"timed_0.pt": save_tensors(cand / "timed_0.pt", {"slot": 0, "out": torch.ones(4)})}  # slot 1 and the samples are gone
+    why = _recheck(cand, ref, "cpu", "strict", DEFAULT, 2, digests)
+    assert why and "missing (timed_1.pt, timed_samples.pt)" in why
+    digests["timed_1.pt"] = save_tensors(cand / "timed_1.pt", {"slot": 1, "out": torch.ones(4)})
+    digests["timed_samples.pt"] = save_tensors(cand / "timed_samples.pt", None)
+    assert _recheck(cand, ref, "cpu", "strict", DEFAULT, 2, digests) is None  # the honest twin
 
 
 def test_faked_gpu_timed_outputs_rewritten_after_the_run_are_a_rejection(faked_gpu_checks):

@@ -2,7 +2,7 @@
 solution. Used by the GPU tests and by the CPU tests of the timing flow (tests/test_timing_guards.py).
 
 Each counts the calls of its ModelNew instance: the first `checked` calls (the checked trials at the
-shipped sizes) are honest, later ones are the timed calls.
+shipped sizes) are honest, later ones are the timed calls. `shipped_calls` counts them.
 """
 
 from __future__ import annotations
@@ -39,6 +39,14 @@ CONTENT_CACHE = """    def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.seen[key] = self._kernel(x)
         return self.seen[key]
 """
+
+
+def shipped_calls(trials: int) -> int:
+    """The checked calls of gelu_scale's shipped model: the plain trials, then the perturbation and
+    stress trials (gelu_scale has no parameters, so no parameter trial)."""
+    from kernelwright.tools.check.plan import PERTURB, STRESS
+
+    return trials + len(PERTURB) + len(STRESS)
 
 
 # Lazy when timed, and at the process's end (after the harness saved the timed outputs, before the

@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from kernelwright.tools.check.audit import AUDIT_EXIT
 from kernelwright.tools.check.baselines import (
     COMPILE_BASELINES,
     compiled_baselines,
@@ -27,6 +28,7 @@ from kernelwright.tools.check.children import CandidateChild, CheckFolder, Refer
 from kernelwright.tools.check.compare import compare_structure, compare_values
 from kernelwright.tools.check.tolerance import Tolerances
 from kernelwright.tools.check.verdicts import CheckResult, Reason, Verdict
+from kernelwright.tools.check.witness import describe, judge_kernels
 from kernelwright.tools.problem import CheckerFailure
 from kernelwright.tools.profile.roofline import (
     IMPOSSIBLE_FRACTION,
@@ -126,10 +128,14 @@ def _first_line(text: str) -> str:
 def _timing_failure(child: Any, events: list[dict[str, Any]], timeout_s: float) -> tuple[Reason | None, str | None]:
     """(the candidate's failure while timed, as a rejection) or (None, the checker's own failure)."""
     for ev in events:
+        if ev["event"] == "refused":
+            return Reason("audit", f"while timed: {ev['message']}", Verdict.STATIC_VIOLATION), None
         if ev["event"] == "error":
             return Reason("timing", f"while timed: {_first_line(ev['error'])}", Verdict(ev["kind"])), None
         if ev["event"] == "timing_failed":
             return None, f"timing the candidate failed: {_first_line(ev['error'])}"
+    if child.returncode == AUDIT_EXIT:
+        return Reason("audit", "the checker's runtime audit stopped the candidate while timed: it did something the checker forbids", Verdict.STATIC_VIOLATION), None
     if child.timed_out:
         return Reason("sandbox", f"the candidate did not finish its timed calls within {timeout_s:g}s; it was stopped", Verdict.TIMEOUT), None
     if child.signal_name:
@@ -139,7 +145,7 @@ def _timing_failure(child: Any, events: list[dict[str, Any]], timeout_s: float) 
 
 
 def time_solution(problem: Any, shipped: dict[str, Any], device: str, opts: Any, folder: CheckFolder, result: CheckResult,
-                  reference: ReferenceChild, candidate: CandidateChild) -> None:
+                  reference: ReferenceChild, candidate: CandidateChild, own_kernels: frozenset[str] | None = None) -> None:
     """Fill `result.timing`, `speedup` and `roofline`; may change the verdict (timing guards)."""
     facts = {k: result.versions.get(k, "") for k in ("gpu", "driver", "torch", "triton", "cuda")}
     seeds = _pool_seeds(described_nbytes(shipped.get("input_spec", [])))
@@ -205,7 +211,7 @@ def time_solution(problem: Any, shipped: dict[str, Any], device: str, opts: Any,
         "checked_calls": cand.get("checked_calls"),
     }
     with result.phase("timing:guards"):
-        _apply_guards(result, cand, ref_out, cand_out, device, opts, shipped, folder.subfolder("peaks"))
+        _apply_guards(result, cand, ref_out, cand_out, device, opts, shipped, folder.subfolder("peaks"), own_kernels)
     shutil.rmtree(ref_out, ignore_errors=True)
 
 
@@ -224,6 +230,9 @@ def _phase_guards(cand: dict[str, Any], opts: Any) -> list[Reason]:
     if cand.get("compute_ops") and not opts.allow_torch_ops:
         ops = ", ".join(f"aten.{k} x{v}" for k, v in sorted(cand["compute_ops"].items()))
         problems.append(Reason("torch_ops", f"the warm-up calls computed with torch ({ops}); do the work in your kernels or pass --allow-torch-ops", Verdict.TORCH_COMPUTE))
+    if cand.get("host_ops") and not opts.allow_torch_ops:
+        ops = ", ".join(f"{k} x{v}" for k, v in sorted(cand["host_ops"].items()))
+        problems.append(Reason("host_compute", f"the warm-up calls computed on the host ({ops}); do the work in your kernels or pass --allow-torch-ops", Verdict.TORCH_COMPUTE))
     return problems
 
 
@@ -232,8 +241,23 @@ def _calls(indices: list[int], cand: dict[str, Any]) -> str:
     return f"{len(indices)} of {cand.get('timed_calls', '?')} timed calls (#{shown})"
 
 
-def _apply_guards(result: CheckResult, cand: dict[str, Any], ref_out: Path, cand_out: Path, device: str, opts: Any, shipped: dict[str, Any], workdir: Path) -> None:
+def _witness(prof: dict[str, Any], own_kernels: frozenset[str] | None, opts: Any) -> Reason | None:
+    """The profiled timed calls' kernels: only the solution's and data movement (witness.py)."""
+    if own_kernels is None or prof.get("kernel_names") is None or opts.allow_torch_ops:
+        return None
+    testimony = judge_kernels(prof["kernel_names"], own_kernels)
+    if testimony.clean:
+        return None
+    return Reason("witness", f"while timed, the GPU profiler saw kernels that are neither the solution's nor data movement: "
+                  f"{describe(testimony.foreign)}; torch computed for the forward (do the work in your kernels)", Verdict.TORCH_COMPUTE)
+
+
+def _apply_guards(result: CheckResult, cand: dict[str, Any], ref_out: Path, cand_out: Path, device: str, opts: Any, shipped: dict[str, Any], workdir: Path,
+                  own_kernels: frozenset[str] | None = None) -> None:
     problems = _phase_guards(cand, opts)
+    witnessed = _witness(cand.get("profile") or {}, own_kernels, opts)
+    if witnessed:
+        problems.append(witnessed)
     try:
         wrong = _recheck(cand_out, ref_out, device, opts.mode, opts.tolerances, (result.timing or {})["pool_size"], cand.get("saved_sha256") or {})
     except RewrittenFile as exc:
@@ -261,7 +285,11 @@ def _apply_guards(result: CheckResult, cand: dict[str, Any], ref_out: Path, cand
     out_dtype = _first_dtype(shipped["cases"][0]["output"])
     if peaks:
         report = speed_of_light(shipped.get("bytes"), shipped.get("flops"), peaks, dtype_class(out_dtype))
-        guard = speed_of_light(shipped.get("bytes"), shipped.get("flops"), peaks, dtype_class(out_dtype), generous=True)
+        # Bytes torch copied for the forward (allowed layout ops: .contiguous(), cat, pad) are read
+        # and written within the timed call too: the floor counts them.
+        copied = 2 * int(cand.get("moved_bytes_per_call") or 0)
+        floor_bytes = (shipped.get("bytes") or 0) + copied if shipped.get("bytes") is not None or copied else None
+        guard = speed_of_light(floor_bytes, shipped.get("flops"), peaks, dtype_class(out_dtype), generous=True)
         median = result.timing["candidate"]["median_ms"]
         report["candidate_ms"] = median
         report["pct_of_sol"] = 100.0 * report["t_sol_ms"] / median if median else None
@@ -272,7 +300,7 @@ def _apply_guards(result: CheckResult, cand: dict[str, Any], ref_out: Path, cand
                 Reason(
                     "speed_of_light",
                     f"median {median * 1000:.2f} us is below 0.9 x the speed of light ({guard['t_sol_ms'] * 1000:.2f} us for "
-                    f"{shipped.get('bytes')} bytes, {shipped.get('flops')} flops): the work was not all done",
+                    f"{floor_bytes} bytes ({copied} of them torch copies), {shipped.get('flops')} flops): the work was not all done",
                     Verdict.IMPOSSIBLE_SPEED,
                 )
             )

@@ -67,7 +67,7 @@ def time_candidate(model: Any, command: dict[str, Any], req: dict[str, Any], lau
         pool = input_pool(problem, device, dtype, command["pool_seeds"])
     state0, rng0 = guards.global_state_snapshot(), guards.rng_snapshot()
     threads0, starts0, own0 = guards.live_threads(), guards.ThreadStarts.count, launches.own_total
-    accountant = guards.OpAccountant(launches, poison=False)
+    accountant = guards.OpAccountant(poison=None)
     watch = CallWatch(keep=len(pool), ring=len(pool), sample=SAMPLE_POINTS, launches=lambda: launches.own_total, poison_released=True)
     forward = _calling(model)
     try:
@@ -102,6 +102,8 @@ def time_candidate(model: Any, command: dict[str, Any], req: dict[str, Any], lau
         reused_outputs=watch.reused,
         own_launches=launches.own_total - own0,
         compute_ops=dict(accountant.compute_ops),
+        host_ops=dict(accountant.host_ops),
+        moved_bytes_per_call=accountant.moved_bytes // max(measured["warmup_calls"], 1),
         state_changes=guards.diff_state(state0, guards.global_state_snapshot()),
         rng_changed=not _equal(rng0, guards.rng_snapshot()),
         new_threads=max(len(guards.live_threads() - threads0), guards.ThreadStarts.count - starts0),

@@ -1,5 +1,5 @@
 # expect: torch_compute
-# torch computes the whole output in a pre-run hook of the kernel (public Triton API), which runs inside the launch.
+# registers a pre-run hook on its kernel that computes the output with torch inside Triton's launch; the kernel only rewrites what is there.
 import torch
 import torch.nn as nn
 import triton
@@ -7,21 +7,17 @@ import triton.language as tl
 
 
 @triton.jit
-def touch_kernel(y_ptr, n, BLOCK: tl.constexpr):
+def touch_kernel(x_ptr, y_ptr, n, scale, BLOCK: tl.constexpr):
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-    tl.store(y_ptr + offs, tl.load(y_ptr + offs, mask=offs < n), mask=offs < n)
+    mask = offs < n
+    tl.store(y_ptr + offs, tl.load(y_ptr + offs, mask=mask), mask=mask)
 
 
-PENDING = []
+def _compute(x, y, n, scale, **meta):
+    y.copy_(torch.nn.functional.gelu(x) * scale + 0.5)
 
 
-def compute_pending(*args, **kwargs):
-    for x, y, scale in PENDING:
-        y.copy_(torch.nn.functional.gelu(x) * scale + 0.5)
-    PENDING.clear()
-
-
-touch_kernel.add_pre_run_hook(compute_pending)
+touch_kernel.add_pre_run_hook(_compute)
 
 
 class ModelNew(nn.Module):
@@ -30,7 +26,8 @@ class ModelNew(nn.Module):
         self.scale = scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.contiguous()
         y = torch.empty_like(x)
-        PENDING.append((x, y, self.scale))
-        touch_kernel[(1,)](y, 0, BLOCK=16)
+        n = x.numel()
+        touch_kernel[(triton.cdiv(n, 8192),)](x, y, n, self.scale, BLOCK=8192)
         return y
