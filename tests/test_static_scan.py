@@ -84,10 +84,10 @@ def test_honest_idioms_are_not_flagged():
         ("lower = torch.set_float32_matmul_precision\nlower('high')", "process-wide"),
         ("f = torch._C._set_cublas_allow_tf32", "private"),
         # Modules another module imported: reached without importing them.
-        ("guards = torch.sys.modules['kernelwright.tools.check.guards']", "sys module"),
+        ("guards = torch.sys.modules['kernelwright.tools.check.guards']", "module sys"),
         ("from torch import sys", "interpreter internals"),
-        ("import logging\nlogging.os.system('true')", "os module"),
-        ("s = getattr(torch, 'sys')", "sys module"),
+        ("import logging\nlogging.os.system('true')", "logging.os.system"),
+        ("s = getattr(torch, 'sys')", "module sys"),
         # Constant-name getattr is judged like the attribute it names.
         ("f = getattr(getattr(x, 'tb_frame'), 'f_back')", "tb_frame"),
         ("import operator\nup = operator.attrgetter('f_back')", "by name"),
@@ -133,8 +133,8 @@ def test_os_path_helpers_stay_allowed():
     "snippet, verdict, words",
     [
         ("m = torch.sys.modules['gc']", Verdict.STATIC_VIOLATION, "module sys"),
-        ("from torch import ctypes", Verdict.STATIC_VIOLATION, "module ctypes"),
-        ("from torch import sys as s", Verdict.STATIC_VIOLATION, "module sys"),
+        ("from torch import ctypes", Verdict.STATIC_VIOLATION, "imports torch.ctypes"),
+        ("from torch import sys as s", Verdict.STATIC_VIOLATION, "imports torch.sys"),
         ("torch.os.system('true')", Verdict.STATIC_VIOLATION, "shell"),
         ("np = torch.nn.functional.np", Verdict.STATIC_VIOLATION, "module numpy"),
         ("g = torch.cuda.graphs.gc", Verdict.STATIC_VIOLATION, "module gc"),

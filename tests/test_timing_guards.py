@@ -278,7 +278,9 @@ def faked_gpu_checks(tmp_path_factory):
         "precise": (tmp / "shortcuts.py", tmp / "shortcuts_exact.py"),
         # The static scan would refuse its file access; off, to see the runtime audit refuse it.
         "erase": (gelu, timed_cheat(tmp, "erase", LAZY_THEN_ERASE, checked=shipped_calls(2)), {"static_scan": False}),
-        "rewrite": (gelu, timed_cheat(tmp, "rewrite", LAZY_THEN_REWRITE, checked=shipped_calls(2))),
+        # Scan off, as for "erase", and torch ops allowed (its checked calls read a value with .item()):
+        # the runtime audit and the signed digests behind it must hold.
+        "rewrite": (gelu, timed_cheat(tmp, "rewrite", LAZY_THEN_REWRITE, checked=shipped_calls(2)), {"static_scan": False, "allow_torch_ops": True}),
     }
     opts = CheckOptions(device="cpu", trials=2, variant_trials=1, timeout_s=120, static_resources=False, compile_baselines=())
     with pytest.MonkeyPatch.context() as mp:
