@@ -12,6 +12,7 @@ import textwrap
 
 import pytest
 
+from kernelwright.tools.check.plan import CasePlan, VariantPlan
 from kernelwright.tools.worker import reference
 from kernelwright.tools.worker.common import CheckerSideError, save_tensors
 
@@ -84,12 +85,10 @@ def test_a_variant_the_checker_cannot_save_is_a_checker_error_not_a_skipped_vari
         return save_tensors(path, values)
 
     monkeypatch.setattr(reference, "save_tensors", disk_full_for_the_variant)
-    source = problem.read_text()
     req = {"device": "cpu", "problem_path": str(problem), "shared_dir": str(shared), "private_dir": str(private),
            "result_path": str(tmp_path / "result.json"),
-           "variants": [{"name": "shipped", "constants": {}, "source": source, "cases": [{"id": "shipped-0", "seed": 1}]},
-                        {"name": "variant1", "constants": {"n": 33}, "source": source.replace("n = 64", "n = 33"),
-                         "cases": [{"id": "variant1-0", "seed": 2}]}]}
+           "variants": [VariantPlan("shipped", "shipped", [CasePlan("shipped-0", 1)]).to_dict(),
+                        VariantPlan("variant1", "sizes", [CasePlan("variant1-0", 2)]).to_dict()]}
     assert reference.main(req) == 0
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["skipped_variants"] == [] and result["ok"] is False
@@ -109,7 +108,7 @@ def test_a_check_whose_disk_fills_is_a_checker_failure(tmp_path):
     small = tmp_path / "small"
     small.mkdir()
     script = (f"mount -t tmpfs -o size=12m tmpfs {small} && TMPDIR={small} {sys.executable} -m kernelwright check "
-              f"{tmp_path / 'twice.py'} {tmp_path / 'twice_solution.py'} --device cpu --home {tmp_path / 'home'} --json")
+              f"{tmp_path / 'twice.py'} {tmp_path / 'twice_solution.py'} --device cpu --sizes full --home {tmp_path / 'home'} --json")
     proc = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert proc.returncode == 1, proc.stderr
     out = json.loads(proc.stdout)

@@ -83,12 +83,43 @@ def test_honest_idioms_are_not_flagged():
         ("object.__setattr__(torch, 'equal', lambda *a: True)", "hidden"),
         ("lower = torch.set_float32_matmul_precision\nlower('high')", "process-wide"),
         ("f = torch._C._set_cublas_allow_tf32", "private"),
+        # Modules another module imported: reached without importing them.
+        ("guards = torch.sys.modules['kernelwright.tools.check.guards']", "module sys"),
+        ("from torch import sys", "interpreter internals"),
+        ("import logging\nlogging.os.system('true')", "logging.os.system"),
+        ("s = getattr(torch, 'sys')", "module sys"),
+        # Constant-name getattr is judged like the attribute it names.
+        ("f = getattr(getattr(x, 'tb_frame'), 'f_back')", "tb_frame"),
+        ("import operator\nup = operator.attrgetter('f_back')", "by name"),
+        # Source text run by the standard library.
+        ("import code\ncode.InteractiveInterpreter().runsource('import sys')", "source text"),
+        ("import timeit\ntimeit.timeit('import sys', number=1)", "source text"),
+        ("import pkgutil\ng = pkgutil.resolve_name('kernelwright.tools.check.guards')", "by name"),
+        # Patching a module the checker uses (the event log's MAC went through hmac.new).
+        ("import hmac\nhmac.new = lambda *a: None", "patches a module"),
+        ("ser = torch.serialization\nser.save = lambda *a: None", "patches a module"),
+        ("[torch][0].save = lambda *a: None", "may patch a module"),
     ],
 )
 def test_escape_hatches_out_of_the_runtime_guards_are_flagged(snippet, words):
     findings = scan_solution(HONEST_HEADER + "x = torch.zeros(1)\n" + snippet + "\n")
     assert findings, snippet
     assert words.lower() in " ".join(f.message.lower() for f in findings)
+
+
+def test_names_that_look_like_modules_stay_allowed():
+    # Attributes of local objects and torch ops named like modules are not module re-exports.
+    src = HONEST_HEADER + (
+        "dt = torch.float32\n"
+        "class ModelNew(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.code = 3\n"
+        "    def forward(self, x):\n"
+        "        y = torch.empty(x.shape, dtype=dt)\n"
+        "        return y.view(-1).reshape(x.shape) if self.code and hasattr(x, 'shape') else y\n"
+    )
+    assert scan_solution(src) == []
 
 
 def test_os_path_helpers_stay_allowed():
@@ -102,8 +133,8 @@ def test_os_path_helpers_stay_allowed():
     "snippet, verdict, words",
     [
         ("m = torch.sys.modules['gc']", Verdict.STATIC_VIOLATION, "module sys"),
-        ("from torch import ctypes", Verdict.STATIC_VIOLATION, "module ctypes"),
-        ("from torch import sys as s", Verdict.STATIC_VIOLATION, "module sys"),
+        ("from torch import ctypes", Verdict.STATIC_VIOLATION, "imports torch.ctypes"),
+        ("from torch import sys as s", Verdict.STATIC_VIOLATION, "imports torch.sys"),
         ("torch.os.system('true')", Verdict.STATIC_VIOLATION, "shell"),
         ("np = torch.nn.functional.np", Verdict.STATIC_VIOLATION, "module numpy"),
         ("g = torch.cuda.graphs.gc", Verdict.STATIC_VIOLATION, "module gc"),

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
-from timing_cheats import CONTENT_CACHE, LAZY, LAZY_THEN_ERASE, timed_cheat
+from timing_cheats import CONTENT_CACHE, LAZY, LAZY_THEN_ERASE, LAZY_THEN_REWRITE, shipped_calls, timed_cheat
 
 from kernelwright.tools.check.baselines import parse_baselines
 from kernelwright.tools.check.guards import poisoned_mask
@@ -39,12 +39,12 @@ def run_guards(tmp_path, median_ms, profile, **timing_event):
     (tmp_path / "c").mkdir()
     # One pool slot whose timed output matches the reference's: these tests are about the arithmetic.
     for side in ("r", "c"):
-        save_tensors(tmp_path / side / "timed_0.pt", {"slot": 0, "out": torch.ones(10)})
-    save_tensors(tmp_path / "c" / "timed_samples.pt", None)
+        digest = save_tensors(tmp_path / side / "timed_0.pt", {"slot": 0, "out": torch.ones(10)})
+    saved = {"timed_0.pt": digest, "timed_samples.pt": save_tensors(tmp_path / "c" / "timed_samples.pt", None)}
     result = CheckResult(verdict=Verdict.ACCEPTED, versions={"gpu": "TestGPU"})
     result.timing = {"candidate": {"median_ms": median_ms}, "pool_size": 1}
     opts = types.SimpleNamespace(home=home, mode="strict", timeout_s=10, allow_torch_ops=False, tolerances=DEFAULT)
-    _apply_guards(result, {"profile": profile, "timed_calls": 100, **timing_event}, tmp_path / "r", tmp_path / "c", "cuda:0", opts, SHIPPED, tmp_path)
+    _apply_guards(result, {"profile": profile, "timed_calls": 100, "saved_sha256": saved, **timing_event}, tmp_path / "r", tmp_path / "c", "cuda:0", opts, SHIPPED, tmp_path)
     return result
 
 
@@ -273,11 +273,14 @@ def faked_gpu_checks(tmp_path_factory):
     gelu = PROBLEMS / "gelu_scale.py"
     checks = {
         "honest": (gelu, SOLUTIONS / "gelu_scale.py"),
-        "lazy": (gelu, timed_cheat(tmp, "lazy", LAZY, checked=2)),
-        "cache": (gelu, timed_cheat(tmp, "cache", CONTENT_CACHE, checked=2)),
+        "lazy": (gelu, timed_cheat(tmp, "lazy", LAZY, checked=shipped_calls(2))),
+        "cache": (gelu, timed_cheat(tmp, "cache", CONTENT_CACHE, checked=shipped_calls(2))),
         "precise": (tmp / "shortcuts.py", tmp / "shortcuts_exact.py"),
         # The static scan would refuse its file access; off, to see the runtime audit refuse it.
-        "erase": (gelu, timed_cheat(tmp, "erase", LAZY_THEN_ERASE, checked=2), {"static_scan": False}),
+        "erase": (gelu, timed_cheat(tmp, "erase", LAZY_THEN_ERASE, checked=shipped_calls(2)), {"static_scan": False}),
+        # Scan off, as for "erase", and torch ops allowed (its checked calls read a value with .item()):
+        # the runtime audit and the signed digests behind it must hold.
+        "rewrite": (gelu, timed_cheat(tmp, "rewrite", LAZY_THEN_REWRITE, checked=shipped_calls(2)), {"static_scan": False, "allow_torch_ops": True}),
     }
     opts = CheckOptions(device="cpu", trials=2, variant_trials=1, timeout_s=120, static_resources=False, compile_baselines=())
     with pytest.MonkeyPatch.context() as mp:
@@ -345,12 +348,21 @@ def test_missing_timed_outputs_are_a_rejection_not_nothing_to_check(tmp_path):
     cand.mkdir()
     for i in range(2):
         save_tensors(ref / f"timed_{i}.pt", {"slot": i, "out": torch.ones(4)})
-    save_tensors(cand / "timed_0.pt", {"slot": 0, "out": torch.ones(4)})  # slot 1 and the samples are gone
-    why = _recheck(cand, ref, "cpu", "strict", DEFAULT, pool_size=2)
+    digests = {"timed_0.pt": save_tensors(cand / "timed_0.pt", {"slot": 0, "out": torch.ones(4)})}  # slot 1 and the samples are gone
+    why = _recheck(cand, ref, "cpu", "strict", DEFAULT, 2, digests)
     assert why and "missing (timed_1.pt, timed_samples.pt)" in why
-    save_tensors(cand / "timed_1.pt", {"slot": 1, "out": torch.ones(4)})
-    save_tensors(cand / "timed_samples.pt", None)
-    assert _recheck(cand, ref, "cpu", "strict", DEFAULT, pool_size=2) is None  # the honest twin
+    digests["timed_1.pt"] = save_tensors(cand / "timed_1.pt", {"slot": 1, "out": torch.ones(4)})
+    digests["timed_samples.pt"] = save_tensors(cand / "timed_samples.pt", None)
+    assert _recheck(cand, ref, "cpu", "strict", DEFAULT, 2, digests) is None  # the honest twin
+
+
+def test_faked_gpu_timed_outputs_rewritten_after_the_run_are_a_rejection(faked_gpu_checks):
+    # Lazy timed calls, then (at exit) the saved outputs and sampled values rewritten with torch's
+    # results: the parent must re-check what the worker saved, not what the files hold later.
+    r = faked_gpu_checks["rewrite"]
+    assert all(t["ok"] for t in r.trials)
+    assert r.verdict is Verdict.STATIC_VIOLATION, r.reasons
+    assert any("rewritten" in x.message for x in r.reasons), r.reasons
 
 
 def test_a_changed_cached_peak_is_not_used(tmp_path):

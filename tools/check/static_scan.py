@@ -56,6 +56,18 @@ FORBIDDEN_MODULES = {
     "copyreg": "changes how objects are serialized",
     "weakref": "keeps hidden references between calls",
     "types": "builds functions and code objects the scan cannot see",
+    # Modules that run source text or import modules by name: code the scan never parses.
+    "code": "runs source text the scan cannot see",
+    "codeop": "compiles source text the scan cannot see",
+    "timeit": "runs source text the scan cannot see",
+    "runpy": "runs code the scan cannot see",
+    "pkgutil": "imports modules by name",
+    "pydoc": "imports modules by name",
+    "doctest": "runs source text the scan cannot see",
+    "pdb": "runs source text the scan cannot see",
+    "bdb": "runs source text the scan cannot see",
+    "trace": "runs code the scan cannot see",
+    "zipimport": "imports code the scan cannot see",
 }
 # Calls that are violations wherever they appear (dotted names as written in the source).
 FORBIDDEN_CALLS = {
@@ -86,6 +98,8 @@ FORBIDDEN_CALLS = {
     "torch.Stream": "creates a stream",
     "torch.cuda.set_per_process_memory_fraction": "changes the allocator",
     "torch.cuda.memory.set_per_process_memory_fraction": "changes the allocator",
+    "operator.attrgetter": "reaches attributes by name (hidden from the scan)",
+    "operator.methodcaller": "calls methods by name (hidden from the scan)",
 }
 # Calls that change process-wide numerics or RNG: the reference would run under other rules.
 GLOBAL_STATE_CALLS = {
@@ -172,6 +186,13 @@ def constant_getattr(node: ast.AST) -> tuple[ast.AST, str] | None:
     return None
 
 
+def _expression_root(node: ast.AST) -> str | None:
+    """The name an attribute/subscript/call chain starts at (`self` in `self.a[0].b`), else None."""
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
 def dotted(node: ast.AST) -> str | None:
     """`a.b.c` for Name/Attribute chains (a constant-name getattr counts as an attribute), else None."""
     parts = []
@@ -251,8 +272,12 @@ class _Scanner(ast.NodeVisitor):
     # -- imports --------------------------------------------------------------------------
     def _check_module(self, node: ast.AST, module: str) -> None:
         root = module.split(".")[0]
-        if root in FORBIDDEN_MODULES:
-            self.flag(node, Verdict.STATIC_VIOLATION, f"imports {module}: {FORBIDDEN_MODULES[root]}")
+        # Any part, not just the root: `from torch import sys` binds the sys module that torch imported.
+        inner = next((part for part in module.split(".") if part in FORBIDDEN_MODULES), None)
+        if inner:
+            self.flag(node, Verdict.STATIC_VIOLATION, f"imports {module}: {FORBIDDEN_MODULES[inner]}")
+        elif root != "os" and "os" in module.split(".")[1:]:
+            self.flag(node, Verdict.STATIC_VIOLATION, f"imports {module}: reaches the os module through another module")
         elif any(part.startswith("_") for part in module.split(".") if part != "__future__"):
             self.flag(node, Verdict.STATIC_VIOLATION, f"imports {module}: private internals (e.g. dispatch modes) can switch the checks off")
 
@@ -369,6 +394,10 @@ class _Scanner(ast.NodeVisitor):
             return
         name = self.resolve(dotted(target))
         if name is None:
+            if _expression_root(target) in ("self", "cls"):  # `self.layers[0].bias = ...`: the model's own state
+                return
+            # `[hmac][0].new = ...`, `f().x = ...`: an object the scan cannot name may be a module.
+            self.flag(target, Verdict.GLOBAL_STATE, f"assigns .{target.attr} on an expression: may patch a module")
             return
         head = name.split(".")[0]
         if head in ("self", "cls"):

@@ -37,7 +37,7 @@ from kernelwright.tools.profile.roofline import (
     dtype_class,
     speed_of_light,
 )
-from kernelwright.tools.worker.common import load_tensors
+from kernelwright.tools.worker.common import RewrittenFile, load_tensors
 
 POOL_BYTES_BUDGET = 2 * 2**30
 ESCAPE_SLACK = 1.10  # profiler kernel time may exceed event time by rounding, not by hidden work
@@ -48,13 +48,16 @@ def _pool_seeds(input_bytes: int) -> list[int]:
     return [secrets.randbelow(2**31 - 1) for _ in range(size)]
 
 
-def _recheck(candidate_dir: Path, reference_dir: Path, device: str, mode: str, tolerances: Tolerances, pool_size: int) -> str | None:
+def _recheck(candidate_dir: Path, reference_dir: Path, device: str, mode: str, tolerances: Tolerances, pool_size: int,
+             digests: dict[str, str]) -> str | None:
     """None if the timed outputs match the reference for their input slots: the outputs saved whole
     (one call per pool slot, at random), then every call's values at the sampled positions.
 
     The files are read by the names expected, never by glob: the candidate's process could delete
     its own outputs after they were saved (a finaliser at exit), and "nothing to re-check" must not
-    read as "nothing wrong"."""
+    read as "nothing wrong". Each is read only if it holds the bytes whose SHA-256 the worker signed
+    (`digests`): the same process could rewrite them with right answers instead (RewrittenFile,
+    raised to the caller)."""
     refs = {}
     for i in range(pool_size):
         path = reference_dir / f"timed_{i}.pt"
@@ -68,14 +71,14 @@ def _recheck(candidate_dir: Path, reference_dir: Path, device: str, mode: str, t
         return (f"the timed calls' saved outputs are missing ({', '.join(missing)}): the candidate's process removed "
                 "or never let the checker write them, so its timed calls cannot be re-checked")
     for path in expected[:-1]:
-        saved = load_tensors(path)
+        saved = load_tensors(path, sha256=digests.get(path.name, ""))
         ref, out = refs[saved["slot"]], saved["out"]
         bad = compare_structure(_describe(out), ref, "cpu")
         comparison = bad or compare_values(out, ref, mode, tolerances)
         if comparison.verdict is not Verdict.ACCEPTED:
             return (f"a timed call's output (input slot {saved['slot']}) is wrong: {comparison.message} "
                     "(each call must compute and return its own output; a later call must not overwrite it)")
-    return _recheck_samples(load_tensors(expected[-1]), refs, mode, tolerances)
+    return _recheck_samples(load_tensors(expected[-1], sha256=digests.get(expected[-1].name, "")), refs, mode, tolerances)
 
 
 def _recheck_samples(samples: dict[str, Any] | None, refs: dict[int, Any], mode: str, tolerances: Tolerances) -> str | None:
@@ -255,7 +258,12 @@ def _apply_guards(result: CheckResult, cand: dict[str, Any], ref_out: Path, cand
     witnessed = _witness(cand.get("profile") or {}, own_kernels, opts)
     if witnessed:
         problems.append(witnessed)
-    wrong = _recheck(cand_out, ref_out, device, opts.mode, opts.tolerances, (result.timing or {})["pool_size"])
+    try:
+        wrong = _recheck(cand_out, ref_out, device, opts.mode, opts.tolerances, (result.timing or {})["pool_size"], cand.get("saved_sha256") or {})
+    except RewrittenFile as exc:
+        problems.append(Reason("timed_outputs", f"{exc}: code in the candidate's process changed its timed outputs after they were saved",
+                               Verdict.STATIC_VIOLATION))
+        wrong = None
     if wrong:
         problems.append(Reason("timed_outputs", wrong, Verdict.WRONG_OUTPUT))
     if cand.get("malformed_calls"):

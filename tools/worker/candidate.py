@@ -40,6 +40,7 @@ from kernelwright.tools.worker.common import (
     seed_everything,
 )
 from kernelwright.tools.worker.timing import KernelWitness
+from kernelwright.tools.worker.trials import change_parameters
 
 _equal = torch.equal  # captured before the candidate is imported
 _rng = random.SystemRandom()  # the checker's own choices (poison, grad mode): not torch's RNG
@@ -49,7 +50,10 @@ GRAD_MODES = {"inference_mode": torch.inference_mode, "no_grad": torch.no_grad}
 
 
 def classify_exception(exc: BaseException) -> str:
-    """compile_error for Triton/C++ build failures, runtime_error for the rest."""
+    """needs_gpu for what Triton's CPU interpreter cannot run (`interpreter_fidelity.NeedsGpu`,
+    however deep in the chain), compile_error for Triton/C++ build failures, runtime_error else."""
+    if _needs_gpu(exc):
+        return "needs_gpu"
     names = {cls.__name__ for cls in type(exc).__mro__}
     module = type(exc).__module__ or ""
     if names & {"CompilationError", "CompileTimeAssertionFailure", "SyntaxError", "ImportError", "KernelBodyError"} or (
@@ -59,6 +63,17 @@ def classify_exception(exc: BaseException) -> str:
     if "Error building extension" in str(exc):
         return "compile_error"
     return "runtime_error"
+
+
+def _needs_gpu(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if type(cause).__name__ == "NeedsGpu":
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def output_description(out: Any) -> dict[str, Any]:
@@ -75,35 +90,42 @@ def output_description(out: Any) -> dict[str, Any]:
     return {"type": f"{type(out).__module__}.{type(out).__qualname__}"}
 
 
-def build_model(module, req: dict[str, Any], variant: str, shared: Path, log: EventLog):
+def build_model(module, req: dict[str, Any], variant: dict[str, Any], shared: Path, log: EventLog):
     device = torch.device(req["device"])
     dtype = DTYPES.get(req.get("precision") or "")
-    init_inputs = load_tensors(shared / f"init_{variant}.pt")
+    name = variant["name"]
+    init_inputs = load_tensors(shared / f"init_{name}.pt")
     seed_everything(42)
     state_before, starts_before = guards.global_state_snapshot(), guards.ThreadStarts.count
     model = module.ModelNew(*init_inputs)
     log.write(
         event="constructed",
-        variant=variant,
+        variant=name,
         state_changes=guards.diff_state(state_before, guards.global_state_snapshot()),
         new_threads=guards.ThreadStarts.count - starts_before,
     )
-    reference_weights = load_tensors(shared / f"weights_{variant}.pt")
-    own = model.state_dict()
-    matched = {k: v for k, v in reference_weights.items() if k in own and own[k].shape == v.shape}
-    if matched:
-        model.load_state_dict(matched, strict=False)
-    aligned = len(matched) == len(reference_weights) and len(matched) == len(own)
-    log.write(
-        event="weights",
-        variant=variant,
-        aligned=aligned,
-        matched=sorted(matched),
-        reference_only=sorted(set(reference_weights) - set(matched)),
-        candidate_only=sorted(set(own) - set(matched)),
-    )
+    log.write(event="weights", variant=name, **align_weights(model, load_tensors(shared / f"weights_{name}.pt"), req.get("mode", "strict")))
     model = model.to(device=device, dtype=dtype) if dtype else model.to(device)
     return model.eval()
+
+
+def align_weights(model, reference_weights: dict[str, Any], mode: str) -> dict[str, Any]:
+    """Strict: copy the reference's weights into ModelNew where names and shapes match (what is
+    left keeps ModelNew's own construction under seed 42). Compat: KernelBench's rule, both
+    models built under the same seed and nothing copied. What matched, for the report."""
+    own = model.state_dict()
+    matched = {k: v for k, v in reference_weights.items() if k in own and own[k].shape == v.shape}
+    if matched and mode == "strict":
+        model.load_state_dict(matched, strict=False)
+    shapes = {k: [list(reference_weights[k].shape), list(own[k].shape)] for k in reference_weights if k in own and k not in matched}
+    return {
+        "aligned": len(matched) == len(reference_weights) and len(matched) == len(own),
+        "copied": mode == "strict",
+        "matched": sorted(matched),
+        "shape_mismatch": shapes,
+        "reference_only": sorted(set(reference_weights) - set(matched) - set(shapes)),
+        "candidate_only": sorted(set(own) - set(matched) - set(shapes)),
+    }
 
 
 def both_ways(n: int, choices: list[Any]) -> list[Any]:
@@ -137,10 +159,11 @@ def run_case(model, case: dict[str, Any], req: dict[str, Any], launches: guards.
     except BaseException as exc:  # noqa: BLE001 - the candidate's failure is data
         log.write(event="error", case=case["id"], kind=classify_exception(exc), error=error_text(exc))
         return False
-    save_tensors(outdir / f"out_{case['id']}.pt", plain_cpu(out))
+    saved = save_tensors(outdir / f"out_{case['id']}.pt", plain_cpu(out))
     log.write(
         event="result",
         case=case["id"],
+        output_sha256=saved,  # the parent reads the file only if it still holds these bytes
         output=output_description(out),
         own_launches=sum(launches.own.values()) - own_before,
         compute_ops=dict(accountant.compute_ops),
@@ -153,8 +176,20 @@ def run_case(model, case: dict[str, Any], req: dict[str, Any], launches: guards.
         rng_changed=not _equal(rng_before, guards.rng_snapshot()),
         new_threads=max(len(guards.live_threads() - threads_before), guards.ThreadStarts.count - starts_before),
         mutated_inputs=[i for i, (a, b) in enumerate(zip(originals, call_inputs)) if not same_bits(a, b)],
+        numerics=interpreted_numerics(),
     )
     return True
+
+
+def interpreted_numerics() -> list[dict[str, Any]]:
+    """The precision each of the call's interpreted kernels computed with (tl.dot operands,
+    accumulators, downcasts of fp32): what the judge's precision rule reads. [] on a GPU."""
+    return _fidelity[0].drain_numerics() if _fidelity else []
+
+
+# The interpreter-fidelity module once installed, held here: `hide_checker_modules` takes it out
+# of sys.modules before the candidate runs, so a lookup there would find nothing.
+_fidelity: list[Any] = []
 
 
 def prewarm(device: str) -> None:
@@ -185,11 +220,13 @@ def check_cases(module, variants: list[dict[str, Any]], req: dict[str, Any], lau
         n = len(variant["cases"])
         plan = iter(zip(both_ways(n, list(GRAD_MODES)), both_ways(n, [False, True])))
         try:
-            model = build_model(module, req, variant["name"], shared, log)
+            model = build_model(module, req, variant, shared, log)
         except BaseException as exc:  # noqa: BLE001
             log.write(event="error", stage="init", variant=variant["name"], kind=classify_exception(exc), error=error_text(exc))
             return None
         for case in variant["cases"]:
+            if case.get("kind") == "params":  # the parameters change in place, as the reference's did
+                change_parameters(model, *variant["transform"])
             if not run_case(model, case, req, launches, log, *next(plan)):
                 return None
         if variant["name"] == "shipped":
@@ -212,6 +249,12 @@ def install_guards(req: dict[str, Any]) -> tuple[guards.LaunchCounter, Candidate
     launches.install()
     if launches.interpreting:
         guards.InterpretedAutotune().install()
+        # What the GPU would compute (TF32 dots, 16-bit dots, libdevice, programs that run at
+        # once), before the solution can bind any of it (`interpreter_fidelity`).
+        from kernelwright.tools.worker import interpreter_fidelity
+
+        interpreter_fidelity.install()
+        _fidelity[:] = [interpreter_fidelity]
     guards.ExtensionCounter(launches).install()
     guards.ThreadStarts.install()
     op_accounting.note_triton()

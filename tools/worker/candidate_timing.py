@@ -75,8 +75,8 @@ def time_candidate(model: Any, command: dict[str, Any], req: dict[str, Any], lau
             measured = measure(forward, pool, device, compat=req.get("mode") == "compat", watch=watch, warmup_guard=accountant)
             profile = profile_streams(forward, measured["buffers"])
             outdir = Path(command["outputs_dir"])
-            saved = save_outputs(outdir, [(slot, out) for slot, _, out in watch.kept])
-            save_tensors(outdir / "timed_samples.pt", watch.sampled())
+            digests = save_outputs(outdir, [(slot, out) for slot, _, out in watch.kept])
+            digests["timed_samples.pt"] = save_tensors(outdir / "timed_samples.pt", watch.sampled())
     except BaseException as exc:  # noqa: BLE001 - reported, whoever is to blame
         blamed = _blame(exc)
         if blamed:
@@ -92,7 +92,8 @@ def time_candidate(model: Any, command: dict[str, Any], req: dict[str, Any], lau
         host_call_us=measured["host_call_us"],
         head_start_us=measured["head_start_us"],
         profile=profile,
-        saved_outputs=saved,
+        saved_outputs=len(digests) - 1,
+        saved_sha256=digests,  # the parent re-checks these files only if they still hold these bytes
         checked_calls=sorted(index for _, index, _ in watch.kept),
         sampled_calls=len(watch.samples),
         malformed_calls=watch.malformed,

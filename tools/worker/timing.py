@@ -262,11 +262,11 @@ def measure(model, pool: list[list[Any]], device: torch.device, compat: bool, wa
     return {**result, "buffers": buffers}
 
 
-def save_outputs(outdir: Path, items: list[tuple[int, Any]]) -> int:
-    """(input slot, output) pairs as plain CPU tensors, one file each, for the parent's re-check."""
-    for i, (slot, out) in enumerate(items):
-        save_tensors(outdir / f"timed_{i}.pt", {"slot": slot, "out": plain_cpu(out)})
-    return len(items)
+def save_outputs(outdir: Path, items: list[tuple[int, Any]]) -> dict[str, str]:
+    """(input slot, output) pairs as plain CPU tensors, one file each, for the parent's re-check.
+    Returns each file's SHA-256 by name (signed in the event log: see `save_tensors`)."""
+    return {f"timed_{i}.pt": save_tensors(outdir / f"timed_{i}.pt", {"slot": slot, "out": plain_cpu(out)})
+            for i, (slot, out) in enumerate(items)}
 
 
 MARKER = "spin_kernel"  # torch.cuda._sleep's kernel: marks which stream is the timed one
