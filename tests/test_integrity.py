@@ -230,7 +230,7 @@ ACTIONABLE = {
     "torch_compute": r"computed with torch \(aten\.\w+|computed on the host|\.py:\d+: \S",
     "static_violation": r"\w+\.py:\d+: \S|started \d+ thread|rewritten after the checker saved it",
     "global_state": r"\w+\.py:\d+: \S|changed \S",
-    "shape_overfit": r"correct at the shipped sizes but .*\{'",
+    "shape_overfit": r"correct at the shipped (sizes|values) but .*\{'",
     "compile_error": r"case \S+: .*(Error|error)",
     "runtime_error": r"case \S+: \w*(Error|Exception)",
     "timeout": r"did not finish within \d+",
