@@ -144,7 +144,9 @@ def test_matmul_operands_are_read_through_their_strides():
     assert "p_fc_bias_ptr + cols" in linear and "in_residual_ptr + offs" in linear  # bias and residual fused
     bmm, t = compile_problem(PROBLEMS / "bmm_scale.py")
     assert not t.matmul.folded and "kw_b = k.transpose(1, 2)" in bmm and ".contiguous()" not in bmm.split("kw_b =")[1]
-    assert bmm.count("tl.store(") == 1 and "v2 = v1 * 0.125" in bmm
+    # the scale (a constructor argument) is a kernel argument read from self at run time, not 0.125
+    assert bmm.count("tl.store(") == 1 and "arg_self_scale * 1.0" in bmm and "0.125" not in bmm.split("class ModelNew")[0]
+    assert "kw_b3, self.scale, kw_out" in bmm
 
 
 def test_a_bf16_linear_output_is_rounded_as_the_reference_stores_it(tmp_path):
@@ -196,3 +198,32 @@ def test_a_problem_neither_tracer_reads_names_both_reasons(tmp_path):
     with pytest.raises(UnsupportedProblem) as info:
         compile_problem(problem)
     assert "cannot trace the model (torch.fx:" in str(info.value) and "torch.export:" in str(info.value)
+
+
+def test_a_scalar_constructor_argument_is_read_at_run_time(tmp_path):
+    # fx inlines `self.scale` as a literal: the kernel baked 1.7 and a value variant found it.
+    source, traced = compile_problem(PROBLEMS / "gelu_scale.py")
+    kernel = source[source.index("@triton.jit"):source.index("class ModelNew")]
+    assert "1.7" not in kernel and "self.scale" in source and not traced.fixed
+    solution = tmp_path / "solution.py"
+    solution.write_text(source)
+    other = tmp_path / "gelu_scale.py"  # the same problem built with another scale
+    other.write_text((PROBLEMS / "gelu_scale.py").read_text().replace("return [1.7]", "return [0.3]"))
+    result = check(other, solution)
+    assert result.accepted, (result.verdict, [r.message for r in result.reasons], source)
+
+
+def test_a_value_the_kernel_is_specialised_to_is_checked_at_run_time(tmp_path):
+    # The softmax dim and the LeakyReLU slope are baked into the kernel; the scale is not. With
+    # another dim the solution stops with an error naming what it was generated for.
+    source, traced = compile_problem(DATA / "attr_dim.py")
+    assert traced.fixed == {"self.dim": 2, "self.act.negative_slope": 0.1}
+    assert "arg_self_scale" in source
+    solution = tmp_path / "solution.py"
+    solution.write_text(source)
+    other = tmp_path / "attr_dim.py"
+    other.write_text((DATA / "attr_dim.py").read_text().replace("return [2, 0.1, 0.5]", "return [1, 0.1, 0.5]"))
+    result = check(other, solution)
+    assert not result.accepted
+    assert any("generated for self.act.negative_slope=0.1, self.dim=2" in r.message for r in result.reasons), \
+        (result.verdict, [r.message for r in result.reasons])

@@ -70,6 +70,9 @@ class Lowering:
         self.discovering = False
         self.structure: tuple[int, int, int, dict[int, str]] | None = None
         self.leaf_uses: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
+        # Hyperparameters of submodules baked into the kernel (`self.act.negative_slope` -> 0.01):
+        # the generated forward checks they still hold.
+        self.fixed: dict[str, int | float] = {}
 
     # -- helpers ---------------------------------------------------------------------------
     def bad(self, what: str) -> None:
@@ -489,7 +492,11 @@ class Lowering:
                 self.input_shapes[node.target] = tuple(meta.shape)
                 env[node] = self.leaf("input", node.target, tuple(meta.shape), f"input {node.target}")
             elif node.op == "get_attr":
-                env[node] = self.param(node.target, f"attribute {node.target}")
+                number = _number_attr(self.gm, node.target)
+                if number is not None:  # a scalar attribute of the model (see tracing): read at run time
+                    env[node] = V("arg", attr=module_host(node.target), cls="scalar")
+                else:
+                    env[node] = self.param(node.target, f"attribute {node.target}")
             elif node.op == "output":
                 out = node.args[0]
                 if isinstance(out, (tuple, list)) and len(out) == 1:  # torch.export returns a tuple
@@ -552,9 +559,17 @@ class Lowering:
         out = handler(self, args, kwargs, label)
         return out
 
+    def hyper(self, path: str, mod: nn.Module, name: str):
+        """`mod.name`, recorded as baked into the kernel (checked at run time by ModelNew)."""
+        value = getattr(mod, name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            self.fixed[f"{module_host(path)}.{name}"] = value
+        return value
+
     def lower_module(self, path: str, mod: nn.Module, args: tuple, kwargs: dict):
         x = args[0] if args else kwargs.get("input")
         kind = type(mod).__name__
+        h = lambda name: self.hyper(path, mod, name)  # noqa: E731 - reads below stay one line each
         simple = {"ReLU": "relu", "SiLU": "silu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Hardsigmoid": "hardsigmoid",
                   "Hardswish": "hardswish", "Mish": "mish", "SELU": "selu", "Softsign": "softsign", "LogSigmoid": "logsigmoid"}
         if kind == "Identity":
@@ -571,17 +586,17 @@ class Lowering:
         if kind == "GELU":
             return self.un("gelu_tanh" if mod.approximate == "tanh" else "gelu", x)
         if kind == "Softplus":
-            return self.un("softplus", x, beta=float(mod.beta), threshold=float(mod.threshold))
+            return self.un("softplus", x, beta=float(h("beta")), threshold=float(h("threshold")))
         if kind == "ELU":
-            return self.un("elu", x, alpha=float(mod.alpha))
+            return self.un("elu", x, alpha=float(h("alpha")))
         if kind == "CELU":
-            return self.un("celu", x, alpha=float(mod.alpha))
+            return self.un("celu", x, alpha=float(h("alpha")))
         if kind == "LeakyReLU":
-            return self.un("leaky_relu", x, slope=float(mod.negative_slope))
+            return self.un("leaky_relu", x, slope=float(h("negative_slope")))
         if kind == "Hardtanh":
-            return self.un("clamp", x, lo=float(mod.min_val), hi=float(mod.max_val))
+            return self.un("clamp", x, lo=float(h("min_val")), hi=float(h("max_val")))
         if kind in ("Softmax", "LogSoftmax"):
-            return FUNCS["softmax" if kind == "Softmax" else "log_softmax"](self, (x, mod.dim), {}, f"nn.{kind}")
+            return FUNCS["softmax" if kind == "Softmax" else "log_softmax"](self, (x, h("dim")), {}, f"nn.{kind}")
         w = self.param(f"{path}.weight", f"nn.{kind} weight") if getattr(mod, "weight", None) is not None else None
         b = self.param(f"{path}.bias", f"nn.{kind} bias") if getattr(mod, "bias", None) is not None else None
         if kind in ("LayerNorm", "RMSNorm"):
@@ -591,21 +606,22 @@ class Lowering:
                 self.bad(f"nn.{kind} over size-1 dims")
                 return None
             if kind == "LayerNorm":
-                return self.layer_norm(x, w, b, float(mod.eps))
-            eps = mod.eps if mod.eps is not None else torch.finfo(torch.float32).eps
+                return self.layer_norm(x, w, b, float(h("eps")))
+            eps = h("eps") if mod.eps is not None else torch.finfo(torch.float32).eps
             return self.rms_norm(x, w, float(eps))
         if kind == "GroupNorm":
-            return self.group_norm(x, int(mod.num_groups), w, b, float(mod.eps), "nn.GroupNorm", f"self.{path}.num_groups")
+            return self.group_norm(x, int(mod.num_groups), w, b, float(h("eps")), "nn.GroupNorm",
+                                   f"{module_host(path)}.num_groups")  # the group count is read at run time
         if kind in ("InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d"):
             running = getattr(mod, "running_mean", None) is not None and mod.track_running_stats
             if running and not mod.training:
                 mean = self.param(f"{path}.running_mean", f"nn.{kind} running_mean")
                 var = self.param(f"{path}.running_var", f"nn.{kind} running_var")
-                return self.batch_norm_eval(x, mean, var, w, b, float(mod.eps), f"nn.{kind}")
+                return self.batch_norm_eval(x, mean, var, w, b, float(h("eps")), f"nn.{kind}")
             if kind.startswith("BatchNorm"):
                 self.bad(f"nn.{kind} with batch statistics (training mode)")
                 return None
-            return self.instance_norm(x, w, b, float(mod.eps), f"nn.{kind}")
+            return self.instance_norm(x, w, b, float(h("eps")), f"nn.{kind}")
         if kind == "Dropout" and (mod.p == 0 or not mod.training):
             return x
         if kind in ("MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d"):
@@ -613,7 +629,7 @@ class Lowering:
                 self.bad(f"nn.{kind} with return_indices")
                 return None
             avg = kind.startswith("Avg")
-            m = f"self.{path}"
+            m = module_host(path)
             spec = PoolSpec("avg" if avg else "max", int(kind[-2]), f"{m}.kernel_size", f"{m}.stride", f"{m}.padding",
                             "1" if avg else f"{m}.dilation", repr(bool(mod.ceil_mode)), bool(getattr(mod, "count_include_pad", True)),
                             getattr(mod, "divisor_override", None), self.in_shape(0) or (), self.out_shape() or ())
@@ -626,9 +642,9 @@ class Lowering:
             fn, extra = losses[kind]
             return FUNCS[fn](self, tuple(args[:2]), {"reduction": mod.reduction, **extra}, f"nn.{kind}")
         if kind == "CosineSimilarity":
-            return FUNCS["cosine_similarity"](self, tuple(args[:2]), {"dim": mod.dim, "eps": mod.eps}, f"nn.{kind}")
+            return FUNCS["cosine_similarity"](self, tuple(args[:2]), {"dim": h("dim"), "eps": h("eps")}, f"nn.{kind}")
         if kind == "PairwiseDistance":
-            return FUNCS["pairwise_distance"](self, tuple(args[:2]), {"p": mod.norm, "eps": mod.eps, "keepdim": mod.keepdim},
+            return FUNCS["pairwise_distance"](self, tuple(args[:2]), {"p": mod.norm, "eps": h("eps"), "keepdim": mod.keepdim},
                                               f"nn.{kind}")
         self.bad(_label(f"nn.{kind}", kind))
         return None
@@ -637,6 +653,20 @@ class Lowering:
 def _label(label: str, name: str) -> str:
     aten = ATEN_NAMES.get(name)
     return f"{aten} ({label})" if aten else label
+
+
+def module_host(path: str) -> str:
+    """The expression ModelNew reads a submodule attribute by: `layers.0.alpha` -> `self.layers[0].alpha`."""
+    return "self" + "".join(f"[{part}]" if part.isdigit() else f".{part}" for part in path.split("."))
+
+
+def _number_attr(gm: nn.Module, path: str) -> int | float | None:
+    owner, _, name = path.rpartition(".")
+    try:
+        value = getattr(gm.get_submodule(owner) if owner else gm, name)
+    except AttributeError:
+        return None
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _has_param(gm: nn.Module, path: str) -> bool:

@@ -43,6 +43,9 @@ class Traced:
     stages: list[Traced] = dataclasses.field(default_factory=list)
     stage_index: int = 0
     model_inputs: list[str] = dataclasses.field(default_factory=list)
+    # Values of the model (`self.dim`, `self.act.negative_slope`) the kernel was specialised to:
+    # ModelNew.forward checks each still holds (host expression -> traced value).
+    fixed: dict[str, int | float] = dataclasses.field(default_factory=dict)
 
 
 def _build(module) -> tuple[nn.Module, list]:
@@ -60,12 +63,50 @@ def _build(module) -> tuple[nn.Module, list]:
     raise UnsupportedProblem("expert policy: cannot build the reference model and inputs (" + "; ".join(errors) + ")")
 
 
-def _fx_graph(model: nn.Module, inputs: list) -> fx.GraphModule:
+Number = int | float
+
+
+def scalar_attributes(model: nn.Module) -> dict[str, Number]:
+    """The model's own Python numbers (`self.scale = scale`, usually constructor arguments): a
+    value variant of the problem changes them, so the kernel must read them at run time."""
+    return {name: value for name, value in vars(model).items()
+            if not name.startswith("_") and isinstance(value, (int, float)) and not isinstance(value, bool)}
+
+
+class _AttributeTracer(fx.Tracer):
+    """symbolic_trace, with the model's scalar attributes `live` read as graph values.
+
+    fx records only what flows through proxies; a float in the instance's __dict__ is a plain
+    Python number to it and ends up a literal in the graph (the kernel would bake it). Here each
+    live attribute is, for the trace, a proxy of a `get_attr` node, so `x * self.scale` and even
+    `self.scale * 2` become nodes the lowering turns into kernel arguments read from `self`."""
+
+    def __init__(self, live: tuple[str, ...]):
+        super().__init__()
+        self.live = live
+
+    def create_args_for_root(self, root_fn, is_module, concrete_args=None):
+        out = super().create_args_for_root(root_fn, is_module, concrete_args)
+        for name in self.live:
+            self.root.__dict__[name] = self.create_proxy("get_attr", name, (), {})
+        return out
+
+
+def _trace_fx(model: nn.Module, live: tuple[str, ...]) -> fx.GraphModule:
+    saved = {name: model.__dict__[name] for name in live}
+    try:
+        graph = _AttributeTracer(live).trace(model)
+    finally:
+        model.__dict__.update(saved)
+    return fx.GraphModule(model, graph, type(model).__name__)
+
+
+def _fx_graph(model: nn.Module, inputs: list, live: tuple[str, ...] = ()) -> fx.GraphModule:
     from torch.fx.passes.shape_prop import ShapeProp
 
     from kernelwright.agents.expert.decompose import decompose
 
-    gm = fx.symbolic_trace(model)
+    gm = _trace_fx(model, live)
     ShapeProp(gm).propagate(*inputs)
     if decompose(gm):
         ShapeProp(gm).propagate(*inputs)
@@ -91,10 +132,58 @@ def trace_problem(path: str | Path, source: str | None = None) -> Traced:
         if not hasattr(module, need):
             raise UnsupportedProblem(f"expert policy: the problem defines no {need}")
     model, inputs = _build(module)
+    scalars = scalar_attributes(model)
+    traced = _trace_and_lower(module, model, inputs, ())
+    if not scalars:
+        return traced
+    if traced.tracer != "torch.fx":
+        # torch.export bakes every attribute into the graph: one whose change changes the graph is
+        # checked at run time
+        base = _export_graph(model, inputs).code  # traced.gm may have been rewritten by the lowering
+        fixed = {f"self.{n}": v for n, v in scalars.items() if _export_depends(model, inputs, base, n)}
+        return dataclasses.replace(traced, fixed={**traced.fixed, **fixed})
+    # Every scalar attribute read at run time where the kernel can take it as an argument; one
+    # that decides structure (a dim, a count, control flow) stays as traced, and ModelNew checks
+    # at run time that it still has the traced value (a loud error, never a wrong result).
+    try:
+        return _trace_and_lower(module, model, inputs, tuple(scalars))
+    except Exception:  # noqa: BLE001 - some attribute cannot be live: find which, one at a time
+        pass
+    live: list[str] = []
+    for name in scalars:
+        try:
+            traced = _trace_and_lower(module, model, inputs, (*live, name))
+            live.append(name)
+        except Exception:  # noqa: BLE001 - this one stays specialised (and checked)
+            continue
+    fixed = {f"self.{n}": v for n, v in scalars.items() if n not in live}
+    return dataclasses.replace(traced, fixed={**traced.fixed, **fixed})
+
+
+def _export_depends(model: nn.Module, inputs: list, base_code: str, name: str) -> bool:
+    """Whether the exported graph changes with the attribute `name` (traced again at another value)."""
+    saved = model.__dict__[name]
+    model.__dict__[name] = saved + 1 if isinstance(saved, int) else saved * 0.75 + 0.125
+    try:
+        return _export_graph(model, inputs).code != base_code
+    except Exception:  # noqa: BLE001 - the graph cannot even be traced at the other value: it depends on it
+        return True
+    finally:
+        model.__dict__[name] = saved
+
+
+def _trace_and_lower(module, model: nn.Module, inputs: list, live: tuple[str, ...]) -> Traced:
+    """Trace and lower with the scalar attributes `live` as run-time values; the kernel (of every
+    stage) must generate too, so a live attribute that only codegen cannot take counts as failed."""
+    from kernelwright.agents.expert.configs import default_config
+    from kernelwright.agents.expert.solution import generate
+
     tracer = "torch.fx"
     try:
-        gm = _fx_graph(model, inputs)
+        gm = _fx_graph(model, inputs, live)
     except Exception as fx_exc:  # fx cannot trace control flow on sizes and the like; export can
+        if live:
+            raise
         try:
             gm, tracer = _export_graph(model, inputs), "torch.export"
         except Exception as exc:  # noqa: BLE001 - both tracers' reasons go to the user
@@ -102,12 +191,15 @@ def trace_problem(path: str | Path, source: str | None = None) -> Traced:
                 f"expert policy: cannot trace the model (torch.fx: {type(fx_exc).__name__}: {_first_line(fx_exc)}; "
                 f"torch.export: {type(exc).__name__}: {_first_line(exc)})") from exc
     try:
-        return lower_graph(module, model, gm, inputs, tracer)
+        traced = lower_graph(module, model, gm, inputs, tracer)
     except UnsupportedProblem as whole:
         try:
-            return lower_stages(module, model, gm, inputs, tracer)
+            traced = lower_stages(module, model, gm, inputs, tracer)
         except UnsupportedProblem as staged:
             raise staged if "no stage split" not in str(staged) else whole from None
+    if live:
+        generate(traced, "", default_config(traced, "cuda"), "cuda")
+    return traced
 
 
 ALIASES = frozenset({"clone", "detach", "contiguous"})
@@ -146,8 +238,9 @@ def lower_stages(module, model: nn.Module, gm: fx.GraphModule, inputs: list, tra
     main = next((i for i, s in enumerate(stages) if s.family == "matmul"),
                 max(range(len(stages)), key=lambda i: (math.prod(stages[i].main_shape), stages[i].reductions)))
     last = stages[-1]
+    fixed = {k: v for s in stages for k, v in s.fixed.items()}
     return dataclasses.replace(stages[main], stages=stages, stage_index=main, model_inputs=[str(n.target) for n in placeholders],
-                               out_shape=last.out_shape, out_dtype=last.out_dtype)
+                               out_shape=last.out_shape, out_dtype=last.out_dtype, fixed=fixed)
 
 
 def lower_graph(module, model: nn.Module, gm: fx.GraphModule, inputs: list, tracer: str) -> Traced:
@@ -175,7 +268,7 @@ def lower_graph(module, model: nn.Module, gm: fx.GraphModule, inputs: list, trac
     mm = next((v for v in _walk_values(out) if v.op == "matmul"), None)
     return Traced(module, model, gm, out, lw.inputs, tuple(lw.main_shape), family, lw.reductions, dtype,
                   mm.attr if mm is not None else None, _matmul_k(gm) if mm is not None else 0, tracer,
-                  space, list(lw.scalar_args), out_shape, out_dtype)
+                  space, list(lw.scalar_args), out_shape, out_dtype, fixed=dict(lw.fixed))
 
 
 def _first_line(exc: BaseException) -> str:
