@@ -22,7 +22,6 @@ DATA = ROOT / "tests" / "data" / "expert"
 # (problem, family of the generated solution (of its last stage), stages: kernels run one after another)
 FAMILIES = [
     (DATA / "reduce_mid.py", "cols", 1),  # sum/max/min/mean over dim 1 of a 3-D tensor
-    (DATA / "argmin_mid.py", "cols", 1),  # argmin over a middle dim from __init__, 300 long
     (DATA / "l1_rms_dim1.py", "cols", 1),  # L1 normalisation then RMS norm, both over dim 1 of 4-D
     (DATA / "group_norm.py", "rows", 1),  # a row per (sample, group) over channels x height x width
     (DATA / "instance_norm.py", "rows", 1),
@@ -51,3 +50,19 @@ def test_family_is_compiled_and_accepted(tmp_path, problem: Path, family: str, s
     path.write_text(source)
     result = verify_solution(problem, path, CheckOptions(device="cpu", trials=2, static_resources=False))
     assert result.accepted, (result.verdict, [r.message for r in result.reasons], source)
+
+
+def test_a_kernel_specialised_to_a_constructor_dim_refuses_other_dims_loudly(tmp_path):
+    """argmin over a middle dim that comes from __init__: the kernel is built for that dim. The
+    checker's value variant changes it (a solution must honour its constructor), and the generated
+    forward raises with what it was generated for instead of answering wrongly: a rejection that
+    names the limit (one kernel per dim, chosen at run time, is not generated yet)."""
+    problem = DATA / "argmin_mid.py"
+    sized = sized_for_device(load_problem(problem), "cpu")
+    source, traced = compile_problem(problem, None, source=sized.file.source, device="cpu")
+    assert traced.family == "cols" and not scan_solution(source)
+    path = tmp_path / "solution.py"
+    path.write_text(source)
+    result = verify_solution(problem, path, CheckOptions(device="cpu", trials=2, static_resources=False))
+    assert all(t["ok"] for t in result.trials if t["variant"] == "shipped"), result.trials
+    assert result.verdict.value == "shape_overfit" and "generated for self.dim=1" in result.reasons[0].message, result.reasons

@@ -249,9 +249,7 @@ EXTRA_CHECKS = {
     "layer_norm/honest_stats_then_normalize": lambda r: r.weights_aligned is True,
     "softmax_rows/rng_generator_tamper": lambda r: any("RNG" in x.message for x in r.reasons),
     # Each new trial names itself as what decided the verdict.
-    "gelu_scale/memo_corner_values": lambda r: r.reasons[0].check == "perturbation" and "trial perturb-" in r.reasons[0].message,
     "softmax_rows/memo_in_kernel": lambda r: r.reasons[0].check == "perturbation",
-    "layer_norm/memo_row_checksum": lambda r: r.reasons[0].check == "perturbation",
     "softmax_rows/no_max_subtraction": lambda r: r.reasons[0].check == "stress" and "trial stress-up" in r.reasons[0].message,
     "logsumexp_rows/no_max_logsumexp": lambda r: r.reasons[0].check == "stress",
     "layer_norm/naive_variance": lambda r: r.reasons[0].check == "stress" and "trial stress-offset" in r.reasons[0].message,
@@ -498,6 +496,22 @@ def test_compat_builds_both_models_under_one_seed_and_copies_nothing(candidate: 
     assert r.verdict.value in candidate.expect, [x.message for x in r.reasons]
     if r.verdict is Verdict.WRONG_OUTPUT:
         assert any(x.check == "weights" and "compat mode" in x.message for x in r.reasons)
+
+
+# Memo cheats keyed on values read out with .item(): host compute is what rejects them first (the
+# parametrized test). With torch ops allowed, the perturbation trials must still catch the memo.
+MEMO_WITH_HOST_READS = [
+    Candidate(f"{cid}+allow_torch_ops", BY_ID[cid].path, BY_ID[cid].problem, ("wrong_output",), BY_ID[cid].what,
+              options=(("allow_torch_ops", True),))
+    for cid in ("gelu_scale/memo_corner_values", "layer_norm/memo_row_checksum")
+]
+
+
+@pytest.mark.parametrize("candidate", [pytest.param(c, id=c.id) for c in MEMO_WITH_HOST_READS])
+def test_a_memo_is_caught_by_the_perturbation_trials_even_with_torch_ops_allowed(candidate: Candidate, outcomes):
+    r = result_of(outcomes, candidate)
+    assert r.verdict is Verdict.WRONG_OUTPUT, r.reasons
+    assert r.reasons[0].check == "perturbation" and "trial perturb-" in r.reasons[0].message, r.reasons
 
 
 TF32_OPT_IN = Candidate(
