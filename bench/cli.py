@@ -40,13 +40,13 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     from kernelwright.bench.runner import BenchInterrupted, BenchRequest, run_bench
-    from kernelwright.graphs.cli import _overrides
+    from kernelwright.configs.flags import flag_overrides
     from kernelwright.tools.output import print_json
     from kernelwright.tools.problem import InputError
 
     if args.limit is not None and args.limit < 1:
         raise InputError("--limit must be at least 1")
-    overrides = _overrides(argparse.Namespace(**{**vars(args), "device": None}))  # the device is each worker's slot
+    overrides = flag_overrides(argparse.Namespace(**{**vars(args), "device": None}))  # the device is each worker's slot
     req = BenchRequest(folder=args.dir, home=resolve_home(args.home), config_path=args.config, overrides=overrides,
                        device=args.device, jobs=args.jobs, filters=args.filter, limit=args.limit,
                        bench_id=args.bench_id, resume=args.resume, out=args.out)

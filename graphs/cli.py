@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kernelwright.configs.flags import add_config_flags, flag_overrides
 from kernelwright.tools.home import resolve_home
 
 
@@ -19,15 +20,7 @@ def add_graph_parsers(sub: argparse._SubParsersAction) -> None:
         "Exit 0 if a solution was accepted, 1 if none, 2 for bad input.",
     )
     p.add_argument("problem", nargs="?", help="KernelBench-format problem file (not with --resume, --fork or --replay)")
-    p.add_argument("--policy", choices=["llm", "expert"], help="default: llm when a model is configured, else expert")
-    p.add_argument("--model", help="LLM name (also KERNELWRIGHT_MODEL or the config's model)")
-    p.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")
-    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default auto)")
-    p.add_argument("--max-iters", type=int, help="plan -> code rounds (default 3)")
-    p.add_argument("--candidates", type=int, help="candidates per round (default 1)")
-    p.add_argument("--max-cost", type=float, metavar="USD", help="stop once the LLM calls cost this much (needs the model's price in llm.prices)")
-    p.add_argument("--approve", action="append", metavar="plan|code",
-                   help="pause for a person's approval after the plan (or the code); repeat or comma-separate for both")
+    add_config_flags(p)
     p.add_argument("--config", help="YAML file merged over configs/default.yaml (roles, budgets, ...)")
     p.add_argument("--out", help="output folder (default HOME/runs/RUN_ID)")
     p.add_argument("--home", help="kernelwright home (default $KERNELWRIGHT_HOME or ~/.kernelwright)")
@@ -67,25 +60,6 @@ def add_graph_parsers(sub: argparse._SubParsersAction) -> None:
     g.set_defaults(func=_cmd_graph)
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for flag, key in (("policy", "policy"), ("model", "model"), ("base_url", "base_url"), ("candidates", "candidates")):
-        if getattr(args, flag) is not None:
-            out[key] = getattr(args, flag)
-    budgets = {}
-    if args.max_iters is not None:
-        budgets["max_iters"] = args.max_iters
-    if getattr(args, "max_cost", None) is not None:
-        budgets["max_cost_usd"] = args.max_cost
-    if budgets:
-        out["budgets"] = budgets
-    if getattr(args, "approve", None):
-        out["approve"] = [part.strip() for flag in args.approve for part in flag.split(",") if part.strip()]
-    if args.device is not None:
-        out["check"] = {"device": args.device}
-    return out
-
-
 def _progress(msg: str) -> None:
     print(f"kernelwright: {msg}", file=sys.stderr, flush=True)
 
@@ -122,7 +96,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             problem=args.problem,
             home=resolve_home(args.home),
             config_path=args.config,
-            overrides=_overrides(args),
+            overrides=flag_overrides(args),
             out=args.out,
             resume=args.resume,
             fork=args.fork,
@@ -180,10 +154,10 @@ def _report(args: argparse.Namespace, summary) -> int:
 
 def _resolve(args: argparse.Namespace):
     from kernelwright.agents.registry import resolve_roles
-    from kernelwright.configs import load_config
+    from kernelwright.configs import load
 
-    config = load_config(args.config)
-    return resolve_roles(args.policy, config.get("roles") or {}, where=args.config or "config")
+    config = load(args.config, environ={}).config
+    return resolve_roles(args.policy, config.model_dump()["roles"], where=args.config or "config")
 
 
 def _cmd_roles(args: argparse.Namespace) -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import secrets
 import sqlite3
 import time
@@ -26,7 +25,7 @@ from kernelwright.agents.context import Budgets, RunContext
 from kernelwright.agents.cost import PriceTable
 from kernelwright.agents.registry import require_runnable, resolve_roles
 from kernelwright.agents.structured import StructuredOutput
-from kernelwright.configs import load_config, merge
+from kernelwright.configs import Config, load, merge, validate
 from kernelwright.graphs.approval import ANSWER_HELP, APPROVABLE, Approval
 from kernelwright.graphs.graph import build_graph
 from kernelwright.graphs.nodes import RoleFailed, first_state
@@ -38,7 +37,6 @@ from kernelwright.tools.check.reference_cache import ReferenceCache
 from kernelwright.tools.devices import versions
 from kernelwright.tools.file_lock import setup_lock
 from kernelwright.tools.problem import InputError, load_problem
-from kernelwright.tools.sandbox.policy import SandboxPolicy
 
 
 @dataclasses.dataclass
@@ -84,83 +82,49 @@ class RunSummary:
         return dataclasses.asdict(self)
 
 
-def choose_policy(config: dict[str, Any]) -> str:
-    policy = config.get("policy") or "auto"
-    if policy == "auto":
-        return "llm" if config.get("model") else "expert"
-    return policy
+def choose_policy(config: Config) -> str:
+    return config.effective_policy()
 
 
-def profile_settings(config: dict[str, Any]) -> dict[str, Any]:
-    """The config's `profile` section, checked: a bad tier is bad input, not a failed run."""
-    settings = dict(config.get("profile") or {})
-    if settings.get("tier") is False or settings.get("tier") == "off":  # YAML reads a bare `off` as false
-        settings["tier"] = "off"
-    elif settings.get("tier") not in (None, 1, 2, 3):
-        raise InputError(f"config: profile.tier must be 1 (ncu), 2 (timeline), 3 (static), off or null, not {settings['tier']!r}")
-    budget = settings.get("budget_s")
-    if budget is not None and (not isinstance(budget, (int, float)) or budget <= 0):
-        raise InputError(f"config: profile.budget_s must be a positive number of seconds, not {budget!r}")
-    return settings
+def profile_settings(config: Config) -> dict[str, Any]:
+    """The config's `profile` section (validated by the config model) as the profile node reads it."""
+    return config.profile.model_dump()
 
 
-def sandbox_policy(config: dict[str, Any]) -> SandboxPolicy:
-    """The config's `sandbox` section, checked before anything runs."""
-    from pydantic import ValidationError
-
-    try:
-        return SandboxPolicy(**(config.get("sandbox") or {}))
-    except (ValidationError, TypeError) as exc:
-        errors = exc.errors() if isinstance(exc, ValidationError) else [{"loc": (), "msg": str(exc)}]
-        first = errors[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InputError(f"config: sandbox.{where}: {first['msg']} (allowed keys: {', '.join(SandboxPolicy.model_fields)})") from None
+def approval_nodes(config: Config) -> tuple[str, ...]:
+    """The config's `approve` list (validated by the config model), in the graph's order."""
+    return tuple(n for n in APPROVABLE if n in config.approve)
 
 
-def approval_nodes(config: dict[str, Any]) -> tuple[str, ...]:
-    """The config's `approve` list, checked: which nodes' output waits for a person."""
-    wanted = config.get("approve") or []
-    if isinstance(wanted, str):
-        wanted = [w.strip() for w in wanted.split(",") if w.strip()]
-    unknown = [w for w in wanted if w not in APPROVABLE]
-    if unknown:
-        raise InputError(f"--approve {','.join(unknown)}: approval exists for {' and '.join(APPROVABLE)} only")
-    return tuple(n for n in APPROVABLE if n in wanted)
-
-
-def make_context(config: dict[str, Any], needs_model: bool, problem_path: Path, run_dir: Path, home: Path, progress, chat_model: Any = None) -> RunContext:
+def make_context(config: Config, needs_model: bool, problem_path: Path, run_dir: Path, home: Path, progress, chat_model: Any = None) -> RunContext:
     if needs_model and chat_model is None:
-        if not config.get("model"):
+        if not config.model:
             raise InputError("the llm policy needs a model: pass --model NAME or set KERNELWRIGHT_MODEL")
         from kernelwright.agents.llm import make_chat_model
 
         chat_model = make_chat_model(
-            config["model"], config.get("base_url"), api_key_env=config.get("api_key_env") or "OPENAI_API_KEY",
-            timeout_s=config.get("timeout_s", 120), max_retries=config.get("max_retries", 3),
-            temperature=config.get("temperature"), streaming=bool(config.get("streaming")), max_tokens=config.get("max_output_tokens"),
+            config.model, config.base_url, api_key_env=config.api_key_env, timeout_s=config.timeout_s, max_retries=config.max_retries,
+            temperature=config.temperature, streaming=config.streaming, max_tokens=config.max_output_tokens,
         )
-    fields = {f.name for f in dataclasses.fields(Budgets)}
-    budgets = Budgets(**{k: v for k, v in (config.get("budgets") or {}).items() if k in fields})
-    llm = config.get("llm") or {}
-    prices = PriceTable.from_config(llm.get("prices"))
-    if budgets.max_cost_usd is not None and needs_model and prices.price_of(config.get("model")) is None:
-        raise InputError(f"--max-cost needs a price for model {config.get('model')!r}: add it under llm.prices in the config "
+    budgets = Budgets(**config.budgets.model_dump())
+    prices = PriceTable.from_config(config.llm.model_dump()["prices"])
+    if budgets.max_cost_usd is not None and needs_model and prices.price_of(config.model) is None:
+        raise InputError(f"--max-cost needs a price for model {config.model!r}: add it under llm.prices in the config "
                          "({input: USD, output: USD} per million tokens)")
-    try:
-        structured = StructuredOutput(str(llm.get("structured") or "off"), chat_model)
-    except ValueError as exc:
-        raise InputError(f"config: {exc}") from exc
-    role_options = {name: spec.get("options") or {} for name, spec in (config.get("roles") or {}).items()}
+    structured = StructuredOutput(config.llm.structured, chat_model)
+    role_options = {name: dict(spec.options) for name, spec in config.roles.items()}
     from kernelwright.agents.conditions import problem_conditions
     from kernelwright.memory.retrieval import lesson_source
     from kernelwright.memory.store import MemoryStore
 
     memory = MemoryStore.in_home(home)
+    check = config.check.model_dump()
+    check["compile_baselines"] = tuple(check["compile_baselines"])
     return RunContext(
         # Retrieval keeps to lessons for this problem's op family and dtype (and those for any).
         memory=memory, lessons=lesson_source(memory, **problem_conditions(problem_path.read_text())),
-        problem_path=problem_path, run_dir=run_dir, home=home, chat_model=chat_model, model_name=config.get("model"),
-        candidates=int(config.get("candidates") or 1), budgets=budgets, check={**(config.get("check") or {}), "sandbox": sandbox_policy(config),
+        problem_path=problem_path, run_dir=run_dir, home=home, chat_model=chat_model, model_name=config.model,
+        candidates=config.candidates, budgets=budgets, check={**check, "sandbox": config.sandbox,
                # The run's reference outputs: computed by its first check, reused by the others.
                "reference_cache": ReferenceCache()},
         profile=profile_settings(config),
@@ -180,14 +144,14 @@ def _checkpointer(home: Path) -> SqliteSaver:
     return saver
 
 
-def run_config(run_id: str, problem_file: str, policy: str, config: dict[str, Any], callbacks: list[Any] | None) -> dict[str, Any]:
+def run_config(run_id: str, problem_file: str, policy: str, config: Config, callbacks: list[Any] | None) -> dict[str, Any]:
     """The LangGraph config of a run: its thread, and the name, tags and metadata every traced call
     inherits (LangSmith files the run's tree under them)."""
     problem = Path(problem_file).stem
     out: dict[str, Any] = {
         "configurable": {"thread_id": run_id}, "recursion_limit": 10_000, "run_name": f"kernelwright {problem}",
         "tags": ["kernelwright", f"policy:{policy}", f"problem:{problem}"],
-        "metadata": {"kernelwright_run": run_id, "problem": problem, "policy": policy, "model": config.get("model")},
+        "metadata": {"kernelwright_run": run_id, "problem": problem, "policy": policy, "model": config.model},
     }
     if callbacks:
         out["callbacks"] = list(callbacks)
@@ -202,7 +166,7 @@ def new_run_id(problem_name: str) -> str:
 class _Start:
     run_id: str
     problem_file: str
-    config: dict[str, Any]
+    config: Config
     resume: bool = False
     fork: ForkPoint | None = None
     replay_of: str | None = None
@@ -227,22 +191,22 @@ def _start(req: RunRequest, trace: TraceStore) -> _Start:
         chat_model = req.chat_model
         if stored.get("replay_of") and chat_model is None and trace.run(stored["replay_of"]):
             chat_model = answers_of(trace, trace.run(stored["replay_of"]), skip_from=stored)
-        return _Start(req.resume, stored["problem"], merge(json.loads(stored["config"]), req.overrides), resume=True,
+        config = validate(merge(json.loads(stored["config"]), req.overrides), f"run {req.resume}")
+        return _Start(req.resume, stored["problem"], config, resume=True,
                       replay_of=stored.get("replay_of"), chat_model=chat_model)
     if req.replay:
         plan = replay_plan(trace, req.replay)
-        return _Start(new_run_id(Path(plan.problem).stem), plan.problem, plan.config, fork=plan.fork, replay_of=req.replay, chat_model=plan.chat_model)
+        return _Start(new_run_id(Path(plan.problem).stem), plan.problem, validate(plan.config, f"run {req.replay}"), fork=plan.fork, replay_of=req.replay, chat_model=plan.chat_model)
     if req.fork:
         point = fork_point(trace, req.fork, req.from_step)
         stored = trace.run(req.fork)
-        return _Start(new_run_id(Path(stored["problem"]).stem), stored["problem"], fork_config(stored, req.config_path, req.overrides),
+        config = validate(fork_config(stored, req.config_path, req.overrides), f"run {req.fork} with the changes")
+        return _Start(new_run_id(Path(stored["problem"]).stem), stored["problem"], config,
                       fork=point, chat_model=req.chat_model)
     if not req.problem:
         raise InputError("give a PROBLEM file, or --resume RUN_ID, --fork RUN_ID --from-step N or --replay RUN_ID")
     problem_file = str(load_problem(req.problem).path)
-    config = merge(load_config(req.config_path), req.overrides)
-    if not config.get("model") and os.environ.get("KERNELWRIGHT_MODEL"):
-        config["model"] = os.environ["KERNELWRIGHT_MODEL"]
+    config = load(req.config_path, req.overrides).config
     return _Start(new_run_id(Path(problem_file).stem), problem_file, config, chat_model=req.chat_model)
 
 
@@ -251,8 +215,8 @@ def execute(req: RunRequest) -> RunSummary:
     trace = TraceStore(req.home / "traces.db")
     start = _start(req, trace)
     run_id, problem_file, config = start.run_id, start.problem_file, start.config
-    policy = "llm" if start.chat_model is not None and (config.get("policy") or "auto") == "auto" else choose_policy(config)
-    roles, added = resolve_roles(policy, config.get("roles") or {}, where=req.config_path or "config")
+    policy = "llm" if start.chat_model is not None and config.policy == "auto" else choose_policy(config)
+    roles, added = resolve_roles(policy, config.model_dump()["roles"], where=req.config_path or "config")
     require_runnable(roles)
     run_dir = Path(req.out) if req.out else req.home / "runs" / run_id
     # Only built-in LLM roles need an endpoint: a config may replace every role with its own.
@@ -265,7 +229,7 @@ def execute(req: RunRequest) -> RunSummary:
     # Read the fork's state before the run is recorded: a missing checkpoint is bad input.
     fork_values = state_at(compiled, start.fork) if start.fork else None
     if not start.resume:
-        trace.start_run(run_id, problem_file, policy, config.get("model"), config, str(ctx.check.get("device", "auto")), versions(),
+        trace.start_run(run_id, problem_file, policy, config.model, config.model_dump(mode="json"), config.check.device, versions(),
                         forked_from=start.fork.origin() if start.fork else None, replay_of=start.replay_of)
     inputs: Any = None
     waiting = pending_request(compiled, graph_config) if start.resume else None

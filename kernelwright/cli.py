@@ -38,6 +38,8 @@ EXAMPLES: dict[str, str] = {
     "traces serve": "kernelwright traces serve --port 8765   # then open http://127.0.0.1:8765/",
     "bench": "kernelwright bench examples/problems --policy expert --filter 'gelu*' --out report/",
     "doctor": "kernelwright doctor --json",
+    "config": "kernelwright config show --config my.yaml --max-iters 5",
+    "config show": "kernelwright config show --config my.yaml --json",
 }
 
 
@@ -69,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     from kernelwright.bench.cli import add_bench_parser
+    from kernelwright.configs.cli import add_config_parser
     from kernelwright.graphs.cli import add_graph_parsers
     from kernelwright.graphs.traces.cli import add_traces_parser
     from kernelwright.memory.cli import add_memory_parser
@@ -81,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_traces_parser(sub)
     add_bench_parser(sub)
     add_doctor_parser(sub)
+    add_config_parser(sub)
     finish_help(parser)
     return parser
 
