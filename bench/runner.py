@@ -61,6 +61,9 @@ def _prepare_home(home: Path) -> None:
 
 
 def open_bench(req: BenchRequest) -> tuple[BenchFolder, Path, list[Slot]]:
+    from kernelwright.tools.home import require_writable
+
+    require_writable(req.home)  # before the bench folder: a read-only home is bad input, not a traceback
     if req.resume:
         bench = BenchFolder.open(req.home, req.resume)
         meta = bench.meta()

@@ -146,7 +146,8 @@ def _report(args: argparse.Namespace, summary) -> int:
             lines.append(f"paused: kernelwright resume {summary.run_id} --answer '{ANSWER_HELP}'")
         lines.append(f"solution: {summary.solution_path or 'none accepted'}")
         cost = summary.usage.get("cost_usd")
-        lines.append(f"report: {summary.run_dir}/report.json; tokens: {summary.usage.get('total_tokens', 0)}"
+        report = Path(summary.run_dir) / "report.json"  # a paused run has none yet
+        lines.append(f"report: {report if report.exists() else 'none until the run ends'}; tokens: {summary.usage.get('total_tokens', 0)}"
                      + (f"; cost: ${cost:.4f}" if cost is not None else ""))
         print("\n".join(lines), file=sys.stderr)
     return 0 if summary.accepted else 1

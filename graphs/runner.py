@@ -36,6 +36,7 @@ from kernelwright.graphs.traces.store import TraceStore
 from kernelwright.tools.check.reference_cache import ReferenceCache
 from kernelwright.tools.devices import versions
 from kernelwright.tools.file_lock import setup_lock
+from kernelwright.tools.home import require_writable
 from kernelwright.tools.problem import InputError, load_problem
 
 
@@ -133,6 +134,21 @@ def make_context(config: Config, needs_model: bool, problem_path: Path, run_dir:
     )
 
 
+def preflight(config: Config, probe: bool) -> None:
+    """What a run needs from this machine, checked before anything is written: the device it asks
+    for, and (`probe`: the built-in LLM roles with the configured client) a listening endpoint."""
+    if config.check.device not in ("auto", "cpu"):
+        from kernelwright.tools.devices import resolve_device
+
+        resolve_device(config.check.device)
+    if probe:
+        if not config.model:
+            raise InputError("the llm policy needs a model: pass --model NAME or set KERNELWRIGHT_MODEL")
+        from kernelwright.agents.endpoint import probe_endpoint
+
+        probe_endpoint(config.base_url)
+
+
 def _checkpointer(home: Path) -> SqliteSaver:
     home.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(home / "checkpoints.db", check_same_thread=False)
@@ -173,11 +189,15 @@ class _Start:
     chat_model: Any = None
 
 
-def _start(req: RunRequest, trace: TraceStore) -> _Start:
-    """Where the run begins: a new run, a resumed one, a fork or a replay. InputError for bad input."""
+def _start(req: RunRequest, trace: TraceStore | None) -> _Start:
+    """Where the run begins: a new run, a resumed one, a fork or a replay. InputError for bad input.
+    `trace` is None when the home has no traces.db yet (then only a new run can start)."""
     given = [flag for flag, value in (("--resume", req.resume), ("--fork", req.fork), ("--replay", req.replay)) if value]
     if len(given) > 1:
         raise InputError(f"{' and '.join(given)} exclude each other: give one of them")
+    if given and trace is None:
+        raise InputError(f"{given[0]} {req.resume or req.fork or req.replay}: no runs are recorded in {req.home} "
+                         "(pass the --home the run used; see `kernelwright traces list`)")
     if req.from_step is not None and not req.fork:
         raise InputError("--from-step N goes with --fork RUN_ID")
     if (req.fork or req.replay) and req.problem:
@@ -211,9 +231,14 @@ def _start(req: RunRequest, trace: TraceStore) -> _Start:
 
 
 def execute(req: RunRequest) -> RunSummary:
-    """Start (resume, fork or replay) a run and drive it to its end. Raises InputError for bad input only."""
-    trace = TraceStore(req.home / "traces.db")
-    start = _start(req, trace)
+    """Start (resume, fork or replay) a run and drive it to its end. Raises InputError for bad input only.
+
+    Everything that can be checked is checked before anything is written (the home, the config,
+    the problem, the roles, the device, the endpoint); then the databases and the run folder."""
+    require_writable(req.home)
+    traces_db = req.home / "traces.db"
+    existing = TraceStore(traces_db) if traces_db.exists() else None
+    start = _start(req, existing)
     run_id, problem_file, config = start.run_id, start.problem_file, start.config
     policy = "llm" if start.chat_model is not None and config.policy == "auto" else choose_policy(config)
     roles, added = resolve_roles(policy, config.model_dump()["roles"], where=req.config_path or "config")
@@ -221,6 +246,8 @@ def execute(req: RunRequest) -> RunSummary:
     run_dir = Path(req.out) if req.out else req.home / "runs" / run_id
     # Only built-in LLM roles need an endpoint: a config may replace every role with its own.
     needs_model = any(spec.source == "built-in (llm)" for spec in [*roles.values(), *added])
+    preflight(config, probe=needs_model and start.chat_model is None)
+    trace = existing or TraceStore(traces_db)
     ctx = make_context(config, needs_model, Path(problem_file), run_dir, req.home, req.progress, start.chat_model)
     if start.replay_of:
         ctx.role_options = one_request_at_a_time(ctx.role_options, [*roles, *(spec.name for spec in added)])
@@ -260,11 +287,11 @@ def execute(req: RunRequest) -> RunSummary:
     best = state.get("best")
     status = "failed" if error else "paused" if waiting else state.get("status", "running")
     summary_best = {k: best[k] for k in ("candidate_id", "verdict", "speedup", "median_ms", "max_abs_err")} if best else None
-    trace.finish_run(run_id, status, state.get("stop_reason"), summary_best, time.monotonic() - began, error)
+    trace.finish_run(run_id, status, state.get("stop_reason"), summary_best, time.monotonic() - began, str(error) if error else None)
     stored = trace.run(run_id)
     solution = run_dir / "solution.py"
     replayed = start.chat_model if isinstance(start.chat_model, ReplayChatModel) else None
-    return RunSummary(
+    summary = RunSummary(
         run_id=run_id,
         status=status,
         accepted=best is not None and not error,
@@ -279,12 +306,36 @@ def execute(req: RunRequest) -> RunSummary:
                 "answers_recorded": replayed.total() if replayed else 0} if start.replay_of else None,
         awaiting=waiting,
     )
+    if error:
+        write_failed_report(run_dir, summary, state)
+    if isinstance(error, BadInputMidRun):
+        raise InputError(f"{error} (run {run_id} is recorded as failed: {run_dir / 'report.json'})")
+    return summary
+
+
+def write_failed_report(run_dir: Path, summary: RunSummary, state: dict[str, Any]) -> None:
+    """The report of a run that ended in an error (the finish node, which writes it otherwise, did
+    not run): the path the command prints must exist."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    report = {
+        "run_id": summary.run_id, "problem": (state.get("problem") or {}).get("path"), "status": "failed", "accepted": False,
+        "error": str(summary.error), "stop_reason": summary.stop_reason, "iterations": state.get("iteration", 0), "best": summary.best,
+        "attempts": [{k: a.get(k) for k in ("candidate_id", "parent_id", "iteration", "origin", "verdict", "speedup", "median_ms")}
+                     for a in state.get("attempts", [])],
+        "usage": summary.usage,
+    }
+    (run_dir / "report.json").write_text(json.dumps(report, indent=2))
 
 
 def pending_request(compiled, graph_config: dict[str, Any]) -> dict[str, Any] | None:
     """What a paused run waits for a person to approve (graphs/approval.py), or None."""
     interrupts = compiled.get_state(graph_config).interrupts
     return dict(interrupts[0].value) if interrupts else None
+
+
+class BadInputMidRun(str):
+    """The error of a run ended by bad input that only running could find: the run is recorded as
+    failed, its report written, and the command exits 2 as `check` does for the same input."""
 
 
 def _stream(compiled, inputs, graph_config, ctx: RunContext, trace: TraceStore, run_id: str, progress) -> str | None:
@@ -314,10 +365,14 @@ def _stream(compiled, inputs, graph_config, ctx: RunContext, trace: TraceStore, 
                     continue
                 start = starts.get(node, {})
                 unsaved.append(trace.add_step(run_id, node, start.get("role"), start.get("started_at", time.time()), start.get("duration_s", 0.0), update))
-                if progress:
+                if progress and node == "check" and not (update or {}).get("attempts"):
+                    progress("[check] nothing to check: the round's roles wrote no new candidate")
+                elif progress:
                     state = compiled.get_state(graph_config).values
                     best = state.get("best")
                     progress(f"[{node}] round {state.get('iteration', 0)}; best: {best['candidate_id'] + ' ' + str(best.get('speedup') or 'accepted') if best else 'none yet'}")
     except RoleFailed as exc:
         return str(exc)
+    except InputError as exc:  # found only by running (the reference raises in a check): still bad input
+        return BadInputMidRun(str(exc))
     return None
