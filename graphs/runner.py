@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import secrets
-import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,9 +34,9 @@ from kernelwright.graphs.traces.replay import ReplayChatModel, answers_of, one_r
 from kernelwright.graphs.traces.store import TraceStore
 from kernelwright.tools.check.reference_cache import ReferenceCache
 from kernelwright.tools.devices import versions
-from kernelwright.tools.file_lock import setup_lock
 from kernelwright.tools.home import require_writable
 from kernelwright.tools.problem import InputError, load_problem
+from kernelwright.tools.sqlite import open_sqlite
 
 
 @dataclasses.dataclass
@@ -150,14 +149,14 @@ def preflight(config: Config, probe: bool) -> None:
 
 
 def _checkpointer(home: Path) -> SqliteSaver:
-    home.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(home / "checkpoints.db", check_same_thread=False)
-    conn.execute("PRAGMA busy_timeout=10000")
-    saver = SqliteSaver(conn)
-    with setup_lock(home / "checkpoints.db"):  # two runs opening a fresh home at once
-        conn.execute("PRAGMA journal_mode=WAL")
-        saver.setup()
-    return saver
+    made: list[SqliteSaver] = []
+
+    def setup(conn) -> None:  # the saver that made its tables is the one used: it remembers it did
+        made.append(SqliteSaver(conn))
+        made[0].setup()
+
+    open_sqlite(home / "checkpoints.db", setup=setup)
+    return made[0]
 
 
 def run_config(run_id: str, problem_file: str, policy: str, config: Config, callbacks: list[Any] | None) -> dict[str, Any]:

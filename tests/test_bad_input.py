@@ -88,8 +88,9 @@ def test_a_read_only_home(tmp_path):
     probe = subprocess.run([*ro, "touch", str(home / "x")], capture_output=True)
     if probe.returncode == 0 or b"Read-only" not in probe.stderr:
         pytest.skip(f"bubblewrap cannot mount read-only here: {probe.stderr[-200:]!r}")
-    line = one_line_error(kw("run", GELU, "--policy", "expert", "--home", home, prefix=ro), "not writable", "--home DIR")
-    assert "sqlite" not in line.lower()
+    for command in (("run", GELU, "--policy", "expert"), ("memory", "list")):
+        line = one_line_error(kw(*command, "--home", home, prefix=ro), "not writable", "--home DIR")
+        assert "sqlite" not in line.lower()
     untouched(home)
 
 

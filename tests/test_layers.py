@@ -99,3 +99,55 @@ def test_the_checks_catch_what_they_look_for():
     made_up = [("tools", "graphs", "tools/x.py:1"), ("agents", "memory", "a:1"), ("memory", "agents", "m:1"), ("graphs", "tools", "g:1")]
     assert upward(made_up) == ["tools/x.py:1 (tools, floor 0, imports graphs, floor 2)"]
     assert cycles(made_up) == [["agents", "memory", "agents"], ["graphs", "tools", "graphs"]]
+
+
+# Where processes may start: the sandbox's launcher (cold children, the warm worker and its
+# forked jobs), the bench's workers (kernelwright itself, trusted), and fixed tool probes.
+PROCESS_STARTERS = {
+    "tools/sandbox/child.py": "the launcher: every sandboxed child (start_child, run_child)",
+    "tools/sandbox/warm.py": "the warm worker, started by the launcher's warm path",
+    "tools/sandbox/zygote.py": "forks each warm job inside the sandbox",
+    "tools/worker/profile_ncu_launch.py": "inside a sandboxed child: exec ncu on the profile run",
+    "bench/executor.py": "the bench's workers (python -m kernelwright.bench.worker)",
+    "tools/sandbox/support.py": "bwrap --version and feature probes",
+    "tools/devices.py": "nvidia-smi for the driver version",
+    "tools/profile/ncu.py": "ncu --import of a finished report",
+}
+STARTS = ("subprocess.Popen", "subprocess.run", "subprocess.call", "subprocess.check_output", "subprocess.check_call",
+          "os.fork", "os.execv", "os.execve", "os.spawnv", "os.system", "os.posix_spawn", "multiprocessing")
+
+
+def test_processes_start_in_the_launcher_or_a_listed_place():
+    found = []
+    for source in SOURCE_FOLDERS:
+        for path in sorted((ROOT / source).rglob("*.py")):
+            rel = str(path.relative_to(ROOT))
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                    name = f"{node.value.id}.{node.attr}"
+                elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                    name = getattr(node, "module", None) or node.names[0].name
+                else:
+                    continue
+                if name.startswith(STARTS) and rel not in PROCESS_STARTERS:
+                    found.append(f"{rel}:{node.lineno} {name}")
+    assert found == [], "start sandboxed code with kernelwright.tools.sandbox.child.start_child: " + "; ".join(found)
+
+
+def test_sqlite_files_are_opened_by_the_one_helper():
+    # traces.db, checkpoints.db and memory.db get the same settings (WAL, busy timeout, setup lock).
+    found = []
+    for source in SOURCE_FOLDERS:
+        for path in sorted((ROOT / source).rglob("*.py")):
+            rel = str(path.relative_to(ROOT))
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "connect" \
+                        and isinstance(node.func.value, ast.Name) and node.func.value.id == "sqlite3" and rel != "tools/sqlite.py":
+                    found.append(f"{rel}:{node.lineno}")
+                called = getattr(node.func, "attr", None) or getattr(node.func, "id", None) if isinstance(node, ast.Call) else None
+                if called == "Database":  # sqlite-utils: over a connection the helper opened, never over a path
+                    arg = node.args[0] if node.args else None
+                    opened = isinstance(arg, ast.Call) and getattr(arg.func, "id", "") == "open_sqlite"
+                    if not (opened or (isinstance(arg, ast.Name) and arg.id == "conn")):
+                        found.append(f"{rel}:{node.lineno} Database(...)")
+    assert found == [], "open SQLite files with kernelwright.tools.sqlite.open_sqlite: " + "; ".join(found)
