@@ -89,6 +89,10 @@ def _interactive(args: argparse.Namespace) -> bool:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    if not (args.resume or args.fork or args.replay):  # refuse bad input before the heavy imports below
+        from kernelwright.graphs.preflight import check_new_run
+
+        check_new_run(resolve_home(args.home), args.config, flag_overrides(args), args.problem)
     from kernelwright.graphs.runner import RunRequest, execute
 
     summary = execute(

@@ -28,6 +28,7 @@ from kernelwright.configs import Config, load, merge, validate
 from kernelwright.graphs.approval import ANSWER_HELP, APPROVABLE, Approval
 from kernelwright.graphs.graph import build_graph
 from kernelwright.graphs.nodes import RoleFailed, first_state
+from kernelwright.graphs.preflight import preflight
 from kernelwright.graphs.routing import tokens_used
 from kernelwright.graphs.traces.fork import ForkPoint, fork_config, fork_point, seed_fork, state_at
 from kernelwright.graphs.traces.replay import ReplayChatModel, answers_of, one_request_at_a_time, replay_plan
@@ -131,21 +132,6 @@ def make_context(config: Config, needs_model: bool, problem_path: Path, run_dir:
         role_options=role_options, progress=progress, structured=structured, prices=prices,
         approve=approval_nodes(config),
     )
-
-
-def preflight(config: Config, probe: bool) -> None:
-    """What a run needs from this machine, checked before anything is written: the device it asks
-    for, and (`probe`: the built-in LLM roles with the configured client) a listening endpoint."""
-    if config.check.device not in ("auto", "cpu"):
-        from kernelwright.tools.devices import resolve_device
-
-        resolve_device(config.check.device)
-    if probe:
-        if not config.model:
-            raise InputError("the llm policy needs a model: pass --model NAME or set KERNELWRIGHT_MODEL")
-        from kernelwright.agents.endpoint import probe_endpoint
-
-        probe_endpoint(config.base_url)
 
 
 def _checkpointer(home: Path) -> SqliteSaver:
