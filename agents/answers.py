@@ -21,6 +21,7 @@ from kernelwright.agents.parsing import (
     tolerant_sections,
     tolerant_solution,
 )
+from kernelwright.agents.records import NextStep, Plan, ProposedLesson, StepKind
 
 T = TypeVar("T")
 
@@ -66,14 +67,21 @@ class AnswerSpec(Generic[T]):
 
 # --- plan ----------------------------------------------------------------------------------------
 
-def plan_from_text(text: str) -> Parsed[str]:
+def _plan(sections: dict[str, str]) -> Plan:
+    """The plan's text, and its NEXT section's first line as the change the round tries."""
+    first = (sections.get("NEXT") or "").strip().split("\n", 1)[0].strip()
+    step = NextStep(kind=StepKind.FREE_TEXT, change=first) if first else None
+    return Plan(text=format_sections(sections, PLAN_SECTIONS), next_step=step)
+
+
+def plan_from_text(text: str) -> Parsed[Plan]:
     found = tolerant_sections(text, list(PLAN_SECTIONS))
-    return Parsed(format_sections(found.value, PLAN_SECTIONS), found.missing)
+    return Parsed(_plan(found.value), found.missing)
 
 
-def plan_from_record(answer: PlanAnswer) -> Parsed[str]:
+def plan_from_record(answer: PlanAnswer) -> Parsed[Plan]:
     sections = {"STRATEGY": answer.strategy, "NEXT": answer.next, "EXPECTED": answer.expected}
-    return Parsed(format_sections(sections, PLAN_SECTIONS), tuple(k for k, v in sections.items() if not v.strip()))
+    return Parsed(_plan(sections), tuple(k for k, v in sections.items() if not v.strip()))
 
 
 PLAN = AnswerSpec(PlanAnswer, plan_from_record, plan_from_text)
@@ -81,26 +89,26 @@ PLAN = AnswerSpec(PlanAnswer, plan_from_record, plan_from_text)
 
 # --- analysis ------------------------------------------------------------------------------------
 
-def _lessons_of(text: str) -> list[dict[str, str]]:
+def _lessons_of(text: str) -> list[ProposedLesson]:
     from kernelwright.agents.parsing import find_sections
 
     lessons = []
     for name, body in find_sections(text, (*ANALYSIS_SECTIONS, "LESSON")):
         if name == "LESSON" and body:
             title, _, rest = body.partition("\n")
-            lessons.append({"title": title.strip(), "body": rest.strip() or title.strip()})
+            lessons.append(ProposedLesson(title=title.strip(), body=rest.strip() or title.strip()))
     return lessons
 
 
-def analysis_from_text(text: str) -> Parsed[tuple[str, list[dict[str, str]]]]:
+def analysis_from_text(text: str) -> Parsed[tuple[str, list[ProposedLesson]]]:
     """The analysis (BOTTLENECK, EVIDENCE, NEXT MOVES) and the lessons of its LESSON sections."""
     found = tolerant_sections(text, list(ANALYSIS_SECTIONS), optional=("LESSON",))
     return Parsed((format_sections(found.value, ANALYSIS_SECTIONS), _lessons_of(text)), found.missing)
 
 
-def analysis_from_record(answer: AnalysisAnswer) -> Parsed[tuple[str, list[dict[str, str]]]]:
+def analysis_from_record(answer: AnalysisAnswer) -> Parsed[tuple[str, list[ProposedLesson]]]:
     sections = {"BOTTLENECK": answer.bottleneck, "EVIDENCE": answer.evidence, "NEXT MOVES": answer.next_moves}
-    lessons = [{"title": lesson.title.strip(), "body": lesson.body.strip() or lesson.title.strip()}
+    lessons = [ProposedLesson(title=lesson.title.strip(), body=lesson.body.strip() or lesson.title.strip())
                for lesson in answer.lessons if lesson.title.strip()]
     return Parsed((format_sections(sections, ANALYSIS_SECTIONS), lessons), tuple(k for k, v in sections.items() if not v.strip()))
 

@@ -1,7 +1,7 @@
 """What the llm roles tell the model: the prompt files and the run's facts, as compact text.
 
-Every function takes the plain state dicts of `kernelwright.graphs.state` and returns Markdown;
-missing keys are skipped, so a role works on a state that is still filling in.
+Every function takes the run's state (`kernelwright.agents.records.run_state`) and returns
+Markdown; fields not filled in yet are skipped, so a role works on a state that is still filling in.
 """
 
 from __future__ import annotations
@@ -9,7 +9,10 @@ from __future__ import annotations
 import re
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kernelwright.agents.records import Attempt
+from kernelwright.agents.records.run_state import RunState
 
 if TYPE_CHECKING:
     from kernelwright.agents.context import RunContext
@@ -42,11 +45,9 @@ def one_line(text: str, limit: int = 200) -> str:
     return clip(" ".join(text.split()), limit)
 
 
-def device_brief(state: dict[str, Any], ctx: RunContext) -> str:
+def device_brief(ctx: RunContext) -> str:
     device = str(ctx.check.get("device") or "auto")
-    facts = state.get("device") if isinstance(state.get("device"), dict) else {}
     lines = [f"- device: {device}"]
-    lines += [f"- {k}: {v}" for k, v in facts.items() if k != "device" and v not in (None, "")]
     if device == "cpu":
         lines.append(
             "- no GPU here: kernels run under Triton's interpreter (TRITON_INTERPRET=1) for "
@@ -55,28 +56,25 @@ def device_brief(state: dict[str, Any], ctx: RunContext) -> str:
     return "\n".join(lines)
 
 
-def dtypes_brief(state: dict[str, Any], ctx: RunContext) -> str:
-    dtypes = state.get("problem", {}).get("dtypes")
-    if dtypes:
-        return ", ".join(f"{k}: {v}" for k, v in dtypes.items()) if isinstance(dtypes, dict) else str(dtypes)
+def dtypes_brief(ctx: RunContext) -> str:
     if ctx.check.get("precision"):
         return f"floating inputs and weights are cast to {ctx.check['precision']}"
     return "as get_inputs() creates them"
 
 
-def problem_brief(state: dict[str, Any], ctx: RunContext) -> str:
+def problem_brief(state: RunState, ctx: RunContext) -> str:
     """The reference program, its sizes and dtypes, and the device."""
-    problem = state.get("problem", {})
-    constants = problem.get("constants") or {}
+    problem = state.get("problem")
+    constants = problem.constants if problem else {}
     sizes = ", ".join(f"{k} = {v}" for k, v in constants.items()) or "none found"
     parts = [
-        f"## Problem: {problem.get('name', 'unnamed')}",
+        f"## Problem: {problem.name if problem else 'unnamed'}",
         "Reference program (the checker runs it to get the expected outputs):",
-        fenced(problem.get("source", "")),
+        fenced(problem.source if problem else ""),
         f"Size constants (the checker also runs other, smaller values of these): {sizes}",
-        f"Dtypes: {dtypes_brief(state, ctx)}",
+        f"Dtypes: {dtypes_brief(ctx)}",
         "## Device",
-        device_brief(state, ctx),
+        device_brief(ctx),
     ]
     return "\n\n".join(parts)
 
@@ -85,19 +83,20 @@ _NOT_OPS = {"nn", "functional", "Module", "Tensor", "randn", "rand", "randint", 
             "float32", "float16", "bfloat16", "float64", "int64", "int32", "device", "Parameter"}
 
 
-def lessons_query(state: dict[str, Any]) -> str:
+def lessons_query(state: RunState) -> str:
     """Words for retrieval: the problem's name, its op family and the torch operations its
     reference calls (the family matters: op names alone rarely appear in general lessons)."""
     from kernelwright.agents.conditions import op_family
 
-    problem = state.get("problem", {})
-    ops = re.findall(r"\b(?:torch|F|nn|functional)\.([A-Za-z_][A-Za-z0-9_]*)", problem.get("source", ""))
-    family = op_family(problem.get("source", "")).replace("-", " ")
-    words = [problem.get("name", ""), family] + sorted(set(ops) - _NOT_OPS)
+    problem = state.get("problem")
+    source = problem.source if problem else ""
+    ops = re.findall(r"\b(?:torch|F|nn|functional)\.([A-Za-z_][A-Za-z0-9_]*)", source)
+    family = op_family(source).replace("-", " ")
+    words = [problem.name if problem else "", family] + sorted(set(ops) - _NOT_OPS)
     return " ".join(w for w in words if w)
 
 
-def lessons_brief(state: dict[str, Any], ctx: RunContext) -> str:
+def lessons_brief(state: RunState, ctx: RunContext) -> str:
     if ctx.lessons is None:
         return ""
     lessons = ctx.lessons(lessons_query(state))[:LESSONS_LIMIT]
@@ -125,66 +124,61 @@ def cited_lesson_ids(answer: str, shown: list[str]) -> list[str]:
     return list(cited)
 
 
-def speedup_text(attempt: dict[str, Any]) -> str:
-    speedup = attempt.get("speedup") or {}
+def speedup_text(attempt: Attempt) -> str:
+    speedup = attempt.speedup or {}
     parts = [f"{name} {value:.2f}x" for name, value in speedup.items() if isinstance(value, (int, float))]
-    if attempt.get("median_ms") is not None:
-        parts.append(f"{attempt['median_ms']:.4g} ms")
+    if attempt.median_ms is not None:
+        parts.append(f"{attempt.median_ms:.4g} ms")
     return ", ".join(parts) or "not timed"
 
 
-def first_reason(attempt: dict[str, Any]) -> str:
-    reasons = attempt.get("reasons") or []
-    return reasons[0].get("message", "") if reasons else ""
-
-
-def attempt_line(attempt: dict[str, Any]) -> str:
-    origin = attempt.get("origin", "code")
-    lineage = f"{origin} of {attempt['parent_id']}" if attempt.get("parent_id") else origin
-    head = f"- {attempt.get('candidate_id')} (round {attempt.get('iteration')}, {lineage}): {attempt.get('verdict')}"
-    if attempt.get("accepted"):
+def attempt_line(attempt: Attempt) -> str:
+    lineage = f"{attempt.origin} of {attempt.parent_id}" if attempt.parent_id else attempt.origin
+    head = f"- {attempt.candidate_id} (round {attempt.iteration}, {lineage}): {attempt.verdict}"
+    if attempt.accepted:
         return f"{head}; {speedup_text(attempt)}"
-    reason = first_reason(attempt)
+    reason = attempt.first_reason()
     return f"{head}: {one_line(reason)}" if reason else head
 
 
-def history_brief(state: dict[str, Any], limit: int = HISTORY_LIMIT) -> str:
+def history_brief(state: RunState, limit: int = HISTORY_LIMIT) -> str:
     attempts = state.get("attempts") or []
     if not attempts:
         return "## Attempt history\n\nNo attempts yet."
     shown = attempts[-limit:]
-    accepted = sum(1 for a in attempts if a.get("accepted"))
+    accepted = sum(1 for a in attempts if a.accepted)
     head = f"{len(attempts)} attempts, {accepted} accepted"
     if len(shown) < len(attempts):
         head += f"; the last {len(shown)} are listed"
     return "## Attempt history\n\n" + head + ":\n" + "\n".join(attempt_line(a) for a in shown)
 
 
-def best_brief(state: dict[str, Any], with_source: bool = True) -> str:
+def best_brief(state: RunState, with_source: bool = True) -> str:
     best = state.get("best")
     if not best:
         return "## Best accepted solution so far\n\nNone yet."
-    text = f"## Best accepted solution so far: {best.get('candidate_id')} ({speedup_text(best)})"
-    if with_source and best.get("source"):
-        text += "\n\n" + fenced(best["source"])
+    text = f"## Best accepted solution so far: {best.candidate_id} ({speedup_text(best)})"
+    if with_source and best.source:
+        text += "\n\n" + fenced(best.source)
     return text
 
 
-def plan_brief(state: dict[str, Any]) -> str:
-    return f"## Current plan\n\n{state['plan']}" if state.get("plan") else ""
+def plan_brief(state: RunState) -> str:
+    plan = state.get("plan")
+    return f"## Current plan\n\n{plan.text}" if plan and plan.text else ""
 
 
-def analysis_brief(state: dict[str, Any]) -> str:
+def analysis_brief(state: RunState) -> str:
     return f"## Last performance analysis\n\n{state['analysis']}" if state.get("analysis") else ""
 
 
-def reasons_brief(attempt: dict[str, Any]) -> str:
+def reasons_brief(attempt: Attempt) -> str:
     """Every reason of a failed attempt, each clipped, the whole capped (tracebacks can be long)."""
     lines, used = [], 0
-    for reason in attempt.get("reasons") or []:
-        line = f"- [{reason.get('check', '?')}] {clip(str(reason.get('message', '')), REASON_CHARS)}"
+    for reason in attempt.reasons:
+        line = f"- [{reason.check or '?'}] {clip(reason.message, REASON_CHARS)}"
         if used + len(line) > REASONS_CHARS:
-            lines.append(f"- ... {len(attempt['reasons']) - len(lines)} more reasons not shown")
+            lines.append(f"- ... {len(attempt.reasons) - len(lines)} more reasons not shown")
             break
         lines.append(line)
         used += len(line)
@@ -194,7 +188,7 @@ def reasons_brief(attempt: dict[str, Any]) -> str:
 PROFILE_LINES = 40
 
 
-def flatten(value: Any, prefix: str = "") -> list[str]:
+def flatten(value: object, prefix: str = "") -> list[str]:
     """`a.b: 1.23` lines for the scalar leaves of nested dicts and lists (floats to 4 digits)."""
     if isinstance(value, dict):
         return [line for k, v in value.items() for line in flatten(v, f"{prefix}.{k}" if prefix else str(k))]
@@ -207,25 +201,26 @@ def flatten(value: Any, prefix: str = "") -> list[str]:
     return [f"{prefix}: {value:.4g}" if isinstance(value, float) else f"{prefix}: {value}"]
 
 
-def profile_brief(state: dict[str, Any]) -> str:
-    """The latest profile of the best solution (`state["profile"]`: {"tier", "missing", and the
-    measurements: timing, roofline, resources, metrics, ...}), else the best attempt's check record."""
-    profile = state.get("profile") or {}
+def profile_brief(state: RunState) -> str:
+    """The latest profile of the best solution (`state["profile"]`: the tier, what is missing, and
+    the measurements: timing, roofline, resources, metrics, ...), else the best attempt's check record."""
+    profile = state.get("profile")
+    best = state.get("best")
     # Bookkeeping of `kernelwright.tools.profile.tiers` stays out; its diagnosis leads the section.
     skip = {"tier", "tier_name", "candidate_id", "missing", "wall_s", "diagnosis", "subject", "problem", "solution", "versions"}
-    measured = {k: v for k, v in profile.items() if k not in skip}
-    if not measured:
-        measured = (state.get("best") or {}).get("check") or {}
+    measured = profile.model_dump(exclude=skip, exclude_none=True) if profile else {}
+    if not measured and best is not None:
+        measured = best.check.model_dump(exclude_none=True)
     if not measured:
         return "## Profile\n\nNo profile is available; reason from the timings and the roofline."
     lines = flatten(measured)
     if len(lines) > PROFILE_LINES:
         lines = [*lines[:PROFILE_LINES], f"... {len(lines) - PROFILE_LINES} more values not shown"]
-    missing = profile.get("missing") or []
+    missing = profile.missing if profile else ()
     if missing:
         lines.append(f"not measured: {', '.join(map(str, missing))}")
-    tier = profile.get("tier", "check record")
-    head = f"Diagnosis: {profile['diagnosis']}\n\n" if profile.get("diagnosis") else ""
+    tier = profile.tier if profile else "check record"
+    head = f"Diagnosis: {profile.diagnosis}\n\n" if profile and profile.diagnosis else ""
     return f"## Profile (tier: {tier})\n\n{head}" + "\n".join(f"- {line}" for line in lines)
 
 

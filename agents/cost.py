@@ -13,10 +13,14 @@ exact names before globs. A model with no price has no cost (None), never a gues
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kernelwright.tools.problem import InputError
+
+if TYPE_CHECKING:
+    from kernelwright.agents.records import Usage
 
 
 @dataclass(frozen=True)
@@ -57,15 +61,15 @@ class PriceTable:
                     return price
         return None
 
-    def cost(self, usage: dict[str, Any], *names: str | None) -> float | None:
+    def cost(self, usage: Usage, *names: str | None) -> float | None:
         price = self.price_of(*names)
         if price is None:
             return None
-        return price.cost(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+        return price.cost(usage.prompt_tokens, usage.completion_tokens)
 
 
-def total_cost(calls: list[dict[str, Any]]) -> float | None:
-    """The summed cost of llm call records; None when no call has a price (nothing known)."""
-    costs = [c.get("cost_usd") for c in calls]
+def total_cost(costs: Iterable[float | None]) -> float | None:
+    """The summed cost of llm calls (`LlmCall.cost_usd`, or the same field read back from a trace);
+    None when no call has a price (nothing known)."""
     known = [c for c in costs if isinstance(c, (int, float))]
     return sum(known) if known else None

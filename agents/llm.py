@@ -25,12 +25,15 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from kernelwright.agents.answers import AnswerSpec
 from kernelwright.agents.parsing import Parsed, ParseError
+from kernelwright.agents.records import LlmCall, Message, Usage
 from kernelwright.tools.problem import InputError
 
 if TYPE_CHECKING:
+    from langchain_core.runnables import RunnableConfig
     from langchain_openai import ChatOpenAI
 
     from kernelwright.agents.context import RunContext
+    from kernelwright.agents.tracing import Labels
 
 T = TypeVar("T")
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
@@ -41,9 +44,9 @@ class RoleError(Exception):
     """A role could not do its job. `llm_calls` holds the exchanges made before it gave up, so the
     trace still accounts for every token the endpoint reported."""
 
-    def __init__(self, message: str, llm_calls: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, message: str, llm_calls: list[LlmCall] | None = None) -> None:
         super().__init__(message)
-        self.llm_calls: list[dict[str, Any]] = list(llm_calls or [])
+        self.llm_calls: list[LlmCall] = list(llm_calls or [])
 
 
 class UnusableAnswer(RoleError):
@@ -83,7 +86,7 @@ def make_chat_model(
                 f"{where}, or name the variable that holds the key"
             )
         key = LOCAL_DUMMY_KEY
-    kwargs: dict[str, Any] = {
+    kwargs: dict[str, Any] = {  # ChatOpenAI's keyword arguments, of many types
         "model": model,
         "api_key": key,
         "timeout": timeout_s,
@@ -118,20 +121,16 @@ def message_text(message: BaseMessage) -> str:
     return "".join(parts)
 
 
-def usage_of(message: BaseMessage) -> dict[str, int]:
+def usage_of(message: BaseMessage) -> Usage:
     """Token counts as the endpoint reported them; zeros where it reported none."""
     meta = getattr(message, "usage_metadata", None)
     if meta:
         prompt, completion = int(meta.get("input_tokens") or 0), int(meta.get("output_tokens") or 0)
         total = int(meta.get("total_tokens") or prompt + completion)
-        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
+        return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
     usage = (getattr(message, "response_metadata", None) or {}).get("token_usage") or {}
     prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": int(usage.get("total_tokens") or prompt + completion),
-    }
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=int(usage.get("total_tokens") or prompt + completion))
 
 
 def _role_name(message: BaseMessage) -> str:
@@ -150,7 +149,7 @@ def retry_message(error: ParseError) -> HumanMessage:
     )
 
 
-def _labels(ctx: RunContext, role: str, labels: dict[str, Any] | None) -> dict[str, Any]:
+def _labels(ctx: RunContext, role: str, labels: Labels | None) -> RunnableConfig:
     """Run name, tags and metadata of one LLM call: LangSmith (or any LangChain callback) files it
     under its run, round, role and candidate."""
     from kernelwright.agents.tracing import labels_config
@@ -177,8 +176,8 @@ def ask(
     role: str,
     messages: Sequence[BaseMessage],
     answer: AnswerSpec[T] | Callable[[str], T | Parsed[T]],
-    labels: dict[str, Any] | None = None,
-) -> tuple[T, list[dict[str, Any]]]:
+    labels: Labels | None = None,
+) -> tuple[T, list[LlmCall]]:
     """Send `messages` to `ctx.chat_model` and read the answer; retry once with the parse error.
 
     `answer`: the role's `AnswerSpec` (structured output where `ctx.structured` allows, the text
@@ -197,7 +196,7 @@ def ask(
     parse_text = spec.from_text if spec else answer
     structured = ctx.structured
     convo = list(messages)
-    calls: list[dict[str, Any]] = []
+    calls: list[LlmCall] = []
     error: ParseError | None = None
     fallback: Parsed | None = None
     attempt = 0
@@ -220,33 +219,32 @@ def ask(
         usage = usage_of(response)
         model_name = _model_name(ctx, response)
         record = structured.read(response, spec.schema, mode, text) if structured is not None and spec is not None else None
-        call = {
-            "role": role,
-            "model": model_name,
-            "messages": [{"role": _role_name(m), "content": message_text(m)} for m in convo],
-            "response": text,
-            "usage": usage,
-            "cost_usd": ctx.prices.cost(usage, model_name, ctx.model_name) if ctx.prices is not None else None,
-            "latency_s": round(latency, 4),
-            "attempt": attempt,
-            "answer_format": mode if record is not None else "text",
-            "missing": [],
+        call = LlmCall(
+            role=role,
+            model=model_name,
+            messages=tuple(Message(role=_role_name(m), content=message_text(m)) for m in convo),
+            response=text,
+            usage=usage,
+            cost_usd=ctx.prices.cost(usage, model_name, ctx.model_name) if ctx.prices is not None else None,
+            latency_s=round(latency, 4),
+            attempt=attempt,
+            answer_format=mode if record is not None else "text",
             **{k: v for k, v in (labels or {}).items() if k in ("round", "candidate") and v is not None},
-        }
+        )
         calls.append(call)
         try:
             parsed = spec.from_record(record) if record is not None else parse_text(text)
         except ParseError as exc:
             error = exc
             fallback = exc.fallback or fallback
-            call["missing"] = [str(exc)]
+            calls[-1] = call.model_copy(update={"missing": (str(exc),)})
             convo = [*convo, AIMessage(text), retry_message(exc)]
             continue
         if isinstance(parsed, Parsed):
-            call["missing"] = list(parsed.missing)
+            calls[-1] = call.model_copy(update={"missing": tuple(parsed.missing)})
             return parsed.value, calls
         return parsed, calls
     if fallback is not None:
-        calls[-1]["missing"] = list(fallback.missing) + [f"used a partial answer: {error}"]
+        calls[-1] = calls[-1].model_copy(update={"missing": (*fallback.missing, f"used a partial answer: {error}")})
         return fallback.value, calls
     raise UnusableAnswer(f"{role}: the model's answer was unusable twice: {error}", calls)

@@ -20,7 +20,9 @@ from kernelwright.agents import briefing as b
 from kernelwright.agents.answers import ANALYSIS, PLAN, SOLUTION
 from kernelwright.agents.attempts import debuggable_attempts
 from kernelwright.agents.llm import RoleError, UnusableAnswer, ask
-from kernelwright.agents.tracing import ContextThreadPoolExecutor, candidate_run
+from kernelwright.agents.records import Attempt, Candidate, LlmCall, Plan, ProposedLesson
+from kernelwright.agents.records.run_state import RunState
+from kernelwright.agents.tracing import ContextThreadPoolExecutor, Labels, candidate_run
 
 if TYPE_CHECKING:
     from kernelwright.agents.context import RunContext
@@ -28,11 +30,11 @@ if TYPE_CHECKING:
 MAX_CONCURRENCY = 8
 
 
-def parse_plan(text: str) -> str:
+def parse_plan(text: str) -> Plan:
     return PLAN.from_text(text).value
 
 
-def parse_analysis(text: str) -> tuple[str, list[dict[str, str]]]:
+def parse_analysis(text: str) -> tuple[str, list[ProposedLesson]]:
     """The analysis text (BOTTLENECK, EVIDENCE, NEXT MOVES) and the lessons of its LESSON sections."""
     return ANALYSIS.from_text(text).value
 
@@ -41,8 +43,8 @@ def parse_analysis(text: str) -> tuple[str, list[dict[str, str]]]:
 
 
 def _ask_each(
-    ctx: RunContext, role: str, jobs: list[list[BaseMessage]], answer: Any, labels: list[dict[str, Any]]
-) -> tuple[list[Any], list[dict[str, Any]], list[str]]:
+    ctx: RunContext, role: str, jobs: list[list[BaseMessage]], answer: Any, labels: list[Labels]
+) -> tuple[list[Any], list[LlmCall], list[str]]:
     """Ask every job (concurrently, see the module docstring), each in its candidate's run; results
     in job order. The pool copies the caller's context into each thread, so the LangGraph run's
     callbacks (LangSmith's tracer included) follow every request.
@@ -53,10 +55,10 @@ def _ask_each(
     options = ctx.role_options.get(role, {})
     workers = max(1, min(int(options.get("concurrency", MAX_CONCURRENCY)), len(jobs)))
 
-    def one(item: tuple[list[BaseMessage], dict[str, Any]]) -> tuple[Any, list[dict[str, Any]], BaseException | None]:
+    def one(item: tuple[list[BaseMessage], Labels]) -> tuple[Any, list[LlmCall], BaseException | None]:
         messages, label = item
 
-        def work() -> tuple[Any, list[dict[str, Any]], BaseException | None]:
+        def work() -> tuple[Any, list[LlmCall], BaseException | None]:
             try:
                 value, calls = ask(ctx, role, messages, answer, label)
                 return value, calls, None
@@ -88,9 +90,9 @@ def _ask_each(
 # --- planner -------------------------------------------------------------------------------------
 
 
-def planner(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-    """-> {"plan": "STRATEGY: ...\\nNEXT: ...\\nEXPECTED: ...", "llm_calls": [...]}."""
-    previous = f"## Previous plan\n\n{state['plan']}" if state.get("plan") else ""
+def planner(state: RunState, ctx: RunContext) -> RunState:
+    """-> {"plan": Plan("STRATEGY: ...\\nNEXT: ...\\nEXPECTED: ...", next_step), "llm_calls": [...]}."""
+    previous = f"## Previous plan\n\n{plan.text}" if (plan := state.get("plan")) else ""
     user = b.join(
         b.problem_brief(state, ctx),
         b.lessons_brief(state, ctx),
@@ -120,7 +122,7 @@ def _variation(index: int, count: int) -> str:
     )
 
 
-def coder(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+def coder(state: RunState, ctx: RunContext) -> RunState:
     """-> {"pending": [candidate, ...], "llm_calls": [...]}: up to `ctx.candidates` new solutions,
     ids "r{iteration}-c{i}". Candidates whose answers were unusable twice are left out; if none is
     usable, raises `UnusableAnswer`."""
@@ -141,17 +143,10 @@ def coder(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
     labels = [{"round": iteration, "candidate": f"r{iteration}-c{i}"} for i in range(count)]
     answers, calls, unusable = _ask_each(ctx, "coder", jobs, SOLUTION, labels)
     # Lessons the plan acted on apply to every candidate of the round; the coder may add its own.
-    planned = b.cited_lesson_ids(state.get("plan") or "", shown)
+    planned = b.cited_lesson_ids(plan.text if (plan := state.get("plan")) else "", shown)
     pending = [
-        {
-            "id": f"r{iteration}-c{i}",
-            "source": answer[0],
-            "parent_id": None,
-            "origin": "code",
-            "iteration": iteration,
-            "debug_tries": 0,
-            "applied_lessons": list(dict.fromkeys([*planned, *b.cited_lesson_ids(answer[1], shown)])),
-        }
+        Candidate(id=f"r{iteration}-c{i}", source=answer[0], iteration=iteration,
+                  applied_lessons=tuple(dict.fromkeys([*planned, *b.cited_lesson_ids(answer[1], shown)])))
         for i, answer in enumerate(answers)
         if answer is not None
     ]
@@ -162,27 +157,27 @@ def coder(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
 
 # --- debugger ------------------------------------------------------------------------------------
 
-def _lineage_brief(attempt: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> str:
-    earlier, current = [], by_id.get(attempt.get("parent_id"))
+def _lineage_brief(attempt: Attempt, by_id: dict[str, Attempt]) -> str:
+    earlier, current = [], by_id.get(attempt.parent_id or "")
     while current is not None and len(earlier) < 5:
         earlier.append(b.attempt_line(current))
-        current = by_id.get(current.get("parent_id"))
+        current = by_id.get(current.parent_id or "")
     if not earlier:
         return ""
     return "## Earlier versions of this solution (do not repeat their mistakes)\n\n" + "\n".join(reversed(earlier))
 
 
-def _fix_id(attempt: dict[str, Any]) -> str:
-    root = re.sub(r"(?:-d\d+)+$", "", str(attempt.get("candidate_id")))
-    return f"{root}-d{attempt.get('debug_tries', 0) + 1}"
+def _fix_id(attempt: Attempt) -> str:
+    root = re.sub(r"(?:-d\d+)+$", "", attempt.candidate_id)
+    return f"{root}-d{attempt.debug_tries + 1}"
 
 
-def debugger(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+def debugger(state: RunState, ctx: RunContext) -> RunState:
     """-> {"pending": [fixed candidate, ...], "llm_calls": [...]}: one fix per `debuggable_attempts`
     attempt, id "<root id>-d<tries>", parent_id the failed candidate, origin "debug". A fix whose
     answers were unusable twice is left out; an empty "pending" means nothing is left to fix."""
     attempts = state.get("attempts") or []
-    by_id = {a.get("candidate_id"): a for a in attempts}
+    by_id = {a.candidate_id: a for a in attempts}
     targets = debuggable_attempts(state, ctx.budgets)
     if not targets:
         return {"pending": [], "llm_calls": []}
@@ -191,9 +186,9 @@ def debugger(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
     jobs, labels = [], []
     for attempt in targets:
         failed = b.join(
-            f"## The rejected solution: {attempt.get('candidate_id')}",
-            b.fenced(attempt.get("source", "")),
-            f"## Verdict: {attempt.get('verdict')}",
+            f"## The rejected solution: {attempt.candidate_id}",
+            b.fenced(attempt.source),
+            f"## Verdict: {attempt.verdict}",
             "Reasons:\n" + b.reasons_brief(attempt),
             _lineage_brief(attempt, by_id),
             "Fix the solution.",
@@ -205,24 +200,15 @@ def debugger(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
     for attempt, answer in zip(targets, answers):
         if answer is None:
             continue
-        tries = attempt.get("debug_tries", 0) + 1
-        pending.append(
-            {
-                "id": _fix_id(attempt),
-                "source": answer[0],
-                "parent_id": attempt.get("candidate_id"),
-                "origin": "debug",
-                "iteration": state.get("iteration", 0),
-                "debug_tries": tries,
-            }
-        )
+        pending.append(Candidate(id=_fix_id(attempt), source=answer[0], parent_id=attempt.candidate_id, origin="debug",
+                                 iteration=state.get("iteration", 0), debug_tries=attempt.debug_tries + 1))
     return {"pending": pending, "llm_calls": calls}
 
 
 # --- analyst -------------------------------------------------------------------------------------
 
 
-def analyst(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+def analyst(state: RunState, ctx: RunContext) -> RunState:
     """-> {"analysis": "BOTTLENECK: ...\\nEVIDENCE: ...\\nNEXT MOVES: ...", "llm_calls": [...]},
     plus "lessons": [{"title", "body"}, ...] when the answer has LESSON sections."""
     user = b.join(
@@ -235,7 +221,7 @@ def analyst(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
     )
     messages = [SystemMessage(b.load_prompt("analyst", ctx)), HumanMessage(user)]
     (analysis, lessons), calls = ask(ctx, "analyst", messages, ANALYSIS, {"round": state.get("iteration", 0)})
-    update: dict[str, Any] = {"analysis": analysis, "llm_calls": calls}
+    update: RunState = {"analysis": analysis, "llm_calls": calls}
     if lessons:
         update["lessons"] = lessons
     return update

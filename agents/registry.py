@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import inspect
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from kernelwright.tools.problem import InputError
@@ -58,10 +58,11 @@ def require_runnable(roles: dict[str, RoleSpec]) -> None:
         raise InputError(EXPERT_MISSING)
 
 
-def _entry_point_roles() -> dict[str, Any]:
+def _entry_point_roles() -> dict[str, EntryPoint]:
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
+# `options`: the role's own settings from the config, free-form (each role reads its keys).
 def load_impl(impl: str, options: dict[str, Any] | None, where: str) -> tuple[Any, str]:
     """The callable behind `impl` ("module:attr", or the name of an entry point)."""
     if ":" in impl:

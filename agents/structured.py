@@ -36,7 +36,7 @@ def _is_openai_client(chat_model: Any) -> bool:
     return isinstance(chat_model, BaseChatOpenAI)
 
 
-def response_format(schema: type[BaseModel]) -> dict[str, Any]:
+def response_format(schema: type[BaseModel]) -> dict[str, Any]:  # OpenAI's response_format JSON
     function = convert_to_openai_tool(schema, strict=True)["function"]
     return {"type": "json_schema", "json_schema": {"name": function["name"], "description": function.get("description", ""),
                                                    "schema": function["parameters"], "strict": True}}

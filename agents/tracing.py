@@ -10,29 +10,31 @@ records a deterministic tool (the check) as a tool run with its inputs and verdi
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from langchain_core.runnables import RunnableLambda
+from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langchain_core.runnables.config import ContextThreadPoolExecutor
 
 T = TypeVar("T")
+# What a traced run is filed under: problem, role, round, candidate (None: not known here).
+Labels = dict[str, str | int | None]
 
-__all__ = ["ContextThreadPoolExecutor", "candidate_run", "labels_config", "tool_run"]
+__all__ = ["ContextThreadPoolExecutor", "Labels", "candidate_run", "labels_config", "tool_run"]
 
 
-def labels_config(name: str, labels: dict[str, Any]) -> dict[str, Any]:
+def labels_config(name: str, labels: Labels) -> RunnableConfig:
     """A run config: the name, tags `key:value` for round and candidate, the labels as metadata."""
     meta = {k: v for k, v in labels.items() if v is not None}
     return {"run_name": name, "tags": [f"{k}:{meta[k]}" for k in ("round", "candidate") if k in meta], "metadata": meta}
 
 
-def candidate_run(labels: dict[str, Any], work: Callable[[], T]) -> T:
+def candidate_run(labels: Labels, work: Callable[[], T]) -> T:
     """`work()` as a chain run "candidate ID" under the current run."""
     name = f"candidate {labels['candidate']}"
     return RunnableLambda(lambda _: work(), name=name).invoke(None, config=labels_config(name, labels))
 
 
-def tool_run(name: str, labels: dict[str, Any], inputs: dict[str, str], work: Callable[[], T], summary: Callable[[T], str]) -> T:
+def tool_run(name: str, labels: Labels, inputs: dict[str, str], work: Callable[[], T], summary: Callable[[T], str]) -> T:
     """`work()` as a tool run `name` under the current run; `summary(result)` is its output."""
     from langchain_core.callbacks import CallbackManager
     from langchain_core.runnables.config import ensure_config, get_callback_manager_for_config

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from kernelwright.bench.executor import Slot
+from kernelwright.bench.kernelbench import problem_number
 from kernelwright.tools.problem import InputError, load_problem
 
 
@@ -15,7 +16,9 @@ def discover(folder: Path, filters: list[str], limit: int | None) -> list[Path]:
     """The problem files of `folder` (*.py not starting with '_'), filtered by name globs, validated."""
     if not folder.is_dir():
         raise InputError(f"problem folder not found: {folder} (give a folder of KernelBench-format .py files)")
-    files = sorted(p for p in folder.glob("*.py") if not p.name.startswith("_"))
+    # KernelBench's numbered files in their numeric order (2_ before 10_); other names alphabetically.
+    files = sorted((p for p in folder.glob("*.py") if not p.name.startswith("_")),
+                   key=lambda p: (problem_number(p) is None, problem_number(p) or 0, p.name))
     patterns = [g.strip() for f in filters for g in f.split(",") if g.strip()]
     if patterns:
         files = [p for p in files if any(fnmatch.fnmatch(p.stem, g) or fnmatch.fnmatch(p.name, g) for g in patterns)]

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from kernelwright.bench.kernelbench import export_run
 from kernelwright.bench.store import BenchFolder, write_json_atomic
 
 REPORT_FILES = {"json": "results.json", "markdown": "results.md", "png": "speedups.png", "svg": "speedups.svg", "html": "results.html"}
@@ -30,8 +31,15 @@ def write_reports(bench: BenchFolder, out: str | None) -> dict[str, Any]:
     files["markdown"].write_text(markdown_report(meta, results, summary))
     draw_chart(results, f"kernelwright bench {bench.bench_id}: {summary['accepted']}/{summary['problems']} accepted", files["png"])
     files["html"].write_text(bench_html(report, files["svg"]), encoding="utf-8")
+    if meta.get("kernelbench_level"):
+        # KernelBench's own analysis scripts read this folder (see bench/kernelbench.py).
+        export = export_run(results, meta["kernelbench_level"], bench.root / "kernelbench")
+        report["files"]["kernelbench"] = str(export)
+        write_json_atomic(files["json"], report)
     if out:
         Path(out).mkdir(parents=True, exist_ok=True)
         for path in files.values():
             shutil.copyfile(path, Path(out) / path.name)
+        if meta.get("kernelbench_level"):
+            shutil.copytree(bench.root / "kernelbench", Path(out) / "kernelbench", dirs_exist_ok=True)
     return report

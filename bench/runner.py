@@ -36,6 +36,7 @@ class BenchRequest:
     device: str = "auto"
     jobs: int | None = None
     filters: list[str] = dataclasses.field(default_factory=list)
+    kernelbench_level: int | None = None  # set: a KernelBench level folder; its run folder is exported too
     limit: int | None = None
     bench_id: str | None = None
     resume: str | None = None
@@ -43,6 +44,8 @@ class BenchRequest:
     show_progress: bool = True
     # Another engine (a cluster queue, ...) plugs in here; the default runs local processes.
     make_executor: Callable[[list[Slot]], Executor] = LocalProcessExecutor
+    # Its slots, from (--device, --jobs): this machine's by default, a cluster's with Ray (bench/ray_cluster.py).
+    plan: Callable[[str, int | None], tuple[list[Slot], str]] = plan_slots
 
 
 def _versions() -> dict[str, str]:
@@ -79,13 +82,13 @@ def open_bench(req: BenchRequest) -> tuple[BenchFolder, Path, list[Slot]]:
         missing = [n for n, f in meta["files"].items() if not (folder / f).is_file()]
         if missing:
             raise InputError(f"--resume {req.resume}: {folder} lacks {', '.join(missing[:5])}: give the suite's folder as DIR")
-        slots, _ = plan_slots(req.device if req.device != "auto" else meta["device"], req.jobs)
+        slots, _ = req.plan(req.device if req.device != "auto" else meta["device"], req.jobs)
         return bench, folder, slots
     if not req.folder:
         raise InputError("give a problem folder DIR, or --resume BENCH_ID")
     folder = Path(req.folder).resolve()
     files = discover(folder, req.filters, req.limit)
-    slots, kind = plan_slots(req.device, req.jobs)
+    slots, kind = req.plan(req.device, req.jobs)
     meta = {
         "dir": str(folder),
         "problems": [p.stem for p in files],
@@ -94,6 +97,7 @@ def open_bench(req: BenchRequest) -> tuple[BenchFolder, Path, list[Slot]]:
         "options": {"config_path": req.config_path, "config_file": CONFIG_COPY if req.config_path else None,
                     "overrides": req.overrides, "policy": _policy(req)},
         "versions": _versions(),
+        "kernelbench_level": req.kernelbench_level,
         "started": time.strftime("%Y-%m-%d %H:%M"),
     }
     bench = BenchFolder.create(req.home, req.bench_id, meta)

@@ -56,7 +56,7 @@ def run_problem(req: dict[str, Any]) -> dict[str, Any]:
     say(f"run {name} on {req['device']} (slot {req.get('slot')})")
     try:
         summary = execute(RunRequest(problem=req["problem"], home=home, config_path=req.get("config_path"),
-                                     overrides=overrides, out=req["out"], progress=say)).to_dict()
+                                     overrides=overrides, out=req["out"], progress=say)).model_dump(mode="json")
     except InputError as exc:
         return failed_record(name, req["problem"], req["device"], "bad_input", str(exc), 2, time.monotonic() - began)
     report_path = Path(summary["run_dir"]) / "report.json"

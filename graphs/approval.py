@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from langgraph.types import interrupt
 
+from kernelwright.agents.records import ApprovalRecord, ApprovalRequest, CandidateShown
+from kernelwright.agents.records.run_state import RunState
 from kernelwright.tools.problem import InputError
 
 APPROVABLE = ("plan", "code")
@@ -58,48 +60,49 @@ class Approval:
         return asdict(self)
 
 
-def request(node: str, state: dict[str, Any]) -> dict[str, Any]:
+def request(node: str, state: RunState) -> ApprovalRequest:
     """What the person is shown: the round's plan, or its candidates' code."""
-    shown: dict[str, Any] = {"approve": node, "round": state.get("iteration", 0), "answers": ANSWER_HELP}
+    round_ = state.get("iteration", 0)
     if node == "plan":
-        shown["plan"] = state.get("plan") or ""
-    else:
-        shown["candidates"] = [{"id": c["id"], "source": c["source"]} for c in state.get("pending") or []]
-    return shown
+        plan = state.get("plan")
+        return ApprovalRequest(approve=node, round=round_, answers=ANSWER_HELP, plan=plan.text if plan else "")
+    return ApprovalRequest(approve=node, round=round_, answers=ANSWER_HELP,
+                           candidates=tuple(CandidateShown(id=c.id, source=c.source) for c in state.get("pending") or []))
 
 
 def approval_body(node: str):
     """The body of the approval node after `node` (plain: LangGraph re-runs it on resume, and
     everything before `interrupt` must be free of side effects)."""
 
-    def body(state: dict[str, Any], ctx) -> dict[str, Any]:
-        answer = Approval.of(interrupt(request(node, state)))
-        record = {"node": node, "round": state.get("iteration", 0), **answer.to_dict()}
+    def body(state: RunState, ctx) -> RunState:
+        # The interrupt's payload is JSON: LangGraph Studio shows it as it is.
+        answer = Approval.of(interrupt(request(node, state).model_dump(mode="json", exclude_defaults=True)))
+        record = ApprovalRecord(node=node, round=state.get("iteration", 0), decision=answer.decision, text=answer.text)
         if answer.decision == "approve":
             return {"approvals": [record]}
         if answer.decision == "reject":
-            reason = f"the {node} of round {record['round']} was rejected by a person" + (f": {answer.text}" if answer.text else "")
+            reason = f"the {node} of round {record.round} was rejected by a person" + (f": {answer.text}" if answer.text else "")
             return {"approvals": [record], "user_stop": reason, "pending": []}
         if node == "plan":
             return {"approvals": [record], "plan": answer.text}
         pending = list(state.get("pending") or [])
         if len(pending) != 1:
             raise InputError(f"edit: the round has {len(pending)} candidates; approve or reject them")
-        return {"approvals": [record], "pending": [{**pending[0], "source": answer.text.strip("\n") + "\n", "origin": "edited"}]}
+        return {"approvals": [record], "pending": [pending[0].model_copy(update={"source": answer.text.strip("\n") + "\n", "origin": "edited", "kernel": None})]}
 
     return body
 
 
-def route_after_approval(state: dict[str, Any], after: str) -> str:
+def route_after_approval(state: RunState, after: str) -> str:
     return "finish" if state.get("user_stop") else after
 
 
-def format_request(shown: dict[str, Any]) -> str:
+def format_request(shown: ApprovalRequest) -> str:
     """The request as a person reads it on a terminal."""
-    lines = [f"kernelwright: approve the {shown['approve']} of round {shown['round']}?"]
-    if shown["approve"] == "plan":
-        lines += ["", shown.get("plan") or "(empty plan)"]
-    for cand in shown.get("candidates") or []:
-        lines += ["", f"--- candidate {cand['id']} ---", cand["source"].rstrip()]
-    lines += ["", f"answer: {shown['answers']}"]
+    lines = [f"kernelwright: approve the {shown.approve} of round {shown.round}?"]
+    if shown.approve == "plan":
+        lines += ["", shown.plan or "(empty plan)"]
+    for cand in shown.candidates:
+        lines += ["", f"--- candidate {cand.id} ---", cand.source.rstrip()]
+    lines += ["", f"answer: {shown.answers}"]
     return "\n".join(lines)

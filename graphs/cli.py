@@ -6,10 +6,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kernelwright.configs.flags import add_config_flags, flag_overrides
 from kernelwright.tools.home import resolve_home
+
+if TYPE_CHECKING:
+    from kernelwright.agents.records import ApprovalRequest
 
 
 def add_graph_parsers(sub: argparse._SubParsersAction) -> None:
@@ -64,7 +67,7 @@ def _progress(msg: str) -> None:
     print(f"kernelwright: {msg}", file=sys.stderr, flush=True)
 
 
-def prompt_person(request: dict[str, Any]) -> str:
+def prompt_person(request: ApprovalRequest) -> str:
     """Show an approval request on the terminal and read the answer (asked again until it parses)."""
     from kernelwright.graphs.approval import Approval, format_request
     from kernelwright.tools.problem import InputError
@@ -134,13 +137,13 @@ def _report(args: argparse.Namespace, summary) -> int:
     from kernelwright.tools.output import print_json
 
     if args.json:
-        print_json(summary.to_dict())
+        print_json(summary.model_dump(mode="json"))
     else:
         lines = [f"run {summary.run_id}: {summary.status}" + (f" ({summary.stop_reason})" if summary.stop_reason else "")]
         if summary.forked_from:
-            lines.append(f"forked from {summary.forked_from['run_id']} after step {summary.forked_from['step']}")
+            lines.append(f"forked from {summary.forked_from.run_id} after step {summary.forked_from.step}")
         if summary.replay:
-            lines.append(f"replay of {summary.replay['of']}: {summary.replay['answers_served']} of {summary.replay['answers_recorded']} recorded answers served")
+            lines.append(f"replay of {summary.replay.of}: {summary.replay.answers_served} of {summary.replay.answers_recorded} recorded answers served")
         if summary.error:
             lines.append(f"error: {summary.error}")
         if summary.awaiting:
@@ -149,9 +152,9 @@ def _report(args: argparse.Namespace, summary) -> int:
             lines.append(format_request(summary.awaiting))
             lines.append(f"paused: kernelwright resume {summary.run_id} --answer '{ANSWER_HELP}'")
         lines.append(f"solution: {summary.solution_path or 'none accepted'}")
-        cost = summary.usage.get("cost_usd")
+        cost = summary.usage.cost_usd
         report = Path(summary.run_dir) / "report.json"  # a paused run has none yet
-        lines.append(f"report: {report if report.exists() else 'none until the run ends'}; tokens: {summary.usage.get('total_tokens', 0)}"
+        lines.append(f"report: {report if report.exists() else 'none until the run ends'}; tokens: {summary.usage.total_tokens}"
                      + (f"; cost: ${cost:.4f}" if cost is not None else ""))
         print("\n".join(lines), file=sys.stderr)
     return 0 if summary.accepted else 1

@@ -17,11 +17,11 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 
 from kernelwright.agents.context import Budgets, RunContext
+from kernelwright.agents.records.run_state import RunState
 from kernelwright.agents.registry import RoleSpec
 from kernelwright.graphs import nodes
 from kernelwright.graphs.approval import approval_body, approval_node, route_after_approval
 from kernelwright.graphs.routing import route_after_analyze, route_after_check
-from kernelwright.graphs.state import RunState
 
 # node -> ("edge", next) | ("route", function, targets)
 BASE_EDGES: dict[str, tuple] = {

@@ -6,16 +6,27 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import time
 from pathlib import Path
-from typing import Any
 
 from langgraph.config import get_stream_writer
 from langgraph.errors import GraphBubbleUp
 from langgraph.runtime import Runtime
 
 from kernelwright.agents.context import RunContext
+from kernelwright.agents.records import (
+    Attempt,
+    BestSummary,
+    Candidate,
+    CheckFacts,
+    ProblemSummary,
+    Profile,
+    Reason,
+    Report,
+    RunUsage,
+)
+from kernelwright.agents.records.report import AttemptSummary
+from kernelwright.agents.records.run_state import RunState, validated_update
 from kernelwright.agents.tracing import ContextThreadPoolExecutor, candidate_run, tool_run
 from kernelwright.tools.check.verify import CheckOptions, verify_solution
 from kernelwright.tools.problem import InputError
@@ -25,7 +36,7 @@ class RoleFailed(Exception):
     """A role raised: the run ends with this error; the checkpoint before the node stays valid."""
 
 
-def _emit(event: dict[str, Any]) -> None:
+def _emit(event: dict[str, object]) -> None:
     try:
         get_stream_writer()(event)
     except RuntimeError:  # outside a streaming run (direct node calls in tests)
@@ -35,13 +46,13 @@ def _emit(event: dict[str, Any]) -> None:
 def timed(node: str, role: str | None, body):
     """Wrap a node body: step events for the trace, elapsed time for the wall budget."""
 
-    def run(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
+    def run(state: RunState, runtime: Runtime[RunContext]) -> RunState:
         began, wall = time.monotonic(), time.time()
         _emit({"step_start": node, "role": role, "started_at": wall})
         ctx, seeded = served_context(state, runtime.context)
         state = {**state, **seeded}
         try:
-            update = {**seeded, **(body(state, ctx) or {})}
+            update = validated_update({**seeded, **(body(state, ctx) or {})})
         except GraphBubbleUp:
             raise  # an approval's interrupt: LangGraph pauses the run here, nothing failed
         except Exception as exc:
@@ -60,13 +71,13 @@ def timed(node: str, role: str | None, body):
     return run
 
 
-def first_state(run_id: str, problem_path: Path) -> dict[str, Any]:
+def first_state(run_id: str, problem_path: Path) -> RunState:
     """The state a run starts from."""
     return {"run_id": run_id, "problem": problem_summary(problem_path), "iteration": 0, "status": "running", "pending": [],
             "best": None, "debugged": [], "lessons": [], "best_iteration": 0, "elapsed_s": 0.0, "plan": None, "analysis": None}
 
 
-def served_context(state: dict[str, Any], context: Any) -> tuple[RunContext, dict[str, Any]]:
+def served_context(state: RunState, context: object) -> tuple[RunContext, RunState]:
     """The node's RunContext, and the state a run served by the LangGraph server starts from:
     there the context is the JSON `StudioContext` (graphs/studio.py) and the input may be empty."""
     if isinstance(context, RunContext):
@@ -82,11 +93,11 @@ def served_context(state: dict[str, Any], context: Any) -> tuple[RunContext, dic
 
 
 def role_body(spec):
-    def body(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+    def body(state: RunState, ctx: RunContext) -> RunState:
         if spec.node == "plan":
             # A new round starts here; the planner already sees its number.
             state = {**state, "iteration": state.get("iteration", 0) + 1}
-        update = dict(spec.fn(state, ctx) or {})
+        update = validated_update(dict(spec.fn(state, ctx) or {}))
         if spec.node == "plan":
             update["iteration"] = state["iteration"]
         if spec.node == "analyze" and update.get("lessons"):
@@ -97,7 +108,7 @@ def role_body(spec):
             # Each failure goes to the debugger once, fix or no fix: the debug loop always ends.
             from kernelwright.agents.attempts import debuggable_attempts
 
-            update["debugged"] = [a["candidate_id"] for a in debuggable_attempts(state, ctx.budgets)]
+            update["debugged"] = [a.candidate_id for a in debuggable_attempts(state, ctx.budgets)]
         return update
 
     return body
@@ -111,59 +122,60 @@ def _options(ctx: RunContext) -> CheckOptions:
     return CheckOptions(home=ctx.home, **known)
 
 
-def _attempt(candidate: dict[str, Any], result, source: str) -> dict[str, Any]:
+def _attempt(candidate: Candidate, result, source: str) -> Attempt:
     timing = result.timing or {}
-    return {
-        "candidate_id": candidate["id"],
-        "parent_id": candidate.get("parent_id"),
-        "iteration": candidate["iteration"],
-        "origin": candidate.get("origin", "code"),
-        "debug_tries": candidate.get("debug_tries", 0),
-        "applied_lessons": list(candidate.get("applied_lessons") or []),
-        "source_sha": hashlib.sha256(source.encode()).hexdigest()[:16],
-        "source": source,
-        "verdict": result.verdict.value,
-        "accepted": result.accepted,
-        "reasons": [r.to_dict() for r in result.reasons][:5],
-        "speedup": result.speedup,
-        "median_ms": (timing.get("candidate") or {}).get("median_ms"),
-        "max_abs_err": result.max_abs_err,
-        "check": {"arch": (result.versions or {}).get("sm"), "timing": result.timing, "roofline": result.roofline, "resources": result.resources, "launches": result.launches, "wall_s": result.wall_s,
-                  "isolation": result.isolation},
-    }
+    return Attempt(
+        candidate_id=candidate.id,
+        parent_id=candidate.parent_id,
+        iteration=candidate.iteration,
+        origin=candidate.origin,
+        debug_tries=candidate.debug_tries,
+        applied_lessons=candidate.applied_lessons,
+        source_sha=hashlib.sha256(source.encode()).hexdigest()[:16],
+        source=source,
+        verdict=result.verdict.value,
+        accepted=result.accepted,
+        reasons=tuple(Reason(**r.to_dict()) for r in result.reasons[:5]),
+        speedup=result.speedup,
+        median_ms=(timing.get("candidate") or {}).get("median_ms"),
+        max_abs_err=result.max_abs_err,
+        check=CheckFacts(arch=(result.versions or {}).get("sm"), timing=result.timing, roofline=result.roofline, resources=result.resources,
+                         launches=result.launches, wall_s=result.wall_s, isolation=result.isolation),
+        kernel=candidate.kernel,
+    )
 
 
-def better(new: dict[str, Any], best: dict[str, Any] | None) -> bool:
+def better(new: Attempt, best: Attempt | None) -> bool:
     """A new accepted attempt replaces the best only if measurably faster (never a regression)."""
-    if not new["accepted"]:
+    if not new.accepted:
         return False
     if best is None:
         return True
-    if new["median_ms"] is None or best["median_ms"] is None:
+    if new.median_ms is None or best.median_ms is None:
         return False  # no timing (CPU): the first accepted solution stays
-    return new["median_ms"] < best["median_ms"]
+    return new.median_ms < best.median_ms
 
 
-def check_body(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+def check_body(state: RunState, ctx: RunContext) -> RunState:
     pending = state.get("pending", [])
     folder = ctx.run_dir / "candidates"
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for cand in pending:
-        path = folder / f"{cand['id']}.py"
-        path.write_text(cand["source"])
+        path = folder / f"{cand.id}.py"
+        path.write_text(cand.source)
         paths.append(path)
     opts = _options(ctx)
 
     def one(item):
         cand, path = item
-        labels = {"problem": ctx.problem_path.stem, "round": cand["iteration"], "candidate": cand["id"]}
+        labels = {"problem": ctx.problem_path.stem, "round": cand.iteration, "candidate": cand.id}
 
         def check():
             return tool_run("check", labels, {"problem": str(ctx.problem_path), "solution": str(path)},
                             lambda: verify_solution(ctx.problem_path, path, opts), lambda r: f"{r.verdict.value}")
 
-        return _attempt(cand, candidate_run(labels, check), cand["source"])
+        return _attempt(cand, candidate_run(labels, check), cand.source)
 
     # On a GPU candidates are timed one after another: parallel timing would measure contention.
     # The pool copies the node's context into its threads: the checks stay in the run's trace tree.
@@ -172,83 +184,100 @@ def check_body(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         attempts = list(pool.map(one, list(zip(pending, paths))))
     from kernelwright.graphs.learning import learn_from_check, record_lesson_outcomes
 
-    record_lesson_outcomes(ctx.memory, state, attempts)
+    attempts = record_lesson_outcomes(ctx.memory, state, attempts)
     learn_from_check(ctx.memory, state, attempts)
     best, best_iteration = state.get("best"), state.get("best_iteration", 0)
     for a in attempts:
-        ctx.say(f"check {a['candidate_id']}: {a['verdict']}" + (f" ({a['speedup']})" if a["speedup"] else ""))
+        ctx.say(f"check {a.candidate_id}: {a.verdict}" + (f" ({a.speedup})" if a.speedup else ""))
         if better(a, best):
-            best, best_iteration = a, a["iteration"]
+            best, best_iteration = a, a.iteration
     return {"attempts": attempts, "pending": [], "best": best, "best_iteration": best_iteration}
 
 
 # -- profile ------------------------------------------------------------------------------------
 
 PROFILE_BUDGET_S = 240.0  # the whole profile node on a GPU (ncu replays every kernel many times)
-PROFILE_SHOWN = ("candidate_id", "tier", "diagnosis", "roofline", "timing", "metrics", "missing", "resources", "launches")
-
-
-def profile_body(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+def profile_body(state: RunState, ctx: RunContext) -> RunState:
     """The best solution's profile, by `kernelwright.tools.profile.tiers` (the `profile` command's code):
     on the CPU the static tier and the roofline, reusing the check's sm_90 resources; on a GPU the
     best tier within PROFILE_BUDGET_S. The check's timing rides along. A profiling fault never
     ends the run: the check's record stands in, with the reason in `missing`."""
     from kernelwright.tools.profile.tiers import ProfileOptions, profile_solution
 
-    best = state.get("best") or {}
-    check = best.get("check") or {}
-    base = {"candidate_id": best.get("candidate_id"), "timing": check.get("timing"), "resources": check.get("resources"),
-            "launches": check.get("launches")}
-    if not best.get("source"):
-        return {"profile": {**base, "tier": "check", "roofline": check.get("roofline"), "missing": ["no accepted solution to profile"]}}
+    best = state.get("best")
+    check = best.check if best else CheckFacts()
+    base = {"candidate_id": best.candidate_id if best else None, "timing": check.timing, "resources": check.resources, "launches": check.launches}
+
+    def from_check(why: str) -> RunState:
+        return {"profile": Profile(**base, tier="check", roofline=check.roofline, missing=(why,))}
+
+    if best is None or not best.source:
+        return from_check("no accepted solution to profile")
     if ctx.profile.get("tier") == "off":  # e.g. a one-round bench, where no later round would read it
-        return {"profile": {**base, "tier": "check", "roofline": check.get("roofline"), "missing": ["profiling off (config profile.tier)"]}}
-    path = ctx.run_dir / "candidates" / f"{best['candidate_id']}.py"
+        return from_check("profiling off (config profile.tier)")
+    path = ctx.run_dir / "candidates" / f"{best.candidate_id}.py"
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
-        path.write_text(best["source"])
+        path.write_text(best.source)
     opts = ProfileOptions(device=str(ctx.check.get("device") or "auto"), timeout_s=float(ctx.check.get("timeout_s") or 300.0),
                           tier=ctx.profile.get("tier"), budget_s=float(ctx.profile.get("budget_s") or PROFILE_BUDGET_S),
                           home=ctx.home, progress=ctx.progress)
     try:
-        found = profile_solution(ctx.problem_path, path, opts, known={"resources": check.get("resources"), "median_ms": best.get("median_ms")})
+        found = profile_solution(ctx.problem_path, path, opts, known={"resources": check.resources, "median_ms": best.median_ms})
     except Exception as exc:  # noqa: BLE001 - the run goes on with what the check measured
-        missing = [f"profile failed: {type(exc).__name__}: {exc}"]
-        return {"profile": {**base, "tier": "check", "roofline": check.get("roofline"), "missing": missing}}
+        return from_check(f"profile failed: {type(exc).__name__}: {exc}")
     merged = {**found, **{k: v for k, v in base.items() if v is not None or k not in found}}
-    merged["resources"] = found.get("resources") or check.get("resources")
-    # Roofline and diagnosis first: the analyst's brief shows the first lines of the profile.
-    return {"profile": {**{k: merged.get(k) for k in PROFILE_SHOWN}, **{k: v for k, v in merged.items() if k not in PROFILE_SHOWN}}}
+    merged["resources"] = found.get("resources") or check.resources
+    return {"profile": Profile(**merged)}
 
 
 # -- finish -------------------------------------------------------------------------------------
 
-def finish_body(state: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-    from kernelwright.graphs.routing import cost_used, stop_reason, tokens_used
+def finish_body(state: RunState, ctx: RunContext) -> RunState:
+    from kernelwright.graphs.routing import stop_reason
 
     budgets_reason = stop_reason(state, ctx.budgets) or "no candidate left to try"
     best = state.get("best")
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
     if best:
-        (ctx.run_dir / "solution.py").write_text(best["source"])
-    report = {
-        "run_id": state.get("run_id"),
-        "problem": state.get("problem", {}).get("path"),
-        "status": "finished",
-        "accepted": best is not None,
-        "stop_reason": budgets_reason,
-        "iterations": state.get("iteration", 0),
-        "best": {**{k: best[k] for k in ("candidate_id", "verdict", "speedup", "median_ms", "max_abs_err")},
-                 "pct_of_sol": ((best.get("check") or {}).get("roofline") or {}).get("pct_of_sol")} if best else None,
-        "attempts": [{k: a[k] for k in ("candidate_id", "parent_id", "iteration", "origin", "verdict", "speedup", "median_ms")} for a in state.get("attempts", [])],
-        "usage": {"total_tokens": tokens_used(state), "cost_usd": cost_used(state), "llm_calls": len(state.get("llm_calls", []))},
-    }
-    (ctx.run_dir / "report.json").write_text(json.dumps(report, indent=2))
+        (ctx.run_dir / "solution.py").write_text(best.source)
+    report = run_report(state, budgets_reason)
+    (ctx.run_dir / "report.json").write_text(report.model_dump_json(indent=2))
     return {"status": "finished", "stop_reason": budgets_reason}
 
 
-def problem_summary(path: Path) -> dict[str, Any]:
+def run_report(state: RunState, stop_reason: str | None, error: str | None = None) -> Report:
+    """report.json: the finish node's, or (with `error`) the runner's for a run an error ended."""
+    from kernelwright.graphs.routing import cost_used, tokens_used
+
+    best = state.get("best")
+    problem = state.get("problem")
+    return Report(
+        run_id=state.get("run_id"),
+        problem=problem.path if problem else None,
+        status="failed" if error else "finished",
+        accepted=best is not None and not error,
+        stop_reason=stop_reason,
+        error=error,
+        iterations=state.get("iteration", 0),
+        best=best_summary(best, with_sol=True),
+        attempts=tuple(AttemptSummary(candidate_id=a.candidate_id, parent_id=a.parent_id, iteration=a.iteration, origin=a.origin,
+                                      verdict=a.verdict, speedup=a.speedup, median_ms=a.median_ms) for a in state.get("attempts", [])),
+        usage=RunUsage(total_tokens=tokens_used(state), cost_usd=cost_used(state), llm_calls=len(state.get("llm_calls", []))),
+    )
+
+
+def best_summary(best: Attempt | None, with_sol: bool = False) -> BestSummary | None:
+    """The best attempt as the report and the run summary show it (`pct_of_sol` in the report)."""
+    if best is None:
+        return None
+    sol = (best.check.roofline or {}).get("pct_of_sol") if with_sol else None
+    return BestSummary(candidate_id=best.candidate_id, verdict=best.verdict, speedup=best.speedup, median_ms=best.median_ms,
+                       max_abs_err=best.max_abs_err, pct_of_sol=sol if isinstance(sol, (int, float)) else None)
+
+
+def problem_summary(path: Path) -> ProblemSummary:
     from kernelwright.tools.problem import load_problem
 
     p = load_problem(path)
-    return {"path": str(p.path), "name": p.name, "source": p.file.source, "constants": p.constants}
+    return ProblemSummary(path=str(p.path), name=p.name, source=p.file.source, constants=p.constants)

@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from kernelwright.agents.attempts import debuggable_attempts, round_attempts
 from kernelwright.agents.context import Budgets
+from kernelwright.agents.records.run_state import RunState
 
 
-def tokens_used(state: dict[str, Any]) -> int:
-    return sum((c.get("usage") or {}).get("total_tokens", 0) or 0 for c in state.get("llm_calls", []))
+def tokens_used(state: RunState) -> int:
+    return sum(c.usage.total_tokens for c in state.get("llm_calls", []))
 
 
-def cost_used(state: dict[str, Any]) -> float | None:
+def cost_used(state: RunState) -> float | None:
     """US dollars spent on LLM calls so far; None when no call had a price."""
     from kernelwright.agents.cost import total_cost
 
-    return total_cost(state.get("llm_calls", []))
+    return total_cost(c.cost_usd for c in state.get("llm_calls", []))
 
 
-def stop_reason(state: dict[str, Any], budgets: Budgets) -> str | None:
+def stop_reason(state: RunState, budgets: Budgets) -> str | None:
     """Why the run should stop now, or None to go on with another round."""
     if state.get("user_stop"):  # a person rejected a plan or the code (`run --approve`)
         return state["user_stop"]
-    best = state.get("best") or {}
-    eager = (best.get("speedup") or {}).get("eager")
+    best = state.get("best")
+    eager = (best.speedup or {}).get("eager") if best else None
     if budgets.target_speedup and eager and eager >= budgets.target_speedup:
         return f"target speedup {budgets.target_speedup}x reached ({eager:.2f}x vs eager)"
     if budgets.max_tokens and tokens_used(state) >= budgets.max_tokens:
@@ -40,13 +41,13 @@ def stop_reason(state: dict[str, Any], budgets: Budgets) -> str | None:
     return None
 
 
-def route_after_check(state: dict[str, Any], budgets: Budgets) -> Literal["debug", "profile", "plan", "finish"]:
+def route_after_check(state: RunState, budgets: Budgets) -> Literal["debug", "profile", "plan", "finish"]:
     if debuggable_attempts(state, budgets):
         return "debug"
-    if any(a["accepted"] for a in round_attempts(state)):
+    if any(a.accepted for a in round_attempts(state)):
         return "profile"
     return "finish" if stop_reason(state, budgets) else "plan"
 
 
-def route_after_analyze(state: dict[str, Any], budgets: Budgets) -> Literal["plan", "finish"]:
+def route_after_analyze(state: RunState, budgets: Budgets) -> Literal["plan", "finish"]:
     return "finish" if stop_reason(state, budgets) else "plan"

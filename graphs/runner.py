@@ -17,17 +17,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 
 from kernelwright.agents.context import Budgets, RunContext
 from kernelwright.agents.cost import PriceTable
+from kernelwright.agents.records import ApprovalRequest, ForkOrigin, ReplayCount, RunSummary, TokenUsage
+from kernelwright.agents.records.run_state import CHECKPOINT_TYPES, RunState
 from kernelwright.agents.registry import require_runnable, resolve_roles
 from kernelwright.agents.structured import StructuredOutput
 from kernelwright.configs import Config, load, merge, validate
 from kernelwright.graphs.approval import ANSWER_HELP, APPROVABLE, Approval
 from kernelwright.graphs.graph import build_graph
-from kernelwright.graphs.nodes import RoleFailed, first_state
+from kernelwright.graphs.nodes import RoleFailed, best_summary, first_state, run_report
 from kernelwright.graphs.preflight import preflight
 from kernelwright.graphs.routing import tokens_used
 from kernelwright.graphs.traces.fork import ForkPoint, fork_config, fork_point, seed_fork, state_at
@@ -61,26 +65,7 @@ class RunRequest:
     callbacks: list[Any] | None = None
     answer: str | None = None  # a person's answer to the approval a paused run waits for (`kernelwright resume`)
     # Asks a person (a terminal prompt) for each approval as it comes: request -> answer. None: pause.
-    ask: Callable[[dict[str, Any]], str] | None = None
-
-
-@dataclasses.dataclass
-class RunSummary:
-    run_id: str
-    status: str
-    accepted: bool
-    solution_path: str | None
-    best: dict[str, Any] | None
-    usage: dict[str, int]
-    stop_reason: str | None
-    error: str | None
-    run_dir: str
-    forked_from: dict[str, Any] | None = None  # {"run_id", "step"}
-    replay: dict[str, Any] | None = None  # {"of", "answers_served", "answers_recorded"}
-    awaiting: dict[str, Any] | None = None  # status "paused": what waits for approval (graphs/approval.py)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+    ask: Callable[[ApprovalRequest], str] | None = None
 
 
 def choose_policy(config: Config) -> str:
@@ -138,18 +123,19 @@ def _checkpointer(home: Path) -> SqliteSaver:
     made: list[SqliteSaver] = []
 
     def setup(conn) -> None:  # the saver that made its tables is the one used: it remembers it did
-        made.append(SqliteSaver(conn))
+        # The state's records are pydantic models: named so the serializer loads them back without a warning.
+        made.append(SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=CHECKPOINT_TYPES)))
         made[0].setup()
 
     open_sqlite(home / "checkpoints.db", setup=setup)
     return made[0]
 
 
-def run_config(run_id: str, problem_file: str, policy: str, config: Config, callbacks: list[Any] | None) -> dict[str, Any]:
+def run_config(run_id: str, problem_file: str, policy: str, config: Config, callbacks: list[Any] | None) -> RunnableConfig:
     """The LangGraph config of a run: its thread, and the name, tags and metadata every traced call
     inherits (LangSmith files the run's tree under them)."""
     problem = Path(problem_file).stem
-    out: dict[str, Any] = {
+    out: RunnableConfig = {
         "configurable": {"thread_id": run_id}, "recursion_limit": 10_000, "run_name": f"kernelwright {problem}",
         "tags": ["kernelwright", f"policy:{policy}", f"problem:{problem}"],
         "metadata": {"kernelwright_run": run_id, "problem": problem, "policy": policy, "model": config.model},
@@ -250,7 +236,7 @@ def execute(req: RunRequest) -> RunSummary:
     if waiting is not None:
         answer = req.answer if req.answer is not None else (req.ask(waiting) if req.ask else None)
         if answer is None:
-            raise InputError(f"run {run_id} waits for a person to approve its {waiting['approve']}: "
+            raise InputError(f"run {run_id} waits for a person to approve its {waiting.approve}: "
                              f"kernelwright resume {run_id} --answer '{ANSWER_HELP}'")
         inputs = Command(resume=Approval.parse(answer).to_dict())
     if start.fork:
@@ -267,12 +253,13 @@ def execute(req: RunRequest) -> RunSummary:
             error = _stream(compiled, Command(resume=answer.to_dict()), graph_config, ctx, trace, run_id, req.progress)
     finally:
         ctx.check["reference_cache"].close()
-    waiting = None if error else pending_request(compiled, graph_config)
     state = compiled.get_state(graph_config).values
+    waiting = None if error else pending_request(compiled, graph_config)
     best = state.get("best")
     status = "failed" if error else "paused" if waiting else state.get("status", "running")
-    summary_best = {k: best[k] for k in ("candidate_id", "verdict", "speedup", "median_ms", "max_abs_err")} if best else None
-    trace.finish_run(run_id, status, state.get("stop_reason"), summary_best, time.monotonic() - began, str(error) if error else None)
+    summary_best = best_summary(best)
+    trace.finish_run(run_id, status, state.get("stop_reason"), summary_best.model_dump(mode="json", exclude={"pct_of_sol"}) if best else None,
+                     time.monotonic() - began, str(error) if error else None)
     stored = trace.run(run_id)
     solution = run_dir / "solution.py"
     replayed = start.chat_model if isinstance(start.chat_model, ReplayChatModel) else None
@@ -282,13 +269,13 @@ def execute(req: RunRequest) -> RunSummary:
         accepted=best is not None and not error,
         solution_path=str(solution) if best and solution.exists() else None,
         best=summary_best,
-        usage=json.loads(stored["usage"]) if stored and stored["usage"] else {"total_tokens": tokens_used(state)},
+        usage=TokenUsage.model_validate_json(stored["usage"]) if stored and stored["usage"] else TokenUsage(total_tokens=tokens_used(state)),
         stop_reason=state.get("stop_reason"),
-        error=error,
+        error=str(error) if error else None,
         run_dir=str(run_dir),
-        forked_from=json.loads(stored["forked_from"]) if stored and stored["forked_from"] else None,
-        replay={"of": start.replay_of, "answers_served": replayed.served() if replayed else 0,
-                "answers_recorded": replayed.total() if replayed else 0} if start.replay_of else None,
+        forked_from=ForkOrigin.model_validate_json(stored["forked_from"]) if stored and stored["forked_from"] else None,
+        replay=ReplayCount(of=start.replay_of, answers_served=replayed.served() if replayed else 0,
+                           answers_recorded=replayed.total() if replayed else 0) if start.replay_of else None,
         awaiting=waiting,
     )
     if error:
@@ -302,20 +289,14 @@ def write_failed_report(run_dir: Path, summary: RunSummary, state: dict[str, Any
     """The report of a run that ended in an error (the finish node, which writes it otherwise, did
     not run): the path the command prints must exist."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    report = {
-        "run_id": summary.run_id, "problem": (state.get("problem") or {}).get("path"), "status": "failed", "accepted": False,
-        "error": str(summary.error), "stop_reason": summary.stop_reason, "iterations": state.get("iteration", 0), "best": summary.best,
-        "attempts": [{k: a.get(k) for k in ("candidate_id", "parent_id", "iteration", "origin", "verdict", "speedup", "median_ms")}
-                     for a in state.get("attempts", [])],
-        "usage": summary.usage,
-    }
-    (run_dir / "report.json").write_text(json.dumps(report, indent=2))
+    report = run_report(RunState(**state), summary.stop_reason, error=summary.error)
+    (run_dir / "report.json").write_text(report.model_dump_json(indent=2))
 
 
-def pending_request(compiled, graph_config: dict[str, Any]) -> dict[str, Any] | None:
+def pending_request(compiled, graph_config: RunnableConfig) -> ApprovalRequest | None:
     """What a paused run waits for a person to approve (graphs/approval.py), or None."""
     interrupts = compiled.get_state(graph_config).interrupts
-    return dict(interrupts[0].value) if interrupts else None
+    return ApprovalRequest.model_validate(interrupts[0].value) if interrupts else None
 
 
 class BadInputMidRun(str):
@@ -355,7 +336,7 @@ def _stream(compiled, inputs, graph_config, ctx: RunContext, trace: TraceStore, 
                 elif progress:
                     state = compiled.get_state(graph_config).values
                     best = state.get("best")
-                    progress(f"[{node}] round {state.get('iteration', 0)}; best: {best['candidate_id'] + ' ' + str(best.get('speedup') or 'accepted') if best else 'none yet'}")
+                    progress(f"[{node}] round {state.get('iteration', 0)}; best: {best.candidate_id + ' ' + str(best.speedup or 'accepted') if best else 'none yet'}")
     except RoleFailed as exc:
         return str(exc)
     except InputError as exc:  # found only by running (the reference raises in a check): still bad input

@@ -38,6 +38,7 @@ EXAMPLES: dict[str, str] = {
     "traces serve": "kernelwright traces serve --port 8765   # then open http://127.0.0.1:8765/",
     "bench": "kernelwright bench examples/problems --policy expert --filter 'gelu*' --out report/",
     "doctor": "kernelwright doctor --json",
+    "audit": "kernelwright audit KernelBench/runs/my_run --kernelbench KernelBench --device cuda",
     "config": "kernelwright config show --config my.yaml --max-iters 5",
     "config show": "kernelwright config show --config my.yaml --json",
 }
@@ -70,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kernelwright {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    from kernelwright.bench.audit_cli import add_audit_parser
     from kernelwright.bench.cli import add_bench_parser
     from kernelwright.configs.cli import add_config_parser
     from kernelwright.graphs.cli import add_graph_parsers
@@ -83,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_memory_parser(sub)
     add_traces_parser(sub)
     add_bench_parser(sub)
+    add_audit_parser(sub)
     add_doctor_parser(sub)
     add_config_parser(sub)
     finish_help(parser)
@@ -95,10 +98,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
-    from kernelwright.tools.problem import InputError
+    from kernelwright.tools.problem import CheckerFailure, InputError
 
     try:
         return args.func(args)
+    except CheckerFailure as exc:
+        if args.debug:
+            raise
+        if getattr(args, "json", False):
+            print_json({"error": str(exc), "kind": "checker_failure"})
+        print(f"kernelwright: checker failure (not a verdict): {exc}", file=sys.stderr)
+        return 1
     except InputError as exc:
         if args.debug:
             raise

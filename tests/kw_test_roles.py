@@ -1,5 +1,8 @@
 """Roles from outside the package, plugged in through a config file in the graph tests.
 
+They read the state's records (agents/records) by attribute and return plain dicts, which the
+graph validates into records.
+
 Each role reads its script from `ctx.role_options[<role>]` and leaves a marker file per call in
 `marker_dir`, so tests can count how often each role ran (e.g. across a kill and a resume).
 """
@@ -34,9 +37,9 @@ def coder(state, ctx):
 def debugger(state, ctx):
     _mark(ctx, "debugger")
     fixed = Path(ctx.role_options["debugger"]["fix"]).read_text()
-    failed = [a for a in state["attempts"] if a["iteration"] == state["iteration"] and not a["accepted"]][-1]
-    tries = failed.get("debug_tries", 0) + 1
-    return {"pending": [{"id": f"{failed['candidate_id']}-d{tries}", "source": fixed, "parent_id": failed["candidate_id"],
+    failed = [a for a in state["attempts"] if a.iteration == state["iteration"] and not a.accepted][-1]
+    tries = failed.debug_tries + 1
+    return {"pending": [{"id": f"{failed.candidate_id}-d{tries}", "source": fixed, "parent_id": failed.candidate_id,
                          "origin": "debug", "iteration": state["iteration"], "debug_tries": tries}]}
 
 
@@ -45,7 +48,7 @@ def analyst(state, ctx):
     pause = ctx.role_options["analyst"].get("sleep_first_s", 0)
     if n == 1 and pause:
         time.sleep(pause)  # a window in which the test kills the run
-    return {"analysis": f"best so far: {state['best']['candidate_id']}"}
+    return {"analysis": f"best so far: {state['best'].candidate_id}"}
 
 
 def audit(state, ctx):

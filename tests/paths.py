@@ -7,3 +7,4 @@ PROBLEMS = ROOT / "examples" / "problems"
 SOLUTIONS = ROOT / "examples" / "solutions"
 CANDIDATES = ROOT / "tests" / "integrity" / "candidates"
 TESTS = ROOT / "tests"
+TEST_PROBLEMS = ROOT / "tests" / "data" / "problems"  # KernelBench-shaped problems of the tests' own

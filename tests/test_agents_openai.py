@@ -9,6 +9,8 @@ from kernelwright.agents import llm_roles
 from kernelwright.agents.context import RunContext
 from kernelwright.agents.llm import EndpointError, ask, make_chat_model
 from kernelwright.agents.parsing import extract_solution
+from kernelwright.agents.records.run_state import validated_update
+from kernelwright.graphs.traces.store import as_json
 from kernelwright.tools.problem import InputError
 
 from paths import PROBLEMS, SOLUTIONS
@@ -48,7 +50,7 @@ def served_usage(server) -> list[dict]:
 
 def test_plain_reply_is_parsed_and_its_usage_recorded(tmp_path, openai_server):
     openai_server.reply(GOOD_ANSWER, prompt_tokens=123, completion_tokens=456, model="kw-test-model-2025")
-    source, calls = ask(make_ctx(tmp_path, openai_server), "coder", MESSAGES, extract_solution)
+    source, calls = as_json(ask(make_ctx(tmp_path, openai_server), "coder", MESSAGES, extract_solution))
 
     assert source == GOOD
     (call,) = calls
@@ -64,7 +66,7 @@ def test_plain_reply_is_parsed_and_its_usage_recorded(tmp_path, openai_server):
 
 def test_streamed_reply_is_reassembled_with_the_final_usage_chunk(tmp_path, openai_server):
     openai_server.reply(GOOD_ANSWER, prompt_tokens=77, completion_tokens=900)
-    source, calls = ask(make_ctx(tmp_path, openai_server, streaming=True), "coder", MESSAGES, extract_solution)
+    source, calls = as_json(ask(make_ctx(tmp_path, openai_server, streaming=True), "coder", MESSAGES, extract_solution))
 
     assert source == GOOD and calls[0]["response"] == GOOD_ANSWER
     assert calls[0]["usage"] == {"prompt_tokens": 77, "completion_tokens": 900, "total_tokens": 977}
@@ -76,7 +78,7 @@ def test_streamed_reply_is_reassembled_with_the_final_usage_chunk(tmp_path, open
 def test_rate_limits_and_server_errors_are_retried_by_the_client(tmp_path, openai_server, status):
     openai_server.fail(status)
     openai_server.reply(GOOD_ANSWER, prompt_tokens=5, completion_tokens=6)
-    source, calls = ask(make_ctx(tmp_path, openai_server, max_retries=2), "coder", MESSAGES, extract_solution)
+    source, calls = as_json(ask(make_ctx(tmp_path, openai_server, max_retries=2), "coder", MESSAGES, extract_solution))
 
     assert source == GOOD
     assert len(openai_server.requests) == 2  # the failure, then the retry
@@ -86,7 +88,7 @@ def test_rate_limits_and_server_errors_are_retried_by_the_client(tmp_path, opena
 def test_streamed_request_is_retried_too(tmp_path, openai_server):
     openai_server.fail(500)
     openai_server.reply(GOOD_ANSWER, prompt_tokens=5, completion_tokens=6)
-    _, calls = ask(make_ctx(tmp_path, openai_server, streaming=True), "coder", MESSAGES, extract_solution)
+    _, calls = as_json(ask(make_ctx(tmp_path, openai_server, streaming=True), "coder", MESSAGES, extract_solution))
     assert len(openai_server.requests) == 2 and calls[0]["usage"]["total_tokens"] == 11
 
 
@@ -102,12 +104,12 @@ def test_an_endpoint_that_keeps_failing_is_an_endpoint_error(tmp_path, openai_se
 def test_coder_parse_retry_through_the_real_client_accounts_for_every_token(tmp_path, openai_server, streaming):
     openai_server.reply("Sure! I will write it next time.", prompt_tokens=900, completion_tokens=9)
     openai_server.reply(GOOD_ANSWER, prompt_tokens=950, completion_tokens=420)
-    state = {
-        "problem": {"name": "softmax_rows", "source": (PROBLEMS / "softmax_rows.py").read_text(),
+    state = validated_update({
+        "problem": {"path": str(PROBLEMS / "softmax_rows.py"), "name": "softmax_rows", "source": (PROBLEMS / "softmax_rows.py").read_text(),
                     "constants": {"batch_size": 32, "dim": 300}},
         "iteration": 1, "attempts": [],
-    }
-    update = llm_roles.coder(state, make_ctx(tmp_path, openai_server, streaming=streaming))
+    })
+    update = as_json(llm_roles.coder(state, make_ctx(tmp_path, openai_server, streaming=streaming)))
 
     assert [c["id"] for c in update["pending"]] == ["r1-c0"] and update["pending"][0]["source"] == GOOD
     assert [c["usage"] for c in update["llm_calls"]] == served_usage(openai_server)

@@ -10,6 +10,8 @@ from kernelwright.agents import llm_roles
 from kernelwright.agents.briefing import lessons_query
 from kernelwright.agents.context import Budgets, RunContext
 from kernelwright.agents.llm import RoleError, UnusableAnswer
+from kernelwright.agents.records.run_state import validated_update
+from kernelwright.graphs.traces.store import as_json
 
 from paths import PROBLEMS, SOLUTIONS
 
@@ -36,7 +38,7 @@ def make_state(iteration: int = 1, **kw) -> dict:
     source = (PROBLEMS / "softmax_rows.py").read_text()
     problem = {"path": str(PROBLEMS / "softmax_rows.py"), "name": "softmax_rows", "source": source,
                "constants": {"batch_size": 32, "dim": 300}}
-    return {"run_id": "t", "problem": problem, "iteration": iteration, "attempts": [], "llm_calls": [], **kw}
+    return validated_update({"run_id": "t", "problem": problem, "iteration": iteration, "attempts": [], "llm_calls": [], **kw})
 
 
 def attempt(
@@ -55,11 +57,11 @@ def attempt(
 
 def test_coder_retries_with_the_quoted_parse_error_and_records_usage(tmp_path):
     ctx = make_ctx(tmp_path, [answer("I'd fuse it all.", 100, 7), answer(GOOD_ANSWER, 180, 400)])
-    update = llm_roles.coder(make_state(iteration=2), ctx)
+    update = as_json(llm_roles.coder(make_state(iteration=2), ctx))
 
     assert update["pending"] == [
         {"id": "r2-c0", "source": GOOD, "parent_id": None, "origin": "code", "iteration": 2, "debug_tries": 0,
-         "applied_lessons": []}
+         "applied_lessons": [], "repair": None, "kernel": None}
     ]
     first, second = update["llm_calls"]
     assert (first["attempt"], second["attempt"]) == (1, 2)
@@ -77,15 +79,15 @@ def test_coder_retries_with_the_quoted_parse_error_and_records_usage(tmp_path):
 def test_coder_gives_up_after_two_unusable_answers_with_the_calls(tmp_path):
     ctx = make_ctx(tmp_path, [answer("no code"), answer("```python\nimport torch\n")])
     with pytest.raises(UnusableAnswer, match="cut off") as info:
-        llm_roles.coder(make_state(), ctx)
+        as_json(llm_roles.coder(make_state(), ctx))
     assert isinstance(info.value, RoleError)
-    assert [c["attempt"] for c in info.value.llm_calls] == [1, 2]
+    assert [c.attempt for c in info.value.llm_calls] == [1, 2]
 
 
 def test_coder_k_candidates_keeps_the_usable_ones(tmp_path):
     replies = [answer("prose"), answer("more prose"), answer(GOOD_ANSWER), answer(GOOD_ANSWER)]
     ctx = make_ctx(tmp_path, replies, candidates=3, role_options={"coder": {"concurrency": 1}})
-    update = llm_roles.coder(make_state(iteration=1), ctx)
+    update = as_json(llm_roles.coder(make_state(iteration=1), ctx))
     assert [c["id"] for c in update["pending"]] == ["r1-c1", "r1-c2"]
     assert len(update["llm_calls"]) == 4
     prompts = [c["messages"][1]["content"] for c in update["llm_calls"] if c["attempt"] == 1]
@@ -94,7 +96,7 @@ def test_coder_k_candidates_keeps_the_usable_ones(tmp_path):
 
 def test_coder_candidates_run_concurrently_by_default(tmp_path):
     ctx = make_ctx(tmp_path, [answer(GOOD_ANSWER) for _ in range(4)], candidates=4)
-    update = llm_roles.coder(make_state(), ctx)
+    update = as_json(llm_roles.coder(make_state(), ctx))
     assert [c["id"] for c in update["pending"]] == ["r1-c0", "r1-c1", "r1-c2", "r1-c3"]
 
 
@@ -116,7 +118,7 @@ def test_coder_prompt_carries_the_run_facts(tmp_path):
     )
     state["best"] = state["attempts"][1]
     ctx = make_ctx(tmp_path, [answer(GOOD_ANSWER)], lessons=lessons)
-    update = llm_roles.coder(state, ctx)
+    update = as_json(llm_roles.coder(state, ctx))
     system, user = (m["content"] for m in update["llm_calls"][0]["messages"])
     assert "class ModelNew(nn.Module)" in system and "try" in system
     assert "torch.softmax(x, dim=-1)" in user  # the reference source
@@ -133,14 +135,14 @@ def test_prompt_file_option_replaces_the_system_prompt(tmp_path):
     custom = tmp_path / "coder.md"
     custom.write_text("Write CUDA instead.")
     ctx = make_ctx(tmp_path, [answer(GOOD_ANSWER)], role_options={"coder": {"prompt_file": str(custom)}})
-    update = llm_roles.coder(make_state(), ctx)
+    update = as_json(llm_roles.coder(make_state(), ctx))
     assert update["llm_calls"][0]["messages"][0]["content"] == "Write CUDA instead."
 
 
 def test_a_role_without_a_chat_model_says_so(tmp_path):
     ctx = RunContext(problem_path=PROBLEMS / "softmax_rows.py", run_dir=tmp_path, home=tmp_path)
     with pytest.raises(RoleError, match="no chat model"):
-        llm_roles.planner(make_state(), ctx)
+        as_json(llm_roles.planner(make_state(), ctx))
 
 
 # --- planner -------------------------------------------------------------------------------------
@@ -148,25 +150,26 @@ def test_a_role_without_a_chat_model_says_so(tmp_path):
 
 def test_planner_returns_the_labelled_plan(tmp_path):
     ctx = make_ctx(tmp_path, [answer("Thinking...\n**STRATEGY**: fused\nnext: tile rows\nExpected: 2x")])
-    update = llm_roles.planner(make_state(), ctx)
-    assert update["plan"] == "STRATEGY: fused\nNEXT: tile rows\nEXPECTED: 2x"
+    update = as_json(llm_roles.planner(make_state(), ctx))
+    assert update["plan"] == {"text": "STRATEGY: fused\nNEXT: tile rows\nEXPECTED: 2x",
+                              "next_step": {"kind": "free_text", "change": "tile rows", "space": None, "reason": None, "configs": []}}
     assert len(update["llm_calls"]) == 1 and update["llm_calls"][0]["role"] == "planner"
 
 
 def test_planner_takes_a_plan_missing_a_section_and_records_the_gap(tmp_path):
     # One reply only: a missing section costs no retry (the script would run out and raise).
     ctx = make_ctx(tmp_path, [answer("STRATEGY: fused\nNEXT: tile")])
-    update = llm_roles.planner(make_state(), ctx)
-    assert update["plan"] == "STRATEGY: fused\nNEXT: tile"
+    update = as_json(llm_roles.planner(make_state(), ctx))
+    assert update["plan"]["text"] == "STRATEGY: fused\nNEXT: tile" and update["plan"]["next_step"]["change"] == "tile"
     (call,) = update["llm_calls"]
     assert call["missing"] == ["EXPECTED"] and call["answer_format"] == "text"
 
 
 def test_planner_takes_a_free_text_plan_as_the_strategy(tmp_path):
     text = f"Plan: fuse the softmax into one kernel per row.\n\n```python\n{GOOD}```\n"
-    update = llm_roles.planner(make_state(), make_ctx(tmp_path, [answer(text)]))
-    assert update["plan"].startswith("STRATEGY: fuse the softmax into one kernel per row.")
-    assert "class ModelNew" not in update["plan"] and "a code block of" in update["plan"]
+    update = as_json(llm_roles.planner(make_state(), make_ctx(tmp_path, [answer(text)])))
+    assert update["plan"]["text"].startswith("STRATEGY: fuse the softmax into one kernel per row.")
+    assert "class ModelNew" not in update["plan"]["text"] and "a code block of" in update["plan"]["text"]
     assert update["llm_calls"][0]["missing"] == ["STRATEGY", "NEXT", "EXPECTED"]
 
 
@@ -177,7 +180,7 @@ def test_planner_fails_only_on_an_empty_answer(tmp_path):
 
 def test_coder_uses_the_first_code_block_when_the_retry_is_no_better(tmp_path):
     sketch = "```python\nimport torch\n\ndef kernel(x):\n    return x\n```"
-    update = llm_roles.coder(make_state(), make_ctx(tmp_path, [answer(sketch), answer(sketch)]))
+    update = as_json(llm_roles.coder(make_state(), make_ctx(tmp_path, [answer(sketch), answer(sketch)])))
     assert update["pending"][0]["source"] == "import torch\n\ndef kernel(x):\n    return x\n"
     first, second = update["llm_calls"]
     assert "class ModelNew" in first["missing"][0] and "used a partial answer" in second["missing"][-1]
@@ -203,7 +206,7 @@ def test_analyst_returns_analysis_and_lessons(tmp_path):
     }
     state = make_state(best=best, attempts=[best], profile=profile)
     ctx = make_ctx(tmp_path, [answer(ANALYSIS + lesson)])
-    update = llm_roles.analyst(state, ctx)
+    update = as_json(llm_roles.analyst(state, ctx))
     assert update["analysis"].startswith("BOTTLENECK: memory-bound")
     assert "NEXT MOVES: 1. process two rows per program\n2. autotune num_warps" in update["analysis"]
     assert "LESSON" not in update["analysis"]
@@ -217,7 +220,7 @@ def test_analyst_returns_analysis_and_lessons(tmp_path):
 
 
 def test_analyst_without_lesson_has_no_lessons_key(tmp_path):
-    update = llm_roles.analyst(make_state(), make_ctx(tmp_path, [answer(ANALYSIS)]))
+    update = as_json(llm_roles.analyst(make_state(), make_ctx(tmp_path, [answer(ANALYSIS)])))
     assert "lessons" not in update
 
 
@@ -231,9 +234,10 @@ def test_debugger_fixes_this_rounds_failures(tmp_path):
         attempt("r2-c1", "accepted", iteration=2),
     ]
     ctx = make_ctx(tmp_path, [answer(GOOD_ANSWER)])
-    update = llm_roles.debugger(make_state(iteration=2, attempts=attempts), ctx)
+    update = as_json(llm_roles.debugger(make_state(iteration=2, attempts=attempts), ctx))
     assert update["pending"] == [
-        {"id": "r2-c0-d1", "source": GOOD, "parent_id": "r2-c0", "origin": "debug", "iteration": 2, "debug_tries": 1}
+        {"id": "r2-c0-d1", "source": GOOD, "parent_id": "r2-c0", "origin": "debug", "iteration": 2, "debug_tries": 1,
+         "applied_lessons": [], "repair": None, "kernel": None}
     ]
     user = update["llm_calls"][0]["messages"][1]["content"]
     assert "## Verdict: compile_error" in user and "name 'BLOCK' is not defined" in user
@@ -246,7 +250,7 @@ def test_debugger_chains_and_shows_earlier_versions(tmp_path):
         attempt("r1-c0-d1", "wrong_output", "max abs err 0.5 at [3, 7]", parent="r1-c0", tries=1),
     ]
     ctx = make_ctx(tmp_path, [answer(GOOD_ANSWER)], budgets=Budgets(max_debug_tries=3))
-    update = llm_roles.debugger(make_state(attempts=attempts), ctx)
+    update = as_json(llm_roles.debugger(make_state(attempts=attempts), ctx))
     assert [(c["id"], c["parent_id"], c["debug_tries"]) for c in update["pending"]] == [("r1-c0-d2", "r1-c0-d1", 2)]
     assert "r1-c0 (round 1, code): compile_error: NameError: tl" in update["llm_calls"][0]["messages"][1]["content"]
 
@@ -257,7 +261,7 @@ def test_debugger_stops_on_a_repeated_identical_failure(tmp_path):
         attempt("r1-c0-d1", "compile_error", "/tmp/kw-b2/solution.py:12: NameError at 0x7f99", parent="r1-c0", tries=1),
     ]
     ctx = make_ctx(tmp_path, [], budgets=Budgets(max_debug_tries=5))  # an empty script: no call may happen
-    assert llm_roles.debugger(make_state(attempts=attempts), ctx) == {"pending": [], "llm_calls": []}
+    assert as_json(llm_roles.debugger(make_state(attempts=attempts), ctx)) == {"pending": [], "llm_calls": []}
 
 
 def test_debugger_respects_the_budget_and_skips_debugged_attempts(tmp_path):
@@ -267,14 +271,14 @@ def test_debugger_respects_the_budget_and_skips_debugged_attempts(tmp_path):
         attempt("r1-c0-d2", "wrong_output", "c", parent="r1-c0-d1", tries=2),
     ]
     ctx = make_ctx(tmp_path, [], budgets=Budgets(max_debug_tries=2))
-    assert llm_roles.debugger(make_state(attempts=attempts), ctx)["pending"] == []
+    assert as_json(llm_roles.debugger(make_state(attempts=attempts), ctx))["pending"] == []
     ctx = make_ctx(tmp_path, [answer(GOOD_ANSWER)], budgets=Budgets(max_debug_tries=3))
-    assert [c["id"] for c in llm_roles.debugger(make_state(attempts=attempts), ctx)["pending"]] == ["r1-c0-d3"]
+    assert [c["id"] for c in as_json(llm_roles.debugger(make_state(attempts=attempts), ctx))["pending"]] == ["r1-c0-d3"]
 
 
 def test_debugger_drops_a_fix_that_stays_unusable(tmp_path):
     attempts = [attempt("r1-c0", "compile_error", "a"), attempt("r1-c1", "crash", "b")]
     ctx = make_ctx(tmp_path, [answer("x"), answer("y"), answer(GOOD_ANSWER)], role_options={"debugger": {"concurrency": 1}})
-    update = llm_roles.debugger(make_state(attempts=attempts), ctx)
+    update = as_json(llm_roles.debugger(make_state(attempts=attempts), ctx))
     assert [c["id"] for c in update["pending"]] == ["r1-c1-d1"]
     assert len(update["llm_calls"]) == 3

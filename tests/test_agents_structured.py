@@ -11,7 +11,9 @@ from kernelwright.agents import llm_roles
 from kernelwright.agents.context import RunContext
 from kernelwright.agents.cost import PriceTable
 from kernelwright.agents.llm import make_chat_model
+from kernelwright.agents.records.run_state import validated_update
 from kernelwright.agents.structured import StructuredOutput
+from kernelwright.graphs.traces.store import as_json
 
 from paths import PROBLEMS, SOLUTIONS
 
@@ -39,14 +41,15 @@ def make_ctx(tmp_path, server, mode: str, **kw) -> RunContext:
 def state(iteration: int = 1) -> dict:
     problem = {"path": str(PROBLEMS / "softmax_rows.py"), "name": "softmax_rows",
                "source": (PROBLEMS / "softmax_rows.py").read_text(), "constants": {}}
-    return {"run_id": "t", "problem": problem, "iteration": iteration, "attempts": [], "llm_calls": []}
+    return validated_update({"run_id": "t", "problem": problem, "iteration": iteration, "attempts": [], "llm_calls": []})
 
 
 def test_json_schema_mode_asks_for_the_schema_and_reads_the_json_answer(tmp_path, server):
     server.reply(json.dumps(PLAN), prompt_tokens=1000, completion_tokens=200)
     ctx = make_ctx(tmp_path, server, "json_schema", prices=PriceTable.from_config({"kw-test-*": {"input": 3.0, "output": 15.0}}))
-    update = llm_roles.planner(state(), ctx)
-    assert update["plan"] == "STRATEGY: one program per row\nNEXT: BLOCK = next_power_of_2(dim)\nEXPECTED: memory-bound, 2x"
+    update = as_json(llm_roles.planner(state(), ctx))
+    assert update["plan"]["text"] == "STRATEGY: one program per row\nNEXT: BLOCK = next_power_of_2(dim)\nEXPECTED: memory-bound, 2x"
+    assert update["plan"]["next_step"]["change"] == "BLOCK = next_power_of_2(dim)"  # the answer's `next` field, not reparsed
     (call,) = update["llm_calls"]
     assert call["answer_format"] == "json_schema" and call["missing"] == []
     assert call["cost_usd"] == pytest.approx((1000 * 3.0 + 200 * 15.0) / 1e6)
@@ -59,7 +62,7 @@ def test_tool_mode_forces_the_tool_call_and_reads_its_arguments(tmp_path, server
     for i in range(2):
         server.reply("", tool_call={"name": "SolutionAnswer", "arguments": {"approach": f"variant {i}", "code": GOOD}})
     ctx = make_ctx(tmp_path, server, "tool", candidates=2)
-    update = llm_roles.coder(state(), ctx)
+    update = as_json(llm_roles.coder(state(), ctx))
     assert [c["source"] for c in update["pending"]] == [GOOD, GOOD]
     assert {c["answer_format"] for c in update["llm_calls"]} == {"tool"}
     assert json.loads(update["llm_calls"][0]["response"])["code"] == GOOD  # recorded, so a replay serves it
@@ -71,7 +74,7 @@ def test_tool_mode_forces_the_tool_call_and_reads_its_arguments(tmp_path, server
 
 def test_a_server_that_ignores_the_schema_is_read_as_text(tmp_path, server):
     server.reply(f"Plan: rows.\n\n```python\n{GOOD}```\n")
-    update = llm_roles.coder(state(), make_ctx(tmp_path, server, "json_schema"))
+    update = as_json(llm_roles.coder(state(), make_ctx(tmp_path, server, "json_schema")))
     assert update["pending"][0]["source"] == GOOD
     assert update["llm_calls"][0]["answer_format"] == "text"
 
@@ -81,8 +84,8 @@ def test_auto_moves_down_when_the_endpoint_refuses_a_mode(tmp_path, server):
     server.reply("", tool_call={"name": "PlanAnswer", "arguments": PLAN})
     ctx = make_ctx(tmp_path, server, "auto")
     assert ctx.structured.mode == "json_schema"
-    update = llm_roles.planner(state(), ctx)
-    assert update["plan"].startswith("STRATEGY: one program per row")
+    update = as_json(llm_roles.planner(state(), ctx))
+    assert update["plan"]["text"].startswith("STRATEGY: one program per row")
     assert ["response_format" in r["body"] for r in server.requests] == [True, False]
     assert "tools" in server.requests[1]["body"] and ctx.structured.mode == "tool"
     assert "json_schema refused by the endpoint" in ctx.structured.demotions[0]

@@ -89,18 +89,18 @@ def test_bench_writes_json_markdown_charts_and_html(subset):
 def test_stopped_bench_resumes_with_only_the_unfinished_problems(tmp_path):
     home = tmp_path / "home"
     # One job, in name order; both problems end quickly (the expert has no kernel for them).
-    proc = bench(str(PROBLEMS), "--filter", "conv2d_relu,maxpool2d", "--jobs", "1", "--id", "stopped", home=home,
+    proc = bench(str(PROBLEMS), "--filter", "conv2d_relu,depthwise_conv2d", "--jobs", "1", "--id", "stopped", home=home,
                  start_new_session=True)
     folder = home / "bench" / "stopped" / "problems"
     deadline = time.monotonic() + 300
-    while not (folder / "maxpool2d" / "request.json").exists() and time.monotonic() < deadline:
+    while not (folder / "depthwise_conv2d" / "request.json").exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     os.killpg(proc.pid, signal.SIGTERM)  # as `timeout` or a scheduler would: the bench's whole group
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     partial = json.loads(out)
     assert [r["problem"] for r in partial["problems"]] == ["conv2d_relu"] and partial["complete"] is False
-    assert not (folder / "maxpool2d" / "result.json").exists()
+    assert not (folder / "depthwise_conv2d" / "result.json").exists()
     assert "continue it with: kernelwright bench --resume stopped" in err
     first_run = partial["problems"][0]["run_id"]
 
@@ -111,7 +111,7 @@ def test_stopped_bench_resumes_with_only_the_unfinished_problems(tmp_path):
     report = json.loads(out)
     by_name = {r["problem"]: r for r in report["problems"]}
     assert by_name["conv2d_relu"]["run_id"] == first_run  # not run again
-    assert "aten.max_pool" in by_name["maxpool2d"]["unsupported"] and report["summary"]["complete"] is True
+    assert "aten.convolution" in by_name["depthwise_conv2d"]["unsupported"] and report["summary"]["complete"] is True
 
 
 @pytest.mark.gpu

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from paths import CANDIDATES, PROBLEMS, ROOT, SOLUTIONS
+from paths import CANDIDATES, PROBLEMS, ROOT, SOLUTIONS, TEST_PROBLEMS
 
 GELU = PROBLEMS / "gelu_scale.py"
 GELU_OK = SOLUTIONS / "gelu_scale.py"
@@ -59,6 +59,8 @@ def runs(tmp_path_factory):
         "again": Background(tmp, "again", GELU, GELU_OK, "--trials", "2", "--no-variants"),
         "rejected": Background(tmp, "rejected", GELU, CANDIDATES / "gelu_scale" / "identity_copy.py", "--trials", "2", "--no-variants"),
         "segfault": Background(tmp, "segfault", GELU, CANDIDATES / "gelu_scale" / "wild_address.py", "--trials", "1", "--no-variants"),
+        "opt_in": Background(tmp, "opt_in", PROBLEMS / "linear_relu.py", CANDIDATES / "linear_relu" / "tf32_default_dot.py",
+                             "--trials", "1", "--no-variants", "--precision", "tf32"),
     }
     yield started
     for run in started.values():
@@ -131,7 +133,9 @@ def test_secret_seeds_differ_between_runs(runs):
     again = runs["again"].result()
     assert again.returncode == 0, again.stderr
     second = one_json_object(again.stdout)
-    assert [t["variant"] for t in second["trials"]] == ["shipped", "shipped"]  # --trials / --no-variants obeyed
+    # --trials / --no-variants obeyed: two plain trials, then the perturbation, stress and parameter trials
+    assert {t["variant"] for t in second["trials"]} == {"shipped"}
+    assert [t["case"] for t in second["trials"] if t["kind"] == "plain"] == ["shipped-0", "shipped-1"]
     assert first["seeds"][0] == second["seeds"][0] == 42
     assert second["seeds"][1] not in first["seeds"][1:], "the secret seeds must be fresh for every run"
 
@@ -141,6 +145,26 @@ def test_human_output_without_json(tmp_path):
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert "verdict: static_violation" in proc.stderr and "try/except" in proc.stderr
+
+
+def test_precision_tf32_is_an_opt_in_the_result_reports(runs):
+    proc = runs["opt_in"].result()
+    assert proc.returncode == 0, proc.stderr
+    result = one_json_object(proc.stdout)
+    assert any("--precision tf32" in n for n in result["notes"])
+    assert result["tolerance"]["source"] == "--precision tf32"
+
+
+def test_sizes_flag_is_checked_and_full_sizes_are_planned(tmp_path):
+    proc, _ = kw_check(GELU, GELU_OK, "--sizes", "huge")
+    assert proc.returncode == 2 and "--sizes" in proc.stderr
+
+
+def test_notes_are_printed_beside_the_verdict(tmp_path):
+    proc, _ = kw_check(TEST_PROBLEMS / "kb_square_matmul_full.py", CANDIDATES / "kb_square_matmul_full" / "honest_masked_tiles.py",
+                       "--trials", "1", "--no-variants", json_out=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "note: sizes reduced for Triton's CPU interpreter, automatically (--sizes full runs the file's sizes): N -> 256" in proc.stderr
 
 
 # ---- rejected ----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import tempfile
 import textwrap
 
 import pytest
-from timing_cheats import CONTENT_CACHE, LAZY, timed_cheat
+from timing_cheats import CONTENT_CACHE, LAZY, shipped_calls, timed_cheat
 
 from kernelwright.tools.check.verdicts import Verdict
 from kernelwright.tools.check.verify import CheckOptions, verify_solution
@@ -110,8 +110,10 @@ def test_side_stream_work_is_a_timing_escape_even_past_the_static_scan(home, tmp
     ids=["lazy-when-timed", "result-cache"],
 )
 def test_cheats_that_start_once_timed_are_caught(home, tmp_path, forward, verdict, words):
-    cheat = timed_cheat(tmp_path, "cheat", forward, checked=5)  # 5 checked trials at the shipped sizes
-    r = verify_solution(PROBLEMS / "gelu_scale.py", cheat, opts(home, compile_baselines=()))
+    cheat = timed_cheat(tmp_path, "cheat", forward, checked=shipped_calls(5))
+    # The cache keys on an input value read with .item(): host compute in the checked calls, unless
+    # torch ops are allowed, as here, so that the timing phase's own guard is what speaks.
+    r = verify_solution(PROBLEMS / "gelu_scale.py", cheat, opts(home, compile_baselines=(), allow_torch_ops=forward is CONTENT_CACHE))
     assert all(t["ok"] for t in r.trials), r.trials
     assert r.verdict is verdict, r.reasons
     assert words in r.reasons[0].message

@@ -13,6 +13,8 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from kernelwright.agents.conditions import problem_conditions
+from kernelwright.agents.records import Attempt
+from kernelwright.agents.records.run_state import validated_update
 from kernelwright.graphs.learning import learn_from_check, record_lesson_outcomes
 from kernelwright.graphs.runner import RunRequest, execute
 from kernelwright.memory.store import MemoryStore
@@ -70,17 +72,18 @@ def test_a_fix_is_learned_with_its_evidence_and_shown_to_a_later_run(tmp_path):
     assert len([lesson for lesson in store.list(source="learned") if lesson.kind == "fix"]) == 1
 
 
-def attempt(cid, median, parent=None, accepted=True, noise=0.02):
-    return {"candidate_id": cid, "parent_id": parent, "origin": "code", "accepted": accepted, "verdict": "accepted",
-            "median_ms": median, "reasons": [], "check": {"timing": {"noise_floor": noise}}}
+def attempt(cid, median, parent=None, accepted=True, noise=0.02, verdict="accepted", lessons=(), eager=None) -> Attempt:
+    timing = {"noise_floor": noise, **({"speedup_raw": {"eager": eager}} if eager is not None else {})}
+    return Attempt(candidate_id=cid, parent_id=parent, iteration=1, accepted=accepted, verdict=verdict, median_ms=median, source_sha="0",
+                   source="", check={"timing": timing}, applied_lessons=lessons)
 
 
 def test_timed_changes_beyond_the_noise_floor_become_lessons_either_way(tmp_path):
     store = MemoryStore(tmp_path / "memory.db")
-    state = {"run_id": "run-x", "problem": {"name": "softmax_rows", "source": "torch.softmax(x, dim=-1)"},
-             "plan": "STRATEGY: s\nNEXT: BLOCK_SIZE 4096 with num_warps 16\nEXPECTED: e", "attempts": [], "best": attempt("r1-c0", 1.0)}
+    state = validated_update({"run_id": "run-x", "problem": {"path": "softmax_rows.py", "name": "softmax_rows", "source": "torch.softmax(x, dim=-1)"},
+                              "plan": "STRATEGY: s\nNEXT: BLOCK_SIZE 4096 with num_warps 16\nEXPECTED: e", "attempts": [], "best": attempt("r1-c0", 1.0)})
     faster = learn_from_check(store, state, [attempt("r2-c0", 0.5)])
-    slower = learn_from_check(store, {**state, "plan": "STRATEGY: s\nNEXT: num_stages 1\nEXPECTED: e"}, [attempt("r2-c1", 1.5)])
+    slower = learn_from_check(store, {**state, **validated_update({"plan": "STRATEGY: s\nNEXT: num_stages 1\nEXPECTED: e"})}, [attempt("r2-c1", 1.5)])
     within = learn_from_check(store, state, [attempt("r2-c2", 0.99)])
     assert len(faster) == 1 and len(slower) == 1 and within == []
     up, down = store.get(faster[0]), store.get(slower[0])
@@ -93,10 +96,7 @@ def test_timed_changes_beyond_the_noise_floor_become_lessons_either_way(tmp_path
 
 
 def timed(cid, median, eager=None, accepted=True, verdict="accepted", noise=0.02, lessons=("seed-elementwise-block-size",)):
-    a = attempt(cid, median, accepted=accepted, noise=noise)
-    a["verdict"], a["applied_lessons"] = verdict, list(lessons)
-    a["check"]["timing"]["speedup_raw"] = {"eager": eager}
-    return a
+    return attempt(cid, median, accepted=accepted, noise=noise, verdict=verdict, lessons=lessons, eager=eager)
 
 
 def test_an_applied_lesson_moves_with_the_measured_outcome(tmp_path):
@@ -105,17 +105,15 @@ def test_an_applied_lesson_moves_with_the_measured_outcome(tmp_path):
     start = store.get(lesson_id).confidence
     state = {"run_id": "run-y", "best": attempt("r1-c0", 1.0)}
 
-    held = timed("r2-c0", 0.5)  # twice as fast as the best before it
-    record_lesson_outcomes(store, state, [held])
+    [held] = record_lesson_outcomes(store, state, [timed("r2-c0", 0.5)])  # twice as fast as the best before it
     after_win = store.get(lesson_id)
     assert after_win.confidence > start and after_win.applications == 1
     assert after_win.evidence.run_id == "run-y" and after_win.evidence.speedup == 2.0
-    assert held["lesson_outcomes"][0]["outcome"] == "held"
+    assert held.lesson_outcomes[0].outcome == "held"
 
-    noise = timed("r2-c1", 0.99)  # within the 2% noise floor: says nothing
-    record_lesson_outcomes(store, state, [noise])
+    [noise] = record_lesson_outcomes(store, state, [timed("r2-c1", 0.99)])  # within the 2% noise floor: says nothing
     assert store.get(lesson_id).confidence == after_win.confidence
-    assert noise["lesson_outcomes"][0]["outcome"] == "not measured"
+    assert noise.lesson_outcomes[0].outcome == "not measured"
 
     slower = timed("r2-c2", 2.0)
     broken = timed("r2-c3", None, accepted=False, verdict="wrong_output")
@@ -123,20 +121,18 @@ def test_an_applied_lesson_moves_with_the_measured_outcome(tmp_path):
     assert store.get(lesson_id).confidence < after_win.confidence and store.get(lesson_id).applications == 3
 
     # No best yet: the first accepted kernel is measured against eager.
-    first = timed("r1-c0", 0.5, eager=2.0)
-    record_lesson_outcomes(store, {"run_id": "run-z", "best": None}, [first])
-    assert first["lesson_outcomes"][0]["outcome"] == "held"
+    [first] = record_lesson_outcomes(store, {"run_id": "run-z", "best": None}, [timed("r1-c0", 0.5, eager=2.0)])
+    assert first.lesson_outcomes[0].outcome == "held"
 
 
 def test_correctness_lessons_are_confirmed_without_timing_and_failed_ideas_are_not_tested(tmp_path):
     store = MemoryStore(tmp_path / "memory.db")
     fix = store.add_lesson("Mask the tail", "Use offsets < n as the mask.", kind="fix", change="add mask")
     idea = store.add_lesson("BLOCK 64 is slow", "Tiny blocks underuse bandwidth.", kind="failed-idea", change="BLOCK=64")
-    cpu = timed("r1-c0", None, lessons=(fix.id, idea.id, "no-such-lesson"))
-    record_lesson_outcomes(store, {"run_id": "run-c", "best": None}, [cpu])
+    [cpu] = record_lesson_outcomes(store, {"run_id": "run-c", "best": None}, [timed("r1-c0", None, lessons=(fix.id, idea.id, "no-such-lesson"))])
     assert store.get(fix.id).confidence > fix.confidence
     assert store.get(idea.id).confidence == idea.confidence
-    assert [o["lesson_id"] for o in cpu["lesson_outcomes"]] == [fix.id, idea.id]
+    assert [o.lesson_id for o in cpu.lesson_outcomes] == [fix.id, idea.id]
 
 
 class CitingModel(RecordingModel):

@@ -75,7 +75,7 @@ def test_k_candidates_are_checked_in_one_step_and_the_first_accepted_stays_best(
     assert summary.accepted
     check = [s for s in steps if s["node"] == "check"]
     assert len(check) == 1 and json.loads(check[0]["verdicts"]) == ["accepted"] * 3
-    assert summary.best["candidate_id"] == "r1-c0"  # no timing on the CPU: equals never replace the best
+    assert summary.best.candidate_id == "r1-c0"  # no timing on the CPU: equals never replace the best
 
 
 def test_a_class_role_is_built_with_its_options():
@@ -91,7 +91,7 @@ def test_a_compile_error_is_fixed_by_the_debugger(tmp_path):
     verdicts = [v for s in steps for v in json.loads(s["verdicts"] or "[]")]
     assert verdicts == ["compile_error", "accepted"]
     assert [s["node"] for s in steps][:5] == ["plan", "code", "check", "debug", "check"]
-    assert summary.best["candidate_id"].endswith("-d1")
+    assert summary.best.candidate_id.endswith("-d1")
 
 
 def test_a_repeated_identical_failure_stops_the_debug_loop(tmp_path):
@@ -107,7 +107,7 @@ def test_the_iteration_budget_stops_the_run(tmp_path):
     assert summary.accepted and "iteration budget" in summary.stop_reason
     assert [s["node"] for s in steps].count("plan") == 2
     # The second round's equal solution does not replace the first (no timing on the CPU).
-    assert summary.best["candidate_id"] == "r1-c0"
+    assert summary.best.candidate_id == "r1-c0"
 
 
 def test_an_added_role_runs_appears_in_the_trace_and_the_drawing(tmp_path):

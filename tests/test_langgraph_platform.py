@@ -47,8 +47,8 @@ def test_the_cli_config_loads_the_graph_and_a_studio_context_runs_it(tmp_path):
     # Studio sends the context as JSON and the input may be empty: the first node fills the state.
     context = json.loads(json.dumps({"problem": str(PROBLEMS / "gelu_scale.py"), "device": "cpu", "home": str(tmp_path / "home")}))
     final = graph.invoke({}, run_config, context=context)
-    assert final["run_id"] == "studio-run-1" and final["problem"]["name"] == "gelu_scale"
-    assert final["status"] == "finished" and final["best"]["verdict"] == "accepted"
+    assert final["run_id"] == "studio-run-1" and final["problem"].name == "gelu_scale"
+    assert final["status"] == "finished" and final["best"].verdict == "accepted"
     assert (tmp_path / "home" / "runs" / "studio-run-1" / "solution.py").exists()
 
 

@@ -143,7 +143,7 @@ def test_the_ncu_run_is_limited_to_the_solutions_kernels_and_the_bracketed_calls
 
 FAKE_NCU = '''#!{python}
 # Stands in for ncu: checks how it is called, answers as ncu would in scenario {mode!r}.
-import json, sys
+import json, os, sys
 argv = sys.argv[1:]
 if "--import" in argv:
     sys.stdout.write(open({csv!r}).read())
@@ -158,7 +158,8 @@ if {mode!r} == "permission":
     print("==ERROR== ERR_NVGPUCTRPERM - The user does not have permission to access NVIDIA GPU Performance Counters")
 else:
     open(argv[argv.index("--export") + 1] + ".ncu-rep", "w").write("report")
-with open({log!r}, "a") as log:
+# The stand-in runs inside the sandbox, like ncu: only the run's own folder is writable.
+with open(os.path.join(os.path.dirname(argv[argv.index("--export") + 1]), "argv.jsonl"), "a") as log:
     log.write(json.dumps(argv) + "\\n")
 json.dump({{"ok": True, "device_facts": {{"gpu": "NVIDIA H100 80GB HBM3", "sm": "sm_90"}}}}, open(target["result_path"], "w"))
 '''
@@ -173,15 +174,17 @@ def test_tier_1_plumbing_with_a_stand_in_ncu(tmp_path, monkeypatch, mode):
     from paths import PROBLEMS
 
     monkeypatch.setattr(profile_ncu, "NCU_CALLS", 2)  # the captured run holds 2 launches
-    fake, log = tmp_path / "ncu", tmp_path / "argv.jsonl"
-    fake.write_text(FAKE_NCU.format(python=sys.executable, mode=mode, csv=str(NCU / "ncu_softmax_sections.csv"), log=str(log)))
+    fake = tmp_path / "ncu"
+    fake.write_text(FAKE_NCU.format(python=sys.executable, mode=mode, csv=str(NCU / "ncu_softmax_sections.csv")))
     fake.chmod(0o755)
     solution = SOLUTIONS / "softmax_rows.py"
     out = profile_ncu.ncu_profile(str(fake), PROBLEMS / "softmax_rows.py", solution, solution.read_text(), "cuda:0", tmp_path / "w", 60)
     if mode == "permission":
         assert out["failure"].startswith("ncu may not read the GPU's performance counters here (ERR_NVGPUCTRPERM)")
         return
-    runs = [json.loads(line) for line in log.read_text().splitlines()]
+    logs = list((tmp_path / "w").rglob("argv.jsonl"))
+    assert len(logs) == 1, out
+    runs = [json.loads(line) for line in logs[0].read_text().splitlines()]
     assert len(runs) == 1 and " ".join(runs[0]).count("--kernel-name regex:^(softmax_kernel)$") == 1
     assert "--profile-from-start off" in " ".join(runs[0]) and "--launch-count 41" in " ".join(runs[0])
     m = out["metrics"]

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from test_sandbox import full_sandbox, gone_within, processes_with
 
+from kernelwright.tools.check import children
 from kernelwright.tools.check.verify import CheckOptions, verify_solution
 from kernelwright.tools.sandbox import support
 from kernelwright.tools.sandbox.policy import SandboxPolicy
@@ -67,6 +68,22 @@ def escaping_candidate(tmp_path: Path, reads: list[Path], writes: list[Path], po
     path = tmp_path / "escaping.py"
     path.write_text(body + "\n" + source)
     return path
+
+
+@pytest.fixture(autouse=True)
+def no_runtime_audit(monkeypatch):
+    """The candidate's runtime audit (tools/check/audit.py) would refuse every escape below before
+    the operating system sees it; these tests are about the OS layer, so the candidate's request
+    turns the audit off (the parent writes the request before the child starts)."""
+    real = children.start_child
+
+    def start(args, *rest, **kwargs):
+        if len(args) > 2 and args[1] == "candidate":
+            request = Path(args[2])
+            request.write_text(json.dumps({**json.loads(request.read_text()), "runtime_audit": False}))
+        return real(args, *rest, **kwargs)
+
+    monkeypatch.setattr(children, "start_child", start)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 baseline selection, and the whole timed check on the CPU with CUDA's events faked (the GPU
 tests in tests/test_gpu_check.py exercise the same paths with real timings)."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -11,16 +12,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
-from timing_cheats import CONTENT_CACHE, LAZY, timed_cheat
+from timing_cheats import CONTENT_CACHE, LAZY, LAZY_THEN_ERASE, LAZY_THEN_REWRITE, shipped_calls, timed_cheat
 
 from kernelwright.tools.check.baselines import parse_baselines
 from kernelwright.tools.check.guards import poisoned_mask
-from kernelwright.tools.check.timing import _apply_guards, _recheck_samples
+from kernelwright.tools.check.timing import _apply_guards, _recheck, _recheck_samples
 from kernelwright.tools.check.tolerance import DEFAULT
 from kernelwright.tools.check.verdicts import CheckResult, Verdict
 from kernelwright.tools.check.verify import CheckOptions, verify_solution
 from kernelwright.tools.profile.roofline import speed_of_light
 from kernelwright.tools.sealed import seal, unseal
+from kernelwright.tools.worker.common import save_tensors
 from kernelwright.tools.worker.timing import CallWatch
 
 from paths import PROBLEMS, ROOT, SOLUTIONS
@@ -35,10 +37,14 @@ def run_guards(tmp_path, median_ms, profile, **timing_event):
     (home / "peaks.json").write_text(json.dumps({f"TestGPU|torch {torch.__version__}": seal(PEAKS)}))
     (tmp_path / "r").mkdir()
     (tmp_path / "c").mkdir()
+    # One pool slot whose timed output matches the reference's: these tests are about the arithmetic.
+    for side in ("r", "c"):
+        digest = save_tensors(tmp_path / side / "timed_0.pt", {"slot": 0, "out": torch.ones(10)})
+    saved = {"timed_0.pt": digest, "timed_samples.pt": save_tensors(tmp_path / "c" / "timed_samples.pt", None)}
     result = CheckResult(verdict=Verdict.ACCEPTED, versions={"gpu": "TestGPU"})
-    result.timing = {"candidate": {"median_ms": median_ms}}
+    result.timing = {"candidate": {"median_ms": median_ms}, "pool_size": 1}
     opts = types.SimpleNamespace(home=home, mode="strict", timeout_s=10, allow_torch_ops=False, tolerances=DEFAULT)
-    _apply_guards(result, {"profile": profile, "timed_calls": 100, **timing_event}, tmp_path / "r", tmp_path / "c", "cuda:0", opts, SHIPPED, tmp_path)
+    _apply_guards(result, {"profile": profile, "timed_calls": 100, "saved_sha256": saved, **timing_event}, tmp_path / "r", tmp_path / "c", "cuda:0", opts, SHIPPED, tmp_path)
     return result
 
 
@@ -267,16 +273,25 @@ def faked_gpu_checks(tmp_path_factory):
     gelu = PROBLEMS / "gelu_scale.py"
     checks = {
         "honest": (gelu, SOLUTIONS / "gelu_scale.py"),
-        "lazy": (gelu, timed_cheat(tmp, "lazy", LAZY, checked=2)),
-        "cache": (gelu, timed_cheat(tmp, "cache", CONTENT_CACHE, checked=2)),
+        "lazy": (gelu, timed_cheat(tmp, "lazy", LAZY, checked=shipped_calls(2))),
+        "cache": (gelu, timed_cheat(tmp, "cache", CONTENT_CACHE, checked=shipped_calls(2))),
         "precise": (tmp / "shortcuts.py", tmp / "shortcuts_exact.py"),
+        # The static scan would refuse its file access; off, to see the runtime audit refuse it.
+        "erase": (gelu, timed_cheat(tmp, "erase", LAZY_THEN_ERASE, checked=shipped_calls(2)), {"static_scan": False}),
+        # Scan off, as for "erase", and torch ops allowed (its checked calls read a value with .item()):
+        # the runtime audit and the signed digests behind it must hold.
+        "rewrite": (gelu, timed_cheat(tmp, "rewrite", LAZY_THEN_REWRITE, checked=shipped_calls(2)), {"static_scan": False, "allow_torch_ops": True}),
     }
     opts = CheckOptions(device="cpu", trials=2, variant_trials=1, timeout_s=120, static_resources=False, compile_baselines=())
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PYTHONPATH", str(tmp))
         mp.setattr("kernelwright.tools.check.verify.timed_on", lambda device, o: o.timing)
+        # The cache keys on an input value read with .item(), a host read the checked calls reject
+        # (host compute); torch ops are allowed for it, so that the timing phase's own guard is what speaks.
+        per_check = {k: dataclasses.replace(opts, allow_torch_ops=k == "cache") for k in checks}
         with ThreadPoolExecutor(max_workers=len(checks)) as pool:
-            futures = {k: pool.submit(verify_solution, problem, solution, opts) for k, (problem, solution) in checks.items()}
+            futures = {k: pool.submit(verify_solution, problem, solution, dataclasses.replace(per_check[k], **(more[0] if more else {})))
+                       for k, (problem, solution, *more) in checks.items()}
             yield {k: f.result(timeout=600) for k, f in futures.items()}
 
 
@@ -315,6 +330,39 @@ def test_faked_gpu_result_cache_is_a_timing_escape(faked_gpu_checks):
     assert all(t["ok"] for t in r.trials)
     assert r.verdict is Verdict.TIMING_ESCAPE, r.reasons
     assert "returned a tensor that an earlier timed call had returned" in r.reasons[0].message
+
+
+def test_faked_gpu_timed_outputs_erased_after_the_run_are_a_rejection(faked_gpu_checks):
+    # Found when the runtime audit did not exist yet: accepted while lazy. Now the audit refuses the
+    # finaliser's file access, and behind it the parent reads the timed outputs by name
+    # (test_missing_timed_outputs_are_a_rejection_not_nothing_to_check).
+    r = faked_gpu_checks["erase"]
+    assert all(t["ok"] for t in r.trials)
+    assert r.verdict is Verdict.STATIC_VIOLATION, r.reasons
+    assert "pathlib.Path.glob" in r.reasons[0].message
+
+
+def test_missing_timed_outputs_are_a_rejection_not_nothing_to_check(tmp_path):
+    ref, cand = tmp_path / "r", tmp_path / "c"
+    ref.mkdir()
+    cand.mkdir()
+    for i in range(2):
+        save_tensors(ref / f"timed_{i}.pt", {"slot": i, "out": torch.ones(4)})
+    digests = {"timed_0.pt": save_tensors(cand / "timed_0.pt", {"slot": 0, "out": torch.ones(4)})}  # slot 1 and the samples are gone
+    why = _recheck(cand, ref, "cpu", "strict", DEFAULT, 2, digests)
+    assert why and "missing (timed_1.pt, timed_samples.pt)" in why
+    digests["timed_1.pt"] = save_tensors(cand / "timed_1.pt", {"slot": 1, "out": torch.ones(4)})
+    digests["timed_samples.pt"] = save_tensors(cand / "timed_samples.pt", None)
+    assert _recheck(cand, ref, "cpu", "strict", DEFAULT, 2, digests) is None  # the honest twin
+
+
+def test_faked_gpu_timed_outputs_rewritten_after_the_run_are_a_rejection(faked_gpu_checks):
+    # Lazy timed calls, then (at exit) the saved outputs and sampled values rewritten with torch's
+    # results: the parent must re-check what the worker saved, not what the files hold later.
+    r = faked_gpu_checks["rewrite"]
+    assert all(t["ok"] for t in r.trials)
+    assert r.verdict is Verdict.STATIC_VIOLATION, r.reasons
+    assert any("rewritten" in x.message for x in r.reasons), r.reasons
 
 
 def test_a_changed_cached_peak_is_not_used(tmp_path):

@@ -27,6 +27,7 @@ from trace_runs import HONEST, traced_runs
 from typing_extensions import TypedDict
 
 from kernelwright.agents.context import Budgets
+from kernelwright.agents.records import ForkOrigin
 from kernelwright.agents.registry import resolve_roles
 from kernelwright.cli import main
 from kernelwright.graphs.graph import build_graph
@@ -132,11 +133,11 @@ def test_a_run_without_llm_answers_replays_by_running_again_and_a_fork_as_the_sa
     store = TraceStore(home / "traces.db")
     nodes = ["plan", "code", "check", "finish"]  # B: its coder offers nothing, so nothing is checked
     again = execute(RunRequest(problem=None, home=home, replay=runs.scripted_run))
-    assert again.replay == {"of": runs.scripted_run, "answers_served": 0, "answers_recorded": 0} and again.forked_from is None
+    assert again.replay is not None and again.replay.model_dump() == {"of": runs.scripted_run, "answers_served": 0, "answers_recorded": 0} and again.forked_from is None
     assert [s["node"] for s in store.steps(again.run_id)] == nodes and not again.accepted
     fork = execute(RunRequest(problem=None, home=home, fork=runs.scripted_run, from_step=1))
     replayed = execute(RunRequest(problem=None, home=home, replay=fork.run_id))
-    assert fork.forked_from == replayed.forked_from == {"run_id": runs.scripted_run, "step": 1}
+    assert fork.forked_from == replayed.forked_from == ForkOrigin(run_id=runs.scripted_run, step=1)
     assert store.run(replayed.run_id)["replay_of"] == fork.run_id
     for run_id in (fork.run_id, replayed.run_id):
         steps = store.steps(run_id)
@@ -152,7 +153,7 @@ def test_a_fork_carries_the_state_and_its_usage_and_routes_under_its_own_budgets
     # without checking anything again; the inherited exchanges count in its usage.
     fork = execute(RunRequest(problem=None, home=home, fork=runs.llm_run, from_step=6))
     assert [s["node"] for s in store.steps(fork.run_id)] == [s["node"] for s in store.steps(runs.llm_run)]
-    assert fork.accepted and fork.best["candidate_id"] == "r1-c0-d1" and fork.usage == runs.usage
+    assert fork.accepted and fork.best.candidate_id == "r1-c0-d1" and fork.usage.model_dump() == runs.usage
     assert Path(fork.solution_path).read_text() == HONEST.read_text()
     # B after its check: one round was its budget (then finish); two rounds make the fork plan again.
     longer = execute(RunRequest(problem=None, home=home, fork=runs.scripted_run, from_step=2, overrides={"budgets": {"max_iters": 2}}))

@@ -2,7 +2,7 @@
 solution. Used by the GPU tests and by the CPU tests of the timing flow (tests/test_timing_guards.py).
 
 Each counts the calls of its ModelNew instance: the first `checked` calls (the checked trials at the
-shipped sizes) are honest, later ones are the timed calls.
+shipped sizes) are honest, later ones are the timed calls. `shipped_calls` counts them.
 """
 
 from __future__ import annotations
@@ -41,6 +41,24 @@ CONTENT_CACHE = """    def forward(self, x: torch.Tensor) -> torch.Tensor:
 """
 
 
+def shipped_calls(trials: int) -> int:
+    """The checked calls of gelu_scale's shipped model: the plain trials, then the perturbation and
+    stress trials (gelu_scale has no parameters, so no parameter trial)."""
+    from kernelwright.tools.check.plan import PERTURB, STRESS
+
+    return trials + len(PERTURB) + len(STRESS)
+
+
+# Lazy when timed, and at the process's end (after the harness saved the timed outputs, before the
+# parent reads them) deletes those outputs, so that a re-check by glob would find nothing to check.
+LAZY_THEN_ERASE = LAZY + """
+    def __del__(self):
+        import pathlib
+        for saved in pathlib.Path.cwd().parent.glob("timed_cand/*.pt"):
+            saved.unlink()
+"""
+
+
 def timed_cheat(tmp_path: Path, name: str, forward: str, checked: int) -> Path:
     src = (SOLUTIONS / "gelu_scale.py").read_text()
     head = src[: src.index("    def forward")]
@@ -49,3 +67,27 @@ def timed_cheat(tmp_path: Path, name: str, forward: str, checked: int) -> Path:
     path = tmp_path / f"{name}.py"
     path.write_text(head + KERNEL + forward.replace("CHECKED", str(checked)))
     return path
+
+
+# Lazy when timed; at the process's end (after the harness saved the timed outputs and their
+# sampled values, before the parent re-checks them) rewrites those files with torch's results, so
+# that a re-check reading whatever the files hold would find every timed call right. Its inputs,
+# in the order first seen: the checked calls', then the timing pool's slots 0, 1, ... (the warm-up
+# calls use slot 0, the timed calls cycle through the pool).
+LAZY_THEN_REWRITE = LAZY.replace(
+    "        self.calls += 1\n",
+    "        self.calls += 1\n        self.seen.setdefault(x.reshape(-1)[0].item(), x.clone())\n",
+) + """
+    def __del__(self):
+        load = torch.serialization.load
+        right = [torch.nn.functional.gelu(x) * self.scale + 0.5 for x in list(self.seen.values())[CHECKED:]]
+        for i in range(len(right)):
+            name = f"../timed_cand/timed_{i}.pt"
+            saved = load(name)
+            saved["out"] = right[saved["slot"]]
+            torch.save(saved, name)
+        samples = load("../timed_cand/timed_samples.pt")
+        for row, (_, slot) in enumerate(samples["calls"]):
+            samples["values"][0][row] = right[slot].reshape(-1)[samples["positions"][0]]
+        torch.save(samples, "../timed_cand/timed_samples.pt")
+"""

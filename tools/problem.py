@@ -12,11 +12,16 @@ import dataclasses
 import hashlib
 from pathlib import Path
 
-from kernelwright.tools import pyast
+from kernelwright.tools import pyast, sizes
 
 
 class InputError(Exception):
     """Bad input from the user: a missing or malformed file, a bad flag. CLI exit code 2."""
+
+
+class CheckerFailure(RuntimeError):
+    """The checker's own machinery failed (disk full, I/O, out of memory in the checker): neither
+    bad input nor a verdict on the candidate. CLI exit code 1, with the cause."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,10 +40,12 @@ class Problem:
     """A reference program: `Model`, `get_inputs()`, `get_init_inputs()` and its size constants."""
 
     file: SourceFile
-    # Module-level integer constants (`batch_size = 16`): the knobs shape variants turn.
+    # Module-level integer constants (`batch_size = 16`, chained and tuple assignments included).
     constants: dict[str, int]
-    # The constants that `sized_for_device` replaced (the problem's CPU_SIZES); {} at shipped sizes.
+    # The knobs (`kernelwright.tools.sizes`) that `sized_for_device` replaced; {} at shipped sizes.
     resized: dict[str, int] = dataclasses.field(default_factory=dict)
+    # Where `resized` came from: "CPU_SIZES" (the file's own), "automatic" (the size model) or "".
+    resized_by: str = ""
 
     @property
     def path(self) -> Path:
@@ -94,15 +101,14 @@ def _simple_assignments(tree: ast.Module):
 
 
 def int_constants(tree: ast.Module) -> dict[str, int]:
-    """Module-level `NAME = <int literal>` assignments (bools excluded)."""
+    """Module-level integer constants: `NAME = 16`, `N = 2048 * 2`, chained `h = w = 128` and
+    tuple assignments `D, H, W = 16, 32, 32` (bools excluded), name -> value."""
     out: dict[str, int] = {}
-    for target, value in _simple_assignments(tree):
-        if (
-            isinstance(target, ast.Name)
-            and isinstance(value, ast.Constant)
-            and type(value.value) is int
-        ):
-            out[target.id] = value.value
+    for knob in sizes.read_knobs(ast.unparse(tree)).knobs:
+        if knob.is_int:
+            for name in knob.binds:
+                if not knob.name.startswith(f"{name}["):
+                    out[name] = knob.value
     return out
 
 
@@ -190,14 +196,34 @@ def cpu_sizes(tree: ast.Module, path: Path, constants: dict[str, int]) -> dict[s
     return sizes
 
 
-def sized_for_device(problem: Problem, device: str) -> Problem:
-    """The problem at the sizes it declares for `device`: on the CPU its CPU_SIZES (if any) replace
-    the shipped constants; on a GPU it is returned unchanged. Shape variants derive from the result."""
-    if device != "cpu":
+def cpu_size_alternatives(problem: Problem) -> tuple[list[dict[str, int]], str]:
+    """The knob values to run the problem at on the CPU, in the order to try them, and where they
+    come from: the file's CPU_SIZES, else the size model's automatic reduction (and milder ones,
+    should the reference fail at it), else [] (small enough as written)."""
+    declared = cpu_sizes(problem.file.tree, problem.path, problem.constants)
+    if declared:
+        knobs = sizes.read_knobs(problem.file.source)
+        by_binding = {name: k.name for k in knobs.knobs for name in k.binds}
+        return [{by_binding[name]: value for name, value in declared.items()}], CPU_SIZES_NAME
+    reductions = sizes.cpu_reductions(sizes.read_knobs(problem.file.source))
+    return reductions, ("automatic" if reductions else "")
+
+
+def sized_for_device(problem: Problem, device: str, full: bool = False) -> Problem:
+    """The problem at the sizes a check runs it at on `device`: on the CPU its CPU_SIZES if it
+    declares them, else the size model's automatic reduction (`kernelwright.tools.sizes`); on a
+    GPU, or with `full`, unchanged. Shape variants derive from the result."""
+    if device != "cpu" or full:
         return problem
-    sizes = cpu_sizes(problem.file.tree, problem.path, problem.constants)
-    if not sizes:
+    alternatives, source_of = cpu_size_alternatives(problem)
+    if not alternatives:
         return problem
-    source = with_constants(problem.file.source, sizes)
+    return resized(problem, alternatives[0], source_of)
+
+
+def resized(problem: Problem, values: dict[str, int], resized_by: str) -> Problem:
+    """The problem with knobs (`kernelwright.tools.sizes`) set to `values`."""
+    source = sizes.apply(sizes.read_knobs(problem.file.source), values)
     tree = pyast.parse(source, filename=str(problem.path))
-    return Problem(file=SourceFile(path=problem.path, source=source, tree=tree), constants=int_constants(tree), resized=sizes)
+    return Problem(file=SourceFile(path=problem.path, source=source, tree=tree), constants=int_constants(tree), resized=values,
+                   resized_by=resized_by)

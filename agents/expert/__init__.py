@@ -1,9 +1,19 @@
 """The offline expert policy: deterministic roles with no LLM.
 
+Families (the kernel structure a stage lowers to): `elementwise` chains; `rows`, reductions over
+trailing dims (softmax, log-softmax, layer/RMS/group/instance norms, argmax, losses per row, few
+long rows split); `cols`, reductions over a middle block of dims; `scan` (cumsum/cumprod, reverse
+and exclusive); `pool` (max/avg over 1-3 spatial dims); `matmul` with its elementwise epilogue
+(triu/tril as a position mask, einsum as a matmul). A graph no single kernel computes is split
+into stages, one kernel each, through temporaries (`pipeline`; losses that reduce twice are first
+rewritten by `decompose`). Not covered: convolutions, sort, scaled_dot_product_attention.
+
 - `tracing` traces the reference (torch.fx; torch.export where fx cannot) and `graph_ir` lowers
   it to a small expression IR (`ops` for functions and methods, `matmul_ir` for the matmul family);
-- `codegen` (elementwise and row kernels, the shared expression `Emitter`) and `matmul_codegen`
-  (a tiled tl.dot with the epilogue fused) write the kernels; `solution` assembles the file;
+  `space` places operands of other shapes in a stage's iteration space;
+- `codegen` (elementwise, row, column and scan kernels, the shared expression `Emitter`), `pool`
+  and `matmul_codegen` (a tiled tl.dot with the epilogue fused) write the kernels; `solution`
+  assembles the file;
 - `configs` holds tuning configurations and their spaces, `lessons` reads the ones the memory
   states in a usable form, `tuning` picks each round's space from sizes, lessons and profile;
 - `repairs` are the debugger's known fixes; `roles` wires planner, coder, debugger and analyst;

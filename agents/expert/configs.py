@@ -23,7 +23,7 @@ _KEYS = {
     "BLOCK": "block", "BLOCK_SIZE": "block", "BLOCK_M": "block_m", "BLOCK_N": "block_n", "BLOCK_K": "block_k",
     "GROUP_M": "group_m", "GROUP_SIZE_M": "group_m", "num_warps": "num_warps", "num_stages": "num_stages",
     "precision": "precision", "input_precision": "precision", "masks": "masks", "out_dtype": "out_dtype",
-    "f32_dot": "f32_dot", "EPILOGUE_SPLIT": "epilogue_split",
+    "f32_dot": "f32_dot", "EPILOGUE_SPLIT": "epilogue_split", "BLOCK_Q": "block_q",
 }
 # Knobs with a word for a value, and the words each accepts.
 _WORDS = {"precision": PRECISIONS, "masks": ("auto", "all"), "out_dtype": OUT_DTYPES, "f32_dot": ("0", "1")}
@@ -40,6 +40,7 @@ class Config:
     group_m: int = 8  # matmul: programs ordered in groups of GROUP_M tile rows (L2 reuse)
     precision: str = "ieee"  # fp32 matmul operands: ieee | tf32x3 (16-bit ones always use tensor cores)
     epilogue_split: int = 1  # matmul: 2 runs the epilogue on each half of the tile (fewer live registers)
+    block_q: int = 0  # cols: rows side by side in a tile (the contiguous axis); BLOCK is the chunk along the row
     # Debugger repairs (defaults leave the kernel as designed):
     masks: str = "auto"  # matmul: "all" masks every load instead of wrapping rows and skipping K masks
     out_dtype: str | None = None  # allocate the output in this torch dtype instead of the inputs' one
@@ -59,6 +60,8 @@ class Config:
                 out["f32_dot"] = 1
         else:
             out = {"BLOCK": self.block, "num_warps": self.num_warps}
+            if family == "cols":
+                out = {"BLOCK": self.block, "BLOCK_Q": self.block_q, "num_warps": self.num_warps}
             if self.num_stages:
                 out["num_stages"] = self.num_stages
         if self.out_dtype:
@@ -98,7 +101,7 @@ def parse_knobs(text: str, family: str) -> list[Config]:
                 fields[name] = int(value)
             else:
                 return []
-        need = ("block_m", "block_n", "block_k") if family == "matmul" else ("block",)
+        need = ("block_m", "block_n", "block_k") if family == "matmul" else ("block", "block_q") if family == "cols" else ("block",)
         if not all(n in fields for n in need):
             return []
         if family == "matmul":
@@ -135,6 +138,7 @@ class Sizes:
     n: int = 0
     k: int = 0
     batch: int = 1
+    q: int = 1  # cols: the length of the dims after the reduced ones
 
     def values(self) -> dict[str, int]:
         return {"numel": self.numel, "n_cols": self.n_cols, "rows": self.rows, "M": self.m, "N": self.n, "K": self.k,
@@ -144,6 +148,10 @@ class Sizes:
 def sizes_of(t) -> Sizes:
     shape = tuple(t.main_shape) or (1,)
     numel, n_cols = math.prod(shape), shape[-1]
+    space = getattr(t, "space", None)
+    if t.family in ("rows", "cols") and space is not None:
+        n_cols, q = space.extent("r"), space.extent("q")
+        return Sizes(numel, n_cols, numel // max(n_cols * q, 1), q=q)
     if t.family != "matmul":
         return Sizes(numel, n_cols, numel // max(n_cols, 1))
     folded = t.matmul.folded
@@ -162,6 +170,12 @@ def cpu_configs(family: str, s: Sizes) -> list[Config]:
         return [Config(b, min(16, b // 256)), Config(half, min(16, half // 256))]
     if family == "rows":
         return [Config(2048, 4), Config(1024, 4)]
+    if family == "cols":
+        return [Config(min(1024, next_pow2(s.n_cols)), 4, block_q=64), Config(256, 4, block_q=32)]
+    if family == "scan":
+        return [Config(1024, 4), Config(512, 4)]
+    if family == "pool":
+        return [Config(1024, 4), Config(512, 4)]
 
     def tile(n: int, cap: int) -> int:
         return min(cap, max(16, next_pow2(n)))
@@ -210,6 +224,16 @@ def gpu_spaces(family: str, s: Sizes, dtype: str, heavy_epilogue: bool = False) 
         compute = [Config(single, min(32, w * 2)), Config(max(256, single // 2), max(1, w // 2))]
         neighbours = [Config(single, max(1, w // 4)), Config(min(p, 2048), 8), Config(max(256, single // 2), min(32, w * 2))]
         return {"first": dedupe(first), "memory": dedupe(memory), "compute": dedupe(compute), "neighbours": dedupe(neighbours)}
+    if family == "cols":
+        return cols_spaces(s)
+    if family == "pool":  # output tiles; each element reads its window (overlaps hit the caches)
+        return {"first": [Config(512, 4), Config(1024, 4), Config(256, 2), Config(2048, 8)],
+                "memory": [Config(2048, 4), Config(4096, 8)], "compute": [Config(1024, 8), Config(512, 8)],
+                "neighbours": [Config(256, 4), Config(1024, 2)]}
+    if family == "scan":  # one row per program; a chunk's scan in registers, then a carry
+        return {"first": [Config(1024, 4), Config(2048, 8), Config(4096, 8), Config(512, 4)],
+                "memory": [Config(4096, 16), Config(8192, 16)], "compute": [Config(1024, 8), Config(2048, 4)],
+                "neighbours": [Config(2048, 16), Config(1024, 2)]}
     wide = dtype in ("bf16", "fp16")
     if wide and s.m <= 64:  # skinny: one row of tiles, so narrow N tiles and long K steps keep the SMs fed
         first = [_mm(64, 64, 128, 4, 4), _mm(64, 128, 64, 4, 4), _mm(64, 256, 64, 4, 3), _mm(64, 32, 128, 4, 4)]
@@ -238,6 +262,25 @@ def gpu_spaces(family: str, s: Sizes, dtype: str, heavy_epilogue: bool = False) 
     if heavy_epilogue:
         spaces = {name: [split_heavy(c) for c in space] for name, space in spaces.items()}
     return {name: fitting(space, 2 if wide else 4) for name, space in spaces.items()}
+
+
+def cols_spaces(s: Sizes) -> dict[str, list[Config]]:
+    """A reduction over a middle dim: tiles of BLOCK positions along the row by BLOCK_Q rows side by
+    side (contiguous in memory, so BLOCK_Q of 64+ fp32 values gives full 256-byte lines). A row
+    of up to 256 fits one tile (read once, e.g. an RMS norm over 64 channels); longer rows loop."""
+    p = next_pow2(s.n_cols)
+    q = next_pow2(s.q)
+    if p <= 256:
+        bq = min(256, max(16, 8192 // p), max(16, q))
+        first = [Config(p, 4, block_q=bq), Config(p, 8, block_q=bq), Config(p, 4, block_q=max(16, bq // 2))]
+        memory = [Config(p, 8, block_q=min(512, bq * 2)), Config(p, 2, block_q=max(16, bq // 4))]
+    else:
+        first = [Config(64, 4, block_q=min(128, max(16, q))), Config(32, 4, block_q=min(256, max(16, q))),
+                 Config(128, 8, block_q=min(64, max(16, q))), Config(16, 4, block_q=min(256, max(16, q)))]
+        memory = [Config(64, 8, block_q=min(256, max(16, q))), Config(256, 8, block_q=min(32, max(16, q)))]
+    compute = [Config(c.block, min(16, c.num_warps * 2), block_q=c.block_q) for c in first[:2]]
+    neighbours = [Config(c.block, max(1, c.num_warps // 2), block_q=c.block_q) for c in first[:2]]
+    return {"first": dedupe(first), "memory": dedupe(memory), "compute": dedupe(compute), "neighbours": dedupe(neighbours)}
 
 
 def split_heavy(c: Config) -> Config:

@@ -44,6 +44,11 @@ def kw_round_out(x, dtype: tl.constexpr):
     else:
         return x.to(dtype).to(tl.float32)
 ''',
+    "kw_mul": '''
+@triton.jit
+def kw_mul(a, b):
+    return a * b
+''',
     "kw_expm1": '''
 @triton.jit
 def kw_expm1(x):
@@ -127,7 +132,8 @@ def unary_expr(fn: str, x: str, p: dict, used: set[str]) -> str:
 BINARY = {"add": "{a} + {b}", "sub": "{a} - {b}", "mul": "{a} * {b}", "div": "{a} / {b}",
           "maximum": "tl.maximum({a}, {b})", "minimum": "tl.minimum({a}, {b})",
           "gt": "{a} > {b}", "lt": "{a} < {b}", "ge": "{a} >= {b}", "le": "{a} <= {b}", "eq": "{a} == {b}", "ne": "{a} != {b}"}
-REDUCE_INIT = {"sum": "0.0", "max": '-float("inf")', "min": 'float("inf")'}
+REDUCE_INIT = {"sum": "0.0", "max": '-float("inf")', "min": 'float("inf")', "prod": "1.0",
+               "argmax": '-float("inf")', "argmin": 'float("inf")'}
 REDUCE_FN = {"sum": "tl.sum", "max": "tl.max", "min": "tl.min"}
 
 
@@ -144,7 +150,7 @@ def sig(v: V) -> tuple:
     key = _SIGS.get(id(v))
     if key is None or key[0] is not v:
         attr = v.attr if v.op != "un" else (v.attr[0], tuple(sorted(v.attr[1].items())))
-        key = (v, (v.op, repr(attr), v.cls, tuple(sig(a) for a in v.args)))
+        key = (v, (v.op, repr(attr), v.cls, v.layout, tuple(sig(a) for a in v.args)))
         _SIGS[id(v)] = key
     return key[1]
 

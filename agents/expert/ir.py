@@ -21,7 +21,12 @@ class V:
     op: str
     args: tuple = ()
     attr: Any = None
-    cls: str = "full"  # full | col | row | rowflat | scalar | bool-full ...
+    # full | col | row | rowflat | scalar, or: bcast / rbcast (an operand broadcast along some
+    # dims of the stage's space, read through `layout`: along the reduced dims / not), leaf (a
+    # value of another shape whose place in the space is known only where it is used)
+    cls: str = "full"
+    shape: tuple[int, ...] | None = None  # the traced shape of a `leaf` value
+    layout: tuple[int, ...] | None = None  # bcast / rbcast: the space dims it varies along
 
 
 # Aliases for unsupported modules/functions: the aten op a reader will recognise.
@@ -61,15 +66,22 @@ def _bind(args, kwargs, names, defaults=None):
     return out
 
 
+TILE_LEVEL = frozenset({"full", "col", "bcast"})  # vary along the reduced dims: computed in the row loop
+ROW_LEVEL = frozenset({"row", "rbcast"})  # one value per row (per P and Q index)
+
+
 def _merge(a: str, b: str) -> str | None:
     """The class of a binary op's result, or None for a broadcast the codegen cannot express."""
     if a == b:
-        return a
+        return "full" if a == "bcast" else "row" if a == "rbcast" else a
     pair = {a, b}
     if "scalar" in pair:
-        return (pair - {"scalar"}).pop()
-    if pair == {"full", "col"} or pair == {"full", "row"} or pair == {"row", "col"}:
+        other = (pair - {"scalar"}).pop()
+        return "full" if other == "bcast" else "row" if other == "rbcast" else other
+    if pair <= TILE_LEVEL | ROW_LEVEL and pair & TILE_LEVEL:
         return "full"
+    if pair <= ROW_LEVEL:
+        return "row"
     return None
 
 

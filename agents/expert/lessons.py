@@ -18,9 +18,11 @@ import re
 from typing import Any
 
 from kernelwright.agents.expert.configs import Config, Sizes, parse_knobs
+from kernelwright.memory.model import Lesson
 
 MIN_CONFIDENCE = 0.35
-TOPICS = {"elementwise": ("elementwise",), "rows": ("row-reduction", "norm"), "matmul": ("matmul",)}
+TOPICS = {"elementwise": ("elementwise",), "rows": ("row-reduction", "norm"), "cols": ("reduction", "norm"), "scan": ("scan",), "pool": ("pooling",),
+          "matmul": ("matmul",)}
 _CLAUSE = re.compile(r"((?:[A-Za-z_]+\s*,\s*)*[A-Za-z_]+)\s*(>=|<=|==|>|<)\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)(?![\w.])")
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 _OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, "==": lambda a, b: a == b,
@@ -71,7 +73,7 @@ def usable_lessons(memory: Any, family: str, arch: str, dtype: str, sizes: Sizes
     advice, and a broken store must not stop a run."""
     if memory is None:
         return [], []
-    found: dict[str, Any] = {}
+    found: dict[str, Lesson] = {}
     query = f"{family} triton BLOCK num_warps num_stages tile"
     for topic in TOPICS[family]:
         try:

@@ -95,7 +95,8 @@ def kernel_matmul(name: str, out: V, ptrs: dict[str, str], emitter_cls, used: se
     """The kernel text; `ptrs` maps each epilogue leaf to its pointer argument. `split`: some
     config runs the epilogue by halves (EPILOGUE_SPLIT=2), so both forms are emitted."""
     matmul = next(v for v in walk(out) if v.op == "matmul")
-    em = emitter_cls(ptrs, {"full": "offs", "col": "cols", "row": "pid_b * M + offs_m[:, None]"}, used,
+    em = emitter_cls(ptrs, {"full": "offs", "col": "cols", "row": "pid_b * M + offs_m[:, None]",
+                            "pos_row": "offs_m[:, None]", "pos_col": "offs_n[None, :]"}, used,
                      masks={"full": "mask", "col": "col_mask", "row": "mask_m[:, None]"})
 
     def epilogue(acc: str, first_col: str, width: str) -> list[str]:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from kernelwright.agents.expert.graph_ir import Lowering
 
 # Ops that are a matmul, by the name the lowering sees (torch function, Tensor method or aten op).
-MATMUL_FUNCTIONS = frozenset({"linear", "matmul", "mm", "bmm", "addmm", "baddbmm"})
+MATMUL_FUNCTIONS = frozenset({"linear", "matmul", "mm", "bmm", "addmm", "baddbmm", "einsum"})
 MATMUL_MODULES = frozenset({"Linear"})
 
 

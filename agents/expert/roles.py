@@ -13,13 +13,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from kernelwright.agents.expert.ir import UnsupportedProblem
 from kernelwright.agents.expert.repairs import repair
-from kernelwright.agents.expert.solution import generate, read_header
+from kernelwright.agents.expert.solution import generate
 from kernelwright.agents.expert.tracing import Traced, trace_problem
-from kernelwright.agents.expert.tuning import RoundPlan, plan_round, read_profile, space_order
+from kernelwright.agents.expert.tuning import (
+    RoundPlan,
+    configs_of,
+    kernel_facts,
+    plan_round,
+    read_profile,
+    space_order,
+)
+from kernelwright.agents.records import Candidate, NextStep, Plan, StepKind
+from kernelwright.agents.records.run_state import RunState
 
 
 def _device(ctx) -> str:
@@ -47,21 +55,25 @@ def _arch(device: str) -> str | None:
     return "sm_90"
 
 
-def _problem_text(state: dict[str, Any], device: str) -> str:
+def _source(state: RunState) -> str:
+    problem = state["problem"]
+    return problem.source or Path(problem.path).read_text()
+
+
+def _problem_text(state: RunState, device: str) -> str:
     """The problem source at the sizes this device runs (its CPU_SIZES on the CPU)."""
-    source = state["problem"].get("source") or Path(state["problem"]["path"]).read_text()
     if device != "cpu":
-        return source
+        return _source(state)
     from kernelwright.tools.problem import load_problem, sized_for_device
 
-    return sized_for_device(load_problem(state["problem"]["path"]), "cpu").file.source
+    return sized_for_device(load_problem(state["problem"].path), "cpu").file.source
 
 
-def _trace(state: dict[str, Any], ctx) -> Traced:
-    return trace_problem(state["problem"]["path"], source=_problem_text(state, _device(ctx)))
+def _trace(state: RunState, ctx) -> Traced:
+    return trace_problem(state["problem"].path, source=_problem_text(state, _device(ctx)))
 
 
-def _plan(state: dict[str, Any], ctx, t: Traced) -> RoundPlan:
+def _plan(state: RunState, ctx, t: Traced) -> RoundPlan:
     device = _device(ctx)
     k = max(1, int(getattr(ctx, "candidates", 1) or 1))
     return plan_round(t, state, device, _arch(device), getattr(ctx, "memory", None), k)
@@ -84,25 +96,30 @@ def _describe(t: Traced, configs, device: str) -> str:
             f"(rows longer than BLOCK loop over chunks); {many}")
 
 
-def planner(state: dict[str, Any], ctx) -> dict[str, Any]:
+def planner(state: RunState, ctx) -> RunState:
     try:
         t = _trace(state, ctx)
     except UnsupportedProblem as exc:
-        return {"plan": f"STRATEGY: none: {exc}\nNEXT: the coder reports the unsupported operations and the run fails\nEXPECTED: no solution"}
+        step = NextStep(kind=StepKind.UNSUPPORTED, change="the coder reports the unsupported operations and the run fails")
+        return {"plan": Plan(text=f"STRATEGY: none: {exc}\nNEXT: {step.change}\nEXPECTED: no solution", next_step=step)}
     device = _device(ctx)
     rp = _plan(state, ctx, t)
     shape = "x".join(str(s) for s in t.main_shape)
     if not rp.candidates:
         why = rp.reason if device == "cpu" else "every planned configuration was tried"
-        return {"plan": f"STRATEGY: {t.family}: nothing new to try ({why})\nNEXT: no candidate this round\n"
-                        "EXPECTED: the best candidate so far stands"}
+        step = NextStep(kind=StepKind.NOTHING_NEW, change="no candidate this round", reason=why)
+        return {"plan": Plan(text=f"STRATEGY: {t.family}: nothing new to try ({why})\nNEXT: {step.change}\n"
+                                  "EXPECTED: the best candidate so far stands", next_step=step)}
     first = rp.candidates[0]
     lines = [f"STRATEGY: {_describe(t, first.configs, device)} (shape {shape}, device {device}, traced with {t.tracer})"]
     for i, cand in enumerate(rp.candidates):
         lines.append(f"CANDIDATE {i}: space '{cand.space}': " + "; ".join(c.text(t.family) for c in cand.configs))
-    # One line with the configs tried: the memory files a measured change under this line, in a
-    # form a later run's expert can read back (agents/expert/lessons.py).
-    lines.append(f"NEXT: space '{first.space}' ({rp.reason}): " + "; ".join(c.text(t.family) for c in first.configs))
+    # The configs tried, as fields: the memory files a measured change under `change`, in a form a
+    # later run's expert can read back (agents/expert/lessons.py).
+    knobs = tuple(c.text(t.family) for c in first.configs)
+    step = NextStep(kind=StepKind.TRY_CONFIGS, change=f"space '{first.space}' ({rp.reason}): " + "; ".join(knobs),
+                    space=first.space, reason=rp.reason, configs=knobs)
+    lines.append(f"NEXT: {step.change}")
     if rp.profile_note:
         lines.append(f"PROFILE: {rp.profile_note}")
     lines.append("EXPECTED: " + ("tensor-core bound; at least cuBLAS plus a separate epilogue kernel" if t.family == "matmul"
@@ -115,64 +132,51 @@ def planner(state: dict[str, Any], ctx) -> dict[str, Any]:
         lines.append("LESSONS APPLIED: none matched these conditions with configs the expert can read")
     if rp.avoided:
         lines.append("LESSONS AVOIDED (failed ideas): " + "; ".join(lesson.line() for lesson in rp.avoided))
-    return {"plan": "\n".join(lines)}
+    return {"plan": Plan(text="\n".join(lines), next_step=step)}
 
 
-def _candidate(state, source: str, cid: str, parent: str | None = None, origin: str = "code", tries: int = 0,
-               lessons: list[str] | None = None) -> dict[str, Any]:
-    return {"id": cid, "source": source, "parent_id": parent, "origin": origin, "iteration": state["iteration"],
-            "debug_tries": tries, "applied_lessons": list(lessons or [])}
-
-
-def coder(state: dict[str, Any], ctx) -> dict[str, Any]:
+def coder(state: RunState, ctx) -> RunState:
     t = _trace(state, ctx)  # raises UnsupportedProblem, naming what has no kernel
     device = _device(ctx)
-    text = state["problem"].get("source") or Path(state["problem"]["path"]).read_text()
+    text = _source(state)
     pending = []
     for i, cand in enumerate(_plan(state, ctx, t).candidates):
-        ids = [lesson.id for lesson in cand.lessons]
-        src = generate(t, text, cand.configs, device, lessons=ids)
-        pending.append(_candidate(state, src, f"r{state['iteration']}-c{i}", lessons=ids))
+        ids = tuple(lesson.id for lesson in cand.lessons)
+        src = generate(t, text, cand.configs, device, lessons=list(ids))
+        pending.append(Candidate(id=f"r{state['iteration']}-c{i}", source=src, iteration=state["iteration"], applied_lessons=ids,
+                                 kernel=kernel_facts(t.family, cand.configs)))
     return {"pending": pending}
 
 
-def _lessons_of(source: str) -> list[str]:
-    for line in (source or "").splitlines():
-        if line.startswith("# lessons: "):
-            return line.removeprefix("# lessons: ").split()
-    return []
-
-
-def debugger(state: dict[str, Any], ctx) -> dict[str, Any]:
+def debugger(state: RunState, ctx) -> RunState:
+    """Known repairs for the failed attempts' kernels, read from the attempt records (`kernel`:
+    family and configs; `applied_lessons`), never from the generated files."""
     from kernelwright.agents.attempts import debuggable_attempts
 
     pending = []
     t = None
     for a in debuggable_attempts(state, ctx.budgets):
-        family, configs = read_header(a.get("source") or "")
-        if not family or not configs:
+        configs = configs_of(a.kernel)
+        if a.kernel is None or not configs:
             continue  # not an expert candidate: nothing known to repair
-        message = " ".join(r.get("message", "") for r in a.get("reasons") or [])
-        fix = repair(family, configs, a.get("verdict", ""), message)
+        message = " ".join(r.message for r in a.reasons)
+        fix = repair(a.kernel.family, configs, a.verdict, message)
         if fix is None:
             continue  # no known repair: give up on this configuration
         t = t or _trace(state, ctx)
-        text = state["problem"].get("source") or Path(state["problem"]["path"]).read_text()
-        lessons = _lessons_of(a.get("source") or "")
-        src = generate(t, text, fix.configs, _device(ctx), lessons=lessons)
-        tries = a.get("debug_tries", 0) + 1
-        cand = _candidate(state, src, f"{a['candidate_id']}-d{tries}", a["candidate_id"], "debug", tries, lessons)
-        cand["repair"] = fix.what
-        pending.append(cand)
+        src = generate(t, _source(state), fix.configs, _device(ctx), lessons=list(a.applied_lessons))
+        tries = a.debug_tries + 1
+        pending.append(Candidate(id=f"{a.candidate_id}-d{tries}", source=src, parent_id=a.candidate_id, origin="debug",
+                                 iteration=state["iteration"], debug_tries=tries, applied_lessons=a.applied_lessons,
+                                 repair=fix.what, kernel=kernel_facts(a.kernel.family, fix.configs)))
     return {"pending": pending}
 
 
-def analyst(state: dict[str, Any], ctx) -> dict[str, Any]:
-    profile = state.get("profile") or {}
-    info = read_profile(profile)
-    median, sol = info["median_ms"], info["t_sol_ms"]
-    best = state.get("best") or {}
-    speed = best.get("speedup") or {}
+def analyst(state: RunState, ctx) -> RunState:
+    info = read_profile(state.get("profile"))
+    median, sol = info.median_ms, info.t_sol_ms
+    best = state.get("best")
+    speed = (best.speedup if best else None) or {}
     evidence = []
     if median is not None:
         evidence.append(f"median {median:.4g} ms")
@@ -180,21 +184,21 @@ def analyst(state: dict[str, Any], ctx) -> dict[str, Any]:
         evidence.append(f"speed-of-light {sol:.4g} ms ({100 * sol / median:.0f}% of SoL)")
     if speed:
         evidence.append("speedup " + ", ".join(f"{k} {v:.2f}x" for k, v in speed.items() if isinstance(v, (int, float))))
-    spills = info["spills"]
+    spills = info.spills
     if spills:
         evidence.append(f"register spills {spills}")
-    if info["diagnosis"]:
-        evidence.append(f"diagnosis: {info['diagnosis'][:200]}")
-    family = read_header(best.get("source") or "")[0] or "elementwise"
+    if info.diagnosis:
+        evidence.append(f"diagnosis: {info.diagnosis[:200]}")
+    family = best.kernel.family if best and best.kernel else "elementwise"
     order, why = space_order(family, info, median is None)
     if median is None:
         bottleneck = "unknown: no timing on this device (correctness only)"
         moves = ["keep the accepted configuration; time it on a GPU to tune the block sizes"]
     elif sol and sol / median >= 0.8:
-        bottleneck = f"{info['bound'] or 'memory'}-bound and near speed-of-light"
+        bottleneck = f"{info.bound or 'memory'}-bound and near speed-of-light"
         moves = [f"at most one more space ('{order[0]}'): {why}"]
     else:
-        bottleneck = f"{info['bound'] or 'memory'}-bound, below speed-of-light"
+        bottleneck = f"{info.bound or 'memory'}-bound, below speed-of-light"
         moves = [f"next space '{order[0]}': {why}"]
         if spills:
             moves.insert(0, "lower the block or tile size, or raise num_warps: registers spill")

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ import torch.nn as nn
 from kernelwright.agents.expert.graph_ir import Lowering
 from kernelwright.agents.expert.ir import UnsupportedProblem, V, _as_list, load_problem_module
 from kernelwright.agents.expert.matmul_ir import MatmulSpec, is_matmul_node, op_name
+from kernelwright.agents.expert.pipeline import StagePlan, plan_stages, stage_graph
+from kernelwright.agents.expert.space import Space
 
 
 @dataclasses.dataclass
@@ -31,6 +34,15 @@ class Traced:
     matmul: MatmulSpec | None = None
     matmul_k: int = 0  # the reduction length of the matmul (for tuning)
     tracer: str = "torch.fx"  # or "torch.export" where fx could not trace the model
+    space: Space | None = None  # the iteration space of the row, column and elementwise families
+    scalar_args: list[str] = dataclasses.field(default_factory=list)  # inputs that are Python numbers
+    out_shape: tuple[int, ...] = ()  # the output's traced shape
+    out_dtype: str | None = None  # a torch dtype name where the output is not a float (argmax: int64)
+    # Several kernels (see `pipeline`): every stage, in order; this record is stages[stage_index]
+    # (the one a candidate's configs tune: the matmul, else the largest), with the model's inputs.
+    stages: list[Traced] = dataclasses.field(default_factory=list)
+    stage_index: int = 0
+    model_inputs: list[str] = dataclasses.field(default_factory=list)
 
 
 def _build(module) -> tuple[nn.Module, list]:
@@ -51,8 +63,12 @@ def _build(module) -> tuple[nn.Module, list]:
 def _fx_graph(model: nn.Module, inputs: list) -> fx.GraphModule:
     from torch.fx.passes.shape_prop import ShapeProp
 
+    from kernelwright.agents.expert.decompose import decompose
+
     gm = fx.symbolic_trace(model)
     ShapeProp(gm).propagate(*inputs)
+    if decompose(gm):
+        ShapeProp(gm).propagate(*inputs)
     return gm
 
 
@@ -85,17 +101,81 @@ def trace_problem(path: str | Path, source: str | None = None) -> Traced:
             raise UnsupportedProblem(
                 f"expert policy: cannot trace the model (torch.fx: {type(fx_exc).__name__}: {_first_line(fx_exc)}; "
                 f"torch.export: {type(exc).__name__}: {_first_line(exc)})") from exc
-    lw = Lowering(model, gm)
+    try:
+        return lower_graph(module, model, gm, inputs, tracer)
+    except UnsupportedProblem as whole:
+        try:
+            return lower_stages(module, model, gm, inputs, tracer)
+        except UnsupportedProblem as staged:
+            raise staged if "no stage split" not in str(staged) else whole from None
+
+
+ALIASES = frozenset({"clone", "detach", "contiguous"})
+
+
+def _drop_aliases(gm: fx.GraphModule) -> None:
+    """`x.clone().detach()` of an input is the input: no stage should copy it."""
+    for node in list(gm.graph.nodes):
+        if node.op in ("call_method", "call_function") and op_name(node.target) in ALIASES and node.args \
+                and isinstance(node.args[0], fx.Node) and node.args[0].op == "placeholder" and len(node.args) == 1:
+            node.replace_all_uses_with(node.args[0])
+            gm.graph.erase_node(node)
+    gm.recompile()
+
+
+def lower_stages(module, model: nn.Module, gm: fx.GraphModule, inputs: list, tracer: str) -> Traced:
+    """The graph as a sequence of kernels (see `pipeline`)."""
+    from kernelwright.agents.expert.configs import default_config
+    from kernelwright.agents.expert.solution import generate
+
+    _drop_aliases(gm)
+    placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
+    example = {n: inputs[i] for i, n in enumerate(placeholders) if i < len(inputs)}
+    lowered: dict[int, Traced] = {}
+
+    def try_stage(plan: StagePlan, names) -> bool:
+        t = lower_graph(module, model, stage_graph(gm, plan, names), [example.get(n) for n in plan.inputs], tracer)
+        generate(t, "", default_config(t, "cuda"), "cuda")  # the stage's kernel must generate too
+        lowered[id(plan)] = t
+        return True
+
+    plans = plan_stages(gm, try_stage)
+    stages = [lowered[id(p)] for p in plans]
+    if len(stages) == 1:
+        return stages[0]
+    main = next((i for i, s in enumerate(stages) if s.family == "matmul"),
+                max(range(len(stages)), key=lambda i: (math.prod(stages[i].main_shape), stages[i].reductions)))
+    last = stages[-1]
+    return dataclasses.replace(stages[main], stages=stages, stage_index=main, model_inputs=[str(n.target) for n in placeholders],
+                               out_shape=last.out_shape, out_dtype=last.out_dtype)
+
+
+def lower_graph(module, model: nn.Module, gm: fx.GraphModule, inputs: list, tracer: str) -> Traced:
+    lw = Lowering(model, gm, inputs)
     out = lw.run()
-    family = "matmul" if lw.matmuls else "rows" if lw.reductions else "elementwise"
+    space = lw.space
+    if lw.matmuls:
+        family = "matmul"
+    elif lw.scans:
+        family = "scan"
+    elif lw.pools:
+        family = "pool"
+    elif lw.reductions:
+        family = "cols" if space is not None and space.b < len(space.dims) else "rows"
+    else:
+        family = "elementwise"
     out_node = next(n for n in gm.graph.nodes if n.op == "output")
-    dtype = "fp32"
+    dtype, out_shape, out_dtype = "fp32", (), None
     for n in out_node.all_input_nodes[:1]:
         meta = n.meta.get("tensor_meta")
         dtype = DTYPE_CLASS.get(getattr(meta, "dtype", None), "fp32")
+        out_shape = tuple(getattr(meta, "shape", ()))
+        if getattr(meta, "dtype", None) is not None and not meta.dtype.is_floating_point:
+            out_dtype = str(meta.dtype).removeprefix("torch.")
     mm = next((v for v in _walk_values(out) if v.op == "matmul"), None)
     return Traced(module, model, gm, out, lw.inputs, tuple(lw.main_shape), family, lw.reductions, dtype,
-                  mm.attr if mm is not None else None, _matmul_k(gm) if mm is not None else 0, tracer)
+                  mm.attr if mm is not None else None, _matmul_k(gm) if mm is not None else 0, tracer,
+                  space, list(lw.scalar_args), out_shape, out_dtype)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -119,7 +199,7 @@ def _matmul_k(gm: fx.GraphModule) -> int:
     for n in gm.graph.nodes:
         if is_matmul_node(gm, n):
             first = n.args[0] if n.args else None
-            if op_name(n.target) in ("addmm", "baddbmm") and len(n.args) > 1:
+            if op_name(n.target) in ("addmm", "baddbmm", "einsum") and len(n.args) > 1:
                 first = n.args[1]
             meta = first.meta.get("tensor_meta") if isinstance(first, fx.Node) else None
             return int(meta.shape[-1]) if meta is not None else 0

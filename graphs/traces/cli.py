@@ -145,7 +145,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     for s in data["steps"]:
         llm = s["llm"] or []
         tokens = sum((c.get("usage") or {}).get("total_tokens", 0) for c in llm)
-        cost = total_cost(llm)
+        cost = total_cost(c.get("cost_usd") for c in llm)
         extra = f" verdicts {s['verdicts']}" if s["verdicts"] else ""
         extra += f" llm {len(llm)} call(s), {tokens} tokens" + (f", {money(cost)}" if cost is not None else "") if llm else ""
         extra += f" ERROR {s['error']}" if s["error"] else ""

@@ -19,6 +19,10 @@ import json
 from datetime import datetime
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
+
+from kernelwright.agents.records import ForkOrigin
+from kernelwright.agents.records.run_state import RunState
 from kernelwright.configs import merge, read_config_file
 from kernelwright.graphs.traces.store import TraceStore
 from kernelwright.tools.problem import InputError
@@ -33,8 +37,8 @@ class ForkPoint:
     thread_id: str  # the LangGraph thread whose checkpoint holds the state
     checkpoint_id: str | None  # None for steps recorded before checkpoint ids were (found by time)
 
-    def origin(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "step": self.step}
+    def origin(self) -> ForkOrigin:
+        return ForkOrigin(run_id=self.run_id, step=self.step)
 
 
 def fork_point(trace: TraceStore, run_id: str, step: int | None) -> ForkPoint:
@@ -66,7 +70,7 @@ def fork_config(run: dict[str, Any], config_path: str | None, overrides: dict[st
     return merge(base, changes)
 
 
-def _by_time(compiled, point: ForkPoint) -> dict[str, Any] | None:
+def _by_time(compiled, point: ForkPoint) -> RunnableConfig | None:
     """The config of the first checkpoint that `point.node` wrote after the step started."""
     history = list(compiled.get_state_history({"configurable": {"thread_id": point.thread_id}}))[::-1]  # oldest first
     for before, after in zip(history, history[1:]):
@@ -76,10 +80,10 @@ def _by_time(compiled, point: ForkPoint) -> dict[str, Any] | None:
     return None
 
 
-def state_at(compiled, point: ForkPoint) -> dict[str, Any]:
+def state_at(compiled, point: ForkPoint) -> RunState:
     """The graph state right after the fork point, read from its checkpoint."""
     if point.checkpoint_id:
-        config: dict[str, Any] | None = {"configurable": {"thread_id": point.thread_id, "checkpoint_ns": "", "checkpoint_id": point.checkpoint_id}}
+        config: RunnableConfig | None = {"configurable": {"thread_id": point.thread_id, "checkpoint_ns": "", "checkpoint_id": point.checkpoint_id}}
     else:
         config = _by_time(compiled, point)
     values = compiled.get_state(config).values if config else {}
@@ -89,10 +93,10 @@ def state_at(compiled, point: ForkPoint) -> dict[str, Any]:
     if point.node not in compiled.get_graph().nodes:
         raise InputError(f"--from-step {point.step}: step {point.step} ran node {point.node!r}, which the fork's config has no role for; "
                          "keep that role in the --config file or fork from another step")
-    return dict(values)
+    return RunState(**values)
 
 
-def seed_fork(compiled, graph_config: dict[str, Any], point: ForkPoint, values: dict[str, Any], run_id: str, trace: TraceStore) -> None:
+def seed_fork(compiled, graph_config: RunnableConfig, point: ForkPoint, values: RunState, run_id: str, trace: TraceStore) -> None:
     """Copy the trace prefix and the state into the new run's thread; `stream(None)` goes on from there."""
     trace.copy_steps(point.run_id, run_id, point.step)
     compiled.update_state(graph_config, {**values, "run_id": run_id}, as_node=point.node)

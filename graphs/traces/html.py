@@ -138,7 +138,7 @@ def _step_view(step: dict[str, Any], sources: dict[str, str], lineage: dict[str,
         candidates.append({"id": cid, "parent_id": cand.get("parent_id"), "sha": cand.get("sha"), "source": code, "previous": prev,
                            "previous_missing": bool(prev) and prev not in sources, "diff": diff, "verdict": verdicts.get(cid),
                            "open": False})
-    return {**step, "summary": step.get("summary") or {}, "candidates": candidates, "cost": total_cost(calls),
+    return {**step, "summary": step.get("summary") or {}, "candidates": candidates, "cost": total_cost(c.get("cost_usd") for c in calls),
             "tokens": sum(int((c.get("usage") or {}).get("total_tokens") or 0) for c in calls)}
 
 

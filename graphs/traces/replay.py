@@ -42,7 +42,7 @@ class ReplayChatModel(BaseChatModel):
     that makes a request into the callback metadata as `langgraph_node`)."""
 
     source_run: str
-    recorded: dict[str, list[dict[str, Any]]]  # node -> llm call records (graphs/state.py), in order
+    recorded: dict[str, list[dict[str, Any]]]  # node -> llm call records (agents/records/llm_call.py), in order
     skip: dict[str, int] = {}  # answers already served per node (a resumed replay)
     _served: dict[str, int] = PrivateAttr(default_factory=dict)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)

@@ -19,7 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
+from pydantic_core import to_jsonable_python
 
+from kernelwright.agents.records import ForkOrigin, TokenUsage, Usage
+from kernelwright.agents.records.run_state import RunState
 from kernelwright.tools.sqlite import open_sqlite
 
 
@@ -69,28 +72,24 @@ def _migrate(db: sqlite_utils.Database) -> None:
         raise
 
 
-TOKEN_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
-
-
-def _usage(calls: list[dict[str, Any]]) -> dict[str, Any]:
-    """Tokens summed, and `cost_usd` where some call had a price (llm.prices)."""
+def _usage(calls: list[dict[str, Any]]) -> TokenUsage:
+    """Tokens summed, and `cost_usd` where some call had a price (llm.prices). `calls`: LLM call
+    records in their JSON form, as the steps' `llm` column holds them."""
     from kernelwright.agents.cost import total_cost
 
-    total: dict[str, Any] = dict.fromkeys(TOKEN_KEYS, 0)
-    for call in calls:
-        for key in TOKEN_KEYS:
-            total[key] += int((call.get("usage") or {}).get(key) or 0)
-    cost = total_cost(calls)
-    if cost is not None:
-        total["cost_usd"] = cost
-    return total
+    usages = [Usage.model_validate(call.get("usage") or {}) for call in calls]
+    return TokenUsage(prompt_tokens=sum(u.prompt_tokens for u in usages), completion_tokens=sum(u.completion_tokens for u in usages),
+                      total_tokens=sum(u.total_tokens for u in usages), cost_usd=total_cost(call.get("cost_usd") for call in calls))
 
 
-def add_usage(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {k: int(old.get(k, 0)) + int(new.get(k, 0)) for k in TOKEN_KEYS}
-    if old.get("cost_usd") is not None or new.get("cost_usd") is not None:
-        out["cost_usd"] = (old.get("cost_usd") or 0.0) + (new.get("cost_usd") or 0.0)
-    return out
+def add_usage(old: TokenUsage, new: TokenUsage) -> TokenUsage:
+    cost = None if old.cost_usd is None and new.cost_usd is None else (old.cost_usd or 0.0) + (new.cost_usd or 0.0)
+    return TokenUsage(prompt_tokens=old.prompt_tokens + new.prompt_tokens, completion_tokens=old.completion_tokens + new.completion_tokens,
+                      total_tokens=old.total_tokens + new.total_tokens, cost_usd=cost)
+
+
+def _usage_json(usage: TokenUsage) -> str:
+    return usage.model_dump_json(exclude_none=True)  # no cost_usd key when no call had a price
 
 
 class TraceStore:
@@ -99,13 +98,13 @@ class TraceStore:
         self.db = _open(path)
 
     def start_run(self, run_id: str, problem: str, policy: str, model: str | None, config: dict[str, Any], device: str, versions: dict[str, str],
-                  forked_from: dict[str, Any] | None = None, replay_of: str | None = None) -> None:
+                  forked_from: ForkOrigin | None = None, replay_of: str | None = None) -> None:
         now = time.time()
         self.db["runs"].upsert(
             {"run_id": run_id, "problem": problem, "policy": policy, "model": model or "", "config": json.dumps(config),
              "device": device, "versions": json.dumps(versions), "status": "running", "created_at": now, "updated_at": now,
-             "usage": json.dumps(_usage([])), "accepted": 0,
-             "forked_from": json.dumps(forked_from) if forked_from else None, "replay_of": replay_of},
+             "usage": _usage_json(_usage([])), "accepted": 0,
+             "forked_from": forked_from.model_dump_json() if forked_from else None, "replay_of": replay_of},
             pk="run_id",
         )
 
@@ -120,8 +119,8 @@ class TraceStore:
         row = self.db.execute("select max(idx) from steps where run_id = ?", [run_id]).fetchone()
         return 0 if row[0] is None else row[0] + 1
 
-    def add_step(self, run_id: str, node: str, role: str | None, started_at: float, duration_s: float, update: dict[str, Any] | None, error: str | None = None) -> int:
-        update = update or {}
+    def add_step(self, run_id: str, node: str, role: str | None, started_at: float, duration_s: float, update: RunState | None, error: str | None = None) -> int:
+        update = as_json(update or {})
         calls = update.get("llm_calls", [])
         attempts = update.get("attempts", [])
         idx = self.next_index(run_id)
@@ -139,8 +138,8 @@ class TraceStore:
         )
         if calls:
             run = self.run(run_id)
-            usage = json.loads(run["usage"]) if run and run["usage"] else _usage([])
-            self.db["runs"].update(run_id, {"usage": json.dumps(add_usage(usage, _usage(calls))), "updated_at": time.time()})
+            usage = TokenUsage.model_validate_json(run["usage"]) if run and run["usage"] else _usage([])
+            self.db["runs"].update(run_id, {"usage": _usage_json(add_usage(usage, _usage(calls))), "updated_at": time.time()})
         return idx
 
     def set_checkpoint(self, run_id: str, indexes: list[int], thread_id: str, checkpoint_id: str) -> None:
@@ -159,7 +158,7 @@ class TraceStore:
         calls = [call for row in rows for call in json.loads(row["llm"] or "[]")]
         with self.db.conn:
             self.db["steps"].insert_all(rows)
-            self.db["runs"].update(run_id, {"usage": json.dumps(_usage(calls)), "updated_at": time.time()})
+            self.db["runs"].update(run_id, {"usage": _usage_json(_usage(calls)), "updated_at": time.time()})
 
     def llm_calls_by_node(self, run_id: str, after: int = -1) -> dict[str, list[dict[str, Any]]]:
         """The recorded LLM exchanges of steps after index `after`, per node, in the order made."""
@@ -175,6 +174,12 @@ class TraceStore:
             {"status": status, "stop_reason": stop_reason, "error": error, "accepted": int(best is not None),
              "best": json.dumps(best) if best else None, "updated_at": time.time(), "wall_s": wall_s},
         )
+
+
+def as_json(update: RunState | dict[str, Any]) -> dict[str, Any]:
+    """A state update with its records as JSON values: the form the trace's rows store and its
+    readers (show, diff, html, replay) read back."""
+    return to_jsonable_python(update)
 
 
 def summarize(update: dict[str, Any]) -> dict[str, Any]:
@@ -194,6 +199,8 @@ def summarize(update: dict[str, Any]) -> dict[str, Any]:
                          **{k: a[k] for k in ("applied_lessons", "lesson_outcomes") if a.get(k)}} for a in value]
         elif key == "best":
             out[key] = value and {"candidate_id": value["candidate_id"], "median_ms": value.get("median_ms")}
+        elif key == "plan":
+            out[key] = value and value["text"][:500]
         elif isinstance(value, str):
             out[key] = value[:500]
         elif key == "profile":

@@ -23,7 +23,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from kernelwright.tools.problem import InputError, Problem
+from kernelwright.tools.problem import CheckerFailure, InputError, Problem
 from kernelwright.tools.sandbox.child import ChildResult, start_child
 from kernelwright.tools.sandbox.mounts import Mounts
 from kernelwright.tools.sandbox.redact import redact_tree
@@ -113,12 +113,23 @@ class ReferenceChild:
             why = _why(self.session.close(grace_s=0))
             raise InputError(f"problem file {self.problem.path}: the reference failed to run ({why}); fix the problem file")
         report = redact_tree(json.loads(self.result_path.read_text()))
+        if report.get("checker_error"):
+            raise CheckerFailure(f"the checker could not prepare the reference outputs: {report['checker_error']} "
+                                 f"(free disk space in {self.private.parent} or memory; this is not a verdict)")
         if not report["ok"]:
             last = report["error"].strip().splitlines()[-1]
             raise InputError(f"problem file {self.problem.path}: the reference itself fails to run: {last}")
         from kernelwright.tools.worker.common import load_tensors  # torch: imported by now anyway
 
-        refs = {p.stem.removeprefix("ref_"): load_tensors(p) for p in self.private.glob("ref_*.pt")}
+        # Read exactly the cases the report lists, never by glob: a stray or missing file is the
+        # checker's failure, not a case that silently is or is not compared.
+        refs = {}
+        for variant in report["variants"]:
+            for case in variant["cases"]:
+                path = self.private / f"ref_{case['id']}.pt"
+                if not path.is_file():
+                    raise CheckerFailure(f"the reference output of case {case['id']} is missing from {self.private} (this is not a verdict)")
+                refs[str(case["id"])] = load_tensors(path)
         shutil.rmtree(self.private)
         return refs, report
 

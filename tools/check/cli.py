@@ -33,7 +33,12 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=defaults.seed, help=f"seed of the first trial; the others are secret (default {defaults.seed})")
     p.add_argument("--trials", type=int, default=defaults.trials, help=f"trials at the shipped sizes (default {defaults.trials}, at least 1)")
     p.add_argument("--mode", choices=["strict", "compat"], default=defaults.mode, help="strict (default) or KernelBench-compatible")
-    p.add_argument("--precision", choices=["fp32", "fp16", "bf16"], help="cast floating inputs and weights (default: as the problem gives them)")
+    p.add_argument("--precision", choices=["fp32", "fp16", "bf16", "tf32"],
+                   help="cast floating inputs and weights to fp32/fp16/bf16 (default: as the problem gives them); tf32 keeps fp32 "
+                        "but allows TF32 matmul operands (reported, judged with the 16-bit tolerance)")
+    p.add_argument("--sizes", choices=["auto", "full"], default=defaults.sizes,
+                   help="on the CPU: auto (default) runs the problem's CPU_SIZES or an automatic reduction of its sizes "
+                        "(reported); full runs the sizes the file gives")
     p.add_argument("--no-variants", action="store_true", help="skip the shape-variant trials")
     p.add_argument("--allow-torch-ops", action="store_true", help="allow aten compute ops in the forward")
     p.add_argument("--no-timing", action="store_true", help="on a GPU, check correctness only")
@@ -66,6 +71,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         mode=args.mode,
         allow_torch_ops=args.allow_torch_ops,
         precision=args.precision,
+        sizes=args.sizes,
         timing=not args.no_timing,
         **({"compile_baselines": parse_baselines(args.baselines)} if args.baselines is not None else {}),
         home=resolve_home(args.home),
@@ -87,6 +93,8 @@ def _print_check(result: Any) -> None:
     lines = [f"verdict: {result.verdict}  ({result.device}, {result.mode}, {result.wall_s:.1f}s)"]
     for r in result.reasons:
         lines.append(f"  - [{r.check}] {r.message.splitlines()[0] if r.message else ''}")
+    for note in result.notes:
+        lines.append(f"  note: {note}")
     if result.trials:
         ok = sum(t["ok"] for t in result.trials)
         lines.append(f"trials: {ok}/{len(result.trials)} passed; max abs err {result.max_abs_err}; rel err {result.rel_err}")

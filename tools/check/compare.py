@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from kernelwright.tools.check.guards import poisoned_mask
+from kernelwright.tools.check.poison import PoisonPattern, poisoned_mask
 from kernelwright.tools.check.tolerance import DEFAULT, Tolerances
 from kernelwright.tools.check.verdicts import Verdict
 
@@ -63,15 +63,16 @@ def _flatten(x: Any) -> list[torch.Tensor]:
     return out
 
 
-def compare_values(out: Any, ref: Any, mode: str = "strict", tolerances: Tolerances = DEFAULT) -> Comparison:
+def compare_values(out: Any, ref: Any, mode: str = "strict", tolerances: Tolerances = DEFAULT, poison: PoisonPattern | None = None) -> Comparison:
     """Values of outputs whose structure already matched, within `tolerances` (the protocol's
-    defaults unless the problem has a reviewed sidecar: `kernelwright.tools.check.tolerance`)."""
+    defaults unless the problem has a reviewed sidecar: `kernelwright.tools.check.tolerance`).
+    `poison` is the pattern the call's fresh allocations were filled with (default: the fixed one)."""
     worst_abs, num, den = 0.0, 0.0, 0.0
     tol_report: dict[str, float] = {}
     for o, r in zip(_flatten(out), _flatten(ref)):
         if r.numel() == 0:
             continue
-        unwritten = poisoned_mask(o) & ~poisoned_mask(r)
+        unwritten = poisoned_mask(o, poison) & ~poisoned_mask(r, poison)
         if bool(unwritten.any()):
             n = int(unwritten.sum())
             return Comparison(Verdict.UNWRITTEN_OUTPUT, f"{n} of {o.numel()} output elements were never written (still hold the poison pattern)")

@@ -2,14 +2,16 @@
 
 - `global_state_snapshot`: the process-wide numerics flags a cheat could flip.
 - `LaunchCounter`: counts launches of the solution's own Triton kernels (and records their
-  argument signatures for the static sm_90 compile); torch-op accounting pauses inside launches.
-- `OpAccountant`: a TorchDispatchMode that records aten compute ops in the forward and fills
-  every fresh allocation with a NaN of a recognisable bit pattern (`POISON_BITS`), so output
-  elements a kernel never wrote are found later, whatever the allocator did.
+  argument signatures for the static sm_90 compile).
+- `OpAccountant` (`op_accounting`): every aten op of the forward, whoever called it, and the
+  poison of fresh allocations (`poison`).
+The wrappers installed on Triton and threading carry the metadata of what they wrap (name,
+module, docstring), so a candidate reading them learns nothing about the checker.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections import Counter
@@ -17,70 +19,19 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 
-# Aten ops that move or allocate data but compute nothing a kernel should have computed.
-ALLOWED_OPS = frozenset(
-    """
-    empty empty_like empty_strided new_empty new_empty_strided zeros zeros_like new_zeros
-    ones ones_like new_ones full full_like new_full fill_ zero_ scalar_tensor arange resize_
-    view _unsafe_view reshape _reshape_alias as_strided t transpose permute expand expand_as
-    squeeze unsqueeze slice select split split_with_sizes chunk unbind narrow alias detach
-    view_as flatten unflatten movedim diagonal unfold contiguous clone copy_ _to_copy to
-    lift_fresh lift_fresh_copy _local_scalar_dense item sym_size sym_stride sym_numel
-    sym_storage_offset is_contiguous size stride dim numel set_ cat stack is_same_size
-    is_nonzero result_type
-    """.split()
+from kernelwright.tools.check.op_accounting import OpAccountant
+from kernelwright.tools.check.poison import (
+    FIXED_BITS,
+    PoisonPattern,
+    poison_,
+    poison_allocator,
+    poisoned_mask,
 )
-ALLOCATING_OPS = frozenset("empty empty_like empty_strided new_empty new_empty_strided resize_".split())
 
-# A quiet NaN per float width with a payload no arithmetic produces (they make canonical NaNs);
-# integers get a sentinel. Bits are compared through an integer view of the same width.
-POISON_BITS: dict[torch.dtype, tuple[torch.dtype, int]] = {
-    torch.float32: (torch.int32, 0x7FCA5A5A),
-    torch.float64: (torch.int64, 0x7FF8A5A5A5A5A5A5),
-    torch.float16: (torch.int16, 0x7E5A),
-    torch.bfloat16: (torch.int16, 0x7FDA),
-    torch.int32: (torch.int32, 0x5A5A5A5A),
-    torch.int64: (torch.int64, 0x5A5A5A5A5A5A5A5A),
-    torch.int16: (torch.int16, 0x5A5A),
-}
-
-
-def poison_(t: torch.Tensor) -> None:
-    """Fill `t` with the poison pattern of its dtype (no-op for dtypes without one)."""
-    entry = POISON_BITS.get(t.dtype)
-    if entry is None or t.numel() == 0:
-        return
-    int_dtype, bits = entry
-    # Two's-complement reinterpretation of the unsigned pattern for the signed integer view.
-    width = torch.iinfo(int_dtype).bits
-    value = bits - (1 << width) if bits >= 1 << (width - 1) else bits
-    if t.dtype == int_dtype:
-        t.fill_(value)
-    else:
-        t.view(int_dtype).fill_(value)
-
-
-def poisoned_mask(t: torch.Tensor) -> torch.Tensor:
-    """True where `t` still holds the poison pattern (i.e. was never written)."""
-    entry = POISON_BITS.get(t.dtype)
-    if entry is None:
-        return torch.zeros(t.shape, dtype=torch.bool)
-    int_dtype, bits = entry
-    width = torch.iinfo(int_dtype).bits
-    value = bits - (1 << width) if bits >= 1 << (width - 1) else bits
-    view = t if t.dtype == int_dtype else t.view(int_dtype)
-    return view == value
-
-
-def poison_allocator(nbytes: int, device: torch.device) -> None:
-    """Fill about `nbytes` of free allocator memory with NaN, then free it (CUDA caching allocator)."""
-    if device.type != "cuda" or nbytes <= 0:
-        return
-    block = torch.empty(nbytes // 4 + 1, dtype=torch.float32, device=device)
-    poison_(block)
-    del block
+# The poison and the op accounting live in their own modules; these names stay importable here.
+__all__ = ["OpAccountant", "POISON_BITS", "PoisonPattern", "poison_", "poison_allocator", "poisoned_mask"]
+POISON_BITS = FIXED_BITS
 
 
 def global_state_snapshot() -> dict[str, Any]:
@@ -132,7 +83,14 @@ class ThreadStarts:
             cls.count += 1
             return original(thread, *args, **kwargs)
 
-        threading.Thread.start = start
+        threading.Thread.start = disguised(start, original)
+
+
+def disguised(wrapper, original):
+    """`wrapper` with `original`'s name, module, qualname and docstring (and no `__wrapped__`)."""
+    functools.update_wrapper(wrapper, original)
+    del wrapper.__wrapped__
+    return wrapper
 
 
 def _describe_arg(name: str, value: Any, constexpr: bool) -> dict[str, Any]:
@@ -176,7 +134,6 @@ class LaunchCounter:
         self.other: Counter[str] = Counter()
         self.own_total = 0  # the same count as one integer: cheap to read around every timed call
         self._is_own_file: dict[str, bool] = {}  # resolving a path per launch would cost a syscall
-        self.depth = 0  # >0 while a launch runs: the interpreter's own torch calls are not the candidate's
         self.signatures: dict[str, dict[str, Any]] = {}
         self.interpreting = os.environ.get("TRITON_INTERPRET") == "1"
 
@@ -209,17 +166,14 @@ class LaunchCounter:
                 counter._record_signature(jit_self, fn, name, args, kwargs)
             else:
                 counter.other[name] += 1
-            counter.depth += 1
             try:
                 return original(jit_self, *args, grid=grid, warmup=warmup, **kwargs)
             except Exception as exc:
                 if mine and counter.interpreting:
                     raise KernelBodyError(name, exc) from exc
                 raise
-            finally:
-                counter.depth -= 1
 
-        return run
+        return disguised(run, original)
 
     def is_own_file(self, filename: str) -> bool:
         mine = self._is_own_file.get(filename)
@@ -276,7 +230,7 @@ class InterpretedAutotune:
             finally:
                 tuner.configs = configs
 
-        Autotuner.run = run
+        Autotuner.run = disguised(run, original)
 
 
 class ExtensionCounter:
@@ -296,7 +250,7 @@ class ExtensionCounter:
             module = self._original(*args, **kwargs)
             return _CountingModule(module, counter)
 
-        cpp.load_inline = load_inline
+        cpp.load_inline = disguised(load_inline, self._original)
 
 
 class _CountingModule:
@@ -315,24 +269,3 @@ class _CountingModule:
             return attr(*args, **kwargs)
 
         return call
-
-
-class OpAccountant(TorchDispatchMode):
-    """Records aten compute ops in the forward; poisons what the forward allocates."""
-
-    def __init__(self, launches: LaunchCounter, poison: bool = True) -> None:
-        super().__init__()
-        self.launches = launches
-        self.poison = poison
-        self.compute_ops: Counter[str] = Counter()
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        if self.launches.depth:
-            return out
-        name = func.overloadpacket.__name__
-        if name not in ALLOWED_OPS:
-            self.compute_ops[name] += 1
-        elif self.poison and name in ALLOCATING_OPS and isinstance(out, torch.Tensor):
-            poison_(out)
-        return out

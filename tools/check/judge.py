@@ -10,10 +10,14 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from kernelwright.tools.check.audit import AUDIT_EXIT
 from kernelwright.tools.check.compare import compare_structure, compare_values
+from kernelwright.tools.check.plan import CaseDescription
+from kernelwright.tools.check.poison import PoisonPattern
 from kernelwright.tools.check.verdicts import Reason, Verdict
+from kernelwright.tools.check.witness import describe, judge_kernels
 from kernelwright.tools.sandbox.child import ChildResult
-from kernelwright.tools.worker.common import load_tensors
+from kernelwright.tools.worker.common import RewrittenFile, load_tensors
 
 
 @dataclasses.dataclass
@@ -27,6 +31,16 @@ class Judgement:
     weights_aligned: bool | None = None
     launches: dict[str, int] = dataclasses.field(default_factory=dict)
     signatures: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+
+def _needs_gpu_text(error: str) -> str:
+    """The checker's own words from a NeedsGpu deep in a traceback."""
+    for marker in ("NeedsGpu('", 'NeedsGpu("', "NeedsGpu: "):
+        if marker in error:
+            rest = error.split(marker, 1)[1]
+            return rest.split(marker[-1] + ")", 1)[0] if marker.endswith(("'", '"')) else rest.splitlines()[0]
+    return _first_line(error)
 
 
 def _first_line(text: str) -> str:
@@ -34,8 +48,43 @@ def _first_line(text: str) -> str:
     return lines[-1].strip() if lines else text.strip()
 
 
-def case_reasons(event: dict[str, Any], ref: Any, out: Any, options: Any, device: str) -> tuple[list[Reason], Any]:
-    """All guard failures of one case, in verdict-priority order, plus the value comparison."""
+# The guard that names an output failure, by the kind of trial it happened in.
+OUTPUT_CHECK = {"plain": "output", "perturb": "perturbation", "stress": "stress", "params": "parameters"}
+OUTPUT_HINT = {
+    "perturb": "the output did not follow a change of the inputs (a result cached from an earlier call?)",
+    "stress": "the kernel is fragile where the reference is not (overflow or lost precision at this scale)",
+    "params": "the output did not follow a change of the parameters (weights copied in __init__ or on the first call?)",
+}
+
+
+def precision_reasons(numerics: list[dict[str, Any]], fp32_problem: bool, precision: str | None) -> list[Reason]:
+    """EVAL_PROTOCOL.md: an fp32 problem is computed in IEEE fp32 unless --precision tf32 (which
+    allows TF32 dots, nothing coarser). The records come from the interpreter (`interpreter_fidelity`)."""
+    if not fp32_problem or precision in ("fp16", "bf16"):
+        return []
+    out = []
+    for rec in numerics:
+        kernel = rec.get("kernel", "?")
+        if rec["op"] == "downcast":
+            why = f"converts fp32 values to {rec['b']}"
+        elif rec["a"] in ("fp16", "bf16") or rec["b"] in ("fp16", "bf16"):
+            why = f"multiplies {rec['a']} x {rec['b']} operands in tl.dot (fp32 inputs rounded to 16 bits)"
+        elif rec["acc"] in ("fp16", "bf16"):
+            why = f"accumulates tl.dot in {rec['acc']}"
+        elif rec["precision"] == "tf32" and precision != "tf32":
+            why = "runs tl.dot on fp32 operands in TF32 (the default without input_precision=\"ieee\": 10-bit mantissas on the GPU)"
+        else:
+            continue
+        out.append(Reason("precision", f"kernel {kernel} {why}; an fp32 problem is computed in IEEE fp32: pass input_precision=\"ieee\" "
+                                       "(or \"tf32x3\") and keep fp32 accumulators, or opt in with --precision tf32 for TF32",
+                          Verdict.PRECISION_DOWNGRADE))
+    return out
+
+
+def case_reasons(event: dict[str, Any], ref: Any, out: Any, options: Any, device: str, case: CaseDescription | None = None,
+                 fp32_problem: bool = False, own_kernels: frozenset[str] | None = None) -> tuple[list[Reason], Any]:
+    """All guard failures of one case, in verdict-priority order, plus the value comparison.
+    `own_kernels` (the kernels the solution's source defines) enables the GPU witness."""
     reasons: list[Reason] = []
     if event["new_threads"]:
         reasons.append(Reason("threads", f"the forward started {event['new_threads']} thread(s): work hidden from the timer", Verdict.STATIC_VIOLATION))
@@ -50,26 +99,61 @@ def case_reasons(event: dict[str, Any], ref: Any, out: Any, options: Any, device
     if event["compute_ops"] and not options.allow_torch_ops:
         ops = ", ".join(f"aten.{k} x{v}" for k, v in sorted(event["compute_ops"].items()))
         reasons.append(Reason("torch_ops", f"the forward computed with torch ({ops}); do the work in your kernels or pass --allow-torch-ops", Verdict.TORCH_COMPUTE))
+    if event.get("host_ops") and not options.allow_torch_ops:
+        ops = ", ".join(f"{k} x{v}" for k, v in sorted(event["host_ops"].items()))
+        reasons.append(Reason("host_compute", f"the forward computed on the host ({ops}): values taken out of the inputs or of what the "
+                              "forward produced feed Python arithmetic; do the work in your kernels or pass --allow-torch-ops", Verdict.TORCH_COMPUTE))
+    if event.get("gpu_kernels") is not None and own_kernels is not None and not options.allow_torch_ops:
+        testimony = judge_kernels(event["gpu_kernels"], own_kernels)
+        if not testimony.clean:
+            reasons.append(Reason("witness", f"the GPU profiler saw kernels that are neither the solution's nor data movement during the call: "
+                                  f"{describe(testimony.foreign)}; torch computed for the forward (do the work in your kernels)", Verdict.TORCH_COMPUTE))
+    if case is not None and case.kind != "plain":  # name the trial that decided it
+        reasons = [dataclasses.replace(r, message=f"{case.title()}: {r.message}") for r in reasons]
+    reasons += precision_reasons(event.get("numerics", []), fp32_problem, options.precision)
     comparison = compare_structure(event["output"], ref, device)
     if comparison is None:
-        comparison = compare_values(out, ref, options.mode, options.tolerances)
+        comparison = compare_values(out, ref, options.mode, options.tolerances, PoisonPattern.from_json(event.get("poison")))
     if comparison.verdict is not Verdict.ACCEPTED:
-        reasons.append(Reason("output", comparison.message, comparison.verdict))
+        kind = case.kind if case else "plain"
+        message = comparison.message if case is None else f"{case.title()}: {comparison.message}"
+        if kind in OUTPUT_HINT:
+            message += f" -- {OUTPUT_HINT[kind]}"
+        reasons.append(Reason(OUTPUT_CHECK.get(kind, "output"), message, comparison.verdict))
     return reasons, comparison
+
+
+def weights_message(ev: dict[str, Any]) -> str:
+    """Why ModelNew's weights are not the reference's, in words a user can act on."""
+    parts = []
+    if ev.get("shape_mismatch"):
+        parts.append("shapes differ for " + ", ".join(f"{k} (Model {a}, ModelNew {b})" for k, (a, b) in ev["shape_mismatch"].items()))
+    if ev.get("reference_only"):
+        parts.append("Model's " + ", ".join(ev["reference_only"]) + " have no counterpart in ModelNew")
+    if ev.get("candidate_only"):
+        parts.append("ModelNew's " + ", ".join(ev["candidate_only"]) + " have no counterpart in Model")
+    if not ev.get("copied", True):
+        return ("weights not copied: compat mode builds Model and ModelNew under seed 42 and copies nothing (KernelBench's rule); "
+                "ModelNew's own construction must make the reference's weights" + (f" ({'; '.join(parts)})" if parts else ""))
+    return (f"weights not aligned by name ({'; '.join(parts) or 'no parameters'}): the check copied what matched and left the rest "
+            "as ModelNew's own construction under seed 42; name and shape parameters as Model does")
 
 
 def judge_candidate(
     child: ChildResult,
     events: list[dict[str, Any]],
     refs: dict[str, Any],
-    cases: list[dict[str, Any]],
+    cases: list[CaseDescription],
     out_dir: Path,
     options: Any,
     device: str,
     timeout_s: float,
+    fp32_problem: bool = False,
+    own_kernels: frozenset[str] | None = None,
 ) -> Judgement:
     j = Judgement(verdict=Verdict.ACCEPTED)
-    case_info = {c["id"]: c for c in cases}
+    case_info = {c.id: c for c in cases}
+    unaligned: list[str] = []
     done: set[str] = set()
 
     def fail(verdict: Verdict, check: str, message: str) -> Judgement:
@@ -93,31 +177,47 @@ def judge_candidate(
             if j.reasons:
                 j.verdict = j.reasons[0].verdict
                 return j
+        elif kind == "refused":
+            return fail(Verdict.STATIC_VIOLATION, "audit", ev["message"])
         elif kind == "weights":
             j.weights_aligned = ev["aligned"] if j.weights_aligned is None else (j.weights_aligned and ev["aligned"])
+            if (not ev["aligned"] or not ev.get("copied", True)) and not unaligned:
+                unaligned.append(weights_message(ev))
+                if not ev["aligned"]:
+                    j.notes.append(unaligned[0])
         elif kind == "call":
             last_call = ev["case"]
         elif kind == "error":
             verdict = Verdict(ev["kind"])
             where = f"case {ev['case']}" if "case" in ev else ev.get("stage", "load")
             message = f"{where}: {_first_line(ev['error'])}"
-            variant = ev.get("variant") or case_info.get(ev.get("case", ""), {}).get("variant", "shipped")
-            if variant != "shipped":
+            if verdict is Verdict.NEEDS_GPU:
+                message = f"{where}: needs a GPU to check: {_needs_gpu_text(ev['error'])}"
+            case = case_info.get(ev.get("case", ""))
+            variant = ev.get("variant") or (case.variant if case else "shipped")
+            if variant != "shipped" and verdict is not Verdict.NEEDS_GPU:
                 # Every shipped case passed already (a failure there returns at once).
-                constants = next(c["constants"] for c in cases if c["variant"] == variant)
-                return fail(Verdict.SHAPE_OVERFIT, "variants", f"correct at the shipped sizes but fails at {constants}: {message}")
+                constants = next(c.constants for c in cases if c.variant == variant)
+                return fail(Verdict.SHAPE_OVERFIT, "variants", f"correct at the shipped values but {variant} fails at {constants}: {message}")
+            if case is not None and case.kind != "plain":
+                message = f"{case.title()}: {message}"
             j.reasons.append(Reason("run", ev["error"][-1500:], verdict))
             return fail(verdict, "run", message)
         elif kind == "result":
             case = case_info[ev["case"]]
-            out = load_tensors(out_dir / f"out_{ev['case']}.pt")
-            reasons, comparison = case_reasons(ev, refs[ev["case"]], out, options, device)
+            try:
+                out = load_tensors(out_dir / f"out_{ev['case']}.pt", sha256=ev["output_sha256"])
+            except RewrittenFile as exc:
+                return fail(Verdict.STATIC_VIOLATION, "outputs", f"case {ev['case']}: {exc}: code in the candidate's process changed its output after the call")
+            reasons, comparison = case_reasons(ev, refs[ev["case"]], out, options, device, case, fp32_problem, own_kernels)
             done.add(ev["case"])
             j.trials.append(
                 {
                     "case": ev["case"],
-                    "variant": case["variant"],
-                    "seed": case["seed"],
+                    "variant": case.variant,
+                    "kind": case.kind,
+                    "seed": case.seed,
+                    "grad_mode": ev.get("grad_mode"),
                     "ok": not reasons,
                     "max_abs_err": comparison.max_abs_err,
                     "rel_err": comparison.rel_err,
@@ -130,18 +230,22 @@ def judge_candidate(
             j.tolerance = comparison.tolerance or j.tolerance
             if reasons:
                 first = reasons[0]
-                output_only = first.check == "output"
-                if case["variant"] != "shipped" and output_only:
+                if unaligned and first.verdict is Verdict.WRONG_OUTPUT:
+                    reasons.append(Reason("weights", unaligned[0]))
+                if case.variant != "shipped" and first.check == "output":
                     j.reasons = reasons
-                    return fail(Verdict.SHAPE_OVERFIT, "variants", f"correct at the shipped sizes but not at {case['constants']}: {first.message}")
+                    return fail(Verdict.SHAPE_OVERFIT, "variants",
+                                f"correct at the shipped values but not in {case.variant} at {case.constants}: {first.message}")
                 j.reasons = reasons
                 j.verdict = first.verdict
                 return j
 
-    missing = [c["id"] for c in cases if c["id"] not in done]
+    missing = [c.id for c in cases if c.id not in done]
     if not missing:
         return j
     where = f" during case {last_call}" if last_call else ""
+    if child.returncode == AUDIT_EXIT:
+        return fail(Verdict.STATIC_VIOLATION, "audit", f"the checker's runtime audit stopped the candidate{where}: it did something the checker forbids")
     if child.timed_out:
         return fail(Verdict.TIMEOUT, "sandbox", f"the candidate did not finish within {timeout_s:g}s{where}; it was stopped")
     if child.signal_name:

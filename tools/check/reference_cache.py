@@ -81,7 +81,9 @@ class ReferenceCache:
     @staticmethod
     def key(problem: Problem, device: str, opts: Any) -> str:
         parts = {"source": problem.file.source, "device": device, "precision": opts.precision, "mode": opts.mode,
-                 "trials": opts.trials, "variant_trials": opts.variant_trials, "variants": opts.variants, "seed": opts.seed}
+                 "trials": opts.trials, "variant_trials": opts.variant_trials, "variants": opts.variants, "seed": opts.seed,
+                 # The CPU sizes and the tolerances the stress trials' scales are chosen with.
+                 "sizes": getattr(opts, "sizes", None), "tolerances": getattr(opts.tolerances, "table", None)}
         return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
     def plan(self, key: str, make) -> list[dict[str, Any]]:

@@ -24,7 +24,10 @@ class CheckSettings(BaseModel):
     variants: bool = Field(True, description="run the shape-variant trials")
     mode: Literal["strict", "compat"] = "strict"
     allow_torch_ops: bool = Field(False, description="allow aten compute ops in the forward")
-    precision: Literal["fp32", "fp16", "bf16"] | None = Field(None, description="cast floating inputs and weights")
+    precision: Literal["fp32", "fp16", "bf16", "tf32"] | None = Field(
+        None, description="cast floating inputs and weights (fp32/fp16/bf16); tf32 keeps fp32 and allows TF32 matmul operands")
+    sizes: Literal["auto", "full"] = Field(
+        "auto", description="on the CPU: auto (CPU_SIZES or an automatic reduction) or full (the file's sizes)")
     timing: bool = Field(True, description="on a GPU, time the candidate and the baselines")
     static_resources: bool = Field(True, description="read registers, spills and shared memory of each kernel")
     static_scan: bool = Field(True, description="scan the solution's source before running it")

@@ -9,9 +9,11 @@ and return.
 from __future__ import annotations
 
 import ast
+import builtins
 import dataclasses
 
 from kernelwright.tools import pyast
+from kernelwright.tools.check.static_resolve import OS_ALLOWED, resolver
 from kernelwright.tools.check.verdicts import Verdict
 
 # Modules whose import alone is a violation: concurrency, process control, introspection, raw memory.
@@ -54,9 +56,19 @@ FORBIDDEN_MODULES = {
     "copyreg": "changes how objects are serialized",
     "weakref": "keeps hidden references between calls",
     "types": "builds functions and code objects the scan cannot see",
+    # Modules that run source text or import modules by name: code the scan never parses.
+    "code": "runs source text the scan cannot see",
+    "codeop": "compiles source text the scan cannot see",
+    "timeit": "runs source text the scan cannot see",
+    "runpy": "runs code the scan cannot see",
+    "pkgutil": "imports modules by name",
+    "pydoc": "imports modules by name",
+    "doctest": "runs source text the scan cannot see",
+    "pdb": "runs source text the scan cannot see",
+    "bdb": "runs source text the scan cannot see",
+    "trace": "runs code the scan cannot see",
+    "zipimport": "imports code the scan cannot see",
 }
-# Of the os module, only these harmless names may be used (no file, process or descriptor calls).
-OS_ALLOWED = {"getenv", "cpu_count", "sep", "linesep", "path.join", "path.basename", "path.dirname"}
 # Calls that are violations wherever they appear (dotted names as written in the source).
 FORBIDDEN_CALLS = {
     "eval": "runs code the scan cannot see",
@@ -86,6 +98,8 @@ FORBIDDEN_CALLS = {
     "torch.Stream": "creates a stream",
     "torch.cuda.set_per_process_memory_fraction": "changes the allocator",
     "torch.cuda.memory.set_per_process_memory_fraction": "changes the allocator",
+    "operator.attrgetter": "reaches attributes by name (hidden from the scan)",
+    "operator.methodcaller": "calls methods by name (hidden from the scan)",
 }
 # Calls that change process-wide numerics or RNG: the reference would run under other rules.
 GLOBAL_STATE_CALLS = {
@@ -118,8 +132,16 @@ FORBIDDEN_ATTRS = {
     "__globals__", "__builtins__", "__subclasses__", "__code__", "__closure__", "_getframe",
     "environ", "__dict__", "__setattr__", "__delattr__", "__getattribute__", "__class__", "__bases__",
     "__mro__", "__self__", "__func__", "__wrapped__", "__reduce__", "__reduce_ex__", "__import__", "__loader__",
-    "__spec__", "__dlpack__", "from_dlpack", "numpy", "tolist",
+    "__spec__", "__dlpack__", "from_dlpack", "numpy", "tolist", "__base__", "environb", "__array__",
+    "__array_interface__", "__cuda_array_interface__", "gi_code", "cr_code", "f_code", "ag_frame",
 }
+# Names only a frame or namespace dig needs: forbidden as a string too (`getattr(f, "__globals__")`,
+# `operator.attrgetter("f_back")`), since a string is how a name hides from the attribute check.
+FORBIDDEN_NAME_STRINGS = {a for a in FORBIDDEN_ATTRS if a.startswith(("__", "f_", "tb_", "gi_", "cr_", "ag_", "_get"))} | {"environ"}
+# Methods that run a Python callable per element on the host: compute outside the kernels.
+HOST_COMPUTE_ATTRS = {"apply_", "map_", "map2_"}
+# Names that reach the builtins namespace itself.
+FORBIDDEN_NAMES = {"__builtins__", "__loader__", "__spec__", "__import__"}
 # Any torch call ending in one of these names touches streams (catches torch.cuda.streams.Stream too).
 STREAM_CALL_SUFFIXES = ("Stream", "stream", "set_stream", "ExternalStream", "StreamContext")
 # Strings in CUDA sources that hide work or change cache behaviour.
@@ -136,6 +158,13 @@ ALLOWED_MODEL_BASES = {"nn.Module", "torch.nn.Module", "Module"}
 MODULE_ROOTS = {"torch", "triton", "os", "math"}
 
 
+def _resolver():
+    return resolver(FORBIDDEN_MODULES, FORBIDDEN_CALLS, GLOBAL_STATE_CALLS - {"setattr"})
+
+
+__builtins_names__ = frozenset(dir(builtins))
+
+
 @dataclasses.dataclass(frozen=True)
 class Finding:
     verdict: Verdict
@@ -143,41 +172,112 @@ class Finding:
     message: str
 
 
+def constant_getattr(node: ast.AST) -> tuple[ast.AST, str] | None:
+    """(object, name) for `getattr(obj, "name")` / `getattr(obj, "name", default)`."""
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "getattr"
+        and len(node.args) >= 2
+        and isinstance(node.args[1], ast.Constant)
+        and isinstance(node.args[1].value, str)
+    ):
+        return node.args[0], node.args[1].value
+    return None
+
+
+def _expression_root(node: ast.AST) -> str | None:
+    """The name an attribute/subscript/call chain starts at (`self` in `self.a[0].b`), else None."""
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
 def dotted(node: ast.AST) -> str | None:
-    """`a.b.c` for Name/Attribute chains, else None."""
+    """`a.b.c` for Name/Attribute chains (a constant-name getattr counts as an attribute), else None."""
     parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
+    while True:
+        if isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+            continue
+        got = constant_getattr(node)
+        if got is None:
+            break
+        node, name = got
+        parts.append(name)
     if isinstance(node, ast.Name):
         parts.append(node.id)
         return ".".join(reversed(parts))
     return None
 
 
+def _bound_names(tree: ast.AST) -> set[str]:
+    """Names the solution binds itself (so `open` there is its own, not the builtin)."""
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.alias):
+            bound.add((node.asname or node.name).split(".")[0])
+    return bound
+
+
 class _Scanner(ast.NodeVisitor):
-    def __init__(self) -> None:
+    def __init__(self, bound: set[str] | None = None) -> None:
         self.findings: list[Finding] = []
         self.module_aliases: dict[str, str] = {}  # local name -> real module path
+        self.value_aliases: dict[str, str] = {}  # local name -> the module-rooted chain assigned to it
+        self.bound = bound or set()
+        self.resolver = _resolver()
+        self._judged: set[tuple[int, int]] = set()
 
     def flag(self, node: ast.AST, verdict: Verdict, message: str) -> None:
         self.findings.append(Finding(verdict, getattr(node, "lineno", 0), message))
 
     def resolve(self, name: str | None) -> str | None:
-        """Rewrite a dotted name through import aliases (`F.relu` -> `torch.nn.functional.relu`)."""
+        """Rewrite a dotted name through import aliases (`F.relu` -> `torch.nn.functional.relu`)
+        and through local names a module-rooted chain was assigned to (`ops = torch.ops`)."""
         if name is None:
             return None
         head, _, rest = name.partition(".")
-        real = self.module_aliases.get(head)
+        real = self.module_aliases.get(head) or self.value_aliases.get(head)
         if real is None:
             return name
         return f"{real}.{rest}" if rest else real
 
+    def _roots(self) -> dict[str, str]:
+        return {real.split(".")[0]: real.split(".")[0] for real in (*self.module_aliases.values(), *self.value_aliases.values())}
+
+    def judge_chain(self, node: ast.AST, name: str | None) -> None:
+        """Flag the object a chain reaches (resolved in the checker's interpreter) if it is forbidden."""
+        if not name:
+            return
+        key = (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
+        if key in self._judged:
+            return
+        head = name.split(".")[0]
+        if head not in self._roots() and (head in self.bound or head not in __builtins_names__):
+            return
+        reached = self.resolver.judge(name, self._roots())
+        if reached is not None:
+            self._judged.add(key)
+            shown = reached.chain if reached.chain == name else f"{name} (through {reached.chain})"
+            self.flag(node, reached.verdict, f"reaches {shown}: {reached.why}")
+
     # -- imports --------------------------------------------------------------------------
     def _check_module(self, node: ast.AST, module: str) -> None:
         root = module.split(".")[0]
-        if root in FORBIDDEN_MODULES:
-            self.flag(node, Verdict.STATIC_VIOLATION, f"imports {module}: {FORBIDDEN_MODULES[root]}")
+        # Any part, not just the root: `from torch import sys` binds the sys module that torch imported.
+        inner = next((part for part in module.split(".") if part in FORBIDDEN_MODULES), None)
+        if inner:
+            self.flag(node, Verdict.STATIC_VIOLATION, f"imports {module}: {FORBIDDEN_MODULES[inner]}")
+        elif root != "os" and "os" in module.split(".")[1:]:
+            self.flag(node, Verdict.STATIC_VIOLATION, f"imports {module}: reaches the os module through another module")
         elif any(part.startswith("_") for part in module.split(".") if part != "__future__"):
             self.flag(node, Verdict.STATIC_VIOLATION, f"imports {module}: private internals (e.g. dispatch modes) can switch the checks off")
 
@@ -186,6 +286,9 @@ class _Scanner(ast.NodeVisitor):
             self._check_module(node, alias.name)
             if alias.asname:
                 self.module_aliases[alias.asname] = alias.name
+            else:
+                root = alias.name.split(".")[0]
+                self.module_aliases.setdefault(root, root)  # `import torch.nn` binds `torch`
         self.generic_visit(node)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
@@ -194,6 +297,9 @@ class _Scanner(ast.NodeVisitor):
         for alias in node.names:
             self._check_module(node, f"{module}.{alias.name}")
             self.module_aliases[alias.asname or alias.name] = f"{module}.{alias.name}"
+            reached = self.resolver.judge(f"{module}.{alias.name}", {module.split(".")[0]: module.split(".")[0]}) if module else None
+            if reached is not None and not any(f.line == node.lineno for f in self.findings):
+                self.flag(node, reached.verdict, f"imports {module}.{alias.name} (reaches {reached.chain}): {reached.why}")
         self.generic_visit(node)
 
     # -- control flow -------------------------------------------------------------------
@@ -236,21 +342,42 @@ class _Scanner(ast.NodeVisitor):
                 target = dotted(node.args[0])
                 if target != "self":
                     self.flag(node, Verdict.STATIC_VIOLATION, "getattr with a computed name: hides what is reached")
+        got = constant_getattr(node)
+        if got is not None:
+            # getattr(x, "name") is x.name: the same rules, and the chain is resolved as a whole.
+            self._check_attr(node, got[1], self.resolve(dotted(node)), outermost=not isinstance(getattr(node, "parent_attr", None), ast.Attribute))
+            if isinstance(got[0], ast.Attribute) or constant_getattr(got[0]):
+                got[0].parent_attr = node
         self.generic_visit(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
-        name = self.resolve(dotted(node))
-        if node.attr in FORBIDDEN_ATTRS:
-            self.flag(node, Verdict.STATIC_VIOLATION, f"reaches .{node.attr}: hidden interpreter state or host compute")
-        elif name and name in GLOBAL_STATE_CALLS and isinstance(node.ctx, ast.Load):
+        outermost = not isinstance(getattr(node, "parent_attr", None), (ast.Attribute, ast.Call))
+        self._check_attr(node, node.attr, self.resolve(dotted(node)), outermost, load=isinstance(node.ctx, ast.Load))
+        if isinstance(node.value, ast.Attribute) or constant_getattr(node.value):
+            node.value.parent_attr = node  # the outer chain is judged, not each prefix
+        self.generic_visit(node)
+
+    def _check_attr(self, node: ast.AST, attr: str, name: str | None, outermost: bool, load: bool = True) -> None:
+        roots = set(self.module_aliases) | set(self.module_aliases.values()) | MODULE_ROOTS
+        if attr in FORBIDDEN_ATTRS:
+            self.flag(node, Verdict.STATIC_VIOLATION, f"reaches .{attr}: hidden interpreter state or host compute")
+        elif attr in HOST_COMPUTE_ATTRS:
+            self.flag(node, Verdict.TORCH_COMPUTE, f"calls .{attr}: it runs Python per element on the host (computed on the host, outside the kernels)")
+        elif name and name in GLOBAL_STATE_CALLS and load:
             # Also a reference (`lower = torch.set_float32_matmul_precision`), not just a call.
             self.flag(node, Verdict.GLOBAL_STATE, f"uses {name}: changes process-wide state")
-        elif name and name.split(".")[0] in MODULE_ROOTS and self._private(name):
+        elif name and name.split(".")[0] in roots and self._private(name):
             self.flag(node, Verdict.STATIC_VIOLATION, f"uses {name}: private internals can switch the checks off")
-        elif name and name.startswith("os.") and name.removeprefix("os.") not in OS_ALLOWED and not isinstance(getattr(node, "parent_attr", None), ast.Attribute):
+        elif name and name.startswith("os.") and name.removeprefix("os.") not in OS_ALLOWED and outermost:
             self.flag(node, Verdict.STATIC_VIOLATION, f"uses {name}: only os.getenv and os.path name helpers are allowed (no file, process or descriptor calls)")
-        if isinstance(node.value, ast.Attribute):
-            node.value.parent_attr = node  # the outer chain is judged, not each prefix
+        elif outermost:
+            self.judge_chain(node, name)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if node.id in FORBIDDEN_NAMES:
+            self.flag(node, Verdict.STATIC_VIOLATION, f"uses {node.id}: reaches the builtins namespace")
+        elif isinstance(node.ctx, ast.Load) and not isinstance(getattr(node, "parent_attr", None), ast.Attribute):
+            self.judge_chain(node, self.resolve(node.id))
         self.generic_visit(node)
 
     @staticmethod
@@ -267,6 +394,10 @@ class _Scanner(ast.NodeVisitor):
             return
         name = self.resolve(dotted(target))
         if name is None:
+            if _expression_root(target) in ("self", "cls"):  # `self.layers[0].bias = ...`: the model's own state
+                return
+            # `[hmac][0].new = ...`, `f().x = ...`: an object the scan cannot name may be a module.
+            self.flag(target, Verdict.GLOBAL_STATE, f"assigns .{target.attr} on an expression: may patch a module")
             return
         head = name.split(".")[0]
         if head in ("self", "cls"):
@@ -279,6 +410,19 @@ class _Scanner(ast.NodeVisitor):
     def visit_Assign(self, node: ast.Assign) -> None:
         for t in node.targets:
             self._check_store(t)
+        chain = self.resolve(dotted(node.value))
+        for t in node.targets:
+            if isinstance(t, ast.Name):
+                head = chain.split(".")[0] if chain else None
+                if head and head in {r.split(".")[0] for r in self.module_aliases.values()} | MODULE_ROOTS:
+                    self.value_aliases[t.id] = chain  # `ops = torch.ops`: later `ops.x = ...` patches torch
+                else:
+                    self.value_aliases.pop(t.id, None)
+        self.generic_visit(node)
+
+    def visit_Delete(self, node: ast.Delete) -> None:
+        for t in node.targets:
+            self._check_store(t)
         self.generic_visit(node)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
@@ -289,7 +433,7 @@ class _Scanner(ast.NodeVisitor):
         if node.name == "ModelNew":
             for base in node.bases:
                 name = dotted(base)
-                if name not in ALLOWED_MODEL_BASES:
+                if name not in ALLOWED_MODEL_BASES and not self._is_nn_module(name):
                     self.flag(
                         node,
                         Verdict.STATIC_VIOLATION,
@@ -298,7 +442,15 @@ class _Scanner(ast.NodeVisitor):
                     )
         self.generic_visit(node)
 
+    def _is_nn_module(self, name: str | None) -> bool:
+        """Whether `name` resolves to torch.nn.Module itself (`from torch import nn as tnn`)."""
+        import torch
+
+        return bool(name) and self.resolver.resolve(self.resolve(name), self._roots()) is torch.nn.Module
+
     def visit_Constant(self, node: ast.Constant) -> None:
+        if isinstance(node.value, str) and node.value in FORBIDDEN_NAME_STRINGS:
+            self.flag(node, Verdict.STATIC_VIOLATION, f"names {node.value!r} in a string: hidden interpreter state reached by name")
         if isinstance(node.value, str):
             for text, why in FORBIDDEN_SOURCE_TEXT.items():
                 if text in node.value:
@@ -307,6 +459,7 @@ class _Scanner(ast.NodeVisitor):
 
 def scan_solution(source: str) -> list[Finding]:
     """All static findings for a solution's source, in line order."""
-    scanner = _Scanner()
-    scanner.visit(pyast.parse(source))
+    tree = pyast.parse(source)
+    scanner = _Scanner(_bound_names(tree))
+    scanner.visit(tree)
     return sorted(scanner.findings, key=lambda f: f.line)

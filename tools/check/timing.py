@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from kernelwright.tools.check.audit import AUDIT_EXIT
 from kernelwright.tools.check.baselines import (
     COMPILE_BASELINES,
     compiled_baselines,
@@ -27,6 +28,8 @@ from kernelwright.tools.check.children import CandidateChild, CheckFolder, Refer
 from kernelwright.tools.check.compare import compare_structure, compare_values
 from kernelwright.tools.check.tolerance import Tolerances
 from kernelwright.tools.check.verdicts import CheckResult, Reason, Verdict
+from kernelwright.tools.check.witness import describe, judge_kernels
+from kernelwright.tools.problem import CheckerFailure
 from kernelwright.tools.profile.roofline import (
     IMPOSSIBLE_FRACTION,
     described_nbytes,
@@ -34,7 +37,7 @@ from kernelwright.tools.profile.roofline import (
     dtype_class,
     speed_of_light,
 )
-from kernelwright.tools.worker.common import load_tensors
+from kernelwright.tools.worker.common import RewrittenFile, load_tensors
 
 POOL_BYTES_BUDGET = 2 * 2**30
 ESCAPE_SLACK = 1.10  # profiler kernel time may exceed event time by rounding, not by hidden work
@@ -45,23 +48,37 @@ def _pool_seeds(input_bytes: int) -> list[int]:
     return [secrets.randbelow(2**31 - 1) for _ in range(size)]
 
 
-def _recheck(candidate_dir: Path, reference_dir: Path, device: str, mode: str, tolerances: Tolerances) -> str | None:
+def _recheck(candidate_dir: Path, reference_dir: Path, device: str, mode: str, tolerances: Tolerances, pool_size: int,
+             digests: dict[str, str]) -> str | None:
     """None if the timed outputs match the reference for their input slots: the outputs saved whole
-    (random calls), then every call's values at the sampled positions."""
+    (one call per pool slot, at random), then every call's values at the sampled positions.
+
+    The files are read by the names expected, never by glob: the candidate's process could delete
+    its own outputs after they were saved (a finaliser at exit), and "nothing to re-check" must not
+    read as "nothing wrong". Each is read only if it holds the bytes whose SHA-256 the worker signed
+    (`digests`): the same process could rewrite them with right answers instead (RewrittenFile,
+    raised to the caller)."""
     refs = {}
-    for path in reference_dir.glob("timed_*.pt"):
+    for i in range(pool_size):
+        path = reference_dir / f"timed_{i}.pt"
+        if not path.is_file():
+            raise CheckerFailure(f"the reference's timed output {path.name} is missing (this is not a verdict)")
         saved = load_tensors(path)
         refs[saved["slot"]] = list(saved["out"]) if isinstance(saved["out"], tuple) else saved["out"]
-    for path in sorted(candidate_dir.glob("timed_[0-9]*.pt")):
-        saved = load_tensors(path)
+    expected = [candidate_dir / f"timed_{i}.pt" for i in range(pool_size)] + [candidate_dir / "timed_samples.pt"]
+    missing = [p.name for p in expected if not p.is_file()]
+    if missing:
+        return (f"the timed calls' saved outputs are missing ({', '.join(missing)}): the candidate's process removed "
+                "or never let the checker write them, so its timed calls cannot be re-checked")
+    for path in expected[:-1]:
+        saved = load_tensors(path, sha256=digests.get(path.name, ""))
         ref, out = refs[saved["slot"]], saved["out"]
         bad = compare_structure(_describe(out), ref, "cpu")
         comparison = bad or compare_values(out, ref, mode, tolerances)
         if comparison.verdict is not Verdict.ACCEPTED:
             return (f"a timed call's output (input slot {saved['slot']}) is wrong: {comparison.message} "
                     "(each call must compute and return its own output; a later call must not overwrite it)")
-    samples = candidate_dir / "timed_samples.pt"
-    return _recheck_samples(load_tensors(samples), refs, mode, tolerances) if samples.exists() else None
+    return _recheck_samples(load_tensors(expected[-1], sha256=digests.get(expected[-1].name, "")), refs, mode, tolerances)
 
 
 def _recheck_samples(samples: dict[str, Any] | None, refs: dict[int, Any], mode: str, tolerances: Tolerances) -> str | None:
@@ -111,10 +128,14 @@ def _first_line(text: str) -> str:
 def _timing_failure(child: Any, events: list[dict[str, Any]], timeout_s: float) -> tuple[Reason | None, str | None]:
     """(the candidate's failure while timed, as a rejection) or (None, the checker's own failure)."""
     for ev in events:
+        if ev["event"] == "refused":
+            return Reason("audit", f"while timed: {ev['message']}", Verdict.STATIC_VIOLATION), None
         if ev["event"] == "error":
             return Reason("timing", f"while timed: {_first_line(ev['error'])}", Verdict(ev["kind"])), None
         if ev["event"] == "timing_failed":
             return None, f"timing the candidate failed: {_first_line(ev['error'])}"
+    if child.returncode == AUDIT_EXIT:
+        return Reason("audit", "the checker's runtime audit stopped the candidate while timed: it did something the checker forbids", Verdict.STATIC_VIOLATION), None
     if child.timed_out:
         return Reason("sandbox", f"the candidate did not finish its timed calls within {timeout_s:g}s; it was stopped", Verdict.TIMEOUT), None
     if child.signal_name:
@@ -124,7 +145,7 @@ def _timing_failure(child: Any, events: list[dict[str, Any]], timeout_s: float) 
 
 
 def time_solution(problem: Any, shipped: dict[str, Any], device: str, opts: Any, folder: CheckFolder, result: CheckResult,
-                  reference: ReferenceChild, candidate: CandidateChild) -> None:
+                  reference: ReferenceChild, candidate: CandidateChild, own_kernels: frozenset[str] | None = None) -> None:
     """Fill `result.timing`, `speedup` and `roofline`; may change the verdict (timing guards)."""
     facts = {k: result.versions.get(k, "") for k in ("gpu", "driver", "torch", "triton", "cuda")}
     seeds = _pool_seeds(described_nbytes(shipped.get("input_spec", [])))
@@ -190,7 +211,7 @@ def time_solution(problem: Any, shipped: dict[str, Any], device: str, opts: Any,
         "checked_calls": cand.get("checked_calls"),
     }
     with result.phase("timing:guards"):
-        _apply_guards(result, cand, ref_out, cand_out, device, opts, shipped, folder.subfolder("peaks"))
+        _apply_guards(result, cand, ref_out, cand_out, device, opts, shipped, folder.subfolder("peaks"), own_kernels)
     shutil.rmtree(ref_out, ignore_errors=True)
 
 
@@ -209,6 +230,9 @@ def _phase_guards(cand: dict[str, Any], opts: Any) -> list[Reason]:
     if cand.get("compute_ops") and not opts.allow_torch_ops:
         ops = ", ".join(f"aten.{k} x{v}" for k, v in sorted(cand["compute_ops"].items()))
         problems.append(Reason("torch_ops", f"the warm-up calls computed with torch ({ops}); do the work in your kernels or pass --allow-torch-ops", Verdict.TORCH_COMPUTE))
+    if cand.get("host_ops") and not opts.allow_torch_ops:
+        ops = ", ".join(f"{k} x{v}" for k, v in sorted(cand["host_ops"].items()))
+        problems.append(Reason("host_compute", f"the warm-up calls computed on the host ({ops}); do the work in your kernels or pass --allow-torch-ops", Verdict.TORCH_COMPUTE))
     return problems
 
 
@@ -217,9 +241,29 @@ def _calls(indices: list[int], cand: dict[str, Any]) -> str:
     return f"{len(indices)} of {cand.get('timed_calls', '?')} timed calls (#{shown})"
 
 
-def _apply_guards(result: CheckResult, cand: dict[str, Any], ref_out: Path, cand_out: Path, device: str, opts: Any, shipped: dict[str, Any], workdir: Path) -> None:
+def _witness(prof: dict[str, Any], own_kernels: frozenset[str] | None, opts: Any) -> Reason | None:
+    """The profiled timed calls' kernels: only the solution's and data movement (witness.py)."""
+    if own_kernels is None or prof.get("kernel_names") is None or opts.allow_torch_ops:
+        return None
+    testimony = judge_kernels(prof["kernel_names"], own_kernels)
+    if testimony.clean:
+        return None
+    return Reason("witness", f"while timed, the GPU profiler saw kernels that are neither the solution's nor data movement: "
+                  f"{describe(testimony.foreign)}; torch computed for the forward (do the work in your kernels)", Verdict.TORCH_COMPUTE)
+
+
+def _apply_guards(result: CheckResult, cand: dict[str, Any], ref_out: Path, cand_out: Path, device: str, opts: Any, shipped: dict[str, Any], workdir: Path,
+                  own_kernels: frozenset[str] | None = None) -> None:
     problems = _phase_guards(cand, opts)
-    wrong = _recheck(cand_out, ref_out, device, opts.mode, opts.tolerances)
+    witnessed = _witness(cand.get("profile") or {}, own_kernels, opts)
+    if witnessed:
+        problems.append(witnessed)
+    try:
+        wrong = _recheck(cand_out, ref_out, device, opts.mode, opts.tolerances, (result.timing or {})["pool_size"], cand.get("saved_sha256") or {})
+    except RewrittenFile as exc:
+        problems.append(Reason("timed_outputs", f"{exc}: code in the candidate's process changed its timed outputs after they were saved",
+                               Verdict.STATIC_VIOLATION))
+        wrong = None
     if wrong:
         problems.append(Reason("timed_outputs", wrong, Verdict.WRONG_OUTPUT))
     if cand.get("malformed_calls"):
@@ -241,7 +285,11 @@ def _apply_guards(result: CheckResult, cand: dict[str, Any], ref_out: Path, cand
     out_dtype = _first_dtype(shipped["cases"][0]["output"])
     if peaks:
         report = speed_of_light(shipped.get("bytes"), shipped.get("flops"), peaks, dtype_class(out_dtype))
-        guard = speed_of_light(shipped.get("bytes"), shipped.get("flops"), peaks, dtype_class(out_dtype), generous=True)
+        # Bytes torch copied for the forward (allowed layout ops: .contiguous(), cat, pad) are read
+        # and written within the timed call too: the floor counts them.
+        copied = 2 * int(cand.get("moved_bytes_per_call") or 0)
+        floor_bytes = (shipped.get("bytes") or 0) + copied if shipped.get("bytes") is not None or copied else None
+        guard = speed_of_light(floor_bytes, shipped.get("flops"), peaks, dtype_class(out_dtype), generous=True)
         median = result.timing["candidate"]["median_ms"]
         report["candidate_ms"] = median
         report["pct_of_sol"] = 100.0 * report["t_sol_ms"] / median if median else None
@@ -252,7 +300,7 @@ def _apply_guards(result: CheckResult, cand: dict[str, Any], ref_out: Path, cand
                 Reason(
                     "speed_of_light",
                     f"median {median * 1000:.2f} us is below 0.9 x the speed of light ({guard['t_sol_ms'] * 1000:.2f} us for "
-                    f"{shipped.get('bytes')} bytes, {shipped.get('flops')} flops): the work was not all done",
+                    f"{floor_bytes} bytes ({copied} of them torch copies), {shipped.get('flops')} flops): the work was not all done",
                     Verdict.IMPOSSIBLE_SPEED,
                 )
             )

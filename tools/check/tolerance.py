@@ -43,6 +43,13 @@ class Tolerances:
 
         return self.table["16bit" if dtype in (torch.float16, torch.bfloat16) else "fp32"]
 
+    def with_fp32_as_16bit(self) -> Tolerances:
+        """For `--precision tf32`: fp32 outputs judged with the 16-bit class (TF32 keeps fp16's
+        10-bit mantissa), the opt-in named in the reason."""
+        table = {**self.table, "fp32": self.table["16bit"]}
+        reason = "--precision tf32: fp32 outputs judged with the 16-bit tolerance" + (f"; {self.reason}" if self.reason else "")
+        return dataclasses.replace(self, table=table, sidecar=self.sidecar or "--precision tf32", reason=reason)
+
     def describe(self) -> dict[str, Any]:
         """What a check result records: the source of the tolerances and, for a sidecar, why."""
         if self.sidecar is None:

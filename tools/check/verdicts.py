@@ -32,6 +32,10 @@ class Verdict(str, enum.Enum):
     SHAPE_OVERFIT = "shape_overfit"
     TIMING_ESCAPE = "timing_escape"
     IMPOSSIBLE_SPEED = "impossible_speed"
+    # An fp32 problem computed with TF32 dots, 16-bit operands or accumulators without --precision tf32.
+    PRECISION_DOWNGRADE = "precision_downgrade"
+    # Not a verdict on the kernel: it uses what Triton's CPU interpreter cannot run (check on a GPU).
+    NEEDS_GPU = "needs_gpu"
 
     def __str__(self) -> str:  # so f-strings print the bare name
         return self.value
@@ -70,6 +74,10 @@ class CheckResult:
     seeds: list[int] = dataclasses.field(default_factory=list)
     variants: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     weights_aligned: bool | None = None
+    # What the verdict says beside it: the sizes reduced for the CPU, variants or trials not run
+    # and why, values a variant left fixed, weights not copied, an opt-in precision.
+    notes: list[str] = dataclasses.field(default_factory=list)
+    sizes: dict[str, Any] = dataclasses.field(default_factory=dict)  # knob -> value the shipped trials ran at ({} = the file's)
     tolerance: dict[str, Any] | None = None
     launches: dict[str, int] = dataclasses.field(default_factory=dict)
     resources: list[dict[str, Any]] | None = None

@@ -13,7 +13,6 @@ Reference outputs live only in this process once the reference child has written
 from __future__ import annotations
 
 import dataclasses
-import secrets
 import shutil
 import tempfile
 import time
@@ -22,19 +21,21 @@ from pathlib import Path
 from typing import Any
 
 from kernelwright.tools.check.baselines import selected_compile_baselines
+from kernelwright.tools.check.plan import VariantPlan, plan_variants
+from kernelwright.tools.check.resolved import resolve
 from kernelwright.tools.check.static_scan import scan_solution
 from kernelwright.tools.check.tolerance import DEFAULT, Tolerances, load_tolerances
 from kernelwright.tools.check.verdicts import CheckResult, Reason, Verdict
+from kernelwright.tools.check.witness import own_kernel_names
 from kernelwright.tools.problem import (
     InputError,
     Problem,
+    cpu_size_alternatives,
     load_problem,
     load_solution,
+    resized,
     sized_for_device,
-    variant_sizes,
-    with_constants,
 )
-from kernelwright.tools.profile.roofline import described_nbytes
 from kernelwright.tools.sandbox.child import sandbox_for, scratch_root
 from kernelwright.tools.sandbox.isolation import Isolation
 from kernelwright.tools.sandbox.policy import SandboxPolicy
@@ -50,7 +51,8 @@ class CheckOptions:
     variants: bool = True
     mode: str = "strict"  # or "compat" (KernelBench's rules)
     allow_torch_ops: bool = False
-    precision: str | None = None  # None keeps the problem's dtypes; fp32 / fp16 / bf16 casts floats
+    precision: str | None = None  # None keeps the problem's dtypes; fp32 / fp16 / bf16 casts floats; tf32 allows TF32 dots
+    sizes: str = "auto"  # on the CPU: auto (CPU_SIZES or the automatic reduction) or full (the file's sizes)
     timing: bool = True
     static_resources: bool = True
     # Off only in tests that prove the runtime guards catch what the static scan would have.
@@ -73,32 +75,14 @@ class CheckOptions:
             self.progress(message)
 
 
-def plan_cases(problem: Problem, opts: CheckOptions) -> list[dict[str, Any]]:
-    """The variants to run, each with its cases: trial 0 seeded with --seed, the rest secret."""
-    trials = 5 if opts.mode == "compat" else max(opts.trials, 1)
-    seeds = [opts.seed] + [secrets.randbelow(2**31 - 1) for _ in range(trials - 1)]
-    variants = [
-        {
-            "name": "shipped",
-            "constants": dict(problem.resized),  # the CPU_SIZES applied, if any
-            "source": problem.file.source,
-            "cases": [{"id": f"shipped-{i}", "seed": s} for i, s in enumerate(seeds)],
-        }
-    ]
-    sizes = variant_sizes(problem.constants)
-    if opts.variants and opts.mode == "strict" and sizes:
-        variants.append(
-            {
-                "name": "variant1",
-                "constants": sizes,
-                "source": with_constants(problem.file.source, sizes),
-                "cases": [
-                    {"id": f"variant1-{i}", "seed": secrets.randbelow(2**31 - 1)}
-                    for i in range(max(opts.variant_trials, 1))
-                ],
-            }
-        )
-    return variants
+def plan_cases(problem: Problem, opts: CheckOptions, device: str = "cpu") -> list[VariantPlan]:
+    """The variants to run, each with its trials: trial 0 seeded with --seed, the rest secret.
+    `problem` is the file as shipped; on the CPU the shipped variant lists the sizes to try."""
+    alternatives: list[dict[str, Any]] = [{}]
+    if device == "cpu" and opts.sizes != "full":
+        alternatives = cpu_size_alternatives(problem)[0] or [{}]
+    return plan_variants(alternatives, seed=opts.seed, trials=5 if opts.mode == "compat" else opts.trials,
+                         variant_trials=opts.variant_trials, strict=opts.mode == "strict", variants=opts.variants)
 
 
 @dataclasses.dataclass
@@ -107,7 +91,7 @@ class _Children:
 
     device: str
     folder: Any  # check_children.CheckFolder
-    variants: list[dict[str, Any]]
+    variants: list[VariantPlan]
     reference: Any  # None when the run's cache has the outputs and nothing is timed
     candidate: Any
     started: float
@@ -126,18 +110,25 @@ class _Children:
 def _start_children(problem: Problem, solution_path: Path, device: str, opts: CheckOptions) -> _Children:
     from kernelwright.tools.check.children import CandidateChild, CheckFolder, ReferenceChild
 
-    problem = sized_for_device(problem, device)
     timed = timed_on(device, opts)
     cache = opts.reference_cache
     key = cache.key(problem, device, opts) if cache else None
-    variants = cache.plan(key, lambda: plan_cases(problem, opts)) if cache else plan_cases(problem, opts)
+
+    def make() -> list[dict[str, Any]]:
+        return [v.to_dict() for v in plan_cases(problem, opts, device)]
+
+    variants = [VariantPlan.from_dict(d) for d in (cache.plan(key, make) if cache else make())]
     cached, note = cache.get(key) if cache else (None, None)
-    folder = CheckFolder(Path(tempfile.mkdtemp(prefix="kw-check-", dir=scratch_root())), problem, solution_path,
+    folder = CheckFolder(Path(tempfile.mkdtemp(prefix="kw-check-", dir=scratch_root())), problem, solution_path,  # the file as shipped
                          shared=cached.shared if cached else None)
     started = time.monotonic()
+    tolerances = {name: list(opts.tolerances.table[name]) for name in opts.tolerances.table}
+    requested = [{**v.to_dict(), "tolerances": tolerances} for v in variants]  # the stress search judges fairness with them
     reference = None
     if cached is None or timed:
-        reference = ReferenceChild(problem, variants, device, opts, folder, serve=timed, outputs=cached is None)
+        if cached is not None:
+            requested = [timing_only(requested[0], cached.report)]
+        reference = ReferenceChild(problem, requested, device, opts, folder, serve=timed, outputs=cached is None)
     try:
         candidate = CandidateChild(device, opts, folder, serve=timed)  # starts up meanwhile
     except BaseException:
@@ -146,6 +137,28 @@ def _start_children(problem: Problem, solution_path: Path, device: str, opts: Ch
         shutil.rmtree(folder.root, ignore_errors=True)
         raise
     return _Children(device, folder, variants, reference, candidate, started, key, cached, note)
+
+
+def timing_only(shipped: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
+    """The shipped variant's request for a reference child that only times eager (its outputs
+    are cached): at the values the cached run resolved, with the trials that ran there, so its
+    model's parameters change as the candidate's did if the parameter trial ran."""
+    ran = {c["id"] for c in report["variants"][0]["cases"]} if report.get("variants") else set()
+    return {**shipped, "alternatives": [report.get("shipped_values") or {}], "cases": [c for c in shipped["cases"] if c["id"] in ran]}
+
+
+def fp32_problem(report: dict[str, Any]) -> bool:
+    """Whether the reference computes in fp32 only (every floating input and output fp32): the
+    problems the precision rule holds to IEEE fp32 (EVAL_PROTOCOL.md)."""
+    shipped = report["variants"][0]
+    dtypes = {d.get("dtype") for d in shipped.get("input_spec", []) if "dtype" in d}
+    dtypes |= {d.get("dtype") for c in shipped["cases"] for d in _described(c["output"])}
+    floating = {d for d in dtypes if d and (d.startswith("float") or d.startswith("bfloat"))}
+    return floating == {"float32"}
+
+
+def _described(desc: Any) -> list[dict[str, Any]]:
+    return [d for item in desc for d in _described(item)] if isinstance(desc, list) else [desc]
 
 
 def timed_on(device: str, opts: CheckOptions) -> bool:
@@ -177,6 +190,12 @@ def verify_solution(problem_path: str | Path, solution_path: str | Path, opts: C
     solution = load_solution(solution_path)
     if opts.mode not in ("strict", "compat"):
         raise InputError(f"--mode {opts.mode}: expected strict or compat")
+    if opts.sizes not in ("auto", "full"):
+        raise InputError(f"--sizes {opts.sizes}: expected auto or full")
+    if opts.precision not in (None, "fp32", "fp16", "bf16", "tf32"):
+        raise InputError(f"--precision {opts.precision}: expected fp32, fp16, bf16 or tf32")
+    if opts.precision == "tf32":  # TF32 carries fp16's 10-bit mantissa: judged like a 16-bit problem
+        opts = dataclasses.replace(opts, tolerances=opts.tolerances.with_fp32_as_16bit())
     selected_compile_baselines(opts)  # a bad name is the user's to fix before anything runs
     isolation, _ = sandbox_for(opts.sandbox, opts.timeout_s, gpu=opts.device != "cpu")  # refuses early if full isolation is required
     findings = scan_solution(solution.source) if opts.static_scan else []
@@ -195,7 +214,7 @@ def _verify(shipped_problem: Problem, solution: Any, opts: CheckOptions, finding
     from kernelwright.tools.devices import resolve_device, versions
 
     device = resolve_device(opts.device)  # imports torch (while the children start up)
-    problem = sized_for_device(shipped_problem, device)  # CPU_SIZES on the CPU (examples/problems/README.md)
+    problem = sized_for_device(shipped_problem, device, full=opts.sizes == "full")  # replaced by the sizes the reference ran at
     if device == "cpu" and "load_inline" in solution.source:
         raise InputError(f"solution file {solution.path} builds CUDA C++ (load_inline): that needs a CUDA GPU (--device cuda)")
     result = CheckResult(
@@ -222,7 +241,7 @@ def _verify(shipped_problem: Problem, solution: Any, opts: CheckOptions, finding
     result.isolation = candidate.isolation.to_dict()
     if opts.keep_workdir:
         opts.say(f"sandbox files kept in {children.folder.root}")
-    opts.say(f"reference: {sum(len(v['cases']) for v in variants)} cases on {device}")
+    opts.say(f"reference: {sum(len(v.cases) for v in variants)} trials on {device}")
     if children.cached is not None:
         refs, report = children.cached.refs, children.cached.report
         result.reference_cache = "hit"
@@ -230,38 +249,37 @@ def _verify(shipped_problem: Problem, solution: Any, opts: CheckOptions, finding
         refs, report = reference.outputs()
         result.phases["reference"] = round(time.monotonic() - children.started, 3)  # from its start
         if opts.reference_cache is not None:
-            opts.reference_cache.put(children.cache_key, variants, refs, report, children.folder.shared)
+            opts.reference_cache.put(children.cache_key, [v.to_dict() for v in variants], refs, report, children.folder.shared)
             result.reference_cache = f"recomputed: {children.cache_note}" if children.cache_note else "miss"
     if not timed and reference is not None:
         reference.close()
     result.versions.update(report.get("device_facts", {}))
-    ran = {v["name"] for v in report["variants"]}
-    variants = [v for v in variants if v["name"] in ran]
-    by_case = {c["id"]: c for info in report["variants"] for c in info["cases"]}
-    for v in variants:
-        for c in v["cases"]:
-            c["output_nbytes"] = described_nbytes(by_case[c["id"]]["output"])
-    result.variants = [
-        {"name": v["name"], "constants": v["constants"], "cases": len(v["cases"])} for v in variants
-    ] + [{"name": s["name"], "skipped": s["error"].strip().splitlines()[-1]} for s in report["skipped_variants"]]
-    result.seeds = [c["seed"] for v in variants for c in v["cases"]]
-    cases = [{**c, "variant": v["name"], "constants": v["constants"]} for v in variants for c in v["cases"]]
-
+    resized_by = cpu_size_alternatives(shipped_problem)[1] if device == "cpu" and opts.sizes != "full" else ""
+    plan = resolve(report, resized_by)
+    if plan.shipped_values:
+        problem = resized(shipped_problem, plan.shipped_values, resized_by)
+    result.variants, result.notes, result.sizes = plan.variants, plan.notes, dict(plan.shipped_values)
+    if opts.precision == "tf32":
+        result.notes.append("--precision tf32: fp32 matmul operands may be rounded to TF32 (10-bit mantissas); judged with the 16-bit tolerance")
+    result.seeds = [c.seed for c in plan.cases]
+    cases = plan.cases
     opts.say(f"candidate: {len(cases)} guarded calls" + (" under the Triton interpreter" if device == "cpu" else ""))
     with result.phase("candidate"):
-        child, events, tampered = candidate.check(variants)
+        child, events, tampered = candidate.check(plan.for_candidate)
     if tampered:
         result.verdict = Verdict.STATIC_VIOLATION
         result.reasons = [Reason("event_log", tampered, Verdict.STATIC_VIOLATION)]
         result.wall_s = time.monotonic() - start
         return result
     with result.phase("compare"):
-        j = judge_candidate(child, events, refs, cases, candidate.out_dir, opts, device, opts.timeout_s)
+        j = judge_candidate(child, events, refs, cases, candidate.out_dir, opts, device, opts.timeout_s, fp32_problem(report),
+                            own_kernel_names(solution.source))
     result.verdict, result.reasons, result.trials = j.verdict, j.reasons, j.trials
     result.max_abs_err, result.rel_err, result.tolerance = j.max_abs_err, j.rel_err, j.tolerance
     if result.tolerance is not None:
         result.tolerance = {**result.tolerance, **opts.tolerances.describe()}
     result.weights_aligned, result.launches = j.weights_aligned, j.launches
+    result.notes += j.notes
     if not (result.accepted and timed):
         candidate.close()  # nothing more to ask it
 
@@ -275,6 +293,6 @@ def _verify(shipped_problem: Problem, solution: Any, opts: CheckOptions, finding
     if result.accepted and timed:
         from kernelwright.tools.check.timing import time_solution
 
-        time_solution(problem, shipped, device, opts, children.folder, result, reference, candidate)
+        time_solution(problem, shipped, device, opts, children.folder, result, reference, candidate, own_kernel_names(solution.source))
     result.wall_s = time.monotonic() - start
     return result

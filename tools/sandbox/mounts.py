@@ -44,10 +44,16 @@ def _existing(paths) -> list[Path]:
     return out
 
 
-@functools.cache
 def python_dirs() -> tuple[Path, ...]:
     """The interpreter, its standard library and site-packages, PYTHONPATH entries and the
-    kernelwright package folders (a source checkout maps several repository folders into it)."""
+    kernelwright package folders (a source checkout maps several repository folders into it).
+    PYTHONPATH is read at each call (a child takes the path its parent has now); the rest once."""
+    pythonpath = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return tuple(_dedupe(_existing([*_installed_python_dirs(), *pythonpath])))
+
+
+@functools.cache
+def _installed_python_dirs() -> tuple[Path, ...]:
     import kernelwright
 
     paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))]
@@ -55,7 +61,6 @@ def python_dirs() -> tuple[Path, ...]:
     paths += site.getsitepackages() if hasattr(site, "getsitepackages") else []
     if site.ENABLE_USER_SITE and site.getusersitepackages():
         paths.append(site.getusersitepackages())
-    paths += [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     package_dirs = list(kernelwright.__path__)
     for name in ("tools", "agents", "graphs", "memory", "configs", "bench"):
         try:

@@ -41,7 +41,10 @@ READY_TIMEOUT_S = 300.0
 _LOCK = threading.RLock()
 # One zygote per (GPU, Triton interpreter): Triton decides at import time whether its own library
 # of @jit functions is interpreted, so interpreted and compiled jobs need zygotes of their own.
-_ZYGOTES: dict[tuple[bool, bool], Zygote] = {}
+# Keyed by device kind, Triton mode and PYTHONPATH: a zygote's interpreter took its import path
+# (and any sitecustomize on it) when it started, so a job asked for under another path gets the
+# zygote started under that one, as a cold child would.
+_ZYGOTES: dict[tuple[bool, bool, str], Zygote] = {}
 _ROOT: Path | None = None
 
 
@@ -175,10 +178,11 @@ def _start_zygote(gpu: bool, interpret: bool, root: Path) -> Zygote:
 def zygote_for(gpu: bool, interpret: bool = False) -> Zygote | None:
     """The running zygote for this device kind and Triton mode, started if needed; None if it cannot start."""
     root = jobs_root()
+    key = (gpu, interpret, os.environ.get("PYTHONPATH", ""))
     with _LOCK:
-        zygote = _ZYGOTES.get((gpu, interpret))
+        zygote = _ZYGOTES.get(key)
         if zygote is None or zygote.dead or zygote.proc.poll() is not None:
-            zygote = _ZYGOTES[(gpu, interpret)] = _start_zygote(gpu, interpret, root)
+            zygote = _ZYGOTES[key] = _start_zygote(gpu, interpret, root)
     return zygote if zygote.wait_ready() else None
 
 

@@ -10,13 +10,20 @@ On a GPU, once the parent accepted the outputs, it times the candidate in this s
 
 from __future__ import annotations
 
+import contextlib
 import os
+import random
+import sys
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from kernelwright.tools.check import guards
+from kernelwright.tools.check import guards, op_accounting
+from kernelwright.tools.check.audit import CandidateAudit, Refusal
+from kernelwright.tools.check.code_origin import CodeOrigins
+from kernelwright.tools.check.env_view import restrict_environment
+from kernelwright.tools.check.poison import PoisonPattern
 from kernelwright.tools.worker.common import (
     DTYPES,
     Commands,
@@ -32,12 +39,21 @@ from kernelwright.tools.worker.common import (
     save_tensors,
     seed_everything,
 )
+from kernelwright.tools.worker.timing import KernelWitness
+from kernelwright.tools.worker.trials import change_parameters
 
 _equal = torch.equal  # captured before the candidate is imported
+_rng = random.SystemRandom()  # the checker's own choices (poison, grad mode): not torch's RNG
+# The modes a checked call runs in. Both occur among each variant's calls, in a random order, so a
+# forward that behaves differently in one of them is seen in both (the timed calls use the first).
+GRAD_MODES = {"inference_mode": torch.inference_mode, "no_grad": torch.no_grad}
 
 
 def classify_exception(exc: BaseException) -> str:
-    """compile_error for Triton/C++ build failures, runtime_error for the rest."""
+    """needs_gpu for what Triton's CPU interpreter cannot run (`interpreter_fidelity.NeedsGpu`,
+    however deep in the chain), compile_error for Triton/C++ build failures, runtime_error else."""
+    if _needs_gpu(exc):
+        return "needs_gpu"
     names = {cls.__name__ for cls in type(exc).__mro__}
     module = type(exc).__module__ or ""
     if names & {"CompilationError", "CompileTimeAssertionFailure", "SyntaxError", "ImportError", "KernelBodyError"} or (
@@ -47,6 +63,17 @@ def classify_exception(exc: BaseException) -> str:
     if "Error building extension" in str(exc):
         return "compile_error"
     return "runtime_error"
+
+
+def _needs_gpu(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if type(cause).__name__ == "NeedsGpu":
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def output_description(out: Any) -> dict[str, Any]:
@@ -63,70 +90,106 @@ def output_description(out: Any) -> dict[str, Any]:
     return {"type": f"{type(out).__module__}.{type(out).__qualname__}"}
 
 
-def build_model(module, req: dict[str, Any], variant: str, shared: Path, log: EventLog):
+def build_model(module, req: dict[str, Any], variant: dict[str, Any], shared: Path, log: EventLog):
     device = torch.device(req["device"])
     dtype = DTYPES.get(req.get("precision") or "")
-    init_inputs = load_tensors(shared / f"init_{variant}.pt")
+    name = variant["name"]
+    init_inputs = load_tensors(shared / f"init_{name}.pt")
     seed_everything(42)
     state_before, starts_before = guards.global_state_snapshot(), guards.ThreadStarts.count
     model = module.ModelNew(*init_inputs)
     log.write(
         event="constructed",
-        variant=variant,
+        variant=name,
         state_changes=guards.diff_state(state_before, guards.global_state_snapshot()),
         new_threads=guards.ThreadStarts.count - starts_before,
     )
-    reference_weights = load_tensors(shared / f"weights_{variant}.pt")
-    own = model.state_dict()
-    matched = {k: v for k, v in reference_weights.items() if k in own and own[k].shape == v.shape}
-    if matched:
-        model.load_state_dict(matched, strict=False)
-    aligned = len(matched) == len(reference_weights) and len(matched) == len(own)
-    log.write(
-        event="weights",
-        variant=variant,
-        aligned=aligned,
-        matched=sorted(matched),
-        reference_only=sorted(set(reference_weights) - set(matched)),
-        candidate_only=sorted(set(own) - set(matched)),
-    )
+    log.write(event="weights", variant=name, **align_weights(model, load_tensors(shared / f"weights_{name}.pt"), req.get("mode", "strict")))
     model = model.to(device=device, dtype=dtype) if dtype else model.to(device)
     return model.eval()
 
 
-def run_case(model, case: dict[str, Any], req: dict[str, Any], launches: guards.LaunchCounter, log: EventLog) -> bool:
+def align_weights(model, reference_weights: dict[str, Any], mode: str) -> dict[str, Any]:
+    """Strict: copy the reference's weights into ModelNew where names and shapes match (what is
+    left keeps ModelNew's own construction under seed 42). Compat: KernelBench's rule, both
+    models built under the same seed and nothing copied. What matched, for the report."""
+    own = model.state_dict()
+    matched = {k: v for k, v in reference_weights.items() if k in own and own[k].shape == v.shape}
+    if matched and mode == "strict":
+        model.load_state_dict(matched, strict=False)
+    shapes = {k: [list(reference_weights[k].shape), list(own[k].shape)] for k in reference_weights if k in own and k not in matched}
+    return {
+        "aligned": len(matched) == len(reference_weights) and len(matched) == len(own),
+        "copied": mode == "strict",
+        "matched": sorted(matched),
+        "shape_mismatch": shapes,
+        "reference_only": sorted(set(reference_weights) - set(matched) - set(shapes)),
+        "candidate_only": sorted(set(own) - set(matched) - set(shapes)),
+    }
+
+
+def both_ways(n: int, choices: list[Any]) -> list[Any]:
+    """`n` picks among `choices` in a random order, every choice present when n allows."""
+    picks = [choices[i % len(choices)] for i in range(n)] if n >= len(choices) else [_rng.choice(choices) for _ in range(n)]
+    _rng.shuffle(picks)
+    return picks
+
+
+def run_case(model, case: dict[str, Any], req: dict[str, Any], launches: guards.LaunchCounter, log: EventLog, grad_mode: str = "inference_mode",
+             finite_poison: bool | None = None) -> bool:
     """One guarded forward call. Returns False if the run must stop (an exception)."""
     device = torch.device(req["device"])
     dtype = DTYPES.get(req.get("precision") or "")
     shared, outdir = Path(req["shared_dir"]), Path(req["out_dir"])
     originals = cast_inputs(load_tensors(shared / f"inputs_{case['id']}.pt"), device, dtype)
     call_inputs = clone_inputs(originals)
-    guards.poison_allocator(2 * case.get("output_nbytes", 0), device)
+    pattern = PoisonPattern.drawn(_rng, finite_poison) if req.get("poison", True) else None
+    guards.poison_allocator(2 * case.get("output_nbytes", 0), device, pattern)
     own_before = sum(launches.own.values())
     state_before, rng_before, threads_before = guards.global_state_snapshot(), guards.rng_snapshot(), guards.live_threads()
     starts_before = guards.ThreadStarts.count
-    accountant = guards.OpAccountant(launches, poison=req.get("poison", True))
+    accountant = guards.OpAccountant(poison=pattern, inputs=tuple(call_inputs))
+    witness = KernelWitness(device)  # on a GPU: the profiler's list of what ran, for the parent
     log.write(event="call", case=case["id"])
     try:
-        with torch.inference_mode(), accountant:
-            out = model(*call_inputs)
-        device_sync(device)
+        with witness:
+            with GRAD_MODES[grad_mode](), accountant:
+                out = model(*call_inputs)
+            device_sync(device)
     except BaseException as exc:  # noqa: BLE001 - the candidate's failure is data
         log.write(event="error", case=case["id"], kind=classify_exception(exc), error=error_text(exc))
         return False
-    save_tensors(outdir / f"out_{case['id']}.pt", plain_cpu(out))
+    saved = save_tensors(outdir / f"out_{case['id']}.pt", plain_cpu(out))
     log.write(
         event="result",
         case=case["id"],
+        output_sha256=saved,  # the parent reads the file only if it still holds these bytes
         output=output_description(out),
         own_launches=sum(launches.own.values()) - own_before,
         compute_ops=dict(accountant.compute_ops),
+        host_ops=dict(accountant.host_ops),
+        moved_bytes=accountant.moved_bytes,
+        poison=pattern.to_json() if pattern else None,
+        grad_mode=grad_mode,
+        gpu_kernels=witness.names,
         state_changes=guards.diff_state(state_before, guards.global_state_snapshot()),
         rng_changed=not _equal(rng_before, guards.rng_snapshot()),
         new_threads=max(len(guards.live_threads() - threads_before), guards.ThreadStarts.count - starts_before),
         mutated_inputs=[i for i, (a, b) in enumerate(zip(originals, call_inputs)) if not same_bits(a, b)],
+        numerics=interpreted_numerics(),
     )
     return True
+
+
+def interpreted_numerics() -> list[dict[str, Any]]:
+    """The precision each of the call's interpreted kernels computed with (tl.dot operands,
+    accumulators, downcasts of fp32): what the judge's precision rule reads. [] on a GPU."""
+    return _fidelity[0].drain_numerics() if _fidelity else []
+
+
+# The interpreter-fidelity module once installed, held here: `hide_checker_modules` takes it out
+# of sys.modules before the candidate runs, so a lookup there would find nothing.
+_fidelity: list[Any] = []
 
 
 def prewarm(device: str) -> None:
@@ -152,29 +215,60 @@ def check_cases(module, variants: list[dict[str, Any]], req: dict[str, Any], lau
     run had to stop (an error event says why)."""
     shared, shipped = Path(req["shared_dir"]), None
     for variant in variants:
+        # Within each variant, so a cheat keyed on either is caught by the shipped cases already
+        # (and named for what it is, not as a shape overfit).
+        n = len(variant["cases"])
+        plan = iter(zip(both_ways(n, list(GRAD_MODES)), both_ways(n, [False, True])))
         try:
-            model = build_model(module, req, variant["name"], shared, log)
+            model = build_model(module, req, variant, shared, log)
         except BaseException as exc:  # noqa: BLE001
             log.write(event="error", stage="init", variant=variant["name"], kind=classify_exception(exc), error=error_text(exc))
             return None
         for case in variant["cases"]:
-            if not run_case(model, case, req, launches, log):
+            if case.get("kind") == "params":  # the parameters change in place, as the reference's did
+                change_parameters(model, *variant["transform"])
+            if not run_case(model, case, req, launches, log, *next(plan)):
                 return None
         if variant["name"] == "shipped":
             shipped = model
     return shipped
 
 
-def main(req: dict[str, Any]) -> int:
-    import sys
+def hide_checker_modules() -> None:
+    """Take the checker's modules out of `sys.modules` before the candidate's code runs: the
+    code already loaded keeps working (functions hold their own globals), while an `import` of
+    the checker by any route is a fresh load, which the audit refuses, instead of a handle on
+    the live guards."""
+    for name in [n for n in sys.modules if n == "kernelwright" or n.startswith("kernelwright.")]:
+        del sys.modules[name]
 
-    prewarm(req["device"])
+
+def install_guards(req: dict[str, Any]) -> tuple[guards.LaunchCounter, CandidateAudit]:
+    """Everything installed before the candidate's code can run (see the module docstring)."""
     launches = guards.LaunchCounter(Path(req["solution_path"]))
     launches.install()
     if launches.interpreting:
         guards.InterpretedAutotune().install()
+        # What the GPU would compute (TF32 dots, 16-bit dots, libdevice, programs that run at
+        # once), before the solution can bind any of it (`interpreter_fidelity`).
+        from kernelwright.tools.worker import interpreter_fidelity
+
+        interpreter_fidelity.install()
+        _fidelity[:] = [interpreter_fidelity]
     guards.ExtensionCounter(launches).install()
     guards.ThreadStarts.install()
+    op_accounting.note_triton()
+    op_accounting.install_host_watch()
+    origins = CodeOrigins(req["solution_path"])
+    restrict_environment(origins)
+    audit = CandidateAudit(origins)
+    audit.install()
+    return launches, audit
+
+
+def main(req: dict[str, Any]) -> int:
+    prewarm(req["device"])
+    launches, audit = install_guards(req)
     if req.get("serve"):
         # Imported now, before the candidate: what the timing code captures (torch.equal, CUDA
         # events, the clock) is torch's own, whatever the candidate replaces later.
@@ -186,7 +280,16 @@ def main(req: dict[str, Any]) -> int:
         return 0
     log = EventLog(Path(req["events_path"]), commands.key)
     state0, threads0, starts0 = guards.global_state_snapshot(), guards.live_threads(), guards.ThreadStarts.count
-    log.write(event="start", pid=os.getpid(), interpret=os.environ.get("TRITON_INTERPRET") == "1")
+    log.write(event="start", pid=os.getpid(), interpret=launches.interpreting)
+
+    def report(refusal: Refusal) -> None:
+        with contextlib.suppress(Exception):  # the exit that follows is the verdict either way
+            log.write(event="refused", audit_event=refusal.event, message=refusal.message)
+
+    hide_checker_modules()
+    # `runtime_audit: false` only in tests that prove the OS sandbox stops what the audit would.
+    if req.get("runtime_audit", True):
+        audit.arm(report)
     try:
         module = load_module("kw_solution", req["solution_path"])
     except BaseException as exc:  # noqa: BLE001
@@ -204,5 +307,6 @@ def main(req: dict[str, Any]) -> int:
     log.write(event="done", own=dict(launches.own), other=dict(launches.other), signatures=list(launches.signatures.values()))
     command = commands.next() if req.get("serve") else None
     if command is not None and command["cmd"] == "time":
+        audit.origins.trust(command["problem_path"])  # the problem's get_inputs runs in here
         candidate_timing.time_candidate(model, command, req, launches, log)
     return 0

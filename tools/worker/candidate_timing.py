@@ -67,7 +67,7 @@ def time_candidate(model: Any, command: dict[str, Any], req: dict[str, Any], lau
         pool = input_pool(problem, device, dtype, command["pool_seeds"])
     state0, rng0 = guards.global_state_snapshot(), guards.rng_snapshot()
     threads0, starts0, own0 = guards.live_threads(), guards.ThreadStarts.count, launches.own_total
-    accountant = guards.OpAccountant(launches, poison=False)
+    accountant = guards.OpAccountant(poison=None)
     watch = CallWatch(keep=len(pool), ring=len(pool), sample=SAMPLE_POINTS, launches=lambda: launches.own_total, poison_released=True)
     forward = _calling(model)
     try:
@@ -75,8 +75,8 @@ def time_candidate(model: Any, command: dict[str, Any], req: dict[str, Any], lau
             measured = measure(forward, pool, device, compat=req.get("mode") == "compat", watch=watch, warmup_guard=accountant)
             profile = profile_streams(forward, measured["buffers"])
             outdir = Path(command["outputs_dir"])
-            saved = save_outputs(outdir, [(slot, out) for slot, _, out in watch.kept])
-            save_tensors(outdir / "timed_samples.pt", watch.sampled())
+            digests = save_outputs(outdir, [(slot, out) for slot, _, out in watch.kept])
+            digests["timed_samples.pt"] = save_tensors(outdir / "timed_samples.pt", watch.sampled())
     except BaseException as exc:  # noqa: BLE001 - reported, whoever is to blame
         blamed = _blame(exc)
         if blamed:
@@ -92,7 +92,8 @@ def time_candidate(model: Any, command: dict[str, Any], req: dict[str, Any], lau
         host_call_us=measured["host_call_us"],
         head_start_us=measured["head_start_us"],
         profile=profile,
-        saved_outputs=saved,
+        saved_outputs=len(digests) - 1,
+        saved_sha256=digests,  # the parent re-checks these files only if they still hold these bytes
         checked_calls=sorted(index for _, index, _ in watch.kept),
         sampled_calls=len(watch.samples),
         malformed_calls=watch.malformed,
@@ -101,6 +102,8 @@ def time_candidate(model: Any, command: dict[str, Any], req: dict[str, Any], lau
         reused_outputs=watch.reused,
         own_launches=launches.own_total - own0,
         compute_ops=dict(accountant.compute_ops),
+        host_ops=dict(accountant.host_ops),
+        moved_bytes_per_call=accountant.moved_bytes // max(measured["warmup_calls"], 1),
         state_changes=guards.diff_state(state0, guards.global_state_snapshot()),
         rng_changed=not _equal(rng0, guards.rng_snapshot()),
         new_threads=max(len(guards.live_threads() - threads0), guards.ThreadStarts.count - starts0),

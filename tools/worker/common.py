@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import random
 import sys
 import traceback
 import types
+from io import BytesIO as _BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from kernelwright.tools.worker.signed import (  # noqa: F401 - re-exported for t
     TamperedLog,
     command_line,
     read_events,
+    sha256_hex,
     write_json_atomic,
 )
 
@@ -94,12 +97,50 @@ def plain_cpu(out: Any) -> Any:
     return None
 
 
-def save_tensors(path: Path, values: Any) -> None:
-    torch.save(values, path)
+class CheckerSideError(Exception):
+    """Raised in a worker when the checker's machinery (not the problem's or the candidate's code)
+    fails: the file could not be written, the checker ran out of memory."""
 
 
-def load_tensors(path: Path) -> Any:
-    return torch.load(path, weights_only=True, map_location="cpu")
+def save_tensors(path: Path, values: Any) -> str:
+    """Write atomically: a full disk leaves no truncated file under the final name, and the
+    failure is the checker's (CheckerSideError), never mistaken for the reference failing.
+
+    Returns the SHA-256 of the bytes written, hashed in memory before they reach the disk: a worker
+    signs it in its event log, so a file that code in its process rewrites afterwards (a finaliser,
+    an exit hook) no longer matches what the parent reads (`load_tensors(path, sha256)`)."""
+    partial = path.with_name(path.name + ".partial")
+    try:
+        buffer = _BytesIO()
+        torch.save(values, buffer)
+        data = buffer.getvalue()
+        partial.write_bytes(data)
+        os.replace(partial, path)
+        return sha256_hex(data)
+    except Exception as exc:  # noqa: BLE001 - torch.save raises RuntimeError or OSError when the disk fills
+        partial.unlink(missing_ok=True)
+        raise CheckerSideError(f"could not write {path.name}: {type(exc).__name__}: {str(exc)[:300]}") from exc
+
+
+def is_checker_side(exc: BaseException) -> bool:
+    """A failure of the checker's machinery: a file it could not write, memory it could not get."""
+    out_of_memory = getattr(torch, "OutOfMemoryError", None) or torch.cuda.OutOfMemoryError
+    return isinstance(exc, (CheckerSideError, MemoryError, out_of_memory))
+
+
+class RewrittenFile(TamperedLog):
+    """A file a worker saved no longer holds the bytes its signed event log names."""
+
+
+def load_tensors(path: Path, sha256: str | None = None) -> Any:
+    """Tensors from a file; with `sha256` (the digest a worker signed), only if the file still
+    holds exactly the bytes the worker wrote."""
+    if sha256 is None:
+        return torch.load(path, weights_only=True, map_location="cpu")
+    data = Path(path).read_bytes()
+    if sha256_hex(data) != sha256:
+        raise RewrittenFile(f"{Path(path).name} was rewritten after the checker saved it (its SHA-256 differs from the signed record)")
+    return torch.load(_BytesIO(data), weights_only=True, map_location="cpu")
 
 
 def error_text(exc: BaseException, limit: int = 4000) -> str:

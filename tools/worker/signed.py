@@ -23,6 +23,27 @@ _loads = json.loads
 KEY_BYTES = 32
 
 
+def _python_hmac(key: bytes, msg: bytes, digest: str) -> bytes:
+    return hmac.new(key, msg, digest).digest()
+
+
+# The MAC is computed by OpenSSL's C function, captured here: the key must never pass through
+# Python code that reads module globals at call time (`hmac.new`, `hmac.HMAC`), because code in
+# the worker's process can replace those and so learn the key. Without OpenSSL, hmac's Python
+# code is the fallback (the static scan then is what keeps `hmac` unpatched).
+try:
+    from _hashlib import hmac_digest as _hmac_digest
+except ImportError:  # pragma: no cover - every CPython built with OpenSSL has it
+    _hmac_digest = _python_hmac
+_compare_digest = hmac.compare_digest  # a C function
+_sha256 = hashlib.sha256  # OpenSSL's constructor (a C function)
+
+
+def sha256_hex(data: bytes) -> str:
+    """SHA-256 of bytes a worker wrote (signed in its event log, checked by the parent)."""
+    return _sha256(data).hexdigest()
+
+
 def write_json_atomic(path: Path, obj: Any) -> None:
     """Write-then-rename, so a parent polling for the file never reads half of it."""
     tmp = path.with_name(path.name + ".tmp")
@@ -31,7 +52,7 @@ def write_json_atomic(path: Path, obj: Any) -> None:
 
 
 def _sign(key: bytes, seq: int, body: str) -> str:
-    return hmac.new(key, f"{seq}:{body}".encode(), hashlib.sha256).hexdigest()
+    return _hmac_digest(key, f"{seq}:{body}".encode(), "sha256").hex()
 
 
 class EventLog:
@@ -89,7 +110,7 @@ class Commands:
             return None
         record = _loads(line)
         body, seq, mac = record["body"], record["seq"], record["mac"]
-        if seq != self.seq or not hmac.compare_digest(str(mac), _sign(self.key, seq, "cmd:" + body)):
+        if seq != self.seq or not _compare_digest(str(mac), _sign(self.key, seq, "cmd:" + body)):
             raise TamperedLog(f"command {self.seq} was not sent by the checker")
         self.seq += 1
         return _loads(body)
@@ -110,7 +131,7 @@ def read_events(path: Path, key: bytes) -> list[dict[str, Any]]:
             if n == len(lines) - 1:
                 break  # torn last line
             raise TamperedLog(f"line {n + 1} is not a worker event") from exc
-        if seq != len(events) or not hmac.compare_digest(str(mac), _sign(key, seq, body)):
+        if seq != len(events) or not _compare_digest(str(mac), _sign(key, seq, body)):
             raise TamperedLog(f"line {n + 1} was not written by the worker (bad signature or order)")
         events.append(json.loads(body))
     return events

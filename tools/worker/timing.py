@@ -262,11 +262,11 @@ def measure(model, pool: list[list[Any]], device: torch.device, compat: bool, wa
     return {**result, "buffers": buffers}
 
 
-def save_outputs(outdir: Path, items: list[tuple[int, Any]]) -> int:
-    """(input slot, output) pairs as plain CPU tensors, one file each, for the parent's re-check."""
-    for i, (slot, out) in enumerate(items):
-        save_tensors(outdir / f"timed_{i}.pt", {"slot": slot, "out": plain_cpu(out)})
-    return len(items)
+def save_outputs(outdir: Path, items: list[tuple[int, Any]]) -> dict[str, str]:
+    """(input slot, output) pairs as plain CPU tensors, one file each, for the parent's re-check.
+    Returns each file's SHA-256 by name (signed in the event log: see `save_tensors`)."""
+    return {f"timed_{i}.pt": save_tensors(outdir / f"timed_{i}.pt", {"slot": slot, "out": plain_cpu(out)})
+            for i, (slot, out) in enumerate(items)}
 
 
 MARKER = "spin_kernel"  # torch.cuda._sleep's kernel: marks which stream is the timed one
@@ -275,9 +275,6 @@ MARKER = "spin_kernel"  # torch.cuda._sleep's kernel: marks which stream is the 
 def profile_streams(model, buffers, calls: int = 5) -> dict[str, Any]:
     """Kernels of a few synchronised calls on every stream: the streams the implementation used
     besides the timed (current) one, and its kernel time against the event time."""
-    import os
-    import tempfile
-
     from torch.profiler import ProfilerActivity, profile
 
     event_ms = 0.0
@@ -290,12 +287,7 @@ def profile_streams(model, buffers, calls: int = 5) -> dict[str, Any]:
             end.record()
             _synchronize()
             event_ms += start.elapsed_time(end)
-    fd, path = tempfile.mkstemp(suffix=".json")
-    os.close(fd)
-    prof.export_chrome_trace(path)
-    events = json.loads(Path(path).read_text()).get("traceEvents", [])
-    os.unlink(path)
-    kernels = [e for e in events if e.get("cat") == "kernel"]
+    kernels = profiled_kernels(prof)
     timed_streams = {e.get("args", {}).get("stream") for e in kernels if MARKER in e.get("name", "")}
     work = [e for e in kernels if MARKER not in e.get("name", "")]
     return {
@@ -306,7 +298,49 @@ def profile_streams(model, buffers, calls: int = 5) -> dict[str, Any]:
         "kernel_ms": sum(e.get("dur", 0) for e in work) / 1000.0,
         "event_ms": event_ms,
         "names": sorted({e.get("name", "")[:80] for e in work})[:20],
+        # every distinct kernel, for the parent's witness check (tools/check/witness.py)
+        "kernel_names": sorted({e.get("name", "") for e in work})[:WITNESS_NAMES_MAX],
     }
+
+
+WITNESS_NAMES_MAX = 200
+
+
+def profiled_kernels(prof: Any) -> list[dict[str, Any]]:
+    """The kernel events of a finished torch.profiler session (from its Chrome trace)."""
+    import os
+    import tempfile
+
+    fd, path = tempfile.mkstemp(suffix=".json")
+    os.close(fd)
+    prof.export_chrome_trace(path)
+    events = json.loads(Path(path).read_text()).get("traceEvents", [])
+    os.unlink(path)
+    return [e for e in events if e.get("cat") == "kernel"]
+
+
+class KernelWitness:
+    """On a GPU, the names of the kernels that ran inside the `with` block (torch.profiler,
+    CUDA activity only); `names` stays None on the CPU. The checker's witness for the op
+    accounting: see tools/check/witness.py."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.enabled = device.type == "cuda"
+        self.names: list[str] | None = None
+        self._prof: Any = None
+
+    def __enter__(self) -> KernelWitness:
+        if self.enabled:
+            from torch.profiler import ProfilerActivity, profile
+
+            self._prof = profile(activities=[ProfilerActivity.CUDA])
+            self._prof.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._prof is not None:
+            self._prof.__exit__(*exc)
+            self.names = sorted({e.get("name", "") for e in profiled_kernels(self._prof)})[:WITNESS_NAMES_MAX]
 
 
 def build_reference(module: Any, device: torch.device, dtype: torch.dtype | None) -> torch.nn.Module:

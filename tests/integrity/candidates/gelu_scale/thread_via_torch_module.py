@@ -1,5 +1,5 @@
 # expect: static_violation
-# evades the import scan (reaches threading through a torch module) and leaves a worker thread running: the runtime thread guard must catch it.
+# reaches threading through a torch module (the scan resolves the chain) and leaves a worker thread running; with the scan off, the runtime thread guard catches it.
 import torch.utils.data.dataloader as dl
 
 import torch

@@ -1,0 +1,69 @@
+# expect: wrong_output
+# snapshot: copies the weights on the first forward and never again, so a later change of the parameters is ignored.
+import torch
+import torch.nn as nn
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def linear_relu_kernel(
+    x_ptr, w_ptr, b_ptr, y_ptr,
+    M, N, K,
+    stride_xm, stride_xk, stride_wn, stride_wk, stride_ym, stride_yn,
+    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
+):
+    # y[m, n] = relu(sum_k x[m, k] * w[n, k] + b[n]); one program per BLOCK_M x BLOCK_N tile.
+    pid_m = tl.program_id(0)
+    pid_n = tl.program_id(1)
+    offs_m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
+    offs_n = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
+    offs_k = tl.arange(0, BLOCK_K)
+    acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
+    for k0 in range(0, K, BLOCK_K):
+        k = k0 + offs_k
+        x = tl.load(
+            x_ptr + offs_m[:, None] * stride_xm + k[None, :] * stride_xk,
+            mask=(offs_m[:, None] < M) & (k[None, :] < K),
+            other=0.0,
+        )
+        w = tl.load(
+            w_ptr + offs_n[None, :] * stride_wn + k[:, None] * stride_wk,
+            mask=(offs_n[None, :] < N) & (k[:, None] < K),
+            other=0.0,
+        )
+        # "ieee": full fp32 products (the GPU default would be tf32, too coarse for atol=1e-4).
+        acc = tl.dot(x, w, acc, input_precision="ieee")
+    b = tl.load(b_ptr + offs_n, mask=offs_n < N, other=0.0)
+    y = tl.maximum(acc + b[None, :], 0.0)
+    tl.store(
+        y_ptr + offs_m[:, None] * stride_ym + offs_n[None, :] * stride_yn,
+        y,
+        mask=(offs_m[:, None] < M) & (offs_n[None, :] < N),
+    )
+
+
+class ModelNew(nn.Module):
+    def __init__(self, in_features: int, out_features: int):
+        super().__init__()
+        # Same name as the reference's submodule, so the checker copies its weights.
+        self.linear = nn.Linear(in_features, out_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.contiguous()
+        if not hasattr(self, "w_cached"):  # cached on the first call, never refreshed
+            self.w_cached = self.linear.weight.detach().clone()
+            self.b_cached = self.linear.bias.detach().clone()
+        w, b = self.w_cached, self.b_cached
+        M, K = x.shape
+        N = w.shape[0]
+        y = torch.empty((M, N), device=x.device, dtype=x.dtype)
+        BLOCK_M, BLOCK_N, BLOCK_K = 32, 64, 32
+        grid = (triton.cdiv(M, BLOCK_M), triton.cdiv(N, BLOCK_N))
+        linear_relu_kernel[grid](
+            x, w, b, y,
+            M, N, K,
+            x.stride(0), x.stride(1), w.stride(0), w.stride(1), y.stride(0), y.stride(1),
+            BLOCK_M=BLOCK_M, BLOCK_N=BLOCK_N, BLOCK_K=BLOCK_K,
+        )
+        return y

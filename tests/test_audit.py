@@ -1,0 +1,123 @@
+"""The runtime audit and the environment view of the candidate's process (issue 16, classes 3-5).
+
+Each case runs a small "solution" in a fresh interpreter set up as the candidate worker does
+(audit hook installed and armed, environment view, the checker's modules out of sys.modules),
+because an audit hook cannot be removed from the process that added it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from kernelwright.tools.check.audit import AUDIT_EXIT
+
+DRIVER = """
+import sys
+from kernelwright.tools.check.audit import CandidateAudit
+from kernelwright.tools.check.code_origin import CodeOrigins
+from kernelwright.tools.check.env_view import restrict_environment
+import importlib.util
+
+origins = CodeOrigins(sys.argv[1])
+restrict_environment(origins)
+audit = CandidateAudit(origins)
+audit.install()
+for name in [n for n in sys.modules if n.startswith("kernelwright")]:
+    del sys.modules[name]
+audit.arm(lambda refusal: print("REFUSED", refusal.message, flush=True))
+spec = importlib.util.spec_from_file_location("kw_solution", sys.argv[1])
+spec.loader.exec_module(importlib.util.module_from_spec(spec))  # as the worker loads it
+print("FINISHED", flush=True)
+"""
+
+
+def run_solution(tmp_path, source: str) -> subprocess.CompletedProcess:
+    path = tmp_path / "solution.py"
+    path.write_text(textwrap.dedent(source))
+    env = {**os.environ, "TRITON_INTERPRET": "1"}
+    return subprocess.run([sys.executable, "-c", DRIVER, str(path)], capture_output=True, text=True, env=env, timeout=120)
+
+
+REFUSED = {
+    "sys._getframe": "import sys\nf = sys._getframe(0)\n",
+    "a frame through the standard library": "import traceback\nfor f, _ in traceback.walk_stack(None):\n    pass\n",
+    "a generator's frame": "def g():\n    yield 1\nx = g().gi_frame\n",
+    "a function's code object": "def f():\n    pass\nc = f.__code__\n",
+    "gc's object list": "import gc\nobjs = gc.get_objects()\n",
+    "exec of a string": "exec('y = 1')\n",
+    "exec under another name": "run = exec\nrun('y = 1')\n",
+    "compile of a string": "c = compile('y = 1', 's', 'exec')\n",
+    "a file opened for writing": "import tempfile\nopen(tempfile.gettempdir() + '/kw-audit-test', 'w')\n",
+    "a shell command": "import os\nos.system('true')\n",
+    "the checker's own modules": "import kernelwright.tools.check.guards\n",
+    "a trace hook": "import sys\nsys.settrace(None)\n",
+    "ctypes": "import ctypes\nctypes.string_at(id(object()), 8)\n",
+}
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_the_candidate_asking_is_refused_and_the_process_ends(tmp_path, name):
+    done = run_solution(tmp_path, REFUSED[name])
+    assert done.returncode == AUDIT_EXIT, (done.returncode, done.stdout, done.stderr[-2000:])
+    assert "FINISHED" not in done.stdout
+    assert "REFUSED solution.py:" in done.stdout and "refused at run time" in done.stdout, done.stdout
+
+
+# One solution for all of them (one interpreter start): each line is something honest code does.
+ALLOWED = {
+    "a dataclass": "from dataclasses import dataclass\n@dataclass(frozen=True)\nclass C:\n    x: int = 1\nC()\n",
+    "a namedtuple and typing.NamedTuple": (
+        "import collections, typing\nP = collections.namedtuple('P', 'a b')\n"
+        "class Q(typing.NamedTuple):\n    a: int\nP(1, 2), Q(1)\n"
+    ),
+    "an enum": "import enum\nclass E(enum.Enum):\n    A = 1\nF = enum.Enum('F', 'X Y')\n",
+    "a warning that shows its own source line": "import warnings\nwarnings.warn('shown with its line')\n",
+    "reading its own source": "import linecache\nlinecache.getline(__file__, 1)\n",
+    "id() and sleeping": "import time\nid(object())\ntime.sleep(0)\n",
+    "importing an allowed module first time": "import colorsys\n",
+}
+
+
+def test_what_honest_code_does_is_allowed(tmp_path):
+    source = "".join(f"# {name}\n{code}" for name, code in ALLOWED.items())
+    done = run_solution(tmp_path, source)
+    assert done.returncode == 0 and "FINISHED" in done.stdout, (done.stdout, done.stderr[-2000:])
+
+
+def test_libraries_may_do_for_themselves_what_the_candidate_may_not(tmp_path):
+    """Triton reads sources and compiles and executes its interpreter's rewrite of the kernel."""
+    done = run_solution(tmp_path, """
+        import torch
+        import triton
+        import triton.language as tl
+
+        @triton.jit
+        def double(x_ptr, n, BLOCK: tl.constexpr):
+            offs = tl.arange(0, BLOCK)
+            tl.store(x_ptr + offs, tl.load(x_ptr + offs, mask=offs < n) * 2, mask=offs < n)
+
+        x = torch.ones(8)
+        double[(1,)](x, 8, BLOCK=8)
+        assert float(x.sum()) == 16.0
+    """)
+    assert done.returncode == 0 and "FINISHED" in done.stdout, (done.stdout, done.stderr[-3000:])
+
+
+def test_the_candidate_sees_only_allow_listed_environment_variables(tmp_path):
+    done = run_solution(tmp_path, """
+        import os
+        import triton
+        print("interpret", os.getenv("TRITON_INTERPRET"), "TRITON_INTERPRET" in os.environ)
+        print("names", sorted(k for k in os.environ if not k.startswith(("PATH", "LANG", "LC_", "TZ"))))
+        print("path", os.getenv("PATH") is not None)
+        print("triton sees it", triton.knobs.runtime.interpret)
+    """)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "interpret None False" in done.stdout
+    assert "names []" in done.stdout or "names ['CUDA_VISIBLE_DEVICES']" in done.stdout or "OMP_NUM_THREADS" in done.stdout
+    assert "path True" in done.stdout
+    assert "triton sees it True" in done.stdout

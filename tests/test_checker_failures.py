@@ -1,0 +1,117 @@
+"""A failure of the checker's own machinery (a full disk, memory) is a tool failure naming its
+cause: never a skipped shape variant (which would drop its protection silently), never "the
+reference fails", never a verdict on the candidate."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from kernelwright.tools.check.plan import CasePlan, VariantPlan
+from kernelwright.tools.worker import reference
+from kernelwright.tools.worker.common import CheckerSideError, save_tensors
+
+from paths import ROOT
+
+TWICE_PROBLEM = textwrap.dedent(
+    """
+    import torch
+    import torch.nn as nn
+
+
+    class Model(nn.Module):
+        def forward(self, x):
+            return x * 2.0
+
+
+    n = 1024
+
+
+    def get_inputs():
+        return [torch.randn(n, n)]
+
+
+    def get_init_inputs():
+        return []
+    """
+)
+TWICE_SOLUTION = textwrap.dedent(
+    """
+    import torch
+    import torch.nn as nn
+    import triton
+    import triton.language as tl
+
+
+    @triton.jit
+    def twice(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        m = offs < n
+        tl.store(y_ptr + offs, tl.load(x_ptr + offs, mask=m) * 2.0, mask=m)
+
+
+    class ModelNew(nn.Module):
+        def forward(self, x):
+            x = x.contiguous()
+            y = torch.empty_like(x)
+            twice[(triton.cdiv(x.numel(), 65536),)](x, y, x.numel(), BLOCK=65536)
+            return y
+    """
+)
+
+
+def test_a_failed_write_leaves_no_file_under_its_name(tmp_path):
+    with pytest.raises(CheckerSideError, match="could not write ref_a.pt"):
+        save_tensors(tmp_path / "gone" / "ref_a.pt", [1])
+    save_tensors(tmp_path / "ref_b.pt", [1])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ref_b.pt"]
+
+
+def test_a_variant_the_checker_cannot_save_is_a_checker_error_not_a_skipped_variant(tmp_path, monkeypatch):
+    problem = tmp_path / "twice.py"
+    problem.write_text(TWICE_PROBLEM.replace("n = 1024", "n = 64"))
+    shared, private = tmp_path / "shared", tmp_path / "private"
+    shared.mkdir()
+    private.mkdir()
+
+    def disk_full_for_the_variant(path, values):
+        if "variant1" in path.name:
+            raise CheckerSideError(f"could not write {path.name}: OSError: [Errno 28] No space left on device")
+        return save_tensors(path, values)
+
+    monkeypatch.setattr(reference, "save_tensors", disk_full_for_the_variant)
+    req = {"device": "cpu", "problem_path": str(problem), "shared_dir": str(shared), "private_dir": str(private),
+           "result_path": str(tmp_path / "result.json"),
+           "variants": [VariantPlan("shipped", "shipped", [CasePlan("shipped-0", 1)]).to_dict(),
+                        VariantPlan("variant1", "sizes", [CasePlan("variant1-0", 2)]).to_dict()]}
+    assert reference.main(req) == 0
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["skipped_variants"] == [] and result["ok"] is False
+    assert result["checker_error"].startswith("variant variant1:") and "No space left on device" in result["checker_error"]
+
+
+def _can_mount_tmpfs() -> bool:
+    return shutil.which("unshare") is not None and subprocess.run(
+        ["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _can_mount_tmpfs(), reason="needs user and mount namespaces (unshare -rm) for a small tmpfs")
+def test_a_check_whose_disk_fills_is_a_checker_failure(tmp_path):
+    # The check's files on a 12 MiB file system: five 4 MiB inputs do not fit.
+    (tmp_path / "twice.py").write_text(TWICE_PROBLEM)
+    (tmp_path / "twice_solution.py").write_text(TWICE_SOLUTION)
+    small = tmp_path / "small"
+    small.mkdir()
+    script = (f"mount -t tmpfs -o size=12m tmpfs {small} && TMPDIR={small} {sys.executable} -m kernelwright check "
+              f"{tmp_path / 'twice.py'} {tmp_path / 'twice_solution.py'} --device cpu --sizes full --home {tmp_path / 'home'} --json")
+    proc = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 1, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["kind"] == "checker_failure" and "verdict" not in out
+    assert "could not write" in out["error"] and "free disk space" in out["error"]
+    assert "the reference itself fails" not in proc.stderr

@@ -1,0 +1,56 @@
+"""What the candidate's code sees of the environment: an allow-list of names.
+
+The sandbox already passes only an allow-list of variables to the child, but some of them are the
+checker's (`TRITON_INTERPRET` on the CPU, cache folders) and a candidate that recognises the
+checker by them could behave honestly only then. Torch and Triton still read every variable
+(they are configured through them); a read the candidate asks for, directly or through the
+standard library (`os.getenv`, `os.environ[...]`, iteration), sees only `VISIBLE` names.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from kernelwright.tools.check.code_origin import CodeOrigins, Origin
+
+# Names an honest kernel might read; none of them tells a check from a user's run.
+VISIBLE = frozenset({"PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS"})
+
+
+def restrict_environment(origins: CodeOrigins) -> None:
+    """Give `os.environ` a view that hides all but `VISIBLE` from the candidate's own reads."""
+    environ = os.environ
+    base = type(environ)
+    getframe = sys._getframe
+
+    def candidate_asks() -> bool:
+        return origins.requester(getframe(2))[0] is Origin.CANDIDATE
+
+    class CandidateEnvironView(base):  # type: ignore[misc, valid-type]
+        def __getitem__(self, key):
+            if key not in VISIBLE and candidate_asks():
+                raise KeyError(key)
+            return base.__getitem__(self, key)
+
+        def __iter__(self):
+            keys = list(base.__iter__(self))
+            if candidate_asks():
+                keys = [k for k in keys if k in VISIBLE]
+            return iter(keys)
+
+        def __len__(self):
+            if candidate_asks():
+                return sum(1 for k in base.__iter__(self) if k in VISIBLE)
+            return base.__len__(self)
+
+        def copy(self):
+            keys = list(base.__iter__(self))
+            if candidate_asks():
+                keys = [k for k in keys if k in VISIBLE]
+            return {k: base.__getitem__(self, k) for k in keys}
+
+    # Looks like os._Environ to a candidate that inspects it.
+    CandidateEnvironView.__name__ = CandidateEnvironView.__qualname__ = base.__name__
+    CandidateEnvironView.__module__ = base.__module__
+    environ.__class__ = CandidateEnvironView

@@ -1,0 +1,100 @@
+"""What a check runs: its variants and, in each, its trials (no torch; the parent plans, the
+reference worker resolves the values it can run, the candidate worker follows).
+
+Trials (cases) of the shipped variant, in the order the candidate runs them:
+- `plain`: fresh inputs from a seed (the first one reproducible, the others secret);
+- `perturb`: the inputs of the last plain trial with a few elements (`elements`) or one whole row
+  (`row`) changed: a result cached from the call before is wrong there;
+- `stress`: fresh inputs scaled up (`up`), down (`down`) or moved far from zero (`offset`), as far
+  as the reference stays finite and as accurate as at the shipped scale (it picks the factor).
+
+- `params` (last): every parameter of Model and ModelNew changed in place, p -> scale*p + shift,
+  after the calls above, so weights copied at construction or on the first call are stale.
+
+Variants: `shipped` (the file's values, or a CPU reduction of them, tried in order), `variant1`
+(every size about 5/8 and odd) and `variant2` (every small integer and float changed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from typing import Any
+
+Number = int | float
+
+STRESS = ("up", "down", "offset")
+PERTURB = ("elements", "row")
+
+
+def secret_seed() -> int:
+    return secrets.randbelow(2**31 - 1)
+
+
+@dataclasses.dataclass
+class CasePlan:
+    id: str
+    seed: int
+    kind: str = "plain"  # plain | perturb | stress | params
+    how: str | None = None  # perturb: elements | row; stress: up | down | offset
+    base: str | None = None  # perturb: the trial whose inputs it changes
+
+
+@dataclasses.dataclass
+class VariantPlan:
+    name: str
+    kind: str  # shipped | sizes | values
+    cases: list[CasePlan]
+    # shipped: the knob values to try, in order ({} = the file as written); the reference worker
+    # runs the first its reference runs at.
+    alternatives: list[dict[str, Number]] = dataclasses.field(default_factory=lambda: [{}])
+    transform: tuple[float, float] | None = None  # the params trial's (scale, shift)
+    # dtype class -> (atol, rtol, kappa): what the candidate is judged with; the stress search
+    # keeps to scales where the reference's own error stays well inside it.
+    tolerances: dict[str, list[float]] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> VariantPlan:
+        cases = [CasePlan(**c) for c in d["cases"]]
+        transform = tuple(d["transform"]) if d.get("transform") else None
+        return cls(d["name"], d["kind"], cases, [dict(a) for a in d.get("alternatives") or [{}]], transform, d.get("tolerances"))
+
+
+def plan_variants(alternatives: list[dict[str, Number]], *, seed: int, trials: int, variant_trials: int, strict: bool,
+                  variants: bool) -> list[VariantPlan]:
+    """The variants and trials of one check (compat: KernelBench's 5 plain trials, nothing else)."""
+    plain = [CasePlan(f"shipped-{i}", seed if i == 0 else secret_seed()) for i in range(max(trials, 1))]
+    shipped = VariantPlan("shipped", "shipped", plain, alternatives or [{}])
+    if not strict:
+        return [shipped]
+    last = plain[-1].id
+    shipped.cases += [CasePlan(f"perturb-{how}", secret_seed(), "perturb", how, last) for how in PERTURB]
+    shipped.cases += [CasePlan(f"stress-{how}", secret_seed(), "stress", how) for how in STRESS]
+    # Last: the parameters change in place after the calls above (a solution that copied its
+    # weights at construction or on its first call keeps the old ones).
+    shipped.cases.append(CasePlan("params-0", secret_seed(), "params"))
+    shipped.transform = (1.15 + secrets.randbelow(2001) / 10000, 0.01 + secrets.randbelow(401) / 10000)  # scale 1.15..1.35, shift .01...05
+    out = [shipped]
+    if variants:
+        out.append(VariantPlan("variant1", "sizes", [CasePlan(f"variant1-{i}", secret_seed()) for i in range(max(variant_trials, 1))]))
+        out.append(VariantPlan("variant2", "values", [CasePlan("variant2-0", secret_seed())]))
+    return out
+
+
+@dataclasses.dataclass
+class CaseDescription:
+    """A trial as the parent reports and judges it."""
+
+    id: str
+    seed: int
+    variant: str
+    kind: str = "plain"
+    detail: str = ""  # what was done to its inputs, for the verdict ("inputs x1000")
+    constants: dict[str, Number] = dataclasses.field(default_factory=dict)  # the variant's changed values
+
+    def title(self) -> str:
+        what = {"plain": "", "perturb": "perturbation", "stress": "stress", "params": "changed parameters"}.get(self.kind, self.kind)
+        return f"trial {self.id}" + (f" ({what}: {self.detail})" if self.detail else "")

@@ -1,0 +1,204 @@
+"""The reference worker's side of the perturbation, stress and parameter trials (see
+`kernelwright.tools.check.plan`): it makes their inputs and decides where a stress trial is fair.
+
+A stress trial is fair where the reference stays finite and about as accurate as at the shipped
+scale: its output at working precision is compared with a float64 evaluation of the same model
+(the rounding error an honest kernel also makes), relative to the tolerance the candidate is
+judged with. Scaling attention scores by 1e8 makes the function itself ill-conditioned; such a
+scale is not tried on a candidate, a milder one is.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from kernelwright.tools.worker.numerics import precise_reference
+
+# Factors tried in order, the strongest first (stress "up" and "down" multiply every floating
+# input; "offset" adds the factor times the input's own largest magnitude).
+STRESS_FACTORS = {
+    "up": (1e4, 1e3, 1e2, 16.0),
+    "down": (1e-4, 1e-3, 1e-2, 1 / 16),
+    "offset": (256.0, 64.0, 16.0, 4.0),
+}
+# How much of the tolerance the reference's own rounding error may use at a stress scale
+# (or twice what it uses at the shipped scale, whichever is more).
+ACCURACY_SHARE = 0.25
+TF32_EPS = 2.0**-10  # TF32 keeps 10 explicit mantissa bits
+
+
+@dataclasses.dataclass
+class Stress:
+    inputs: list[Any] | None
+    detail: str  # what was done, or why the trial was skipped
+
+
+def _floating(values: list[Any]) -> list[int]:
+    return [i for i, v in enumerate(values) if isinstance(v, torch.Tensor) and v.is_floating_point() and v.numel()]
+
+
+def perturb(inputs: list[Any], how: str, seed: int) -> tuple[list[Any], str]:
+    """The inputs with 3 random elements (`elements`) or one whole row (`row`) of every tensor
+    replaced by values found elsewhere in the same tensor (so indices stay valid indices), or
+    flipped for booleans."""
+    gen = torch.Generator().manual_seed(seed)
+    out, changed = [], []
+    for i, value in enumerate(inputs):
+        if not isinstance(value, torch.Tensor) or value.numel() < 2:
+            out.append(value)
+            continue
+        cpu = value.detach().cpu().clone()
+        flat = cpu.reshape(-1)
+        if how == "elements":
+            where = torch.randperm(flat.numel(), generator=gen)[:3]
+            if cpu.dtype == torch.bool:
+                flat[where] = ~flat[where]
+            else:
+                flat[where] = flat[torch.randint(flat.numel(), (where.numel(),), generator=gen)]
+            changed.append(f"input {i} elements {where.tolist()}")
+        else:
+            axis = next((d for d in range(cpu.dim()) if cpu.shape[d] >= 2), 0)
+            rows = torch.randperm(cpu.shape[axis], generator=gen)[:2].tolist()
+            target, source = rows[0], rows[1]
+            cpu.select(axis, target).copy_(cpu.select(axis, source))
+            changed.append(f"input {i} row {target} (dim {axis}) set to row {source}")
+        out.append(cpu.to(value.device))
+    return out, "; ".join(changed) or "no tensor input to change"
+
+
+def _stressed(inputs: list[Any], how: str, factor: float) -> list[Any]:
+    out = list(inputs)
+    for i in _floating(inputs):
+        x = inputs[i]
+        if how == "offset":
+            out[i] = x + factor * x.abs().max().to(x.dtype)
+        else:
+            out[i] = x * factor
+    return out
+
+
+def _bound(ref: torch.Tensor, tolerances: dict[str, list[float]], dtype: torch.dtype, strict: bool) -> torch.Tensor:
+    atol, rtol, kappa = tolerances["16bit" if dtype in (torch.float16, torch.bfloat16) else "fp32"]
+    mag = ref.abs()
+    biggest = float(mag.max()) if mag.numel() else 0.0
+    return mag * rtol + (min(atol, kappa * biggest) if strict else atol)
+
+
+def _flat(out: Any) -> list[torch.Tensor]:
+    if isinstance(out, torch.Tensor):
+        return [out]
+    if isinstance(out, (list, tuple)):
+        return [t for o in out for t in _flat(o)]
+    return []
+
+
+def error_share(out: Any, exact: Any, tolerances: dict[str, list[float]], strict: bool) -> float:
+    """The largest |out - exact| as a share of the tolerance bound (inf where a non-finite value
+    or an integer differs)."""
+    worst = 0.0
+    for o, e in zip(_flat(out), _flat(exact)):
+        if o.numel() == 0:
+            continue
+        if not o.is_floating_point():
+            if not torch.equal(o.cpu(), e.to(o.dtype).cpu()):
+                return float("inf")
+            continue
+        o64, e64 = o.double(), e.double()
+        finite = torch.isfinite(e64)
+        if not torch.equal(finite, torch.isfinite(o64)):
+            return float("inf")
+        if not bool(finite.any()):
+            continue
+        bound = _bound(e64[finite], tolerances, o.dtype, strict)
+        worst = max(worst, float(((o64[finite] - e64[finite]).abs() / bound).max()))
+    return worst
+
+
+def nonfinite(out: Any) -> int:
+    return sum(int((~torch.isfinite(t)).sum()) for t in _flat(out) if t.is_floating_point())
+
+
+class StressSearch:
+    """Finds, per stress kind, the strongest factor at which the trial is fair for `model`."""
+
+    def __init__(self, model: torch.nn.Module, forward: Callable[[torch.nn.Module, list[Any]], Any], tolerances: dict[str, list[float]],
+                 strict: bool, precision: str | None = None) -> None:
+        self.model, self.forward, self.tolerances, self.strict = model, forward, tolerances, strict
+        # Under `--precision tf32` an honest kernel rounds fp32 operands to TF32: the nudge that
+        # stands for an honest kernel's error is one TF32 ulp then, not one fp32 ulp.
+        self.fp32_eps = TF32_EPS if precision == "tf32" else torch.finfo(torch.float32).eps
+        self._exact: torch.nn.Module | None | bool = None  # False once a float64 copy failed
+
+    def _exact_model(self) -> torch.nn.Module | None:
+        if self._exact is None:
+            try:
+                self._exact = copy.deepcopy(self.model).double()
+            except Exception:  # noqa: BLE001 - a model that cannot be copied or cast is measured by perturbation
+                self._exact = False
+        return self._exact or None
+
+    def accuracy(self, inputs: list[Any], out: Any) -> float:
+        """The error an honest kernel may make at `inputs`, as a share of the tolerance: the larger
+        of the reference's own rounding error (against a float64 evaluation; torch's CPU reductions
+        accumulate in double, so this alone can be too hopeful) and the output's change when every
+        floating input moves by up to one ulp (what a backward-stable fp32 kernel amounts to)."""
+        share = 0.0
+        exact = self._exact_model()
+        if exact is not None:
+            try:
+                wide = [v.double() if i in _floating(inputs) else v for i, v in enumerate(inputs)]
+                with torch.inference_mode():
+                    share = error_share(out, exact(*wide), self.tolerances, self.strict)
+            except Exception:  # noqa: BLE001 - float64 unsupported by one of its ops: the nudge alone
+                self._exact = False
+        gen = torch.Generator().manual_seed(0)
+        nudged = list(inputs)
+        for i in _floating(inputs):
+            x = inputs[i]
+            noise = (torch.rand(x.shape, generator=gen) * 2 - 1).to(x.device, x.dtype)
+            eps = self.fp32_eps if x.dtype == torch.float32 else torch.finfo(x.dtype).eps
+            nudged[i] = x + x * noise * eps
+        return max(share, error_share(self.forward(self.model, nudged), out, self.tolerances, self.strict))
+
+    def find(self, inputs: list[Any], how: str) -> Stress:
+        if not _floating(inputs):
+            return Stress(None, "no floating-point input to scale")
+        base_out = self.forward(self.model, inputs)
+        allowed = max(ACCURACY_SHARE, 2 * self.accuracy(inputs, base_out))
+        tried = []
+        for factor in STRESS_FACTORS[how]:
+            stressed = _stressed(inputs, how, factor)
+            out = self.forward(self.model, stressed)
+            what = f"inputs x{factor:g}" if how != "offset" else f"inputs + {factor:g} x max|input|"
+            if nonfinite(out) > nonfinite(base_out):
+                tried.append(f"{what}: the reference overflows")
+                continue
+            share = self.accuracy(stressed, out)
+            if share > allowed:
+                tried.append(f"{what}: the reference's own error is {share:.2g} of the tolerance")
+                continue
+            return Stress(stressed, what)
+        return Stress(None, "no fair scale: " + "; ".join(tried))
+
+
+def reference_forward(model: torch.nn.Module, inputs: list[Any]) -> Any:
+    with torch.inference_mode(), precise_reference():
+        return model(*inputs)
+
+
+def change_parameters(model: torch.nn.Module, scale: float, shift: float) -> int:
+    """p -> scale*p + shift for every floating-point parameter, in place (as a training step
+    would change them); the number changed. The same on Model and ModelNew, whatever the names or
+    layout: an elementwise change commutes with transposes, reshapes and concatenations."""
+    changed = 0
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.is_floating_point():
+                p.mul_(scale).add_(shift)
+                changed += 1
+    return changed
