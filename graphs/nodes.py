@@ -116,7 +116,8 @@ def role_body(spec):
 
 # -- check ------------------------------------------------------------------------------------
 
-def _options(ctx: RunContext) -> CheckOptions:
+def check_options(ctx: RunContext) -> CheckOptions:
+    """The run's check options (config `check:` and `sandbox:`) as `verify_solution` takes them."""
     fields = {f.name for f in dataclasses.fields(CheckOptions)}
     known = {k: v for k, v in ctx.check.items() if k in fields}
     return CheckOptions(home=ctx.home, **known)
@@ -165,7 +166,7 @@ def check_body(state: RunState, ctx: RunContext) -> RunState:
         path = folder / f"{cand.id}.py"
         path.write_text(cand.source)
         paths.append(path)
-    opts = _options(ctx)
+    opts = check_options(ctx)
 
     def one(item):
         cand, path = item

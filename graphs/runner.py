@@ -31,7 +31,7 @@ from kernelwright.agents.structured import StructuredOutput
 from kernelwright.configs import Config, load, merge, validate
 from kernelwright.graphs.approval import ANSWER_HELP, APPROVABLE, Approval
 from kernelwright.graphs.graph import build_graph
-from kernelwright.graphs.nodes import RoleFailed, best_summary, first_state, run_report
+from kernelwright.graphs.nodes import RoleFailed, best_summary, check_options, first_state, run_report
 from kernelwright.graphs.preflight import preflight
 from kernelwright.graphs.routing import tokens_used
 from kernelwright.graphs.traces.fork import ForkPoint, fork_config, fork_point, seed_fork, state_at
@@ -254,6 +254,8 @@ def execute(req: RunRequest) -> RunSummary:
     finally:
         ctx.check["reference_cache"].close()
     state = compiled.get_state(graph_config).values
+    if error and not isinstance(error, BadInputMidRun) and not state.get("attempts"):
+        error = broken_reference(ctx, problem_file) or error
     waiting = None if error else pending_request(compiled, graph_config)
     best = state.get("best")
     status = "failed" if error else "paused" if waiting else state.get("status", "running")
@@ -302,6 +304,23 @@ def pending_request(compiled, graph_config: RunnableConfig) -> ApprovalRequest |
 class BadInputMidRun(str):
     """The error of a run ended by bad input that only running could find: the run is recorded as
     failed, its report written, and the command exits 2 as `check` does for the same input."""
+
+
+def broken_reference(ctx: RunContext, problem_file: str) -> BadInputMidRun | None:
+    """A run whose roles failed before any candidate reached a check (the expert policy cannot
+    trace a model whose forward raises): run the reference as check would, so that a broken problem
+    is bad input here too. None when the reference runs (the role's own error stands) or the
+    probe cannot tell."""
+    from kernelwright.tools.check.reference_probe import require_reference_runs
+
+    ctx.say("no candidate was checked: running the problem's reference alone to see whether it works")
+    try:
+        require_reference_runs(problem_file, check_options(ctx))
+    except InputError as exc:
+        return BadInputMidRun(str(exc))
+    except Exception:  # noqa: BLE001 - a checker failure is no verdict on the problem: the role's error stands
+        return None
+    return None
 
 
 def _stream(compiled, inputs, graph_config, ctx: RunContext, trace: TraceStore, run_id: str, progress) -> str | None:

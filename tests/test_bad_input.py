@@ -179,3 +179,27 @@ def test_a_reference_that_raises_is_exit_2_for_check_and_for_run(tmp_path):
     line = one_line_error(done, "the reference itself fails to run", "recorded as failed", after_progress=True)
     report = line.rsplit(": ", 1)[-1].rstrip(")")
     assert json.loads(open(report).read())["status"] == "failed"
+
+
+SORTING = RAISING.replace('raise RuntimeError("the reference is broken")', "return torch.sort(x, dim=1).values")
+
+
+@pytest.mark.parametrize(("source", "code"), [(RAISING, 2), (SORTING, 1)], ids=["reference-raises", "honest-unsupported-op"])
+def test_under_the_expert_policy_a_reference_that_raises_is_exit_2_and_an_op_it_lacks_is_a_failed_run(tmp_path, source, code):
+    # The expert's coder cannot trace either model, so no candidate reaches a check: the run asks
+    # the reference itself. Broken: bad input as check says (exit 2). Runs fine: the expert just
+    # has no kernel for torch.sort, a failed run (exit 1) with the coder's reason.
+    problem = tmp_path / "problem.py"
+    problem.write_text(source)
+    home = tmp_path / "home"
+    done = kw("run", problem, "--policy", "expert", "--device", "cpu", "--max-iters", "1", "--home", home, "--json")
+    if code == 2:
+        line = one_line_error(done, f"problem file {problem}", "the reference itself fails to run",
+                              "RuntimeError: the reference is broken", "recorded as failed", after_progress=True)
+        report = json.loads(open(line.rsplit(": ", 1)[-1].rstrip(")")).read())
+    else:
+        assert done.returncode == 1, (done.returncode, done.stderr[-2000:])
+        summary = json.loads(done.stdout)
+        assert summary["status"] == "failed" and "no kernel for torch.sort" in summary["error"]
+        report = json.loads(open(f"{summary['run_dir']}/report.json").read())
+    assert report["status"] == "failed" and report["accepted"] is False
