@@ -54,7 +54,7 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     from kernelwright.bench.runner import BenchInterrupted, BenchRequest, run_bench
-    from kernelwright.graphs.cli import _overrides
+    from kernelwright.configs.flags import flag_overrides
     from kernelwright.tools.output import print_json
     from kernelwright.tools.problem import InputError
 
@@ -63,7 +63,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     folder, filters, level = args.dir, list(args.filter), None
     if args.kernelbench or args.level is not None or args.problems:
         folder, filters, level = _kernelbench_selection(args)
-    overrides = _overrides(argparse.Namespace(**{**vars(args), "device": None}))  # the device is each worker's slot
+    overrides = flag_overrides(argparse.Namespace(**{**vars(args), "device": None}))  # the device is each worker's slot
     req = BenchRequest(folder=folder, home=resolve_home(args.home), config_path=args.config, overrides=overrides,
                        device=args.device, jobs=args.jobs, filters=filters, kernelbench_level=level, limit=args.limit,
                        bench_id=args.bench_id, resume=args.resume, out=args.out)

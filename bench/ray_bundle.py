@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import sqlite3
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 from kernelwright.bench.store import write_json_atomic
+from kernelwright.tools.sqlite import open_sqlite
 
 # LangGraph's SqliteSaver tables, keyed by thread (= run id).
 CHECKPOINT_TABLES = ("checkpoints", "writes")
@@ -79,7 +79,7 @@ def read_checkpoints(db_path: Path, thread_id: str) -> dict[str, TableRows]:
     if not db_path.exists():
         return {}
     out: dict[str, TableRows] = {}
-    with closing(sqlite3.connect(db_path)) as conn:
+    with closing(open_sqlite(db_path)) as conn:
         for table in CHECKPOINT_TABLES:
             cursor = conn.execute(f"SELECT * FROM [{table}] WHERE thread_id = ?", [thread_id])
             out[table] = TableRows([d[0] for d in cursor.description], [tuple(r) for r in cursor.fetchall()])
@@ -91,9 +91,9 @@ def _write_checkpoints(home: Path, tables: dict[str, TableRows]) -> None:
         return
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    with closing(sqlite3.connect(home / "checkpoints.db", check_same_thread=False)) as conn:
-        conn.execute("PRAGMA busy_timeout=10000")  # a `kernelwright run` on this home may hold it
-        SqliteSaver(conn).setup()  # LangGraph's own tables, as a local run creates them
+    # LangGraph's own tables, as a local run creates them; the helper's busy timeout waits for a
+    # `kernelwright run` that holds this home's file.
+    with closing(open_sqlite(home / "checkpoints.db", setup=lambda conn: SqliteSaver(conn).setup())) as conn:
         with conn:
             for table, data in tables.items():
                 marks = ", ".join("?" for _ in data.columns)

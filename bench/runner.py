@@ -8,7 +8,6 @@ resumed (or restarted after a kill) bench runs only the others, from the start o
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
 import signal
 import sys
@@ -65,6 +64,9 @@ def _prepare_home(home: Path) -> None:
 
 
 def open_bench(req: BenchRequest) -> tuple[BenchFolder, Path, list[Slot]]:
+    from kernelwright.tools.home import require_writable
+
+    require_writable(req.home)  # before the bench folder: a read-only home is bad input, not a traceback
     if req.resume:
         bench = BenchFolder.open(req.home, req.resume)
         meta = bench.meta()
@@ -107,13 +109,9 @@ def open_bench(req: BenchRequest) -> tuple[BenchFolder, Path, list[Slot]]:
 
 def _policy(req: BenchRequest) -> str:
     """The policy every run will use (as `run` decides it); a bad config is bad input here, once."""
-    from kernelwright.configs import load_config, merge
-    from kernelwright.graphs.runner import choose_policy
+    from kernelwright.configs import load
 
-    config = merge(load_config(req.config_path), req.overrides)
-    if not config.get("model") and os.environ.get("KERNELWRIGHT_MODEL"):
-        config["model"] = os.environ["KERNELWRIGHT_MODEL"]
-    return choose_policy(config)
+    return load(req.config_path, req.overrides).config.effective_policy()
 
 
 def _tasks(bench: BenchFolder, folder: Path, home: Path, names: list[str]) -> list[Task]:

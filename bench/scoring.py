@@ -1,4 +1,4 @@
-"""The suite's score from per-problem results (EVAL_PROTOCOL.md, "Scoring a suite").
+"""The suite's score from per-problem results (the protocol's suite score: accepted rate, fast_p, geometric means).
 
 fast_p = share of all problems that are accepted and faster than the baseline by more than p;
 fast_0 = the acceptance rate. Where accepted problems have no speedup (CPU runs: no timing), fast_p

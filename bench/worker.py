@@ -27,8 +27,10 @@ def best_check(home: Path, run_id: str) -> dict[str, Any] | None:
 
     from langgraph.checkpoint.sqlite import SqliteSaver
 
+    from kernelwright.tools.sqlite import open_sqlite
+
     try:
-        with closing(sqlite3.connect(home / "checkpoints.db", check_same_thread=False)) as conn:
+        with closing(open_sqlite(home / "checkpoints.db")) as conn:
             found = SqliteSaver(conn).get_tuple({"configurable": {"thread_id": run_id}})
     except sqlite3.Error:
         return None

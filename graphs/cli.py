@@ -6,8 +6,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from kernelwright.configs.flags import add_config_flags, flag_overrides
 from kernelwright.tools.home import resolve_home
 
 if TYPE_CHECKING:
@@ -22,15 +23,7 @@ def add_graph_parsers(sub: argparse._SubParsersAction) -> None:
         "Exit 0 if a solution was accepted, 1 if none, 2 for bad input.",
     )
     p.add_argument("problem", nargs="?", help="KernelBench-format problem file (not with --resume, --fork or --replay)")
-    p.add_argument("--policy", choices=["llm", "expert"], help="default: llm when a model is configured, else expert")
-    p.add_argument("--model", help="LLM name (also KERNELWRIGHT_MODEL or the config's model)")
-    p.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")
-    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default auto)")
-    p.add_argument("--max-iters", type=int, help="plan -> code rounds (default 3)")
-    p.add_argument("--candidates", type=int, help="candidates per round (default 1)")
-    p.add_argument("--max-cost", type=float, metavar="USD", help="stop once the LLM calls cost this much (needs the model's price in llm.prices)")
-    p.add_argument("--approve", action="append", metavar="plan|code",
-                   help="pause for a person's approval after the plan (or the code); repeat or comma-separate for both")
+    add_config_flags(p)
     p.add_argument("--config", help="YAML file merged over configs/default.yaml (roles, budgets, ...)")
     p.add_argument("--out", help="output folder (default HOME/runs/RUN_ID)")
     p.add_argument("--home", help="kernelwright home (default $KERNELWRIGHT_HOME or ~/.kernelwright)")
@@ -70,25 +63,6 @@ def add_graph_parsers(sub: argparse._SubParsersAction) -> None:
     g.set_defaults(func=_cmd_graph)
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for flag, key in (("policy", "policy"), ("model", "model"), ("base_url", "base_url"), ("candidates", "candidates")):
-        if getattr(args, flag) is not None:
-            out[key] = getattr(args, flag)
-    budgets = {}
-    if args.max_iters is not None:
-        budgets["max_iters"] = args.max_iters
-    if getattr(args, "max_cost", None) is not None:
-        budgets["max_cost_usd"] = args.max_cost
-    if budgets:
-        out["budgets"] = budgets
-    if getattr(args, "approve", None):
-        out["approve"] = [part.strip() for flag in args.approve for part in flag.split(",") if part.strip()]
-    if args.device is not None:
-        out["check"] = {"device": args.device}
-    return out
-
-
 def _progress(msg: str) -> None:
     print(f"kernelwright: {msg}", file=sys.stderr, flush=True)
 
@@ -118,6 +92,10 @@ def _interactive(args: argparse.Namespace) -> bool:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    if not (args.resume or args.fork or args.replay):  # refuse bad input before the heavy imports below
+        from kernelwright.graphs.preflight import check_new_run
+
+        check_new_run(resolve_home(args.home), args.config, flag_overrides(args), args.problem)
     from kernelwright.graphs.runner import RunRequest, execute
 
     summary = execute(
@@ -125,7 +103,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             problem=args.problem,
             home=resolve_home(args.home),
             config_path=args.config,
-            overrides=_overrides(args),
+            overrides=flag_overrides(args),
             out=args.out,
             resume=args.resume,
             fork=args.fork,
@@ -175,7 +153,8 @@ def _report(args: argparse.Namespace, summary) -> int:
             lines.append(f"paused: kernelwright resume {summary.run_id} --answer '{ANSWER_HELP}'")
         lines.append(f"solution: {summary.solution_path or 'none accepted'}")
         cost = summary.usage.cost_usd
-        lines.append(f"report: {summary.run_dir}/report.json; tokens: {summary.usage.total_tokens}"
+        report = Path(summary.run_dir) / "report.json"  # a paused run has none yet
+        lines.append(f"report: {report if report.exists() else 'none until the run ends'}; tokens: {summary.usage.total_tokens}"
                      + (f"; cost: ${cost:.4f}" if cost is not None else ""))
         print("\n".join(lines), file=sys.stderr)
     return 0 if summary.accepted else 1
@@ -183,10 +162,10 @@ def _report(args: argparse.Namespace, summary) -> int:
 
 def _resolve(args: argparse.Namespace):
     from kernelwright.agents.registry import resolve_roles
-    from kernelwright.configs import load_config
+    from kernelwright.configs import load
 
-    config = load_config(args.config)
-    return resolve_roles(args.policy, config.get("roles") or {}, where=args.config or "config")
+    config = load(args.config, environ={}).config
+    return resolve_roles(args.policy, config.model_dump()["roles"], where=args.config or "config")
 
 
 def _cmd_roles(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""`build_graph`: the LangGraph state machine of DESIGN.md, with plugins spliced in.
+"""`build_graph`: the LangGraph state machine of a run (docs/architecture.md), with plugins spliced in.
 
     plan -> code -> check -+- failed, debuggable -> debug -> check
                            +- accepted -> profile -> analyze -+- go on -> plan

@@ -116,7 +116,8 @@ def role_body(spec):
 
 # -- check ------------------------------------------------------------------------------------
 
-def _options(ctx: RunContext) -> CheckOptions:
+def check_options(ctx: RunContext) -> CheckOptions:
+    """The run's check options (config `check:` and `sandbox:`) as `verify_solution` takes them."""
     fields = {f.name for f in dataclasses.fields(CheckOptions)}
     known = {k: v for k, v in ctx.check.items() if k in fields}
     return CheckOptions(home=ctx.home, **known)
@@ -165,7 +166,7 @@ def check_body(state: RunState, ctx: RunContext) -> RunState:
         path = folder / f"{cand.id}.py"
         path.write_text(cand.source)
         paths.append(path)
-    opts = _options(ctx)
+    opts = check_options(ctx)
 
     def one(item):
         cand, path = item
@@ -234,27 +235,37 @@ def profile_body(state: RunState, ctx: RunContext) -> RunState:
 # -- finish -------------------------------------------------------------------------------------
 
 def finish_body(state: RunState, ctx: RunContext) -> RunState:
-    from kernelwright.graphs.routing import cost_used, stop_reason, tokens_used
+    from kernelwright.graphs.routing import stop_reason
 
     budgets_reason = stop_reason(state, ctx.budgets) or "no candidate left to try"
     best = state.get("best")
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
     if best:
         (ctx.run_dir / "solution.py").write_text(best.source)
+    report = run_report(state, budgets_reason)
+    (ctx.run_dir / "report.json").write_text(report.model_dump_json(indent=2))
+    return {"status": "finished", "stop_reason": budgets_reason}
+
+
+def run_report(state: RunState, stop_reason: str | None, error: str | None = None) -> Report:
+    """report.json: the finish node's, or (with `error`) the runner's for a run an error ended."""
+    from kernelwright.graphs.routing import cost_used, tokens_used
+
+    best = state.get("best")
     problem = state.get("problem")
-    report = Report(
+    return Report(
         run_id=state.get("run_id"),
         problem=problem.path if problem else None,
-        accepted=best is not None,
-        stop_reason=budgets_reason,
+        status="failed" if error else "finished",
+        accepted=best is not None and not error,
+        stop_reason=stop_reason,
+        error=error,
         iterations=state.get("iteration", 0),
         best=best_summary(best, with_sol=True),
         attempts=tuple(AttemptSummary(candidate_id=a.candidate_id, parent_id=a.parent_id, iteration=a.iteration, origin=a.origin,
                                       verdict=a.verdict, speedup=a.speedup, median_ms=a.median_ms) for a in state.get("attempts", [])),
         usage=RunUsage(total_tokens=tokens_used(state), cost_usd=cost_used(state), llm_calls=len(state.get("llm_calls", []))),
     )
-    (ctx.run_dir / "report.json").write_text(report.model_dump_json(indent=2))
-    return {"status": "finished", "stop_reason": budgets_reason}
 
 
 def best_summary(best: Attempt | None, with_sol: bool = False) -> BestSummary | None:

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import secrets
-import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,22 +25,23 @@ from langgraph.types import Command
 from kernelwright.agents.context import Budgets, RunContext
 from kernelwright.agents.cost import PriceTable
 from kernelwright.agents.records import ApprovalRequest, ForkOrigin, ReplayCount, RunSummary, TokenUsage
-from kernelwright.agents.records.run_state import CHECKPOINT_TYPES
+from kernelwright.agents.records.run_state import CHECKPOINT_TYPES, RunState
 from kernelwright.agents.registry import require_runnable, resolve_roles
 from kernelwright.agents.structured import StructuredOutput
-from kernelwright.configs import load_config, merge
+from kernelwright.configs import Config, load, merge, validate
 from kernelwright.graphs.approval import ANSWER_HELP, APPROVABLE, Approval
 from kernelwright.graphs.graph import build_graph
-from kernelwright.graphs.nodes import RoleFailed, best_summary, first_state
+from kernelwright.graphs.nodes import RoleFailed, best_summary, check_options, first_state, run_report
+from kernelwright.graphs.preflight import preflight
 from kernelwright.graphs.routing import tokens_used
 from kernelwright.graphs.traces.fork import ForkPoint, fork_config, fork_point, seed_fork, state_at
 from kernelwright.graphs.traces.replay import ReplayChatModel, answers_of, one_request_at_a_time, replay_plan
 from kernelwright.graphs.traces.store import TraceStore
 from kernelwright.tools.check.reference_cache import ReferenceCache
 from kernelwright.tools.devices import versions
-from kernelwright.tools.file_lock import setup_lock
+from kernelwright.tools.home import require_writable
 from kernelwright.tools.problem import InputError, load_problem
-from kernelwright.tools.sandbox.policy import SandboxPolicy
+from kernelwright.tools.sqlite import open_sqlite
 
 
 @dataclasses.dataclass
@@ -69,83 +68,49 @@ class RunRequest:
     ask: Callable[[ApprovalRequest], str] | None = None
 
 
-def choose_policy(config: dict[str, Any]) -> str:
-    policy = config.get("policy") or "auto"
-    if policy == "auto":
-        return "llm" if config.get("model") else "expert"
-    return policy
+def choose_policy(config: Config) -> str:
+    return config.effective_policy()
 
 
-def profile_settings(config: dict[str, Any]) -> dict[str, Any]:
-    """The config's `profile` section, checked: a bad tier is bad input, not a failed run."""
-    settings = dict(config.get("profile") or {})
-    if settings.get("tier") is False or settings.get("tier") == "off":  # YAML reads a bare `off` as false
-        settings["tier"] = "off"
-    elif settings.get("tier") not in (None, 1, 2, 3):
-        raise InputError(f"config: profile.tier must be 1 (ncu), 2 (timeline), 3 (static), off or null, not {settings['tier']!r}")
-    budget = settings.get("budget_s")
-    if budget is not None and (not isinstance(budget, (int, float)) or budget <= 0):
-        raise InputError(f"config: profile.budget_s must be a positive number of seconds, not {budget!r}")
-    return settings
+def profile_settings(config: Config) -> dict[str, Any]:
+    """The config's `profile` section (validated by the config model) as the profile node reads it."""
+    return config.profile.model_dump()
 
 
-def sandbox_policy(config: dict[str, Any]) -> SandboxPolicy:
-    """The config's `sandbox` section, checked before anything runs."""
-    from pydantic import ValidationError
-
-    try:
-        return SandboxPolicy(**(config.get("sandbox") or {}))
-    except (ValidationError, TypeError) as exc:
-        errors = exc.errors() if isinstance(exc, ValidationError) else [{"loc": (), "msg": str(exc)}]
-        first = errors[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InputError(f"config: sandbox.{where}: {first['msg']} (allowed keys: {', '.join(SandboxPolicy.model_fields)})") from None
+def approval_nodes(config: Config) -> tuple[str, ...]:
+    """The config's `approve` list (validated by the config model), in the graph's order."""
+    return tuple(n for n in APPROVABLE if n in config.approve)
 
 
-def approval_nodes(config: dict[str, Any]) -> tuple[str, ...]:
-    """The config's `approve` list, checked: which nodes' output waits for a person."""
-    wanted = config.get("approve") or []
-    if isinstance(wanted, str):
-        wanted = [w.strip() for w in wanted.split(",") if w.strip()]
-    unknown = [w for w in wanted if w not in APPROVABLE]
-    if unknown:
-        raise InputError(f"--approve {','.join(unknown)}: approval exists for {' and '.join(APPROVABLE)} only")
-    return tuple(n for n in APPROVABLE if n in wanted)
-
-
-def make_context(config: dict[str, Any], needs_model: bool, problem_path: Path, run_dir: Path, home: Path, progress, chat_model: Any = None) -> RunContext:
+def make_context(config: Config, needs_model: bool, problem_path: Path, run_dir: Path, home: Path, progress, chat_model: Any = None) -> RunContext:
     if needs_model and chat_model is None:
-        if not config.get("model"):
+        if not config.model:
             raise InputError("the llm policy needs a model: pass --model NAME or set KERNELWRIGHT_MODEL")
         from kernelwright.agents.llm import make_chat_model
 
         chat_model = make_chat_model(
-            config["model"], config.get("base_url"), api_key_env=config.get("api_key_env") or "OPENAI_API_KEY",
-            timeout_s=config.get("timeout_s", 120), max_retries=config.get("max_retries", 3),
-            temperature=config.get("temperature"), streaming=bool(config.get("streaming")), max_tokens=config.get("max_output_tokens"),
+            config.model, config.base_url, api_key_env=config.api_key_env, timeout_s=config.timeout_s, max_retries=config.max_retries,
+            temperature=config.temperature, streaming=config.streaming, max_tokens=config.max_output_tokens,
         )
-    fields = {f.name for f in dataclasses.fields(Budgets)}
-    budgets = Budgets(**{k: v for k, v in (config.get("budgets") or {}).items() if k in fields})
-    llm = config.get("llm") or {}
-    prices = PriceTable.from_config(llm.get("prices"))
-    if budgets.max_cost_usd is not None and needs_model and prices.price_of(config.get("model")) is None:
-        raise InputError(f"--max-cost needs a price for model {config.get('model')!r}: add it under llm.prices in the config "
+    budgets = Budgets(**config.budgets.model_dump())
+    prices = PriceTable.from_config(config.llm.model_dump()["prices"])
+    if budgets.max_cost_usd is not None and needs_model and prices.price_of(config.model) is None:
+        raise InputError(f"--max-cost needs a price for model {config.model!r}: add it under llm.prices in the config "
                          "({input: USD, output: USD} per million tokens)")
-    try:
-        structured = StructuredOutput(str(llm.get("structured") or "off"), chat_model)
-    except ValueError as exc:
-        raise InputError(f"config: {exc}") from exc
-    role_options = {name: spec.get("options") or {} for name, spec in (config.get("roles") or {}).items()}
+    structured = StructuredOutput(config.llm.structured, chat_model)
+    role_options = {name: dict(spec.options) for name, spec in config.roles.items()}
     from kernelwright.agents.conditions import problem_conditions
     from kernelwright.memory.retrieval import lesson_source
     from kernelwright.memory.store import MemoryStore
 
     memory = MemoryStore.in_home(home)
+    check = config.check.model_dump()
+    check["compile_baselines"] = tuple(check["compile_baselines"])
     return RunContext(
         # Retrieval keeps to lessons for this problem's op family and dtype (and those for any).
         memory=memory, lessons=lesson_source(memory, **problem_conditions(problem_path.read_text())),
-        problem_path=problem_path, run_dir=run_dir, home=home, chat_model=chat_model, model_name=config.get("model"),
-        candidates=int(config.get("candidates") or 1), budgets=budgets, check={**(config.get("check") or {}), "sandbox": sandbox_policy(config),
+        problem_path=problem_path, run_dir=run_dir, home=home, chat_model=chat_model, model_name=config.model,
+        candidates=config.candidates, budgets=budgets, check={**check, "sandbox": config.sandbox,
                # The run's reference outputs: computed by its first check, reused by the others.
                "reference_cache": ReferenceCache()},
         profile=profile_settings(config),
@@ -155,25 +120,25 @@ def make_context(config: dict[str, Any], needs_model: bool, problem_path: Path, 
 
 
 def _checkpointer(home: Path) -> SqliteSaver:
-    home.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(home / "checkpoints.db", check_same_thread=False)
-    conn.execute("PRAGMA busy_timeout=10000")
-    # The state's records are pydantic models: named so the serializer loads them back without a warning.
-    saver = SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=CHECKPOINT_TYPES))
-    with setup_lock(home / "checkpoints.db"):  # two runs opening a fresh home at once
-        conn.execute("PRAGMA journal_mode=WAL")
-        saver.setup()
-    return saver
+    made: list[SqliteSaver] = []
+
+    def setup(conn) -> None:  # the saver that made its tables is the one used: it remembers it did
+        # The state's records are pydantic models: named so the serializer loads them back without a warning.
+        made.append(SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=CHECKPOINT_TYPES)))
+        made[0].setup()
+
+    open_sqlite(home / "checkpoints.db", setup=setup)
+    return made[0]
 
 
-def run_config(run_id: str, problem_file: str, policy: str, config: dict[str, Any], callbacks: list[Any] | None) -> RunnableConfig:
+def run_config(run_id: str, problem_file: str, policy: str, config: Config, callbacks: list[Any] | None) -> RunnableConfig:
     """The LangGraph config of a run: its thread, and the name, tags and metadata every traced call
     inherits (LangSmith files the run's tree under them)."""
     problem = Path(problem_file).stem
     out: RunnableConfig = {
         "configurable": {"thread_id": run_id}, "recursion_limit": 10_000, "run_name": f"kernelwright {problem}",
         "tags": ["kernelwright", f"policy:{policy}", f"problem:{problem}"],
-        "metadata": {"kernelwright_run": run_id, "problem": problem, "policy": policy, "model": config.get("model")},
+        "metadata": {"kernelwright_run": run_id, "problem": problem, "policy": policy, "model": config.model},
     }
     if callbacks:
         out["callbacks"] = list(callbacks)
@@ -188,18 +153,22 @@ def new_run_id(problem_name: str) -> str:
 class _Start:
     run_id: str
     problem_file: str
-    config: dict[str, Any]
+    config: Config
     resume: bool = False
     fork: ForkPoint | None = None
     replay_of: str | None = None
     chat_model: Any = None
 
 
-def _start(req: RunRequest, trace: TraceStore) -> _Start:
-    """Where the run begins: a new run, a resumed one, a fork or a replay. InputError for bad input."""
+def _start(req: RunRequest, trace: TraceStore | None) -> _Start:
+    """Where the run begins: a new run, a resumed one, a fork or a replay. InputError for bad input.
+    `trace` is None when the home has no traces.db yet (then only a new run can start)."""
     given = [flag for flag, value in (("--resume", req.resume), ("--fork", req.fork), ("--replay", req.replay)) if value]
     if len(given) > 1:
         raise InputError(f"{' and '.join(given)} exclude each other: give one of them")
+    if given and trace is None:
+        raise InputError(f"{given[0]} {req.resume or req.fork or req.replay}: no runs are recorded in {req.home} "
+                         "(pass the --home the run used; see `kernelwright traces list`)")
     if req.from_step is not None and not req.fork:
         raise InputError("--from-step N goes with --fork RUN_ID")
     if (req.fork or req.replay) and req.problem:
@@ -213,36 +182,43 @@ def _start(req: RunRequest, trace: TraceStore) -> _Start:
         chat_model = req.chat_model
         if stored.get("replay_of") and chat_model is None and trace.run(stored["replay_of"]):
             chat_model = answers_of(trace, trace.run(stored["replay_of"]), skip_from=stored)
-        return _Start(req.resume, stored["problem"], merge(json.loads(stored["config"]), req.overrides), resume=True,
+        config = validate(merge(json.loads(stored["config"]), req.overrides), f"run {req.resume}")
+        return _Start(req.resume, stored["problem"], config, resume=True,
                       replay_of=stored.get("replay_of"), chat_model=chat_model)
     if req.replay:
         plan = replay_plan(trace, req.replay)
-        return _Start(new_run_id(Path(plan.problem).stem), plan.problem, plan.config, fork=plan.fork, replay_of=req.replay, chat_model=plan.chat_model)
+        return _Start(new_run_id(Path(plan.problem).stem), plan.problem, validate(plan.config, f"run {req.replay}"), fork=plan.fork, replay_of=req.replay, chat_model=plan.chat_model)
     if req.fork:
         point = fork_point(trace, req.fork, req.from_step)
         stored = trace.run(req.fork)
-        return _Start(new_run_id(Path(stored["problem"]).stem), stored["problem"], fork_config(stored, req.config_path, req.overrides),
+        config = validate(fork_config(stored, req.config_path, req.overrides), f"run {req.fork} with the changes")
+        return _Start(new_run_id(Path(stored["problem"]).stem), stored["problem"], config,
                       fork=point, chat_model=req.chat_model)
     if not req.problem:
         raise InputError("give a PROBLEM file, or --resume RUN_ID, --fork RUN_ID --from-step N or --replay RUN_ID")
     problem_file = str(load_problem(req.problem).path)
-    config = merge(load_config(req.config_path), req.overrides)
-    if not config.get("model") and os.environ.get("KERNELWRIGHT_MODEL"):
-        config["model"] = os.environ["KERNELWRIGHT_MODEL"]
+    config = load(req.config_path, req.overrides).config
     return _Start(new_run_id(Path(problem_file).stem), problem_file, config, chat_model=req.chat_model)
 
 
 def execute(req: RunRequest) -> RunSummary:
-    """Start (resume, fork or replay) a run and drive it to its end. Raises InputError for bad input only."""
-    trace = TraceStore(req.home / "traces.db")
-    start = _start(req, trace)
+    """Start (resume, fork or replay) a run and drive it to its end. Raises InputError for bad input only.
+
+    Everything that can be checked is checked before anything is written (the home, the config,
+    the problem, the roles, the device, the endpoint); then the databases and the run folder."""
+    require_writable(req.home)
+    traces_db = req.home / "traces.db"
+    existing = TraceStore(traces_db) if traces_db.exists() else None
+    start = _start(req, existing)
     run_id, problem_file, config = start.run_id, start.problem_file, start.config
-    policy = "llm" if start.chat_model is not None and (config.get("policy") or "auto") == "auto" else choose_policy(config)
-    roles, added = resolve_roles(policy, config.get("roles") or {}, where=req.config_path or "config")
+    policy = "llm" if start.chat_model is not None and config.policy == "auto" else choose_policy(config)
+    roles, added = resolve_roles(policy, config.model_dump()["roles"], where=req.config_path or "config")
     require_runnable(roles)
     run_dir = Path(req.out) if req.out else req.home / "runs" / run_id
     # Only built-in LLM roles need an endpoint: a config may replace every role with its own.
     needs_model = any(spec.source == "built-in (llm)" for spec in [*roles.values(), *added])
+    preflight(config, probe=needs_model and start.chat_model is None)
+    trace = existing or TraceStore(traces_db)
     ctx = make_context(config, needs_model, Path(problem_file), run_dir, req.home, req.progress, start.chat_model)
     if start.replay_of:
         ctx.role_options = one_request_at_a_time(ctx.role_options, [*roles, *(spec.name for spec in added)])
@@ -251,7 +227,7 @@ def execute(req: RunRequest) -> RunSummary:
     # Read the fork's state before the run is recorded: a missing checkpoint is bad input.
     fork_values = state_at(compiled, start.fork) if start.fork else None
     if not start.resume:
-        trace.start_run(run_id, problem_file, policy, config.get("model"), config, str(ctx.check.get("device", "auto")), versions(),
+        trace.start_run(run_id, problem_file, policy, config.model, config.model_dump(mode="json"), config.check.device, versions(),
                         forked_from=start.fork.origin() if start.fork else None, replay_of=start.replay_of)
     inputs: Any = None
     waiting = pending_request(compiled, graph_config) if start.resume else None
@@ -277,17 +253,19 @@ def execute(req: RunRequest) -> RunSummary:
             error = _stream(compiled, Command(resume=answer.to_dict()), graph_config, ctx, trace, run_id, req.progress)
     finally:
         ctx.check["reference_cache"].close()
-    waiting = None if error else pending_request(compiled, graph_config)
     state = compiled.get_state(graph_config).values
+    if error and not isinstance(error, BadInputMidRun) and not state.get("attempts"):
+        error = broken_reference(ctx, problem_file) or error
+    waiting = None if error else pending_request(compiled, graph_config)
     best = state.get("best")
     status = "failed" if error else "paused" if waiting else state.get("status", "running")
     summary_best = best_summary(best)
     trace.finish_run(run_id, status, state.get("stop_reason"), summary_best.model_dump(mode="json", exclude={"pct_of_sol"}) if best else None,
-                     time.monotonic() - began, error)
+                     time.monotonic() - began, str(error) if error else None)
     stored = trace.run(run_id)
     solution = run_dir / "solution.py"
     replayed = start.chat_model if isinstance(start.chat_model, ReplayChatModel) else None
-    return RunSummary(
+    summary = RunSummary(
         run_id=run_id,
         status=status,
         accepted=best is not None and not error,
@@ -295,19 +273,54 @@ def execute(req: RunRequest) -> RunSummary:
         best=summary_best,
         usage=TokenUsage.model_validate_json(stored["usage"]) if stored and stored["usage"] else TokenUsage(total_tokens=tokens_used(state)),
         stop_reason=state.get("stop_reason"),
-        error=error,
+        error=str(error) if error else None,
         run_dir=str(run_dir),
         forked_from=ForkOrigin.model_validate_json(stored["forked_from"]) if stored and stored["forked_from"] else None,
         replay=ReplayCount(of=start.replay_of, answers_served=replayed.served() if replayed else 0,
                            answers_recorded=replayed.total() if replayed else 0) if start.replay_of else None,
         awaiting=waiting,
     )
+    if error:
+        write_failed_report(run_dir, summary, state)
+    if isinstance(error, BadInputMidRun):
+        raise InputError(f"{error} (run {run_id} is recorded as failed: {run_dir / 'report.json'})")
+    return summary
+
+
+def write_failed_report(run_dir: Path, summary: RunSummary, state: dict[str, Any]) -> None:
+    """The report of a run that ended in an error (the finish node, which writes it otherwise, did
+    not run): the path the command prints must exist."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    report = run_report(RunState(**state), summary.stop_reason, error=summary.error)
+    (run_dir / "report.json").write_text(report.model_dump_json(indent=2))
 
 
 def pending_request(compiled, graph_config: RunnableConfig) -> ApprovalRequest | None:
     """What a paused run waits for a person to approve (graphs/approval.py), or None."""
     interrupts = compiled.get_state(graph_config).interrupts
     return ApprovalRequest.model_validate(interrupts[0].value) if interrupts else None
+
+
+class BadInputMidRun(str):
+    """The error of a run ended by bad input that only running could find: the run is recorded as
+    failed, its report written, and the command exits 2 as `check` does for the same input."""
+
+
+def broken_reference(ctx: RunContext, problem_file: str) -> BadInputMidRun | None:
+    """A run whose roles failed before any candidate reached a check (the expert policy cannot
+    trace a model whose forward raises): run the reference as check would, so that a broken problem
+    is bad input here too. None when the reference runs (the role's own error stands) or the
+    probe cannot tell."""
+    from kernelwright.tools.check.reference_probe import require_reference_runs
+
+    ctx.say("no candidate was checked: running the problem's reference alone to see whether it works")
+    try:
+        require_reference_runs(problem_file, check_options(ctx))
+    except InputError as exc:
+        return BadInputMidRun(str(exc))
+    except Exception:  # noqa: BLE001 - a checker failure is no verdict on the problem: the role's error stands
+        return None
+    return None
 
 
 def _stream(compiled, inputs, graph_config, ctx: RunContext, trace: TraceStore, run_id: str, progress) -> str | None:
@@ -337,10 +350,14 @@ def _stream(compiled, inputs, graph_config, ctx: RunContext, trace: TraceStore, 
                     continue
                 start = starts.get(node, {})
                 unsaved.append(trace.add_step(run_id, node, start.get("role"), start.get("started_at", time.time()), start.get("duration_s", 0.0), update))
-                if progress:
+                if progress and node == "check" and not (update or {}).get("attempts"):
+                    progress("[check] nothing to check: the round's roles wrote no new candidate")
+                elif progress:
                     state = compiled.get_state(graph_config).values
                     best = state.get("best")
                     progress(f"[{node}] round {state.get('iteration', 0)}; best: {best.candidate_id + ' ' + str(best.speedup or 'accepted') if best else 'none yet'}")
     except RoleFailed as exc:
         return str(exc)
+    except InputError as exc:  # found only by running (the reference raises in a check): still bad input
+        return BadInputMidRun(str(exc))
     return None

@@ -59,16 +59,18 @@ class StudioContext(BaseModel):
 
     def _build(self, run_id: str, policy: str | None, approve: tuple[str, ...]) -> RunContext:
         from kernelwright.agents.registry import resolve_roles
-        from kernelwright.configs import load_config, merge
+        from kernelwright.configs import load
         from kernelwright.graphs.runner import choose_policy, make_context
         from kernelwright.tools.home import resolve_home
         from kernelwright.tools.problem import load_problem
 
-        config = merge(load_config(self.config_path), self.overrides())
+        flags: dict[str, Any] = self.overrides()
         if policy and policy != "auto":
-            config["policy"] = policy
-        config["approve"] = list(approve) or config.get("approve") or []
-        roles, added = resolve_roles(choose_policy(config), config.get("roles") or {}, where=self.config_path or "config")
+            flags["policy"] = policy
+        if approve:
+            flags["approve"] = list(approve)
+        config = load(self.config_path, flags).config
+        roles, added = resolve_roles(choose_policy(config), config.model_dump()["roles"], where=self.config_path or "config")
         needs_model = any(spec.source == "built-in (llm)" for spec in [*roles.values(), *added])
         home = resolve_home(self.home)
         problem = load_problem(self.problem).path
@@ -80,20 +82,20 @@ def make_graph(config: dict[str, Any] | None = None):
     RunnableConfig). The server adds its own checkpointer."""
     from kernelwright.agents.context import Budgets
     from kernelwright.agents.registry import require_runnable, resolve_roles
-    from kernelwright.configs import load_config
+    from kernelwright.configs import load
     from kernelwright.graphs.graph import build_graph
     from kernelwright.graphs.runner import approval_nodes, choose_policy
 
     settings = dict((config or {}).get("configurable") or {})
-    base = load_config(settings.get("config_path"))
+    flags: dict[str, Any] = {}
     if settings.get("policy") and settings["policy"] != "auto":
-        base["policy"] = settings["policy"]
+        flags["policy"] = settings["policy"]
     if settings.get("approve"):
-        base["approve"] = settings["approve"]
-    roles, added = resolve_roles(choose_policy(base), base.get("roles") or {}, where=settings.get("config_path") or "config")
+        flags["approve"] = settings["approve"]
+    base = load(settings.get("config_path"), flags, environ={}).config
+    roles, added = resolve_roles(choose_policy(base), base.model_dump()["roles"], where=settings.get("config_path") or "config")
     require_runnable(roles)
-    fields = set(Budgets.__dataclass_fields__)
-    budgets = Budgets(**{k: v for k, v in (base.get("budgets") or {}).items() if k in fields})
+    budgets = Budgets(**base.budgets.model_dump())
     graph = build_graph(roles, added, budgets, approval_nodes(base), context_schema=StudioContext)
     return graph.compile(name="kernelwright")
 

@@ -39,6 +39,8 @@ EXAMPLES: dict[str, str] = {
     "bench": "kernelwright bench examples/problems --policy expert --filter 'gelu*' --out report/",
     "doctor": "kernelwright doctor --json",
     "audit": "kernelwright audit KernelBench/runs/my_run --kernelbench KernelBench --device cuda",
+    "config": "kernelwright config show --config my.yaml --max-iters 5",
+    "config show": "kernelwright config show --config my.yaml --json",
 }
 
 
@@ -71,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     from kernelwright.bench.audit_cli import add_audit_parser
     from kernelwright.bench.cli import add_bench_parser
+    from kernelwright.configs.cli import add_config_parser
     from kernelwright.graphs.cli import add_graph_parsers
     from kernelwright.graphs.traces.cli import add_traces_parser
     from kernelwright.memory.cli import add_memory_parser
@@ -84,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_bench_parser(sub)
     add_audit_parser(sub)
     add_doctor_parser(sub)
+    add_config_parser(sub)
     finish_help(parser)
     return parser
 

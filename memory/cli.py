@@ -93,9 +93,10 @@ def _open(args: argparse.Namespace) -> MemoryStore:
     import sqlite3
 
     from kernelwright.memory.store import MEMORY_FILE, MemoryStore
-    from kernelwright.tools.home import resolve_home
+    from kernelwright.tools.home import require_writable, resolve_home
 
     home = resolve_home(args.home)
+    require_writable(home)  # the store seeds its lessons on first open: a read-only home is bad input
     try:
         return MemoryStore.in_home(home)
     except sqlite3.DatabaseError as exc:  # not a database, read-only, locked past the timeout

@@ -1,7 +1,7 @@
 """Opening a memory file and bringing its schema up to date.
 
 Callers may rely on: `connect(path)` returns a sqlite-utils `Database` whose connection has WAL
-journal mode (files only), a busy timeout of `BUSY_TIMEOUT_S` and foreign keys on; `migrate(db)`
+journal mode (files only) and a busy timeout (kernelwright.tools.sqlite, shared by every file); `migrate(db)`
 applies the numbered `MIGRATIONS` that the file's `migrations` table does not list yet, each in
 its own write transaction, and is safe to call any number of times from any number of processes;
 `write_transaction(db)` takes SQLite's write lock up front (BEGIN IMMEDIATE) so that concurrent
@@ -11,45 +11,22 @@ writers queue on the busy timeout instead of failing half-way.
 from __future__ import annotations
 
 import contextlib
-import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from kernelwright.memory.model import now_iso
+from kernelwright.tools.sqlite import open_sqlite
 
-BUSY_TIMEOUT_S = 30.0
 FTS_COLUMNS = ("title", "body", "change", "tags", "shape_regime")
 
 
-def connect(path: str | Path) -> Database:
-    """Open (creating if needed) the memory file at `path`; ':memory:' gives a private in-memory DB."""
-    target = str(path)
-    # check_same_thread=False: graph nodes may run in worker threads; MemoryStore serialises use.
-    conn = sqlite3.connect(target, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
-    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-    db = Database(conn)
-    if target != ":memory:":
-        _enable_wal(db)
-        db.execute("PRAGMA synchronous = NORMAL")
-    return db
-
-
-def _enable_wal(db: Database, attempts: int = 100) -> None:
-    """Switch to WAL (persistent in the file). The switch needs a brief exclusive lock, which
-    SQLite may refuse at once ("database is locked") rather than wait for when a second process
-    opens a brand-new file at the same moment; retry for a few seconds. (The two-writer test
-    failed once in a full run; its message was not kept, and this is the suspected cause.)"""
-    for attempt in range(attempts):
-        try:
-            db.enable_wal()
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or attempt == attempts - 1:
-                raise
-            time.sleep(0.05)
+def connect(path: str | Path, setup: Callable[[Database], None] | None = None) -> Database:
+    """Open (creating if needed) the memory file at `path`, running `setup(db)` under the first-time
+    lock; ':memory:' gives a private in-memory DB. The settings (WAL, busy timeout, the lock) are
+    every kernelwright file's: tools/sqlite.py."""
+    return Database(open_sqlite(path, setup=(lambda conn: setup(Database(conn))) if setup else None))
 
 
 @contextlib.contextmanager

@@ -30,7 +30,6 @@ from kernelwright.memory.merging import apply_outcome, merge_key, merge_lessons
 from kernelwright.memory.model import Evidence, Lesson, Source, now_iso
 from kernelwright.memory.rows import condition_filters, from_row, to_row
 from kernelwright.memory.seed_lessons import load_seed_file, seed_version
-from kernelwright.tools.file_lock import setup_lock
 from kernelwright.tools.problem import InputError
 
 if TYPE_CHECKING:
@@ -71,11 +70,14 @@ class MemoryStore:
     def __init__(self, path: str | Path, *, seed: bool = True) -> None:
         self.path = path
         self._lock = threading.RLock()
-        with setup_lock(path):  # two runs opening a fresh home at once (see tools/file_lock.py)
-            self.db = schema.connect(path)
-            schema.migrate(self.db)
+
+        def setup(db) -> None:  # under the first-time lock (tools/sqlite.py): two runs opening a fresh home at once
+            self.db = db
+            schema.migrate(db)
             if seed:
                 self.load_seeds()
+
+        self.db = schema.connect(path, setup=setup)
 
     @classmethod
     def in_home(cls, home: str | Path, *, seed: bool = True) -> MemoryStore:

@@ -77,3 +77,9 @@ def lesson_writer(state, ctx):
     options = ctx.role_options["analyst"]
     lessons = [{"title": f"{options['tag']} lesson {i}", "body": f"observed in run {state['run_id']}"} for i in range(options["count"])]
     return {"analysis": "BOTTLENECK: none\nEVIDENCE: none\nNEXT MOVES: none", "lessons": lessons}
+
+
+def idle_coder(state, ctx):
+    """A coder that writes nothing (as the expert does once its space is spent)."""
+    _mark(ctx, "coder")
+    return {"pending": []}

@@ -1,6 +1,6 @@
 """`kernelwright check` as a user runs it: a real subprocess, exit codes, one JSON object, errors.
 
-Exit codes (DESIGN.md): 0 accepted, 1 rejected, 2 bad input (one-line error naming the file,
+Exit codes (docs/cli.md): 0 accepted, 1 rejected, 2 bad input (one-line error naming the file,
 no traceback). `--json` prints exactly one JSON object on stdout; progress goes to stderr.
 """
 

@@ -1,4 +1,4 @@
-"""The integrity suite: every rule of EVAL_PROTOCOL.md proven by a candidate that breaks it.
+"""The integrity suite: every rule of the evaluation protocol proven by a candidate that breaks it.
 
 Each file `tests/integrity/candidates/<problem>/<case>.py` is a solution for
 `examples/problems/<problem>.py`. Its first line says the verdict it must get
@@ -78,7 +78,7 @@ BY_ID = {c.id: c for c in CANDIDATE_LIST}
 KNOWN_BUGS: dict[str, str] = {}
 assert set(KNOWN_BUGS) <= set(BY_ID), set(KNOWN_BUGS) - set(BY_ID)
 
-# Every cheat named in EVAL_PROTOCOL.md ("Known cheats the integrity suite must reject") and
+# Every cheat named in the evaluation protocol's list of known cheats (docs/integrity.md) and
 # every broken kind, with the candidates that prove it.
 PROTOCOL_COVERAGE = {
     "reusing the reference's freed output buffer": ["gelu_scale/empty_no_kernel", "gelu_scale/kernel_writes_nothing"],

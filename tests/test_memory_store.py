@@ -52,8 +52,10 @@ def test_seed_file_has_distinct_merge_keys():
 
 
 def test_connection_uses_wal_and_a_busy_timeout(store):
+    from kernelwright.tools.sqlite import BUSY_TIMEOUT_S
+
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert store.db.execute("PRAGMA busy_timeout").fetchone()[0] == int(schema.BUSY_TIMEOUT_S * 1000)
+    assert store.db.execute("PRAGMA busy_timeout").fetchone()[0] == int(BUSY_TIMEOUT_S * 1000)
 
 
 def test_migrations_reapply_safely(tmp_path):

@@ -1,6 +1,6 @@
 """Per-problem tolerance overrides through a reviewed sidecar (NAME.tolerance.json).
 
-EVAL_PROTOCOL.md allows them only that way: a sidecar widens atol/rtol of a dtype class (at most
+The evaluation protocol allows them only that way: a sidecar widens atol/rtol of a dtype class (at most
 10x), must say why, cannot touch kappa (zeros still fail), and every check names the file it used.
 """
 

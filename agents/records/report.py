@@ -37,12 +37,16 @@ class RunUsage(Record):
 
 
 class Report(Record):
+    """A finished run's report (written by the finish node), or a failed run's (written by the
+    runner when an error ended it: `error` says what, `stop_reason` is what the budgets said)."""
+
     schema_version: int = SCHEMA_VERSION
     run_id: str | None
     problem: str | None
-    status: Literal["finished"] = "finished"
+    status: Literal["finished", "failed"] = "finished"
     accepted: bool
-    stop_reason: str
+    stop_reason: str | None
+    error: str | None = None
     iterations: int
     best: BestSummary | None
     attempts: tuple[AttemptSummary, ...] = ()

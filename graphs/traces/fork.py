@@ -17,15 +17,13 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-import yaml
 from langchain_core.runnables import RunnableConfig
 
 from kernelwright.agents.records import ForkOrigin
 from kernelwright.agents.records.run_state import RunState
-from kernelwright.configs import load_config, merge
+from kernelwright.configs import merge, read_config_file
 from kernelwright.graphs.traces.store import TraceStore
 from kernelwright.tools.problem import InputError
 
@@ -65,11 +63,7 @@ def fork_point(trace: TraceStore, run_id: str, step: int | None) -> ForkPoint:
 def fork_config(run: dict[str, Any], config_path: str | None, overrides: dict[str, Any]) -> dict[str, Any]:
     """The old run's config, then the file's own keys (not the defaults it would fill in), then the
     flags. The old run's policy holds unless the changes name a policy or a model."""
-    changes: dict[str, Any] = {}
-    if config_path:
-        load_config(config_path)  # validates the file (exists, YAML, known keys)
-        changes = yaml.safe_load(Path(config_path).read_text()) or {}
-    changes = merge(changes, overrides)
+    changes = merge(read_config_file(config_path) if config_path else {}, overrides)  # validated as a whole by the caller
     base = json.loads(run["config"])
     if "policy" not in changes and "model" not in changes:
         base = pinned_config(run)

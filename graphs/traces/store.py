@@ -23,20 +23,14 @@ from pydantic_core import to_jsonable_python
 
 from kernelwright.agents.records import ForkOrigin, TokenUsage, Usage
 from kernelwright.agents.records.run_state import RunState
-from kernelwright.tools.file_lock import setup_lock
+from kernelwright.tools.sqlite import open_sqlite
 
 
 def _open(path: Path) -> sqlite_utils.Database:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite_utils.Database(path)
-    db.execute("PRAGMA busy_timeout=10000")
-    with setup_lock(path):  # two runs opening a fresh home at once (see tools/file_lock.py)
-        _setup(db)
-    return db
+    return sqlite_utils.Database(open_sqlite(path, setup=lambda conn: _setup(sqlite_utils.Database(conn))))
 
 
 def _setup(db: sqlite_utils.Database) -> None:
-    db.execute("PRAGMA journal_mode=WAL")
     db["runs"].create(
         {"run_id": str, "problem": str, "policy": str, "model": str, "config": str, "device": str,
          "versions": str, "status": str, "stop_reason": str, "error": str, "accepted": int,

@@ -52,7 +52,7 @@ class CheckFolder:
     sees the problem and solution copies and the requests read-only, its own home read-write, and
     only the exchange folders its role needs (the candidate never sees `private`)."""
 
-    def __init__(self, root: Path, problem: Problem, solution_path: Path, shared: Path | None = None) -> None:
+    def __init__(self, root: Path, problem: Problem, solution_path: Path | None, shared: Path | None = None) -> None:
         self.root = root
         self.src, self.requests = root / "src", root / "requests"
         # `shared` given: the run's cached inputs and weights (see reference_cache), read-only to all.
@@ -67,8 +67,10 @@ class CheckFolder:
         # Copies: a child can neither rewrite the user's files nor see the folders they live in.
         self.problem_path = self.src / "problem" / problem.path.name
         self.problem_path.write_text(problem.file.source)
-        self.solution_path = self.src / "solution" / solution_path.name
-        shutil.copyfile(solution_path, self.solution_path)
+        # None: the reference alone runs (reference_probe.py), no candidate child is started.
+        self.solution_path = self.src / "solution" / solution_path.name if solution_path else None
+        if solution_path and self.solution_path:
+            shutil.copyfile(solution_path, self.solution_path)
 
     def subfolder(self, name: str) -> Path:
         """A fresh folder for another child of this check (baselines, peaks, static compile)."""

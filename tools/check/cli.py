@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from kernelwright.tools.check.settings import CheckSettings
 from kernelwright.tools.home import resolve_home
 from kernelwright.tools.problem import InputError
 
@@ -19,6 +20,7 @@ def add_check_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_check(sub: argparse._SubParsersAction) -> None:
+    defaults = CheckSettings()  # the same defaults as a run's config `check:` section
     p = sub.add_parser(
         "check",
         help="verify one solution against one problem (strict protocol)",
@@ -26,15 +28,15 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("problem", help="KernelBench-format problem file (class Model, get_inputs, get_init_inputs)")
     p.add_argument("solution", help="solution file (class ModelNew)")
-    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
-    p.add_argument("--timeout", type=float, default=300.0, help="seconds each sandboxed step may take (default 300)")
-    p.add_argument("--seed", type=int, default=42, help="seed of the first trial; the others are secret (default 42)")
-    p.add_argument("--trials", type=int, default=5, help="trials at the shipped sizes (default 5, at least 1)")
-    p.add_argument("--mode", choices=["strict", "compat"], default="strict", help="strict (default) or KernelBench-compatible")
+    p.add_argument("--device", default=defaults.device, help="auto (default), cpu, cuda or cuda:N")
+    p.add_argument("--timeout", type=float, default=defaults.timeout_s, help=f"seconds each sandboxed step may take (default {defaults.timeout_s:g})")
+    p.add_argument("--seed", type=int, default=defaults.seed, help=f"seed of the first trial; the others are secret (default {defaults.seed})")
+    p.add_argument("--trials", type=int, default=defaults.trials, help=f"trials at the shipped sizes (default {defaults.trials}, at least 1)")
+    p.add_argument("--mode", choices=["strict", "compat"], default=defaults.mode, help="strict (default) or KernelBench-compatible")
     p.add_argument("--precision", choices=["fp32", "fp16", "bf16", "tf32"],
                    help="cast floating inputs and weights to fp32/fp16/bf16 (default: as the problem gives them); tf32 keeps fp32 "
                         "but allows TF32 matmul operands (reported, judged with the 16-bit tolerance)")
-    p.add_argument("--sizes", choices=["auto", "full"], default="auto",
+    p.add_argument("--sizes", choices=["auto", "full"], default=defaults.sizes,
                    help="on the CPU: auto (default) runs the problem's CPU_SIZES or an automatic reduction of its sizes "
                         "(reported); full runs the sizes the file gives")
     p.add_argument("--no-variants", action="store_true", help="skip the shape-variant trials")

@@ -1,6 +1,6 @@
 """Comparing a candidate's output with the reference's, in the parent process.
 
-Strict rule (EVAL_PROTOCOL.md): |out - ref| <= atol_eff + rtol*|ref| elementwise, with
+Strict rule (the evaluation protocol): |out - ref| <= atol_eff + rtol*|ref| elementwise, with
 atol_eff = min(atol, kappa * max|ref|), so a tolerance cannot be loose enough for zeros or the
 identity to pass on small-magnitude outputs. Non-finite values must match exactly in position
 (and sign for infinities). `compat` is KernelBench's allclose(atol, rtol).

@@ -1,7 +1,7 @@
 """The tolerances a check compares outputs with: the protocol's defaults, or a problem's reviewed
 sidecar.
 
-EVAL_PROTOCOL.md: |out - ref| <= atol_eff + rtol*|ref| with atol_eff = min(atol, kappa*max|ref|);
+The evaluation protocol: |out - ref| <= atol_eff + rtol*|ref| with atol_eff = min(atol, kappa*max|ref|);
 fp32 atol = rtol = 1e-4, kappa = 1e-3; fp16/bf16 atol = rtol = 1e-2, kappa = 1e-2. "Per-problem
 overrides only through a reviewed sidecar": `NAME.tolerance.json` next to `NAME.py`, e.g.
 

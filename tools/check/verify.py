@@ -1,4 +1,4 @@
-"""`verify_solution`: the strict evaluation protocol of EVAL_PROTOCOL.md, end to end.
+"""`verify_solution`: the strict evaluation protocol, end to end (README: `kernelwright check`).
 
 Parent-side orchestration only. Untrusted and user code runs in sandboxed children, started
 together so that their start-up overlaps (see `kernelwright.tools.check.children`):

@@ -19,7 +19,7 @@ from kernelwright.tools.sandbox.child import run_child
 from kernelwright.tools.sandbox.mounts import Mounts
 from kernelwright.tools.sealed import seal, unseal
 
-IMPOSSIBLE_FRACTION = 0.9  # EVAL_PROTOCOL.md: below 0.9 x t_SoL is physically impossible
+IMPOSSIBLE_FRACTION = 0.9  # the evaluation protocol: below 0.9 x t_SoL is physically impossible
 # A large copy reaches ~87% of the H100's datasheet bandwidth (2.93 of 3.35 TB/s, measured
 # 2026-11-25); read-mostly kernels can beat a copy. The guard credits this margin so that an
 # honest kernel is never called impossible; the reported % of SoL uses the measured figure.

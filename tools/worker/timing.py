@@ -1,7 +1,7 @@
 """Timing on the GPU, inside a worker: the loops every timed implementation shares, and the child
 entry that times the torch.compile baselines.
 
-Protocol (EVAL_PROTOCOL.md, Timing): inference mode; before every call, fresh input contents are
+Protocol (the evaluation protocol's timing rules): inference mode; before every call, fresh input contents are
 copied into the call's buffers and L2 is flushed (by a read), both outside the timed window, then
 the GPU gets a head start so the events time the device, not the host's Python (both in
 `call_prep`); CUDA events
