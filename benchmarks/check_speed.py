@@ -48,8 +48,10 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
-        rows = {"cold CLI, empty home": [cli_check(problem, solution, args.device, home)],
-                "cold CLI, cached home": [cli_check(problem, solution, args.device, home)]}
+        rows = {"cold CLI, empty home": [cli_check(problem, solution, args.device, home)]}
+        print("cold CLI, empty home", json.dumps(rows["cold CLI, empty home"][0]), flush=True)  # kept if the run is cut short
+        rows["cold CLI, cached home"] = [cli_check(problem, solution, args.device, home)]
+        print("cold CLI, cached home", json.dumps(rows["cold CLI, cached home"][0]), flush=True)
         opts = CheckOptions(device=args.device, home=home)
         warm = []
         for i in range(args.warm + 1):  # the first starts the zygote: not a warm figure
@@ -59,6 +61,7 @@ def main() -> None:
             assert result.accepted, result.reasons
             if i:
                 warm.append({"wall_s": wall, "phases": result.phases, "isolation_full": (result.isolation or {}).get("full")})
+                print("warm", json.dumps(warm[-1]), flush=True)
         rows["warm (in-process, cached home)"] = warm
     summary = {name: statistics.median(r["wall_s"] for r in runs) for name, runs in rows.items()}
     for name, seconds in summary.items():

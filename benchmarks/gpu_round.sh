@@ -11,7 +11,7 @@ export PYTHONPATH=/tmp/site PATH=/tmp/site/bin:$PATH PYTHONUNBUFFERED=1
 { date -u; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader; uname -r
   python3 -P -c "import torch, triton; print('torch', torch.__version__, 'triton', triton.__version__)"; git log --oneline -1; } | tee "$OUT/machine.txt"
 timeout 60 python3 -P -m kernelwright doctor --json > "$OUT/doctor.json" 2> "$OUT/doctor.err"; echo "doctor exit $?" >> "$OUT/doctor.err"
-timeout ${KW_SPEED_S:-200} python3 -P benchmarks/check_speed.py --device cuda --warm 3 --json "$OUT/check_speed_gpu.json" > "$OUT/check_speed.log" 2>&1
+timeout ${KW_SPEED_S:-200} python3 -P benchmarks/check_speed.py --device cuda --warm ${KW_WARM_N:-3} --json "$OUT/check_speed_gpu.json" > "$OUT/check_speed.log" 2>&1
 echo "check_speed exit $?" >> "$OUT/check_speed.log"
 timeout ${KW_WARM_S:-80} python3 -P -m pytest tests/test_warm_worker.py -q -p no:cacheprovider -rs -x ${KW_WARM_TESTS:-} > "$OUT/warm_tests.log" 2>&1
 echo "warm tests exit $?" >> "$OUT/warm_tests.log"
