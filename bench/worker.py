@@ -25,20 +25,26 @@ def best_check(home: Path, run_id: str) -> dict[str, Any] | None:
     import sqlite3
     from contextlib import closing
 
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
     from langgraph.checkpoint.sqlite import SqliteSaver
 
+    from kernelwright.agents.records.run_state import CHECKPOINT_TYPES
     from kernelwright.tools.sqlite import open_sqlite
 
     try:
         with closing(open_sqlite(home / "checkpoints.db")) as conn:
-            found = SqliteSaver(conn).get_tuple({"configurable": {"thread_id": run_id}})
+            saver = SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=CHECKPOINT_TYPES))
+            found = saver.get_tuple({"configurable": {"thread_id": run_id}})
     except sqlite3.Error:
         return None
     values = (found.checkpoint.get("channel_values") or {}) if found else {}
-    check = dict((values.get("best") or {}).get("check") or {}) or None
+    best, profile = values.get("best"), values.get("profile")
+    if best is None:
+        return None
+    check = best.check.model_dump(mode="json")
     # On the CPU nothing is timed, so the check has no roofline; the profile node's has the peaks.
-    if check is not None and not check.get("roofline"):
-        check["roofline"] = (values.get("profile") or {}).get("roofline")
+    if not check.get("roofline") and profile is not None and profile.roofline is not None:
+        check["roofline"] = dict(profile.roofline)
     return check
 
 

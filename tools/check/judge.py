@@ -58,7 +58,7 @@ OUTPUT_HINT = {
 
 
 def precision_reasons(numerics: list[dict[str, Any]], fp32_problem: bool, precision: str | None) -> list[Reason]:
-    """EVAL_PROTOCOL.md: an fp32 problem is computed in IEEE fp32 unless --precision tf32 (which
+    """The precision rule (docs/integrity.md): an fp32 problem is computed in IEEE fp32 unless --precision tf32 (which
     allows TF32 dots, nothing coarser). The records come from the interpreter (`interpreter_fidelity`)."""
     if not fp32_problem or precision in ("fp16", "bf16"):
         return []

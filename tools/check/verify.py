@@ -149,7 +149,7 @@ def timing_only(shipped: dict[str, Any], report: dict[str, Any]) -> dict[str, An
 
 def fp32_problem(report: dict[str, Any]) -> bool:
     """Whether the reference computes in fp32 only (every floating input and output fp32): the
-    problems the precision rule holds to IEEE fp32 (EVAL_PROTOCOL.md)."""
+    problems the precision rule holds to IEEE fp32 (docs/integrity.md)."""
     shipped = report["variants"][0]
     dtypes = {d.get("dtype") for d in shipped.get("input_spec", []) if "dtype" in d}
     dtypes |= {d.get("dtype") for c in shipped["cases"] for d in _described(c["output"])}
