@@ -118,14 +118,17 @@ def test_timeline_attributes_work_to_calls_through_the_launch_calls():
 
 def test_graph_profile_node_on_the_cpu_reuses_the_check_resources(tmp_path):
     from kernelwright.agents.context import RunContext
+    from kernelwright.agents.records.attempt import Attempt, CheckFacts
     from kernelwright.graphs.nodes import profile_body
 
     resources = [{"kernel": "gelu_scale_kernel", "arch": "sm_90", "registers": 40, "spills": 0, "shared_bytes": 0,
                   "num_warps": 4, "num_stages": 3, "ld_global": 8, "error": None}]
-    best = {"candidate_id": "r1-c0", "source": (SOLUTIONS / "gelu_scale.py").read_text(), "median_ms": None,
-            "check": {"timing": None, "roofline": None, "resources": resources, "launches": {"gelu_scale_kernel": 7}}}
+    best = Attempt(candidate_id="r1-c0", iteration=1, source_sha="0", source=(SOLUTIONS / "gelu_scale.py").read_text(),
+                   verdict="accepted", accepted=True,
+                   check=CheckFacts(timing=None, roofline=None, resources=resources, launches={"gelu_scale_kernel": 7}))
     ctx = RunContext(problem_path=PROBLEMS / "gelu_scale.py", run_dir=tmp_path / "run", home=tmp_path / "home", check={"device": "cpu"})
-    p = profile_body({"best": best}, ctx)["profile"]
+    got = profile_body({"best": best}, ctx)["profile"]
+    p = got.model_dump(mode="json", exclude_unset=True) if hasattr(got, "model_dump") else got
     assert list(p)[:4] == ["candidate_id", "tier", "diagnosis", "roofline"]
     assert p["tier"] == 3 and p["candidate_id"] == "r1-c0" and p["resources"] == resources and p["timing"] is None
     assert p["metrics"]["kernels"][0]["registers_per_thread"] == 40 and p["metrics"]["kernels"][0]["theoretical_occupancy_pct"] == 75
