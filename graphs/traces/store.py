@@ -200,7 +200,8 @@ def summarize(update: dict[str, Any]) -> dict[str, Any]:
         elif key == "best":
             out[key] = value and {"candidate_id": value["candidate_id"], "median_ms": value.get("median_ms")}
         elif key == "plan":
-            out[key] = value and value["text"][:500]
+            # A plan record dumps to {"text": ...}; a fork's edited state may carry the plain text.
+            out[key] = value and (value if isinstance(value, str) else value["text"])[:500]
         elif isinstance(value, str):
             out[key] = value[:500]
         elif key == "profile":
