@@ -25,16 +25,12 @@ def best_check(home: Path, run_id: str) -> dict[str, Any] | None:
     import sqlite3
     from contextlib import closing
 
-    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    from kernelwright.agents.records.run_state import CHECKPOINT_TYPES
+    from kernelwright.graphs.runner import checkpoint_saver
     from kernelwright.tools.sqlite import open_sqlite
 
     try:
         with closing(open_sqlite(home / "checkpoints.db")) as conn:
-            saver = SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=CHECKPOINT_TYPES))
-            found = saver.get_tuple({"configurable": {"thread_id": run_id}})
+            found = checkpoint_saver(conn).get_tuple({"configurable": {"thread_id": run_id}})
     except sqlite3.Error:
         return None
     values = (found.checkpoint.get("channel_values") or {}) if found else {}

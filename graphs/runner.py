@@ -119,12 +119,18 @@ def make_context(config: Config, needs_model: bool, problem_path: Path, run_dir:
     )
 
 
+def checkpoint_saver(conn) -> SqliteSaver:
+    """A saver on an open checkpoints.db connection. The state's records are pydantic models:
+    named to the serializer so it loads them back (without a warning, and before LangGraph blocks
+    unnamed types)."""
+    return SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=CHECKPOINT_TYPES))
+
+
 def _checkpointer(home: Path) -> SqliteSaver:
     made: list[SqliteSaver] = []
 
     def setup(conn) -> None:  # the saver that made its tables is the one used: it remembers it did
-        # The state's records are pydantic models: named so the serializer loads them back without a warning.
-        made.append(SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=CHECKPOINT_TYPES)))
+        made.append(checkpoint_saver(conn))
         made[0].setup()
 
     open_sqlite(home / "checkpoints.db", setup=setup)
