@@ -176,3 +176,12 @@ def test_aliases_of_allowed_things_stay_allowed():
         "        return empty(x), cdiv(4, 2), x.T, x.mT, x.swapaxes(0, 1), triton.Config, triton.autotune, tl.program_id\n"
     )
     assert scan_solution(src) == []
+
+
+def test_an_attribute_store_on_an_unnamed_expression_is_judged_by_its_root():
+    # `[torch][0].relu = ...` patches a module through an expression the scan cannot name.
+    cheat = scan_solution(HONEST_HEADER + "[torch][0].relu = lambda x: x\n")
+    assert cheat and "on an expression" in cheat[0].message
+    # The honest twin: the model's own submodules, reached through an index.
+    honest = HONEST_HEADER + "class M:\n    def __init__(self):\n        self.layers = [object()]\n        self.layers[0].bias = None\n"
+    assert not scan_solution(honest)
