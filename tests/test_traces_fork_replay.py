@@ -35,6 +35,7 @@ from kernelwright.graphs.runner import RunRequest, _checkpointer, execute
 from kernelwright.graphs.traces.fork import fork_point, state_at
 from kernelwright.graphs.traces.replay import ReplayChatModel, ReplayMismatch
 from kernelwright.graphs.traces.store import TraceStore
+from kernelwright.tools.problem import InputError
 
 from paths import PROBLEMS
 
@@ -149,9 +150,19 @@ def test_a_run_without_llm_answers_replays_by_running_again_and_a_fork_as_the_sa
 def test_a_fork_carries_the_state_and_its_usage_and_routes_under_its_own_budgets(recorded):
     runs, home = recorded
     store = TraceStore(home / "traces.db")
+    # A's recorded endpoint is long stopped: a fork of an llm run probes it first and stops before
+    # writing anything, as a new run would.
+    count = "select count(*) from runs"
+    before = sqlite3.connect(home / "traces.db").execute(count).fetchone()
+    with pytest.raises(InputError, match="is not reachable"):
+        execute(RunRequest(problem=None, home=home, fork=runs.llm_run, from_step=6))
+    assert sqlite3.connect(home / "traces.db").execute(count).fetchone() == before
     # A after its analyst: the accepted best comes with the state, so the fork's finish writes it
-    # without checking anything again; the inherited exchanges count in its usage.
-    fork = execute(RunRequest(problem=None, home=home, fork=runs.llm_run, from_step=6))
+    # without checking anything again (a model with no answers: any request would fail the run);
+    # the inherited exchanges count in its usage.
+    silent = ReplayChatModel(source_run=runs.llm_run, recorded={})
+    fork = execute(RunRequest(problem=None, home=home, fork=runs.llm_run, from_step=6, chat_model=silent))
+    assert silent.served() == 0
     assert [s["node"] for s in store.steps(fork.run_id)] == [s["node"] for s in store.steps(runs.llm_run)]
     assert fork.accepted and fork.best.candidate_id == "r1-c0-d1" and fork.usage.model_dump() == runs.usage
     assert Path(fork.solution_path).read_text() == HONEST.read_text()
