@@ -27,7 +27,13 @@ from kernelwright.tools.problem import CheckerFailure, InputError, Problem
 from kernelwright.tools.sandbox.child import ChildResult, start_child
 from kernelwright.tools.sandbox.mounts import Mounts
 from kernelwright.tools.sandbox.redact import redact_tree
-from kernelwright.tools.worker.signed import KEY_BYTES, TamperedLog, command_line, read_events
+from kernelwright.tools.worker.signed import (
+    KEY_BYTES,
+    TamperedLog,
+    command_line,
+    read_events,
+    write_json_atomic,
+)
 
 WORKER = "kernelwright.tools.worker"
 FINAL_EVENTS = ("done", "error", "timing", "timing_failed")
@@ -207,7 +213,9 @@ class CandidateChild:
         """Run every case under the guards (the key goes with this first command)."""
         cases = [{k: v for k, v in variant.items() if k != "source"} for variant in variants]  # it reads inputs, not the problem
         # Also in the request file, the complete record of what the worker was asked (--keep-workdir).
-        self.request.write_text(json.dumps({**self.req, "variants": cases}))
+        # Atomically: the child may still be starting and read this file while it is replaced (a
+        # plain rewrite let a slow start read it half-written and crash as the candidate's fault).
+        write_json_atomic(self.request, {**self.req, "variants": cases})
         return self._step({"cmd": "check", "variants": cases}, first=True)
 
     def time(self, pool_seeds: list[int], problem: Problem, outputs_dir: Path) -> tuple[ChildResult, list[dict[str, Any]], str | None]:
