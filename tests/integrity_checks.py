@@ -6,8 +6,9 @@ shape-overfit ones (the variant), and cheap enough for CI. The candidates a test
 checked in parallel (KW_TEST_JOBS, default 2) by its module-scoped `outcomes` fixture; each test
 then reads its own result. Every file shares one reference cache, as one run would.
 
-A test file imports the fixtures by name (`from integrity_checks import outcomes, parent_env`), so
-each file gets its own pool over its own candidates and its own parent environment.
+A test file binds the fixtures as its own module attributes (`outcomes, parent_env =
+integrity_checks.outcomes, integrity_checks.parent_env`; an import would read as unused to ruff),
+so each file gets its own pool over its own candidates and its own parent environment.
 """
 
 from __future__ import annotations
