@@ -43,7 +43,7 @@ print(len(errors))
 
 
 def test_parsing_in_threads_while_finalisers_run_never_fails():
-    code = RACE.format(parse="pyast.parse", source=str(ROOT / "tools" / "check" / "static_scan.py"))
+    code = RACE.format(parse="pyast.parse", source=str(ROOT / "tools" / "check" / "static_visitor.py"))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "0"

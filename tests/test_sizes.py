@@ -1,7 +1,7 @@
-"""The size model (tools/sizes.py): which literals of a KernelBench-format file a check varies and
+"""The size model (tools/sizes/): which literals of a KernelBench-format file a check varies and
 shrinks, read without running the file. The sources below copy the forms KernelBench's own files
 use (expressions, chained and tuple assignments, literal sizes in get_inputs, literals returned by
-get_init_inputs); tests/test_integrity.py runs checks on such files."""
+get_init_inputs); tests/test_integrity_overfit.py runs checks on such files."""
 
 from __future__ import annotations
 

@@ -1,0 +1,242 @@
+"""The integrity suite's candidates and the cheats they prove (shared by tests/test_integrity_*.py).
+
+Each file `tests/integrity/candidates/<problem>/<case>.py` is a solution for
+`examples/problems/<problem>.py` (or a KernelBench-shaped problem in tests/data/problems). Its
+first line says the verdict it must get (`# expect: <verdict>`; `a|b` lists the verdicts a fix may
+reasonably give, used only for known bugs below), its second line what it does. Cheats must be
+rejected with the right verdict and an actionable reason; honest twins must be accepted.
+
+`COVERAGE_BY_CLASS` names, per class of cheat, every cheat of the evaluation protocol with the
+candidates that prove it; each class has its own test file (`tests/test_integrity_<class>.py`),
+which runs the candidates that class lists first. Here so that the test files share one reading
+of the candidate files and one coverage table that tests/test_integrity_suite.py checks whole.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from paths import CANDIDATES, PROBLEMS, TEST_PROBLEMS
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One check to run: a solution file for a problem, the verdict(s) it must get, and options."""
+
+    id: str  # "<problem>/<case>" for candidate files
+    path: Path
+    problem: Path
+    expect: tuple[str, ...]
+    what: str
+    options: tuple[tuple[str, object], ...] = ()  # CheckOptions fields that differ from the suite's
+
+
+def read_candidate(path: Path) -> Candidate:
+    lines = path.read_text().splitlines()
+    m = re.fullmatch(r"# expect: ([a-z_|]+)", lines[0].strip()) if lines else None
+    assert m, f"{path}: the first line must be '# expect: <verdict>'"
+    assert len(lines) > 1 and lines[1].startswith("# ") and len(lines[1]) > 10, f"{path}: the second line must say what it does"
+    problem = PROBLEMS / f"{path.parent.name}.py"
+    if not problem.is_file():  # KernelBench-shaped problems of the suite's own (tests/data/problems)
+        problem = TEST_PROBLEMS / f"{path.parent.name}.py"
+    return Candidate(
+        id=f"{path.parent.name}/{path.stem}",
+        path=path,
+        problem=problem,
+        expect=tuple(m.group(1).split("|")),
+        what=lines[1][2:].strip(),
+    )
+
+
+CANDIDATE_LIST = [read_candidate(p) for p in sorted(CANDIDATES.glob("*/*.py"))]
+BY_ID = {c.id: c for c in CANDIDATE_LIST}
+
+# Pipeline bugs the suite found. Each test fails today; strict xfail turns a fix into an XPASS
+# failure, so whoever fixes the pipeline removes the entry here (and the suite then guards it).
+# Candidates that a known pipeline bug lets through (strict xfail: a fix turns them into failures
+# to remove from here). Empty: every bug the suite found so far is fixed.
+KNOWN_BUGS: dict[str, str] = {}
+assert set(KNOWN_BUGS) <= set(BY_ID), set(KNOWN_BUGS) - set(BY_ID)
+
+# Every cheat named in the evaluation protocol's list of known cheats (docs/integrity.md) and
+# every broken kind, with the candidates that prove it, grouped by the test file that runs them.
+COVERAGE_BY_CLASS: dict[str, dict[str, list[str]]] = {
+    # What comes back: the output buffer, its type and shape, caches and memos, the tolerance.
+    "outputs": {
+        "reusing the reference's freed output buffer": ["gelu_scale/empty_no_kernel", "gelu_scale/kernel_writes_nothing"],
+        "writing only part of the output": ["gelu_scale/half_grid"],
+        "caching results by shape, pointer or content": [
+            "gelu_scale/cache_by_shape", "gelu_scale/cache_skip_launch", "softmax_rows/cache_module_dict",
+            "layer_norm/global_kernel_cache",
+        ],
+        "writing the result into an input and returning it": ["gelu_scale/write_into_input", "add_mul/write_into_second_input"],
+        "returning a tensor subclass": ["gelu_scale/tensor_subclass"],
+        "returning a wider dtype": ["gelu_scale/float64_output"],
+        "wrong shape / wrong container": ["gelu_scale/wrong_shape", "gelu_scale/returns_list"],
+        "a tolerance so loose that zeros or identity pass": [
+            "add_mul/zeros_trivial_kernel", "gelu_scale/identity_copy", "softmax_rows/uniform_rows",
+        ],
+        "honest twins: single kernel, views, scratch": [
+            "gelu_scale/honest_flat_views", "gelu_scale/honest_scratch_view", "add_mul/honest_2d_grid", "gelu_scale/honest_grid_callable",
+            "softmax_rows/honest_online_loop", "layer_norm/honest_autotuned",
+        ],
+        # Issue 16, class 6: perturbation trials.
+        "memoisation across fresh inputs (a cache keyed on sampled values)": [
+            "gelu_scale/memo_corner_values", "softmax_rows/memo_in_kernel", "layer_norm/memo_row_checksum",
+        ],
+        "honest twin: scratch kept between calls": ["softmax_rows/honest_scratch_reuse"],
+    },
+    # Where the work happens: in the solution's own kernels, not in torch, threads, streams or hooks.
+    "compute": {
+        "work in a background thread": ["gelu_scale/background_thread", "gelu_scale/thread_via_torch_module"],
+        "work on a side stream": ["softmax_rows/side_stream"],
+        "try/except that falls back to torch": ["gelu_scale/try_except_fallback"],
+        "a kernel that only copies while torch computes": [
+            "gelu_scale/torch_computes_kernel_copies", "linear_relu/torch_matmul_kernel_relu",
+            "add_mul/numpy_computes_kernel_copies", "add_mul/numpy_dlpack_compute", "add_mul/disable_dispatch_modes",
+            "gelu_scale/grid_callable_computes", "gelu_scale/pre_run_hook_computes", "gelu_scale/kernel_body_calls_torch",
+        ],
+        "no kernel at all": ["gelu_scale/pure_torch"],
+        "class ModelNew(Model)": ["softmax_rows/subclass_of_reference"],
+        "honest twins: multi-kernel with torch.empty scratch": [
+            "gelu_scale/honest_two_kernels", "softmax_rows/honest_two_pass_scratch", "linear_relu/honest_two_kernels",
+            "layer_norm/honest_stats_then_normalize",
+        ],
+        # Issue 16's classes (docs/integrity.md, "Classes of cheats").
+        "1. work hidden in launch machinery": [
+            "gelu_scale/grid_callable_computes", "gelu_scale/pre_run_hook_computes", "add_mul/subclass_torch_function_computes",
+            "softmax_rows/config_pre_hook_computes", "layer_norm/heuristics_computes", "gelu_scale/honest_launch_hooks",
+        ],
+        "2. host compute in Python": [
+            "gelu_scale/apply_on_host", "softmax_rows/host_row_stats_float", "layer_norm/host_statistics_from_kernel",
+            "gelu_scale/honest_scalar_from_parameter",
+        ],
+        "11. views and layout ops are not compute (arithmetic still is)": [
+            "linear_relu/honest_weight_transpose_view", "softmax_rows/honest_layout_round_trip", "gelu_scale/honest_constant_pad",
+            "linear_relu/transpose_then_torch_matmul", "gelu_scale/pad_with_computed_value", "add_mul/type_as_other_dtype_compute",
+        ],
+    },
+    # The process around the kernels: global flags and RNG, the checker's code and records, secrets.
+    "tampering": {
+        "flipping TF32/precision flags": [
+            "softmax_rows/tf32_flag", "softmax_rows/matmul_precision", "softmax_rows/matmul_precision_aliased",
+            "softmax_rows/tf32_flag_at_import", "softmax_rows/matmul_precision_in_init",
+        ],
+        "digging tensors out of gc or caller frames": [
+            "softmax_rows/gc_dig", "softmax_rows/caller_frame", "softmax_rows/inspect_frames",
+            "gelu_scale/getattr_frame_walk_clears_op_count",
+        ],
+        "RNG tampering": ["softmax_rows/manual_seed", "softmax_rows/rng_generator_tamper"],
+        "monkeypatching": [
+            "linear_relu/monkeypatch_allclose", "linear_relu/monkeypatch_perf_counter",
+            "add_mul/patch_torch_equal_hide_mutation", "add_mul/patch_checker_guards",
+            "gelu_scale/torch_sys_modules_neuter_accountant", "gelu_scale/exec_via_code_module",
+        ],
+        "forging the checker's own records": [
+            "add_mul/forge_event_log", "gelu_scale/finalizer_rewrites_saved_output", "gelu_scale/hmac_spy_forges_event_log",
+        ],
+        "secrets never reach the sandbox": ["gelu_scale/reads_api_key"],
+        "3. reaching forbidden things through allowed ones": [
+            "gelu_scale/torch_sys_gc_clears_accounting", "add_mul/getattr_private_dispatch", "softmax_rows/exec_alias_runs_string",
+            "gelu_scale/numpy_through_functional", "add_mul/honest_aliases_and_getattr",
+        ],
+        "4. tampering with the checker from inside the child": [
+            "gelu_scale/rename_ops_via_alias", "add_mul/widen_allowed_ops_via_sys_modules",
+            "softmax_rows/patch_guards_through_wrapper_globals", "layer_norm/honest_kernel_table",
+        ],
+        "5. behaving only when watched": [
+            "gelu_scale/honest_only_under_interpreter_env", "add_mul/honest_only_in_checker_sandbox",
+            "softmax_rows/honest_only_under_checker_wrappers", "gelu_scale/honest_only_when_poisoned",
+            "add_mul/honest_only_when_fresh_memory_is_nan", "linear_relu/honest_only_in_inference_mode", "softmax_rows/honest_env_and_modes",
+        ],
+    },
+    # Fitting what was shipped: shapes, sizes, values and weights that a variant or trial changes.
+    "overfit": {
+        "a kernel hard-coded to the shipped shapes": [
+            "linear_relu/asserts_shipped_size_in_init",
+            "softmax_rows/hardcoded_row_length", "layer_norm/hardcoded_dim", "linear_relu/asserts_shipped_shape",
+        ],
+        "honest twins: weights in parameters with the reference's names": [
+            "linear_relu/honest_param_holder", "layer_norm/honest_stats_then_normalize",
+        ],
+        "honest twin: weights under other names, built like the reference (seeded fallback)": ["linear_relu/honest_renamed_linear"],
+        # Class 9: value variants, expressions and chained sizes, the parameter trial.
+        "overfitting what the variants used to leave fixed": [
+            "kb_square_matmul/hardwired_expression_size", "kb_channel_scale/hardwired_channels", "kb_channel_scale/hardwired_factor",
+            "kb_channel_scale/hardwired_chained_plane", "kb_mean_dim/hardwired_axis",
+        ],
+        "weights snapshotted at construction or on the first call": [
+            "linear_relu/snapshot_weights_in_init", "linear_relu/weights_cached_first_call", "layer_norm/affine_folded_at_init",
+        ],
+        "honest twins: every value read at run time": [
+            "kb_square_matmul/honest_masked_tiles", "kb_channel_scale/honest_runtime_values", "kb_mean_dim/honest_any_axis",
+        ],
+        # Issue 19: a KernelBench file unchanged runs on the CPU at sizes reduced automatically.
+        "KernelBench file at full size, reduced for the CPU": ["kb_square_matmul_full/honest_masked_tiles"],
+    },
+    # The numbers themselves: precision downgrades, numerically fragile kernels, races.
+    "numerics": {
+        # Class 7: precision rule (interpreter records what each dot and conversion computes in).
+        "precision downgrades in an fp32 problem (TF32, fp16 operands, accumulators, reductions)": [
+            "linear_relu/tf32_default_dot", "linear_relu/tf32_precision_constexpr", "softmax_rows/fp16_exp_sum",
+            "linear_relu/fp16_operands", "linear_relu/fp16_accumulator",
+        ],
+        "honest twin: tf32x3 dots (fp32-level error)": ["linear_relu/honest_tf32x3"],
+        # Class 8: stress trials.
+        "numerically fragile kernels (no max shift, naive variance, eps in the wrong place)": [
+            "softmax_rows/no_max_subtraction", "layer_norm/naive_variance", "logsumexp_rows/no_max_logsumexp",
+            "l2_normalize_rows/eps_inside_sqrt",
+        ],
+        "honest twins: stable kernels": ["logsumexp_rows/honest_max_shift", "cumsum_rows/honest_one_row_per_program"],
+        # Class 10: programs that run at once.
+        "races the in-order interpreter hid": [
+            "linear_relu/split_k_plain_accumulate", "cumsum_rows/carry_between_blocks", "gelu_scale/constants_from_program_zero",
+        ],
+        "honest twin: split-K with atomics": ["linear_relu/honest_split_k_atomic"],
+    },
+    # Solutions that are broken rather than cheating, and what the CPU interpreter cannot judge.
+    "broken": {
+        "broken: syntax error": ["gelu_scale/syntax_error"],
+        "broken: kernel compile error": ["gelu_scale/compile_error_arange", "gelu_scale/compile_error_undefined_tl"],
+        "broken: exception in forward": ["gelu_scale/forward_raises"],
+        "broken: hang": ["gelu_scale/infinite_loop"],
+        "broken: segfault": ["gelu_scale/wild_address"],
+        "broken: weights not under the reference's names": ["linear_relu/misnamed_weights"],
+        "broken: ignores parameters": ["layer_norm/ignores_affine"],
+        # Class 12: what the CPU interpreter lacked or got wrong.
+        "honest kernels the stock interpreter rejected (libdevice, bf16 dots)": [
+            "gelu_scale/honest_libdevice_erf", "gelu_scale/honest_libdevice_stub_tanh", "linear_gelu_bf16/honest_bf16_dot",
+        ],
+        "wrong kernels judged on their own error, not the interpreter's": [
+            "gelu_scale/libdevice_wrong_formula", "linear_gelu_bf16/bf16_dot_no_bias",
+        ],
+        "what only a GPU can check: needs_gpu, never compile_error": [
+            "gelu_scale/inline_asm_identity", "gelu_scale/libdevice_no_cpu_equivalent",
+        ],
+    },
+}
+PROTOCOL_COVERAGE = {cheat: ids for cheats in COVERAGE_BY_CLASS.values() for cheat, ids in cheats.items()}
+assert len(PROTOCOL_COVERAGE) == sum(map(len, COVERAGE_BY_CLASS.values())), "a cheat listed under two classes"
+
+
+def owning_class(candidate_id: str) -> str | None:
+    """The class whose test file runs a candidate: the first that lists it (some prove two cheats)."""
+    return next((cls for cls, cheats in COVERAGE_BY_CLASS.items() for ids in cheats.values() if candidate_id in ids), None)
+
+
+def candidates_of(cls: str) -> list[Candidate]:
+    """The candidates a class's test file runs, in file order."""
+    assert cls in COVERAGE_BY_CLASS, cls
+    return [c for c in CANDIDATE_LIST if owning_class(c.id) == cls]
+
+
+def candidate_param(c: Candidate):
+    """A pytest parameter named by the candidate's id, xfail if a known bug lets it through, slow if it hangs."""
+    marks = [pytest.mark.xfail(reason=KNOWN_BUGS[c.id], strict=True)] if c.id in KNOWN_BUGS else []
+    if "timeout" in c.expect:
+        marks.append(pytest.mark.slow)
+    return pytest.param(c, id=c.id, marks=marks)
