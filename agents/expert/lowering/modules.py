@@ -10,10 +10,10 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from kernelwright.agents.expert.codegen.pool import PoolSpec
 from kernelwright.agents.expert.ir import V, unsupported_label
 from kernelwright.agents.expert.matmul_ir import lower_linear_module
 from kernelwright.agents.expert.ops import FUNCS
-from kernelwright.agents.expert.pool import PoolSpec
 
 
 class ModuleLowering:

@@ -8,7 +8,7 @@ from kernelwright.agents.expert.ir import _bind
 
 def _pool_fn(kind: str, nd: int):
     def h(lw, args, kwargs, label):
-        from kernelwright.agents.expert.pool import PoolSpec
+        from kernelwright.agents.expert.codegen.pool import PoolSpec
 
         if kind == "max":
             names = ["input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices"]
