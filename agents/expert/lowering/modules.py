@@ -17,6 +17,8 @@ from kernelwright.agents.expert.ops import FUNCS
 
 
 class ModuleLowering:
+    """`call_module` nodes: nn modules lowered through the same builders and `ops` handlers."""
+
     def hyper(self, path: str, mod: nn.Module, name: str):
         """`mod.name`, recorded as baked into the kernel (checked at run time by ModelNew)."""
         value = getattr(mod, name)

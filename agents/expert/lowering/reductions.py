@@ -15,6 +15,8 @@ from kernelwright.agents.expert.space import suffixes
 
 
 class ReductionBuilder:
+    """The stage's reduction structure, reduce nodes and the composite ops over them."""
+
     def reduce_check(self, x: V | None, shape: tuple[int, ...] | None, dims, what: str,
                      named: dict[int, str] | None = None) -> str | None:
         """'ok' where `x` (of traced `shape`) reduced over `dims` (None: all) is the stage's
@@ -74,6 +76,7 @@ class ReductionBuilder:
     def ncols(self) -> V:
         return V("ncols", cls="scalar")
 
+    # -- composite ops -----------------------------------------------------------------------
     def mean(self, a: V, keepdim: bool) -> V:
         return self.div(self.reduce("sum", a, keepdim), self.ncols())
 

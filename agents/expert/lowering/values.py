@@ -17,6 +17,8 @@ from kernelwright.agents.expert.space import layout_of
 
 
 class ValueBuilder:
+    """IR values and their placement; unsupported uses are collected with `bad`."""
+
     def bad(self, what: str) -> None:
         if what not in self.unsupported:
             self.unsupported.append(what)
