@@ -33,8 +33,12 @@ class RunContext:
     model_name: str | None = None
     candidates: int = 1  # K candidates per round
     budgets: Budgets = dataclasses.field(default_factory=Budgets)
-    check: dict[str, Any] = dataclasses.field(default_factory=dict)  # CheckOptions fields (device, timeout_s, ...)
-    profile: dict[str, Any] = dataclasses.field(default_factory=dict)  # the profile node: tier, budget_s
+    # CheckOptions fields (device, timeout_s, ..., the sandbox policy and the run's reference cache)
+    # and the config's `profile` section (tier, budget_s), as graphs.runner builds them; to become
+    # tools' CheckOptions and configs' ProfileSettings when graphs/ reads them as records.
+    check: dict[str, Any] = dataclasses.field(default_factory=dict)
+    profile: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # Each role's `options` from the config: free-form, the role's own keys (prompt_file, concurrency, ...).
     role_options: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     lessons: Callable[[str], list[str]] | None = None  # retrieval from the knowledge memory
     memory: Any = None  # the MemoryStore that lessons learned in this run are written to

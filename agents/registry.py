@@ -10,9 +10,13 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import inspect
+from collections.abc import Mapping
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
+from pydantic import ValidationError
+
+from kernelwright.configs.model import RoleConfig
 from kernelwright.tools.problem import InputError
 
 # Built-in role -> the graph node it drives.
@@ -85,15 +89,30 @@ def load_impl(impl: str, options: dict[str, Any] | None, where: str) -> tuple[An
     return obj, source
 
 
-def resolve_roles(policy: str, config_roles: dict[str, Any], where: str = "config") -> tuple[dict[str, RoleSpec], list[RoleSpec]]:
+def _role_config(name: str, spec: RoleConfig | Mapping[str, object], where: str) -> RoleConfig:
+    """A role's config entry as a record; the same entry as plain data (YAML, a config's
+    `model_dump()`) is validated here."""
+    if isinstance(spec, RoleConfig):
+        return spec
+    if not isinstance(spec, Mapping) or "impl" not in spec:
+        raise InputError(f"{where}: roles.{name} needs an 'impl: module:attr'")
+    try:
+        return RoleConfig.model_validate(dict(spec))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        raise InputError(f"{where}: roles.{name}.{key}: {first['msg']}") from None
+
+
+def resolve_roles(policy: str, config_roles: Mapping[str, RoleConfig | Mapping[str, object]],
+                  where: str = "config") -> tuple[dict[str, RoleSpec], list[RoleSpec]]:
     """Built-in roles with the config's replacements applied, and the added roles in order."""
     roles = builtin_roles(policy)
     added: list[RoleSpec] = []
-    for name, spec in (config_roles or {}).items():
-        if not isinstance(spec, dict) or "impl" not in spec:
-            raise InputError(f"{where}: roles.{name} needs an 'impl: module:attr'")
-        fn, source = load_impl(spec["impl"], spec.get("options"), f"{where}: roles.{name}")
-        after = spec.get("after")
+    for name, entry in (config_roles or {}).items():
+        spec = _role_config(name, entry, where)
+        fn, source = load_impl(spec.impl, spec.options, f"{where}: roles.{name}")
+        after = spec.after
         if name in roles and after is None:
             roles[name] = RoleSpec(name, fn, source, roles[name].node)
         elif after is not None:

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
             spaces = spaces_for(t)
             configs = dedupe([c for name, space in spaces.items() if args.space in ("all", name) for c in space])
             for entry in fit_report(t, path.read_text(), configs, Path(tmp) / path.stem):
-                row = {"problem": path.stem, "family": t.family, "dtype": t.dtype, **{k: entry.get(k) for k in (
+                row = {"problem": path.stem, "family": t.family, "dtype": t.dtype, **{k: getattr(entry, k) for k in (
                     "config", "registers", "spills", "shared_bytes", "wgmma", "mma", "error")}}
                 rows.append(row)
                 if not args.json:

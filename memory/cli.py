@@ -15,11 +15,12 @@ import io
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kernelwright.tools.problem import InputError
 
 if TYPE_CHECKING:
+    from kernelwright.memory.model import Lesson
     from kernelwright.memory.store import MemoryStore
 
 # Same as kernelwright.memory.model.KINDS (a test checks), spelled out to keep startup light.
@@ -103,7 +104,7 @@ def _open(args: argparse.Namespace) -> MemoryStore:
         raise InputError(f"cannot open the memory {home / MEMORY_FILE}: {exc}") from None
 
 
-def _print_json(obj: dict[str, Any]) -> None:
+def _print_json(obj: dict[str, object]) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
 
 
@@ -112,9 +113,9 @@ def _check_kind(kind: str | None) -> None:
         raise InputError(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
 
 
-def _summary_line(d: dict[str, Any]) -> str:
-    where = f"{d['arch']}/{d['op_family']}/{d['dtype']}"
-    return f"{d['id']:<32} {d['kind']:<12} {where:<28} {d['confidence']:.2f}  {d['title']}"
+def _summary_line(lesson: Lesson) -> str:
+    where = f"{lesson.arch}/{lesson.op_family}/{lesson.dtype}"
+    return f"{lesson.id:<32} {lesson.kind:<12} {where:<28} {lesson.confidence:.2f}  {lesson.title}"
 
 
 def _cmd_usage(args: argparse.Namespace) -> int:
@@ -133,7 +134,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         _print_json({"lessons": [lesson.to_dict() for lesson in lessons]})
     else:
         for lesson in lessons:
-            print(_summary_line(lesson.to_dict()))
+            print(_summary_line(lesson))
         print(f"{len(lessons)} lessons", file=sys.stderr)
     return 0
 

@@ -16,9 +16,8 @@ applying the change improved things; for a failed idea it holds when the change 
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from kernelwright.memory.model import Evidence, Lesson, now_iso
+from kernelwright.memory.model import Evidence, HistoryEntry, Lesson, now_iso
 
 PRIOR_WEIGHT = 4.0
 HISTORY_CAP = 20
@@ -46,14 +45,12 @@ def _claims_improvement(kind: str) -> bool:
     return kind != "failed-idea"
 
 
-def _history_entry(evidence: Evidence, **extra: Any) -> dict[str, Any]:
-    entry = {k: v for k, v in (("run_id", evidence.run_id), ("step", evidence.step), ("speedup", evidence.speedup)) if v is not None}
-    entry.update(extra)
-    entry["at"] = now_iso()
-    return entry
+def _history_entry(evidence: Evidence, **what: str | bool) -> HistoryEntry:
+    """An entry for `evidence`'s run; `what`: the outcome and whether it confirmed, or merged_from."""
+    return HistoryEntry(run_id=evidence.run_id, step=evidence.step, speedup=evidence.speedup, **what, at=now_iso())
 
 
-def _with_history(evidence: Evidence, entry: dict[str, Any]) -> Evidence:
+def _with_history(evidence: Evidence, entry: HistoryEntry) -> Evidence:
     history = (list(evidence.history) + [entry])[-HISTORY_CAP:]
     return evidence.model_copy(update={"history": history})
 

@@ -12,7 +12,14 @@ import datetime as _dt
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+)
 
 Kind = Literal["optimization", "pitfall", "fix", "failed-idea"]
 Source = Literal["seed", "learned", "user"]
@@ -67,6 +74,24 @@ def normalize_op_family(value: str | None) -> str:
     return raw
 
 
+class HistoryEntry(BaseModel):
+    """One later outcome of a lesson (`outcome`, `confirmed`) or one merge of a second copy of its
+    claim (`merged_from`), with the run it came from where known; `at` is when it was recorded."""
+
+    run_id: str | None = None
+    step: int | str | None = None
+    speedup: float | None = None
+    outcome: Literal["improved", "not improved"] | None = None
+    confirmed: bool | None = None  # the outcome agreed with the lesson's claim
+    merged_from: str | None = None  # the incoming copy's source (seed, learned, user)
+    at: str = ""
+
+    @model_serializer(mode="wrap")
+    def _only_known(self, handler: SerializerFunctionWrapHandler) -> dict[str, str | int | float | bool]:
+        # An entry holds the keys that apply to it, no nulls (the stored JSON of earlier versions).
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
 class Evidence(BaseModel):
     """Why anyone should believe a lesson: measurements and where they came from.
 
@@ -84,7 +109,7 @@ class Evidence(BaseModel):
     run_id: str | None = None
     step: int | str | None = None
     versions: dict[str, str] = Field(default_factory=dict)
-    history: list[dict[str, Any]] = Field(default_factory=list)
+    history: list[HistoryEntry] = Field(default_factory=list)
 
     def is_measured(self) -> bool:
         """True when it carries a measurement or points to a run (not just a note)."""
@@ -159,6 +184,6 @@ class Lesson(BaseModel):
         when there are any, else the hand-written signature."""
         return dict(self.evidence.metrics_before) or dict(self.signature)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict of every field (what `--json` and export print)."""
         return self.model_dump(mode="json")

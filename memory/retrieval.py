@@ -56,7 +56,8 @@ class Hit:
     text_score: float
     metric_similarity: float | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
+        """The lesson's JSON object (`Lesson.to_dict`) with the scores added."""
         d = self.lesson.to_dict()
         d.update(score=round(self.score, 4), text_score=round(self.text_score, 4), metric_similarity=self.metric_similarity)
         return d
@@ -136,7 +137,7 @@ def estimate_tokens(text: str) -> int:
     return math.ceil(len(text) / 4)
 
 
-def _candidates(db: Database, match: str | None, where: list[str], args: list[Any], pool: int | None) -> list[dict[str, Any]]:
+def _candidates(db: Database, match: str | None, where: list[str], args: list[Any], pool: int | None) -> list[dict[str, str | int | float | None]]:
     cond = (" AND " + " AND ".join(where)) if where else ""
     limit = f" LIMIT {int(pool)}" if pool is not None else ""
     if match is None:

@@ -17,8 +17,8 @@ COLUMNS = (
 )
 
 
-def to_row(lesson: Lesson) -> dict[str, Any]:
-    """The `lessons` row for a lesson (without `seq`)."""
+def to_row(lesson: Lesson) -> dict[str, str | int | float | None]:
+    """The `lessons` row for a lesson (without `seq`): column -> SQLite value."""
     d = lesson.model_dump(mode="json")
     d["tags"] = " ".join(lesson.tags)
     d["evidence"] = json.dumps(d["evidence"], sort_keys=True)
@@ -27,7 +27,7 @@ def to_row(lesson: Lesson) -> dict[str, Any]:
     return {k: d[k] for k in COLUMNS}
 
 
-def from_row(row: dict[str, Any]) -> Lesson:
+def from_row(row: dict[str, str | int | float | None]) -> Lesson:
     """The lesson stored in a `lessons` row (extra columns such as `seq` or `rank` ignored)."""
     d = {k: row[k] for k in COLUMNS if k in row and k != "merge_key"}
     d["tags"] = (row.get("tags") or "").split()

@@ -25,6 +25,7 @@ def seed_file() -> Path:
     return Path(str(importlib.resources.files("kernelwright.memory") / "seeds" / "lessons.yaml"))
 
 
+# The YAML document as parsed: free-form data until `load_seed_file` validates each lesson.
 @functools.lru_cache(maxsize=4)
 def _parsed(path: Path) -> dict[str, Any]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -100,7 +100,7 @@ class MemoryStore:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def _row_by(self, column: str, value: str) -> dict[str, Any] | None:
+    def _row_by(self, column: str, value: str) -> dict[str, str | int | float | None] | None:
         rows = builtins.list(self.db.table("lessons").rows_where(f"{column} = ?", [value], limit=1))
         return rows[0] if rows else None
 
@@ -202,7 +202,7 @@ class MemoryStore:
         shape_regime: str = "",
         change: str = "",
         tags: Iterable[str] = (),
-        evidence: Evidence | dict[str, Any] | None = None,
+        evidence: Evidence | dict[str, Any] | None = None,  # or Evidence's fields as data (graphs.learning passes them so)
         signature: dict[str, float] | None = None,
         confidence: float = 0.5,
         source: Source = "learned",
@@ -219,7 +219,8 @@ class MemoryStore:
         return self.add(lesson)
 
     def record_outcome(
-        self, lesson_id: str, improved: bool, evidence: Evidence | dict[str, Any] | None = None
+        self, lesson_id: str, improved: bool,
+        evidence: Evidence | dict[str, Any] | None = None,  # or Evidence's fields as data (graphs.learning passes them so)
     ) -> Lesson:
         """Record that a run applied this lesson and whether its change `improved` the measured
         figure; confidence moves by the Beta rule in `merging` (down for an idea that failed,

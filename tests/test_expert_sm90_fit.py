@@ -23,6 +23,6 @@ def test_largest_bf16_matmul_tile_fits_sm90(tmp_path):
     first = spaces_for(t)["first"]
     biggest = max(first, key=lambda c: c.block_m * c.block_n)
     [entry] = fit_report(t, problem.read_text(), [biggest], tmp_path)
-    assert entry["error"] is None, entry
-    assert entry["spills"] <= SPILL_BYTES_TOLERATED and entry["registers"] <= 255 and 0 < entry["shared_bytes"] <= SMEM_LIMIT, entry
-    assert entry["wgmma"] > 0 and entry["num_warps"] == biggest.num_warps, entry  # tensor cores, Hopper's MMA
+    assert entry.error is None, entry
+    assert entry.spills <= SPILL_BYTES_TOLERATED and entry.registers <= 255 and 0 < entry.shared_bytes <= SMEM_LIMIT, entry
+    assert entry.wgmma > 0 and entry.num_warps == biggest.num_warps, entry  # tensor cores, Hopper's MMA

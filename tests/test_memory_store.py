@@ -107,7 +107,7 @@ def test_duplicates_merge_instead_of_piling_up(store):
     assert normalize_change("NUM_WARPS  4->8") == normalize_change("num_warps 4 -> 8")
     assert again.title == first.title  # the existing text stays
     assert again.evidence.run_id == "run-2" and again.evidence.speedup == 1.4
-    assert again.evidence.history[-1]["run_id"] == "run-2"
+    assert again.evidence.history[-1].run_id == "run-2"
     assert again.confidence == pytest.approx(0.7)  # equal weights: the mean
     # Different conditions are a different lesson.
     other = store.add(_lesson(arch="sm_80"))
@@ -126,7 +126,7 @@ def test_record_outcome_moves_confidence(store):
     down = store.record_outcome(lesson.id, improved=False, evidence={"run_id": "r1", "step": 3, "speedup": 0.98})
     assert down.confidence == pytest.approx(0.5 - 0.5 / (PRIOR_WEIGHT + 1))
     assert (down.applications, down.successes) == (1, 0)
-    assert down.evidence.run_id == "r1" and down.evidence.history[-1]["outcome"] == "not improved"
+    assert down.evidence.run_id == "r1" and down.evidence.history[-1].outcome == "not improved"
     up = store.record_outcome(lesson.id, improved=True)
     assert up.confidence > down.confidence and (up.applications, up.successes) == (2, 1)
     assert store.get(lesson.id).confidence == up.confidence

@@ -8,12 +8,13 @@ and exclusive); `pool` (max/avg over 1-3 spatial dims); `matmul` with its elemen
 into stages, one kernel each, through temporaries (`pipeline`; losses that reduce twice are first
 rewritten by `decompose`). Not covered: convolutions, sort, scaled_dot_product_attention.
 
-- `tracing` traces the reference (torch.fx; torch.export where fx cannot) and `graph_ir` lowers
-  it to a small expression IR (`ops` for functions and methods, `matmul_ir` for the matmul family);
-  `space` places operands of other shapes in a stage's iteration space;
-- `codegen` (elementwise, row, column and scan kernels, the shared expression `Emitter`), `pool`
-  and `matmul_codegen` (a tiled tl.dot with the epilogue fused) write the kernels; `solution`
-  assembles the file;
+- `tracing` traces the reference (torch.fx; torch.export where fx cannot) and `lowering` lowers
+  it to a small expression IR (`ir`; `ops` holds the handlers of functions and methods by op
+  family, `matmul_ir` the matmul family); `space` places operands of other shapes in a stage's
+  iteration space;
+- `codegen` writes the kernels, one module per family (elementwise, rows and cols, few long rows
+  split, scan, pool, matmul: a tiled tl.dot with the epilogue fused) around the shared
+  expression `Emitter`, and each stage's decorators and launch code; `solution` assembles the file;
 - `configs` holds tuning configurations and their spaces, `lessons` reads the ones the memory
   states in a usable form, `tuning` picks each round's space from sizes, lessons and profile;
 - `repairs` are the debugger's known fixes; `roles` wires planner, coder, debugger and analyst;

@@ -1,5 +1,5 @@
 """The expert compiler's tiny expression IR: values, the error for unsupported problems, and
-small helpers shared by the lowering (graph_ir.py) and the op handlers (ops.py)."""
+small helpers shared by the lowering (`lowering`) and the op handlers (`ops`)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,13 @@ ATEN_NAMES = {
     "AvgPool1d": "aten.avg_pool", "AvgPool2d": "aten.avg_pool", "AvgPool3d": "aten.avg_pool",
     "max_pool2d": "aten.max_pool", "avg_pool2d": "aten.avg_pool", "cumsum": "aten.cumsum", "cumprod": "aten.cumprod",
 }
+
+
+def unsupported_label(label: str, name: str) -> str:
+    """How an op the expert has no kernel for is named in the message: with the aten op a reader
+    will recognise where there is one (`aten.convolution (nn.Conv2d)`)."""
+    aten = ATEN_NAMES.get(name)
+    return f"{aten} ({label})" if aten else label
 
 
 def load_problem_module(path: str | Path, name: str = "kw_expert_problem", source: str | None = None):

@@ -17,7 +17,7 @@ import torch.fx as fx
 from kernelwright.agents.expert.ir import V, _bind
 
 if TYPE_CHECKING:
-    from kernelwright.agents.expert.graph_ir import Lowering
+    from kernelwright.agents.expert.lowering import Lowering
 
 # Ops that are a matmul, by the name the lowering sees (torch function, Tensor method or aten op).
 MATMUL_FUNCTIONS = frozenset({"linear", "matmul", "mm", "bmm", "addmm", "baddbmm", "einsum"})

@@ -8,6 +8,7 @@ spills, shared memory, wgmma/mma counts from the real ptxas). Nothing touches a 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import inspect
 from pathlib import Path
@@ -23,10 +24,34 @@ from kernelwright.tools.check.guards import _describe_arg
 from kernelwright.tools.resources import compile_resources
 
 
+@dataclasses.dataclass(frozen=True)
+class ConfigFit:
+    """How one config's kernel compiles for sm_90: `tools.resources`' numbers for it, or why not."""
+
+    config: str  # the config's knobs (`Config.text`)
+    kernel: str
+    error: str | None  # None: compiled, the numbers below are set
+    registers: int | None = None  # per thread
+    spills: int | None = None  # bytes spilled to local memory (stores)
+    shared_bytes: int | None = None
+    num_warps: int | None = None
+    wgmma: int | None = None  # Hopper tensor-core instructions in the PTX
+    mma: int | None = None  # pre-Hopper tensor-core instructions
+
+
+_RESOURCE_FIELDS = ("registers", "spills", "shared_bytes", "num_warps", "wgmma", "mma")  # read from tools' entry
+
+
 class _Recorded(Exception):
-    pass
+    """Raised by the patched launch: carries the launch signature instead of running the kernel."""
+
+    def __init__(self, signature: dict[str, Any]) -> None:  # tools' launch-signature JSON (see record_launch)
+        super().__init__(signature["kernel"])
+        self.signature = signature
 
 
+# The launch signature is the JSON that tools.check.guards.LaunchCounter records and
+# tools.resources compiles (kernel, file, args, num_warps, num_stages); tools owns its format.
 def record_launch(solution_path: Path, t: Traced) -> dict[str, Any]:
     """The launch signature (as tools.guards.LaunchCounter records it) of the solution's kernel
     at the problem module's sizes, from a forward on meta tensors that stops at the launch."""
@@ -35,19 +60,17 @@ def record_launch(solution_path: Path, t: Traced) -> dict[str, Any]:
     spec = importlib.util.spec_from_file_location("kw_fit_solution", str(solution_path))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    seen: dict[str, Any] = {}
 
     def run(self, *args, grid, warmup, **kwargs):
         params = list(inspect.signature(self.fn).parameters)
         notes = getattr(self.fn, "__annotations__", {})
         bound = dict(zip(params, args))
         bound.update({k: v for k, v in kwargs.items() if k in params})
-        seen["sig"] = {
+        raise _Recorded({
             "kernel": self.fn.__name__, "file": str(solution_path),
             "args": [_describe_arg(p, bound[p], "constexpr" in str(notes.get(p, ""))) for p in params if p in bound],
             "num_warps": kwargs.get("num_warps", 4), "num_stages": kwargs.get("num_stages", 3),
-        }
-        raise _Recorded
+        })
 
     classes = [JITFunction]
     try:
@@ -65,18 +88,16 @@ def record_launch(solution_path: Path, t: Traced) -> dict[str, Any]:
             inputs = _as_list(t.module.get_inputs())
         try:
             model(*inputs)
-        except _Recorded:
-            pass
+        except _Recorded as launch:
+            return launch.signature
     finally:
         for cls, saved in zip(classes, originals):
             cls.run = saved
-    if "sig" not in seen:
-        raise RuntimeError(f"{solution_path}: the forward launched no kernel")
-    return seen["sig"]
+    raise RuntimeError(f"{solution_path}: the forward launched no kernel")
 
 
-def fit_report(t: Traced, problem_source: str, configs: list[Config], workdir: Path, timeout_s: float = 300.0) -> list[dict[str, Any]]:
-    """One resource entry per config (tools.resources' fields plus `config`), compiled for sm_90."""
+def fit_report(t: Traced, problem_source: str, configs: list[Config], workdir: Path, timeout_s: float = 300.0) -> list[ConfigFit]:
+    """How each config's kernel compiles for sm_90, in order."""
     workdir.mkdir(parents=True, exist_ok=True)
     out = []
     for i, c in enumerate(configs):
@@ -84,5 +105,7 @@ def fit_report(t: Traced, problem_source: str, configs: list[Config], workdir: P
         path.write_text(generate(t, problem_source, [c], "cuda"))
         sig = record_launch(path, t)
         [entry] = compile_resources(path, [sig], workdir / f"compile_{i}", timeout_s)
-        out.append({"config": c.text(t.family), **entry})
+        out.append(ConfigFit(config=c.text(t.family), kernel=entry["kernel"], error=entry.get("error"),
+                             **{f: entry.get(f) for f in _RESOURCE_FIELDS}))
     return out
+

@@ -1,5 +1,5 @@
 """Trace a reference `Model` (torch.fx; torch.export where fx cannot) and lower it with
-`graph_ir.Lowering` into a `Traced`: the IR plus what the planner and codegen need to know
+`lowering.Lowering` into a `Traced`: the IR plus what the planner and codegen need to know
 (family, shapes, dtype, the matmul's spec)."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import torch
 import torch.fx as fx
 import torch.nn as nn
 
-from kernelwright.agents.expert.graph_ir import Lowering
 from kernelwright.agents.expert.ir import UnsupportedProblem, V, _as_list, load_problem_module
+from kernelwright.agents.expert.lowering import Lowering
 from kernelwright.agents.expert.matmul_ir import MatmulSpec, is_matmul_node, op_name
 from kernelwright.agents.expert.pipeline import StagePlan, plan_stages, stage_graph
 from kernelwright.agents.expert.space import Space

@@ -3,9 +3,9 @@ summary of the best attempt both show."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import model_serializer
+from pydantic import SerializerFunctionWrapHandler, model_serializer
 
 from kernelwright.agents.records.approval import ApprovalRequest
 from kernelwright.agents.records.base import SCHEMA_VERSION, Record
@@ -62,7 +62,7 @@ class TokenUsage(Record):
     cost_usd: float | None = None
 
     @model_serializer(mode="wrap")
-    def _no_unknown_cost(self, handler: Any) -> dict[str, Any]:  # noqa: ANN401 - pydantic's serializer protocol
+    def _no_unknown_cost(self, handler: SerializerFunctionWrapHandler) -> dict[str, int | float]:
         # No key rather than null when no call had a price: the JSON `run --json` printed before.
         out = handler(self)
         if out.get("cost_usd") is None:
