@@ -358,7 +358,7 @@ WITNESS_NAMES_MAX = 200
 
 def profiled_kernels(prof: Any) -> list[dict[str, Any]]:
     """The kernel events of a finished torch.profiler session (from its Chrome trace)."""
-    # dict[str, Any]: Chrome-trace events as torch.profiler exports them (free-form external JSON).
+    # Chrome-trace events as torch.profiler exports them: free-form external JSON.
     import os
     import tempfile
 
