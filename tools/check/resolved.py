@@ -9,7 +9,7 @@ from kernelwright.tools.check.plan import CaseDescription, Number
 from kernelwright.tools.check.verdicts import VariantSummary
 from kernelwright.tools.profile.roofline import described_nbytes
 from kernelwright.tools.worker.candidate_protocol import CandidateCase, CandidateVariant
-from kernelwright.tools.worker.reference_protocol import OutputSpec, ReferenceReport, TensorSpec
+from kernelwright.tools.worker.reference_protocol import ReferenceReport, spec_json
 
 
 @dataclasses.dataclass
@@ -33,7 +33,7 @@ def resolve(report: ReferenceReport, resized_by: str) -> Resolved:
         notes.append(f"sizes reduced for Triton's CPU interpreter, {how}: {', '.join(f'{k} -> {v}' for k, v in shipped_values.items())}")
     for info in report.variants:
         constants = info.constants
-        run = tuple(CandidateCase(id=c.id, seed=c.seed, kind=c.kind, output_nbytes=described_nbytes(_plain(c.output))) for c in info.cases)
+        run = tuple(CandidateCase(id=c.id, seed=c.seed, kind=c.kind, output_nbytes=described_nbytes(spec_json(c.output))) for c in info.cases)
         transform = (info.transform[0], info.transform[1]) if info.transform else None
         for_candidate.append(CandidateVariant(name=info.name, kind=info.kind, transform=transform, constants=constants, cases=run))
         for c in info.cases:
@@ -55,9 +55,3 @@ def resolve(report: ReferenceReport, resized_by: str) -> Resolved:
         notes.append(f"{s.name} ({s.kind}) not run: {why}")
     return Resolved(for_candidate, cases, variants, notes, shipped_values)
 
-
-def _plain(output: OutputSpec) -> object:
-    """An output description as the JSON the reference wrote (what `described_nbytes` reads)."""
-    if isinstance(output, TensorSpec):
-        return output.model_dump(exclude_none=True)
-    return [_plain(o) for o in output]

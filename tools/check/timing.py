@@ -47,7 +47,7 @@ from kernelwright.tools.worker.events import (
     TimingEvent,
     TimingFailedEvent,
 )
-from kernelwright.tools.worker.reference_protocol import OutputSpec, VariantReport
+from kernelwright.tools.worker.reference_protocol import OutputSpec, VariantReport, spec_json
 
 if TYPE_CHECKING:
     from kernelwright.tools.worker.timing import TimedSamples
@@ -161,7 +161,7 @@ def time_solution(problem: Any, shipped: VariantReport, device: str, opts: Any, 
                   reference: ReferenceChild, candidate: CandidateChild, own_kernels: frozenset[str] | None = None) -> None:
     """Fill `result.timing`, `speedup` and `roofline`; may change the verdict (timing guards)."""
     facts = {k: result.versions.get(k, "") for k in ("gpu", "driver", "torch", "triton", "cuda")}
-    seeds = _pool_seeds(described_nbytes([spec.model_dump(exclude_none=True) for spec in shipped.input_spec]))
+    seeds = _pool_seeds(described_nbytes([spec_json(spec) for spec in shipped.input_spec]))
     ref_out, cand_out = folder.timed_ref, folder.timed_cand
     # KernelBench's own numbers are against eager; compat mode does not compile.
     names = () if opts.mode == "compat" else selected_compile_baselines(opts)

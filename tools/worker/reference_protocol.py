@@ -59,6 +59,14 @@ class TensorSpec(WireRecord):
 OutputSpec = TypeAliasType("OutputSpec", "TensorSpec | list[OutputSpec]")
 
 
+def spec_json(spec: OutputSpec) -> object:
+    """A description as plain JSON, without the fields it does not have (what `profile.roofline`
+    and the flops worker's report read)."""
+    if isinstance(spec, TensorSpec):
+        return spec.model_dump(exclude_none=True)
+    return [spec_json(s) for s in spec]
+
+
 class CaseReport(WireRecord):
     id: str
     seed: int
