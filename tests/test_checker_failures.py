@@ -15,6 +15,7 @@ import pytest
 from kernelwright.tools.check.plan import CasePlan, VariantPlan
 from kernelwright.tools.worker import reference
 from kernelwright.tools.worker.common import CheckerSideError, save_tensors
+from kernelwright.tools.worker.reference_protocol import ReferenceRequest
 
 from paths import ROOT
 
@@ -85,11 +86,11 @@ def test_a_variant_the_checker_cannot_save_is_a_checker_error_not_a_skipped_vari
         return save_tensors(path, values)
 
     monkeypatch.setattr(reference, "save_tensors", disk_full_for_the_variant)
-    req = {"device": "cpu", "problem_path": str(problem), "shared_dir": str(shared), "private_dir": str(private),
-           "result_path": str(tmp_path / "result.json"),
-           "variants": [VariantPlan("shipped", "shipped", [CasePlan("shipped-0", 1)]).to_dict(),
-                        VariantPlan("variant1", "sizes", [CasePlan("variant1-0", 2)]).to_dict()]}
-    assert reference.main(req) == 0
+    req = ReferenceRequest(device="cpu", problem_path=str(problem), shared_dir=str(shared), private_dir=str(private),
+                           result_path=str(tmp_path / "result.json"), precision=None, mode="strict", serve=False,
+                           variants=[VariantPlan(name="shipped", kind="shipped", cases=[CasePlan(id="shipped-0", seed=1)]),
+                                     VariantPlan(name="variant1", kind="sizes", cases=[CasePlan(id="variant1-0", seed=2)])])
+    assert reference.main(req.model_dump_json()) == 0
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["skipped_variants"] == [] and result["ok"] is False
     assert result["checker_error"].startswith("variant variant1:") and "No space left on device" in result["checker_error"]

@@ -5,6 +5,7 @@ import torch
 from kernelwright.tools.check.compare import compare_structure, compare_values
 from kernelwright.tools.check.guards import poison_, poisoned_mask
 from kernelwright.tools.check.verdicts import Verdict
+from kernelwright.tools.worker.events import OutputDescription
 
 
 def test_small_outputs_get_a_tight_absolute_tolerance():
@@ -62,10 +63,10 @@ def test_computed_nan_is_not_mistaken_for_unwritten():
 
 def test_structure_checks():
     ref = torch.zeros(2, 3)
-    desc = {"type": "torch.Tensor", "shape": [2, 3], "dtype": "float32", "device": "cpu"}
+    desc = OutputDescription(type="torch.Tensor", shape=[2, 3], dtype="float32", device="cpu")
     assert compare_structure(desc, ref, "cpu") is None
-    assert compare_structure({**desc, "type": "my.Sub"}, ref, "cpu").verdict is Verdict.OUTPUT_TYPE
-    assert compare_structure({**desc, "shape": [3, 2]}, ref, "cpu").verdict is Verdict.SHAPE_MISMATCH
-    assert compare_structure({**desc, "dtype": "float64"}, ref, "cpu").verdict is Verdict.DTYPE_MISMATCH
-    assert compare_structure({"type": "list", "items": [desc]}, ref, "cpu").verdict is Verdict.OUTPUT_TYPE
-    assert compare_structure({"type": "tuple", "items": [desc, desc]}, (ref, ref), "cpu") is None
+    assert compare_structure(desc.model_copy(update={"type": "my.Sub"}), ref, "cpu").verdict is Verdict.OUTPUT_TYPE
+    assert compare_structure(desc.model_copy(update={"shape": [3, 2]}), ref, "cpu").verdict is Verdict.SHAPE_MISMATCH
+    assert compare_structure(desc.model_copy(update={"dtype": "float64"}), ref, "cpu").verdict is Verdict.DTYPE_MISMATCH
+    assert compare_structure(OutputDescription(type="list", items=[desc]), ref, "cpu").verdict is Verdict.OUTPUT_TYPE
+    assert compare_structure(OutputDescription(type="tuple", items=[desc, desc]), (ref, ref), "cpu") is None

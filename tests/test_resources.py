@@ -101,12 +101,13 @@ def test_manual_specialization_matches_tritons_binder(monkeypatch):
 
     from kernelwright.tools.worker import resources as worker
     from kernelwright.tools.worker.common import load_module
+    from kernelwright.tools.worker.events import KernelArg
 
     module = load_module("kw_test_dot_kernels", str(DATA / "dot_kernels.py"))
     backend = make_backend(GPUTarget("cuda", 90, 32))
     for s in (MATMUL, AUTOTUNED):
         fn = worker.find_kernel(module, s["kernel"])
-        kwargs = {a["name"]: worker.fake_value(a) for a in s["args"]}
+        kwargs = {a["name"]: worker.fake_value(KernelArg.model_validate(a)) for a in s["args"]}
         kwargs.update(num_warps=s["num_warps"], num_stages=s["num_stages"])
         b_sig, b_const, b_attrs, b_opts = worker.binder_spec(fn, kwargs, backend)
         m_sig, m_const, m_attrs, m_opts = worker.manual_spec(fn, kwargs)

@@ -23,15 +23,29 @@ from kernelwright.tools.check.verify import CheckOptions, verify_solution
 from kernelwright.tools.profile.roofline import speed_of_light
 from kernelwright.tools.sealed import seal, unseal
 from kernelwright.tools.worker.common import save_tensors
+from kernelwright.tools.worker.events import TimingEvent
+from kernelwright.tools.worker.reference_protocol import CaseReport, TensorSpec, VariantReport
 from kernelwright.tools.worker.timing import CallWatch
 
 from paths import PROBLEMS, ROOT, SOLUTIONS
 
 PEAKS = {"gpu": "TestGPU", "bandwidth_Bps": 3.0e12, "flops": {"bf16": 8.0e14, "fp16": 8.0e14, "fp32": 5.0e13}}
-SHIPPED = {"bytes": 3 * 10**9, "flops": 0, "cases": [{"output": {"shape": [10], "dtype": "float32"}}]}
+SHIPPED = VariantReport(name="shipped", kind="shipped", constants={}, skipped_cases=[], bytes=3 * 10**9, flops=0,
+                        cases=[CaseReport(id="shipped-0", seed=1, kind="plain", detail="", output=TensorSpec(shape=[10], dtype="float32"))])
+STATS = {"median_ms": 1.0, "mean_ms": 1.0, "iqr_ms": 0.0, "min_ms": 1.0, "n": 100, "statistic": "median", "value_ms": 1.0}
 
 
-def run_guards(tmp_path, median_ms, profile, **timing_event):
+def timing_event(profile, saved, **fields):
+    """A candidate's timing event: clean but for `profile` and `fields` (what these tests vary)."""
+    profile = {"calls": 5, "kernels": 1, "names": [], "kernel_names": [], **profile}
+    clean = {"event": "timing", "stats": STATS, "warmup_calls": 10, "flush_bytes": 0, "host_call_us": 1.0, "head_start_us": 0.0,
+             "profile": profile, "saved_outputs": 1, "saved_sha256": saved, "checked_calls": [0], "sampled_calls": 0,
+             "malformed_calls": [], "timed_calls": 100, "calls_without_own_launch": [], "reused_outputs": [], "own_launches": 100,
+             "compute_ops": {}, "host_ops": {}, "moved_bytes_per_call": 0, "state_changes": [], "rng_changed": False, "new_threads": 0}
+    return TimingEvent.model_validate({**clean, **fields})
+
+
+def run_guards(tmp_path, median_ms, profile, **fields):
     home = tmp_path / "home"
     home.mkdir()
     (home / "peaks.json").write_text(json.dumps({f"TestGPU|torch {torch.__version__}": seal(PEAKS)}))
@@ -44,7 +58,7 @@ def run_guards(tmp_path, median_ms, profile, **timing_event):
     result = CheckResult(verdict=Verdict.ACCEPTED, versions={"gpu": "TestGPU"})
     result.timing = {"candidate": {"median_ms": median_ms}, "pool_size": 1}
     opts = types.SimpleNamespace(home=home, mode="strict", timeout_s=10, allow_torch_ops=False, tolerances=DEFAULT)
-    _apply_guards(result, {"profile": profile, "timed_calls": 100, "saved_sha256": saved, **timing_event}, tmp_path / "r", tmp_path / "c", "cuda:0", opts, SHIPPED, tmp_path)
+    _apply_guards(result, timing_event(profile, saved, **fields), tmp_path / "r", tmp_path / "c", "cuda:0", opts, SHIPPED, tmp_path)
     return result
 
 
@@ -203,7 +217,7 @@ FAKE_CUDA = textwrap.dedent(
     def _profile(model, buffers, calls=5):
         for _ in range(calls):
             model(*buffers)
-        return {"calls": calls, "kernels": calls, "streams": [7], "timed_streams": [7], "kernel_ms": 0.0, "event_ms": 1.0, "names": []}
+        return {"calls": calls, "kernels": calls, "streams": [7], "timed_streams": [7], "kernel_ms": 0.0, "event_ms": 1.0, "names": [], "kernel_names": []}
 
     _flush = timing.L2Flush  # the real flush, on a small CPU buffer: its reduction runs beside the op accounting
     timing.L2Flush = lambda device: _flush(device, nbytes=4096)

@@ -11,11 +11,20 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
 from kernelwright.tools.sandbox.child import ChildResult, run_child
 from kernelwright.tools.sandbox.mounts import Mounts
+from kernelwright.tools.sandbox.redact import redact_tree
+from kernelwright.tools.worker.events import KernelSignature
+from kernelwright.tools.worker.resources_protocol import RESOURCES, KernelResources, ResourcesRequest
+from kernelwright.tools.worker.wire import from_child
+
+SIGNATURE: TypeAdapter[KernelSignature] = TypeAdapter(KernelSignature)
 
 # Triton prints the ptxas log it otherwise throws away; every compile runs ptxas (no cache hits).
 # TRITON_INTERPRET is not on the sandbox allow-list, so the child compiles real JITFunctions.
@@ -32,46 +41,49 @@ def _why(child: ChildResult, kernel: str) -> str:
     return f"the resources child exited with {child.returncode} on {kernel}: {last}"
 
 
-def _read_results(path: Path, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The child's entries, as far as they answer the pending signatures in order."""
+def _read_results(path: Path, pending: list[KernelSignature]) -> list[KernelResources]:
+    """The child's entries, as far as they answer the pending signatures in order. The child ran
+    the solution's code: an entry that does not fit `KernelResources` ends the answer there (the
+    kernel it stands for is then blamed on the child, as when it died)."""
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
         return []
-    done: list[dict[str, Any]] = []
+    done: list[KernelResources] = []
     for entry, sig in zip(data if isinstance(data, list) else [], pending):
-        if not isinstance(entry, dict) or entry.get("kernel") != sig["kernel"]:
+        try:
+            [checked] = RESOURCES.validate_python([redact_tree(entry)])
+        except ValidationError:
             break
-        done.append(entry)
+        if checked.get("kernel") != sig.kernel:
+            break
+        done.append(checked)
     return done
 
 
 def compile_resources(
     solution_path: Path,
-    signatures: list[dict[str, Any]],
+    signatures: Sequence[KernelSignature] | Sequence[dict[str, Any]],
     workdir: Path,
     timeout_s: float,
     arch: int = 90,
-) -> list[dict[str, Any]]:
-    """One dict per signature, in order: resource numbers with `"error": None`, or the error."""
+) -> list[KernelResources]:
+    """One entry per signature, in order: resource numbers with `"error": None`, or the error.
+    `signatures` as the check recorded them, or as JSON a signatures child wrote (the static profile
+    tier, the expert's fit report: validated here, like everything a child sends)."""
     workdir.mkdir(parents=True, exist_ok=True)
     req_path, result_path = workdir / "resources_request.json", workdir / "resources.json"
     deadline = time.monotonic() + timeout_s
-    results: list[dict[str, Any]] = []
-    pending = list(signatures)
+    results: list[KernelResources] = []
+    pending = [s if isinstance(s, KernelSignature) else from_child(SIGNATURE, s, "a recorded kernel signature") for s in signatures]
     while pending:
         left = deadline - time.monotonic()
         if left < 1.0:
-            results += [{"kernel": s["kernel"], "error": "not compiled: time budget spent"} for s in pending]
+            results += [{"kernel": s.kernel, "error": "not compiled: time budget spent"} for s in pending]
             break
         result_path.unlink(missing_ok=True)
-        req = {
-            "solution": str(Path(solution_path).resolve()),
-            "signatures": pending,
-            "arch": arch,
-            "result_path": str(result_path),
-        }
-        req_path.write_text(json.dumps(req, default=str))
+        req = ResourcesRequest(solution=str(Path(solution_path).resolve()), signatures=pending, arch=arch, result_path=str(result_path))
+        req_path.write_text(req.model_dump_json())
         child = run_child(
             ["kernelwright.tools.worker", "resources", str(req_path)],
             workdir, left, env_extra=CHILD_ENV, log_name="resources",
@@ -81,6 +93,6 @@ def compile_resources(
         results += done
         pending = pending[len(done):]
         if pending:  # the child died on pending[0]: blame it, then retry the rest in a fresh child
-            results.append({"kernel": pending[0]["kernel"], "error": _why(child, pending[0]["kernel"])})
+            results.append({"kernel": pending[0].kernel, "error": _why(child, pending[0].kernel)})
             pending = pending[1:]
     return results

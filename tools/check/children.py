@@ -17,26 +17,39 @@ of the timed inputs). No reference timing ever runs while candidate code is aliv
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from kernelwright.tools.check.plan import VariantPlan
 from kernelwright.tools.problem import CheckerFailure, InputError, Problem
 from kernelwright.tools.sandbox.child import ChildResult, start_child
 from kernelwright.tools.sandbox.mounts import Mounts
-from kernelwright.tools.sandbox.redact import redact_tree
-from kernelwright.tools.worker.signed import (
-    KEY_BYTES,
-    TamperedLog,
-    command_line,
-    read_events,
-    write_json_atomic,
+from kernelwright.tools.worker.candidate_protocol import (
+    CandidateRequest,
+    CandidateVariant,
+    CheckCommand,
+    TimeCandidateCommand,
 )
+from kernelwright.tools.worker.events import FINAL_EVENTS, CandidateEvent, parse_events
+from kernelwright.tools.worker.reference_protocol import (
+    EAGER_TIMING,
+    REPORT,
+    EagerTiming,
+    ReferenceReport,
+    ReferenceRequest,
+    TimeEagerCommand,
+)
+from kernelwright.tools.worker.signed import KEY_BYTES, TamperedLog, command_line, read_event_bodies
+from kernelwright.tools.worker.wire import from_child
+
+if TYPE_CHECKING:
+    import torch
 
 WORKER = "kernelwright.tools.worker"
-FINAL_EVENTS = ("done", "error", "timing", "timing_failed")
 REFERENCE_STEP_TIMEOUT_S = 900.0  # max-autotune-sized eager timings are far below this
 
 
@@ -51,6 +64,18 @@ def _why(child: ChildResult) -> str:
         return child.signal_name
     lines = [ln for ln in child.stderr.strip().splitlines() if ln.strip()]
     return lines[-1] if lines else f"exit code {child.returncode}"
+
+
+# Reference outputs by case id: a tensor, or a (nested) list of them, as the reference returned it
+# (torch is imported lazily here: the parent starts the children before it imports torch).
+ReferenceOutputs = dict[str, "torch.Tensor | list[Any]"]
+
+
+def _read_json(path: Path, what: str) -> object:
+    try:
+        return json.loads(path.read_text())
+    except ValueError:
+        raise CheckerFailure(f"{what} is not JSON (this is not a verdict)") from None
 
 
 class CheckFolder:
@@ -86,25 +111,16 @@ class CheckFolder:
 
 
 class ReferenceChild:
-    def __init__(self, problem: Problem, variants: list[dict[str, Any]], device: str, opts: Any, folder: CheckFolder, serve: bool,
+    def __init__(self, problem: Problem, variants: list[VariantPlan], device: str, opts: Any, folder: CheckFolder, serve: bool,
                  outputs: bool = True) -> None:
         self.problem, self.folder, self.timeout_s = problem, folder, opts.timeout_s
         self.shared, self.private = folder.shared, folder.private
         self.result_path = folder.reference_home / "reference.result.json"
-        req = {
-            "problem_path": str(folder.problem_path),
-            "variants": variants,
-            "device": device,
-            "precision": opts.precision,
-            "mode": opts.mode,
-            "shared_dir": str(self.shared),
-            "private_dir": str(self.private),
-            "result_path": str(self.result_path),
-            "serve": serve,
-            "outputs": outputs,  # False: the run's outputs are cached; this child only times eager
-        }
+        req = ReferenceRequest(problem_path=str(folder.problem_path), variants=variants, device=device, precision=opts.precision,
+                               mode=opts.mode, shared_dir=str(self.shared), private_dir=str(self.private),
+                               result_path=str(self.result_path), serve=serve, outputs=outputs)
         request = folder.requests / "reference.request.json"
-        request.write_text(json.dumps(req))
+        request.write_text(req.model_dump_json())
         shared = (folder.shared,) if outputs else ()
         mounts = Mounts(readable=(folder.src, folder.requests, *(() if outputs else (folder.shared,))),
                         writable=(*shared, folder.private, folder.timed_ref))
@@ -114,46 +130,46 @@ class ReferenceChild:
         if serve:
             self.session.send(self.key)
 
-    def outputs(self) -> tuple[dict[str, Any], dict[str, Any]]:
+    def outputs(self) -> tuple[ReferenceOutputs, ReferenceReport]:
         """Reference outputs (now only in this process: deleted from disk) and the worker's report."""
         self.session.wait_until(self.result_path.exists, self.timeout_s)
         if not self.result_path.exists():
             why = _why(self.session.close(grace_s=0))
             raise InputError(f"problem file {self.problem.path}: the reference failed to run ({why}); fix the problem file")
-        report = redact_tree(json.loads(self.result_path.read_text()))
-        if report.get("checker_error"):
-            raise CheckerFailure(f"the checker could not prepare the reference outputs: {report['checker_error']} "
+        report = from_child(REPORT, _read_json(self.result_path, "the reference's report"), "the reference's report")
+        if report.checker_error:
+            raise CheckerFailure(f"the checker could not prepare the reference outputs: {report.checker_error} "
                                  f"(free disk space in {self.private.parent} or memory; this is not a verdict)")
-        if not report["ok"]:
-            last = report["error"].strip().splitlines()[-1]
+        if not report.ok:
+            last = (report.error or "no error given").strip().splitlines()[-1]
             raise InputError(f"problem file {self.problem.path}: the reference itself fails to run: {last}")
         from kernelwright.tools.worker.common import load_tensors  # torch: imported by now anyway
 
         # Read exactly the cases the report lists, never by glob: a stray or missing file is the
         # checker's failure, not a case that silently is or is not compared.
-        refs = {}
-        for variant in report["variants"]:
-            for case in variant["cases"]:
-                path = self.private / f"ref_{case['id']}.pt"
+        refs: ReferenceOutputs = {}
+        for variant in report.variants:
+            for case in variant.cases:
+                path = self.private / f"ref_{case.id}.pt"
                 if not path.is_file():
-                    raise CheckerFailure(f"the reference output of case {case['id']} is missing from {self.private} (this is not a verdict)")
-                refs[str(case["id"])] = load_tensors(path)
+                    raise CheckerFailure(f"the reference output of case {case.id} is missing from {self.private} (this is not a verdict)")
+                refs[case.id] = load_tensors(path)
         shutil.rmtree(self.private)
         return refs, report
 
-    def time(self, pool_seeds: list[int], outputs_dir: Path | None = None) -> dict[str, Any]:
+    def time(self, pool_seeds: list[int], outputs_dir: Path | None = None) -> EagerTiming:
         """Time the reference eager on the timing pool; with `outputs_dir`, also save its output
         for every pool slot (only ever asked once the candidate's process is gone)."""
         tag = f"eager-{self.seq}"
         result_path = self.folder.reference_home / f"{tag}.result.json"
-        command = {"cmd": "time", "pool_seeds": pool_seeds, "outputs_dir": str(outputs_dir) if outputs_dir else None, "result_path": str(result_path)}
-        if not self.session.send(command_line(self.key, self.seq, command)):
+        command = TimeEagerCommand(pool_seeds=pool_seeds, outputs_dir=str(outputs_dir) if outputs_dir else None, result_path=str(result_path))
+        if not self.session.send(command_line(self.key, self.seq, command.model_dump_json())):
             raise TimingFailed(f"timing reference eager failed: the reference process is gone ({_why(self.session.close(grace_s=0))})")
         self.seq += 1
         state = self.session.wait_until(result_path.exists, max(self.timeout_s, REFERENCE_STEP_TIMEOUT_S))
         if state != "ready":
             raise TimingFailed(f"timing reference eager failed: {_why(self.session.close(grace_s=0))}")
-        return json.loads(result_path.read_text())
+        return from_child(EAGER_TIMING, _read_json(result_path, "the reference's eager timing"), "the reference's eager timing")
 
     def close(self) -> None:
         self.session.close()
@@ -165,65 +181,61 @@ class CandidateChild:
         home = folder.candidate_home
         self.out_dir, self.events_path = home / "out", home / "candidate.events.jsonl"
         self.out_dir.mkdir()
-        req = {
-            "solution_path": str(folder.solution_path),
-            "device": device,
-            "precision": opts.precision,
-            "mode": opts.mode,
-            "shared_dir": str(folder.shared),
-            "out_dir": str(self.out_dir),
-            "events_path": str(self.events_path),
-            "poison": True,
-            "serve": serve,
-        }
+        req = CandidateRequest(solution_path=str(folder.solution_path), device=device, precision=opts.precision, mode=opts.mode,
+                               shared_dir=str(folder.shared), out_dir=str(self.out_dir), events_path=str(self.events_path),
+                               poison=True, serve=serve)
         self.request, self.req = folder.requests / "candidate.request.json", req
-        self.request.write_text(json.dumps(req))
+        self.request.write_text(req.to_json())
         env = {"TRITON_INTERPRET": "1"} if device == "cpu" else {}
         mounts = Mounts(readable=(folder.src, folder.requests, folder.shared), writable=(folder.timed_cand,))
         self.session = start_child([WORKER, "candidate", str(self.request)], home, env, log_name="candidate",
                                    mounts=mounts, policy=opts.sandbox, timeout_s=opts.timeout_s, device=device)
         self.isolation = self.session.isolation
         self.key, self.seq = secrets.token_bytes(KEY_BYTES), 0
-        self.events: list[dict[str, Any]] = []
+        self.events: list[CandidateEvent] = []
 
     def _finished(self) -> bool:
         try:
-            events = read_events(self.events_path, self.key)
-        except TamperedLog:
+            bodies = read_event_bodies(self.events_path, self.key)
+            last = json.loads(bodies[-1]).get("event") if len(bodies) > len(self.events) else None
+        except (TamperedLog, ValueError, AttributeError):
             return True  # stop waiting; reading the log again reports it
-        return len(events) > len(self.events) and events[-1]["event"] in FINAL_EVENTS
+        return last in FINAL_EVENTS
 
-    def _step(self, command: dict[str, Any], first: bool = False) -> tuple[ChildResult, list[dict[str, Any]], str | None]:
-        """Send one command; wait for the worker's next final event or its end. Returns the child
-        (a snapshot while it still runs), the new events, and a message if the log was forged."""
+    def _step(self, command: str, first: bool = False) -> tuple[ChildResult, list[CandidateEvent], str | None]:
+        """Send one command (its JSON text); wait for the worker's next final event or its end.
+        Returns the child (a snapshot while it still runs), the new events, and a message if the
+        log was forged. A signed event that is not one the worker writes is a CheckerFailure."""
         data = (self.key if first else b"") + command_line(self.key, self.seq, command)
         self.seq += 1
         self.session.send(data)
         state = self.session.wait_until(self._finished, self.timeout_s)
         child = self.session.close(grace_s=0) if state == "timeout" else (self.session.snapshot() if self.session.alive else self.session.close())
         try:
-            events = redact_tree(read_events(self.events_path, self.key))
+            bodies = read_event_bodies(self.events_path, self.key)
         except TamperedLog as exc:
             self.close()
             return child, [], f"the candidate's process wrote into the checker's event log ({exc})"
-        new, self.events = events[len(self.events):], events
+        new = parse_events(bodies[len(self.events):])
+        self.events = [*self.events, *new]
         return child, new, None
 
-    def check(self, variants: list[dict[str, Any]]) -> tuple[ChildResult, list[dict[str, Any]], str | None]:
+    def check(self, variants: list[CandidateVariant]) -> tuple[ChildResult, list[CandidateEvent], str | None]:
         """Run every case under the guards (the key goes with this first command)."""
-        cases = [{k: v for k, v in variant.items() if k != "source"} for variant in variants]  # it reads inputs, not the problem
         # Also in the request file, the complete record of what the worker was asked (--keep-workdir).
         # Atomically: the child may still be starting and read this file while it is replaced (a
         # plain rewrite let a slow start read it half-written and crash as the candidate's fault).
-        write_json_atomic(self.request, {**self.req, "variants": cases})
-        return self._step({"cmd": "check", "variants": cases}, first=True)
+        partial = self.request.with_name(self.request.name + ".partial")
+        partial.write_text(dataclasses.replace(self.req, variants=tuple(variants)).to_json())
+        partial.replace(self.request)
+        return self._step(CheckCommand(variants=tuple(variants)).to_json(), first=True)
 
-    def time(self, pool_seeds: list[int], problem: Problem, outputs_dir: Path) -> tuple[ChildResult, list[dict[str, Any]], str | None]:
+    def time(self, pool_seeds: list[int], problem: Problem, outputs_dir: Path) -> tuple[ChildResult, list[CandidateEvent], str | None]:
         """Time the candidate in its checked process; the process ends afterwards (it is closed
         here, its whole group killed) before anything else is timed."""
-        command = {"cmd": "time", "pool_seeds": pool_seeds, "problem_path": str(self.folder.problem_path), "problem_source": problem.file.source,
-                   "outputs_dir": str(outputs_dir)}
-        child, new, tampered = self._step(command)
+        command = TimeCandidateCommand(pool_seeds=tuple(pool_seeds), problem_path=str(self.folder.problem_path),
+                                       problem_source=problem.file.source, outputs_dir=str(outputs_dir))
+        child, new, tampered = self._step(command.to_json())
         final = self.session.close()
         return (child if child.timed_out else final), new, tampered
 

@@ -16,6 +16,7 @@ import torch
 from kernelwright.tools.check.poison import PoisonPattern, poisoned_mask
 from kernelwright.tools.check.tolerance import DEFAULT, Tolerances
 from kernelwright.tools.check.verdicts import Verdict
+from kernelwright.tools.worker.events import OutputDescription
 
 
 @dataclasses.dataclass
@@ -27,26 +28,22 @@ class Comparison:
     tolerance: dict[str, float] | None = None
 
 
-def _expected_type_ok(desc: dict[str, Any]) -> bool:
-    return desc.get("type") == "torch.Tensor"
-
-
-def compare_structure(desc: Any, ref: Any, device: str) -> Comparison | None:
+def compare_structure(desc: OutputDescription, ref: Any, device: str) -> Comparison | None:
     """Type, structure, shape, dtype and device; None when all match."""
     if isinstance(ref, torch.Tensor):
-        if "items" in desc or not _expected_type_ok(desc):
-            return Comparison(Verdict.OUTPUT_TYPE, f"returned {desc.get('type')}, expected exactly torch.Tensor")
-        if desc["shape"] != list(ref.shape):
-            return Comparison(Verdict.SHAPE_MISMATCH, f"output shape {desc['shape']}, expected {list(ref.shape)}")
-        if desc["dtype"] != str(ref.dtype).removeprefix("torch."):
-            return Comparison(Verdict.DTYPE_MISMATCH, f"output dtype {desc['dtype']}, expected {str(ref.dtype).removeprefix('torch.')}")
-        if torch.device(desc["device"]).type != torch.device(device).type:
-            return Comparison(Verdict.OUTPUT_TYPE, f"output on {desc['device']}, expected {device}")
+        if desc.items is not None or desc.type != "torch.Tensor":
+            return Comparison(Verdict.OUTPUT_TYPE, f"returned {desc.type}, expected exactly torch.Tensor")
+        if desc.shape != list(ref.shape):
+            return Comparison(Verdict.SHAPE_MISMATCH, f"output shape {desc.shape}, expected {list(ref.shape)}")
+        if desc.dtype != str(ref.dtype).removeprefix("torch."):
+            return Comparison(Verdict.DTYPE_MISMATCH, f"output dtype {desc.dtype}, expected {str(ref.dtype).removeprefix('torch.')}")
+        if desc.device is None or torch.device(desc.device).type != torch.device(device).type:
+            return Comparison(Verdict.OUTPUT_TYPE, f"output on {desc.device}, expected {device}")
         return None
     if isinstance(ref, (tuple, list)):
-        if desc.get("type") != type(ref).__name__ or len(desc.get("items", [])) != len(ref):
-            return Comparison(Verdict.OUTPUT_TYPE, f"returned {desc.get('type')}, expected a {type(ref).__name__} of {len(ref)}")
-        for d, r in zip(desc["items"], ref):
+        if desc.type != type(ref).__name__ or len(desc.items or []) != len(ref):
+            return Comparison(Verdict.OUTPUT_TYPE, f"returned {desc.type}, expected a {type(ref).__name__} of {len(ref)}")
+        for d, r in zip(desc.items or [], ref):
             bad = compare_structure(d, r, device)
             if bad:
                 return bad

@@ -11,26 +11,41 @@ from pathlib import Path
 from typing import Any
 
 from kernelwright.tools.check.audit import AUDIT_EXIT
+from kernelwright.tools.check.children import ReferenceOutputs
 from kernelwright.tools.check.compare import compare_structure, compare_values
 from kernelwright.tools.check.plan import CaseDescription
 from kernelwright.tools.check.poison import PoisonPattern
-from kernelwright.tools.check.verdicts import Reason, Verdict
+from kernelwright.tools.check.verdicts import Reason, TrialResult, Verdict
 from kernelwright.tools.check.witness import describe, judge_kernels
+from kernelwright.tools.problem import CheckerFailure
 from kernelwright.tools.sandbox.child import ChildResult
 from kernelwright.tools.worker.common import RewrittenFile, load_tensors
+from kernelwright.tools.worker.events import (
+    CallEvent,
+    CandidateEvent,
+    ConstructedEvent,
+    DoneEvent,
+    ErrorEvent,
+    KernelSignature,
+    LoadedEvent,
+    NumericsRecord,
+    RefusedEvent,
+    ResultEvent,
+    WeightsEvent,
+)
 
 
 @dataclasses.dataclass
 class Judgement:
     verdict: Verdict
     reasons: list[Reason] = dataclasses.field(default_factory=list)
-    trials: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    trials: list[TrialResult] = dataclasses.field(default_factory=list)
     max_abs_err: float | None = None
     rel_err: float | None = None
-    tolerance: dict[str, Any] | None = None
+    tolerance: dict[str, float] | None = None
     weights_aligned: bool | None = None
     launches: dict[str, int] = dataclasses.field(default_factory=dict)
-    signatures: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    signatures: list[KernelSignature] = dataclasses.field(default_factory=list)
     notes: list[str] = dataclasses.field(default_factory=list)
 
 
@@ -57,21 +72,21 @@ OUTPUT_HINT = {
 }
 
 
-def precision_reasons(numerics: list[dict[str, Any]], fp32_problem: bool, precision: str | None) -> list[Reason]:
+def precision_reasons(numerics: list[NumericsRecord], fp32_problem: bool, precision: str | None) -> list[Reason]:
     """The precision rule (docs/integrity.md): an fp32 problem is computed in IEEE fp32 unless --precision tf32 (which
     allows TF32 dots, nothing coarser). The records come from the interpreter (`interpreter_fidelity`)."""
     if not fp32_problem or precision in ("fp16", "bf16"):
         return []
     out = []
     for rec in numerics:
-        kernel = rec.get("kernel", "?")
-        if rec["op"] == "downcast":
-            why = f"converts fp32 values to {rec['b']}"
-        elif rec["a"] in ("fp16", "bf16") or rec["b"] in ("fp16", "bf16"):
-            why = f"multiplies {rec['a']} x {rec['b']} operands in tl.dot (fp32 inputs rounded to 16 bits)"
-        elif rec["acc"] in ("fp16", "bf16"):
-            why = f"accumulates tl.dot in {rec['acc']}"
-        elif rec["precision"] == "tf32" and precision != "tf32":
+        kernel = rec.kernel
+        if rec.op == "downcast":
+            why = f"converts fp32 values to {rec.b}"
+        elif rec.a in ("fp16", "bf16") or rec.b in ("fp16", "bf16"):
+            why = f"multiplies {rec.a} x {rec.b} operands in tl.dot (fp32 inputs rounded to 16 bits)"
+        elif rec.acc in ("fp16", "bf16"):
+            why = f"accumulates tl.dot in {rec.acc}"
+        elif rec.precision == "tf32" and precision != "tf32":
             why = "runs tl.dot on fp32 operands in TF32 (the default without input_precision=\"ieee\": 10-bit mantissas on the GPU)"
         else:
             continue
@@ -81,39 +96,39 @@ def precision_reasons(numerics: list[dict[str, Any]], fp32_problem: bool, precis
     return out
 
 
-def case_reasons(event: dict[str, Any], ref: Any, out: Any, options: Any, device: str, case: CaseDescription | None = None,
+def case_reasons(event: ResultEvent, ref: Any, out: Any, options: Any, device: str, case: CaseDescription | None = None,
                  fp32_problem: bool = False, own_kernels: frozenset[str] | None = None) -> tuple[list[Reason], Any]:
     """All guard failures of one case, in verdict-priority order, plus the value comparison.
     `own_kernels` (the kernels the solution's source defines) enables the GPU witness."""
     reasons: list[Reason] = []
-    if event["new_threads"]:
-        reasons.append(Reason("threads", f"the forward started {event['new_threads']} thread(s): work hidden from the timer", Verdict.STATIC_VIOLATION))
-    for change in event["state_changes"]:
+    if event.new_threads:
+        reasons.append(Reason("threads", f"the forward started {event.new_threads} thread(s): work hidden from the timer", Verdict.STATIC_VIOLATION))
+    for change in event.state_changes:
         reasons.append(Reason("global_state", f"the forward changed {change}", Verdict.GLOBAL_STATE))
-    if event["rng_changed"]:
+    if event.rng_changed:
         reasons.append(Reason("global_state", "the forward changed the global RNG state", Verdict.GLOBAL_STATE))
-    if event["mutated_inputs"]:
-        reasons.append(Reason("inputs", f"the forward modified input(s) {event['mutated_inputs']}; inputs must be left unchanged", Verdict.INPUT_MUTATED))
-    if event["own_launches"] == 0:
+    if event.mutated_inputs:
+        reasons.append(Reason("inputs", f"the forward modified input(s) {event.mutated_inputs}; inputs must be left unchanged", Verdict.INPUT_MUTATED))
+    if event.own_launches == 0:
         reasons.append(Reason("launches", "the forward launched none of the solution's own kernels", Verdict.NO_CUSTOM_KERNEL))
-    if event["compute_ops"] and not options.allow_torch_ops:
-        ops = ", ".join(f"aten.{k} x{v}" for k, v in sorted(event["compute_ops"].items()))
+    if event.compute_ops and not options.allow_torch_ops:
+        ops = ", ".join(f"aten.{k} x{v}" for k, v in sorted(event.compute_ops.items()))
         reasons.append(Reason("torch_ops", f"the forward computed with torch ({ops}); do the work in your kernels or pass --allow-torch-ops", Verdict.TORCH_COMPUTE))
-    if event.get("host_ops") and not options.allow_torch_ops:
-        ops = ", ".join(f"{k} x{v}" for k, v in sorted(event["host_ops"].items()))
+    if event.host_ops and not options.allow_torch_ops:
+        ops = ", ".join(f"{k} x{v}" for k, v in sorted(event.host_ops.items()))
         reasons.append(Reason("host_compute", f"the forward computed on the host ({ops}): values taken out of the inputs or of what the "
                               "forward produced feed Python arithmetic; do the work in your kernels or pass --allow-torch-ops", Verdict.TORCH_COMPUTE))
-    if event.get("gpu_kernels") is not None and own_kernels is not None and not options.allow_torch_ops:
-        testimony = judge_kernels(event["gpu_kernels"], own_kernels)
+    if event.gpu_kernels is not None and own_kernels is not None and not options.allow_torch_ops:
+        testimony = judge_kernels(event.gpu_kernels, own_kernels)
         if not testimony.clean:
             reasons.append(Reason("witness", f"the GPU profiler saw kernels that are neither the solution's nor data movement during the call: "
                                   f"{describe(testimony.foreign)}; torch computed for the forward (do the work in your kernels)", Verdict.TORCH_COMPUTE))
     if case is not None and case.kind != "plain":  # name the trial that decided it
         reasons = [dataclasses.replace(r, message=f"{case.title()}: {r.message}") for r in reasons]
-    reasons += precision_reasons(event.get("numerics", []), fp32_problem, options.precision)
-    comparison = compare_structure(event["output"], ref, device)
+    reasons += precision_reasons(event.numerics, fp32_problem, options.precision)
+    comparison = compare_structure(event.output, ref, device)
     if comparison is None:
-        comparison = compare_values(out, ref, options.mode, options.tolerances, PoisonPattern.from_json(event.get("poison")))
+        comparison = compare_values(out, ref, options.mode, options.tolerances, PoisonPattern.from_json(event.poison))
     if comparison.verdict is not Verdict.ACCEPTED:
         kind = case.kind if case else "plain"
         message = comparison.message if case is None else f"{case.title()}: {comparison.message}"
@@ -123,16 +138,16 @@ def case_reasons(event: dict[str, Any], ref: Any, out: Any, options: Any, device
     return reasons, comparison
 
 
-def weights_message(ev: dict[str, Any]) -> str:
+def weights_message(ev: WeightsEvent) -> str:
     """Why ModelNew's weights are not the reference's, in words a user can act on."""
     parts = []
-    if ev.get("shape_mismatch"):
-        parts.append("shapes differ for " + ", ".join(f"{k} (Model {a}, ModelNew {b})" for k, (a, b) in ev["shape_mismatch"].items()))
-    if ev.get("reference_only"):
-        parts.append("Model's " + ", ".join(ev["reference_only"]) + " have no counterpart in ModelNew")
-    if ev.get("candidate_only"):
-        parts.append("ModelNew's " + ", ".join(ev["candidate_only"]) + " have no counterpart in Model")
-    if not ev.get("copied", True):
+    if ev.shape_mismatch:
+        parts.append("shapes differ for " + ", ".join(f"{k} (Model {a}, ModelNew {b})" for k, (a, b) in ev.shape_mismatch.items()))
+    if ev.reference_only:
+        parts.append("Model's " + ", ".join(ev.reference_only) + " have no counterpart in ModelNew")
+    if ev.candidate_only:
+        parts.append("ModelNew's " + ", ".join(ev.candidate_only) + " have no counterpart in Model")
+    if not ev.copied:
         return ("weights not copied: compat mode builds Model and ModelNew under seed 42 and copies nothing (KernelBench's rule); "
                 "ModelNew's own construction must make the reference's weights" + (f" ({'; '.join(parts)})" if parts else ""))
     return (f"weights not aligned by name ({'; '.join(parts) or 'no parameters'}): the check copied what matched and left the rest "
@@ -141,8 +156,8 @@ def weights_message(ev: dict[str, Any]) -> str:
 
 def judge_candidate(
     child: ChildResult,
-    events: list[dict[str, Any]],
-    refs: dict[str, Any],
+    events: list[CandidateEvent],
+    refs: ReferenceOutputs,
     cases: list[CaseDescription],
     out_dir: Path,
     options: Any,
@@ -162,62 +177,63 @@ def judge_candidate(
         return j
 
     for ev in events:
-        if ev["event"] == "done":
-            j.launches = {**ev["own"], **{f"other:{k}": v for k, v in ev["other"].items()}}
-            j.signatures = ev["signatures"]
+        if isinstance(ev, DoneEvent):
+            j.launches = {**ev.own, **{f"other:{k}": v for k, v in ev.other.items()}}
+            j.signatures = list(ev.signatures)
     last_call = None
     for ev in events:
-        kind = ev["event"]
-        if kind in ("loaded", "constructed"):
-            what = "importing the solution" if kind == "loaded" else "constructing ModelNew"
-            for change in ev["state_changes"]:
+        if isinstance(ev, (LoadedEvent, ConstructedEvent)):
+            what = "importing the solution" if isinstance(ev, LoadedEvent) else "constructing ModelNew"
+            for change in ev.state_changes:
                 j.reasons.append(Reason("global_state", f"{what} changed {change}", Verdict.GLOBAL_STATE))
-            if ev["new_threads"]:
+            if ev.new_threads:
                 j.reasons.append(Reason("threads", f"{what} started threads", Verdict.STATIC_VIOLATION))
             if j.reasons:
                 j.verdict = j.reasons[0].verdict
                 return j
-        elif kind == "refused":
-            return fail(Verdict.STATIC_VIOLATION, "audit", ev["message"])
-        elif kind == "weights":
-            j.weights_aligned = ev["aligned"] if j.weights_aligned is None else (j.weights_aligned and ev["aligned"])
-            if (not ev["aligned"] or not ev.get("copied", True)) and not unaligned:
+        elif isinstance(ev, RefusedEvent):
+            return fail(Verdict.STATIC_VIOLATION, "audit", ev.message)
+        elif isinstance(ev, WeightsEvent):
+            j.weights_aligned = ev.aligned if j.weights_aligned is None else (j.weights_aligned and ev.aligned)
+            if (not ev.aligned or not ev.copied) and not unaligned:
                 unaligned.append(weights_message(ev))
-                if not ev["aligned"]:
+                if not ev.aligned:
                     j.notes.append(unaligned[0])
-        elif kind == "call":
-            last_call = ev["case"]
-        elif kind == "error":
-            verdict = Verdict(ev["kind"])
-            where = f"case {ev['case']}" if "case" in ev else ev.get("stage", "load")
-            message = f"{where}: {_first_line(ev['error'])}"
+        elif isinstance(ev, CallEvent):
+            last_call = ev.case
+        elif isinstance(ev, ErrorEvent):
+            verdict = Verdict(ev.kind)
+            where = f"case {ev.case}" if ev.case is not None else (ev.stage or "load")
+            message = f"{where}: {_first_line(ev.error)}"
             if verdict is Verdict.NEEDS_GPU:
-                message = f"{where}: needs a GPU to check: {_needs_gpu_text(ev['error'])}"
-            case = case_info.get(ev.get("case", ""))
-            variant = ev.get("variant") or (case.variant if case else "shipped")
+                message = f"{where}: needs a GPU to check: {_needs_gpu_text(ev.error)}"
+            case = case_info.get(ev.case or "")
+            variant = ev.variant or (case.variant if case else "shipped")
             if variant != "shipped" and verdict is not Verdict.NEEDS_GPU:
                 # Every shipped case passed already (a failure there returns at once).
                 constants = next(c.constants for c in cases if c.variant == variant)
                 return fail(Verdict.SHAPE_OVERFIT, "variants", f"correct at the shipped values but {variant} fails at {constants}: {message}")
             if case is not None and case.kind != "plain":
                 message = f"{case.title()}: {message}"
-            j.reasons.append(Reason("run", ev["error"][-1500:], verdict))
+            j.reasons.append(Reason("run", ev.error[-1500:], verdict))
             return fail(verdict, "run", message)
-        elif kind == "result":
-            case = case_info[ev["case"]]
+        elif isinstance(ev, ResultEvent):
+            case = case_info.get(ev.case)
+            if case is None or ev.case not in refs:
+                raise CheckerFailure(f"the candidate's event log names case {ev.case!r}, which the checker did not send (this is not a verdict)")
             try:
-                out = load_tensors(out_dir / f"out_{ev['case']}.pt", sha256=ev["output_sha256"])
+                out = load_tensors(out_dir / f"out_{ev.case}.pt", sha256=ev.output_sha256)
             except RewrittenFile as exc:
-                return fail(Verdict.STATIC_VIOLATION, "outputs", f"case {ev['case']}: {exc}: code in the candidate's process changed its output after the call")
-            reasons, comparison = case_reasons(ev, refs[ev["case"]], out, options, device, case, fp32_problem, own_kernels)
-            done.add(ev["case"])
+                return fail(Verdict.STATIC_VIOLATION, "outputs", f"case {ev.case}: {exc}: code in the candidate's process changed its output after the call")
+            reasons, comparison = case_reasons(ev, refs[ev.case], out, options, device, case, fp32_problem, own_kernels)
+            done.add(ev.case)
             j.trials.append(
                 {
-                    "case": ev["case"],
+                    "case": ev.case,
                     "variant": case.variant,
                     "kind": case.kind,
                     "seed": case.seed,
-                    "grad_mode": ev.get("grad_mode"),
+                    "grad_mode": ev.grad_mode,
                     "ok": not reasons,
                     "max_abs_err": comparison.max_abs_err,
                     "rel_err": comparison.rel_err,

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from typing import Any
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
 
 Number = int | float
 
@@ -31,56 +33,53 @@ def secret_seed() -> int:
     return secrets.randbelow(2**31 - 1)
 
 
-@dataclasses.dataclass
-class CasePlan:
+class _PlanRecord(BaseModel):
+    # Frozen: the run's reference cache hands the same plan to every candidate of a run.
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CasePlan(_PlanRecord):
     id: str
     seed: int
-    kind: str = "plain"  # plain | perturb | stress | params
+    kind: Literal["plain", "perturb", "stress", "params"] = "plain"
     how: str | None = None  # perturb: elements | row; stress: up | down | offset
     base: str | None = None  # perturb: the trial whose inputs it changes
 
 
-@dataclasses.dataclass
-class VariantPlan:
+class VariantPlan(_PlanRecord):
+    """One variant and its trials: what the parent asks the reference worker to run (the JSON of
+    its request, `requests.ReferenceRequest`)."""
+
     name: str
-    kind: str  # shipped | sizes | values
+    kind: Literal["shipped", "sizes", "values"]
     cases: list[CasePlan]
     # shipped: the knob values to try, in order ({} = the file as written); the reference worker
     # runs the first its reference runs at.
-    alternatives: list[dict[str, Number]] = dataclasses.field(default_factory=lambda: [{}])
+    alternatives: list[dict[str, Number]] = [{}]
     transform: tuple[float, float] | None = None  # the params trial's (scale, shift)
     # dtype class -> (atol, rtol, kappa): what the candidate is judged with; the stress search
     # keeps to scales where the reference's own error stays well inside it.
     tolerances: dict[str, list[float]] | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> VariantPlan:
-        cases = [CasePlan(**c) for c in d["cases"]]
-        transform = tuple(d["transform"]) if d.get("transform") else None
-        return cls(d["name"], d["kind"], cases, [dict(a) for a in d.get("alternatives") or [{}]], transform, d.get("tolerances"))
-
 
 def plan_variants(alternatives: list[dict[str, Number]], *, seed: int, trials: int, variant_trials: int, strict: bool,
                   variants: bool) -> list[VariantPlan]:
     """The variants and trials of one check (compat: KernelBench's 5 plain trials, nothing else)."""
-    plain = [CasePlan(f"shipped-{i}", seed if i == 0 else secret_seed()) for i in range(max(trials, 1))]
-    shipped = VariantPlan("shipped", "shipped", plain, alternatives or [{}])
+    plain = [CasePlan(id=f"shipped-{i}", seed=seed if i == 0 else secret_seed()) for i in range(max(trials, 1))]
     if not strict:
-        return [shipped]
+        return [VariantPlan(name="shipped", kind="shipped", cases=plain, alternatives=alternatives or [{}])]
     last = plain[-1].id
-    shipped.cases += [CasePlan(f"perturb-{how}", secret_seed(), "perturb", how, last) for how in PERTURB]
-    shipped.cases += [CasePlan(f"stress-{how}", secret_seed(), "stress", how) for how in STRESS]
+    cases = plain + [CasePlan(id=f"perturb-{how}", seed=secret_seed(), kind="perturb", how=how, base=last) for how in PERTURB]
+    cases += [CasePlan(id=f"stress-{how}", seed=secret_seed(), kind="stress", how=how) for how in STRESS]
     # Last: the parameters change in place after the calls above (a solution that copied its
     # weights at construction or on its first call keeps the old ones).
-    shipped.cases.append(CasePlan("params-0", secret_seed(), "params"))
-    shipped.transform = (1.15 + secrets.randbelow(2001) / 10000, 0.01 + secrets.randbelow(401) / 10000)  # scale 1.15..1.35, shift .01...05
-    out = [shipped]
+    cases.append(CasePlan(id="params-0", seed=secret_seed(), kind="params"))
+    transform = (1.15 + secrets.randbelow(2001) / 10000, 0.01 + secrets.randbelow(401) / 10000)  # scale 1.15..1.35, shift .01...05
+    out = [VariantPlan(name="shipped", kind="shipped", cases=cases, alternatives=alternatives or [{}], transform=transform)]
     if variants:
-        out.append(VariantPlan("variant1", "sizes", [CasePlan(f"variant1-{i}", secret_seed()) for i in range(max(variant_trials, 1))]))
-        out.append(VariantPlan("variant2", "values", [CasePlan("variant2-0", secret_seed())]))
+        out.append(VariantPlan(name="variant1", kind="sizes",
+                               cases=[CasePlan(id=f"variant1-{i}", seed=secret_seed()) for i in range(max(variant_trials, 1))]))
+        out.append(VariantPlan(name="variant2", kind="values", cases=[CasePlan(id="variant2-0", seed=secret_seed())]))
     return out
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from typing import Any
 
 import torch
 
@@ -96,7 +95,7 @@ class PoisonPattern:
         return {str(dtype).removeprefix("torch."): bits for dtype, bits in self.bits.items()}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any] | None) -> PoisonPattern:
+    def from_json(cls, data: dict[str, int] | None) -> PoisonPattern:
         if not data:
             return cls.fixed()
         return cls({getattr(torch, name): int(bits) for name, bits in data.items() if name in _NAMES})

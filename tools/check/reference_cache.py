@@ -18,17 +18,21 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from kernelwright.tools.check.children import ReferenceOutputs
+from kernelwright.tools.check.plan import VariantPlan
 from kernelwright.tools.problem import Problem
+from kernelwright.tools.worker.reference_protocol import ReferenceReport
 
 
 @dataclasses.dataclass
 class CachedReference:
-    variants: list[dict[str, Any]]
-    refs: dict[str, Any]
-    report: dict[str, Any]
+    variants: list[VariantPlan]
+    refs: ReferenceOutputs
+    report: ReferenceReport
     shared: Path
     file_digests: dict[str, str]
     refs_digest: str
@@ -42,7 +46,7 @@ def _file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def refs_digest(refs: dict[str, Any]) -> str:
+def refs_digest(refs: ReferenceOutputs) -> str:
     """SHA-256 over every reference tensor's bytes (and shape and dtype), case by case."""
     import torch
 
@@ -74,7 +78,7 @@ class ReferenceCache:
 
         # Beside the check folders: a warm job can only be given what lies in its zygote's view.
         self.root = Path(tempfile.mkdtemp(prefix="kw-refcache-", dir=root or scratch_root()))
-        self._plans: dict[str, list[dict[str, Any]]] = {}
+        self._plans: dict[str, list[VariantPlan]] = {}
         self._entries: dict[str, CachedReference] = {}
         self._lock = threading.Lock()
 
@@ -86,12 +90,13 @@ class ReferenceCache:
                  "sizes": getattr(opts, "sizes", None), "tolerances": getattr(opts.tolerances, "table", None)}
         return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
-    def plan(self, key: str, make) -> list[dict[str, Any]]:
-        """The run's cases for `key`: made (with fresh secret seeds) the first time only."""
+    def plan(self, key: str, make: Callable[[], list[VariantPlan]]) -> list[VariantPlan]:
+        """The run's cases for `key`: made (with fresh secret seeds) the first time only (frozen
+        records: every check of the run reads the same ones)."""
         with self._lock:
             if key not in self._plans:
                 self._plans[key] = make()
-            return json.loads(json.dumps(self._plans[key]))  # a copy: callers annotate their cases
+            return list(self._plans[key])
 
     def get(self, key: str) -> tuple[CachedReference | None, str | None]:
         """(the verified entry, None), (None, None) on a miss, or (None, why) when the entry was
@@ -115,7 +120,7 @@ class ReferenceCache:
             shutil.rmtree(entry.shared, ignore_errors=True)
         return None, why
 
-    def put(self, key: str, variants: list[dict[str, Any]], refs: dict[str, Any], report: dict[str, Any], shared: Path) -> None:
+    def put(self, key: str, variants: list[VariantPlan], refs: ReferenceOutputs, report: ReferenceReport, shared: Path) -> None:
         """Keep what a check's reference child made: its shared files (hard links, so the check's own
         folder can go) and its outputs."""
         with self._lock:

@@ -30,7 +30,7 @@ def require_reference_runs(problem_path: str | Path, opts: CheckOptions) -> None
     opts = dataclasses.replace(opts, tolerances=load_tolerances(problem.path))
     device = resolve_device(opts.device)
     tolerances = {name: list(opts.tolerances.table[name]) for name in opts.tolerances.table}
-    variants = [{**v.to_dict(), "tolerances": tolerances} for v in plan_cases(problem, opts, device)]
+    variants = [v.model_copy(update={"tolerances": tolerances}) for v in plan_cases(problem, opts, device)]
     folder = CheckFolder(Path(tempfile.mkdtemp(prefix="kw-refprobe-", dir=scratch_root())), problem, None)
     reference = ReferenceChild(problem, variants, device, opts, folder, serve=False)
     try:

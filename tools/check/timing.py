@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -38,6 +38,19 @@ from kernelwright.tools.profile.roofline import (
     speed_of_light,
 )
 from kernelwright.tools.worker.common import RewrittenFile, load_tensors
+from kernelwright.tools.worker.events import (
+    CandidateEvent,
+    ErrorEvent,
+    OutputDescription,
+    RefusedEvent,
+    StreamProfile,
+    TimingEvent,
+    TimingFailedEvent,
+)
+from kernelwright.tools.worker.reference_protocol import OutputSpec, VariantReport, spec_json
+
+if TYPE_CHECKING:
+    from kernelwright.tools.worker.timing import TimedSamples
 
 POOL_BYTES_BUDGET = 2 * 2**30
 ESCAPE_SLACK = 1.10  # profiler kernel time may exceed event time by rounding, not by hidden work
@@ -81,7 +94,7 @@ def _recheck(candidate_dir: Path, reference_dir: Path, device: str, mode: str, t
     return _recheck_samples(load_tensors(expected[-1], sha256=digests.get(expected[-1].name, "")), refs, mode, tolerances)
 
 
-def _recheck_samples(samples: dict[str, Any] | None, refs: dict[int, Any], mode: str, tolerances: Tolerances) -> str | None:
+def _recheck_samples(samples: TimedSamples | None, refs: dict[int, Any], mode: str, tolerances: Tolerances) -> str | None:
     """Every timed call's values at the sampled positions against the reference's values there.
     The reference's largest finite magnitude is appended to both sides, so the tolerance
     (atol_eff = min(atol, kappa * max|ref|)) is exactly the one of the whole output."""
@@ -114,10 +127,10 @@ def _recheck_samples(samples: dict[str, Any] | None, refs: dict[int, Any], mode:
     return None
 
 
-def _describe(out: Any) -> dict[str, Any]:
+def _describe(out: Any) -> OutputDescription:
     if isinstance(out, list):
-        return {"type": "list", "items": [_describe(o) for o in out]}
-    return {"type": "torch.Tensor", "shape": list(out.shape), "dtype": str(out.dtype).removeprefix("torch."), "device": "cpu"}
+        return OutputDescription(type="list", items=[_describe(o) for o in out])
+    return OutputDescription(type="torch.Tensor", shape=list(out.shape), dtype=str(out.dtype).removeprefix("torch."), device="cpu")
 
 
 def _first_line(text: str) -> str:
@@ -125,15 +138,15 @@ def _first_line(text: str) -> str:
     return lines[-1] if lines else text.strip()
 
 
-def _timing_failure(child: Any, events: list[dict[str, Any]], timeout_s: float) -> tuple[Reason | None, str | None]:
+def _timing_failure(child: Any, events: list[CandidateEvent], timeout_s: float) -> tuple[Reason | None, str | None]:
     """(the candidate's failure while timed, as a rejection) or (None, the checker's own failure)."""
     for ev in events:
-        if ev["event"] == "refused":
-            return Reason("audit", f"while timed: {ev['message']}", Verdict.STATIC_VIOLATION), None
-        if ev["event"] == "error":
-            return Reason("timing", f"while timed: {_first_line(ev['error'])}", Verdict(ev["kind"])), None
-        if ev["event"] == "timing_failed":
-            return None, f"timing the candidate failed: {_first_line(ev['error'])}"
+        if isinstance(ev, RefusedEvent):
+            return Reason("audit", f"while timed: {ev.message}", Verdict.STATIC_VIOLATION), None
+        if isinstance(ev, ErrorEvent):
+            return Reason("timing", f"while timed: {_first_line(ev.error)}", Verdict(ev.kind)), None
+        if isinstance(ev, TimingFailedEvent):
+            return None, f"timing the candidate failed: {_first_line(ev.error)}"
     if child.returncode == AUDIT_EXIT:
         return Reason("audit", "the checker's runtime audit stopped the candidate while timed: it did something the checker forbids", Verdict.STATIC_VIOLATION), None
     if child.timed_out:
@@ -144,11 +157,11 @@ def _timing_failure(child: Any, events: list[dict[str, Any]], timeout_s: float) 
     return Reason("sandbox", f"the candidate process ended while timed without finishing: {tail}", Verdict.CRASH), None
 
 
-def time_solution(problem: Any, shipped: dict[str, Any], device: str, opts: Any, folder: CheckFolder, result: CheckResult,
+def time_solution(problem: Any, shipped: VariantReport, device: str, opts: Any, folder: CheckFolder, result: CheckResult,
                   reference: ReferenceChild, candidate: CandidateChild, own_kernels: frozenset[str] | None = None) -> None:
     """Fill `result.timing`, `speedup` and `roofline`; may change the verdict (timing guards)."""
     facts = {k: result.versions.get(k, "") for k in ("gpu", "driver", "torch", "triton", "cuda")}
-    seeds = _pool_seeds(described_nbytes(shipped.get("input_spec", [])))
+    seeds = _pool_seeds(described_nbytes([spec_json(spec) for spec in shipped.input_spec]))
     ref_out, cand_out = folder.timed_ref, folder.timed_cand
     # KernelBench's own numbers are against eager; compat mode does not compile.
     names = () if opts.mode == "compat" else selected_compile_baselines(opts)
@@ -159,14 +172,14 @@ def time_solution(problem: Any, shipped: dict[str, Any], device: str, opts: Any,
     try:
         opts.say("timing: reference eager (1 of 2)")
         with result.phase("timing:eager"):
-            eager1 = reference.time(seeds)["stats"]
+            eager1 = reference.time(seeds).stats
         opts.say("timing: candidate (in its checked process)")
         with result.phase("timing:candidate"):
             child, events, tampered = candidate.time(seeds, problem, cand_out)
         if tampered:
             result.verdict, result.reasons = Verdict.STATIC_VIOLATION, [Reason("event_log", tampered, Verdict.STATIC_VIOLATION)]
             return
-        cand = next((ev for ev in events if ev["event"] == "timing"), None)
+        cand = next((ev for ev in events if isinstance(ev, TimingEvent)), None)
         if cand is None:
             rejection, failed = _timing_failure(child, events, opts.timeout_s)
             if rejection:
@@ -178,118 +191,118 @@ def time_solution(problem: Any, shipped: dict[str, Any], device: str, opts: Any,
             baselines, cached = compiled_baselines(problem, device, opts, folder.subfolder("baselines"), facts, seeds, names) if names else ({}, False)
         opts.say("timing: reference eager (2 of 2)")
         with result.phase("timing:eager"):
-            eager2 = reference.time(seeds, outputs_dir=ref_out)["stats"]
+            eager2 = reference.time(seeds, outputs_dir=ref_out).stats
     except TimingFailed as exc:
         result.reasons.append(Reason("timing", str(exc)))
         result.timing = {"error": str(exc)}
         return
     value = "value_ms"
-    noise = abs(eager1[value] - eager2[value]) / min(eager1[value], eager2[value])
-    cand_stats = cand["stats"]
-    speedups_raw: dict[str, float] = {"eager": min(eager1[value], eager2[value]) / cand_stats[value]}
+    noise = abs(eager1.value_ms - eager2.value_ms) / min(eager1.value_ms, eager2.value_ms)
+    cand_stats = cand.stats
+    speedups_raw: dict[str, float] = {"eager": min(eager1.value_ms, eager2.value_ms) / cand_stats.value_ms}
     for name in names:
         if value in baselines.get(name, {}):
-            speedups_raw[name] = baselines[name][value] / cand_stats[value]
+            speedups_raw[name] = baselines[name][value] / cand_stats.value_ms
     # Inside the noise floor a speedup is no evidence either way: report it as 1.
     within = {k: abs(v - 1.0) <= noise for k, v in speedups_raw.items()}
     result.speedup = {k: (1.0 if within[k] else v) for k, v in speedups_raw.items()}
     result.timing = {
-        "candidate": cand_stats,
-        "eager": {"before": eager1, "after": eager2},
+        "candidate": cand_stats.model_dump(),
+        "eager": {"before": eager1.model_dump(), "after": eager2.model_dump()},
         **{n: baselines.get(n) for n in COMPILE_BASELINES},
         "baselines_skipped": skipped,
         "baselines_cached": cached,
         "noise_floor": noise,
         "speedup_raw": speedups_raw,
         "within_noise": within,
-        "profile": cand.get("profile"),
-        "flush_bytes": cand.get("flush_bytes"),
-        "host_call_us": cand.get("host_call_us"),  # the forward's own host time: hidden by the head start
-        "head_start_us": cand.get("head_start_us"),
+        "profile": cand.profile.model_dump(),
+        "flush_bytes": cand.flush_bytes,
+        "host_call_us": cand.host_call_us,  # the forward's own host time: hidden by the head start
+        "head_start_us": cand.head_start_us,
         "pool_size": len(seeds),
-        "warmup_calls": cand.get("warmup_calls"),
-        "checked_calls": cand.get("checked_calls"),
+        "warmup_calls": cand.warmup_calls,
+        "checked_calls": cand.checked_calls,
     }
     with result.phase("timing:guards"):
         _apply_guards(result, cand, ref_out, cand_out, device, opts, shipped, folder.subfolder("peaks"), own_kernels)
     shutil.rmtree(ref_out, ignore_errors=True)
 
 
-def _phase_guards(cand: dict[str, Any], opts: Any) -> list[Reason]:
+def _phase_guards(cand: TimingEvent, opts: Any) -> list[Reason]:
     """The runtime guards of the timing phase (the same rules as the checked calls)."""
     problems: list[Reason] = []
-    if cand.get("new_threads"):
-        problems.append(Reason("threads", f"the timed calls started {cand['new_threads']} thread(s): work hidden from the timer", Verdict.STATIC_VIOLATION))
-    for change in cand.get("state_changes", []):
+    if cand.new_threads:
+        problems.append(Reason("threads", f"the timed calls started {cand.new_threads} thread(s): work hidden from the timer", Verdict.STATIC_VIOLATION))
+    for change in cand.state_changes:
         problems.append(Reason("global_state", f"the timed calls changed {change}", Verdict.GLOBAL_STATE))
-    if cand.get("rng_changed"):
+    if cand.rng_changed:
         problems.append(Reason("global_state", "the timed calls changed the global RNG state", Verdict.GLOBAL_STATE))
-    if cand.get("calls_without_own_launch"):
-        problems.append(Reason("launches", f"{_calls(cand['calls_without_own_launch'], cand)} launched none of the solution's own kernels "
+    if cand.calls_without_own_launch:
+        problems.append(Reason("launches", f"{_calls(cand.calls_without_own_launch, cand)} launched none of the solution's own kernels "
                                "(the checked calls did)", Verdict.NO_CUSTOM_KERNEL))
-    if cand.get("compute_ops") and not opts.allow_torch_ops:
-        ops = ", ".join(f"aten.{k} x{v}" for k, v in sorted(cand["compute_ops"].items()))
+    if cand.compute_ops and not opts.allow_torch_ops:
+        ops = ", ".join(f"aten.{k} x{v}" for k, v in sorted(cand.compute_ops.items()))
         problems.append(Reason("torch_ops", f"the warm-up calls computed with torch ({ops}); do the work in your kernels or pass --allow-torch-ops", Verdict.TORCH_COMPUTE))
-    if cand.get("host_ops") and not opts.allow_torch_ops:
-        ops = ", ".join(f"{k} x{v}" for k, v in sorted(cand["host_ops"].items()))
+    if cand.host_ops and not opts.allow_torch_ops:
+        ops = ", ".join(f"{k} x{v}" for k, v in sorted(cand.host_ops.items()))
         problems.append(Reason("host_compute", f"the warm-up calls computed on the host ({ops}); do the work in your kernels or pass --allow-torch-ops", Verdict.TORCH_COMPUTE))
     return problems
 
 
-def _calls(indices: list[int], cand: dict[str, Any]) -> str:
+def _calls(indices: list[int], cand: TimingEvent) -> str:
     shown = ", ".join(str(i) for i in indices[:5]) + (", ..." if len(indices) > 5 else "")
-    return f"{len(indices)} of {cand.get('timed_calls', '?')} timed calls (#{shown})"
+    return f"{len(indices)} of {cand.timed_calls} timed calls (#{shown})"
 
 
-def _witness(prof: dict[str, Any], own_kernels: frozenset[str] | None, opts: Any) -> Reason | None:
+def _witness(prof: StreamProfile, own_kernels: frozenset[str] | None, opts: Any) -> Reason | None:
     """The profiled timed calls' kernels: only the solution's and data movement (witness.py)."""
-    if own_kernels is None or prof.get("kernel_names") is None or opts.allow_torch_ops:
+    if own_kernels is None or opts.allow_torch_ops:
         return None
-    testimony = judge_kernels(prof["kernel_names"], own_kernels)
+    testimony = judge_kernels(prof.kernel_names, own_kernels)
     if testimony.clean:
         return None
     return Reason("witness", f"while timed, the GPU profiler saw kernels that are neither the solution's nor data movement: "
                   f"{describe(testimony.foreign)}; torch computed for the forward (do the work in your kernels)", Verdict.TORCH_COMPUTE)
 
 
-def _apply_guards(result: CheckResult, cand: dict[str, Any], ref_out: Path, cand_out: Path, device: str, opts: Any, shipped: dict[str, Any], workdir: Path,
+def _apply_guards(result: CheckResult, cand: TimingEvent, ref_out: Path, cand_out: Path, device: str, opts: Any, shipped: VariantReport, workdir: Path,
                   own_kernels: frozenset[str] | None = None) -> None:
     problems = _phase_guards(cand, opts)
-    witnessed = _witness(cand.get("profile") or {}, own_kernels, opts)
+    witnessed = _witness(cand.profile, own_kernels, opts)
     if witnessed:
         problems.append(witnessed)
     try:
-        wrong = _recheck(cand_out, ref_out, device, opts.mode, opts.tolerances, (result.timing or {})["pool_size"], cand.get("saved_sha256") or {})
+        wrong = _recheck(cand_out, ref_out, device, opts.mode, opts.tolerances, (result.timing or {})["pool_size"], cand.saved_sha256)
     except RewrittenFile as exc:
         problems.append(Reason("timed_outputs", f"{exc}: code in the candidate's process changed its timed outputs after they were saved",
                                Verdict.STATIC_VIOLATION))
         wrong = None
     if wrong:
         problems.append(Reason("timed_outputs", wrong, Verdict.WRONG_OUTPUT))
-    if cand.get("malformed_calls"):
-        problems.append(Reason("timed_outputs", f"{_calls(cand['malformed_calls'], cand)} returned another shape, dtype, type or structure "
+    if cand.malformed_calls:
+        problems.append(Reason("timed_outputs", f"{_calls(cand.malformed_calls, cand)} returned another shape, dtype, type or structure "
                                "than the first timed call (exactly torch.Tensor, as when checked)", Verdict.WRONG_OUTPUT))
-    if cand.get("reused_outputs"):
-        problems.append(Reason("timed_outputs", f"{_calls(cand['reused_outputs'], cand)} returned a tensor that an earlier timed call had "
+    if cand.reused_outputs:
+        problems.append(Reason("timed_outputs", f"{_calls(cand.reused_outputs, cand)} returned a tensor that an earlier timed call had "
                                "returned: a result cache does its work outside the timed call", Verdict.TIMING_ESCAPE))
-    prof = cand.get("profile") or {}
-    side = sorted(set(prof.get("streams", [])) - set(prof.get("timed_streams", [])))
-    if prof.get("timed_streams") and side:
-        problems.append(Reason("streams", f"kernels ran on stream(s) {side} besides the timed stream {prof['timed_streams']}: work outside the timer's view", Verdict.TIMING_ESCAPE))
-    if prof.get("event_ms") and prof.get("kernel_ms", 0) > prof["event_ms"] * ESCAPE_SLACK + 0.02:
+    prof = cand.profile
+    side = sorted(set(prof.streams) - set(prof.timed_streams))
+    if prof.timed_streams and side:
+        problems.append(Reason("streams", f"kernels ran on stream(s) {side} besides the timed stream {prof.timed_streams}: work outside the timer's view", Verdict.TIMING_ESCAPE))
+    if prof.event_ms and prof.kernel_ms > prof.event_ms * ESCAPE_SLACK + 0.02:
         problems.append(
-            Reason("timing_escape", f"kernels ran {prof['kernel_ms']:.3f} ms but the timed window saw {prof['event_ms']:.3f} ms: work escaped the timer", Verdict.TIMING_ESCAPE)
+            Reason("timing_escape", f"kernels ran {prof.kernel_ms:.3f} ms but the timed window saw {prof.event_ms:.3f} ms: work escaped the timer", Verdict.TIMING_ESCAPE)
         )
     gpu = result.versions.get("gpu", "")
     peaks = device_peaks(opts.home, device, gpu, workdir) if opts.home else None
-    out_dtype = _first_dtype(shipped["cases"][0]["output"])
+    out_dtype = _first_dtype(shipped.cases[0].output)
     if peaks:
-        report = speed_of_light(shipped.get("bytes"), shipped.get("flops"), peaks, dtype_class(out_dtype))
+        report = speed_of_light(shipped.bytes, shipped.flops, peaks, dtype_class(out_dtype))
         # Bytes torch copied for the forward (allowed layout ops: .contiguous(), cat, pad) are read
         # and written within the timed call too: the floor counts them.
-        copied = 2 * int(cand.get("moved_bytes_per_call") or 0)
-        floor_bytes = (shipped.get("bytes") or 0) + copied if shipped.get("bytes") is not None or copied else None
-        guard = speed_of_light(floor_bytes, shipped.get("flops"), peaks, dtype_class(out_dtype), generous=True)
+        copied = 2 * cand.moved_bytes_per_call
+        floor_bytes = (shipped.bytes or 0) + copied if shipped.bytes is not None or copied else None
+        guard = speed_of_light(floor_bytes, shipped.flops, peaks, dtype_class(out_dtype), generous=True)
         median = result.timing["candidate"]["median_ms"]
         report["candidate_ms"] = median
         report["pct_of_sol"] = 100.0 * report["t_sol_ms"] / median if median else None
@@ -300,7 +313,7 @@ def _apply_guards(result: CheckResult, cand: dict[str, Any], ref_out: Path, cand
                 Reason(
                     "speed_of_light",
                     f"median {median * 1000:.2f} us is below 0.9 x the speed of light ({guard['t_sol_ms'] * 1000:.2f} us for "
-                    f"{floor_bytes} bytes ({copied} of them torch copies), {shipped.get('flops')} flops): the work was not all done",
+                    f"{floor_bytes} bytes ({copied} of them torch copies), {shipped.flops} flops): the work was not all done",
                     Verdict.IMPOSSIBLE_SPEED,
                 )
             )
@@ -309,5 +322,7 @@ def _apply_guards(result: CheckResult, cand: dict[str, Any], ref_out: Path, cand
         result.verdict = problems[0].verdict
 
 
-def _first_dtype(desc: Any) -> str:
-    return _first_dtype(desc[0]) if isinstance(desc, list) else desc.get("dtype", "float32")
+def _first_dtype(desc: OutputSpec) -> str:
+    if isinstance(desc, list):
+        return _first_dtype(desc[0]) if desc else "float32"
+    return desc.dtype or "float32"

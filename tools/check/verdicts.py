@@ -10,7 +10,10 @@ import dataclasses
 import enum
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
+
+if TYPE_CHECKING:
+    from kernelwright.tools.worker.resources_protocol import KernelResources
 
 
 class Verdict(str, enum.Enum):
@@ -49,11 +52,37 @@ class Reason:
     message: str
     verdict: Verdict | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, str]:
         d = {"check": self.check, "message": self.message}
         if self.verdict is not None:
             d["verdict"] = self.verdict.value
         return d
+
+
+class TrialResult(TypedDict):
+    """One trial the candidate ran, as the result reports it (a dict in the CLI's JSON)."""
+
+    case: str
+    variant: str
+    kind: str
+    seed: int
+    grad_mode: str | None
+    ok: bool
+    max_abs_err: float | None
+    rel_err: float | None
+
+
+class VariantSummary(TypedDict, total=False):
+    """One variant as the result reports it: what ran, at what values; or why it was skipped."""
+
+    name: str
+    kind: str
+    constants: dict[str, int | float]
+    cases: int
+    fixed: dict[str, str]  # value left at the shipped one -> the reference's error with it changed
+    description: str  # "N 512 -> 319, ..."
+    skipped_cases: list[dict[str, str]]  # {id, kind, why}
+    skipped: str  # the variant did not run: the reference's error
 
 
 @dataclasses.dataclass
@@ -62,9 +91,10 @@ class CheckResult:
 
     verdict: Verdict
     reasons: list[Reason] = dataclasses.field(default_factory=list)
-    trials: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    trials: list[TrialResult] = dataclasses.field(default_factory=list)
     max_abs_err: float | None = None
     rel_err: float | None = None
+    # The GPU timing's figures (graphs read them as measurements: keys vary with what was timed).
     timing: dict[str, Any] | None = None
     speedup: dict[str, float] | None = None
     mode: str = "strict"
@@ -72,15 +102,15 @@ class CheckResult:
     problem: str = ""
     solution: str = ""
     seeds: list[int] = dataclasses.field(default_factory=list)
-    variants: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    variants: list[VariantSummary] = dataclasses.field(default_factory=list)
     weights_aligned: bool | None = None
     # What the verdict says beside it: the sizes reduced for the CPU, variants or trials not run
     # and why, values a variant left fixed, weights not copied, an opt-in precision.
     notes: list[str] = dataclasses.field(default_factory=list)
-    sizes: dict[str, Any] = dataclasses.field(default_factory=dict)  # knob -> value the shipped trials ran at ({} = the file's)
+    sizes: dict[str, int | float] = dataclasses.field(default_factory=dict)  # knob -> value the shipped trials ran at ({} = the file's)
     tolerance: dict[str, Any] | None = None
     launches: dict[str, int] = dataclasses.field(default_factory=dict)
-    resources: list[dict[str, Any]] | None = None
+    resources: list[KernelResources] | None = None
     roofline: dict[str, Any] | None = None
     versions: dict[str, str] = dataclasses.field(default_factory=dict)
     # With a run's reference cache: "hit", "miss", or "recomputed: <why the cached entry was dropped>".

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from kernelwright.tools.check.baselines import selected_compile_baselines
-from kernelwright.tools.check.plan import VariantPlan, plan_variants
+from kernelwright.tools.check.plan import Number, VariantPlan, plan_variants
 from kernelwright.tools.check.resolved import resolve
 from kernelwright.tools.check.static_scan import scan_solution
 from kernelwright.tools.check.tolerance import DEFAULT, Tolerances, load_tolerances
@@ -39,6 +39,7 @@ from kernelwright.tools.problem import (
 from kernelwright.tools.sandbox.child import sandbox_for, scratch_root
 from kernelwright.tools.sandbox.isolation import Isolation
 from kernelwright.tools.sandbox.policy import SandboxPolicy
+from kernelwright.tools.worker.reference_protocol import OutputSpec, ReferenceReport, TensorSpec
 
 
 @dataclasses.dataclass
@@ -78,7 +79,7 @@ class CheckOptions:
 def plan_cases(problem: Problem, opts: CheckOptions, device: str = "cpu") -> list[VariantPlan]:
     """The variants to run, each with its trials: trial 0 seeded with --seed, the rest secret.
     `problem` is the file as shipped; on the CPU the shipped variant lists the sizes to try."""
-    alternatives: list[dict[str, Any]] = [{}]
+    alternatives: list[dict[str, Number]] = [{}]
     if device == "cpu" and opts.sizes != "full":
         alternatives = cpu_size_alternatives(problem)[0] or [{}]
     return plan_variants(alternatives, seed=opts.seed, trials=5 if opts.mode == "compat" else opts.trials,
@@ -114,16 +115,16 @@ def _start_children(problem: Problem, solution_path: Path, device: str, opts: Ch
     cache = opts.reference_cache
     key = cache.key(problem, device, opts) if cache else None
 
-    def make() -> list[dict[str, Any]]:
-        return [v.to_dict() for v in plan_cases(problem, opts, device)]
+    def make() -> list[VariantPlan]:
+        return plan_cases(problem, opts, device)
 
-    variants = [VariantPlan.from_dict(d) for d in (cache.plan(key, make) if cache else make())]
+    variants = cache.plan(key, make) if cache else make()
     cached, note = cache.get(key) if cache else (None, None)
     folder = CheckFolder(Path(tempfile.mkdtemp(prefix="kw-check-", dir=scratch_root())), problem, solution_path,  # the file as shipped
                          shared=cached.shared if cached else None)
     started = time.monotonic()
     tolerances = {name: list(opts.tolerances.table[name]) for name in opts.tolerances.table}
-    requested = [{**v.to_dict(), "tolerances": tolerances} for v in variants]  # the stress search judges fairness with them
+    requested = [v.model_copy(update={"tolerances": tolerances}) for v in variants]  # the stress search judges fairness with them
     reference = None
     if cached is None or timed:
         if cached is not None:
@@ -139,26 +140,26 @@ def _start_children(problem: Problem, solution_path: Path, device: str, opts: Ch
     return _Children(device, folder, variants, reference, candidate, started, key, cached, note)
 
 
-def timing_only(shipped: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
+def timing_only(shipped: VariantPlan, report: ReferenceReport) -> VariantPlan:
     """The shipped variant's request for a reference child that only times eager (its outputs
     are cached): at the values the cached run resolved, with the trials that ran there, so its
     model's parameters change as the candidate's did if the parameter trial ran."""
-    ran = {c["id"] for c in report["variants"][0]["cases"]} if report.get("variants") else set()
-    return {**shipped, "alternatives": [report.get("shipped_values") or {}], "cases": [c for c in shipped["cases"] if c["id"] in ran]}
+    ran = {c.id for c in report.variants[0].cases} if report.variants else set()
+    return shipped.model_copy(update={"alternatives": [report.shipped_values], "cases": [c for c in shipped.cases if c.id in ran]})
 
 
-def fp32_problem(report: dict[str, Any]) -> bool:
+def fp32_problem(report: ReferenceReport) -> bool:
     """Whether the reference computes in fp32 only (every floating input and output fp32): the
     problems the precision rule holds to IEEE fp32 (docs/integrity.md)."""
-    shipped = report["variants"][0]
-    dtypes = {d.get("dtype") for d in shipped.get("input_spec", []) if "dtype" in d}
-    dtypes |= {d.get("dtype") for c in shipped["cases"] for d in _described(c["output"])}
+    shipped = report.variants[0]
+    dtypes = {d.dtype for d in shipped.input_spec}
+    dtypes |= {d.dtype for c in shipped.cases for d in _described(c.output)}
     floating = {d for d in dtypes if d and (d.startswith("float") or d.startswith("bfloat"))}
     return floating == {"float32"}
 
 
-def _described(desc: Any) -> list[dict[str, Any]]:
-    return [d for item in desc for d in _described(item)] if isinstance(desc, list) else [desc]
+def _described(desc: OutputSpec) -> list[TensorSpec]:
+    return [desc] if isinstance(desc, TensorSpec) else [d for item in desc for d in _described(item)]
 
 
 def timed_on(device: str, opts: CheckOptions) -> bool:
@@ -249,11 +250,11 @@ def _verify(shipped_problem: Problem, solution: Any, opts: CheckOptions, finding
         refs, report = reference.outputs()
         result.phases["reference"] = round(time.monotonic() - children.started, 3)  # from its start
         if opts.reference_cache is not None:
-            opts.reference_cache.put(children.cache_key, [v.to_dict() for v in variants], refs, report, children.folder.shared)
+            opts.reference_cache.put(children.cache_key, variants, refs, report, children.folder.shared)
             result.reference_cache = f"recomputed: {children.cache_note}" if children.cache_note else "miss"
     if not timed and reference is not None:
         reference.close()
-    result.versions.update(report.get("device_facts", {}))
+    result.versions.update(report.device_facts)
     resized_by = cpu_size_alternatives(shipped_problem)[1] if device == "cpu" and opts.sizes != "full" else ""
     plan = resolve(report, resized_by)
     if plan.shipped_values:
@@ -283,7 +284,7 @@ def _verify(shipped_problem: Problem, solution: Any, opts: CheckOptions, finding
     if not (result.accepted and timed):
         candidate.close()  # nothing more to ask it
 
-    shipped = report["variants"][0]
+    shipped = report.variants[0]
     if device == "cpu" and opts.static_resources and j.signatures:
         from kernelwright.tools.resources import compile_resources
 

@@ -7,9 +7,9 @@ import sys
 
 def main(argv: list[str]) -> int:
     role, request_path = argv
-    from kernelwright.tools.worker.common import read_request
+    from pathlib import Path
 
-    req = read_request(request_path)
+    request = Path(request_path).read_text()  # each role reads it into its own request record
     if role == "reference":
         from kernelwright.tools.worker import reference as worker
     elif role == "candidate":
@@ -23,7 +23,7 @@ def main(argv: list[str]) -> int:
     else:
         print(f"unknown worker role {role!r}", file=sys.stderr)
         return 2
-    return worker.main(req)
+    return worker.main(request)
 
 
 if __name__ == "__main__":

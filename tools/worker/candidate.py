@@ -24,6 +24,14 @@ from kernelwright.tools.check.audit import CandidateAudit, Refusal
 from kernelwright.tools.check.code_origin import CodeOrigins
 from kernelwright.tools.check.env_view import restrict_environment
 from kernelwright.tools.check.poison import PoisonPattern
+from kernelwright.tools.worker.candidate_protocol import (
+    CandidateCase,
+    CandidateRequest,
+    CandidateVariant,
+    CheckCommand,
+    TimeCandidateCommand,
+    read_command,
+)
 from kernelwright.tools.worker.common import (
     DTYPES,
     Commands,
@@ -90,10 +98,10 @@ def output_description(out: Any) -> dict[str, Any]:
     return {"type": f"{type(out).__module__}.{type(out).__qualname__}"}
 
 
-def build_model(module, req: dict[str, Any], variant: dict[str, Any], shared: Path, log: EventLog):
-    device = torch.device(req["device"])
-    dtype = DTYPES.get(req.get("precision") or "")
-    name = variant["name"]
+def build_model(module, req: CandidateRequest, variant: CandidateVariant, shared: Path, log: EventLog):
+    device = torch.device(req.device)
+    dtype = DTYPES.get(req.precision or "")
+    name = variant.name
     init_inputs = load_tensors(shared / f"init_{name}.pt")
     seed_everything(42)
     state_before, starts_before = guards.global_state_snapshot(), guards.ThreadStarts.count
@@ -104,7 +112,7 @@ def build_model(module, req: dict[str, Any], variant: dict[str, Any], shared: Pa
         state_changes=guards.diff_state(state_before, guards.global_state_snapshot()),
         new_threads=guards.ThreadStarts.count - starts_before,
     )
-    log.write(event="weights", variant=name, **align_weights(model, load_tensors(shared / f"weights_{name}.pt"), req.get("mode", "strict")))
+    log.write(event="weights", variant=name, **align_weights(model, load_tensors(shared / f"weights_{name}.pt"), req.mode))
     model = model.to(device=device, dtype=dtype) if dtype else model.to(device)
     return model.eval()
 
@@ -135,34 +143,34 @@ def both_ways(n: int, choices: list[Any]) -> list[Any]:
     return picks
 
 
-def run_case(model, case: dict[str, Any], req: dict[str, Any], launches: guards.LaunchCounter, log: EventLog, grad_mode: str = "inference_mode",
+def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards.LaunchCounter, log: EventLog, grad_mode: str = "inference_mode",
              finite_poison: bool | None = None) -> bool:
     """One guarded forward call. Returns False if the run must stop (an exception)."""
-    device = torch.device(req["device"])
-    dtype = DTYPES.get(req.get("precision") or "")
-    shared, outdir = Path(req["shared_dir"]), Path(req["out_dir"])
-    originals = cast_inputs(load_tensors(shared / f"inputs_{case['id']}.pt"), device, dtype)
+    device = torch.device(req.device)
+    dtype = DTYPES.get(req.precision or "")
+    shared, outdir = Path(req.shared_dir), Path(req.out_dir)
+    originals = cast_inputs(load_tensors(shared / f"inputs_{case.id}.pt"), device, dtype)
     call_inputs = clone_inputs(originals)
-    pattern = PoisonPattern.drawn(_rng, finite_poison) if req.get("poison", True) else None
-    guards.poison_allocator(2 * case.get("output_nbytes", 0), device, pattern)
+    pattern = PoisonPattern.drawn(_rng, finite_poison) if req.poison else None
+    guards.poison_allocator(2 * case.output_nbytes, device, pattern)
     own_before = sum(launches.own.values())
     state_before, rng_before, threads_before = guards.global_state_snapshot(), guards.rng_snapshot(), guards.live_threads()
     starts_before = guards.ThreadStarts.count
     accountant = guards.OpAccountant(poison=pattern, inputs=tuple(call_inputs))
     witness = KernelWitness(device)  # on a GPU: the profiler's list of what ran, for the parent
-    log.write(event="call", case=case["id"])
+    log.write(event="call", case=case.id)
     try:
         with witness:
             with GRAD_MODES[grad_mode](), accountant:
                 out = model(*call_inputs)
             device_sync(device)
     except BaseException as exc:  # noqa: BLE001 - the candidate's failure is data
-        log.write(event="error", case=case["id"], kind=classify_exception(exc), error=error_text(exc))
+        log.write(event="error", case=case.id, kind=classify_exception(exc), error=error_text(exc))
         return False
-    saved = save_tensors(outdir / f"out_{case['id']}.pt", plain_cpu(out))
+    saved = save_tensors(outdir / f"out_{case.id}.pt", plain_cpu(out))
     log.write(
         event="result",
-        case=case["id"],
+        case=case.id,
         output_sha256=saved,  # the parent reads the file only if it still holds these bytes
         output=output_description(out),
         own_launches=sum(launches.own.values()) - own_before,
@@ -210,26 +218,26 @@ def prewarm(device: str) -> None:
             pass
 
 
-def check_cases(module, variants: list[dict[str, Any]], req: dict[str, Any], launches: guards.LaunchCounter, log: EventLog):
+def check_cases(module, variants: tuple[CandidateVariant, ...], req: CandidateRequest, launches: guards.LaunchCounter, log: EventLog):
     """Every case of every variant, under the guards. The shipped variant's model, or None if the
     run had to stop (an error event says why)."""
-    shared, shipped = Path(req["shared_dir"]), None
+    shared, shipped = Path(req.shared_dir), None
     for variant in variants:
         # Within each variant, so a cheat keyed on either is caught by the shipped cases already
         # (and named for what it is, not as a shape overfit).
-        n = len(variant["cases"])
+        n = len(variant.cases)
         plan = iter(zip(both_ways(n, list(GRAD_MODES)), both_ways(n, [False, True])))
         try:
             model = build_model(module, req, variant, shared, log)
         except BaseException as exc:  # noqa: BLE001
-            log.write(event="error", stage="init", variant=variant["name"], kind=classify_exception(exc), error=error_text(exc))
+            log.write(event="error", stage="init", variant=variant.name, kind=classify_exception(exc), error=error_text(exc))
             return None
-        for case in variant["cases"]:
-            if case.get("kind") == "params":  # the parameters change in place, as the reference's did
-                change_parameters(model, *variant["transform"])
+        for case in variant.cases:
+            if case.kind == "params":  # the parameters change in place, as the reference's did
+                change_parameters(model, *(variant.transform or ()))
             if not run_case(model, case, req, launches, log, *next(plan)):
                 return None
-        if variant["name"] == "shipped":
+        if variant.name == "shipped":
             shipped = model
     return shipped
 
@@ -243,9 +251,9 @@ def hide_checker_modules() -> None:
         del sys.modules[name]
 
 
-def install_guards(req: dict[str, Any]) -> tuple[guards.LaunchCounter, CandidateAudit]:
+def install_guards(req: CandidateRequest) -> tuple[guards.LaunchCounter, CandidateAudit]:
     """Everything installed before the candidate's code can run (see the module docstring)."""
-    launches = guards.LaunchCounter(Path(req["solution_path"]))
+    launches = guards.LaunchCounter(Path(req.solution_path))
     launches.install()
     if launches.interpreting:
         guards.InterpretedAutotune().install()
@@ -259,26 +267,28 @@ def install_guards(req: dict[str, Any]) -> tuple[guards.LaunchCounter, Candidate
     guards.ThreadStarts.install()
     op_accounting.note_triton()
     op_accounting.install_host_watch()
-    origins = CodeOrigins(req["solution_path"])
+    origins = CodeOrigins(req.solution_path)
     restrict_environment(origins)
     audit = CandidateAudit(origins)
     audit.install()
     return launches, audit
 
 
-def main(req: dict[str, Any]) -> int:
-    prewarm(req["device"])
+def main(request_text: str) -> int:
+    req = CandidateRequest.from_json(request_text)
+    prewarm(req.device)
     launches, audit = install_guards(req)
-    if req.get("serve"):
+    if req.serve:
         # Imported now, before the candidate: what the timing code captures (torch.equal, CUDA
         # events, the clock) is torch's own, whatever the candidate replaces later.
         from kernelwright.tools.worker import candidate_timing
     # The parent sends the event-log key and the cases only once the reference outputs are off the disk.
     commands = Commands(sys.stdin.buffer)
-    go = None if commands.closed else commands.next()
-    if go is None:
+    text = None if commands.closed else commands.next()
+    go = read_command(text) if text is not None else None
+    if not isinstance(go, CheckCommand):
         return 0
-    log = EventLog(Path(req["events_path"]), commands.key)
+    log = EventLog(Path(req.events_path), commands.key)
     state0, threads0, starts0 = guards.global_state_snapshot(), guards.live_threads(), guards.ThreadStarts.count
     log.write(event="start", pid=os.getpid(), interpret=launches.interpreting)
 
@@ -288,10 +298,10 @@ def main(req: dict[str, Any]) -> int:
 
     hide_checker_modules()
     # `runtime_audit: false` only in tests that prove the OS sandbox stops what the audit would.
-    if req.get("runtime_audit", True):
+    if req.runtime_audit:
         audit.arm(report)
     try:
-        module = load_module("kw_solution", req["solution_path"])
+        module = load_module("kw_solution", req.solution_path)
     except BaseException as exc:  # noqa: BLE001
         kind = "compile_error" if isinstance(exc, (SyntaxError, ImportError)) else classify_exception(exc)
         log.write(event="error", stage="load", kind=kind, error=error_text(exc))
@@ -301,12 +311,13 @@ def main(req: dict[str, Any]) -> int:
         state_changes=guards.diff_state(state0, guards.global_state_snapshot()),
         new_threads=max(len(guards.live_threads() - threads0), guards.ThreadStarts.count - starts0),
     )
-    model = check_cases(module, go["variants"], req, launches, log)
+    model = check_cases(module, go.variants, req, launches, log)
     if model is None:
         return 0
     log.write(event="done", own=dict(launches.own), other=dict(launches.other), signatures=list(launches.signatures.values()))
-    command = commands.next() if req.get("serve") else None
-    if command is not None and command["cmd"] == "time":
-        audit.origins.trust(command["problem_path"])  # the problem's get_inputs runs in here
+    text = commands.next() if req.serve else None
+    command = read_command(text) if text is not None else None
+    if isinstance(command, TimeCandidateCommand):
+        audit.origins.trust(command.problem_path)  # the problem's get_inputs runs in here
         candidate_timing.time_candidate(model, command, req, launches, log)
     return 0

@@ -26,6 +26,7 @@ import torch
 
 from kernelwright.tools.check import guards
 from kernelwright.tools.worker.candidate import classify_exception
+from kernelwright.tools.worker.candidate_protocol import CandidateRequest, TimeCandidateCommand
 from kernelwright.tools.worker.common import DTYPES, EventLog, error_text, load_module, save_tensors
 from kernelwright.tools.worker.timing import CallWatch, input_pool, measure, profile_streams, save_outputs
 
@@ -58,13 +59,13 @@ def _blame(exc: BaseException) -> tuple[str, BaseException] | None:
     return None
 
 
-def time_candidate(model: Any, command: dict[str, Any], req: dict[str, Any], launches: guards.LaunchCounter, log: EventLog) -> None:
-    device = torch.device(req["device"])
+def time_candidate(model: Any, command: TimeCandidateCommand, req: CandidateRequest, launches: guards.LaunchCounter, log: EventLog) -> None:
+    device = torch.device(req.device)
     torch.cuda.set_device(device)  # events and the flush on the candidate's GPU
-    dtype = DTYPES.get(req.get("precision") or "")
-    problem = load_module("kw_problem", command["problem_path"], command.get("problem_source"))
+    dtype = DTYPES.get(req.precision or "")
+    problem = load_module("kw_problem", command.problem_path, command.problem_source)
     with torch.inference_mode():
-        pool = input_pool(problem, device, dtype, command["pool_seeds"])
+        pool = input_pool(problem, device, dtype, list(command.pool_seeds))
     state0, rng0 = guards.global_state_snapshot(), guards.rng_snapshot()
     threads0, starts0, own0 = guards.live_threads(), guards.ThreadStarts.count, launches.own_total
     accountant = guards.OpAccountant(poison=None)
@@ -72,9 +73,9 @@ def time_candidate(model: Any, command: dict[str, Any], req: dict[str, Any], lau
     forward = _calling(model)
     try:
         with torch.inference_mode():
-            measured = measure(forward, pool, device, compat=req.get("mode") == "compat", watch=watch, warmup_guard=accountant)
-            profile = profile_streams(forward, measured["buffers"])
-            outdir = Path(command["outputs_dir"])
+            measured = measure(forward, pool, device, compat=req.mode == "compat", watch=watch, warmup_guard=accountant)
+            profile = profile_streams(forward, measured.buffers)
+            outdir = Path(command.outputs_dir)
             digests = save_outputs(outdir, [(slot, out) for slot, _, out in watch.kept])
             digests["timed_samples.pt"] = save_tensors(outdir / "timed_samples.pt", watch.sampled())
     except BaseException as exc:  # noqa: BLE001 - reported, whoever is to blame
@@ -86,24 +87,24 @@ def time_candidate(model: Any, command: dict[str, Any], req: dict[str, Any], lau
         return
     log.write(
         event="timing",
-        stats=measured["stats"],
-        warmup_calls=measured["warmup_calls"],
-        flush_bytes=measured["flush_bytes"],
-        host_call_us=measured["host_call_us"],
-        head_start_us=measured["head_start_us"],
+        stats=measured.stats,
+        warmup_calls=measured.warmup_calls,
+        flush_bytes=measured.flush_bytes,
+        host_call_us=measured.host_call_us,
+        head_start_us=measured.head_start_us,
         profile=profile,
         saved_outputs=len(digests) - 1,
         saved_sha256=digests,  # the parent re-checks these files only if they still hold these bytes
         checked_calls=sorted(index for _, index, _ in watch.kept),
         sampled_calls=len(watch.samples),
         malformed_calls=watch.malformed,
-        timed_calls=measured["stats"]["n"],
+        timed_calls=measured.stats["n"],
         calls_without_own_launch=watch.without_own_launch,
         reused_outputs=watch.reused,
         own_launches=launches.own_total - own0,
         compute_ops=dict(accountant.compute_ops),
         host_ops=dict(accountant.host_ops),
-        moved_bytes_per_call=accountant.moved_bytes // max(measured["warmup_calls"], 1),
+        moved_bytes_per_call=accountant.moved_bytes // max(measured.warmup_calls, 1),
         state_changes=guards.diff_state(state0, guards.global_state_snapshot()),
         rng_changed=not _equal(rng0, guards.rng_snapshot()),
         new_threads=max(len(guards.live_threads() - threads0), guards.ThreadStarts.count - starts0),

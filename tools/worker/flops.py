@@ -17,6 +17,7 @@ import torch
 
 from kernelwright.tools.worker.common import as_list, error_text, load_module, read_request, seed_everything
 from kernelwright.tools.worker.reference import describe_output, tensor_bytes
+from kernelwright.tools.worker.reference_protocol import spec_json
 
 TOP_OPS = 8
 
@@ -41,7 +42,7 @@ def measure(module: Any, device: str) -> dict[str, Any]:
     ops = {str(op): int(n) for op, n in counter.get_flop_counts().get("Global", {}).items()}
     top = dict(sorted(ops.items(), key=lambda kv: -kv[1])[:TOP_OPS])
     params = list(model.parameters()) + list(model.buffers())
-    output = describe_output(out)
+    output = spec_json(describe_output(out))
     return {
         "bytes": tensor_bytes(inputs) + tensor_bytes(params) + tensor_bytes(out),
         "input_bytes": tensor_bytes(inputs),
@@ -49,7 +50,7 @@ def measure(module: Any, device: str) -> dict[str, Any]:
         "output_bytes": tensor_bytes(out),
         "flops": int(counter.get_total_flops()),
         "flops_by_op": top,
-        "inputs": [describe_output(v) if isinstance(v, torch.Tensor) else {"value": repr(v)[:80]} for v in inputs],
+        "inputs": [spec_json(describe_output(v)) if isinstance(v, torch.Tensor) else {"value": repr(v)[:80]} for v in inputs],
         "output": output,
         "dtype": first_dtype(output),
     }

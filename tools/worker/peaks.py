@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import statistics
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -45,8 +45,17 @@ def matmul_rate(device: torch.device, dtype: torch.dtype, n: int = 8192) -> floa
     return 2 * n**3 / (ms / 1000)
 
 
-def main(req: dict[str, Any]) -> int:
-    device = torch.device(req["device"])
+@dataclasses.dataclass(frozen=True)
+class PeaksRequest:
+    """Written by `profile.roofline.device_peaks`."""
+
+    device: str
+    result_path: str
+
+
+def main(request_text: str) -> int:
+    req = PeaksRequest(**json.loads(request_text))
+    device = torch.device(req.device)
     torch.cuda.set_device(device)
     props = torch.cuda.get_device_properties(device)
     result = {
@@ -61,5 +70,5 @@ def main(req: dict[str, Any]) -> int:
         },
         "torch": torch.__version__,
     }
-    Path(req["result_path"]).write_text(json.dumps(result))
+    Path(req.result_path).write_text(json.dumps(result))
     return 0

@@ -13,8 +13,13 @@ from typing import Any
 import torch
 
 from kernelwright.tools.check import guards
-from kernelwright.tools.worker.common import as_list, error_text, load_module, seed_everything
-from kernelwright.tools.worker.reference import generate_inputs
+from kernelwright.tools.worker.common import (
+    as_list,
+    error_text,
+    generate_inputs,
+    load_module,
+    seed_everything,
+)
 
 INPUT_SEED = 1234
 

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from kernelwright.tools.worker.common import load_module
+from kernelwright.tools.worker.events import KernelArg, KernelSignature
+from kernelwright.tools.worker.resources_protocol import KernelResources, ResourcesRequest
 
 # torch dtype name -> Triton pointer element type (manual fallback only).
 PTR_TYPES = {
@@ -64,28 +66,28 @@ def find_kernel(module: Any, name: str) -> Any:
     raise Unsupported(f"no JITFunction named {name!r} at module level (found {kind})")
 
 
-def fake_value(arg: dict[str, Any]) -> Any:
+def fake_value(arg: KernelArg) -> Any:
     """A stand-in with what specialization looks at: dtype and 16-byte alignment, or the value."""
     import torch
 
-    kind = arg["kind"]
+    kind = arg.kind
     if kind == "tensor":
-        dtype = getattr(torch, arg["dtype"], None)
+        dtype = getattr(torch, arg.dtype or "", None)
         if not isinstance(dtype, torch.dtype):
-            raise Unsupported(f"argument {arg['name']}: unknown dtype {arg['dtype']}")
+            raise Unsupported(f"argument {arg.name}: unknown dtype {arg.dtype}")
         return torch.empty(1, dtype=dtype)
     if kind == "constexpr":
-        value = arg["value"]
+        value = arg.value
         if isinstance(value, str) and value.startswith("triton.language."):
             import triton.language as tl
 
             return getattr(tl, value.removeprefix("triton.language."), value)
         return value
     if kind in ("int", "float", "bool"):
-        return arg["value"]
+        return arg.value
     if kind == "none":
         return None
-    raise Unsupported(f"argument {arg['name']}: cannot rebuild {arg.get('repr', kind)}")
+    raise Unsupported(f"argument {arg.name}: cannot rebuild {arg.repr or kind}")
 
 
 def binder_spec(fn: Any, kwargs: dict[str, Any], backend: Any) -> tuple[dict, dict, dict, dict]:
@@ -154,15 +156,15 @@ def ptx_mix(ptx: str) -> dict[str, int]:
     return {"ptx_lines": ptx.count("\n"), **mix}
 
 
-def compile_one(module: Any, sig: dict[str, Any], arch: int) -> dict[str, Any]:
+def compile_one(module: Any, sig: KernelSignature, arch: int) -> KernelResources:
     import triton
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
     from triton.compiler.compiler import make_backend
 
-    fn = find_kernel(module, sig["kernel"])
-    kwargs = {a["name"]: fake_value(a) for a in sig["args"]}
-    kwargs.update(num_warps=sig.get("num_warps", 4), num_stages=sig.get("num_stages", 3))
+    fn = find_kernel(module, sig.kernel)
+    kwargs = {a.name: fake_value(a) for a in sig.args}
+    kwargs.update(num_warps=sig.num_warps, num_stages=sig.num_stages)
     target = GPUTarget("cuda", arch, 32)
     try:
         signature, constexprs, attrs, options = binder_spec(fn, kwargs, make_backend(target))
@@ -173,7 +175,7 @@ def compile_one(module: Any, sig: dict[str, Any], arch: int) -> dict[str, Any]:
         compiled = triton.compile(ASTSource(fn, signature, constexprs, attrs), target=target, options=options)
     meta = compiled.metadata
     return {
-        "kernel": sig["kernel"],
+        "kernel": sig.kernel,
         "arch": f"sm_{arch}",
         "triton": triton.__version__,
         **parse_ptxas_log(log.getvalue()),
@@ -194,25 +196,26 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:300]
 
 
-def main(req: dict[str, Any]) -> int:
+def main(request_text: str) -> int:
     os.environ.pop("TRITON_INTERPRET", None)
     os.environ["TRITON_DUMP_PTXAS_LOG"] = "1"
     os.environ["TRITON_ALWAYS_COMPILE"] = "1"
-    out = Path(req["result_path"])
-    results: list[dict[str, Any]] = []
+    req = ResourcesRequest.model_validate_json(request_text)  # before the solution's code loads
+    out = Path(req.result_path)
+    results: list[KernelResources] = []
     module: Any = None
     try:
-        module = load_module("kw_solution", req["solution"])
+        module = load_module("kw_solution", req.solution)
     except Exception as exc:  # every kernel gets the reason
         import_error = f"importing the solution failed: {one_line(exc)}"
-    for sig in req["signatures"]:
+    for sig in req.signatures:
         try:
             if module is None:
                 raise Unsupported(import_error)
-            results.append(compile_one(module, sig, int(req.get("arch", 90))))
+            results.append(compile_one(module, sig, req.arch))
         except Exception as exc:  # the solution's fault: one error entry, keep going
-            results.append({"kernel": sig["kernel"], "error": one_line(exc)})
+            results.append({"kernel": sig.kernel, "error": one_line(exc)})
         tmp = out.with_suffix(".tmp")
-        tmp.write_text(json.dumps(results, default=str))
+        tmp.write_text(json.dumps(results, default=str))  # default=str: a Triton version object
         tmp.replace(out)
     return 0

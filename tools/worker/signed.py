@@ -3,7 +3,7 @@
 
 - `EventLog`: the worker's append-only JSON-lines progress, each line numbered and signed with
   an HMAC under a key the parent sent through stdin, so lines forged, reordered or replayed by
-  code in the worker's process are detected by the parent (`read_events`).
+  code in the worker's process are detected by the parent (`read_event_bodies`).
 - `command_line` / `Commands`: the parent's commands to a worker that stays up for several steps,
   signed the same way under a different domain.
 """
@@ -80,10 +80,9 @@ class TamperedLog(Exception):
     """The event log holds a line that the worker did not write (or a command the parent did not send)."""
 
 
-def command_line(key: bytes, seq: int, command: dict[str, Any]) -> bytes:
-    """One parent-to-worker command: JSON with its sequence number and an HMAC (domain "cmd:",
-    so an event line can never pass for a command)."""
-    body = _dumps(command, sort_keys=True)
+def command_line(key: bytes, seq: int, body: str) -> bytes:
+    """One parent-to-worker command (`body`, its JSON text: see `requests`) with its sequence
+    number and an HMAC (domain "cmd:", so an event line can never pass for a command)."""
     return (_dumps({"seq": seq, "body": body, "mac": _sign(key, seq, "cmd:" + body)}) + "\n").encode()
 
 
@@ -103,8 +102,9 @@ class Commands:
     def closed(self) -> bool:
         return len(self.key) != KEY_BYTES
 
-    def next(self) -> dict[str, Any] | None:
-        """The next command, or None when the parent closed the pipe (nothing more to do)."""
+    def next(self) -> str | None:
+        """The next command's JSON text (`requests` reads it), or None when the parent closed the
+        pipe (nothing more to do)."""
         line = self.stream.readline()
         if not line.strip():
             return None
@@ -113,12 +113,13 @@ class Commands:
         if seq != self.seq or not _compare_digest(str(mac), _sign(self.key, seq, "cmd:" + body)):
             raise TamperedLog(f"command {self.seq} was not sent by the checker")
         self.seq += 1
-        return _loads(body)
+        return str(body)
 
 
-def read_events(path: Path, key: bytes) -> list[dict[str, Any]]:
-    """Verified events in order. A torn final line (a killed child) is dropped; any other bad,
-    unsigned, reordered or replayed line raises TamperedLog."""
+def read_event_bodies(path: Path, key: bytes) -> list[str]:
+    """The verified events' bodies (JSON text) in order; `events.parse_events` reads them into
+    records. A torn final line (a killed child) is dropped; any other bad, unsigned, reordered or
+    replayed line raises TamperedLog."""
     if not path.exists():
         return []
     lines = path.read_text().splitlines()
@@ -133,5 +134,5 @@ def read_events(path: Path, key: bytes) -> list[dict[str, Any]]:
             raise TamperedLog(f"line {n + 1} is not a worker event") from exc
         if seq != len(events) or not _compare_digest(str(mac), _sign(key, seq, body)):
             raise TamperedLog(f"line {n + 1} was not written by the worker (bad signature or order)")
-        events.append(json.loads(body))
+        events.append(str(body))
     return events

@@ -14,6 +14,7 @@ and toolchain, this file's `main` (the torch.compile baselines).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import statistics
@@ -22,7 +23,7 @@ from collections import deque
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import torch
 
@@ -32,16 +33,65 @@ from kernelwright.tools.worker.common import (
     DTYPES,
     as_list,
     cast_inputs,
+    generate_inputs,
     load_module,
     plain_cpu,
     save_tensors,
     seed_everything,
     write_json_atomic,
 )
-from kernelwright.tools.worker.reference import generate_inputs
 
 # Captured at import, which in the candidate's process is before its code runs.
 _Event, _synchronize, _clock = torch.cuda.Event, torch.cuda.synchronize, time.perf_counter
+
+class StatsJson(TypedDict):
+    """Event-timed calls' statistics as a worker writes them (the parent reads them as
+    `events.TimingStats`; a plain dict here: the candidate's process writes it through the
+    signed log's captured json)."""
+
+    median_ms: float
+    mean_ms: float
+    iqr_ms: float
+    min_ms: float
+    n: int
+    statistic: str
+    value_ms: float
+
+
+class StreamProfileJson(TypedDict):
+    """`profile_streams`' answer (the parent reads it as `events.StreamProfile`)."""
+
+    calls: int
+    kernels: int
+    streams: list[int | None]
+    timed_streams: list[int | None]
+    kernel_ms: float
+    event_ms: float
+    names: list[str]
+    kernel_names: list[str]
+
+
+class TimedSamples(TypedDict):
+    """Every timed call's values at the sampled positions (saved with torch.save, loaded by the
+    parent with weights_only=True: plain containers only)."""
+
+    positions: list[torch.Tensor]  # per output tensor, the flat positions read
+    calls: list[tuple[int, int]]  # per call: (call index, input slot)
+    values: list[torch.Tensor]  # per output tensor, the values read, stacked over the calls
+
+
+@dataclasses.dataclass
+class Measured:
+    """What `measure` found; `buffers` are the call buffers, kept for the caller's further calls."""
+
+    stats: StatsJson
+    warmup_calls: int
+    flush_bytes: int
+    flush: str
+    host_call_us: float  # the warm-up calls' median host time (a candidate's runs under its op accounting)
+    head_start_us: float
+    buffers: list[Any]
+
 
 WARMUP_MIN_CALLS, WARMUP_MIN_MS = 10, 25.0
 TIMED_CALLS, TIMED_BUDGET_S, TIMED_MIN_CALLS = 100, 1.0, 10
@@ -173,7 +223,7 @@ class CallWatch:
         picked = torch.arange(n) if n <= self.sample else torch.randint(n, (self.sample,), generator=self._gen)
         return picked.to(t.device)
 
-    def sampled(self) -> dict[str, Any] | None:
+    def sampled(self) -> TimedSamples | None:
         """The samples as CPU tensors: positions per output tensor, and per call its index, input
         slot and values (one tensor per output tensor, stacked over the calls)."""
         if not self.samples:
@@ -219,7 +269,7 @@ def timed_calls(model, buffers, pool, flush: L2Flush, n_max: int, budget_s: floa
     return [s.elapsed_time(e) for s, e in zip(starts[:n], ends[:n])]
 
 
-def stats(ms: list[float], mean: bool) -> dict[str, Any]:
+def stats(ms: list[float], mean: bool) -> StatsJson:
     ordered = sorted(ms)
     q = statistics.quantiles(ordered, n=4) if len(ordered) >= 2 else [ordered[0]] * 3
     return {
@@ -233,7 +283,7 @@ def stats(ms: list[float], mean: bool) -> dict[str, Any]:
     }
 
 
-def measure(model, pool: list[list[Any]], device: torch.device, compat: bool, watch: CallWatch | None = None, warmup_guard: Any = None) -> dict[str, Any]:
+def measure(model, pool: list[list[Any]], device: torch.device, compat: bool, watch: CallWatch | None = None, warmup_guard: Any = None) -> Measured:
     """Warm-up, then the timed calls (call under torch.inference_mode()). `warmup_guard`, a context
     manager, is entered around each warm-up call (the candidate's op accounting)."""
     buffers = [v.clone() if isinstance(v, torch.Tensor) else v for v in pool[0]]
@@ -255,11 +305,11 @@ def measure(model, pool: list[list[Any]], device: torch.device, compat: bool, wa
         ahead = HeadStart(device)
         ahead.cover(host_s)
         ms = timed_calls(model, buffers, pool, flush, TIMED_CALLS, TIMED_BUDGET_S, TIMED_MIN_CALLS, watch, head_start=ahead)
-    result = {"stats": stats(ms, mean=compat), "warmup_calls": warm_calls, "flush_bytes": flush.nbytes, "flush": flush.mode,
-              # the warm-up calls' median host time (a candidate's runs under its op accounting)
-              "host_call_us": round(statistics.median(host_s) * 1e6, 1), "head_start_us": round(ahead.seconds * 1e6, 1) if ahead else 0.0}
+    result = Measured(stats=stats(ms, mean=compat), warmup_calls=warm_calls, flush_bytes=flush.nbytes, flush=flush.mode,
+                      host_call_us=round(statistics.median(host_s) * 1e6, 1), head_start_us=round(ahead.seconds * 1e6, 1) if ahead else 0.0,
+                      buffers=buffers)
     del flush
-    return {**result, "buffers": buffers}
+    return result
 
 
 def save_outputs(outdir: Path, items: list[tuple[int, Any]]) -> dict[str, str]:
@@ -272,7 +322,7 @@ def save_outputs(outdir: Path, items: list[tuple[int, Any]]) -> dict[str, str]:
 MARKER = "spin_kernel"  # torch.cuda._sleep's kernel: marks which stream is the timed one
 
 
-def profile_streams(model, buffers, calls: int = 5) -> dict[str, Any]:
+def profile_streams(model, buffers, calls: int = 5) -> StreamProfileJson:
     """Kernels of a few synchronised calls on every stream: the streams the implementation used
     besides the timed (current) one, and its kernel time against the event time."""
     from torch.profiler import ProfilerActivity, profile
@@ -308,6 +358,7 @@ WITNESS_NAMES_MAX = 200
 
 def profiled_kernels(prof: Any) -> list[dict[str, Any]]:
     """The kernel events of a finished torch.profiler session (from its Chrome trace)."""
+    # Chrome-trace events as torch.profiler exports them: free-form external JSON.
     import os
     import tempfile
 
@@ -354,25 +405,43 @@ def build_reference(module: Any, device: torch.device, dtype: torch.dtype | None
     return (model.to(device=device, dtype=dtype) if dtype else model.to(device)).eval()
 
 
-def main(req: dict[str, Any]) -> int:
-    """Time the torch.compile baselines named in `req["baselines"]`, one after the other in this
+@dataclasses.dataclass(frozen=True)
+class BaselinesRequest:
+    """The baselines child's request (`check.baselines.compiled_baselines` writes it)."""
+
+    problem_path: str
+    problem_source: str | None
+    device: str
+    precision: str | None
+    pool_seeds: list[int]
+    baselines: list[str]
+    result_path: str
+
+
+class BaselineError(TypedDict):
+    error: str
+
+
+def main(request_text: str) -> int:
+    """Time the torch.compile baselines named in the request, one after the other in this
     process; the result file is rewritten after each, so one that crashes keeps the others."""
-    device = torch.device(req["device"])
+    req = BaselinesRequest(**json.loads(request_text))
+    device = torch.device(req.device)
     torch.cuda.set_device(device)
-    dtype = DTYPES.get(req.get("precision") or "")
-    module = load_module("kw_problem", req["problem_path"], req.get("problem_source"))
-    results: dict[str, Any] = {}
-    out = Path(req["result_path"])
+    dtype = DTYPES.get(req.precision or "")
+    module = load_module("kw_problem", req.problem_path, req.problem_source)
+    results: dict[str, StatsJson | BaselineError] = {}
+    out = Path(req.result_path)
     with torch.inference_mode():
-        pool = input_pool(module, device, dtype, req["pool_seeds"])
-        for name in req["baselines"]:
+        pool = input_pool(module, device, dtype, req.pool_seeds)
+        for name in req.baselines:
             results[name] = {"error": "the worker died while compiling or timing it"}
             write_json_atomic(out, results)
             try:
                 torch._dynamo.reset()
                 model = torch.compile(build_reference(module, device, dtype), mode=COMPILE_MODES[name])
                 measured = measure(model, pool, device, compat=False)
-                results[name] = measured["stats"]
+                results[name] = measured.stats
                 del model, measured
             except Exception as exc:  # noqa: BLE001 - a baseline that fails to compile is reported, not fatal
                 lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()] or [type(exc).__name__]

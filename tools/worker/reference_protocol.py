@@ -1,0 +1,139 @@
+"""What the parent and the reference worker say to each other: its request, its signed timing
+commands, its report (reference.result.json) and its eager timings.
+
+The reference child runs the problem's code (the user's, not a candidate's): the worker builds
+these records and writes their JSON; the parent reads the report and timings back through
+`wire.from_child` (strict: a malformed one is the checker's failure, never a verdict).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from typing_extensions import TypeAliasType
+
+from kernelwright.tools.check.plan import Number, VariantPlan
+from kernelwright.tools.worker.events import TimingStats
+from kernelwright.tools.worker.wire import WireRecord
+
+
+class ReferenceRequest(BaseModel):
+    """The reference worker's request file (reference.request.json), written by the parent."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    problem_path: str
+    variants: list[VariantPlan]
+    device: str
+    precision: str | None
+    mode: str
+    shared_dir: str
+    private_dir: str
+    result_path: str
+    serve: bool
+    outputs: bool = True  # False: the run's outputs are cached; this child only times eager
+
+
+class TimeEagerCommand(BaseModel):
+    """Time the reference eager on the timing pool; with `outputs_dir`, also save its output for
+    every pool slot."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    pool_seeds: list[int]
+    outputs_dir: str | None
+    result_path: str
+    cmd: str = "time"
+
+
+class TensorSpec(WireRecord):
+    """A tensor the reference produced or took: shape and dtype (`reference.describe_output`);
+    a non-tensor output names its `type`, a non-tensor input its `value` (repr)."""
+
+    shape: list[int] | None = None
+    dtype: str | None = None
+    type: str | None = None
+    value: str | None = None
+
+
+# A reference output: one tensor's description, or a list of them (nested as the output is).
+OutputSpec = TypeAliasType("OutputSpec", "TensorSpec | list[OutputSpec]")
+
+
+def spec_json(spec: OutputSpec) -> object:
+    """A description as plain JSON, without the fields it does not have (what `profile.roofline`
+    and the flops worker's report read)."""
+    if isinstance(spec, TensorSpec):
+        return spec.model_dump(exclude_none=True)
+    return [spec_json(s) for s in spec]
+
+
+class CaseReport(WireRecord):
+    id: str
+    seed: int
+    kind: str
+    detail: str
+    output: OutputSpec
+
+
+class SkippedCase(WireRecord):
+    id: str
+    kind: str
+    why: str
+
+
+class VariantReport(WireRecord):
+    """One variant the reference ran: its values, its trials, and what a stress or params trial skipped."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    name: str
+    kind: str
+    constants: dict[str, Number]
+    cases: list[CaseReport]
+    skipped_cases: list[SkippedCase]
+    transform: list[float] | None = None
+    # The first trial's minimum traffic and flops (the speed of light's inputs).
+    bytes: int | None = None
+    flops: int | None = None
+    input_spec: list[TensorSpec] = []
+    fixed: dict[str, str] = {}  # value left at the shipped one -> the reference's error with it changed
+    from_: dict[str, Number] = Field(default={}, alias="from")  # the shipped values the constants replace
+
+
+class SkippedVariant(WireRecord):
+    name: str
+    kind: str
+    error: str
+    fixed: dict[str, str] = {}
+
+
+class FailedAttempt(WireRecord):
+    values: dict[str, Number]
+    error: str
+
+
+class ReferenceReport(WireRecord):
+    """The reference worker's report: the variants it ran and skipped, the values the shipped one
+    ran at, and either `ok` or why not (`error`: the problem's; `checker_error`: the checker's)."""
+
+    variants: list[VariantReport] = []
+    skipped_variants: list[SkippedVariant] = []
+    shipped_values: dict[str, Number] = {}
+    ok: bool = False
+    error: str | None = None
+    attempts: list[FailedAttempt] = []
+    checker_error: str | None = None
+    device_facts: dict[str, str] = {}
+
+
+class EagerTiming(WireRecord):
+    """One `TimeEagerCommand`'s answer."""
+
+    stats: TimingStats
+    warmup_calls: int
+    flush_bytes: int
+    saved_outputs: int | None = None
+
+
+REPORT: TypeAdapter[ReferenceReport] = TypeAdapter(ReferenceReport)
+EAGER_TIMING: TypeAdapter[EagerTiming] = TypeAdapter(EagerTiming)
