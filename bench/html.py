@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from kernelwright.graphs.traces import plots
+from kernelwright.graphs.traces.records import RooflineDigest
 from kernelwright.graphs.traces.render import render
 
 
@@ -17,7 +18,7 @@ def _problem_view(r: dict[str, Any]) -> dict[str, Any]:
     if r.get("accepted") and r.get("run_dir") and (Path(r["run_dir"]) / "solution.py").is_file():
         solution = (Path(r["run_dir"]) / "solution.py").read_text(errors="replace")
     roofline_uri = None
-    roofline = r.get("roofline")
+    roofline = RooflineDigest.of(r.get("roofline"))
     if roofline:
         attempt = {"candidate_id": "best", "iteration": 1, "verdict": r.get("verdict"), "median_ms": r.get("median_ms")}
         fig = plots.roofline_figure(roofline, plots.roofline_points([attempt], roofline), str(r.get("problem")))

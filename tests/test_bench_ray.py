@@ -137,7 +137,7 @@ def test_ray_bench_records_where_each_problem_ran_and_files_it_in_the_driver_hom
         assert where["pid"] != os.getpid() and where["actor"] in ("ray-cpu-0", "ray-cpu-1")
         # The actor's run, filed by the driver: its trace row (naming the suite's file) and steps,
         # its run folder in the bench's.
-        assert traces.run(r["run_id"])["problem"] == r["path"] == str(PROBLEMS / f"{r['problem']}.py")
+        assert traces.run(r["run_id"]).problem == r["path"] == str(PROBLEMS / f"{r['problem']}.py")
         assert traces.steps(r["run_id"])
         run_dir = Path(r["run_dir"])
         assert run_dir == home / "bench" / "ray" / "problems" / r["problem"] / "run"

@@ -15,6 +15,7 @@ from browser import CHROMIUM, pixels_near, screenshot
 from kernelwright.bench.chart import draw_chart
 from kernelwright.bench.html import bench_html
 from kernelwright.bench.scoring import summarize
+from kernelwright.configs import validate
 from kernelwright.graphs.traces.plots import EAGER_COLOR, ROOF_COLOR
 from kernelwright.graphs.traces.store import TraceStore
 
@@ -57,7 +58,7 @@ def test_the_bench_report_shows_the_chart_a_roofline_and_the_code(tmp_path):
 def test_traces_serve_lists_runs_and_refreshes_a_running_one(tmp_path):
     home = tmp_path / "home"
     store = TraceStore(home / "traces.db")
-    store.start_run("live-1", str(PROBLEMS / "gelu_scale.py"), "expert", None, {"check": {"device": "cpu"}}, "cpu", {})
+    store.start_run("live-1", str(PROBLEMS / "gelu_scale.py"), "expert", None, validate({"check": {"device": "cpu"}}, "test"), "cpu", {})
     store.add_step("live-1", "plan", "planner", time.time(), 0.5, {"plan": "STRATEGY: <b>fuse</b>", "iteration": 1})
     proc = subprocess.Popen([sys.executable, "-m", "kernelwright", "traces", "serve", "--port", "0", "--home", str(home)],
                             stderr=subprocess.PIPE, text=True)
