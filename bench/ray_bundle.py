@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from kernelwright.bench.store import write_json_atomic
+from kernelwright.configs import RawConfig
+from kernelwright.graphs.traces.records import TraceRun, TraceStep
 from kernelwright.tools.sqlite import open_sqlite
 
 # LangGraph's SqliteSaver tables, keyed by thread (= run id).
@@ -47,7 +49,7 @@ class ProblemParcel:
     source: str
     sidecars: dict[str, str]  # file name -> text: NAME.tolerance.json and the like, next to the problem
     config_text: str | None  # the bench's config.yaml, if it has one
-    overrides: dict[str, Any]
+    overrides: RawConfig  # the bench's run flags, not validated yet
     lessons_jsonl: str  # the driver's memory (MemoryStore.export_jsonl): retrieval sees what earlier problems learned
 
 
@@ -62,8 +64,8 @@ class RunBundle:
     result: dict[str, Any]  # the bench record (bench.records); its paths are still the actor's
     placement: Placement
     run_files: dict[str, bytes]  # path under the run folder -> content
-    trace_run: dict[str, Any] | None  # the run's row of traces.db (None if the run never started)
-    trace_steps: list[dict[str, Any]]
+    trace_run: TraceRun | None  # the run's row of traces.db (None if the run never started)
+    trace_steps: list[TraceStep]
     checkpoints: dict[str, TableRows]  # table -> the run's rows of checkpoints.db
     lessons_jsonl: str
     log: str  # the run's progress and errors
@@ -120,9 +122,9 @@ def file_bundle(bundle: RunBundle, home: Path, workdir: Path, result_path: Path,
     if bundle.trace_run is not None:
         trace = TraceStore(home / "traces.db")
         # The run's problem is the suite's file, not the actor's scratch copy (gone with the actor).
-        trace.db["runs"].upsert({**bundle.trace_run, "problem": problem_path}, pk="run_id", alter=False)
+        trace.db["runs"].upsert({**bundle.trace_run.to_row(), "problem": problem_path}, pk="run_id", alter=False)
         if bundle.trace_steps:
-            trace.db["steps"].upsert_all(bundle.trace_steps, pk=("run_id", "idx"))
+            trace.db["steps"].upsert_all([step.to_row() for step in bundle.trace_steps], pk=("run_id", "idx"))
         trace.db.conn.close()
     _write_checkpoints(home, bundle.checkpoints)
     with MemoryStore.in_home(home) as memory:

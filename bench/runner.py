@@ -22,6 +22,7 @@ from kernelwright.bench.plan import discover, plan_slots
 from kernelwright.bench.records import failed_record
 from kernelwright.bench.reports import write_reports
 from kernelwright.bench.store import BenchFolder
+from kernelwright.configs import RawConfig
 from kernelwright.tools.problem import InputError
 
 CONFIG_COPY = "config.yaml"
@@ -32,7 +33,7 @@ class BenchRequest:
     folder: str | None  # DIR; on resume it may be omitted (the stored one) or point to a moved copy
     home: Path
     config_path: str | None = None
-    overrides: dict[str, Any] = dataclasses.field(default_factory=dict)  # the run flags, as `run` builds them
+    overrides: RawConfig = dataclasses.field(default_factory=dict)  # the run flags, as `run` builds them (not validated yet)
     device: str = "auto"
     jobs: int | None = None
     filters: list[str] = dataclasses.field(default_factory=list)
