@@ -86,11 +86,12 @@ def served_context(state: RunState, context: object) -> tuple[RunContext, RunSta
         return context, {}
     from langgraph.config import get_config
 
-    from kernelwright.graphs.studio import policy_of
+    from kernelwright.graphs.studio import StudioSettings
 
-    settings = get_config().get("configurable") or {}
-    run_id = str(settings.get("thread_id") or "studio")
-    ctx = context.run_context(run_id, *policy_of(settings))
+    # The policy and approvals the factory built the graph with (make_graph).
+    settings = StudioSettings.of(get_config())
+    run_id = settings.thread_id or "studio"
+    ctx = context.run_context(run_id, settings.policy, settings.approve)
     return ctx, ({} if state.get("problem") else first_state(run_id, ctx.problem_path))
 
 

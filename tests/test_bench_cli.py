@@ -55,7 +55,7 @@ def test_bench_agrees_with_each_run(subset):
         assert r["speedup"] is None and run_report["best"]["speedup"] is None  # no timing on the CPU
         assert r["pct_sol"] is None and run_report["best"]["pct_of_sol"] is None
         # % of SoL comes from the run's checkpointed best attempt: read, and empty on the CPU.
-        assert r["pct_sol"] is None and best_check(tmp / "home", r["run_id"])["timing"] is None
+        assert r["pct_sol"] is None and best_check(tmp / "home", r["run_id"]).timing is None
         assert r["tokens"] == run_report["usage"]["total_tokens"] == 0
         assert traces.run(r["run_id"]).status == "finished"
     conv = by_name["conv2d_relu"]

@@ -153,11 +153,11 @@ def test_ray_bench_records_where_each_problem_ran_and_files_it_in_the_driver_hom
     from kernelwright.bench.worker import best_check
 
     check = best_check(home, accepted["run_id"])  # None without the run's checkpoints
-    assert check is not None and check["timing"] is None
+    assert check is not None and check.timing is None
     from kernelwright.tools.sandbox import warm
 
     if warm.available() is None:  # the actor's checks forked from its own zygote
-        assert "warm worker: forked from a zygote, confined by Landlock" in check["isolation"]["notes"]
+        assert "warm worker: forked from a zygote, confined by Landlock" in check.isolation["notes"]
 
 
 def test_ctrl_c_stops_the_actors_and_a_resume_runs_only_the_rest(tmp_path):
