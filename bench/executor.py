@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Protocol
 
-from kernelwright.bench.records import BenchRecord, BenchResult
+from kernelwright.agents.records import Record
+from kernelwright.bench.records import BenchResult
 from kernelwright.configs import RawConfig
 
 WORKER_MODULE = "kernelwright.bench.worker"
@@ -35,7 +36,7 @@ class Slot:
     env: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
-class ProblemJob(BenchRecord):
+class ProblemJob(Record):
     """One problem's run, as the bench asks for it (the slot it runs in is the executor's choice)."""
 
     name: str

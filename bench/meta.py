@@ -3,11 +3,11 @@ reads it back, so it stays readable as older benches wrote it (fields added late
 
 from __future__ import annotations
 
-from kernelwright.bench.records import BenchRecord
+from kernelwright.agents.records import Record
 from kernelwright.configs import RawConfig
 
 
-class BenchOptions(BenchRecord):
+class BenchOptions(Record):
     """The options every run of the bench gets; a resume must not change them."""
 
     config_path: str | None  # --config as given
@@ -16,7 +16,7 @@ class BenchOptions(BenchRecord):
     policy: str | None  # the policy the runs use, as `run` decides it
 
 
-class BenchSetup(BenchRecord):
+class BenchSetup(Record):
     """What the bench decides before its folder exists (`BenchFolder.create` adds the id and time)."""
 
     dir: str  # the suite's folder

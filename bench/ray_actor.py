@@ -24,6 +24,7 @@ import time
 import traceback
 from pathlib import Path
 
+from kernelwright.agents.records import Record
 from kernelwright.bench.executor import WorkerRequest
 from kernelwright.bench.ray_bundle import (
     ProblemParcel,
@@ -31,7 +32,7 @@ from kernelwright.bench.ray_bundle import (
     read_checkpoints,
     read_run_files,
 )
-from kernelwright.bench.records import BenchRecord, BenchResult, Placement, failed_record
+from kernelwright.bench.records import BenchResult, Placement, failed_record
 
 
 def _cpu_model() -> str:
@@ -59,7 +60,7 @@ def _placement(actor: str, device: str) -> Placement:
                      gpu_index=int(gpu_ids[0]) if gpu_ids else None, model=model)
 
 
-class ActorInfo(BenchRecord):
+class ActorInfo(Record):
     """What a started actor says of itself (`ProblemRunner.describe`)."""
 
     placement: Placement

@@ -14,10 +14,9 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
+from pydantic import SerializerFunctionWrapHandler, model_serializer
 
-from kernelwright.agents.records import Measurements, Report, RunSummary
-from kernelwright.agents.records.attempt import CheckFacts
+from kernelwright.agents.records import CheckFacts, Measurements, Record, Report, RunSummary
 from kernelwright.graphs.traces.records import RooflineDigest
 
 _UNSUPPORTED = re.compile(r"raised UnsupportedProblem: (.*)", re.S)
@@ -26,11 +25,7 @@ _UNSUPPORTED = re.compile(r"raised UnsupportedProblem: (.*)", re.S)
 Number = int | float
 
 
-class BenchRecord(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class _OnlySetKeys(BenchRecord):
+class _OnlySetKeys(Record):
     """A record whose `OPTIONAL_KEYS` are written only where they were set (given, or read from a
     file that had them), so the JSON of a record is the JSON it was made from."""
 
@@ -45,7 +40,7 @@ class _OnlySetKeys(BenchRecord):
         return data
 
 
-class Placement(BenchRecord):
+class Placement(Record):
     """Where a Ray bench's figure was measured: the record names it for every problem."""
 
     actor: str  # the slot's name: "ray-gpu-3", "ray-cpu-0"

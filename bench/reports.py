@@ -6,16 +6,17 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from kernelwright.agents.records import Record
 from kernelwright.bench.kernelbench import export_run
 from kernelwright.bench.meta import BenchOptions
-from kernelwright.bench.records import BenchRecord, BenchResult
+from kernelwright.bench.records import BenchResult
 from kernelwright.bench.scoring import BenchSummary
 from kernelwright.bench.store import BenchFolder, write_json_atomic
 
 REPORT_FILES = {"json": "results.json", "markdown": "results.md", "png": "speedups.png", "svg": "speedups.svg", "html": "results.html"}
 
 
-class BenchReport(BenchRecord):
+class BenchReport(Record):
     """results.json, and what `bench --json` prints."""
 
     bench_id: str

@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 import statistics
 
-from kernelwright.bench.records import BenchRecord, BenchResult, Number
+from kernelwright.agents.records import Record
+from kernelwright.bench.records import BenchResult, Number
 
 P_VALUES = (0.0, 0.5, 0.8, 1.0, 1.5, 2.0)
 # eager and torch.compile are always scored; max-autotune when some result was timed against it.
@@ -22,7 +23,7 @@ def p_key(p: float) -> str:
     return f"{p:g}"
 
 
-class BenchSummary(BenchRecord):
+class BenchSummary(Record):
     """The suite's score (results.json's `summary`); rates are over the finished problems."""
 
     problems: int  # finished

@@ -48,12 +48,12 @@ def _kill_when_running(executor, victim: str, killed: dict) -> None:
     """Once the actor holding `victim` has logged the run's start, SIGKILL its process (as the
     kernel's OOM killer or a lost node would end it)."""
     actor = next(a for a in executor.actors if a.slot.name == killed["actor"])
-    log = Path(actor.info["scratch"]) / "problems" / victim / "worker.log"
+    log = Path(actor.info.scratch) / "problems" / victim / "worker.log"
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         if log.exists() and f"run {victim} on" in log.read_text():
-            os.kill(actor.info["placement"].pid, signal.SIGKILL)
-            killed["done"], killed["scratch"] = True, actor.info["scratch"]
+            os.kill(actor.info.placement.pid, signal.SIGKILL)
+            killed["done"], killed["scratch"] = True, actor.info.scratch
             return
         time.sleep(0.02)
 
@@ -94,7 +94,7 @@ def local_and_ray(tmp_path_factory):
                            filters=[SUBSET], bench_id="ray", show_progress=False,
                            overrides={"budgets": {"max_iters": 1}}, plan=cluster.plan,
                            make_executor=lambda slots: (cluster.connect(), KillingExecutor(slots))[1])
-        distributed = run_bench(req)
+        distributed = run_bench(req).model_dump(mode="json")  # as results.json and bench --json show it
     finally:
         cluster.close()
         shutil.rmtree(killed.get("scratch") or tmp / "none", ignore_errors=True)  # a killed actor cannot remove its own
