@@ -128,7 +128,8 @@ def test_actor_killed_mid_problem_is_retried_once_elsewhere_and_nothing_finished
 
 def test_ray_bench_records_where_each_problem_ran_and_files_it_in_the_driver_home(local_and_ray):
     tmp, _, distributed, _ = local_and_ray
-    assert {r["problem"] for r in distributed["problems"] if (Path(r["run_dir"]) / "report.json").exists()} == {"add_mul", "gelu_scale"}
+    # Every run writes its report, the one the expert had no kernel for (conv2d_relu) too.
+    assert {r["problem"] for r in distributed["problems"] if (Path(r["run_dir"]) / "report.json").exists()} == {"add_mul", "conv2d_relu", "gelu_scale"}
     home = tmp / "ray-home"
     traces = TraceStore(home / "traces.db")
     for r in distributed["problems"]:
@@ -141,7 +142,7 @@ def test_ray_bench_records_where_each_problem_ran_and_files_it_in_the_driver_hom
         assert traces.steps(r["run_id"])
         run_dir = Path(r["run_dir"])
         assert run_dir == home / "bench" / "ray" / "problems" / r["problem"] / "run"
-        # The same run outputs as the serial bench's (solution, candidates, report; none for a run with no kernel).
+        # The same run outputs as the serial bench's (solution, candidates, report).
         local_dir = tmp / "local-home" / "bench" / "local" / "problems" / r["problem"] / "run"
         files = _files_under(run_dir)
         assert files == _files_under(local_dir)
@@ -163,7 +164,7 @@ def test_ray_bench_records_where_each_problem_ran_and_files_it_in_the_driver_hom
 def test_ctrl_c_stops_the_actors_and_a_resume_runs_only_the_rest(tmp_path):
     home = tmp_path / "home"
     # One actor; both problems end quickly (the expert has no kernel for them).
-    proc = bench("--executor", "ray", "--jobs", "1", "--id", "stopped", home=home, problems="conv2d_relu,maxpool2d",
+    proc = bench("--executor", "ray", "--jobs", "1", "--id", "stopped", home=home, problems="conv2d_relu,depthwise_conv2d",
                  start_new_session=True)
     first = home / "bench" / "stopped" / "problems" / "conv2d_relu" / "result.json"
     deadline = time.monotonic() + 600
@@ -174,8 +175,8 @@ def test_ctrl_c_stops_the_actors_and_a_resume_runs_only_the_rest(tmp_path):
     assert proc.returncode == 130, err[-3000:]
     partial = json.loads(out)
     assert [r["problem"] for r in partial["problems"]] == ["conv2d_relu"] and partial["summary"]["complete"] is False
-    assert not (first.parent.parent / "maxpool2d" / "result.json").exists()
-    # The actor is gone (killed, not left running maxpool2d); Ray reaps it asynchronously.
+    assert not (first.parent.parent / "depthwise_conv2d" / "result.json").exists()
+    # The actor is gone (killed, not left running depthwise_conv2d); Ray reaps it asynchronously.
     actor = Path(f"/proc/{partial['problems'][0]['placement']['pid']}")
     deadline = time.monotonic() + 120
     while actor.exists() and "zombie" not in (actor / "status").read_text(errors="replace").lower() and time.monotonic() < deadline:
@@ -188,7 +189,7 @@ def test_ctrl_c_stops_the_actors_and_a_resume_runs_only_the_rest(tmp_path):
     assert resumed.returncode == 1, err[-3000:]
     assert "1 to run, 1 already finished" in err
     report = json.loads(out)
-    assert [r["problem"] for r in report["problems"]] == ["conv2d_relu", "maxpool2d"]
+    assert [r["problem"] for r in report["problems"]] == ["conv2d_relu", "depthwise_conv2d"]
     assert report["problems"][0]["run_id"] == partial["problems"][0]["run_id"]  # not run again
 
 
