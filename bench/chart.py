@@ -6,22 +6,22 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
 
 from matplotlib.figure import Figure
 
+from kernelwright.bench.records import BenchResult
 from kernelwright.bench.scoring import speedup_of
 from kernelwright.graphs.traces.plots import COMPILE_COLOR, EAGER_COLOR, plt, save
 
 SERIES = (("eager", "vs eager", EAGER_COLOR), ("compile", "vs torch.compile", COMPILE_COLOR))
 
 
-def draw_chart(results: list[dict[str, Any]], title: str, path: Path) -> dict[str, str]:
+def draw_chart(results: list[BenchResult], title: str, path: Path) -> dict[str, str]:
     """PATH.svg and PATH.png (PATH's own suffix is replaced); returns {"svg": ..., "png": ...}."""
     return save(speedup_figure(results, title), Path(path).with_suffix(""))
 
 
-def speedup_figure(results: list[dict[str, Any]], title: str) -> Figure:
+def speedup_figure(results: list[BenchResult], title: str) -> Figure:
     """One row per problem: speedup vs eager and vs torch.compile on a log2 axis around 1x;
     problems without a bar say why (no kernel, rejected, not timed)."""
     n = max(len(results), 1)
@@ -29,10 +29,10 @@ def speedup_figure(results: list[dict[str, Any]], title: str) -> Figure:
     speeds = [s for r in results for b in ("eager", "compile") if (s := speedup_of(r, b))]
     lo = min([0.25, *speeds]) / 1.2
     hi = max([4.0, *speeds]) * 1.2
-    names = [str(r.get("problem", "?")) for r in results]
+    names = [r.problem for r in results]
     for i, r in enumerate(results):
         y = n - 1 - i
-        bars = [(b, speedup_of(r, b), color) for b, color in (("eager", EAGER_COLOR), ("compile", COMPILE_COLOR))] if r.get("accepted") else []
+        bars = [(b, speedup_of(r, b), color) for b, color in (("eager", EAGER_COLOR), ("compile", COMPILE_COLOR))] if r.accepted else []
         drawn = False
         for j, (_, speed, color) in enumerate(bars):
             if speed:
@@ -55,11 +55,11 @@ def speedup_figure(results: list[dict[str, Any]], title: str) -> Figure:
     return fig
 
 
-def _why_no_bar(r: dict[str, Any]) -> str:
-    if r.get("unsupported"):
+def _why_no_bar(r: BenchResult) -> str:
+    if r.unsupported:
         return "no kernel (unsupported)"
-    if r.get("accepted"):
+    if r.accepted:
         return "accepted, not timed"
-    if r.get("verdict"):
-        return f"rejected: {r['verdict']}"
-    return "error" if r.get("error") else "no result"
+    if r.verdict:
+        return f"rejected: {r.verdict}"
+    return "error" if r.error else "no result"

@@ -72,20 +72,20 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         report = run_bench(req)
     except BenchInterrupted as stopped:
         if args.json:
-            print_json(stopped.report)
+            print_json(stopped.report.model_dump(mode="json"))
         raise
     finally:
         if cluster is not None:
             cluster.close()
     if args.json:
-        print_json(report)
+        print_json(report.model_dump(mode="json"))
     else:
-        s = report["summary"]
-        print(f"bench {report['bench_id']}: {s['accepted']}/{s['problems']} accepted; "
+        s = report.summary
+        print(f"bench {report.bench_id}: {s.accepted}/{s.problems} accepted; "
               + ", ".join(f"fast_1 vs {b} {v['1']:.3f}" if v["1"] is not None else f"fast_1 vs {b} n/a (not timed)"
-                          for b, v in s["fast_p"].items())
-              + f"\nreport: {report['files']['markdown']}\nchart: {report['files']['png']}", file=sys.stderr)
-    return 0 if report["summary"]["accepted"] else 1
+                          for b, v in s.fast_p.items())
+              + f"\nreport: {report.files['markdown']}\nchart: {report.files['png']}", file=sys.stderr)
+    return 0 if report.summary.accepted else 1
 
 
 def _kernelbench_selection(args: argparse.Namespace) -> tuple[str, list[str], int]:

@@ -1,4 +1,4 @@
-"""Where a bench's runs execute. The bench hands an executor `Task`s (a JSON request for the
+"""Where a bench's runs execute. The bench hands an executor `Task`s (a `ProblemJob` for the
 worker, and where its result goes) and gets `Outcome`s back; it never starts processes itself, so
 a distributed engine can replace the local pool without touching the bench or the graph.
 
@@ -10,7 +10,6 @@ and all its sandboxed children see only that card) or a CPU job.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import queue
 import signal
@@ -20,7 +19,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
+
+from kernelwright.bench.records import BenchRecord, BenchResult
+from kernelwright.configs import RawConfig
 
 WORKER_MODULE = "kernelwright.bench.worker"
 STOP_GRACE_S = 10.0
@@ -33,10 +35,29 @@ class Slot:
     env: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
+class ProblemJob(BenchRecord):
+    """One problem's run, as the bench asks for it (the slot it runs in is the executor's choice)."""
+
+    name: str
+    problem: str  # the problem file
+    home: str
+    config_path: str | None  # the bench's copy of --config
+    overrides: RawConfig  # the bench's run flags, not validated yet
+    out: str  # the run folder
+
+
+class WorkerRequest(ProblemJob):
+    """request.json, a worker's input: the job and where it runs."""
+
+    device: str  # inside the slot: "cuda:0" or "cpu"
+    slot: str  # the slot's name, for the worker's log
+    result_path: str | None = None  # where the worker writes its result (None: it returns it, as a Ray actor does)
+
+
 @dataclasses.dataclass(frozen=True)
 class Task:
     name: str
-    request: dict[str, Any]  # the worker's input; the executor adds "device" for the slot
+    job: ProblemJob  # the worker's input; the executor adds the slot
     workdir: Path  # the worker's folder: its request, log and result live here
     result_path: Path
 
@@ -45,7 +66,7 @@ class Task:
 class Outcome:
     task: Task
     slot: Slot
-    result: dict[str, Any] | None  # the worker's result.json; None if it wrote none
+    result: BenchResult | None  # the worker's result.json; None if it wrote none
     returncode: int | None
     wall_s: float
     log_path: Path | None = None
@@ -98,8 +119,8 @@ class LocalProcessExecutor:
     def _run_one(self, task: Task, slot: Slot) -> Outcome | None:
         task.workdir.mkdir(parents=True, exist_ok=True)
         request_path = task.workdir / "request.json"
-        request_path.write_text(json.dumps({**task.request, "device": slot.device, "slot": slot.name,
-                                            "result_path": str(task.result_path)}, indent=2))
+        request = WorkerRequest(**dict(task.job), device=slot.device, slot=slot.name, result_path=str(task.result_path))
+        request_path.write_text(request.model_dump_json(indent=2))
         log_path = task.workdir / "worker.log"
         began = time.monotonic()
         with log_path.open("ab") as log:
@@ -115,7 +136,7 @@ class LocalProcessExecutor:
             self._procs.pop(task.name, None)
         if self._stopping.is_set():
             return None
-        result = json.loads(task.result_path.read_text()) if task.result_path.exists() else None
+        result = BenchResult.model_validate_json(task.result_path.read_text()) if task.result_path.exists() else None
         return Outcome(task, slot, result, rc, time.monotonic() - began, log_path)
 
     def stop(self) -> None:

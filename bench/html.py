@@ -6,26 +6,36 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+from kernelwright.bench.records import BenchResult
 from kernelwright.graphs.traces import plots
 from kernelwright.graphs.traces.render import render
 
+if TYPE_CHECKING:  # reports.py imports this module
+    from kernelwright.bench.reports import BenchReport
 
-def _problem_view(r: dict[str, Any]) -> dict[str, Any]:
+
+class ProblemView(BenchResult):
+    """A result as the page shows it: with its accepted solution and its roofline plot."""
+
+    solution: str | None = None
+    roofline_uri: str | None = None  # an SVG data: URI
+
+
+def _problem_view(r: BenchResult) -> ProblemView:
     solution = None
-    if r.get("accepted") and r.get("run_dir") and (Path(r["run_dir"]) / "solution.py").is_file():
-        solution = (Path(r["run_dir"]) / "solution.py").read_text(errors="replace")
+    if r.accepted and r.run_dir and (Path(r.run_dir) / "solution.py").is_file():
+        solution = (Path(r.run_dir) / "solution.py").read_text(errors="replace")
     roofline_uri = None
-    roofline = r.get("roofline")
-    if roofline:
-        attempt = {"candidate_id": "best", "iteration": 1, "verdict": r.get("verdict"), "median_ms": r.get("median_ms")}
-        fig = plots.roofline_figure(roofline, plots.roofline_points([attempt], roofline), str(r.get("problem")))
+    if r.roofline:
+        attempt = {"candidate_id": "best", "iteration": 1, "verdict": r.verdict, "median_ms": r.median_ms}
+        fig = plots.roofline_figure(r.roofline, plots.roofline_points([attempt], r.roofline), r.problem)
         roofline_uri = plots.svg_data_uri(fig) if fig is not None else None
-    return {**r, "solution": solution, "roofline_uri": roofline_uri}
+    return ProblemView(**dict(r), solution=solution, roofline_uri=roofline_uri)
 
 
-def bench_html(report: dict[str, Any], chart_svg: Path) -> str:
+def bench_html(report: BenchReport, chart_svg: Path) -> str:
     chart = "data:image/svg+xml;base64," + base64.b64encode(Path(chart_svg).read_bytes()).decode() if Path(chart_svg).is_file() else None
-    return render("bench.html.j2", title=f"kernelwright bench {report['bench_id']}", report=report, summary=report["summary"],
-                  problems=[_problem_view(r) for r in report["problems"]], chart_uri=chart, refresh_s=None)
+    return render("bench.html.j2", title=f"kernelwright bench {report.bench_id}", report=report, summary=report.summary,
+                  problems=[_problem_view(r) for r in report.problems], chart_uri=chart, refresh_s=None)

@@ -13,6 +13,7 @@ import json
 import re
 from pathlib import Path
 
+from kernelwright.bench.records import BenchResult
 from kernelwright.tools.problem import InputError
 
 KERNEL_FILE = re.compile(r"^level_(\d+)_problem_(\d+)_sample_(\d+)_kernel\.py$")
@@ -116,27 +117,27 @@ def _positive(value: object) -> float | None:
     return float(value) if isinstance(value, (int, float)) and value > 0 else None
 
 
-def export_run(results: list[dict], level: int, dest: Path) -> Path:
+def export_run(results: list[BenchResult], level: int, dest: Path) -> Path:
     """A KernelBench-style run folder from bench results: each problem's accepted (else last
     checked) kernel as level_L_problem_ID_sample_0_kernel.py, and eval_results.json."""
     dest.mkdir(parents=True, exist_ok=True)
     evals: dict[str, list[dict]] = {}
     for result in results:
-        number = problem_number(Path(result.get("path") or ""))
+        number = problem_number(Path(result.path or ""))
         if number is None:
             continue
-        solution = Path(result["run_dir"]) / "solution.py" if result.get("run_dir") else None
+        solution = Path(result.run_dir) / "solution.py" if result.run_dir else None
         if solution is not None and solution.is_file():
             (dest / f"level_{level}_problem_{number}_sample_0_kernel.py").write_text(solution.read_text())
-        speedup = result.get("speedup") or {}
-        median = result.get("median_ms")
+        speedup = result.speedup or {}
+        median = result.median_ms
         eager = speedup.get("eager")
         evals[str(number)] = [{
             "sample_id": 0,
-            "compiled": result.get("verdict") not in (None, "compile_error"),
-            "correctness": bool(result.get("accepted")),
-            "metadata": {"kernelwright_verdict": result.get("verdict"), "device": result.get("device"),
-                         "speedup": speedup, "run_id": result.get("run_id")},
+            "compiled": result.verdict not in (None, "compile_error"),
+            "correctness": result.accepted,
+            "metadata": {"kernelwright_verdict": result.verdict, "device": result.device,
+                         "speedup": speedup, "run_id": result.run_id},
             # KernelBench's runtime and ref_runtime share one unit; ours are milliseconds.
             "runtime": median if median is not None else -1.0,
             "runtime_stats": {"median": median} if median is not None else {},

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, TextIO
+from typing import TextIO
+
+from kernelwright.bench.records import BenchResult
 
 BAR_WIDTH = 24
 
@@ -58,11 +60,11 @@ class ProgressBar:
         self.stream.flush()
 
 
-def describe_result(result: dict[str, Any]) -> str:
+def describe_result(result: BenchResult) -> str:
     """One line for the progress log: accepted (speedups), no kernel (why) or not accepted (verdict)."""
-    if result.get("accepted"):
-        speed = result.get("speedup") or {}
-        return "accepted" + (" (" + ", ".join(f"{k} {v:.2f}x" for k, v in speed.items() if isinstance(v, (int, float))) + ")" if speed else "")
-    if result.get("unsupported"):
-        return "no kernel: " + result["unsupported"][:100]
-    return f"not accepted ({result.get('verdict') or result.get('status')})" + (f": {result['error'][:100]}" if result.get("error") else "")
+    if result.accepted:
+        speed = result.speedup or {}
+        return "accepted" + (" (" + ", ".join(f"{k} {v:.2f}x" for k, v in speed.items() if v is not None) + ")" if speed else "")
+    if result.unsupported:
+        return "no kernel: " + result.unsupported[:100]
+    return f"not accepted ({result.verdict or result.status})" + (f": {result.error[:100]}" if result.error else "")

@@ -23,16 +23,15 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
-from typing import Any
 
+from kernelwright.bench.executor import WorkerRequest
 from kernelwright.bench.ray_bundle import (
-    Placement,
     ProblemParcel,
     RunBundle,
     read_checkpoints,
     read_run_files,
 )
-from kernelwright.bench.records import failed_record
+from kernelwright.bench.records import BenchRecord, BenchResult, Placement, failed_record
 
 
 def _cpu_model() -> str:
@@ -60,6 +59,14 @@ def _placement(actor: str, device: str) -> Placement:
                      gpu_index=int(gpu_ids[0]) if gpu_ids else None, model=model)
 
 
+class ActorInfo(BenchRecord):
+    """What a started actor says of itself (`ProblemRunner.describe`)."""
+
+    placement: Placement
+    scratch: str  # its scratch folder on its node
+    warm: str  # "warm", or why its sandboxed checks start cold
+
+
 class ProblemRunner:
     def __init__(self, actor: str, device: str) -> None:
         self.placement = _placement(actor, device)
@@ -78,8 +85,8 @@ class ProblemRunner:
         zygote = warm.zygote_for(gpu=device != "cpu", interpret=device == "cpu")
         return "warm" if zygote is not None else "cold children: the zygote did not start"
 
-    def describe(self) -> dict[str, Any]:
-        return {"placement": self.placement, "scratch": str(self.scratch), "warm": self.warm}
+    def describe(self) -> ActorInfo:
+        return ActorInfo(placement=self.placement, scratch=str(self.scratch), warm=self.warm)
 
     def run(self, parcel: ProblemParcel) -> RunBundle:
         from kernelwright.bench.worker import run_problem
@@ -99,9 +106,9 @@ class ProblemRunner:
         with MemoryStore.in_home(self.home) as memory:
             memory.import_jsonl(io.StringIO(parcel.lessons_jsonl), name="the bench's memory")
         device = self.placement.device
-        request = {"name": parcel.name, "problem": str(problem), "home": str(self.home), "device": device,
-                   "slot": self.placement.actor, "config_path": str(config) if config else None,
-                   "overrides": parcel.overrides, "out": str(workdir / "run")}
+        request = WorkerRequest(name=parcel.name, problem=str(problem), home=str(self.home),
+                                config_path=str(config) if config else None, overrides=parcel.overrides,
+                                out=str(workdir / "run"), device=device, slot=self.placement.actor)
         log_path = workdir / "worker.log"  # on the actor's node; its text goes back in the bundle
         began = time.monotonic()
         with log_path.open("w", buffering=1) as log, contextlib.redirect_stderr(log):
@@ -125,11 +132,11 @@ class ProblemRunner:
         warm.shutdown()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
-    def _bundle(self, result: dict[str, Any], workdir: Path, log: str) -> RunBundle:
+    def _bundle(self, result: BenchResult, workdir: Path, log: str) -> RunBundle:
         from kernelwright.graphs.traces.store import TraceStore
         from kernelwright.memory.store import MemoryStore
 
-        run_id = result.get("run_id")
+        run_id = result.run_id
         trace_run, steps = None, []
         if run_id and (self.home / "traces.db").exists():
             trace = TraceStore(self.home / "traces.db")

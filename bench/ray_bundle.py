@@ -17,25 +17,14 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from kernelwright.bench.records import ActorFailure, BenchResult, Placement
 from kernelwright.bench.store import write_json_atomic
+from kernelwright.configs import RawConfig
+from kernelwright.graphs.traces.records import TraceRun, TraceStep
 from kernelwright.tools.sqlite import open_sqlite
 
 # LangGraph's SqliteSaver tables, keyed by thread (= run id).
 CHECKPOINT_TABLES = ("checkpoints", "writes")
-
-
-@dataclasses.dataclass(frozen=True)
-class Placement:
-    """Where a figure was measured: the record names it for every problem."""
-
-    actor: str  # the slot's name: "ray-gpu-3", "ray-cpu-0"
-    node_id: str  # Ray's node id
-    node_ip: str
-    hostname: str
-    pid: int  # the actor's process
-    device: str  # the device the run used inside the actor: "cuda:0" (the one GPU Ray gave it) or "cpu"
-    gpu_index: int | None  # the GPU's index on its node (Ray's assignment); None on the CPU
-    model: str  # the GPU's name (torch.cuda.get_device_name), or the CPU's model name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,7 +36,7 @@ class ProblemParcel:
     source: str
     sidecars: dict[str, str]  # file name -> text: NAME.tolerance.json and the like, next to the problem
     config_text: str | None  # the bench's config.yaml, if it has one
-    overrides: dict[str, Any]
+    overrides: RawConfig  # the bench's run flags, not validated yet
     lessons_jsonl: str  # the driver's memory (MemoryStore.export_jsonl): retrieval sees what earlier problems learned
 
 
@@ -59,11 +48,11 @@ class TableRows:
 
 @dataclasses.dataclass(frozen=True)
 class RunBundle:
-    result: dict[str, Any]  # the bench record (bench.records); its paths are still the actor's
+    result: BenchResult  # its paths are still the actor's
     placement: Placement
     run_files: dict[str, bytes]  # path under the run folder -> content
-    trace_run: dict[str, Any] | None  # the run's row of traces.db (None if the run never started)
-    trace_steps: list[dict[str, Any]]
+    trace_run: TraceRun | None  # the run's row of traces.db (None if the run never started)
+    trace_steps: list[TraceStep]
     checkpoints: dict[str, TableRows]  # table -> the run's rows of checkpoints.db
     lessons_jsonl: str
     log: str  # the run's progress and errors
@@ -102,7 +91,7 @@ def _write_checkpoints(home: Path, tables: dict[str, TableRows]) -> None:
 
 
 def file_bundle(bundle: RunBundle, home: Path, workdir: Path, result_path: Path, problem_path: str,
-                failures: list[dict[str, Any]]) -> dict[str, Any]:
+                failures: list[ActorFailure]) -> BenchResult:
     """Write what the actor sent into the bench folder and HOME; return the record as written.
     The record's paths become the driver's; `placement` names the GPU (model, index, node) and
     `failures` the attempts lost to dead actors before this one."""
@@ -120,15 +109,14 @@ def file_bundle(bundle: RunBundle, home: Path, workdir: Path, result_path: Path,
     if bundle.trace_run is not None:
         trace = TraceStore(home / "traces.db")
         # The run's problem is the suite's file, not the actor's scratch copy (gone with the actor).
-        trace.db["runs"].upsert({**bundle.trace_run, "problem": problem_path}, pk="run_id", alter=False)
+        trace.db["runs"].upsert({**bundle.trace_run.to_row(), "problem": problem_path}, pk="run_id", alter=False)
         if bundle.trace_steps:
-            trace.db["steps"].upsert_all(bundle.trace_steps, pk=("run_id", "idx"))
+            trace.db["steps"].upsert_all([step.to_row() for step in bundle.trace_steps], pk=("run_id", "idx"))
         trace.db.conn.close()
     _write_checkpoints(home, bundle.checkpoints)
     with MemoryStore.in_home(home) as memory:
         memory.import_jsonl(io.StringIO(bundle.lessons_jsonl), name=f"lessons from {bundle.placement.actor}")
-    result = {**bundle.result, "path": problem_path,
-              "run_dir": str(run_dir) if bundle.result.get("run_dir") else None,
-              "placement": dataclasses.asdict(bundle.placement), "failures": failures}
+    result = bundle.result.with_changes(path=problem_path, run_dir=str(run_dir) if bundle.result.run_dir else None,
+                                        placement=bundle.placement, failures=failures)
     write_json_atomic(result_path, result)
     return result

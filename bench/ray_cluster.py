@@ -39,12 +39,11 @@ class RayCluster:
             return
         import ray
 
-        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
-        if self.address is None and self.num_cpus is not None:
-            options["num_cpus"] = self.num_cpus
         try:
-            # "local": a Ray of this bench's own, even if another runs on this machine (or RAY_ADDRESS is set).
-            ray.init(address=self.address or "local", **options)
+            # "local": a Ray of this bench's own, even if another runs on this machine (or RAY_ADDRESS is set);
+            # its size (num_cpus, None: the machine's) only then: a cluster joined has its own.
+            ray.init(address=self.address or "local", include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
+                     num_cpus=self.num_cpus if self.address is None else None)
         except ConnectionError as exc:
             raise InputError(f"--address {self.address}: no Ray cluster answers there ({exc}); start one with `ray start --head`, "
                              "or leave --address out to start Ray on this machine") from None

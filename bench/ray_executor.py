@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from kernelwright.bench.executor import Outcome, Slot, Task
+from kernelwright.bench.ray_actor import ActorInfo
 from kernelwright.bench.ray_bundle import ProblemParcel, RunBundle, file_bundle
-from kernelwright.bench.records import failed_record
+from kernelwright.bench.records import ActorFailure, failed_record
 from kernelwright.bench.store import write_json_atomic
 
 MAX_ATTEMPTS = 2  # the first run and one retry elsewhere
@@ -59,8 +60,8 @@ def _signals_held() -> Iterator[None]:
 @dataclasses.dataclass
 class _Actor:
     slot: Slot
-    handle: Any
-    info: dict[str, Any] = dataclasses.field(default_factory=dict)  # ProblemRunner.describe()
+    handle: Any  # Ray's ActorHandle of a ProblemRunner
+    info: ActorInfo | None = None  # ProblemRunner.describe(), once it started
 
 
 @dataclasses.dataclass
@@ -76,16 +77,16 @@ def parcel_of(task: Task, home: Path) -> ProblemParcel:
 
     from kernelwright.memory.store import MemoryStore
 
-    problem = Path(task.request["problem"])
+    problem = Path(task.job.problem)
     sidecars = {p.name: p.read_text() for p in sorted(problem.parent.glob(f"{problem.stem}.*"))
                 if p.is_file() and p != problem and p.suffix != ".py"}
-    config = task.request.get("config_path")
+    config = task.job.config_path
     lessons = io.StringIO()
     with MemoryStore.in_home(home) as memory:
         memory.export_jsonl(lessons)
     return ProblemParcel(name=task.name, file_name=problem.name, source=problem.read_text(), sidecars=sidecars,
                          config_text=Path(config).read_text() if config else None,
-                         overrides=task.request.get("overrides") or {}, lessons_jsonl=lessons.getvalue())
+                         overrides=task.job.overrides, lessons_jsonl=lessons.getvalue())
 
 
 class RayExecutor:
@@ -117,14 +118,14 @@ class RayExecutor:
         lost: list[str] = []
         for ref, actor in described.items():
             try:
-                actor.info = ray.get(ref, timeout=0) if ref not in waiting else {}
+                actor.info = ray.get(ref, timeout=0) if ref not in waiting else None
             except ray.exceptions.RayError as exc:
                 lost.append(f"{actor.slot.name}: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}")
-            if not actor.info:
+            if actor.info is None:
                 if ref in waiting:
                     lost.append(f"{actor.slot.name}: not started after {START_TIMEOUT_S:.0f} s")
                 ray.kill(actor.handle, no_restart=True)
-        self.actors = [a for a in self.actors if a.info]
+        self.actors = [a for a in self.actors if a.info is not None]
         if lost:
             print(f"kernelwright: {len(lost)} Ray actor(s) did not start: " + "; ".join(lost), file=sys.stderr, flush=True)
         if not self.actors:
@@ -137,10 +138,10 @@ class RayExecutor:
         pending = collections.deque(tasks)
         if not pending:
             return
-        home = Path(pending[0].request["home"])
+        home = Path(pending[0].job.home)
         idle = collections.deque(self.actors or self.start_actors())
         running: dict[Any, _Running] = {}
-        failures: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
+        failures: dict[str, list[ActorFailure]] = collections.defaultdict(list)
         while not self._stopping:
             while idle and pending:
                 actor, task = idle.popleft(), pending.popleft()
@@ -162,31 +163,31 @@ class RayExecutor:
                         on_done(self._give_up(job, failures[task.name]))
                     continue
                 with _signals_held():  # a Ctrl-C now stops the bench after this problem is filed and reported
-                    result = file_bundle(bundle, home, task.workdir, task.result_path, task.request["problem"],
+                    result = file_bundle(bundle, home, task.workdir, task.result_path, task.job.problem,
                                          failures.pop(task.name, []))
                     on_done(Outcome(task, job.actor.slot, result, 0, time.monotonic() - job.began, task.workdir / "worker.log"))
                 idle.append(job.actor)
             if pending and not idle and not running:  # every actor died
                 for task in pending:
                     job = _Running(_Actor(Slot("none", "none"), None), task, time.monotonic())
-                    on_done(self._give_up(job, failures[task.name] + [{"error": "no live Ray actor was left to run it"}]))
+                    on_done(self._give_up(job, failures[task.name] + [ActorFailure(error="no live Ray actor was left to run it")]))
                 break
         self._end_actors(graceful=not self._stopping)
 
     @staticmethod
-    def _failure(job: _Running, exc: BaseException) -> dict[str, Any]:
-        placement = job.actor.info.get("placement")
-        return {"actor": job.actor.slot.name, "node_ip": getattr(placement, "node_ip", None),
-                "gpu_index": getattr(placement, "gpu_index", None), "after_s": round(time.monotonic() - job.began, 3),
-                "error": f"{type(exc).__name__}: " + str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}
+    def _failure(job: _Running, exc: BaseException) -> ActorFailure:
+        placement = job.actor.info.placement if job.actor.info else None
+        return ActorFailure(actor=job.actor.slot.name, node_ip=placement.node_ip if placement else None,
+                            gpu_index=placement.gpu_index if placement else None, after_s=round(time.monotonic() - job.began, 3),
+                            error=f"{type(exc).__name__}: " + str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
 
     @staticmethod
-    def _give_up(job: _Running, failures: list[dict[str, Any]]) -> Outcome:
+    def _give_up(job: _Running, failures: list[ActorFailure]) -> Outcome:
         task = job.task
-        result = failed_record(task.name, task.request["problem"], job.actor.slot.device, "worker_died",
+        result = failed_record(task.name, task.job.problem, job.actor.slot.device, "worker_died",
                                f"the run was lost {len(failures)} time(s) with its Ray actor: "
-                               + "; ".join(str(f.get("error")) for f in failures), wall_s=time.monotonic() - job.began)
-        result["placement"], result["failures"] = None, failures  # no attempt got to the end
+                               + "; ".join(f.error for f in failures), wall_s=time.monotonic() - job.began)
+        result = result.with_changes(placement=None, failures=failures)  # no attempt got to the end
         write_json_atomic(task.result_path, result)
         return Outcome(task, job.actor.slot, result, None, time.monotonic() - job.began, None)
 

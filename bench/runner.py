@@ -15,13 +15,15 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from types import FrameType
 
-from kernelwright.bench.executor import Executor, LocalProcessExecutor, Outcome, Slot, Task
+from kernelwright.bench.executor import Executor, LocalProcessExecutor, Outcome, ProblemJob, Slot, Task
+from kernelwright.bench.meta import BenchOptions, BenchSetup
 from kernelwright.bench.plan import discover, plan_slots
 from kernelwright.bench.records import failed_record
-from kernelwright.bench.reports import write_reports
+from kernelwright.bench.reports import BenchReport, write_reports
 from kernelwright.bench.store import BenchFolder
+from kernelwright.configs import RawConfig
 from kernelwright.tools.problem import InputError
 
 CONFIG_COPY = "config.yaml"
@@ -32,7 +34,7 @@ class BenchRequest:
     folder: str | None  # DIR; on resume it may be omitted (the stored one) or point to a moved copy
     home: Path
     config_path: str | None = None
-    overrides: dict[str, Any] = dataclasses.field(default_factory=dict)  # the run flags, as `run` builds them
+    overrides: RawConfig = dataclasses.field(default_factory=dict)  # the run flags, as `run` builds them (not validated yet)
     device: str = "auto"
     jobs: int | None = None
     filters: list[str] = dataclasses.field(default_factory=list)
@@ -70,37 +72,32 @@ def open_bench(req: BenchRequest) -> tuple[BenchFolder, Path, list[Slot]]:
     if req.resume:
         bench = BenchFolder.open(req.home, req.resume)
         meta = bench.meta()
-        stored = meta["options"]
+        stored = meta.options
         # Repeating the bench's own options is fine; changing them would mix two benches in one table.
         stray = [flag for flag, given, same in (("--id", req.bench_id, req.bench_id == req.resume), ("--filter", req.filters, False),
                                                 ("--limit", req.limit, False),
-                                                ("--config", req.config_path, req.config_path == stored["config_path"]),
-                                                ("run options", req.overrides, req.overrides == stored["overrides"])) if given and not same]
+                                                ("--config", req.config_path, req.config_path == stored.config_path),
+                                                ("run options", req.overrides, req.overrides == stored.overrides)) if given and not same]
         if stray:
             raise InputError(f"--resume {req.resume} continues with the options the bench started with: drop {', '.join(stray)}")
-        folder = Path(req.folder).resolve() if req.folder else Path(meta["dir"])
-        missing = [n for n, f in meta["files"].items() if not (folder / f).is_file()]
+        folder = Path(req.folder).resolve() if req.folder else Path(meta.dir)
+        missing = [n for n, f in meta.files.items() if not (folder / f).is_file()]
         if missing:
             raise InputError(f"--resume {req.resume}: {folder} lacks {', '.join(missing[:5])}: give the suite's folder as DIR")
-        slots, _ = req.plan(req.device if req.device != "auto" else meta["device"], req.jobs)
+        slots, _ = req.plan(req.device if req.device != "auto" else meta.device, req.jobs)
         return bench, folder, slots
     if not req.folder:
         raise InputError("give a problem folder DIR, or --resume BENCH_ID")
     folder = Path(req.folder).resolve()
     files = discover(folder, req.filters, req.limit)
     slots, kind = req.plan(req.device, req.jobs)
-    meta = {
-        "dir": str(folder),
-        "problems": [p.stem for p in files],
-        "files": {p.stem: p.name for p in files},
-        "device": kind,
-        "options": {"config_path": req.config_path, "config_file": CONFIG_COPY if req.config_path else None,
-                    "overrides": req.overrides, "policy": _policy(req)},
-        "versions": _versions(),
-        "kernelbench_level": req.kernelbench_level,
-        "started": time.strftime("%Y-%m-%d %H:%M"),
-    }
-    bench = BenchFolder.create(req.home, req.bench_id, meta)
+    setup = BenchSetup(
+        dir=str(folder), problems=[p.stem for p in files], files={p.stem: p.name for p in files}, device=kind,
+        options=BenchOptions(config_path=req.config_path, config_file=CONFIG_COPY if req.config_path else None,
+                             overrides=req.overrides, policy=_policy(req)),
+        versions=_versions(), kernelbench_level=req.kernelbench_level, started=time.strftime("%Y-%m-%d %H:%M"),
+    )
+    bench = BenchFolder.create(req.home, req.bench_id, setup)
     if req.config_path:
         # The bench keeps its own copy: a resumed bench (on another machine, say) needs no other file.
         shutil.copyfile(req.config_path, bench.root / CONFIG_COPY)
@@ -116,19 +113,19 @@ def _policy(req: BenchRequest) -> str:
 
 def _tasks(bench: BenchFolder, folder: Path, home: Path, names: list[str]) -> list[Task]:
     meta = bench.meta()
-    config_file = meta["options"].get("config_file")
+    config_file = meta.options.config_file
     tasks = []
     for name in names:
         workdir = bench.problem_dir(name)
         shutil.rmtree(workdir / "run", ignore_errors=True)  # a killed attempt's partial outputs
-        request = {"name": name, "problem": str(folder / meta["files"][name]), "home": str(home),
-                   "config_path": str(bench.root / config_file) if config_file else None, "overrides": meta["options"]["overrides"],
-                   "out": str(workdir / "run")}
-        tasks.append(Task(name, request, workdir, bench.result_path(name)))
+        job = ProblemJob(name=name, problem=str(folder / meta.files[name]), home=str(home),
+                         config_path=str(bench.root / config_file) if config_file else None, overrides=meta.options.overrides,
+                         out=str(workdir / "run"))
+        tasks.append(Task(name, job, workdir, bench.result_path(name)))
     return tasks
 
 
-def run_bench(req: BenchRequest) -> dict[str, Any]:
+def run_bench(req: BenchRequest) -> BenchReport:
     """Run (or resume) a bench to its end and return its report. KeyboardInterrupt (Ctrl-C or
     SIGTERM) stops the workers, writes the partial report and propagates."""
     from kernelwright.bench.progress import ProgressBar, describe_result
@@ -136,11 +133,11 @@ def run_bench(req: BenchRequest) -> dict[str, Any]:
     bench, folder, slots = open_bench(req)
     _prepare_home(req.home)
     done = bench.finished()
-    todo = [n for n in bench.meta()["problems"] if n not in done]
+    todo = [n for n in bench.meta().problems if n not in done]
     say = (lambda m: print(f"kernelwright: {m}", file=sys.stderr, flush=True)) if req.show_progress else (lambda m: None)
     say(f"bench {bench.bench_id}: {len(todo)} to run, {len(done)} already finished; {len(slots)} worker(s) on "
         + ", ".join(s.name for s in slots) + f"; folder {bench.root}")
-    bar = ProgressBar(len(done) + len(todo), len(done), sum(bool(r.get("accepted")) for r in done.values()),
+    bar = ProgressBar(len(done) + len(todo), len(done), sum(r.accepted for r in done.values()),
                       stream=sys.stderr) if req.show_progress else None
     executor = req.make_executor(slots)
 
@@ -151,13 +148,13 @@ def run_bench(req: BenchRequest) -> dict[str, Any]:
     def on_done(outcome: Outcome) -> None:
         result = outcome.result
         if result is None:
-            result = failed_record(outcome.task.name, outcome.task.request["problem"], outcome.slot.device, "worker_died",
+            result = failed_record(outcome.task.name, outcome.task.job.problem, outcome.slot.device, "worker_died",
                                    f"the worker exited with {outcome.returncode} and wrote no result; see {outcome.log_path}",
                                    wall_s=outcome.wall_s)
             bench.write_result(outcome.task.name, result)
         write_reports(bench, req.out)
         if bar:
-            bar.finished(outcome.task.name, bool(result.get("accepted")), describe_result(result))
+            bar.finished(outcome.task.name, result.accepted, describe_result(result))
 
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_interrupt) if in_main else None
@@ -180,10 +177,10 @@ def run_bench(req: BenchRequest) -> dict[str, Any]:
 class BenchInterrupted(KeyboardInterrupt):
     """The bench was stopped; `report` is what it had finished (its files are written)."""
 
-    def __init__(self, report: dict[str, Any]) -> None:
+    def __init__(self, report: BenchReport) -> None:
         super().__init__("bench interrupted")
         self.report = report
 
 
-def _raise_interrupt(signum: int, frame: Any) -> None:
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt

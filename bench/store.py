@@ -18,8 +18,11 @@ import re
 import secrets
 import time
 from pathlib import Path
-from typing import Any
 
+from pydantic import BaseModel
+
+from kernelwright.bench.meta import BenchMeta, BenchSetup
+from kernelwright.bench.records import BenchResult
 from kernelwright.tools.problem import InputError
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
@@ -32,11 +35,12 @@ def new_bench_id() -> str:
     return f"bench-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
 
 
-def write_json_atomic(path: Path, obj: Any) -> None:
+def write_json_atomic(path: Path, record: BaseModel) -> None:
     """Write then rename: a reader (or a bench killed mid-write) never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=str))
+    # json.dumps, not pydantic's writer: the same bytes as the dicts of earlier versions (float and non-ASCII spelling).
+    tmp.write_text(json.dumps(record.model_dump(mode="json"), indent=2, default=str))
     os.replace(tmp, path)
 
 
@@ -58,34 +62,34 @@ class BenchFolder:
     def result_path(self, name: str) -> Path:
         return self.problem_dir(name) / "result.json"
 
-    def meta(self) -> dict[str, Any]:
-        return json.loads(self.meta_path.read_text())
+    def meta(self) -> BenchMeta:
+        return BenchMeta.model_validate_json(self.meta_path.read_text())
 
-    def results(self) -> dict[str, dict[str, Any]]:
+    def results(self) -> dict[str, BenchResult]:
         """Every recorded result, by name, in the suite's order."""
-        out: dict[str, dict[str, Any]] = {}
-        for name in self.meta()["problems"]:
+        out: dict[str, BenchResult] = {}
+        for name in self.meta().problems:
             path = self.result_path(name)
             if path.exists():
-                out[name] = json.loads(path.read_text())
+                out[name] = BenchResult.model_validate_json(path.read_text())
         return out
 
-    def finished(self) -> dict[str, dict[str, Any]]:
+    def finished(self) -> dict[str, BenchResult]:
         """The results a resumed bench keeps (all but crashes)."""
-        return {n: r for n, r in self.results().items() if r.get("status") not in RETRIED_STATUSES}
+        return {n: r for n, r in self.results().items() if r.status not in RETRIED_STATUSES}
 
-    def write_result(self, name: str, result: dict[str, Any]) -> None:
+    def write_result(self, name: str, result: BenchResult) -> None:
         write_json_atomic(self.result_path(name), result)
 
     @classmethod
-    def create(cls, home: Path, bench_id: str | None, meta: dict[str, Any]) -> BenchFolder:
+    def create(cls, home: Path, bench_id: str | None, setup: BenchSetup) -> BenchFolder:
         bench_id = bench_id or new_bench_id()
         if not _ID.match(bench_id):
             raise InputError(f"--id {bench_id!r}: use letters, digits, '.', '_' or '-' (at most 80)")
         folder = cls(home / "bench" / bench_id)
         if folder.meta_path.exists():
             raise InputError(f"bench {bench_id} already exists in {folder.root}: continue it with --resume {bench_id}")
-        write_json_atomic(folder.meta_path, {**meta, "bench_id": bench_id, "created_at": time.time()})
+        write_json_atomic(folder.meta_path, BenchMeta(**dict(setup), bench_id=bench_id, created_at=time.time()))
         return folder
 
     @classmethod

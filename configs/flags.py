@@ -7,7 +7,10 @@ command and `config show` can say "flag --max-iters" as the source of `budgets.m
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # resolve.py imports this module's table
+    from kernelwright.configs.resolve import RawConfig
 
 # (argparse dest, key path, flag): the order is the help's.
 CONFIG_FLAGS: tuple[tuple[str, str, str], ...] = (
@@ -41,9 +44,9 @@ def add_config_flags(p: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> 
             p.add_argument(flag, dest=dest, **helps[dest])  # type: ignore[arg-type]
 
 
-def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
+def flag_overrides(args: argparse.Namespace) -> RawConfig:
     """The config keys the given flags set, as a nested mapping (flags left out set nothing)."""
-    out: dict[str, Any] = {}
+    out: RawConfig = {}
     for dest, key, _ in CONFIG_FLAGS:
         value = getattr(args, dest, None)
         if value is None:

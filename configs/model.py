@@ -57,9 +57,14 @@ class ProfileSettings(_Section):
         return "off" if value is False else value  # YAML reads a bare `off` as false
 
 
+# A role's own options (`roles.NAME.options`): free-form, since a plugin role defines its own keys;
+# the built-in roles read `prompt_file` and `concurrency`.
+RoleOptions = dict[str, Any]
+
+
 class RoleConfig(_Section):
     impl: str = Field(min_length=1, description="module:attr of the role's function or class, or an entry point's name")
-    options: dict[str, Any] = Field(default_factory=dict, description="passed to the role (free-form: the role's own)")
+    options: RoleOptions = Field(default_factory=dict, description="passed to the role (free-form: the role's own)")
     after: str | None = Field(None, description="add the role as a node after this one")
 
 

@@ -24,11 +24,16 @@ from kernelwright.tools.problem import InputError
 
 ENV_MODEL = "KERNELWRIGHT_MODEL"
 
+# A config before validation: nested mappings of the YAML/JSON values a user's file, the flags or a
+# recorded run's stored config hold (any key a user wrote, misspelt ones too). `Config` is its
+# validated form; the layers are merged as these, then validated once.
+RawConfig = dict[str, Any]
+
 
 @dataclasses.dataclass(frozen=True)
 class Layer:
     source: str  # "default", "env KERNELWRIGHT_MODEL", "file my.yaml", "flags", "run RUN_ID"
-    values: Mapping[str, Any]
+    values: RawConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,7 +41,7 @@ class ResolvedConfig:
     config: Config
     sources: dict[str, str]  # dotted key path of each leaf -> the layer that set it
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> RawConfig:
         return self.config.model_dump(mode="json")
 
     def rows(self) -> list[tuple[str, Any, str]]:
@@ -44,7 +49,7 @@ class ResolvedConfig:
         return [(key, value, self.sources.get(key, "default")) for key, value in leaves(self.as_dict())]
 
 
-def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+def merge(base: RawConfig, over: RawConfig) -> RawConfig:
     """Nested dicts merge key by key; anything else in `over` replaces."""
     out = copy.deepcopy(dict(base))
     for key, value in over.items():
@@ -55,7 +60,7 @@ def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def leaves(tree: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+def leaves(tree: RawConfig, prefix: str = "") -> list[tuple[str, Any]]:
     """(dotted path, value) of every non-mapping value; an empty mapping is a leaf of its own."""
     out: list[tuple[str, Any]] = []
     for key, value in tree.items():
@@ -67,11 +72,11 @@ def leaves(tree: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     return out
 
 
-def default_config() -> dict[str, Any]:
+def default_config() -> RawConfig:
     return Config().model_dump(mode="json")
 
 
-def read_config_file(path: str | Path) -> dict[str, Any]:
+def read_config_file(path: str | Path) -> RawConfig:
     """A YAML config file's own keys (not validated yet); InputError if it is missing or not a mapping."""
     p = Path(path)
     if not p.is_file():
@@ -87,14 +92,14 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def flag_layer(overrides: Mapping[str, Any]) -> Layer:
+def flag_layer(overrides: RawConfig) -> Layer:
     return Layer("flags", overrides)
 
 
 def resolve(layers: list[Layer]) -> ResolvedConfig:
     """Merge the layers over the defaults and validate the result; InputError naming the key path,
     the bad value, the layer it came from and what is allowed."""
-    merged: dict[str, Any] = {}
+    merged: RawConfig = {}
     sources: dict[str, str] = {}
     for layer in [Layer("default", default_config()), *layers]:
         merged = merge(merged, layer.values)
@@ -116,7 +121,7 @@ def _label(source: str, key: str) -> str:
     return source
 
 
-def load(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None,
+def load(path: str | Path | None = None, overrides: RawConfig | None = None,
          environ: Mapping[str, str] | None = None) -> ResolvedConfig:
     """The effective config of a new run: defaults, $KERNELWRIGHT_MODEL, the file at `path`, flags."""
     env = os.environ if environ is None else environ
@@ -130,12 +135,12 @@ def load(path: str | Path | None = None, overrides: Mapping[str, Any] | None = N
     return resolve(layers)
 
 
-def validate(values: Mapping[str, Any], source: str) -> Config:
+def validate(values: RawConfig, source: str) -> Config:
     """A complete config from elsewhere (a recorded run's), checked by the same rules."""
     return resolve([Layer(source, values)]).config
 
 
-def describe_error(exc: ValidationError, values: Mapping[str, Any], sources: Mapping[str, str]) -> str:
+def describe_error(exc: ValidationError, values: RawConfig, sources: Mapping[str, str]) -> str:
     """One line for the first error: key path, bad value, its source, and what is allowed."""
     error = exc.errors()[0]
     loc = [str(part) for part in error["loc"]]

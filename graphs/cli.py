@@ -4,6 +4,7 @@ handlers so that `kernelwright check` starts fast and runs where they are not in
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -176,11 +177,11 @@ def _cmd_roles(args: argparse.Namespace) -> int:
     roles, added = _resolve(args)
     rows = describe_roles(roles, added)
     if args.json:
-        print_json({"roles": rows, "entry_points": available_entry_points()})
+        print_json({"roles": [dataclasses.asdict(row) for row in rows], "entry_points": available_entry_points()})
     else:
         for row in rows:
-            where = f" after {row['after']}" if row["after"] else ""
-            print(f"{(row['role'] or '-'):<12} node {row['node']:<10} {row['source']}{where}")
+            where = f" after {row.after}" if row.after else ""
+            print(f"{(row.role or '-'):<12} node {row.node:<10} {row.source}{where}")
     return 0
 
 

@@ -11,8 +11,8 @@ routing then starts from the added node. The caller compiles the graph with its 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
@@ -79,8 +79,18 @@ def mermaid(roles: dict[str, RoleSpec], added: list[RoleSpec]) -> str:
     return compiled.get_graph().draw_mermaid()
 
 
-def describe_roles(roles: dict[str, RoleSpec], added: list[RoleSpec]) -> list[dict[str, Any]]:
-    rows = [{"role": s.name, "node": s.node, "source": s.source, "after": None} for s in roles.values()]
-    rows += [{"role": s.name, "node": s.node, "source": s.source, "after": s.after} for s in added]
-    rows += [{"role": None, "node": n, "source": "tool", "after": None} for n in ("check", "profile", "finish")]
+@dataclasses.dataclass(frozen=True)
+class RoleRow:
+    """A node of the graph as `kernelwright roles` lists it."""
+
+    role: str | None  # None: a tool node
+    node: str
+    source: str  # where the role's code came from ("built-in (expert)", an entry point, ...), or "tool"
+    after: str | None  # an added role: the node it follows
+
+
+def describe_roles(roles: dict[str, RoleSpec], added: list[RoleSpec]) -> list[RoleRow]:
+    rows = [RoleRow(s.name, s.node, s.source, None) for s in roles.values()]
+    rows += [RoleRow(s.name, s.node, s.source, s.after) for s in added]
+    rows += [RoleRow(None, n, "tool", None) for n in ("check", "profile", "finish")]
     return rows

@@ -16,11 +16,11 @@ instead of piling up rows.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from kernelwright.agents.conditions import problem_conditions
 from kernelwright.agents.records import Attempt, LessonOutcome, ProblemSummary, ProposedLesson
 from kernelwright.agents.records.run_state import RunState
+from kernelwright.memory.model import Evidence
 from kernelwright.memory.store import MemoryStore
 
 OPS = re.compile(r"\b(?:torch|F|nn|functional)\.([A-Za-z_][A-Za-z0-9_]*)")
@@ -31,9 +31,9 @@ def _ops(problem: ProblemSummary | None) -> list[str]:
     return sorted({op for op in OPS.findall(source) if op not in {"Module", "Tensor", "randn", "Parameter"}})
 
 
-# Evidence is the memory's free-form JSON column (memory/model.py): what anyone needs to re-test a lesson.
-def _evidence(state: RunState, step: str, **extra: Any) -> dict[str, Any]:
-    return {"run_id": state.get("run_id"), "step": step, **extra}
+def _evidence(state: RunState, step: str, **measured: dict[str, float] | float) -> Evidence:
+    """What anyone needs to re-test a lesson: the run and step it came from, and what was measured."""
+    return Evidence(run_id=state.get("run_id"), step=step, **measured)
 
 
 def _noise_floor(attempt: Attempt) -> float | None:
@@ -115,7 +115,7 @@ _BROKEN = {"compile_error", "runtime_error", "timeout", "crash", "wrong_output",
 _CORRECTNESS_KINDS = {"fix", "pitfall"}
 
 
-def lesson_outcome(kind: str, attempt: Attempt, best_before: Attempt | None) -> tuple[bool, dict[str, Any]] | None:
+def lesson_outcome(kind: str, attempt: Attempt, best_before: Attempt | None) -> tuple[bool, Evidence] | None:
     """Did applying a lesson of `kind` hold up in `attempt`? (improved, evidence) or None when
     nothing was measured that could say (e.g. an optimization lesson on a machine without timing,
     or a timing within the noise floor).
@@ -124,7 +124,8 @@ def lesson_outcome(kind: str, attempt: Attempt, best_before: Attempt | None) -> 
     the check's noise floor. Rejected as broken: the lesson did not hold. Accepted without timing:
     only correctness claims (`fix`, `pitfall`) are confirmed.
     """
-    evidence: dict[str, Any] = {"verdict": attempt.verdict}  # the memory's free-form evidence JSON
+    # `verdict` and `against` are keys of the evidence's own (Evidence keeps unknown keys).
+    evidence = Evidence(verdict=attempt.verdict)
     if not attempt.accepted:
         if attempt.verdict not in _BROKEN:
             return None
@@ -134,12 +135,13 @@ def lesson_outcome(kind: str, attempt: Attempt, best_before: Attempt | None) -> 
     median = attempt.median_ms
     if median and noise is not None and best_before and best_before.median_ms:
         ratio = best_before.median_ms / median
-        evidence.update(metrics_before={"median_ms": best_before.median_ms}, metrics_after={"median_ms": median},
-                        speedup=ratio, speedup_spread=noise, against=best_before.candidate_id)
+        evidence = Evidence(verdict=attempt.verdict, metrics_before={"median_ms": best_before.median_ms},
+                            metrics_after={"median_ms": median}, speedup=ratio, speedup_spread=noise, against=best_before.candidate_id)
         return None if abs(ratio - 1.0) <= noise else (ratio > 1.0, evidence)
     eager = raw.get("eager") if isinstance(raw, dict) else None
     if median and noise is not None and isinstance(eager, (int, float)):
-        evidence.update(metrics_after={"median_ms": median}, speedup=eager, speedup_spread=noise, against="eager")
+        evidence = Evidence(verdict=attempt.verdict, metrics_after={"median_ms": median}, speedup=eager, speedup_spread=noise,
+                            against="eager")
         return None if abs(eager - 1.0) <= noise else (eager > 1.0, evidence)
     if kind in _CORRECTNESS_KINDS:
         return True, evidence
@@ -173,7 +175,8 @@ def record_lesson_outcomes(memory: MemoryStore | None, state: RunState, attempts
                 outcomes.append(LessonOutcome(lesson_id=lesson_id, outcome="not measured"))
                 continue
             improved, evidence = judged
-            updated = memory.record_outcome(lesson_id, improved, _evidence(state, a.candidate_id, **evidence))
+            updated = memory.record_outcome(lesson_id, improved,
+                                            evidence.model_copy(update={"run_id": state.get("run_id"), "step": a.candidate_id}))
             outcomes.append(LessonOutcome(lesson_id=lesson_id, outcome="held" if improved else "did not hold", confidence=updated.confidence))
         noted.append(a.model_copy(update={"lesson_outcomes": tuple(outcomes)}) if outcomes else a)
     return noted

@@ -12,6 +12,7 @@ from pathlib import Path
 from langgraph.config import get_stream_writer
 from langgraph.errors import GraphBubbleUp
 from langgraph.runtime import Runtime
+from pydantic_core import to_jsonable_python
 
 from kernelwright.agents.context import RunContext
 from kernelwright.agents.records import (
@@ -28,6 +29,7 @@ from kernelwright.agents.records import (
 from kernelwright.agents.records.report import AttemptSummary
 from kernelwright.agents.records.run_state import RunState, validated_update
 from kernelwright.agents.tracing import ContextThreadPoolExecutor, candidate_run, tool_run
+from kernelwright.graphs.step_events import StepEnd, StepError, StepEvent, StepStart
 from kernelwright.tools.check.verify import CheckOptions, verify_solution
 from kernelwright.tools.problem import InputError
 
@@ -36,7 +38,7 @@ class RoleFailed(Exception):
     """A role raised: the run ends with this error; the checkpoint before the node stays valid."""
 
 
-def _emit(event: dict[str, object]) -> None:
+def _emit(event: StepEvent) -> None:
     try:
         get_stream_writer()(event)
     except RuntimeError:  # outside a streaming run (direct node calls in tests)
@@ -48,7 +50,7 @@ def timed(node: str, role: str | None, body):
 
     def run(state: RunState, runtime: Runtime[RunContext]) -> RunState:
         began, wall = time.monotonic(), time.time()
-        _emit({"step_start": node, "role": role, "started_at": wall})
+        _emit(StepStart(node, role, wall))
         ctx, seeded = served_context(state, runtime.context)
         state = {**state, **seeded}
         try:
@@ -57,14 +59,14 @@ def timed(node: str, role: str | None, body):
             raise  # an approval's interrupt: LangGraph pauses the run here, nothing failed
         except Exception as exc:
             # A failed LLM role still spent tokens: its exchanges go into the trace with the error.
-            _emit({"step_error": node, "role": role, "error": f"{type(exc).__name__}: {exc}", "duration_s": time.monotonic() - began,
-                   "llm_calls": list(getattr(exc, "llm_calls", []) or [])})
+            calls = [to_jsonable_python(call) for call in getattr(exc, "llm_calls", []) or []]
+            _emit(StepError(node, role, f"{type(exc).__name__}: {exc}", time.monotonic() - began, calls))
             if isinstance(exc, (RoleFailed, InputError)):
                 raise
             raise RoleFailed(f"{node} ({role or 'tool'}) raised {type(exc).__name__}: {exc}") from exc
         duration = time.monotonic() - began
         update["elapsed_s"] = state.get("elapsed_s", 0.0) + duration
-        _emit({"step_end": node, "role": role, "duration_s": duration})
+        _emit(StepEnd(node, role, duration))
         return update
 
     run.__name__ = f"node_{node}"
@@ -84,11 +86,12 @@ def served_context(state: RunState, context: object) -> tuple[RunContext, RunSta
         return context, {}
     from langgraph.config import get_config
 
-    from kernelwright.graphs.studio import policy_of
+    from kernelwright.graphs.studio import StudioSettings
 
-    settings = get_config().get("configurable") or {}
-    run_id = str(settings.get("thread_id") or "studio")
-    ctx = context.run_context(run_id, *policy_of(settings))
+    # The policy and approvals the factory built the graph with (make_graph).
+    settings = StudioSettings.of(get_config())
+    run_id = settings.thread_id or "studio"
+    ctx = context.run_context(run_id, settings.policy, settings.approve)
     return ctx, ({} if state.get("problem") else first_state(run_id, ctx.problem_path))
 
 

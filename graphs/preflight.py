@@ -5,9 +5,8 @@ the time Python and pydantic take to start, not the stack's import time."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from kernelwright.configs import Config, load
+from kernelwright.configs import Config, RawConfig, load
 from kernelwright.tools.home import require_writable
 from kernelwright.tools.problem import InputError, load_problem
 
@@ -25,7 +24,7 @@ def require_device(device: str) -> None:
     resolve_device(device)  # the index against the GPUs torch sees
 
 
-def check_new_run(home: Path, config_path: str | None, overrides: dict[str, Any], problem: str | None) -> Config:
+def check_new_run(home: Path, config_path: str | None, overrides: RawConfig, problem: str | None) -> Config:
     """The home, the config, the problem file and the device of a new run (InputError if any is bad)."""
     require_writable(home)
     config = load(config_path, overrides).config

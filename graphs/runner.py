@@ -10,7 +10,6 @@ runs again with the recorded LLM answers served from the trace (graphs/traces/re
 from __future__ import annotations
 
 import dataclasses
-import json
 import secrets
 import time
 from collections.abc import Callable
@@ -24,16 +23,17 @@ from langgraph.types import Command
 
 from kernelwright.agents.context import Budgets, RunContext
 from kernelwright.agents.cost import PriceTable
-from kernelwright.agents.records import ApprovalRequest, ForkOrigin, ReplayCount, RunSummary, TokenUsage
+from kernelwright.agents.records import ApprovalRequest, ReplayCount, RunSummary, TokenUsage
 from kernelwright.agents.records.run_state import CHECKPOINT_TYPES, RunState
 from kernelwright.agents.registry import require_runnable, resolve_roles
 from kernelwright.agents.structured import StructuredOutput
-from kernelwright.configs import Config, load, merge, validate
+from kernelwright.configs import Config, RawConfig, load, merge, validate
 from kernelwright.graphs.approval import ANSWER_HELP, APPROVABLE, Approval
 from kernelwright.graphs.graph import build_graph
 from kernelwright.graphs.nodes import RoleFailed, best_summary, check_options, first_state, run_report
 from kernelwright.graphs.preflight import preflight
 from kernelwright.graphs.routing import tokens_used
+from kernelwright.graphs.step_events import StepEnd, StepError, StepStart
 from kernelwright.graphs.traces.fork import ForkPoint, fork_config, fork_point, seed_fork, state_at
 from kernelwright.graphs.traces.replay import ReplayChatModel, answers_of, one_request_at_a_time, replay_plan
 from kernelwright.graphs.traces.store import TraceStore
@@ -49,7 +49,7 @@ class RunRequest:
     problem: str | None
     home: Path
     config_path: str | None = None
-    overrides: dict[str, Any] = dataclasses.field(default_factory=dict)  # from CLI flags
+    overrides: RawConfig = dataclasses.field(default_factory=dict)  # from CLI flags
     out: str | None = None
     resume: str | None = None
     progress: Callable[[str], None] | None = None
@@ -186,11 +186,11 @@ def _start(req: RunRequest, trace: TraceStore | None) -> _Start:
         if stored is None:
             raise InputError(f"--resume {req.resume}: no such run in {req.home / 'traces.db'} (see `kernelwright traces list`)")
         chat_model = req.chat_model
-        if stored.get("replay_of") and chat_model is None and trace.run(stored["replay_of"]):
-            chat_model = answers_of(trace, trace.run(stored["replay_of"]), skip_from=stored)
-        config = validate(merge(json.loads(stored["config"]), req.overrides), f"run {req.resume}")
-        return _Start(req.resume, stored["problem"], config, resume=True,
-                      replay_of=stored.get("replay_of"), chat_model=chat_model)
+        source = trace.run(stored.replay_of) if stored.replay_of and chat_model is None else None
+        if source:
+            chat_model = answers_of(trace, source, skip_from=stored)
+        config = validate(merge(stored.config, req.overrides), f"run {req.resume}")
+        return _Start(req.resume, stored.problem, config, resume=True, replay_of=stored.replay_of, chat_model=chat_model)
     if req.replay:
         plan = replay_plan(trace, req.replay)
         return _Start(new_run_id(Path(plan.problem).stem), plan.problem, validate(plan.config, f"run {req.replay}"), fork=plan.fork, replay_of=req.replay, chat_model=plan.chat_model)
@@ -198,7 +198,7 @@ def _start(req: RunRequest, trace: TraceStore | None) -> _Start:
         point = fork_point(trace, req.fork, req.from_step)
         stored = trace.run(req.fork)
         config = validate(fork_config(stored, req.config_path, req.overrides), f"run {req.fork} with the changes")
-        return _Start(new_run_id(Path(stored["problem"]).stem), stored["problem"], config,
+        return _Start(new_run_id(Path(stored.problem).stem), stored.problem, config,
                       fork=point, chat_model=req.chat_model)
     if not req.problem:
         raise InputError("give a PROBLEM file, or --resume RUN_ID, --fork RUN_ID --from-step N or --replay RUN_ID")
@@ -233,7 +233,7 @@ def execute(req: RunRequest) -> RunSummary:
     # Read the fork's state before the run is recorded: a missing checkpoint is bad input.
     fork_values = state_at(compiled, start.fork) if start.fork else None
     if not start.resume:
-        trace.start_run(run_id, problem_file, policy, config.model, config.model_dump(mode="json"), config.check.device, versions(),
+        trace.start_run(run_id, problem_file, policy, config.model, config, config.check.device, versions(),
                         forked_from=start.fork.origin() if start.fork else None, replay_of=start.replay_of)
     inputs: Any = None
     waiting = pending_request(compiled, graph_config) if start.resume else None
@@ -266,7 +266,7 @@ def execute(req: RunRequest) -> RunSummary:
     best = state.get("best")
     status = "failed" if error else "paused" if waiting else state.get("status", "running")
     summary_best = best_summary(best)
-    trace.finish_run(run_id, status, state.get("stop_reason"), summary_best.model_dump(mode="json", exclude={"pct_of_sol"}) if best else None,
+    trace.finish_run(run_id, status, state.get("stop_reason"), summary_best if best else None,
                      time.monotonic() - began, str(error) if error else None)
     stored = trace.run(run_id)
     solution = run_dir / "solution.py"
@@ -277,11 +277,11 @@ def execute(req: RunRequest) -> RunSummary:
         accepted=best is not None and not error,
         solution_path=str(solution) if best and solution.exists() else None,
         best=summary_best,
-        usage=TokenUsage.model_validate_json(stored["usage"]) if stored and stored["usage"] else TokenUsage(total_tokens=tokens_used(state)),
+        usage=stored.usage if stored else TokenUsage(total_tokens=tokens_used(state)),
         stop_reason=state.get("stop_reason"),
         error=str(error) if error else None,
         run_dir=str(run_dir),
-        forked_from=ForkOrigin.model_validate_json(stored["forked_from"]) if stored and stored["forked_from"] else None,
+        forked_from=stored.forked_from if stored else None,
         replay=ReplayCount(of=start.replay_of, answers_served=replayed.served() if replayed else 0,
                            answers_recorded=replayed.total() if replayed else 0) if start.replay_of else None,
         awaiting=waiting,
@@ -293,7 +293,7 @@ def execute(req: RunRequest) -> RunSummary:
     return summary
 
 
-def write_failed_report(run_dir: Path, summary: RunSummary, state: dict[str, Any]) -> None:
+def write_failed_report(run_dir: Path, summary: RunSummary, state: RunState) -> None:
     """The report of a run that ended in an error (the finish node, which writes it otherwise, did
     not run): the path the command prints must exist."""
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -331,7 +331,8 @@ def broken_reference(ctx: RunContext, problem_file: str) -> BadInputMidRun | Non
 
 def _stream(compiled, inputs, graph_config, ctx: RunContext, trace: TraceStore, run_id: str, progress) -> str | None:
     """Drive the graph, writing one trace step per node execution; the error that ended it, if any."""
-    starts: dict[str, dict[str, Any]] = {}
+    starts: dict[str, StepStart] = {}
+    durations: dict[str, float] = {}
     unsaved: list[int] = []  # steps whose checkpoint is not written yet (it follows their update)
     try:
         for mode, chunk in compiled.stream(inputs, graph_config, context=ctx, stream_mode=["custom", "updates", "checkpoints"]):
@@ -342,20 +343,22 @@ def _stream(compiled, inputs, graph_config, ctx: RunContext, trace: TraceStore, 
                     unsaved = []
                 continue
             if mode == "custom":
-                if "step_start" in chunk:
-                    starts[chunk["step_start"]] = chunk
-                elif "step_end" in chunk:
-                    starts[chunk["step_end"]]["duration_s"] = chunk["duration_s"]
-                elif "step_error" in chunk:
-                    start = starts.get(chunk["step_error"], {})
-                    trace.add_step(run_id, chunk["step_error"], chunk.get("role"), start.get("started_at", time.time()), chunk["duration_s"],
-                                   {"llm_calls": chunk.get("llm_calls", [])}, chunk["error"])
+                if isinstance(chunk, StepStart):
+                    starts[chunk.node] = chunk
+                    durations.pop(chunk.node, None)
+                elif isinstance(chunk, StepEnd):
+                    durations[chunk.node] = chunk.duration_s
+                elif isinstance(chunk, StepError):
+                    start = starts.get(chunk.node)
+                    trace.add_step(run_id, chunk.node, chunk.role, start.started_at if start else time.time(), chunk.duration_s,
+                                   {"llm_calls": chunk.llm_calls}, chunk.error)
                 continue
             for node, update in chunk.items():
                 if node == "__interrupt__":  # a pause for approval, not a step (the approval node records the answer)
                     continue
-                start = starts.get(node, {})
-                unsaved.append(trace.add_step(run_id, node, start.get("role"), start.get("started_at", time.time()), start.get("duration_s", 0.0), update))
+                start = starts.get(node)
+                unsaved.append(trace.add_step(run_id, node, start.role if start else None, start.started_at if start else time.time(),
+                                              durations.get(node, 0.0), update))
                 if progress and node == "check" and not (update or {}).get("attempts"):
                     progress("[check] nothing to check: the round's roles wrote no new candidate")
                 elif progress:

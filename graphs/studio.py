@@ -20,13 +20,18 @@ their own; solutions and reports still go to HOME/runs/THREAD_ID/.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kernelwright.agents.context import RunContext
+from kernelwright.configs import RawConfig
+
+if TYPE_CHECKING:
+    from langchain_core.runnables import RunnableConfig
 
 _CACHE: dict[str, RunContext] = {}
 _LOCK = threading.Lock()
@@ -43,8 +48,9 @@ class StudioContext(BaseModel):
     config_path: str | None = Field(default=None, description="kernelwright YAML config merged over the defaults")
     home: str | None = Field(default=None, description="kernelwright home (default $KERNELWRIGHT_HOME or ~/.kernelwright)")
 
-    def overrides(self) -> dict[str, Any]:
-        out: dict[str, Any] = {k: v for k, v in (("model", self.model), ("base_url", self.base_url), ("candidates", self.candidates)) if v is not None}
+    def overrides(self) -> RawConfig:
+        """The config keys this context sets (a layer over the config file, as `run`'s flags are)."""
+        out: RawConfig = {k: v for k, v in (("model", self.model), ("base_url", self.base_url), ("candidates", self.candidates)) if v is not None}
         if self.device is not None:
             out["check"] = {"device": self.device}
         return out
@@ -64,11 +70,7 @@ class StudioContext(BaseModel):
         from kernelwright.tools.home import resolve_home
         from kernelwright.tools.problem import load_problem
 
-        flags: dict[str, Any] = self.overrides()
-        if policy and policy != "auto":
-            flags["policy"] = policy
-        if approve:
-            flags["approve"] = list(approve)
+        flags = {**self.overrides(), **StudioSettings(policy=policy, approve=approve).flags()}
         config = load(self.config_path, flags).config
         roles, added = resolve_roles(choose_policy(config), config.model_dump()["roles"], where=self.config_path or "config")
         needs_model = any(spec.source == "built-in (llm)" for spec in [*roles.values(), *added])
@@ -77,7 +79,46 @@ class StudioContext(BaseModel):
         return make_context(config, needs_model, Path(problem), home / "runs" / run_id, home, None)
 
 
-def make_graph(config: dict[str, Any] | None = None):
+class StudioSettings(BaseModel):
+    """The graph's shape, from the assistant's configuration (`configurable`). The server puts its
+    own keys there too (thread_id, checkpoint_ns, langgraph_*, ...): kept where named, else ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    policy: str | None = None  # auto, llm or expert
+    config_path: str | None = None
+    approve: tuple[str, ...] = ()  # nodes that pause for a person: "plan", "code"
+    thread_id: str | None = None  # the server's: the run id
+
+    @field_validator("approve", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if value is None:
+            return ()
+        if isinstance(value, str):  # `approve: plan,code`, as the config file reads it
+            return tuple(part for part in re.split(r"[,\s]+", value) if part)
+        return value
+
+    @field_validator("thread_id", mode="before")
+    @classmethod
+    def _as_text(cls, value: object) -> object:
+        return None if value is None else str(value)  # the server may hand a UUID
+
+    @classmethod
+    def of(cls, config: RunnableConfig | None) -> StudioSettings:
+        return cls.model_validate((config or {}).get("configurable") or {})
+
+    def flags(self) -> RawConfig:
+        """The config keys these settings set (policy auto sets none: the config's choice)."""
+        flags: RawConfig = {}
+        if self.policy and self.policy != "auto":
+            flags["policy"] = self.policy
+        if self.approve:
+            flags["approve"] = list(self.approve)
+        return flags
+
+
+def make_graph(config: RunnableConfig | None = None):
     """The compiled graph for the LangGraph server (a graph factory: it takes the run's
     RunnableConfig). The server adds its own checkpointer."""
     from kernelwright.agents.context import Budgets
@@ -86,22 +127,10 @@ def make_graph(config: dict[str, Any] | None = None):
     from kernelwright.graphs.graph import build_graph
     from kernelwright.graphs.runner import approval_nodes, choose_policy
 
-    settings = dict((config or {}).get("configurable") or {})
-    flags: dict[str, Any] = {}
-    if settings.get("policy") and settings["policy"] != "auto":
-        flags["policy"] = settings["policy"]
-    if settings.get("approve"):
-        flags["approve"] = settings["approve"]
-    base = load(settings.get("config_path"), flags, environ={}).config
-    roles, added = resolve_roles(choose_policy(base), base.model_dump()["roles"], where=settings.get("config_path") or "config")
+    settings = StudioSettings.of(config)
+    base = load(settings.config_path, settings.flags(), environ={}).config
+    roles, added = resolve_roles(choose_policy(base), base.model_dump()["roles"], where=settings.config_path or "config")
     require_runnable(roles)
     budgets = Budgets(**base.budgets.model_dump())
     graph = build_graph(roles, added, budgets, approval_nodes(base), context_schema=StudioContext)
     return graph.compile(name="kernelwright")
-
-
-def policy_of(settings: dict[str, Any]) -> tuple[str | None, tuple[str, ...]]:
-    """The policy and approvals a served run's configurable names (the factory built the graph with them)."""
-    approve = settings.get("approve") or ()
-    return settings.get("policy"), tuple([approve] if isinstance(approve, str) else approve)
-

@@ -55,13 +55,13 @@ def test_bench_agrees_with_each_run(subset):
         assert r["speedup"] is None and run_report["best"]["speedup"] is None  # no timing on the CPU
         assert r["pct_sol"] is None and run_report["best"]["pct_of_sol"] is None
         # % of SoL comes from the run's checkpointed best attempt: read, and empty on the CPU.
-        assert r["pct_sol"] is None and best_check(tmp / "home", r["run_id"])["timing"] is None
+        assert r["pct_sol"] is None and best_check(tmp / "home", r["run_id"]).timing is None
         assert r["tokens"] == run_report["usage"]["total_tokens"] == 0
-        assert traces.run(r["run_id"])["status"] == "finished"
+        assert traces.run(r["run_id"]).status == "finished"
     conv = by_name["conv2d_relu"]
     assert (conv["accepted"], conv["exit"], conv["status"]) == (False, 1, "failed")
     assert "aten.convolution (nn.Conv2d)" in conv["unsupported"]
-    assert traces.run(conv["run_id"])["error"] == conv["error"]
+    assert traces.run(conv["run_id"]).error == conv["error"]
     s = report["summary"]
     assert (s["problems"], s["accepted"], s["unsupported"], s["complete"]) == (2, 1, 1, True)
     assert s["fast_p"]["eager"]["0"] == 0.5 and s["fast_p"]["eager"]["1"] is None

@@ -138,7 +138,7 @@ def test_ray_bench_records_where_each_problem_ran_and_files_it_in_the_driver_hom
         assert where["pid"] != os.getpid() and where["actor"] in ("ray-cpu-0", "ray-cpu-1")
         # The actor's run, filed by the driver: its trace row (naming the suite's file) and steps,
         # its run folder in the bench's.
-        assert traces.run(r["run_id"])["problem"] == r["path"] == str(PROBLEMS / f"{r['problem']}.py")
+        assert traces.run(r["run_id"]).problem == r["path"] == str(PROBLEMS / f"{r['problem']}.py")
         assert traces.steps(r["run_id"])
         run_dir = Path(r["run_dir"])
         assert run_dir == home / "bench" / "ray" / "problems" / r["problem"] / "run"
@@ -154,11 +154,11 @@ def test_ray_bench_records_where_each_problem_ran_and_files_it_in_the_driver_hom
     from kernelwright.bench.worker import best_check
 
     check = best_check(home, accepted["run_id"])  # None without the run's checkpoints
-    assert check is not None and check["timing"] is None
+    assert check is not None and check.timing is None
     from kernelwright.tools.sandbox import warm
 
     if warm.available() is None:  # the actor's checks forked from its own zygote
-        assert "warm worker: forked from a zygote, confined by Landlock" in check["isolation"]["notes"]
+        assert "warm worker: forked from a zygote, confined by Landlock" in check.isolation["notes"]
 
 
 def test_ctrl_c_stops_the_actors_and_a_resume_runs_only_the_rest(tmp_path):

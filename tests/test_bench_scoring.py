@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from kernelwright.agents.records import CheckFacts, Report, RunSummary
 from kernelwright.bench.chart import SERIES, draw_chart
 from kernelwright.bench.markdown import markdown_report
+from kernelwright.bench.meta import BenchMeta, BenchOptions, BenchSetup
 from kernelwright.bench.plan import discover, plan_slots
-from kernelwright.bench.records import result_record, unsupported_reason
+from kernelwright.bench.records import failed_record, result_record, unsupported_reason
 from kernelwright.bench.scoring import summarize
 from kernelwright.bench.store import BenchFolder
 from kernelwright.tools.problem import InputError
@@ -20,9 +22,10 @@ from paths import PROBLEMS
 
 
 def res(name, accepted=True, speedup=None, pct_sol=None, verdict=None, unsupported=None):
-    return {"problem": name, "accepted": accepted, "verdict": verdict or ("accepted" if accepted else None),
-            "speedup": speedup, "pct_sol": pct_sol, "tokens": 10, "wall_s": 2.0, "unsupported": unsupported,
-            "error": f"code (coder) raised UnsupportedProblem: {unsupported}" if unsupported else None}
+    return failed_record(name, f"/{name}.py", "cuda:0", "finished" if accepted else "failed", None).with_changes(
+        accepted=accepted, exit=0 if accepted else 1, verdict=verdict or ("accepted" if accepted else None), speedup=speedup,
+        pct_sol=pct_sol, tokens=10, wall_s=2.0, unsupported=unsupported,
+        error=f"code (coder) raised UnsupportedProblem: {unsupported}" if unsupported else None)
 
 
 GPU_RESULTS = [
@@ -35,7 +38,7 @@ GPU_RESULTS = [
 
 
 def test_fast_p_counts_all_problems_and_speedups_above_p():
-    s = summarize(GPU_RESULTS)
+    s = summarize(GPU_RESULTS).model_dump(mode="json")  # results.json's summary
     assert s["problems"] == 5 and s["accepted"] == 3 and s["accepted_rate"] == pytest.approx(0.6)
     assert s["unsupported"] == 1 and s["errors"] == 0 and s["complete"] is True
     assert s["fast_p"]["eager"] == pytest.approx({"0": 0.6, "0.5": 0.6, "0.8": 0.6, "1": 0.4, "1.5": 0.4, "2": 0.2})
@@ -50,7 +53,7 @@ def test_fast_p_counts_all_problems_and_speedups_above_p():
 
 
 def test_cpu_results_have_acceptance_but_no_speed_figures():
-    s = summarize([res("a"), res("b"), res("c", accepted=False, verdict="shape_overfit")], planned=4)
+    s = summarize([res("a"), res("b"), res("c", accepted=False, verdict="shape_overfit")], planned=4).model_dump(mode="json")
     assert s["fast_p"]["eager"]["0"] == pytest.approx(2 / 3)
     assert all(s["fast_p"][b][p] is None for b in ("eager", "compile") for p in ("0.5", "0.8", "1", "1.5", "2"))
     assert s["geomean_speedup"] == {"eager": None, "compile": None} and s["median_pct_sol"] is None
@@ -59,12 +62,13 @@ def test_cpu_results_have_acceptance_but_no_speed_figures():
 
 
 def test_max_autotune_is_scored_when_present():
-    s = summarize([res("a", speedup={"eager": 2.0, "compile": 1.0, "compile_max_autotune": 0.7})])
+    s = summarize([res("a", speedup={"eager": 2.0, "compile": 1.0, "compile_max_autotune": 0.7})]).model_dump(mode="json")
     assert s["fast_p"]["compile_max_autotune"]["0.5"] == 1.0 and s["fast_p"]["compile_max_autotune"]["0.8"] == 0.0
 
 
 def test_markdown_has_a_row_per_problem_and_the_fast_p_table():
-    meta = {"bench_id": "b1", "dir": "suite", "device": "cuda", "options": {"policy": "expert"}, "versions": {"torch": "2.11"}}
+    meta = BenchMeta(bench_id="b1", dir="suite", problems=list("abcde"), files={}, device="cuda", versions={"torch": "2.11"},
+                     options=BenchOptions(config_path=None, config_file=None, overrides={}, policy="expert"), created_at=0.0)
     text = markdown_report(meta, GPU_RESULTS, summarize(GPU_RESULTS))
     rows = [line for line in text.splitlines() if line.startswith("| ") and line.split("|")[1].strip() in "abcde"]
     assert len(rows) == 5
@@ -91,22 +95,27 @@ def test_chart_has_a_bar_per_timed_baseline_as_svg_and_png(tmp_path):
     for _, _, color in SERIES:
         # Bars, not only the legend's two swatches: many pixels of each series' colour.
         assert colour_pixels(Path(files["png"]), color) > 400, color
-    bare = draw_chart([{**r, "speedup": None} for r in GPU_RESULTS], "bench b2", tmp_path / "bare.png")
+    bare = draw_chart([r.with_changes(speedup=None) for r in GPU_RESULTS], "bench b2", tmp_path / "bare.png")
     assert all(colour_pixels(Path(bare["png"]), color) < 400 for _, _, color in SERIES)
 
 
 def test_records_read_the_run_summary():
-    summary = {"run_id": "r1", "status": "finished", "accepted": True, "best": {"verdict": "accepted", "speedup": {"eager": 1.7},
-               "median_ms": 0.05}, "usage": {"total_tokens": 123}, "stop_reason": "max_iters", "error": None, "run_dir": "/x"}
-    r = result_record("p", "/p.py", "cuda:0", summary, None, {"roofline": {"pct_of_sol": 91.5}}, 12.0)
-    assert (r["exit"], r["accepted"], r["verdict"], r["speedup"], r["pct_sol"], r["tokens"]) == (0, True, "accepted", {"eager": 1.7}, 91.5, 123)
-    failed = {"run_id": "r2", "status": "failed", "accepted": False, "best": None, "usage": {}, "stop_reason": None, "run_dir": "/y",
-              "error": "code (coder) raised UnsupportedProblem: expert policy: no kernel for aten.cumsum (torch.cumsum)"}
+    summary = RunSummary(run_id="r1", status="finished", accepted=True, solution_path="/x/solution.py",
+                         best={"candidate_id": "c0", "verdict": "accepted", "speedup": {"eager": 1.7}, "median_ms": 0.05},
+                         usage={"total_tokens": 123}, stop_reason="max_iters", error=None, run_dir="/x")
+    r = result_record("p", "/p.py", "cuda:0", summary, None, CheckFacts(roofline={"pct_of_sol": 91.5}), 12.0)
+    assert (r.exit, r.accepted, r.verdict, r.speedup, r.pct_sol, r.tokens) == (0, True, "accepted", {"eager": 1.7}, 91.5, 123)
+    failed = RunSummary(run_id="r2", status="failed", accepted=False, solution_path=None, best=None, usage={}, stop_reason=None,
+                        run_dir="/y", error="code (coder) raised UnsupportedProblem: expert policy: no kernel for aten.cumsum (torch.cumsum)")
     r = result_record("q", "/q.py", "cpu", failed, None, None, 3.0)
-    assert r["exit"] == 1 and r["verdict"] is None and r["unsupported"] == "expert policy: no kernel for aten.cumsum (torch.cumsum)"
-    report = {"attempts": [{"verdict": "compile_error"}, {"verdict": "wrong_output"}]}
-    assert result_record("q", "/q.py", "cpu", {**failed, "error": None}, report, None, 3.0)["verdict"] == "wrong_output"
+    assert r.exit == 1 and r.verdict is None and r.unsupported == "expert policy: no kernel for aten.cumsum (torch.cumsum)"
+    attempts = [{"candidate_id": f"c{i}", "iteration": 1, "origin": "code", "verdict": v} for i, v in enumerate(["compile_error", "wrong_output"])]
+    report = Report(run_id="r2", problem="q", accepted=False, stop_reason=None, iterations=1, best=None, attempts=attempts, usage={})
+    assert result_record("q", "/q.py", "cpu", failed.model_copy(update={"error": None}), report, None, 3.0).verdict == "wrong_output"
     assert unsupported_reason("plan (planner) raised RuntimeError: boom") is None
+    # A local bench's result has no Ray keys; a Ray one's keeps them, null included.
+    assert "placement" not in r.model_dump(mode="json") and "failures" not in r.model_dump(mode="json")
+    assert r.with_changes(placement=None, failures=[]).model_dump(mode="json")["placement"] is None
 
 
 def test_discover_filters_and_names_bad_files(tmp_path):
@@ -127,8 +136,10 @@ def test_slots_and_bench_ids(tmp_path):
         plan_slots("cpu", 0)
     with pytest.raises(InputError, match="expected auto, cpu, cuda"):
         plan_slots("tpu", None)
-    BenchFolder.create(tmp_path, "mine", {"problems": []})
+    setup = BenchSetup(dir="suite", problems=[], files={}, device="cpu",
+                       options=BenchOptions(config_path=None, config_file=None, overrides={}, policy="expert"))
+    BenchFolder.create(tmp_path, "mine", setup)
     with pytest.raises(InputError, match="--resume mine"):
-        BenchFolder.create(tmp_path, "mine", {"problems": []})
+        BenchFolder.create(tmp_path, "mine", setup)
     with pytest.raises(InputError, match="no such bench"):
         BenchFolder.open(tmp_path, "other")

@@ -58,8 +58,8 @@ def test_llm_run_fixes_a_compile_error_and_accounts_for_every_token(tmp_path, st
     expected["total_tokens"] = expected["prompt_tokens"] + expected["completion_tokens"]
     assert out["usage"] == expected
     steps = TraceStore(tmp_path / "home" / "traces.db").steps(out["run_id"])
-    assert [s["node"] for s in steps] == ["plan", "code", "check", "debug", "check", "profile", "analyze", "finish"]
-    llm_steps = [json.loads(s["llm"]) for s in steps if s["llm"]]
+    assert [s.node for s in steps] == ["plan", "code", "check", "debug", "check", "profile", "analyze", "finish"]
+    llm_steps = [s.llm for s in steps if s.llm]
     assert [c[0]["role"] for c in llm_steps] == ["planner", "coder", "debugger", "analyst"]
     traced = sum(call["usage"]["total_tokens"] for calls in llm_steps for call in calls)
     assert traced == expected["total_tokens"]

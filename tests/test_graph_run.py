@@ -64,17 +64,17 @@ def test_success_writes_the_solution_report_and_trace(tmp_path):
     assert Path(summary.solution_path).read_text() == HONEST.read_text()
     report = json.loads((Path(summary.run_dir) / "report.json").read_text())
     assert report["accepted"] and report["best"]["verdict"] == "accepted"
-    assert [s["node"] for s in steps] == ["plan", "code", "check", "profile", "analyze", "finish"]
-    assert [s["role"] for s in steps][:2] == ["planner", "coder"] and steps[2]["role"] is None
-    assert all(s["duration_s"] >= 0 for s in steps)
-    assert json.loads(steps[2]["verdicts"]) == ["accepted"]
+    assert [s.node for s in steps] == ["plan", "code", "check", "profile", "analyze", "finish"]
+    assert [s.role for s in steps][:2] == ["planner", "coder"] and steps[2].role is None
+    assert all(s.duration_s >= 0 for s in steps)
+    assert steps[2].verdicts == ["accepted"]
 
 
 def test_k_candidates_are_checked_in_one_step_and_the_first_accepted_stays_best(tmp_path):
     summary, steps = run(tmp_path, write_config(tmp_path, [HONEST], candidates=3))
     assert summary.accepted
-    check = [s for s in steps if s["node"] == "check"]
-    assert len(check) == 1 and json.loads(check[0]["verdicts"]) == ["accepted"] * 3
+    check = [s for s in steps if s.node == "check"]
+    assert len(check) == 1 and check[0].verdicts == ["accepted"] * 3
     assert summary.best.candidate_id == "r1-c0"  # no timing on the CPU: equals never replace the best
 
 
@@ -88,16 +88,16 @@ def test_a_class_role_is_built_with_its_options():
 def test_a_compile_error_is_fixed_by_the_debugger(tmp_path):
     summary, steps = run(tmp_path, write_config(tmp_path, [BROKEN]))
     assert summary.accepted
-    verdicts = [v for s in steps for v in json.loads(s["verdicts"] or "[]")]
+    verdicts = [v for s in steps for v in s.verdicts]
     assert verdicts == ["compile_error", "accepted"]
-    assert [s["node"] for s in steps][:5] == ["plan", "code", "check", "debug", "check"]
+    assert [s.node for s in steps][:5] == ["plan", "code", "check", "debug", "check"]
     assert summary.best.candidate_id.endswith("-d1")
 
 
 def test_a_repeated_identical_failure_stops_the_debug_loop(tmp_path):
     summary, steps = run(tmp_path, write_config(tmp_path, [WRONG], fix=WRONG, budgets={"max_debug_tries": 5}))
     assert not summary.accepted and summary.status == "finished"
-    verdicts = [v for s in steps for v in json.loads(s["verdicts"] or "[]")]
+    verdicts = [v for s in steps for v in s.verdicts]
     assert verdicts == ["wrong_output", "wrong_output"]
     assert markers(tmp_path, "debugger") == 1
 
@@ -105,7 +105,7 @@ def test_a_repeated_identical_failure_stops_the_debug_loop(tmp_path):
 def test_the_iteration_budget_stops_the_run(tmp_path):
     summary, steps = run(tmp_path, write_config(tmp_path, [HONEST], budgets={"max_iters": 2}))
     assert summary.accepted and "iteration budget" in summary.stop_reason
-    assert [s["node"] for s in steps].count("plan") == 2
+    assert [s.node for s in steps].count("plan") == 2
     # The second round's equal solution does not replace the first (no timing on the CPU).
     assert summary.best.candidate_id == "r1-c0"
 
@@ -114,8 +114,8 @@ def test_an_added_role_runs_appears_in_the_trace_and_the_drawing(tmp_path):
     config = write_config(tmp_path, [HONEST], extra_roles={"auditor": {"impl": "kw_test_roles:audit", "after": "code", "options": {"marker_dir": str(tmp_path / "markers")}}})
     summary, steps = run(tmp_path, config)
     assert summary.accepted
-    assert [s["node"] for s in steps][:4] == ["plan", "code", "auditor", "check"]
-    assert steps[2]["role"] == "auditor"
+    assert [s.node for s in steps][:4] == ["plan", "code", "auditor", "check"]
+    assert steps[2].role == "auditor"
     drawing = subprocess.run([sys.executable, "-m", "kernelwright", "graph", "--config", str(config), "--json"],
                              capture_output=True, text=True, env=_env(), cwd=tmp_path)
     assert drawing.returncode == 0, drawing.stderr
@@ -132,7 +132,7 @@ def test_a_role_that_raises_ends_the_run_with_a_clear_error(tmp_path):
     summary, steps = run(tmp_path, config)
     assert summary.status == "failed" and not summary.accepted
     assert "the plugin broke" in summary.error and "analyze" in summary.error
-    assert steps[-1]["node"] == "analyze" and "the plugin broke" in steps[-1]["error"]
+    assert steps[-1].node == "analyze" and "the plugin broke" in steps[-1].error
     # The checkpoint is intact: the state before the failing node is there, with the accepted attempt.
     conn = sqlite3.connect(tmp_path / "home" / "checkpoints.db")
     assert conn.execute("select count(*) from checkpoints where thread_id = ?", [summary.run_id]).fetchone()[0] >= 4
@@ -156,7 +156,7 @@ def test_kill_9_then_resume_finishes_without_redoing_steps(tmp_path):
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     run_id = sqlite3.connect(home / "traces.db").execute("select run_id from runs").fetchone()[0]
-    before = [s["node"] for s in TraceStore(home / "traces.db").steps(run_id)]
+    before = [s.node for s in TraceStore(home / "traces.db").steps(run_id)]
     assert before == ["plan", "code", "check", "profile"]
 
     resumed = subprocess.run([sys.executable, "-m", "kernelwright", "run", "--resume", run_id, "--home", str(home), "--json"],
@@ -165,7 +165,7 @@ def test_kill_9_then_resume_finishes_without_redoing_steps(tmp_path):
     out = json.loads(resumed.stdout)
     assert out["run_id"] == run_id and out["status"] == "finished" and out["accepted"]
     assert set(out) >= {"run_id", "status", "accepted", "solution_path", "best", "usage"}
-    after = [s["node"] for s in TraceStore(home / "traces.db").steps(run_id)]
+    after = [s.node for s in TraceStore(home / "traces.db").steps(run_id)]
     assert after == ["plan", "code", "check", "profile", "analyze", "finish"]
     assert markers(tmp_path, "coder") == 1 and markers(tmp_path, "planner") == 1
     assert markers(tmp_path, "analyst") == 2  # the killed node runs again; nothing finished is redone

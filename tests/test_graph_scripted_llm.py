@@ -40,7 +40,7 @@ def test_a_wrong_answer_is_debugged_and_a_repeat_ends_the_round(tmp_path):
     # iteration budget ends the run. No fifth reply exists: another call would raise.
     summary, steps = run(tmp_path, [answer(PLAN), code(wrong), code(wrong)], {"max_iters": 1, "max_debug_tries": 4})
     assert summary.status == "finished" and not summary.accepted
-    assert [s["node"] for s in steps] == ["plan", "code", "check", "debug", "check", "finish"]
+    assert [s.node for s in steps] == ["plan", "code", "check", "debug", "check", "finish"]
     assert summary.usage.total_tokens == 3 * 1100
 
 
@@ -48,5 +48,5 @@ def test_the_token_budget_stops_the_run(tmp_path):
     replies = [answer(PLAN), code(SOLUTIONS / "gelu_scale.py"), answer(ANALYSIS)]
     summary, steps = run(tmp_path, replies, {"max_iters": 5, "max_tokens": 3000, "patience": 5})
     assert summary.accepted and "token budget" in summary.stop_reason
-    assert [s["node"] for s in steps] == ["plan", "code", "check", "profile", "analyze", "finish"]
+    assert [s.node for s in steps] == ["plan", "code", "check", "profile", "analyze", "finish"]
     assert summary.usage.model_dump() == {"prompt_tokens": 3000, "completion_tokens": 300, "total_tokens": 3300}

@@ -39,23 +39,23 @@ def section_run():
 
 
 def test_metric_list_run_gives_one_record_per_launch_with_canonical_metrics(metric_run):
-    assert [r["id"] for r in metric_run] == [0, 1, 2, 3, 4, 5]
-    assert [r["short_name"] for r in metric_run] == [
+    assert [r.id for r in metric_run] == [0, 1, 2, 3, 4, 5]
+    assert [r.short_name for r in metric_run] == [
         "distribution_elementwise_grid_stride_kernel", "cunn_SoftMaxForwardReg", "softmax_kernel",
         "cunn_SoftMaxForwardReg", "softmax_kernel", "cunn_SoftMaxForwardReg",
     ]
-    triton = [r for r in metric_run if r["short_name"] == "softmax_kernel"]
-    assert [r["metrics"]["duration_ns"] for r in triton] == [41952, 41152]  # "41,952" in the file
-    assert [r["metrics"]["dram_pct"] for r in triton] == [79.87, 81.38]
-    m = triton[0]["metrics"]
+    triton = [r for r in metric_run if r.short_name == "softmax_kernel"]
+    assert [r.metrics["duration_ns"] for r in triton] == [41952, 41152]  # "41,952" in the file
+    assert [r.metrics["dram_pct"] for r in triton] == [79.87, 81.38]
+    m = triton[0].metrics
     assert m["registers_per_thread"] == 54 and m["shared_dynamic_bytes"] == 16 and m["instructions"] == 8339456
     assert m["theoretical_occupancy_pct"] == 56.25 and m["achieved_occupancy_pct"] == 51.35
     assert m["block_limit_registers"] == 9 and m["tensor_pct"] == 0
-    assert triton[0]["block"] == [128, 1, 1] and triton[0]["grid"] == [4096, 1, 1]
+    assert triton[0].block == [128, 1, 1] and triton[0].grid == [4096, 1, 1]
 
 
 def test_summary_of_the_solutions_kernels_names_the_register_limit(metric_run):
-    own = [r for r in metric_run if r["short_name"] == "softmax_kernel"]
+    own = [r for r in metric_run if r.short_name == "softmax_kernel"]
     s = summarize_launches(own, calls=2)
     assert s["duration_ms"] == pytest.approx((41952 + 41152) / 2 / 1e6)
     assert s["dominant_kernel"] == "softmax_kernel" and s["kernels"][0]["launches_per_call"] == 1
@@ -65,22 +65,22 @@ def test_summary_of_the_solutions_kernels_names_the_register_limit(metric_run):
 
 
 def test_eager_reference_kernel_at_full_occupancy_has_no_limiter(metric_run):
-    eager = [r for r in metric_run if r["short_name"] == "cunn_SoftMaxForwardReg"]
+    eager = [r for r in metric_run if r.short_name == "cunn_SoftMaxForwardReg"]
     s = summarize_launches(eager, calls=3)
     assert s["theoretical_occupancy_pct"] == 100 and s["occupancy_limiter"] is None
     assert s["duration_ms"] == pytest.approx((67264 + 67296 + 67328) / 3 / 1e6)
-    assert eager[0]["block"] == [1024, 1, 1]
+    assert eager[0].block == [1024, 1, 1]
 
 
 def test_section_run_maps_table_labels_and_reads_the_stall_rule(section_run):
-    assert [r["short_name"] for r in section_run] == ["softmax_kernel", "softmax_kernel"]
+    assert [r.short_name for r in section_run] == ["softmax_kernel", "softmax_kernel"]
     first = section_run[0]
-    m = first["metrics"]
+    m = first.metrics
     assert m["duration_ns"] == 42336 and m["dram_pct"] == 79.02 and m["l2_pct"] == 80.61
     assert m["sm_frequency_hz"] == pytest.approx(1_586_784_887.57)
     assert m["theoretical_occupancy_pct"] == 56.25 and m["achieved_occupancy_pct"] == 50.95
     assert m["warp_cycles_per_issue"] == 30.48
-    assert {"SOLBottleneck", "CPIStall", "TheoreticalOccupancy"} <= {r["rule"] for r in first["rules"]}
+    assert {"SOLBottleneck", "CPIStall", "TheoreticalOccupancy"} <= {r.rule for r in first.rules}
     s = summarize_launches(section_run, calls=2)
     assert s["occupancy_limiter"] == "registers"
     [stall] = s["top_stalls"]
@@ -88,14 +88,14 @@ def test_section_run_maps_table_labels_and_reads_the_stall_rule(section_run):
 
 
 def test_static_occupancy_matches_what_ncu_measured_for_the_same_kernel(metric_run):
-    m = next(r for r in metric_run if r["short_name"] == "softmax_kernel")["metrics"]
+    m = next(r for r in metric_run if r.short_name == "softmax_kernel").metrics
     occ = theoretical_occupancy(int(m["registers_per_thread"]), 128 // 32, int(m["shared_dynamic_bytes"]), arch=90)
-    assert occ["occupancy_pct"] == m["theoretical_occupancy_pct"] and occ["block_limits"]["registers"] == m["block_limit_registers"]
-    assert occ["limiter"] == "registers"
-    eager = next(r for r in metric_run if r["short_name"] == "cunn_SoftMaxForwardReg")["metrics"]
+    assert occ.occupancy_pct == m["theoretical_occupancy_pct"] and occ.block_limits["registers"] == m["block_limit_registers"]
+    assert occ.limiter == "registers"
+    eager = next(r for r in metric_run if r.short_name == "cunn_SoftMaxForwardReg").metrics
     full = theoretical_occupancy(int(eager["registers_per_thread"]), 1024 // 32, 128, arch=90)
-    assert full["occupancy_pct"] == 100 and full["limiter"] is None
-    assert full["block_limits"]["registers"] == eager["block_limit_registers"] == 2
+    assert full.occupancy_pct == 100 and full.limiter is None
+    assert full.block_limits["registers"] == eager["block_limit_registers"] == 2
 
 
 def test_diagnosis_names_the_busiest_unit_occupancy_limit_stall_and_headroom(section_run):

@@ -14,7 +14,11 @@ from browser import CHROMIUM, pixels_near, screenshot
 
 from kernelwright.bench.chart import draw_chart
 from kernelwright.bench.html import bench_html
+from kernelwright.bench.meta import BenchOptions
+from kernelwright.bench.records import failed_record
+from kernelwright.bench.reports import BenchReport
 from kernelwright.bench.scoring import summarize
+from kernelwright.configs import validate
 from kernelwright.graphs.traces.plots import EAGER_COLOR, ROOF_COLOR
 from kernelwright.graphs.traces.store import TraceStore
 
@@ -24,24 +28,27 @@ ROOFLINE = {"bytes": 2 * 4096 * 4096 * 4, "flops": 10 * 4096 * 4096, "bandwidth_
             "t_sol_ms": 0.04, "bound": "memory", "pct_of_sol": 80.0, "peaks": {"gpu": "NVIDIA H100", "source": "datasheet"}}
 
 
-def gpu_report(tmp_path) -> dict:
+def gpu_report(tmp_path) -> BenchReport:
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "solution.py").write_text((SOLUTIONS / "gelu_scale.py").read_text())
     results = [
-        {"problem": "gelu_scale", "accepted": True, "verdict": "accepted", "speedup": {"eager": 2.1, "compile": 1.1}, "median_ms": 0.05,
-         "pct_sol": 80.0, "roofline": ROOFLINE, "tokens": 0, "cost_usd": None, "wall_s": 40.0, "run_id": "gelu-1", "run_dir": str(run_dir)},
-        {"problem": "conv2d_relu", "accepted": False, "verdict": None, "speedup": None, "unsupported": "no kernel for aten.convolution",
-         "tokens": 0, "wall_s": 3.0, "run_id": "conv-1", "run_dir": None},
+        failed_record("gelu_scale", "/gelu_scale.py", "cuda:0", "finished", None).with_changes(
+            accepted=True, exit=0, verdict="accepted", speedup={"eager": 2.1, "compile": 1.1}, median_ms=0.05, pct_sol=80.0,
+            roofline=ROOFLINE, wall_s=40.0, run_id="gelu-1", run_dir=str(run_dir)),
+        failed_record("conv2d_relu", "/conv2d_relu.py", "cuda:0", "failed", "raised UnsupportedProblem: no kernel for aten.convolution").with_changes(
+            unsupported="no kernel for aten.convolution", wall_s=3.0, run_id="conv-1"),
     ]
-    return {"bench_id": "b1", "dir": "examples/problems", "device": "cuda", "versions": {"torch": "2.11"}, "options": {"policy": "expert"},
-            "problems": results, "summary": summarize(results)}
+    summary = summarize(results)
+    return BenchReport(bench_id="b1", folder=str(tmp_path), dir="examples/problems", device="cuda", versions={"torch": "2.11"},
+                       options=BenchOptions(config_path=None, config_file=None, overrides={}, policy="expert"),
+                       complete=summary.complete, problems=results, summary=summary, files={})
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it: apt-get install -y chromium)")
 def test_the_bench_report_shows_the_chart_a_roofline_and_the_code(tmp_path):
     report = gpu_report(tmp_path)
-    files = draw_chart(report["problems"], "bench b1", tmp_path / "speedups.png")
+    files = draw_chart(report.problems, "bench b1", tmp_path / "speedups.png")
     page = tmp_path / "results.html"
     page.write_text(bench_html(report, tmp_path / "speedups.svg"))
     html = page.read_text()
@@ -57,7 +64,7 @@ def test_the_bench_report_shows_the_chart_a_roofline_and_the_code(tmp_path):
 def test_traces_serve_lists_runs_and_refreshes_a_running_one(tmp_path):
     home = tmp_path / "home"
     store = TraceStore(home / "traces.db")
-    store.start_run("live-1", str(PROBLEMS / "gelu_scale.py"), "expert", None, {"check": {"device": "cpu"}}, "cpu", {})
+    store.start_run("live-1", str(PROBLEMS / "gelu_scale.py"), "expert", None, validate({"check": {"device": "cpu"}}, "test"), "cpu", {})
     store.add_step("live-1", "plan", "planner", time.time(), 0.5, {"plan": "STRATEGY: <b>fuse</b>", "iteration": 1})
     proc = subprocess.Popen([sys.executable, "-m", "kernelwright", "traces", "serve", "--port", "0", "--home", str(home)],
                             stderr=subprocess.PIPE, text=True)

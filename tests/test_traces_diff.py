@@ -9,6 +9,7 @@ import pytest
 from trace_runs import kw, traced_runs
 
 from kernelwright.graphs.traces.diff import diff_runs
+from kernelwright.graphs.traces.records import RunShown, TraceRun, TraceStep
 
 
 @pytest.fixture
@@ -66,9 +67,9 @@ def test_unknown_run_ids_exit_2_with_one_line(runs, tmp_path):
 
 def test_diff_of_synthetic_runs_pairs_replaced_nodes_as_only_a_and_only_b():
     def run(rid, nodes):
-        return {"run_id": rid, "steps": [{"index": i, "node": n, "role": None, "duration_s": 1.0, "verdicts": [], "llm": None}
-                                         for i, n in enumerate(nodes)]}
+        row = TraceRun(run_id=rid, problem="p.py", policy="expert", status="finished", created_at=0.0)
+        return RunShown.of_steps(row, [TraceStep(run_id=rid, idx=i, node=n, started_at=0.0, duration_s=1.0) for i, n in enumerate(nodes)])
 
     d = diff_runs(run("a", ["plan", "code", "auditor", "check"]), run("b", ["plan", "code", "reviewer", "check"]))
-    assert [(r["op"], (r["a"] or r["b"])["node"]) for r in d["steps"]] == [
+    assert [(r.op, (r.a or r.b).node) for r in d.steps] == [
         ("same", "plan"), ("same", "code"), ("only_a", "auditor"), ("only_b", "reviewer"), ("same", "check")]

@@ -135,16 +135,16 @@ def test_a_run_without_llm_answers_replays_by_running_again_and_a_fork_as_the_sa
     nodes = ["plan", "code", "check", "finish"]  # B: its coder offers nothing, so nothing is checked
     again = execute(RunRequest(problem=None, home=home, replay=runs.scripted_run))
     assert again.replay is not None and again.replay.model_dump() == {"of": runs.scripted_run, "answers_served": 0, "answers_recorded": 0} and again.forked_from is None
-    assert [s["node"] for s in store.steps(again.run_id)] == nodes and not again.accepted
+    assert [s.node for s in store.steps(again.run_id)] == nodes and not again.accepted
     fork = execute(RunRequest(problem=None, home=home, fork=runs.scripted_run, from_step=1))
     replayed = execute(RunRequest(problem=None, home=home, replay=fork.run_id))
     assert fork.forked_from == replayed.forked_from == ForkOrigin(run_id=runs.scripted_run, step=1)
-    assert store.run(replayed.run_id)["replay_of"] == fork.run_id
+    assert store.run(replayed.run_id).replay_of == fork.run_id
     for run_id in (fork.run_id, replayed.run_id):
         steps = store.steps(run_id)
-        assert [s["node"] for s in steps] == nodes
-        assert [s["started_at"] for s in steps[:2]] == [s["started_at"] for s in store.steps(runs.scripted_run)[:2]]  # copies
-        assert steps[2]["started_at"] > store.steps(runs.scripted_run)[2]["started_at"]  # its own
+        assert [s.node for s in steps] == nodes
+        assert [s.started_at for s in steps[:2]] == [s.started_at for s in store.steps(runs.scripted_run)[:2]]  # copies
+        assert steps[2].started_at > store.steps(runs.scripted_run)[2].started_at  # its own
 
 
 def test_a_fork_carries_the_state_and_its_usage_and_routes_under_its_own_budgets(recorded):
@@ -163,12 +163,12 @@ def test_a_fork_carries_the_state_and_its_usage_and_routes_under_its_own_budgets
     silent = ReplayChatModel(source_run=runs.llm_run, recorded={})
     fork = execute(RunRequest(problem=None, home=home, fork=runs.llm_run, from_step=6, chat_model=silent))
     assert silent.served() == 0
-    assert [s["node"] for s in store.steps(fork.run_id)] == [s["node"] for s in store.steps(runs.llm_run)]
+    assert [s.node for s in store.steps(fork.run_id)] == [s.node for s in store.steps(runs.llm_run)]
     assert fork.accepted and fork.best.candidate_id == "r1-c0-d1" and fork.usage.model_dump() == runs.usage
     assert Path(fork.solution_path).read_text() == HONEST.read_text()
     # B after its check: one round was its budget (then finish); two rounds make the fork plan again.
     longer = execute(RunRequest(problem=None, home=home, fork=runs.scripted_run, from_step=2, overrides={"budgets": {"max_iters": 2}}))
-    assert [s["node"] for s in store.steps(longer.run_id)] == ["plan", "code", "check", "plan", "code", "check", "finish"]
+    assert [s.node for s in store.steps(longer.run_id)] == ["plan", "code", "check", "plan", "code", "check", "finish"]
     assert "iteration budget spent (2 rounds)" in longer.stop_reason
 
 
@@ -178,13 +178,13 @@ def test_steps_recorded_without_a_checkpoint_id_are_found_by_time(recorded):
     roles, added = resolve_roles("llm", {})
     compiled = build_graph(roles, added, Budgets()).compile(checkpointer=_checkpointer(home))
     steps = store.steps(runs.llm_run)
-    assert all(s["checkpoint_id"] for s in steps)
+    assert all(s.checkpoint_id for s in steps)
     checked = 0
     for s in steps[:-1]:  # not finish: nothing follows it
-        point = fork_point(store, runs.llm_run, s["idx"])
+        point = fork_point(store, runs.llm_run, s.idx)
         by_id = state_at(compiled, point)
         assert state_at(compiled, dataclasses.replace(point, checkpoint_id=None)) == by_id
-        checked += s["node"] == "check"
+        checked += s.node == "check"
         assert len(by_id["attempts"]) == checked  # the state right after this step, not another one
 
 
@@ -221,7 +221,7 @@ def test_an_old_traces_db_opens_and_gains_the_new_columns(tmp_path):
     conn.commit()
     conn.close()
     store = TraceStore(path)
-    assert store.run("old")["forked_from"] is None and "checkpoint_id" in store.db["steps"].columns_dict
+    assert store.run("old").forked_from is None and "checkpoint_id" in store.db["steps"].columns_dict
     assert store.db.execute("PRAGMA user_version").fetchone()[0] == 1
     TraceStore(path)  # opening again changes nothing
 

@@ -11,8 +11,10 @@ import pytest
 from browser import CHROMIUM, dom, pixels_near, screenshot
 from trace_runs import XSS, kw, traced_runs
 
+from kernelwright.agents.records import TokenUsage
 from kernelwright.graphs.traces.html import iterations, render_html
 from kernelwright.graphs.traces.plots import ROOF_COLOR
+from kernelwright.graphs.traces.records import RunShown, TraceRun, TraceStep
 
 from paths import SOLUTIONS
 
@@ -43,22 +45,23 @@ def external_references(page: str) -> list[str]:
     return [m.group(0) for p in pats for m in re.finditer(p, page, re.I)]
 
 
-def timed_run() -> dict:
+def timed_run() -> RunShown:
     """A GPU-shaped run (timed, with the check's roofline) for what the CPU runs cannot show."""
     roofline = {"bytes": 2 * 4096 * 4096 * 4, "flops": 10 * 4096 * 4096, "bandwidth_Bps": 3.35e12, "peak_flops": 6.7e13,
                 "t_sol_ms": 0.04, "bound": "memory", "pct_of_sol": 80.0, "peaks": {"gpu": "NVIDIA H100", "source": "datasheet"}}
     steps = []
     for it, (ms, speed) in enumerate([(2.0, 1.4), (1.5, 1.9), (1.7, 1.6)], start=1):
         steps += [
-            {"index": len(steps), "node": "plan", "role": "planner", "duration_s": 1.0, "summary": {"iteration": it}},
-            {"index": len(steps) + 1, "node": "check", "role": None, "duration_s": 3.0, "verdicts": ["accepted"],
-             "summary": {"attempts": [{"candidate_id": f"r{it}-c0", "verdict": "accepted", "speedup": {"eager": speed},
-                                       "median_ms": ms, "iteration": it, "roofline": roofline}],
-                         "best": {"candidate_id": f"r{it}-c0", "median_ms": ms}}},
+            TraceStep(run_id="gpu-run", idx=len(steps), node="plan", role="planner", started_at=0.0, duration_s=1.0, summary={"iteration": it}),
+            TraceStep(run_id="gpu-run", idx=len(steps) + 1, node="check", started_at=0.0, duration_s=3.0, verdicts=["accepted"],
+                      summary={"attempts": [{"candidate_id": f"r{it}-c0", "verdict": "accepted", "speedup": {"eager": speed},
+                                             "median_ms": ms, "iteration": it, "roofline": roofline}],
+                               "best": {"candidate_id": f"r{it}-c0", "median_ms": ms}}),
         ]
-    return {"run_id": "gpu-run", "problem": "gelu_scale.py", "status": "finished", "accepted": True, "steps": steps,
-            "usage": {"total_tokens": 1200, "cost_usd": 0.0123},
-            "best": {"candidate_id": "r2-c0", "verdict": "accepted", "speedup": {"eager": 1.9}, "median_ms": 1.5}}
+    run = TraceRun(run_id="gpu-run", problem="gelu_scale.py", policy="llm", status="finished", accepted=True, created_at=0.0,
+                   usage=TokenUsage(total_tokens=1200, cost_usd=0.0123),
+                   best={"candidate_id": "r2-c0", "verdict": "accepted", "speedup": {"eager": 1.9}, "median_ms": 1.5})
+    return RunShown.of_steps(run, steps)
 
 
 def test_the_export_has_every_step_the_code_the_diff_and_escapes_model_output(exported, runs, tmp_path):
@@ -93,7 +96,7 @@ def test_the_export_has_every_step_the_code_the_diff_and_escapes_model_output(ex
     assert external_references(page) == []
     assert "Content-Security-Policy" in page and "default-src &#39;none&#39;" in page
     # Without the run folder, the sources come back from the answers' code (matched by hash).
-    alone = render_html(shown)
+    alone = render_html(RunShown.model_validate(shown))
     assert "diff against r1-c0</summary>" in alone and "source not found" not in alone
 
 
@@ -104,7 +107,7 @@ def test_a_timed_run_charts_progress_and_the_roofline_with_each_round():
     assert '<figure id="roofline" data-plot="roofline">' in page and "3 timed candidate(s)" in page
     assert "$0.0123" in page
     # Best time never goes up again (round 3 was slower than the best so far).
-    assert [r["best_median_ms"] for r in iterations(run)] == [2.0, 1.5, 1.5]
+    assert [r.best_median_ms for r in iterations(run)] == [2.0, 1.5, 1.5]
 
 
 @needs_chromium

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
-import time
 from pathlib import Path
-from typing import Any
 
+from kernelwright.graphs.traces.records import RunListing, RunShown, TraceRun
 from kernelwright.tools.home import resolve_home
 from kernelwright.tools.problem import InputError
 
@@ -52,75 +50,30 @@ def _store(home_flag: str | None):
     return TraceStore(path)
 
 
-def _loads(text: str | None, default: Any = None) -> Any:
-    return json.loads(text) if text else default
+def run_row(run: TraceRun) -> RunListing:
+    return RunListing.of(run)
 
 
-def run_row(run: dict[str, Any]) -> dict[str, Any]:
-    best = _loads(run["best"])
-    return {
-        "run_id": run["run_id"],
-        "problem": run["problem"],
-        "status": run["status"],
-        "policy": run["policy"],
-        "model": run["model"] or None,
-        "accepted": bool(run["accepted"]),
-        "best_speedup": (best or {}).get("speedup"),
-        "usage": _loads(run["usage"], {}),
-        "stop_reason": run["stop_reason"],
-        "error": run["error"],
-        "created_at": run["created_at"],
-        "age_s": time.time() - run["created_at"],
-        "forked_from": _loads(run.get("forked_from")),  # {"run_id", "step"}: steps 0..step are that run's
-        "replay_of": run.get("replay_of"),
-    }
-
-
-def origin_text(row: dict[str, Any]) -> str:
-    """The origin in words: 'fork of RUN after step N', 'replay of RUN', both, or an empty string."""
-    parts = [f"fork of {row['forked_from']['run_id']} after step {row['forked_from']['step']}"] if row["forked_from"] else []
-    parts += [f"replay of {row['replay_of']}"] if row["replay_of"] else []
-    return "; ".join(parts)
-
-
-def show_run(store, run_id: str) -> dict[str, Any]:
+def show_run(store, run_id: str) -> RunShown:
     run = store.run(run_id)
     if run is None:
         raise InputError(f"no run {run_id!r} in {store.path} (see `kernelwright traces list`)")
-    inherited = _loads(run.get("forked_from"), {}).get("step")
-    steps = [
-        {
-            "index": s["idx"],
-            "node": s["node"],
-            "role": s["role"],
-            "started_at": s["started_at"],
-            "duration_s": s["duration_s"],
-            "llm": _loads(s["llm"]),
-            "tools": _loads(s["tools"], []),
-            "verdicts": _loads(s["verdicts"], []),
-            "summary": _loads(s["summary"], {}),
-            "error": s["error"],
-            "inherited": inherited is not None and s["idx"] <= inherited,  # a copy of the forked run's step
-        }
-        for s in store.steps(run_id)
-    ]
-    return {**run_row(run), "best": _loads(run["best"]), "wall_s": run["wall_s"], "config": _loads(run["config"], {}),
-            "versions": _loads(run["versions"], {}), "steps": steps}
+    return RunShown.of_steps(run, store.steps(run_id))
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
     from kernelwright.tools.output import print_json
 
     store = _store(args.home)
-    rows = [run_row(r) for r in store.db["runs"].rows_where(order_by="created_at desc")]
+    rows = [run_row(r) for r in store.runs()]
     if args.json:
-        print_json({"runs": rows})
+        print_json({"runs": [r.model_dump(mode="json") for r in rows]})
         return 0
     for r in rows:
-        speed = r["best_speedup"] or {}
-        print(f"{r['run_id']:<40} {r['status']:<9} {'accepted' if r['accepted'] else 'none':<9} "
-              f"eager {speed.get('eager', '-')!s:<6} tokens {r['usage'].get('total_tokens', 0):<7} "
-              f"{int(r['age_s'] // 60)} min ago  {Path(r['problem']).name}" + (f"  ({origin_text(r)})" if origin_text(r) else ""))
+        speed = r.best_speedup if isinstance(r.best_speedup, dict) else {}
+        print(f"{r.run_id:<40} {r.status:<9} {'accepted' if r.accepted else 'none':<9} "
+              f"eager {speed.get('eager', '-')!s:<6} tokens {r.usage.total_tokens:<7} "
+              f"{int(r.age_s // 60)} min ago  {Path(r.problem).name}" + (f"  ({r.origin_text()})" if r.origin_text() else ""))
     return 0
 
 
@@ -135,21 +88,19 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
     data = show_run(_store(args.home), args.run_id)
     if args.json:
-        print_json(data)
+        print_json(data.model_dump(mode="json"))
         return 0
-    print(f"run {data['run_id']} ({data['problem']}): {data['status']}; {data['stop_reason'] or data['error'] or ''}")
-    print(f"policy {data['policy']}, model {data['model'] or '-'}; tokens {data['usage'].get('total_tokens', 0)}; "
-          f"cost {money(data['usage'].get('cost_usd'))}")
-    if origin_text(data):
-        print(origin_text(data) + (" (steps marked = are its copies)" if data["forked_from"] else ""))
-    for s in data["steps"]:
-        llm = s["llm"] or []
-        tokens = sum((c.get("usage") or {}).get("total_tokens", 0) for c in llm)
+    print(f"run {data.run_id} ({data.problem}): {data.status}; {data.stop_reason or data.error or ''}")
+    print(f"policy {data.policy}, model {data.model or '-'}; tokens {data.usage.total_tokens}; cost {money(data.usage.cost_usd)}")
+    if data.origin_text():
+        print(data.origin_text() + (" (steps marked = are its copies)" if data.forked_from else ""))
+    for s in data.steps:
+        llm = s.llm or []
         cost = total_cost(c.get("cost_usd") for c in llm)
-        extra = f" verdicts {s['verdicts']}" if s["verdicts"] else ""
-        extra += f" llm {len(llm)} call(s), {tokens} tokens" + (f", {money(cost)}" if cost is not None else "") if llm else ""
-        extra += f" ERROR {s['error']}" if s["error"] else ""
-        print(f"{'=' if s['inherited'] else ' '} [{s['index']:>2}] {s['node']:<9} {(s['role'] or 'tool'):<9} {s['duration_s']:7.2f}s{extra}")
+        extra = f" verdicts {s.verdicts}" if s.verdicts else ""
+        extra += f" llm {len(llm)} call(s), {s.token_count()} tokens" + (f", {money(cost)}" if cost is not None else "") if llm else ""
+        extra += f" ERROR {s.error}" if s.error else ""
+        print(f"{'=' if s.inherited else ' '} [{s.index:>2}] {s.node:<9} {(s.role or 'tool'):<9} {s.duration_s:7.2f}s{extra}")
     return 0
 
 
@@ -160,7 +111,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     store = _store(args.home)
     data = diff_runs(show_run(store, args.run_a), show_run(store, args.run_b))
     if args.json:
-        print_json(data)
+        print_json(data.model_dump(mode="json"))
     else:
         print(format_diff(data))
     return 0
@@ -180,7 +131,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     out.write_text(page, encoding="utf-8")
     size = out.stat().st_size
     if args.json:
-        print_json({"run_id": data["run_id"], "html": str(out), "bytes": size})
+        print_json({"run_id": data.run_id, "html": str(out), "bytes": size})
     else:
         print(f"wrote {out} ({size} bytes)")
     return 0

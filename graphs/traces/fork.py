@@ -15,15 +15,14 @@ with copies of steps 0..N, so `traces show` lists the shared prefix, then the fo
 from __future__ import annotations
 
 import dataclasses
-import json
 from datetime import datetime
-from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
 from kernelwright.agents.records import ForkOrigin
 from kernelwright.agents.records.run_state import RunState
-from kernelwright.configs import merge, read_config_file
+from kernelwright.configs import RawConfig, merge, read_config_file
+from kernelwright.graphs.traces.records import TraceRun
 from kernelwright.graphs.traces.store import TraceStore
 from kernelwright.tools.problem import InputError
 
@@ -52,19 +51,19 @@ def fork_point(trace: TraceStore, run_id: str, step: int | None) -> ForkPoint:
         have = f"steps 0..{len(steps) - 1}" if steps else "no steps"
         raise InputError(f"--from-step {step}: run {run_id} has {have} (see `kernelwright traces show {run_id}`)")
     row = steps[step]
-    if row["error"]:
-        raise InputError(f"--from-step {step}: step {step} ({row['node']}) of {run_id} failed, so no state follows it; "
+    if row.error:
+        raise InputError(f"--from-step {step}: step {step} ({row.node}) of {run_id} failed, so no state follows it; "
                          f"fork from step {step - 1} to run it again (see `kernelwright traces show {run_id}`)")
-    if row["node"] == "finish":
+    if row.node == "finish":
         raise InputError(f"--from-step {step}: step {step} of {run_id} is its finish, nothing follows it; fork from an earlier step")
-    return ForkPoint(run_id, step, row["node"], row["started_at"], row["checkpoint_thread"] or run_id, row["checkpoint_id"])
+    return ForkPoint(run_id, step, row.node, row.started_at, row.checkpoint_thread or run_id, row.checkpoint_id)
 
 
-def fork_config(run: dict[str, Any], config_path: str | None, overrides: dict[str, Any]) -> dict[str, Any]:
+def fork_config(run: TraceRun, config_path: str | None, overrides: RawConfig) -> RawConfig:
     """The old run's config, then the file's own keys (not the defaults it would fill in), then the
     flags. The old run's policy holds unless the changes name a policy or a model."""
     changes = merge(read_config_file(config_path) if config_path else {}, overrides)  # validated as a whole by the caller
-    base = json.loads(run["config"])
+    base: RawConfig = dict(run.config)
     if "policy" not in changes and "model" not in changes:
         base = pinned_config(run)
     return merge(base, changes)
@@ -102,7 +101,7 @@ def seed_fork(compiled, graph_config: RunnableConfig, point: ForkPoint, values: 
     compiled.update_state(graph_config, {**values, "run_id": run_id}, as_node=point.node)
 
 
-def pinned_config(run: dict[str, Any]) -> dict[str, Any]:
+def pinned_config(run: TraceRun) -> RawConfig:
     """A recorded run's config with its policy pinned: "auto" could choose otherwise today (a model
     given by the caller's chat model, or by KERNELWRIGHT_MODEL, then and not now)."""
-    return {**json.loads(run["config"]), "policy": run["policy"]}
+    return {**run.config, "policy": run.policy}

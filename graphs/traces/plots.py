@@ -8,8 +8,8 @@ the page's Content-Security-Policy allows images from data: only).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
-from typing import Any
 
 import matplotlib
 
@@ -17,6 +17,8 @@ matplotlib.use("Agg")  # no display; set before pyplot is imported anywhere
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
+
+from kernelwright.graphs.traces.records import RooflineDigest, StoredJson  # noqa: E402
 
 # Colours the browser tests look for in screenshots (tests/test_traces_html.py).
 ROOF_COLOR = "#1f4e9c"
@@ -53,27 +55,38 @@ def save(fig: Figure, path_without_suffix, dpi: int = 110) -> dict[str, str]:
 
 # -- roofline ---------------------------------------------------------------------------------
 
-def roofline_points(attempts: list[dict[str, Any]], roofline: dict[str, Any]) -> list[dict[str, Any]]:
-    """Accepted, timed attempts as roofline points: achieved FLOP/s (for a problem without flops,
-    the bytes' rate times the plotted intensity, i.e. the same fraction of the memory roof)."""
-    flops, nbytes = roofline.get("flops") or 0, roofline.get("bytes") or 0
+@dataclasses.dataclass(frozen=True)
+class RooflinePoint:
+    """A timed, accepted candidate on the roofline chart."""
+
+    candidate: str
+    round: int
+    ms: float
+    flops_per_s: float
+
+
+def roofline_points(attempts: list[StoredJson], roofline: RooflineDigest) -> list[RooflinePoint]:
+    """Accepted, timed attempts (their digests, as a step summary or a bench result stores them)
+    as roofline points: achieved FLOP/s (for a problem without flops, the bytes' rate times the
+    plotted intensity, i.e. the same fraction of the memory roof)."""
+    flops, nbytes = roofline.flops or 0, roofline.bytes or 0
     ai = flops / nbytes if flops and nbytes else ZERO_FLOP_AI
     out = []
     for a in attempts:
-        ms = a.get("median_ms")
+        ms, iteration = a.get("median_ms"), a.get("iteration")
         if a.get("verdict") == "accepted" and isinstance(ms, (int, float)) and ms > 0 and nbytes:
-            out.append({"candidate": a.get("candidate_id"), "round": a.get("iteration") or 0, "ms": ms,
-                        "flops_per_s": ai * nbytes / (ms / 1e3)})
+            out.append(RooflinePoint(candidate=str(a.get("candidate_id")), round=iteration if isinstance(iteration, int) else 0, ms=ms,
+                                     flops_per_s=ai * nbytes / (ms / 1e3)))
     return out
 
 
-def roofline_figure(roofline: dict[str, Any], points: list[dict[str, Any]], title: str) -> Figure | None:
+def roofline_figure(roofline: RooflineDigest, points: list[RooflinePoint], title: str) -> Figure | None:
     """Attainable FLOP/s against arithmetic intensity: the device's memory and compute roofs, the
     problem's intensity, and each timed candidate (colour = round). None without peaks."""
-    bw, peak = roofline.get("bandwidth_Bps"), roofline.get("peak_flops")
+    bw, peak = roofline.bandwidth_Bps, roofline.peak_flops
     if not bw or not peak:
         return None
-    flops, nbytes = roofline.get("flops") or 0, roofline.get("bytes") or 0
+    flops, nbytes = roofline.flops or 0, roofline.bytes or 0
     ai = flops / nbytes if flops and nbytes else ZERO_FLOP_AI
     ridge = peak / bw
     lo, hi = min(ai, ridge) / 100, max(ai, ridge) * 100
@@ -84,16 +97,15 @@ def roofline_figure(roofline: dict[str, Any], points: list[dict[str, Any]], titl
     sol = min(peak, ai * bw)
     ax.annotate(f"problem AI {ai:.3g} flop/B" + (" (no flops)" if not flops else ""), (ai, sol), textcoords="offset points",
                 xytext=(6, -14), fontsize=8, color="#495057")
-    rounds = sorted({p["round"] for p in points})
+    rounds = sorted({p.round for p in points})
     for k, r in enumerate(rounds):
-        mine = [p for p in points if p["round"] == r]
-        ax.scatter([ai] * len(mine), [p["flops_per_s"] for p in mine], s=46, zorder=3,
-                   color=POINT_COLORS[k % len(POINT_COLORS)], label=f"round {r}: " + ", ".join(p["candidate"] for p in mine))
+        mine = [p for p in points if p.round == r]
+        ax.scatter([ai] * len(mine), [p.flops_per_s for p in mine], s=46, zorder=3,
+                   color=POINT_COLORS[k % len(POINT_COLORS)], label=f"round {r}: " + ", ".join(p.candidate for p in mine))
     if not points:
         ax.text(0.5, 0.08, "no timed candidate (the CPU checks correctness, it does not time)", transform=ax.transAxes,
                 ha="center", fontsize=8.5, color="#862e9c")
-    peaks = roofline.get("peaks") or {}
-    ax.set_title(f"{title}: roofline on {peaks.get('gpu') or 'the device'}", fontsize=10)
+    ax.set_title(f"{title}: roofline on {roofline.peaks.gpu or 'the device'}", fontsize=10)
     ax.set_xlabel("arithmetic intensity (flop / byte)", fontsize=9)
     ax.set_ylabel("FLOP/s", fontsize=9)
     ax.grid(True, which="major", color="#e9ecef")
@@ -103,24 +115,35 @@ def roofline_figure(roofline: dict[str, Any], points: list[dict[str, Any]], titl
 
 # -- progress per round -------------------------------------------------------------------------
 
-def rounds_figure(rows: list[dict[str, Any]]) -> Figure:
+@dataclasses.dataclass
+class RoundRow:
+    """One round of the progress chart: accepted/rejected counts, the best so far."""
+
+    iteration: int
+    accepted: int = 0
+    rejected: int = 0
+    best_median_ms: float | None = None
+    best_speedup: float | None = None
+
+
+def rounds_figure(rows: list[RoundRow]) -> Figure:
     """Per round: the best median time and speedup when timed, else accepted/rejected counts."""
-    timed = [r for r in rows if r.get("best_median_ms") is not None]
+    timed = [r for r in rows if r.best_median_ms is not None]
     if timed:
         fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.1))
-        left.plot([r["iteration"] for r in timed], [r["best_median_ms"] for r in timed], marker="o", color="#2563eb")
+        left.plot([r.iteration for r in timed], [r.best_median_ms for r in timed], marker="o", color="#2563eb")
         left.set_title("best median time per round (ms)", fontsize=10)
-        sped = [r for r in rows if r.get("best_speedup") is not None]
-        right.plot([r["iteration"] for r in sped], [r["best_speedup"] for r in sped], marker="o", color="#16a34a")
+        sped = [r for r in rows if r.best_speedup is not None]
+        right.plot([r.iteration for r in sped], [r.best_speedup for r in sped], marker="o", color="#16a34a")
         right.set_title("best speedup vs eager per round", fontsize=10)
         for ax in (left, right):
             ax.set_xlabel("round", fontsize=9)
             ax.grid(True, color="#e9ecef")
         return fig
     fig, ax = plt.subplots(figsize=(6.4, 2.8))
-    xs = [r["iteration"] for r in rows]
-    ax.bar(xs, [r["accepted"] for r in rows], color="#3aa55d", label="accepted")
-    ax.bar(xs, [r["rejected"] for r in rows], bottom=[r["accepted"] for r in rows], color="#d9534f", label="rejected")
+    xs = [r.iteration for r in rows]
+    ax.bar(xs, [r.accepted for r in rows], color="#3aa55d", label="accepted")
+    ax.bar(xs, [r.rejected for r in rows], bottom=[r.accepted for r in rows], color="#d9534f", label="rejected")
     ax.set_title("candidates per round: accepted / rejected (not timed)", fontsize=10)
     ax.set_xlabel("round", fontsize=9)
     ax.set_xticks(xs)
@@ -138,9 +161,8 @@ BASE_EDGES = [("plan", "code"), ("code", "check"), ("check", "debug"), ("debug",
               ("check", "plan"), ("check", "finish"), ("profile", "analyze"), ("analyze", "plan"), ("analyze", "finish")]
 
 
-def graph_figure(steps: list[dict[str, Any]]) -> Figure:
-    """The agent graph, the nodes a run visited and the edges it took (orange, with counts)."""
-    seq = [s["node"] for s in steps]
+def graph_figure(seq: list[str]) -> Figure:
+    """The agent graph, the nodes a run visited (in order) and the edges it took (orange, with counts)."""
     pos = dict(BASE_NODES)
     for k, node in enumerate(n for n in dict.fromkeys(seq) if n not in pos):
         pos[node] = (3 + k, 0)  # added roles and approval nodes on the lower row

@@ -19,7 +19,6 @@ run whose trace records `replay_of`.
 from __future__ import annotations
 
 import dataclasses
-import json
 import threading
 from typing import Any
 
@@ -28,7 +27,11 @@ from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
 
+from kernelwright.agents.records import Usage
+from kernelwright.configs import RawConfig
+from kernelwright.configs.model import RoleOptions
 from kernelwright.graphs.traces.fork import ForkPoint, fork_point, pinned_config
+from kernelwright.graphs.traces.records import StoredJson, TraceRun
 from kernelwright.graphs.traces.store import TraceStore
 from kernelwright.tools.problem import InputError
 
@@ -42,7 +45,7 @@ class ReplayChatModel(BaseChatModel):
     that makes a request into the callback metadata as `langgraph_node`)."""
 
     source_run: str
-    recorded: dict[str, list[dict[str, Any]]]  # node -> llm call records (agents/records/llm_call.py), in order
+    recorded: dict[str, list[StoredJson]]  # node -> llm call records (agents/records/llm_call.py) as stored, in order
     skip: dict[str, int] = {}  # answers already served per node (a resumed replay)
     _served: dict[str, int] = PrivateAttr(default_factory=dict)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -73,12 +76,12 @@ class ReplayChatModel(BaseChatModel):
                     "the replay has left the recorded path (`kernelwright traces diff` shows where)"
                 )
             self._served[node] = n + 1
-        call = calls[n]
-        usage = call.get("usage") or {}
-        prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+        call = calls[n]  # read as stored (a trace of an older version may carry fields LlmCall no longer has)
+        usage = Usage.model_validate({k: v for k, v in (call.get("usage") or {}).items() if k in Usage.model_fields})
         message = AIMessage(
-            content=call["response"],
-            usage_metadata={"input_tokens": prompt, "output_tokens": completion, "total_tokens": int(usage.get("total_tokens") or prompt + completion)},
+            content=str(call["response"]),
+            usage_metadata={"input_tokens": usage.prompt_tokens, "output_tokens": usage.completion_tokens,
+                            "total_tokens": usage.total_tokens or usage.prompt_tokens + usage.completion_tokens},
             response_metadata={"model_name": call.get("model")},
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
@@ -87,37 +90,34 @@ class ReplayChatModel(BaseChatModel):
 @dataclasses.dataclass
 class ReplayPlan:
     problem: str
-    config: dict[str, Any]
+    config: RawConfig  # the recorded run's config, not validated yet
     fork: ForkPoint | None  # set when the recorded run is a fork: the replay forks from the same step
     chat_model: ReplayChatModel | None
 
 
-def _after(run: dict[str, Any]) -> int:
+def _after(run: TraceRun) -> int:
     """The last inherited step of a fork (its own answers come after it); -1 for other runs."""
-    return json.loads(run["forked_from"])["step"] if run.get("forked_from") else -1
+    return run.forked_from.step if run.forked_from else -1
 
 
-def answers_of(trace: TraceStore, run: dict[str, Any], skip_from: dict[str, Any] | None = None) -> ReplayChatModel | None:
+def answers_of(trace: TraceStore, run: TraceRun, skip_from: TraceRun | None = None) -> ReplayChatModel | None:
     """The replay model for `run`, or None when it recorded no exchange and needs no model.
     `skip_from`: a replay being resumed, whose recorded answers are already served."""
-    recorded = trace.llm_calls_by_node(run["run_id"], after=_after(run))
-    if not recorded and run["policy"] != "llm":
+    recorded = trace.llm_calls_by_node(run.run_id, after=_after(run))
+    if not recorded and run.policy != "llm":
         return None
-    skip = {node: len(calls) for node, calls in trace.llm_calls_by_node(skip_from["run_id"], after=_after(skip_from)).items()} if skip_from else {}
-    return ReplayChatModel(source_run=run["run_id"], recorded=recorded, skip=skip)
+    skip = {node: len(calls) for node, calls in trace.llm_calls_by_node(skip_from.run_id, after=_after(skip_from)).items()} if skip_from else {}
+    return ReplayChatModel(source_run=run.run_id, recorded=recorded, skip=skip)
 
 
 def replay_plan(trace: TraceStore, run_id: str) -> ReplayPlan:
     run = trace.run(run_id)
     if run is None:
         raise InputError(f"--replay {run_id}: no such run in {trace.path} (see `kernelwright traces list`)")
-    fork = None
-    if run.get("forked_from"):
-        origin = json.loads(run["forked_from"])
-        fork = fork_point(trace, origin["run_id"], origin["step"])
-    return ReplayPlan(run["problem"], pinned_config(run), fork, answers_of(trace, run))
+    fork = fork_point(trace, run.forked_from.run_id, run.forked_from.step) if run.forked_from else None
+    return ReplayPlan(run.problem, pinned_config(run), fork, answers_of(trace, run))
 
 
-def one_request_at_a_time(role_options: dict[str, dict[str, Any]], role_names: list[str]) -> dict[str, dict[str, Any]]:
+def one_request_at_a_time(role_options: dict[str, RoleOptions], role_names: list[str]) -> dict[str, RoleOptions]:
     """Role options with `concurrency` 1 for every role: requests then come in the recorded order."""
     return {**role_options, **{name: {**role_options.get(name, {}), "concurrency": 1} for name in role_names}}

@@ -24,15 +24,15 @@ def _page(home: Path, path: str) -> tuple[int, str]:
     store = TraceStore(home / "traces.db")  # per request: SQLite connections stay in their thread
 
     if path in ("", "/"):
-        rows = [run_row(r) for r in store.db["runs"].rows_where(order_by="created_at desc")]
-        running = any(r["status"] == "running" for r in rows)
+        rows = [run_row(r) for r in store.runs()]
+        running = any(r.status == "running" for r in rows)
         return 200, render("index.html.j2", title=f"kernelwright runs in {home}", runs=rows, refresh_s=REFRESH_S if running else None)
     if path.startswith("/run/"):
         try:
             data = show_run(store, unquote(path[len("/run/"):]))
         except InputError as exc:
             return 404, render("index.html.j2", title="no such run", runs=[], message=str(exc), refresh_s=None)
-        refresh = REFRESH_S if data["status"] == "running" else None
+        refresh = REFRESH_S if data.status == "running" else None
         return 200, render_html(data, load_sources(data, home), home=home, refresh_s=refresh)
     return 404, render("index.html.j2", title="not found", runs=[], message=f"nothing at {path}", refresh_s=None)
 

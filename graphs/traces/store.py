@@ -16,13 +16,14 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 import sqlite_utils
 from pydantic_core import to_jsonable_python
 
-from kernelwright.agents.records import ForkOrigin, TokenUsage, Usage
+from kernelwright.agents.records import BestSummary, ForkOrigin, Measurements, TokenUsage, Usage
 from kernelwright.agents.records.run_state import RunState
+from kernelwright.configs import Config
+from kernelwright.graphs.traces.records import RooflineDigest, StoredJson, TraceRun, TraceStep
 from kernelwright.tools.sqlite import open_sqlite
 
 
@@ -72,7 +73,7 @@ def _migrate(db: sqlite_utils.Database) -> None:
         raise
 
 
-def _usage(calls: list[dict[str, Any]]) -> TokenUsage:
+def _usage(calls: list[StoredJson]) -> TokenUsage:
     """Tokens summed, and `cost_usd` where some call had a price (llm.prices). `calls`: LLM call
     records in their JSON form, as the steps' `llm` column holds them."""
     from kernelwright.agents.cost import total_cost
@@ -97,23 +98,27 @@ class TraceStore:
         self.path = path
         self.db = _open(path)
 
-    def start_run(self, run_id: str, problem: str, policy: str, model: str | None, config: dict[str, Any], device: str, versions: dict[str, str],
+    def start_run(self, run_id: str, problem: str, policy: str, model: str | None, config: Config, device: str, versions: dict[str, str],
                   forked_from: ForkOrigin | None = None, replay_of: str | None = None) -> None:
         now = time.time()
         self.db["runs"].upsert(
-            {"run_id": run_id, "problem": problem, "policy": policy, "model": model or "", "config": json.dumps(config),
+            {"run_id": run_id, "problem": problem, "policy": policy, "model": model or "", "config": json.dumps(config.model_dump(mode="json")),
              "device": device, "versions": json.dumps(versions), "status": "running", "created_at": now, "updated_at": now,
              "usage": _usage_json(_usage([])), "accepted": 0,
              "forked_from": forked_from.model_dump_json() if forked_from else None, "replay_of": replay_of},
             pk="run_id",
         )
 
-    def run(self, run_id: str) -> dict[str, Any] | None:
+    def run(self, run_id: str) -> TraceRun | None:
         rows = list(self.db["runs"].rows_where("run_id = ?", [run_id]))
-        return rows[0] if rows else None
+        return TraceRun.from_row(rows[0]) if rows else None
 
-    def steps(self, run_id: str) -> list[dict[str, Any]]:
-        return list(self.db["steps"].rows_where("run_id = ?", [run_id], order_by="idx"))
+    def runs(self) -> list[TraceRun]:
+        """Every run, newest first."""
+        return [TraceRun.from_row(row) for row in self.db["runs"].rows_where(order_by="created_at desc")]
+
+    def steps(self, run_id: str) -> list[TraceStep]:
+        return [TraceStep.from_row(row) for row in self.db["steps"].rows_where("run_id = ?", [run_id], order_by="idx")]
 
     def next_index(self, run_id: str) -> int:
         row = self.db.execute("select max(idx) from steps where run_id = ?", [run_id]).fetchone()
@@ -138,7 +143,7 @@ class TraceStore:
         )
         if calls:
             run = self.run(run_id)
-            usage = TokenUsage.model_validate_json(run["usage"]) if run and run["usage"] else _usage([])
+            usage = run.usage if run else _usage([])
             self.db["runs"].update(run_id, {"usage": _usage_json(add_usage(usage, _usage(calls))), "updated_at": time.time()})
         return idx
 
@@ -153,40 +158,41 @@ class TraceStore:
         the source's). The fork's usage starts with their tokens: they are part of its path."""
         # A step written before checkpoint ids were recorded keeps the thread it ran in, where a
         # later fork looks its checkpoint up by time.
-        rows = [{**row, "run_id": run_id, "checkpoint_thread": row["checkpoint_thread"] or source_run}
-                for row in self.steps(source_run) if row["idx"] <= last]
-        calls = [call for row in rows for call in json.loads(row["llm"] or "[]")]
+        steps = [step.model_copy(update={"run_id": run_id, "checkpoint_thread": step.checkpoint_thread or source_run})
+                 for step in self.steps(source_run) if step.idx <= last]
+        calls = [call for step in steps for call in step.llm or []]
         with self.db.conn:
-            self.db["steps"].insert_all(rows)
+            self.db["steps"].insert_all([step.to_row() for step in steps])
             self.db["runs"].update(run_id, {"usage": _usage_json(_usage(calls)), "updated_at": time.time()})
 
-    def llm_calls_by_node(self, run_id: str, after: int = -1) -> dict[str, list[dict[str, Any]]]:
+    def llm_calls_by_node(self, run_id: str, after: int = -1) -> dict[str, list[StoredJson]]:
         """The recorded LLM exchanges of steps after index `after`, per node, in the order made."""
-        out: dict[str, list[dict[str, Any]]] = {}
-        for row in self.steps(run_id):
-            if row["idx"] > after and row["llm"]:
-                out.setdefault(row["node"], []).extend(json.loads(row["llm"]))
+        out: dict[str, list[StoredJson]] = {}
+        for step in self.steps(run_id):
+            if step.idx > after and step.llm:
+                out.setdefault(step.node, []).extend(step.llm)
         return out
 
-    def finish_run(self, run_id: str, status: str, stop_reason: str | None, best: dict[str, Any] | None, wall_s: float, error: str | None = None) -> None:
+    def finish_run(self, run_id: str, status: str, stop_reason: str | None, best: BestSummary | None, wall_s: float, error: str | None = None) -> None:
         self.db["runs"].update(
             run_id,
             {"status": status, "stop_reason": stop_reason, "error": error, "accepted": int(best is not None),
-             "best": json.dumps(best) if best else None, "updated_at": time.time(), "wall_s": wall_s},
+             # The % of SoL is the report's; the trace keeps what the run's summary showed.
+             "best": best.model_dump_json(exclude={"pct_of_sol"}) if best else None, "updated_at": time.time(), "wall_s": wall_s},
         )
 
 
-def as_json(update: RunState | dict[str, Any]) -> dict[str, Any]:
+def as_json(update: RunState) -> StoredJson:
     """A state update with its records as JSON values: the form the trace's rows store and its
     readers (show, diff, html, replay) read back."""
     return to_jsonable_python(update)
 
 
-def summarize(update: dict[str, Any]) -> dict[str, Any]:
+def summarize(update: StoredJson) -> StoredJson:
     """A short, readable digest of a node's state update (sources by hash, not in full)."""
     import hashlib
 
-    out: dict[str, Any] = {}
+    out: StoredJson = {}
     for key, value in update.items():
         if key == "llm_calls":
             out[key] = len(value)
@@ -211,12 +217,7 @@ def summarize(update: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-ROOFLINE_KEYS = ("bytes", "flops", "bandwidth_Bps", "peak_flops", "t_sol_ms", "bound", "pct_of_sol", "measured_ms", "arithmetic_intensity")
-
-
-def roofline_digest(roofline: dict[str, Any] | None) -> dict[str, Any] | None:
-    """What the report's roofline plot needs (graphs/traces/plots.py), without the peak tables."""
-    if not roofline:
-        return None
-    peaks = roofline.get("peaks") or {}
-    return {**{k: roofline.get(k) for k in ROOFLINE_KEYS}, "peaks": {"gpu": peaks.get("gpu"), "source": peaks.get("source")}}
+def roofline_digest(roofline: Measurements | None) -> StoredJson | None:
+    """`RooflineDigest` of a roofline report, as the step summary stores it."""
+    digest = RooflineDigest.of(roofline)
+    return digest.model_dump(mode="json") if digest else None

@@ -12,6 +12,7 @@ application's own output) are skipped. Pure functions: tested on captured H100 o
 from __future__ import annotations
 
 import csv
+import dataclasses
 import re
 import statistics
 from typing import Any
@@ -108,40 +109,71 @@ def _stall_from_rule(text: str) -> dict[str, Any] | None:
             "text": m.group(2), "source": "ncu rule"}
 
 
-def parse_ncu_csv(text: str) -> list[dict[str, Any]]:
-    """One record per profiled launch, in launch order: id, name, short_name, block, grid,
-    stream, metrics (canonical keys), raw (every metric as printed), stalls, rules."""
+@dataclasses.dataclass(frozen=True)
+class NcuRule:
+    """One of ncu's rule results (its guidance) for a launch."""
+
+    section: str | None
+    rule: str
+    type: str | None  # "OPT", "WRN", "INF", ...
+    text: str
+    speedup_pct: float | None
+
+
+@dataclasses.dataclass(frozen=True)
+class RawMetric:
+    unit: str
+    value: float | str | None  # the number, or the text ncu printed when it is not one
+
+
+@dataclasses.dataclass(frozen=True)
+class NcuLaunch:
+    """One profiled kernel launch."""
+
+    id: int
+    name: str
+    short_name: str
+    block: list[int]
+    grid: list[int]
+    stream: str | None
+    cc: str | None
+    metrics: dict[str, float] = dataclasses.field(default_factory=dict)  # canonical keys (METRIC_KEYS)
+    raw: dict[str, RawMetric] = dataclasses.field(default_factory=dict)  # every metric as printed
+    stalls: dict[str, float] = dataclasses.field(default_factory=dict)  # stall reason -> cycles per issued instruction
+    rules: list[NcuRule] = dataclasses.field(default_factory=list)
+
+
+def parse_ncu_csv(text: str) -> list[NcuLaunch]:
+    """One record per profiled launch, in launch order."""
+    # csv.DictReader's rows: ncu's columns by name (the CSV's own, free-form text).
     rows = csv.DictReader(line for line in text.splitlines() if line.startswith('"'))
-    launches: dict[int, dict[str, Any]] = {}
+    launches: dict[int, NcuLaunch] = {}
     for row in rows:
         try:
             launch_id = int(row.get("ID") or "")
         except ValueError:
             continue
-        rec = launches.setdefault(launch_id, {
-            "id": launch_id, "name": row.get("Kernel Name", ""), "short_name": short_kernel_name(row.get("Kernel Name", "")),
-            "block": _dims(row.get("Block Size", "")), "grid": _dims(row.get("Grid Size", "")),
-            "stream": row.get("Stream"), "cc": row.get("CC"), "metrics": {}, "raw": {}, "stalls": {}, "rules": [],
-        })
+        rec = launches.setdefault(launch_id, NcuLaunch(
+            id=launch_id, name=row.get("Kernel Name", ""), short_name=short_kernel_name(row.get("Kernel Name", "")),
+            block=_dims(row.get("Block Size", "")), grid=_dims(row.get("Grid Size", "")), stream=row.get("Stream"), cc=row.get("CC"),
+        ))
         metric, unit = (row.get("Metric Name") or "").strip(), (row.get("Metric Unit") or "").strip()
         if row.get("Rule Name"):
-            rec["rules"].append({
-                "section": row.get("Section Name"), "rule": row["Rule Name"], "type": row.get("Rule Type"),
-                "text": row.get("Rule Description", ""), "speedup_pct": number(row.get("Estimated Speedup") or ""),
-            })
+            rec.rules.append(NcuRule(section=row.get("Section Name"), rule=row["Rule Name"], type=row.get("Rule Type"),
+                                     text=row.get("Rule Description", ""), speedup_pct=number(row.get("Estimated Speedup") or "")))
             continue
         if not metric:
             continue
         value = number(row.get("Metric Value", ""))
-        rec["raw"][metric] = {"unit": unit, "value": value if value is not None else row.get("Metric Value")}
+        rec.raw[metric] = RawMetric(unit, value if value is not None else row.get("Metric Value"))
         if value is None:
             continue
         stall = _STALL.match(metric)
         if stall:
-            rec["stalls"][stall.group(1)] = value
+            rec.stalls[stall.group(1)] = value
         elif metric in _BY_NAME:
             key = _BY_NAME[metric]
-            rec["metrics"][key] = scaled(value, unit, key)
+            rec.metrics[key] = scaled(value, unit, key)
     return [launches[k] for k in sorted(launches)]
 
 
@@ -156,43 +188,43 @@ def occupancy_limiter(metrics: dict[str, Any]) -> str | None:
     return " and ".join(name for name, v in limits.items() if v == low)
 
 
-def top_stalls(record: dict[str, Any], n: int = 3) -> list[dict[str, Any]]:
+def top_stalls(record: NcuLaunch, n: int = 3) -> list[dict[str, Any]]:
     """The largest warp-stall reasons in cycles per issued instruction: from the stall metrics
     when they were collected, else from the text of ncu's CPIStall rule."""
-    if record["stalls"]:
-        ranked = sorted(record["stalls"].items(), key=lambda kv: -kv[1])
-        total = record["metrics"].get("warp_cycles_per_issue")
+    if record.stalls:
+        ranked = sorted(record.stalls.items(), key=lambda kv: -kv[1])
+        total = record.metrics.get("warp_cycles_per_issue")
         return [{"reason": r, "cycles_per_issue": v, "share_pct": 100 * v / total if total else None, "source": "ncu metric"}
                 for r, v in ranked[:n] if v > 0]
-    found = [s for rule in record["rules"] if rule["rule"] == "CPIStall" for s in [_stall_from_rule(rule["text"])] if s]
+    found = [s for rule in record.rules if rule.rule == "CPIStall" for s in [_stall_from_rule(rule.text)] if s]
     return sorted(found, key=lambda s: -s["cycles_per_issue"])[:n]
 
 
-def summarize_launches(records: list[dict[str, Any]], calls: int) -> dict[str, Any]:
+def summarize_launches(records: list[NcuLaunch], calls: int) -> dict[str, Any]:
     """Per kernel name (launch-averaged) and for the whole forward: duration per call, and the
     throughput and occupancy figures of the kernel that takes the most time (where time goes)."""
-    by_name: dict[str, list[dict[str, Any]]] = {}
+    by_name: dict[str, list[NcuLaunch]] = {}
     for rec in records:
-        by_name.setdefault(rec["short_name"], []).append(rec)
+        by_name.setdefault(rec.short_name, []).append(rec)
     kernels = []
     for name, recs in by_name.items():
-        keys = {k for r in recs for k in r["metrics"]}
-        mean = {k: statistics.fmean(r["metrics"][k] for r in recs if k in r["metrics"]) for k in sorted(keys)}
-        total_ns = sum(r["metrics"].get("duration_ns", 0.0) for r in recs)
+        keys = {k for r in recs for k in r.metrics}
+        mean = {k: statistics.fmean(r.metrics[k] for r in recs if k in r.metrics) for k in sorted(keys)}
+        total_ns = sum(r.metrics.get("duration_ns", 0.0) for r in recs)
         spills = (mean.get("local_load_instructions") or 0) + (mean.get("local_store_instructions") or 0)
-        block = recs[0]["block"]
+        block = recs[0].block
         kernels.append({
             "name": name,
             "launches": len(recs),
             "launches_per_call": len(recs) / calls if calls else None,
             "total_ms": total_ns / 1e6,
             "block": block,
-            "grid": recs[0]["grid"],
+            "grid": recs[0].grid,
             **{k: round(v, 4) for k, v in mean.items()},
             "local_memory_instructions": spills if ("local_load_instructions" in mean or "local_store_instructions" in mean) else None,
             "occupancy_limiter": occupancy_limiter(mean),
             "top_stalls": top_stalls(recs[0]),
-            "rules": sorted({r["rule"] for rec in recs for r in rec["rules"] if r["type"] in ("OPT", "WRN")}),
+            "rules": sorted({r.rule for rec in recs for r in rec.rules if r.type in ("OPT", "WRN")}),
         })
     kernels.sort(key=lambda k: -k["total_ms"])
     total_ms = sum(k["total_ms"] for k in kernels)

@@ -11,7 +11,7 @@ the largest carveout, so shared memory is named only when it really caps occupan
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
 
 ARCH_LIMITS: dict[int, dict[str, int]] = {
     # registers per SM, max warps per SM, max blocks per SM, max shared memory per SM (bytes)
@@ -31,7 +31,17 @@ def _round_up(x: int, unit: int) -> int:
     return -(-x // unit) * unit
 
 
-def theoretical_occupancy(registers: int, num_warps: int, shared_bytes: int, arch: int = 90) -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True)
+class Occupancy:
+    arch: str  # "sm_90"
+    blocks_per_sm: int
+    warps_per_sm: int
+    occupancy_pct: float  # of the SM's warp slots
+    block_limits: dict[str, int]  # resource ("registers", "warps per block", ...) -> blocks it allows
+    limiter: str | None  # the resource(s) that run out first; None at 100%
+
+
+def theoretical_occupancy(registers: int, num_warps: int, shared_bytes: int, arch: int = 90) -> Occupancy:
     """Blocks and warps per SM, occupancy in % of the SM's warp slots, the per-resource block
     limits, and the limiter (None when occupancy is 100%)."""
     lim = ARCH_LIMITS.get(arch, ARCH_LIMITS[90])
@@ -49,5 +59,4 @@ def theoretical_occupancy(registers: int, num_warps: int, shared_bytes: int, arc
     active = min(blocks * warps, lim["warps"])
     pct = 100.0 * active / lim["warps"]
     limiter = None if pct >= 100 else " and ".join(k for k, v in limits.items() if v == blocks)
-    return {"arch": f"sm_{arch}", "blocks_per_sm": blocks, "warps_per_sm": active, "occupancy_pct": pct,
-            "block_limits": limits, "limiter": limiter}
+    return Occupancy(arch=f"sm_{arch}", blocks_per_sm=blocks, warps_per_sm=active, occupancy_pct=pct, block_limits=limits, limiter=limiter)

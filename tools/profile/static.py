@@ -59,8 +59,8 @@ def kernel_rows(resources: list[dict[str, Any]], arch: int) -> list[dict[str, An
         rows.append({
             "kernel": r["kernel"], "registers_per_thread": r["registers"], "spills_bytes": r.get("spills", 0),
             "shared_bytes": r.get("shared_bytes", 0), "num_warps": r.get("num_warps"), "num_stages": r.get("num_stages"),
-            "theoretical_occupancy_pct": occ["occupancy_pct"], "warps_per_sm": occ["warps_per_sm"],
-            "occupancy_limiter": occ["limiter"], "ptx_mix": {k: r[k] for k in MIX_KEYS if k in r},
+            "theoretical_occupancy_pct": occ.occupancy_pct, "warps_per_sm": occ.warps_per_sm,
+            "occupancy_limiter": occ.limiter, "ptx_mix": {k: r[k] for k in MIX_KEYS if k in r},
         })
     return rows
 
