@@ -21,8 +21,11 @@ from kernelwright.tools.worker.launch_signature import LaunchSignature
 R = TypeVar("R")
 
 
-def _write(request: object, path: Path) -> None:
-    path.write_text(json.dumps(dataclasses.asdict(request)))  # type: ignore[call-overload]
+class _Request:
+    """A request the parent writes as the JSON of its fields."""
+
+    def write(self, path: Path) -> None:
+        path.write_text(json.dumps(dataclasses.asdict(self)))  # subclasses are dataclasses
 
 
 def read_request(cls: type[R], path: str) -> R:
@@ -31,17 +34,14 @@ def read_request(cls: type[R], path: str) -> R:
 
 
 @dataclasses.dataclass(frozen=True)
-class FlopsRequest:
+class FlopsRequest(_Request):
     problem_path: str
     device: str
     result_path: str
 
-    def write(self, path: Path) -> None:
-        _write(self, path)
-
 
 @dataclasses.dataclass(frozen=True)
-class ProfileRunRequest:
+class ProfileRunRequest(_Request):
     """`profile_run`: the profiled forward, under ncu (mode ncu) or torch.profiler (timeline)."""
 
     mode: Literal["ncu", "timeline"]
@@ -51,12 +51,9 @@ class ProfileRunRequest:
     calls: int
     result_path: str
 
-    def write(self, path: Path) -> None:
-        _write(self, path)
-
 
 @dataclasses.dataclass(frozen=True)
-class SignaturesRequest:
+class SignaturesRequest(_Request):
     """`profile_signatures`: one forward recording the solution's launch signatures."""
 
     problem_path: str
@@ -64,23 +61,17 @@ class SignaturesRequest:
     device: str
     result_path: str
 
-    def write(self, path: Path) -> None:
-        _write(self, path)
-
 
 # What `profile_common.build_subject` and `finish` read of either request.
 SubjectRequest = ProfileRunRequest | SignaturesRequest
 
 
 @dataclasses.dataclass(frozen=True)
-class NcuLaunchRequest:
+class NcuLaunchRequest(_Request):
     """`profile_ncu_launch`: exec ncu on `profile_run` with the target request."""
 
     ncu_argv: list[str]
     target_request: str
-
-    def write(self, path: Path) -> None:
-        _write(self, path)
 
 
 class DescribedTensor(TypedDict, total=False):
