@@ -303,7 +303,7 @@ def _apply_guards(result: CheckResult, cand: TimingEvent, ref_out: Path, cand_ou
         copied = 2 * cand.moved_bytes_per_call
         floor_bytes = (shipped.bytes or 0) + copied if shipped.bytes is not None or copied else None
         guard = speed_of_light(floor_bytes, shipped.flops, peaks, dtype_class(out_dtype), generous=True)
-        median = cand.stats.median_ms  # as result.timing["candidate"] reports it
+        median = (result.timing or {})["candidate"]["median_ms"]
         result.roofline = {
             **light,
             "candidate_ms": median,
