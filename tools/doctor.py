@@ -15,9 +15,11 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+
+from typing_extensions import NotRequired, TypedDict
 
 from kernelwright.tools.home import resolve_home
+from kernelwright.tools.sandbox.isolation import IsolationReport
 
 PROBE_CHILD = """
 import json, sys
@@ -37,6 +39,42 @@ print(json.dumps(facts))
 """
 
 
+class SandboxFacts(IsolationReport):
+    """The isolation a child gets here, and what was probed to find it."""
+
+    bwrap: str | None
+    namespaces: list[str]
+    problems: list[str]
+    landlock_abi: int | None
+
+
+class ChildFacts(TypedDict):
+    """What the probe child (PROBE_CHILD) found inside the sandbox, or the error it ended with."""
+
+    python: NotRequired[str]
+    torch: NotRequired[str]
+    cuda_available: NotRequired[bool]
+    gpu: NotRequired[str]
+    triton: NotRequired[str]
+    error: NotRequired[str]
+
+
+class HomeFacts(TypedDict):
+    path: str
+    writable: bool
+
+
+class DoctorReport(TypedDict):
+    """`doctor --json`."""
+
+    sandbox: SandboxFacts
+    sandboxed_child: ChildFacts
+    gpu_nodes: bool
+    ncu: str | None
+    compiler: str | None
+    home: HomeFacts
+
+
 def add_doctor_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "doctor",
@@ -50,7 +88,7 @@ def add_doctor_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_doctor)
 
 
-def diagnose(home: Path) -> dict[str, Any]:
+def diagnose(home: Path) -> DoctorReport:
     from kernelwright.tools.profile.ncu import find_ncu
     from kernelwright.tools.sandbox.child import run_child, sandbox_for
     from kernelwright.tools.sandbox.policy import SandboxPolicy
@@ -64,7 +102,7 @@ def diagnose(home: Path) -> dict[str, Any]:
         (work / "kw_doctor_child.py").write_text(PROBE_CHILD)
         child = run_child(["kw_doctor_child"], work, timeout_s=300, log_name="doctor", device=device)
     try:
-        inside = json.loads(child.stdout.strip().splitlines()[-1])
+        inside: ChildFacts = json.loads(child.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         inside = {"error": (child.stderr.strip().splitlines() or [f"exit {child.returncode}"])[-1]}
     return {
@@ -94,7 +132,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return 0 if report["sandbox"]["full"] and "error" not in report["sandboxed_child"] else 1
 
 
-def _print(report: dict[str, Any]) -> None:
+def _print(report: DoctorReport) -> None:
     box = report["sandbox"]
     lines = [f"sandbox: {box['tool'] or 'none'}" + (f" ({box['bwrap']})" if box["bwrap"] else "") +
              (" - full isolation" if box["full"] else " - DEGRADED")]

@@ -13,7 +13,6 @@ import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -21,6 +20,7 @@ from kernelwright.tools.sandbox.child import ChildResult, run_child
 from kernelwright.tools.sandbox.mounts import Mounts
 from kernelwright.tools.sandbox.redact import redact_tree
 from kernelwright.tools.worker.events import KernelSignature
+from kernelwright.tools.worker.launch_signature import LaunchSignature
 from kernelwright.tools.worker.resources_protocol import RESOURCES, KernelResources, ResourcesRequest
 from kernelwright.tools.worker.wire import from_child
 
@@ -63,7 +63,7 @@ def _read_results(path: Path, pending: list[KernelSignature]) -> list[KernelReso
 
 def compile_resources(
     solution_path: Path,
-    signatures: Sequence[KernelSignature] | Sequence[dict[str, Any]],
+    signatures: Sequence[KernelSignature] | Sequence[LaunchSignature],
     workdir: Path,
     timeout_s: float,
     arch: int = 90,

@@ -12,7 +12,6 @@ import dataclasses
 import importlib.util
 import inspect
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -22,6 +21,7 @@ from kernelwright.agents.expert.solution import generate
 from kernelwright.agents.expert.tracing import Traced
 from kernelwright.tools.check.guards import _describe_arg
 from kernelwright.tools.resources import compile_resources
+from kernelwright.tools.worker.launch_signature import LaunchSignature
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,14 +45,14 @@ _RESOURCE_FIELDS = ("registers", "spills", "shared_bytes", "num_warps", "wgmma",
 class _Recorded(Exception):
     """Raised by the patched launch: carries the launch signature instead of running the kernel."""
 
-    def __init__(self, signature: dict[str, Any]) -> None:  # tools' launch-signature JSON (see record_launch)
+    def __init__(self, signature: LaunchSignature) -> None:
         super().__init__(signature["kernel"])
         self.signature = signature
 
 
 # The launch signature is the JSON that tools.check.guards.LaunchCounter records and
 # tools.resources compiles (kernel, file, args, num_warps, num_stages); tools owns its format.
-def record_launch(solution_path: Path, t: Traced) -> dict[str, Any]:
+def record_launch(solution_path: Path, t: Traced) -> LaunchSignature:
     """The launch signature (as tools.guards.LaunchCounter records it) of the solution's kernel
     at the problem module's sizes, from a forward on meta tensors that stops at the launch."""
     from triton.runtime.jit import JITFunction

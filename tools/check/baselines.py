@@ -14,12 +14,17 @@ import hashlib
 import json
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pydantic import TypeAdapter, ValidationError
 
 from kernelwright.tools.problem import InputError
 from kernelwright.tools.sandbox.child import run_child
 from kernelwright.tools.sandbox.mounts import Mounts
-from kernelwright.tools.sealed import seal, unseal
+from kernelwright.tools.sealed import read_cache, seal, unseal
+
+if TYPE_CHECKING:
+    from kernelwright.tools.worker.timing import BaselineError, StatsJson
 
 BASELINES = ("eager", "compile", "compile_max_autotune")
 COMPILE_BASELINES = ("compile", "compile_max_autotune")
@@ -52,22 +57,30 @@ def _baseline_cache_key(problem: Any, device_facts: dict[str, str], opts: Any) -
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
-def _read_json(path: Path | None) -> dict[str, Any]:
+def _read_answer(path: Path) -> dict[str, StatsJson | BaselineError]:
+    """The baselines child's answer (baseline -> its statistics or its error); {} when it wrote
+    none, or none of this shape (it ran the problem's code)."""
+    from kernelwright.tools.worker.timing import BaselineError, StatsJson
+
     try:
-        data = json.loads(path.read_text()) if path else {}
-    except (OSError, ValueError):
+        return TypeAdapter(dict[str, StatsJson | BaselineError]).validate_json(path.read_text())
+    except (OSError, ValidationError):
         return {}
-    return data if isinstance(data, dict) else {}
 
 
-def compiled_baselines(problem: Any, device: str, opts: Any, workdir: Path, facts: dict[str, str], pool_seeds: list[int], names: tuple[str, ...]) -> tuple[dict[str, Any], bool]:
+def _unsealed(entries: object) -> dict[str, StatsJson | BaselineError]:
+    """The cache's entries of one key that still match their digests."""
+    found = {n: unseal(entry) for n, entry in entries.items()} if isinstance(entries, dict) else {}
+    return {n: value for n, value in found.items() if value is not None}
+
+
+def compiled_baselines(problem: Any, device: str, opts: Any, workdir: Path, facts: dict[str, str], pool_seeds: list[int], names: tuple[str, ...]) -> tuple[dict[str, StatsJson | BaselineError], bool]:
     """Stats (or {"error"}) per selected baseline, and whether all came from the cache. Each
     baseline is cached on its own under the problem/precision/mode/device/versions key, so
     selecting fewer never hides one and selecting more times only the missing ones."""
     cache_path = (opts.home / "baselines.json") if opts.home else None
     key = _baseline_cache_key(problem, facts, opts)
-    sealed = _read_json(cache_path).get(key, {})
-    known = {n: unseal(entry) for n, entry in sealed.items() if unseal(entry) is not None}
+    known = _unsealed(read_cache(cache_path).get(key))
     missing = [n for n in names if n not in known]
     if missing:
         opts.say(f"timing: baselines {', '.join(missing)} (torch.compile; cached afterwards)")
@@ -80,14 +93,15 @@ def compiled_baselines(problem: Any, device: str, opts: Any, workdir: Path, fact
         timeout = max(opts.timeout_s, MIN_BASELINE_TIMEOUT_S) * len(missing)
         child = run_child(["kernelwright.tools.worker", "timing", str(request)], workdir, timeout, log_name="baselines",
                           mounts=Mounts(readable=(Path(problem.path),)), device=device)
-        found = _read_json(result_path)
+        found = _read_answer(result_path)
         for n in missing:
             if n not in found or (child.timed_out and "error" in found[n]):
                 found[n] = {"error": f"timing {n} failed: " + ("timed out" if child.timed_out else child.signal_name or "no result")}
         if cache_path:
             cache_path.parent.mkdir(parents=True, exist_ok=True)
-            cache = _read_json(cache_path)  # again: another check may have written meanwhile
-            cache[key] = {**cache.get(key, {}), **{n: seal(found[n]) for n in missing}}
+            cache = read_cache(cache_path)  # again: another check may have written meanwhile
+            before = cache.get(key)
+            cache[key] = {**(before if isinstance(before, dict) else {}), **{n: seal(found[n]) for n in missing}}
             tmp = cache_path.with_name(cache_path.name + f".{secrets.token_hex(4)}.tmp")
             tmp.write_text(json.dumps(cache, indent=2))
             tmp.replace(cache_path)

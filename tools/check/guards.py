@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from typing_extensions import TypedDict
 
 from kernelwright.tools.check.op_accounting import OpAccountant
 from kernelwright.tools.check.poison import (
@@ -28,15 +29,24 @@ from kernelwright.tools.check.poison import (
     poison_allocator,
     poisoned_mask,
 )
+from kernelwright.tools.worker.launch_signature import LaunchArg, LaunchSignature
 
 # The poison and the op accounting live in their own modules; these names stay importable here.
 __all__ = ["OpAccountant", "POISON_BITS", "PoisonPattern", "poison_", "poison_allocator", "poisoned_mask"]
 POISON_BITS = FIXED_BITS
 
 
-def global_state_snapshot() -> dict[str, Any]:
+# Process-wide settings that change numerics or determinism, by the name a report gives them.
+GlobalState = TypedDict("GlobalState", {
+    "default_dtype": str, "float32_matmul_precision": str, "deterministic_algorithms": bool, "matmul.allow_tf32": bool,
+    "matmul.allow_fp16_reduced_precision_reduction": bool, "matmul.allow_bf16_reduced_precision_reduction": bool,
+    "cudnn.enabled": bool, "cudnn.allow_tf32": bool, "cudnn.benchmark": bool, "cudnn.deterministic": bool, "num_threads": int,
+})
+
+
+def global_state_snapshot() -> GlobalState:
     """Process-wide settings that change numerics or determinism."""
-    snap: dict[str, Any] = {
+    snap: GlobalState = {
         "default_dtype": str(torch.get_default_dtype()),
         "float32_matmul_precision": torch.get_float32_matmul_precision(),
         "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
@@ -59,8 +69,8 @@ def rng_snapshot() -> torch.Tensor:
     return _get_rng_state()
 
 
-def diff_state(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    return [f"{k}: {before[k]!r} -> {after.get(k)!r}" for k in before if before[k] != after.get(k)]
+def diff_state(before: GlobalState, after: GlobalState) -> list[str]:
+    return [f"{k}: {v!r} -> {after.get(k)!r}" for k, v in before.items() if v != after.get(k)]
 
 
 def live_threads() -> set[int]:
@@ -93,7 +103,7 @@ def disguised(wrapper, original):
     return wrapper
 
 
-def _describe_arg(name: str, value: Any, constexpr: bool) -> dict[str, Any]:
+def _describe_arg(name: str, value: Any, constexpr: bool) -> LaunchArg:
     if isinstance(value, torch.Tensor):
         return {"name": name, "kind": "tensor", "dtype": str(value.dtype).removeprefix("torch.")}
     if constexpr:
@@ -134,7 +144,7 @@ class LaunchCounter:
         self.other: Counter[str] = Counter()
         self.own_total = 0  # the same count as one integer: cheap to read around every timed call
         self._is_own_file: dict[str, bool] = {}  # resolving a path per launch would cost a syscall
-        self.signatures: dict[str, dict[str, Any]] = {}
+        self.signatures: dict[str, LaunchSignature] = {}
         self.interpreting = os.environ.get("TRITON_INTERPRET") == "1"
 
     def install(self) -> None:

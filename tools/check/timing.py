@@ -297,17 +297,19 @@ def _apply_guards(result: CheckResult, cand: TimingEvent, ref_out: Path, cand_ou
     peaks = device_peaks(opts.home, device, gpu, workdir) if opts.home else None
     out_dtype = _first_dtype(shipped.cases[0].output)
     if peaks:
-        report = speed_of_light(shipped.bytes, shipped.flops, peaks, dtype_class(out_dtype))
+        light = speed_of_light(shipped.bytes, shipped.flops, peaks, dtype_class(out_dtype))
         # Bytes torch copied for the forward (allowed layout ops: .contiguous(), cat, pad) are read
         # and written within the timed call too: the floor counts them.
         copied = 2 * cand.moved_bytes_per_call
         floor_bytes = (shipped.bytes or 0) + copied if shipped.bytes is not None or copied else None
         guard = speed_of_light(floor_bytes, shipped.flops, peaks, dtype_class(out_dtype), generous=True)
-        median = result.timing["candidate"]["median_ms"]
-        report["candidate_ms"] = median
-        report["pct_of_sol"] = 100.0 * report["t_sol_ms"] / median if median else None
-        report["peaks"] = {k: peaks[k] for k in ("gpu", "bandwidth_Bps", "flops")}
-        result.roofline = report
+        median = (result.timing or {})["candidate"]["median_ms"]
+        result.roofline = {
+            **light,
+            "candidate_ms": median,
+            "pct_of_sol": 100.0 * light["t_sol_ms"] / median if median else None,
+            "peaks": {"gpu": peaks["gpu"], "bandwidth_Bps": peaks["bandwidth_Bps"], "flops": peaks["flops"]},
+        }
         if median < IMPOSSIBLE_FRACTION * guard["t_sol_ms"]:
             problems.append(
                 Reason(

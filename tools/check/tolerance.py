@@ -22,6 +22,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from typing_extensions import TypedDict
+
 from kernelwright.tools.problem import InputError
 
 DEFAULTS = {  # dtype class -> (atol, rtol, kappa)
@@ -30,6 +32,18 @@ DEFAULTS = {  # dtype class -> (atol, rtol, kappa)
 }
 MAX_WIDENING = 10.0
 SUFFIX = ".tolerance.json"
+
+
+class ToleranceUsed(TypedDict, total=False):
+    """`check --json`'s "tolerance": the last compared output's figures (`compare.compare_values`)
+    and where the tolerances came from (`Tolerances.describe`)."""
+
+    atol: float
+    rtol: float
+    atol_eff: float  # min(atol, kappa * max|ref|)
+    source: str  # "protocol defaults", or the sidecar (or "--precision tf32")
+    reason: str | None  # the sidecar's
+    overrides: dict[str, tuple[float, float, float]]  # dtype class -> (atol, rtol, kappa) the sidecar changed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +64,7 @@ class Tolerances:
         reason = "--precision tf32: fp32 outputs judged with the 16-bit tolerance" + (f"; {self.reason}" if self.reason else "")
         return dataclasses.replace(self, table=table, sidecar=self.sidecar or "--precision tf32", reason=reason)
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> ToleranceUsed:
         """What a check result records: the source of the tolerances and, for a sidecar, why."""
         if self.sidecar is None:
             return {"source": "protocol defaults"}

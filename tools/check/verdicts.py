@@ -10,9 +10,13 @@ import dataclasses
 import enum
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, TypedDict, cast
 
 if TYPE_CHECKING:
+    from kernelwright.tools.check.timing_report import CheckTiming
+    from kernelwright.tools.check.tolerance import ToleranceUsed
+    from kernelwright.tools.profile.sol import CheckRoofline
+    from kernelwright.tools.sandbox.isolation import IsolationReport
     from kernelwright.tools.worker.resources_protocol import KernelResources
 
 
@@ -94,8 +98,8 @@ class CheckResult:
     trials: list[TrialResult] = dataclasses.field(default_factory=list)
     max_abs_err: float | None = None
     rel_err: float | None = None
-    # The GPU timing's figures (graphs read them as measurements: keys vary with what was timed).
-    timing: dict[str, Any] | None = None
+    # The GPU timing's figures, or why it stopped (graphs read them as measurements).
+    timing: CheckTiming | None = None
     speedup: dict[str, float] | None = None
     mode: str = "strict"
     device: str = "cpu"
@@ -108,15 +112,15 @@ class CheckResult:
     # and why, values a variant left fixed, weights not copied, an opt-in precision.
     notes: list[str] = dataclasses.field(default_factory=list)
     sizes: dict[str, int | float] = dataclasses.field(default_factory=dict)  # knob -> value the shipped trials ran at ({} = the file's)
-    tolerance: dict[str, Any] | None = None
+    tolerance: ToleranceUsed | None = None
     launches: dict[str, int] = dataclasses.field(default_factory=dict)
     resources: list[KernelResources] | None = None
-    roofline: dict[str, Any] | None = None
+    roofline: CheckRoofline | None = None
     versions: dict[str, str] = dataclasses.field(default_factory=dict)
     # With a run's reference cache: "hit", "miss", or "recomputed: <why the cached entry was dropped>".
     reference_cache: str | None = None
     # The sandbox the candidate ran in: the tool, the layers active and missing, the limits.
-    isolation: dict[str, Any] | None = None
+    isolation: IsolationReport | None = None
     # Wall seconds per stage (reference, candidate, timing:..., ...): where a check spends its time.
     phases: dict[str, float] = dataclasses.field(default_factory=dict)
     wall_s: float = 0.0
@@ -133,9 +137,41 @@ class CheckResult:
     def accepted(self) -> bool:
         return self.verdict is Verdict.ACCEPTED
 
-    def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
+    def to_dict(self) -> CheckJson:
+        d = cast(CheckJson, dataclasses.asdict(self))  # its fields, as JSON values
         d["verdict"] = self.verdict.value
         d["accepted"] = self.accepted
         d["reasons"] = [r.to_dict() for r in self.reasons]
         return d
+
+
+class CheckJson(TypedDict):
+    """`CheckResult.to_dict`: `check --json`'s object (the result's fields, the verdict by name,
+    and `accepted`)."""
+
+    verdict: str
+    reasons: list[dict[str, str]]  # `Reason.to_dict`
+    trials: list[TrialResult]
+    max_abs_err: float | None
+    rel_err: float | None
+    timing: CheckTiming | None
+    speedup: dict[str, float] | None
+    mode: str
+    device: str
+    problem: str
+    solution: str
+    seeds: list[int]
+    variants: list[VariantSummary]
+    weights_aligned: bool | None
+    notes: list[str]
+    sizes: dict[str, int | float]
+    tolerance: ToleranceUsed | None
+    launches: dict[str, int]
+    resources: list[KernelResources] | None
+    roofline: CheckRoofline | None
+    versions: dict[str, str]
+    reference_cache: str | None
+    isolation: IsolationReport | None
+    phases: dict[str, float]
+    wall_s: float
+    accepted: bool

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kernelwright.tools.home import resolve_home
 from kernelwright.tools.problem import InputError
+
+if TYPE_CHECKING:
+    from kernelwright.tools.profile.report import ProfileReport
 
 
 def add_profile_parser(sub: argparse._SubParsersAction) -> None:
@@ -53,11 +56,11 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     return 0 if profile["tier"] else 1
 
 
-def _num(x: Any, digits: int = 4) -> str:
+def _num(x: float | None, digits: int = 4) -> str:
     return "-" if x is None else f"{x:.{digits}g}"
 
 
-def human_profile(p: dict[str, Any]) -> str:
+def human_profile(p: ProfileReport) -> str:
     tier = f"tier {p['tier']} ({p['tier_name']})" if p["tier"] else "no tier succeeded"
     lines = [f"profile: {tier} of the {p['subject']} on {p['device']}" + (f" ({p['gpu']})" if p.get("gpu") else ""),
              f"diagnosis: {p['diagnosis']}"]

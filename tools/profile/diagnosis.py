@@ -8,7 +8,12 @@ cycles/issue".
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kernelwright.tools.profile.metrics import NcuMetrics, StaticMetrics, TimelineMetrics
+    from kernelwright.tools.profile.report import ProfileReport
+    from kernelwright.tools.profile.sol import RooflineReport
 
 UNITS = (("dram_pct", "DRAM"), ("l2_pct", "L2"), ("l2_sectors_pct", "L2"), ("l1_pct", "L1/TEX"), ("sm_pct", "SM"))
 LOW_TENSOR_PCT = 5.0
@@ -18,7 +23,7 @@ def _us(ms: float | None) -> str:
     return "?" if ms is None else f"{ms * 1000:.3g} us"
 
 
-def roofline_clause(roof: dict[str, Any] | None) -> str | None:
+def roofline_clause(roof: RooflineReport | None) -> str | None:
     if not roof or not roof.get("t_sol_ms"):
         return None
     sol = roof["t_sol_ms"]
@@ -40,7 +45,7 @@ def occupancy_clause(achieved: float | None, theoretical: float | None, limiter:
     return text
 
 
-def ncu_clauses(m: dict[str, Any], bound: str | None) -> list[str]:
+def ncu_clauses(m: NcuMetrics, bound: str | None) -> list[str]:
     units = [(label, m[key]) for key, label in UNITS if m.get(key) is not None]
     out = []
     if units:
@@ -63,7 +68,7 @@ def ncu_clauses(m: dict[str, Any], bound: str | None) -> list[str]:
     return out
 
 
-def timeline_clauses(m: dict[str, Any]) -> list[str]:
+def timeline_clauses(m: TimelineMetrics) -> list[str]:
     if not m.get("event_ms"):
         return []
     out = [f"kernels busy {_us(m.get('busy_ms'))} of {_us(m['event_ms'])} per call "
@@ -73,7 +78,7 @@ def timeline_clauses(m: dict[str, Any]) -> list[str]:
     return out
 
 
-def static_clauses(m: dict[str, Any]) -> list[str]:
+def static_clauses(m: StaticMetrics) -> list[str]:
     out = []
     for k in m.get("kernels") or []:
         if k.get("error"):
@@ -84,7 +89,7 @@ def static_clauses(m: dict[str, Any]) -> list[str]:
     return out[:3]
 
 
-def diagnose(profile: dict[str, Any]) -> str:
+def diagnose(profile: ProfileReport) -> str:
     """One line for humans and the analyst; says plainly when nothing could be measured."""
     roof = profile.get("roofline") or {}
     bound = roof.get("bound")

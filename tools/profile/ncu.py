@@ -16,21 +16,22 @@ containers — become a one-line reason and the caller falls through to the next
 from __future__ import annotations
 
 import ast
+import dataclasses
 import glob
-import json
 import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
 
 from kernelwright.tools import pyast
+from kernelwright.tools.profile.answers import PROFILE_RUN, read_answer
 from kernelwright.tools.profile.ncu_csv import parse_ncu_csv, summarize_launches
-from kernelwright.tools.profile.roofline import read_json_object
+from kernelwright.tools.profile.report import TierResult
 from kernelwright.tools.profile.static import child_failure
 from kernelwright.tools.sandbox.child import run_child
 from kernelwright.tools.sandbox.mounts import Mounts
+from kernelwright.tools.worker.profile_protocol import NcuLaunchRequest, ProfileRunAnswer, ProfileRunRequest
 
 # Verified on the H100 with ncu 2025.3.1 (benchmarks/ncu_capture.sh; tests/data/ncu).
 CORE_METRICS = (
@@ -121,58 +122,68 @@ def ncu_command(ncu: str, report: Path, metrics: tuple[str, ...], kernel_regex: 
     return cmd
 
 
-def _run_once(ncu: str, metrics: tuple[str, ...], kernel_regex: str | None, req: dict[str, Any], workdir: Path, timeout_s: float) -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True)
+class NcuRun:
+    """One run of the forward under ncu: the report as CSV, or why there is none; the child's answer."""
+
+    result: ProfileRunAnswer
+    csv: str = ""
+    failure: str | None = None
+    reason: str | None = None  # what ncu said went wrong, when it still wrote a report
+
+
+def _run_once(ncu: str, metrics: tuple[str, ...], kernel_regex: str | None, req: ProfileRunRequest, workdir: Path, timeout_s: float) -> NcuRun:
     report = workdir / "ncu_report"
     rep_file = report.with_suffix(".ncu-rep")
     rep_file.unlink(missing_ok=True)
-    result_path = Path(req["result_path"])
+    result_path = Path(req.result_path)
     result_path.unlink(missing_ok=True)
     target = workdir / "ncu_target.request.json"
-    target.write_text(json.dumps(req))
+    req.write(target)
     launch_count = NCU_CALLS * MAX_LAUNCHES_PER_CALL + 1  # one more than we accept: a full count means cut off
     launch = workdir / "ncu_launch.request.json"
-    launch.write_text(json.dumps({"ncu_argv": ncu_command(ncu, report, metrics, kernel_regex, launch_count), "target_request": str(target)}))
+    NcuLaunchRequest(ncu_argv=ncu_command(ncu, report, metrics, kernel_regex, launch_count), target_request=str(target)).write(launch)
     # ncu's own install folder (its libraries and sections sit beside the binary).
-    readable = tuple(Path(p) for p in (req.get("problem_path"), req.get("solution_path"), os.path.dirname(os.path.realpath(ncu))) if p)
+    readable = tuple(Path(p) for p in (req.problem_path, req.solution_path, os.path.dirname(os.path.realpath(ncu))) if p)
     child = run_child(["kernelwright.tools.worker.profile_ncu_launch", str(launch)], workdir, timeout_s, log_name="ncu",
-                      mounts=Mounts(readable=readable), device=req.get("device"))
-    result = read_json_object(result_path)
+                      mounts=Mounts(readable=readable), device=req.device)
+    result = read_answer(PROFILE_RUN, result_path, {})
     output = child.stdout + "\n" + child.stderr
     reason = ncu_failure_reason(output)
     if child.timed_out:
-        return {"failure": f"ncu did not finish within {timeout_s:.0f}s", "result": result}
+        return NcuRun(result, failure=f"ncu did not finish within {timeout_s:.0f}s")
     if not result.get("ok"):
-        return {"failure": reason or child_failure(child, result, "the profiled forward under ncu"), "result": result}
+        return NcuRun(result, failure=reason or child_failure(child, result, "the profiled forward under ncu"))
     if not rep_file.exists():
-        return {"failure": reason or "ncu wrote no report", "result": result}
+        return NcuRun(result, failure=reason or "ncu wrote no report")
     imported = subprocess.run([ncu, "--import", str(rep_file), "--csv", "--print-units", "base"],
                               capture_output=True, text=True, timeout=IMPORT_TIMEOUT_S)
     if imported.returncode != 0:
         why = ncu_failure_reason(imported.stdout + imported.stderr) or f"exit code {imported.returncode}"
-        return {"failure": f"reading the ncu report failed: {why}", "result": result}
-    return {"csv": imported.stdout, "result": result, "reason": reason}
+        return NcuRun(result, failure=f"reading the ncu report failed: {why}")
+    return NcuRun(result, csv=imported.stdout, reason=reason)
 
 
-def ncu_profile(ncu: str, problem_path: Path, solution_path: Path | None, solution_source: str, device: str, workdir: Path, timeout_s: float) -> dict[str, Any]:
+def ncu_profile(ncu: str, problem_path: Path, solution_path: Path | None, solution_source: str, device: str, workdir: Path, timeout_s: float) -> TierResult:
     """{"metrics", "missing", "device_facts"} or {"failure": reason, ...}."""
     workdir.mkdir(parents=True, exist_ok=True)
     names = own_kernel_names(solution_source) if solution_path else []
     regex = "^(" + "|".join(re.escape(n) for n in names) + ")$" if names else None
-    req = {"mode": "ncu", "problem_path": str(problem_path), "solution_path": str(solution_path) if solution_path else None,
-           "device": device, "calls": NCU_CALLS, "result_path": str(workdir / "ncu_target.result.json")}
+    req = ProfileRunRequest(mode="ncu", problem_path=str(problem_path), solution_path=str(solution_path) if solution_path else None,
+                            device=device, calls=NCU_CALLS, result_path=str(workdir / "ncu_target.result.json"))
     missing: list[str] = []
     run = _run_once(ncu, CORE_METRICS + EXTRA_METRICS, regex, req, workdir, timeout_s)
-    failure = run.get("failure", "")
+    failure = run.failure or ""
     if "metric" in failure.lower() and "ERR_NVGPUCTRPERM" not in failure:
         # Whatever this ncu says about a metric name, the verified set alone may still work.
         missing.append(f"stall reasons, L2 throughput and local-memory (spill) counts: {failure}")
         run = _run_once(ncu, CORE_METRICS, regex, req, workdir, timeout_s)
-    facts = (run.get("result") or {}).get("device_facts") or {}
-    if "failure" in run:
-        return {"failure": run["failure"], "device_facts": facts}
-    records = parse_ncu_csv(run["csv"])
+    facts = run.result.get("device_facts") or {}
+    if run.failure is not None:
+        return {"failure": run.failure, "device_facts": facts}
+    records = parse_ncu_csv(run.csv)
     if not records:
-        return {"failure": run.get("reason") or "ncu profiled no kernels of the forward", "device_facts": facts}
+        return {"failure": run.reason or "ncu profiled no kernels of the forward", "device_facts": facts}
     metrics = summarize_launches(records, NCU_CALLS)
     metrics["clock_control"] = "none"
     metrics["kernel_filter"] = f"regex:{regex}" if regex else "none (every kernel of the forward)"

@@ -15,7 +15,9 @@ import csv
 import dataclasses
 import re
 import statistics
-from typing import Any
+from collections.abc import Mapping
+
+from kernelwright.tools.profile.metrics import NcuKernel, NcuMetrics, Stall
 
 # canonical key -> the raw metric names and section labels that carry it
 METRIC_KEYS: dict[str, tuple[str, ...]] = {
@@ -99,7 +101,7 @@ def _dims(text: str) -> list[int]:
     return [int(v) for v in re.findall(r"\d+", text or "")]
 
 
-def _stall_from_rule(text: str) -> dict[str, Any] | None:
+def _stall_from_rule(text: str) -> Stall | None:
     m = re.search(r"spends ([\d.]+) cycles being stalled (.+?)\. ", text + " ")
     if not m:
         return None
@@ -177,7 +179,7 @@ def parse_ncu_csv(text: str) -> list[NcuLaunch]:
     return [launches[k] for k in sorted(launches)]
 
 
-def occupancy_limiter(metrics: dict[str, Any]) -> str | None:
+def occupancy_limiter(metrics: Mapping[str, float]) -> str | None:
     """What caps theoretical occupancy: the smallest block limit; None if it reaches 100%."""
     if (metrics.get("theoretical_occupancy_pct") or 0) >= 99.9:
         return None
@@ -188,7 +190,7 @@ def occupancy_limiter(metrics: dict[str, Any]) -> str | None:
     return " and ".join(name for name, v in limits.items() if v == low)
 
 
-def top_stalls(record: NcuLaunch, n: int = 3) -> list[dict[str, Any]]:
+def top_stalls(record: NcuLaunch, n: int = 3) -> list[Stall]:
     """The largest warp-stall reasons in cycles per issued instruction: from the stall metrics
     when they were collected, else from the text of ncu's CPIStall rule."""
     if record.stalls:
@@ -200,13 +202,13 @@ def top_stalls(record: NcuLaunch, n: int = 3) -> list[dict[str, Any]]:
     return sorted(found, key=lambda s: -s["cycles_per_issue"])[:n]
 
 
-def summarize_launches(records: list[NcuLaunch], calls: int) -> dict[str, Any]:
+def summarize_launches(records: list[NcuLaunch], calls: int) -> NcuMetrics:
     """Per kernel name (launch-averaged) and for the whole forward: duration per call, and the
     throughput and occupancy figures of the kernel that takes the most time (where time goes)."""
     by_name: dict[str, list[NcuLaunch]] = {}
     for rec in records:
         by_name.setdefault(rec.short_name, []).append(rec)
-    kernels = []
+    kernels: list[NcuKernel] = []
     for name, recs in by_name.items():
         keys = {k for r in recs for k in r.metrics}
         mean = {k: statistics.fmean(r.metrics[k] for r in recs if k in r.metrics) for k in sorted(keys)}
@@ -230,7 +232,7 @@ def summarize_launches(records: list[NcuLaunch], calls: int) -> dict[str, Any]:
     total_ms = sum(k["total_ms"] for k in kernels)
     for k in kernels:
         k["share_pct"] = 100 * k["total_ms"] / total_ms if total_ms else None
-    summary: dict[str, Any] = {
+    summary: NcuMetrics = {
         "kernel_launches": len(records),
         "calls": calls,
         "duration_ms": total_ms / calls if calls and total_ms else None,

@@ -9,15 +9,21 @@ The problem's minimum bytes and flops come from its reference (`problem_cost`, i
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
 from pathlib import Path
 from typing import Any
 
+from kernelwright.tools.profile.answers import FLOPS, read_answer
+from kernelwright.tools.profile.peaks import DatasheetCard, DevicePeaks
+from kernelwright.tools.profile.sol import ProblemCost, RooflineReport, SpeedOfLight
 from kernelwright.tools.sandbox.child import run_child
 from kernelwright.tools.sandbox.mounts import Mounts
-from kernelwright.tools.sealed import seal, unseal
+from kernelwright.tools.sealed import read_cache, seal, unseal
+from kernelwright.tools.worker.peaks import PeaksRequest
+from kernelwright.tools.worker.profile_protocol import FlopsRequest
 
 IMPOSSIBLE_FRACTION = 0.9  # the evaluation protocol: below 0.9 x t_SoL is physically impossible
 # A large copy reaches ~87% of the H100's datasheet bandwidth (2.93 of 3.35 TB/s, measured
@@ -40,7 +46,7 @@ def fp32_rate(rates: dict[str, float]) -> float:
     return max(rates.get("fp32") or 0.0, tf32 / FP32_SPLIT_PASSES)
 
 
-def speed_of_light(bytes_moved: int | None, flops: int | None, peaks: dict[str, Any], dtype: str, generous: bool = False) -> dict[str, Any]:
+def speed_of_light(bytes_moved: int | None, flops: int | None, peaks: DevicePeaks, dtype: str, generous: bool = False) -> SpeedOfLight:
     """SoL times in ms. fp32 work is credited the 3xTF32 rate when it beats the CUDA cores (see
     `fp32_rate`). `generous` (for the guard) uses the fastest matrix rate of any dtype, so a
     candidate that legitimately uses tensor cores on an fp32 problem is never called impossible,
@@ -86,20 +92,20 @@ def dtype_class(dtype_name: str) -> str:
     return {"bfloat16": "bf16", "float16": "fp16"}.get(dtype_name, "fp32")
 
 
-def device_peaks(home: Path, device: str, gpu_name: str, workdir: Path, timeout_s: float = 300.0) -> dict[str, Any] | None:
+def device_peaks(home: Path, device: str, gpu_name: str, workdir: Path, timeout_s: float = 300.0) -> DevicePeaks | None:
     """Measured peaks of `device` (named `gpu_name`), cached or measured now; None if that failed."""
     import torch
 
     key = f"{gpu_name}|torch {torch.__version__}"
     cache = home / "peaks.json"
     # Tolerant read: runs on other GPUs of a bench may be writing the file at this moment.
-    known: dict[str, Any] = read_json_object(cache)
+    known = read_cache(cache)
     if unseal(known.get(key)) is not None:
         return unseal(known[key])
     workdir.mkdir(parents=True, exist_ok=True)
     result_path = workdir / "peaks.result.json"
     request = workdir / "peaks.request.json"
-    request.write_text(json.dumps({"device": device, "result_path": str(result_path)}))
+    request.write_text(json.dumps(dataclasses.asdict(PeaksRequest(device=device, result_path=str(result_path)))))
     run_child(["kernelwright.tools.worker", "peaks", str(request)], workdir, timeout_s, log_name="peaks", device=device)
     if not result_path.exists():
         return None
@@ -119,7 +125,7 @@ _TB, _TF = 1e12, 1e12
 # Core GPU" datasheet; H200: "NVIDIA H200 Tensor Core GPU"; A100: "NVIDIA A100 Tensor Core GPU";
 # L40S, L4, A10: their product datasheets; RTX 4090: "NVIDIA Ada GPU Architecture" whitepaper,
 # appendix table). Measured peaks (copy and matmul, `device_peaks`) always take precedence.
-KNOWN_CARDS: dict[str, dict[str, Any]] = {
+KNOWN_CARDS: dict[str, DatasheetCard] = {
     "H100 SXM": {"bandwidth_Bps": 3.35 * _TB, "flops": {"fp32": 67 * _TF, "tf32": 494.5 * _TF, "bf16": 989.5 * _TF, "fp16": 989.5 * _TF}, "source": "NVIDIA H100 datasheet (SXM5 80GB)"},
     "H100 PCIe": {"bandwidth_Bps": 2.0 * _TB, "flops": {"fp32": 51 * _TF, "tf32": 378 * _TF, "bf16": 756.5 * _TF, "fp16": 756.5 * _TF}, "source": "NVIDIA H100 datasheet (PCIe 80GB)"},
     "H100 NVL": {"bandwidth_Bps": 3.9 * _TB, "flops": {"fp32": 60 * _TF, "tf32": 417.5 * _TF, "bf16": 835.5 * _TF, "fp16": 835.5 * _TF}, "source": "NVIDIA H100 datasheet (NVL 94GB)"},
@@ -154,7 +160,7 @@ def known_card(gpu_name: str) -> str | None:
     return None
 
 
-def datasheet_peaks(card: str) -> dict[str, Any]:
+def datasheet_peaks(card: str) -> DevicePeaks:
     """Peaks in the shape `device_peaks` returns, from the table, marked with their source."""
     entry = KNOWN_CARDS[card]
     return {"gpu": card, "bandwidth_Bps": entry["bandwidth_Bps"], "flops": dict(entry["flops"]), "source": f"datasheet: {entry['source']}"}
@@ -180,32 +186,35 @@ def classify_bound(t_memory_ms: float, t_compute_ms: float, measured_ms: float |
 
 
 def roofline_report(
-    cost: dict[str, Any],
-    peaks: dict[str, Any],
+    cost: ProblemCost,
+    peaks: DevicePeaks,
     measured_ms: float | None = None,
     measured_by: str | None = None,
     busy_ms: float | None = None,
-) -> dict[str, Any]:
+) -> RooflineReport:
     """The problem against the device: SoL time, bound, and (when a time was measured) % of SoL
     and the headroom factor measured / SoL. `cost` is `problem_cost`'s answer."""
     dtype = dtype_class(cost.get("dtype") or "float32")
-    report = speed_of_light(cost.get("bytes"), cost.get("flops"), peaks, dtype)
-    report["dtype"] = dtype
-    report["bound"] = classify_bound(report["t_memory_ms"], report["t_compute_ms"], measured_ms, busy_ms)
-    report["arithmetic_intensity"] = (cost["flops"] / cost["bytes"]) if cost.get("flops") is not None and cost.get("bytes") else None
-    report["peaks"] = {k: peaks.get(k) for k in ("gpu", "bandwidth_Bps", "flops")}
-    report["peaks"]["source"] = peaks.get("source", "measured")
-    report["measured_ms"] = measured_ms
-    report["measured_by"] = measured_by if measured_ms else None
-    sol = report["t_sol_ms"]
-    report["pct_of_sol"] = 100.0 * sol / measured_ms if measured_ms and sol else None
-    report["headroom"] = measured_ms / sol if measured_ms and sol else None
-    return report
+    light = speed_of_light(cost.get("bytes"), cost.get("flops"), peaks, dtype)
+    sol = light["t_sol_ms"]
+    flops, nbytes = cost.get("flops"), cost.get("bytes")
+    return {
+        **light,  # its `bound` (memory or compute) replaced in place by the classification below
+        "bound": classify_bound(light["t_memory_ms"], light["t_compute_ms"], measured_ms, busy_ms),
+        "dtype": dtype,
+        "arithmetic_intensity": (flops / nbytes) if flops is not None and nbytes else None,
+        "peaks": {"gpu": peaks.get("gpu"), "bandwidth_Bps": peaks.get("bandwidth_Bps"), "flops": peaks.get("flops"),
+                  "source": peaks.get("source", "measured")},
+        "measured_ms": measured_ms,
+        "measured_by": measured_by if measured_ms else None,
+        "pct_of_sol": 100.0 * sol / measured_ms if measured_ms and sol else None,
+        "headroom": measured_ms / sol if measured_ms and sol else None,
+    }
 
 
 # -- the problem's minimum bytes and flops ------------------------------------------------------
 
-def problem_cost(problem_path: Path, device: str, workdir: Path, timeout_s: float, home: Path | None = None) -> dict[str, Any]:
+def problem_cost(problem_path: Path, device: str, workdir: Path, timeout_s: float, home: Path | None = None) -> ProblemCost:
     """Bytes (inputs, parameters and buffers read once, outputs written once), flops
     (FlopCounterMode) and output dtype of the reference at its shipped sizes, from the `flops`
     child: on the meta device where the reference allows it, else on `device`. `ok` is False with
@@ -215,16 +224,16 @@ def problem_cost(problem_path: Path, device: str, workdir: Path, timeout_s: floa
 
     key = hashlib.sha256(Path(problem_path).read_bytes() + torch.__version__.encode()).hexdigest()[:24]
     cache = (home / "problem_costs.json") if home and device == "cpu" else None
-    known = read_json_object(cache) if cache else {}
+    known = read_cache(cache)
     if unseal(known.get(key)) is not None:
         return {**unseal(known[key]), "cached": True}
     workdir.mkdir(parents=True, exist_ok=True)
     result_path = workdir / "flops.result.json"
     request = workdir / "flops.request.json"
-    request.write_text(json.dumps({"problem_path": str(problem_path), "device": device, "result_path": str(result_path)}))
+    FlopsRequest(problem_path=str(problem_path), device=device, result_path=str(result_path)).write(request)
     child = run_child(["kernelwright.tools.worker.flops", str(request)], workdir, timeout_s, log_name="flops",
                       mounts=Mounts(readable=(Path(problem_path),)), device=device)
-    result = read_json_object(result_path)
+    result = read_answer(FLOPS, result_path, {})
     if not result:
         tail = (child.stderr.strip().splitlines() or ["no output"])[-1][:300]
         why = f"timed out after {timeout_s:.0f}s" if child.timed_out else child.signal_name or tail
@@ -235,11 +244,3 @@ def problem_cost(problem_path: Path, device: str, workdir: Path, timeout_s: floa
         cache.write_text(json.dumps(known, indent=2))
     return {**result, "cached": False}
 
-
-def read_json_object(path: Path) -> dict[str, Any]:
-    """A child's JSON answer, or {} when it wrote none (or something else)."""
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}

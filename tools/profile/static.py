@@ -9,20 +9,22 @@ resource that limits them. Nothing is timed.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
+from kernelwright.tools.profile.answers import SIGNATURES, read_answer
+from kernelwright.tools.profile.metrics import StaticKernel, StaticMetrics
 from kernelwright.tools.profile.occupancy import theoretical_occupancy
-from kernelwright.tools.profile.roofline import read_json_object
+from kernelwright.tools.profile.report import TierResult
 from kernelwright.tools.resources import compile_resources
 from kernelwright.tools.sandbox.child import ChildResult, run_child
 from kernelwright.tools.sandbox.mounts import Mounts
+from kernelwright.tools.worker.profile_protocol import SignaturesAnswer, SignaturesRequest, SubjectAnswer
+from kernelwright.tools.worker.resources_protocol import KernelResources
 
 MIX_KEYS = ("ptx_lines", "ld_global", "st_global", "ld_shared", "st_shared", "cp_async", "mma", "wgmma", "bar_sync", "atomic")
 
 
-def child_failure(child: ChildResult, result: dict[str, Any], what: str) -> str:
+def child_failure(child: ChildResult, result: SubjectAnswer, what: str) -> str:
     """One line saying why a profiling child gave no answer."""
     if result.get("error"):
         lines = [ln for ln in str(result["error"]).strip().splitlines() if ln.strip()]
@@ -35,22 +37,22 @@ def child_failure(child: ChildResult, result: dict[str, Any], what: str) -> str:
     return f"{what} exited with {child.returncode}: {tail[-1].strip()[:240] if tail else 'no output'}"
 
 
-def record_signatures(problem_path: Path, solution_path: Path, device: str, workdir: Path, timeout_s: float) -> tuple[dict[str, Any], str | None]:
+def record_signatures(problem_path: Path, solution_path: Path, device: str, workdir: Path, timeout_s: float) -> tuple[SignaturesAnswer, str | None]:
     """The signatures child's answer, and None or the reason it failed."""
     workdir.mkdir(parents=True, exist_ok=True)
     result_path = workdir / "signatures.result.json"
     request = workdir / "signatures.request.json"
-    request.write_text(json.dumps({"problem_path": str(problem_path), "solution_path": str(solution_path),
-                                   "device": device, "result_path": str(result_path)}))
+    SignaturesRequest(problem_path=str(problem_path), solution_path=str(solution_path), device=device,
+                      result_path=str(result_path)).write(request)
     env = {"TRITON_INTERPRET": "1"} if device == "cpu" else {}
     child = run_child(["kernelwright.tools.worker.profile_signatures", str(request)], workdir, timeout_s, env, log_name="signatures",
                       mounts=Mounts(readable=(Path(problem_path), Path(solution_path))), device=device)
-    result = read_json_object(result_path)
+    result = read_answer(SIGNATURES, result_path, {})
     return result, None if result.get("ok") else child_failure(child, result, "the forward that records kernel launches")
 
 
-def kernel_rows(resources: list[dict[str, Any]], arch: int) -> list[dict[str, Any]]:
-    rows = []
+def kernel_rows(resources: list[KernelResources], arch: int) -> list[StaticKernel]:
+    rows: list[StaticKernel] = []
     for r in resources:
         if r.get("error"):
             rows.append({"kernel": r.get("kernel"), "error": r["error"]})
@@ -73,11 +75,12 @@ def static_profile(
     workdir: Path,
     timeout_s: float,
     arch: int = 90,
-    known_resources: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
+    known_resources: list[KernelResources] | None = None,
+) -> TierResult:
     """{"metrics", "resources", "missing", "device_facts"}; never raises for the subject's faults."""
     missing: list[str] = []
-    out: dict[str, Any] = {"metrics": {"arch": f"sm_{arch}", "kernels": []}, "resources": None, "missing": missing, "device_facts": {}}
+    metrics: StaticMetrics = {"arch": f"sm_{arch}", "kernels": []}
+    out: TierResult = {"metrics": metrics, "resources": None, "missing": missing, "device_facts": {}}
     if solution_path is None:
         missing.append("static resources: the reference is eager PyTorch, with no Triton kernels of its own to compile")
         return out
@@ -88,7 +91,7 @@ def static_profile(
     if resources is None:
         recorded, failure = record_signatures(problem_path, solution_path, device, workdir, timeout_s)
         out["device_facts"] = recorded.get("device_facts") or {}
-        out["metrics"]["own_launches_per_call"] = sum((recorded.get("own_launches") or {}).values()) or None
+        metrics["own_launches_per_call"] = sum((recorded.get("own_launches") or {}).values()) or None
         signatures = recorded.get("signatures") or []
         if failure and not signatures:
             missing.append(f"static resources: {failure}")
@@ -98,8 +101,8 @@ def static_profile(
             return out
         resources = compile_resources(solution_path, signatures, workdir / "resources", timeout_s, arch=arch)
     out["resources"] = resources
-    out["metrics"]["kernels"] = kernel_rows(resources, arch)
-    for row in out["metrics"]["kernels"]:
+    metrics["kernels"] = kernel_rows(resources, arch)
+    for row in metrics["kernels"]:
         if row.get("error"):
             missing.append(f"static resources of {row['kernel']}: {row['error']}")
     return out

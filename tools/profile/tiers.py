@@ -20,12 +20,14 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from kernelwright.tools.devices import resolve_device, versions
 from kernelwright.tools.problem import InputError, load_problem, load_solution
 from kernelwright.tools.profile.diagnosis import diagnose
+from kernelwright.tools.profile.metrics import TierMetrics
 from kernelwright.tools.profile.ncu import find_ncu, ncu_profile, own_kernel_names
+from kernelwright.tools.profile.peaks import DevicePeaks
+from kernelwright.tools.profile.report import Known, ProfileReport, TierResult
 from kernelwright.tools.profile.roofline import (
     TARGET_CARD,
     datasheet_peaks,
@@ -76,12 +78,12 @@ def plan_tiers(available: dict[int, str | None], forced: int | None) -> list[int
     return [t for t in (1, 2, 3) if available[t] is None]
 
 
-def _arch(facts: dict[str, Any]) -> int:
+def _arch(facts: dict[str, str]) -> int:
     sm = str(facts.get("sm") or "")
     return int(sm.removeprefix("sm_")) if sm.removeprefix("sm_").isdigit() else DEFAULT_ARCH
 
 
-def resolve_peaks(device: str, facts: dict[str, Any], opts: ProfileOptions, workdir: Path, missing: list[str]) -> dict[str, Any] | None:
+def resolve_peaks(device: str, facts: dict[str, str], opts: ProfileOptions, workdir: Path, missing: list[str]) -> DevicePeaks | None:
     """Measured peaks of the GPU here (cached in the home), else its datasheet's; on the CPU the
     datasheet of the card the static compile targets."""
     if not device.startswith("cuda"):
@@ -100,7 +102,7 @@ def resolve_peaks(device: str, facts: dict[str, Any], opts: ProfileOptions, work
     return None
 
 
-def _measured(tier: int | None, metrics: dict[str, Any], known: dict[str, Any]) -> tuple[float | None, str | None, float | None]:
+def _measured(tier: int | None, metrics: TierMetrics, known: Known) -> tuple[float | None, str | None, float | None]:
     """(time per call in ms, what measured it, GPU busy ms per call) for the roofline."""
     if known.get("median_ms"):
         return known["median_ms"], "check (median of CUDA-event timings)", metrics.get("busy_ms")
@@ -111,17 +113,31 @@ def _measured(tier: int | None, metrics: dict[str, Any], known: dict[str, Any]) 
     return None, None, None
 
 
-def run_tier(tier: int, ctx: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-    workdir = ctx["workdir"] / TIER_NAMES[tier].split()[0].lower()
-    if tier == 1:
-        return ncu_profile(ctx["ncu"], ctx["problem_path"], ctx["solution_path"], ctx["source"], ctx["device"], workdir, timeout_s)
+@dataclasses.dataclass
+class Subject:
+    """What every tier profiles, and where."""
+
+    ncu: str | None
+    problem_path: Path
+    solution_path: Path | None
+    source: str  # the solution's ("" for the reference)
+    device: str
+    workdir: Path
+    facts: dict[str, str]  # the GPU's (name, sm, cuda, driver), as the children found them
+    known: Known
+
+
+def run_tier(tier: int, ctx: Subject, timeout_s: float) -> TierResult:
+    workdir = ctx.workdir / TIER_NAMES[tier].split()[0].lower()
+    if tier == 1:  # planned only where ncu was found
+        return ncu_profile(ctx.ncu or "ncu", ctx.problem_path, ctx.solution_path, ctx.source, ctx.device, workdir, timeout_s)
     if tier == 2:
-        return timeline_profile(ctx["problem_path"], ctx["solution_path"], ctx["device"], workdir, timeout_s, set(own_kernel_names(ctx["source"])))
-    return static_profile(ctx["problem_path"], ctx["solution_path"], ctx["source"], ctx["device"], workdir,
-                          timeout_s, _arch(ctx["facts"]), ctx["known"].get("resources"))
+        return timeline_profile(ctx.problem_path, ctx.solution_path, ctx.device, workdir, timeout_s, set(own_kernel_names(ctx.source)))
+    return static_profile(ctx.problem_path, ctx.solution_path, ctx.source, ctx.device, workdir,
+                          timeout_s, _arch(ctx.facts), ctx.known.get("resources"))
 
 
-def profile_solution(problem_path: str | Path, solution_path: str | Path | None, opts: ProfileOptions | None = None, known: dict[str, Any] | None = None) -> dict[str, Any]:
+def profile_solution(problem_path: str | Path, solution_path: str | Path | None, opts: ProfileOptions | None = None, known: Known | None = None) -> ProfileReport:
     """The profile of `solution_path` (None: of the reference itself). `known` may carry what a
     check already measured ({"resources": ..., "median_ms": ...}) so it is not measured again."""
     opts = opts or ProfileOptions()
@@ -150,10 +166,11 @@ def profile_solution(problem_path: str | Path, solution_path: str | Path | None,
         if not cost.get("ok") and cost.get("error"):
             last = str(cost["error"]).strip().splitlines()[-1]
             raise InputError(f"problem file {problem.path}: the reference fails to run: {last}; fix the problem file")
-        facts: dict[str, Any] = dict(cost.get("device_facts") or {})
-        ctx = {"ncu": ncu, "problem_path": problem.path, "solution_path": solution.path if solution else None,
-               "source": solution.source if solution else "", "device": device, "workdir": workdir, "facts": facts, "known": known}
-        tier, result = None, {}
+        facts: dict[str, str] = dict(cost.get("device_facts") or {})
+        ctx = Subject(ncu=ncu, problem_path=problem.path, solution_path=solution.path if solution else None,
+                      source=solution.source if solution else "", device=device, workdir=workdir, facts=facts, known=known)
+        tier: int | None = None
+        result: TierResult = {}
         for t in order:
             budget = left()
             if t < 3 and budget < MIN_TIER_BUDGET_S and opts.tier is None:
@@ -168,7 +185,7 @@ def profile_solution(problem_path: str | Path, solution_path: str | Path | None,
             tier = t
             missing += result.get("missing", [])
             break
-        metrics = (result.get("metrics") or {}) if tier else {}
+        metrics: TierMetrics = (result.get("metrics") or {}) if tier else {}
         peaks = resolve_peaks(device, facts, opts, workdir, missing) if cost.get("ok") else None
         if not cost.get("ok"):
             missing.append(f"roofline: {cost.get('failure') or 'the reference could not be measured'}")
@@ -179,7 +196,7 @@ def profile_solution(problem_path: str | Path, solution_path: str | Path | None,
     finally:
         if not opts.keep_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
-    profile = {
+    profile: ProfileReport = {
         "tier": tier,
         "tier_name": TIER_NAMES.get(tier) if tier else None,
         "subject": "solution" if solution else "reference",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any
+
+from typing_extensions import TypedDict
 
 from kernelwright.tools.problem import InputError
 from kernelwright.tools.sandbox.limits import Limits
@@ -20,6 +21,17 @@ class IsolationRequired(InputError):
     """Full isolation was required (config `sandbox.require_full`) and this machine cannot give it."""
 
 
+class IsolationReport(TypedDict):
+    """`Isolation` as every check result and `doctor --json` report it."""
+
+    tool: str | None
+    full: bool
+    layers: list[str]
+    missing: list[str]
+    limits: dict[str, int | None]
+    notes: list[str]
+
+
 @dataclasses.dataclass(frozen=True)
 class Isolation:
     tool: str | None  # "bubblewrap 0.11.0", or None for the degraded sandbox
@@ -32,7 +44,7 @@ class Isolation:
     def full(self) -> bool:
         return not self.missing
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> IsolationReport:
         return {"tool": self.tool, "full": self.full, "layers": list(self.layers), "missing": list(self.missing),
                 "limits": self.limits, "notes": list(self.notes)}
 

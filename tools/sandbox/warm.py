@@ -35,6 +35,7 @@ from kernelwright.tools.sandbox.limits import Limits
 from kernelwright.tools.sandbox.mounts import Mounts, bwrap_mount_args, gpu_nodes, readable_base
 from kernelwright.tools.sandbox.policy import SandboxPolicy
 from kernelwright.tools.sandbox.support import namespace_flags, probe
+from kernelwright.tools.sandbox.zygote_protocol import Ready, ZygoteCommand, ZygoteMessage
 
 ZYGOTE = "kernelwright.tools.sandbox.zygote"
 READY_TIMEOUT_S = 300.0
@@ -92,7 +93,7 @@ class Zygote:
                                      start_new_session=True, close_fds=True)
         self._write_lock = threading.Lock()
         self._cond = threading.Condition()
-        self.ready: dict[str, Any] | None = None
+        self.ready: Ready | None = None
         self.pids: dict[str, int] = {}
         self.statuses: dict[str, int] = {}
         self.dead = False
@@ -102,9 +103,9 @@ class Zygote:
 
     def _read(self) -> None:
         for line in self.proc.stdout:
-            message = json.loads(line)
+            message: ZygoteMessage = json.loads(line)
             with self._cond:
-                if message.get("ready"):
+                if "ready" in message:
                     self.ready = message
                 elif "pid" in message:
                     self.pids[message["id"]] = message["pid"]
@@ -120,7 +121,7 @@ class Zygote:
             self._cond.wait_for(lambda: self.ready is not None or self.dead, timeout_s)
             return self.ready is not None and not self.dead
 
-    def command(self, message: dict[str, Any]) -> bool:
+    def command(self, message: ZygoteCommand) -> bool:
         data = (json.dumps(message) + "\n").encode()
         with self._write_lock:
             try:

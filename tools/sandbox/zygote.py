@@ -29,7 +29,8 @@ import select
 import signal
 import sys
 import time
-from typing import Any
+
+from kernelwright.tools.sandbox.zygote_protocol import SpawnCommand, ZygoteCommand, ZygoteMessage
 
 SWEEP_S = 0.1
 
@@ -48,11 +49,11 @@ def preimport() -> dict[str, str]:
     return {"torch": torch.__version__, "triton": triton.__version__}
 
 
-def _send(message: dict[str, Any]) -> None:
+def _send(message: ZygoteMessage) -> None:
     os.write(1, (json.dumps(message) + "\n").encode())
 
 
-def _run_job(job: dict[str, Any], stdin: int) -> int:
+def _run_job(job: SpawnCommand, stdin: int) -> int:
     """In the forked child: become the job's worker. Never returns to the zygote's loop."""
     from kernelwright.tools.sandbox.confine import confine
     from kernelwright.tools.sandbox.limits import Limits, apply
@@ -112,7 +113,7 @@ def _orphans(workers: set[int]) -> list[int]:
 
 def serve() -> None:
     versions = preimport()
-    _send({"ready": True, "pid": os.getpid(), **versions})
+    _send({"ready": True, "pid": os.getpid(), "torch": versions["torch"], "triton": versions["triton"]})
     jobs: dict[int, str] = {}  # worker pid -> job id
     buffer = b""
     while True:
@@ -124,7 +125,7 @@ def serve() -> None:
             buffer += chunk
             while b"\n" in buffer:
                 line, buffer = buffer.split(b"\n", 1)
-                command = json.loads(line)
+                command: ZygoteCommand = json.loads(line)
                 if command["op"] == "spawn":
                     # Opened here, before the fork: once the parent hears the pid, the FIFO has its
                     # reader, and what the parent writes and closes is not lost.

@@ -15,7 +15,7 @@ import os
 import random
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -32,6 +32,7 @@ from kernelwright.tools.worker.candidate_protocol import (
     TimeCandidateCommand,
     read_command,
 )
+from kernelwright.tools.worker.candidate_reports import OutputShape, WeightAlignment
 from kernelwright.tools.worker.common import (
     DTYPES,
     Commands,
@@ -49,6 +50,9 @@ from kernelwright.tools.worker.common import (
 )
 from kernelwright.tools.worker.timing import KernelWitness
 from kernelwright.tools.worker.trials import change_parameters
+
+if TYPE_CHECKING:  # imported where the interpreter is in use, not before
+    from kernelwright.tools.worker.interpreter_fidelity import NumericsNote
 
 _equal = torch.equal  # captured before the candidate is imported
 _rng = random.SystemRandom()  # the checker's own choices (poison, grad mode): not torch's RNG
@@ -84,7 +88,7 @@ def _needs_gpu(exc: BaseException) -> bool:
     return False
 
 
-def output_description(out: Any) -> dict[str, Any]:
+def output_description(out: Any) -> OutputShape:
     """Exact type, structure, shapes, dtypes and devices of what the forward returned."""
     if isinstance(out, (tuple, list)):
         return {"type": type(out).__name__, "items": [output_description(o) for o in out]}
@@ -117,7 +121,7 @@ def build_model(module, req: CandidateRequest, variant: CandidateVariant, shared
     return model.eval()
 
 
-def align_weights(model, reference_weights: dict[str, Any], mode: str) -> dict[str, Any]:
+def align_weights(model, reference_weights: dict[str, torch.Tensor], mode: str) -> WeightAlignment:
     """Strict: copy the reference's weights into ModelNew where names and shapes match (what is
     left keeps ModelNew's own construction under seed 42). Compat: KernelBench's rule, both
     models built under the same seed and nothing copied. What matched, for the report."""
@@ -189,7 +193,7 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
     return True
 
 
-def interpreted_numerics() -> list[dict[str, Any]]:
+def interpreted_numerics() -> list[NumericsNote]:
     """The precision each of the call's interpreted kernels computed with (tl.dot operands,
     accumulators, downcasts of fp32): what the judge's precision rule reads. [] on a GPU."""
     return _fidelity[0].drain_numerics() if _fidelity else []

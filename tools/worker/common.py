@@ -6,7 +6,6 @@ imports them too); they are re-exported here for the workers."""
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import random
 import sys
@@ -154,10 +153,6 @@ def error_text(exc: BaseException, limit: int = 4000) -> str:
     """The exception with the end of its traceback, capped."""
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     return text[-limit:]
-
-
-def read_request(path: str) -> dict[str, Any]:
-    return json.loads(Path(path).read_text())
 
 
 # Captured before any candidate code is imported: a candidate that patches torch.equal

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from typing_extensions import TypedDict
 
 TF32_DROPPED_BITS = 13  # fp32 keeps 23 mantissa bits, TF32 10
 FP16_ACC_STEP = 16  # K of one tensor-core MMA step that accumulates in fp16
@@ -44,11 +45,23 @@ class NeedsGpu(Exception):
 
 _installed = False
 _lock = threading.Lock()
-_numerics: list[dict[str, Any]] = []
+class NumericsNote(TypedDict):
+    """The precision one interpreted kernel computed with (the parent reads it as
+    `events.NumericsRecord`)."""
+
+    kernel: str
+    op: str  # dot | downcast
+    a: str  # operand dtypes (a downcast: from, to)
+    b: str
+    acc: str  # the accumulator's dtype ("" for a downcast)
+    precision: str  # the dot's input_precision for fp32 operands, "native" otherwise ("" for a downcast)
+
+
+_numerics: list[NumericsNote] = []
 _kernel: list[str] = []  # the running launch's kernel name (a stack: one entry while it runs)
 
 
-def drain_numerics() -> list[dict[str, Any]]:
+def drain_numerics() -> list[NumericsNote]:
     """The distinct precision records since the last call (and forget them)."""
     with _lock:
         seen, out = set(), []
@@ -61,10 +74,10 @@ def drain_numerics() -> list[dict[str, Any]]:
     return out
 
 
-def _note(**record: Any) -> None:
+def _note(op: str, a: str, b: str, acc: str, precision: str) -> None:
     with _lock:
         if len(_numerics) < 10000:
-            _numerics.append({"kernel": _kernel[-1] if _kernel else "?", **record})
+            _numerics.append({"kernel": _kernel[-1] if _kernel else "?", "op": op, "a": a, "b": b, "acc": acc, "precision": precision})
 
 
 def round_to_tf32(data: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ from kernelwright.tools.worker.common import (
     load_module,
     seed_everything,
 )
+from kernelwright.tools.worker.profile_protocol import SubjectAnswer, SubjectRequest
 
 INPUT_SEED = 1234
 
@@ -45,19 +46,19 @@ def count_launches(solution_path: str | None) -> guards.LaunchCounter | None:
     return launches
 
 
-def build_subject(req: dict[str, Any]) -> tuple[torch.nn.Module, list[Any]]:
-    device = torch.device(req["device"])
+def build_subject(req: SubjectRequest) -> tuple[torch.nn.Module, list[Any]]:
+    device = torch.device(req.device)
     try:
-        problem = load_module("kw_problem", req["problem_path"])
+        problem = load_module("kw_problem", req.problem_path)
         init_inputs = as_list(problem.get_init_inputs())
         seed_everything(42)
         reference = problem.Model(*init_inputs)
     except Exception as exc:  # noqa: BLE001
         raise StageFailed("reference", exc) from exc
     model = reference
-    if req.get("solution_path"):
+    if req.solution_path:
         try:
-            solution = load_module("kw_solution", req["solution_path"])
+            solution = load_module("kw_solution", req.solution_path)
             seed_everything(42)
             model = solution.ModelNew(*init_inputs)
             own = model.state_dict()
@@ -74,7 +75,7 @@ def build_subject(req: dict[str, Any]) -> tuple[torch.nn.Module, list[Any]]:
     return model, inputs
 
 
-def finish(req: dict[str, Any], result: dict[str, Any], launches: guards.LaunchCounter | None, before: dict[str, int] | None = None) -> int:
+def finish(req: SubjectRequest, result: SubjectAnswer, launches: guards.LaunchCounter | None, before: dict[str, int] | None = None) -> int:
     """Add the launch counts (minus `before`: warm-up and autotuning) and the device facts, write
     the answer where the parent looks for it; the exit status says whether the subject ran."""
     if launches:
@@ -84,6 +85,6 @@ def finish(req: dict[str, Any], result: dict[str, Any], launches: guards.LaunchC
         result.setdefault("signatures", list(launches.signatures.values()))
     from kernelwright.tools.devices import gpu_facts
 
-    result["device_facts"] = gpu_facts(req["device"])
-    Path(req["result_path"]).write_text(json.dumps(result, default=str))
+    result["device_facts"] = gpu_facts(req.device)
+    Path(req.result_path).write_text(json.dumps(result, default=str))
     return 0 if result.get("ok") else 1

@@ -9,18 +9,19 @@ sandbox: the child's process group, timeout and environment allow-list apply to 
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
+from kernelwright.tools.worker.profile_protocol import NcuLaunchRequest, read_request
 
-def main(req: dict) -> int:
-    argv = [*req["ncu_argv"], sys.executable, "-m", "kernelwright.tools.worker.profile_run", req["target_request"]]
+
+def main(req: NcuLaunchRequest) -> int:
+    argv = [*req.ncu_argv, sys.executable, "-m", "kernelwright.tools.worker.profile_run", req.target_request]
     sys.stdout.flush()
     os.execv(argv[0], argv)
     return 127  # pragma: no cover - execv does not return
 
 
 if __name__ == "__main__":
-    with open(sys.argv[1]) as fh:  # plain json: importing torch here would only slow ncu's start
-        sys.exit(main(json.load(fh)))
+    # profile_protocol imports no torch: importing it here would only slow ncu's start.
+    sys.exit(main(read_request(NcuLaunchRequest, sys.argv[1])))

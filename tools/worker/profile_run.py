@@ -23,8 +23,13 @@ from typing import Any
 import torch
 
 from kernelwright.tools.worker.call_prep import L2Flush
-from kernelwright.tools.worker.common import read_request
 from kernelwright.tools.worker.profile_common import StageFailed, build_subject, count_launches, finish
+from kernelwright.tools.worker.profile_protocol import (
+    ProfileRunAnswer,
+    ProfileRunRequest,
+    TimelineEvent,
+    read_request,
+)
 
 WARMUP_MIN_CALLS, WARMUP_MIN_MS = 10, 25.0
 GPU_CATEGORIES = ("kernel", "gpu_memcpy", "gpu_memset")
@@ -41,7 +46,7 @@ def warm_up(model: torch.nn.Module, inputs: list[Any]) -> int:
     return calls
 
 
-def under_ncu(model: torch.nn.Module, inputs: list[Any], calls: int) -> dict[str, Any]:
+def under_ncu(model: torch.nn.Module, inputs: list[Any], calls: int) -> ProfileRunAnswer:
     torch.cuda.profiler.start()
     for _ in range(calls):
         model(*inputs)
@@ -50,13 +55,15 @@ def under_ncu(model: torch.nn.Module, inputs: list[Any], calls: int) -> dict[str
     return {}
 
 
-def compact(event: dict[str, Any]) -> dict[str, Any]:
+# A Chrome-trace event as torch.profiler exports it: free-form JSON from outside (its keys and
+# `args` vary with the event's category and the torch version); `compact` keeps what we read.
+def compact(event: dict[str, Any]) -> TimelineEvent:
     args = event.get("args") or {}
     return {"cat": event.get("cat"), "name": str(event.get("name", ""))[:NAME_CHARS], "ts": event.get("ts"),
             "dur": event.get("dur", 0), "stream": args.get("stream"), "correlation": args.get("correlation")}
 
 
-def timeline(model: torch.nn.Module, inputs: list[Any], calls: int, device: torch.device) -> dict[str, Any]:
+def timeline(model: torch.nn.Module, inputs: list[Any], calls: int, device: torch.device) -> ProfileRunAnswer:
     from torch.profiler import ProfilerActivity, profile, record_function
 
     flush = L2Flush(device)  # the check's flush, so both time the same cache state
@@ -86,11 +93,11 @@ def timeline(model: torch.nn.Module, inputs: list[Any], calls: int, device: torc
     return {"event_ms": event_ms, "events": keep}
 
 
-def main(req: dict[str, Any]) -> int:
-    device = torch.device(req["device"])
+def main(req: ProfileRunRequest) -> int:
+    device = torch.device(req.device)
     torch.cuda.set_device(device)
-    result: dict[str, Any] = {"ok": False, "mode": req["mode"], "calls": req["calls"]}
-    launches = count_launches(req.get("solution_path"))
+    result: ProfileRunAnswer = {"ok": False, "mode": req.mode, "calls": req.calls}
+    launches = count_launches(req.solution_path)
     before: dict[str, int] = {}
     try:
         with torch.inference_mode():
@@ -98,10 +105,10 @@ def main(req: dict[str, Any]) -> int:
             try:
                 result["warmup_calls"] = warm_up(model, inputs)
                 before = dict(launches.own) if launches else {}
-                if req["mode"] == "ncu":
-                    result.update(under_ncu(model, inputs, req["calls"]))
+                if req.mode == "ncu":
+                    result.update(under_ncu(model, inputs, req.calls))
                 else:
-                    result.update(timeline(model, inputs, req["calls"], device))
+                    result.update(timeline(model, inputs, req.calls, device))
             except Exception as exc:  # noqa: BLE001
                 raise StageFailed("forward", exc) from exc
         result["ok"] = True
@@ -111,4 +118,4 @@ def main(req: dict[str, Any]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(read_request(sys.argv[1])))
+    sys.exit(main(read_request(ProfileRunRequest, sys.argv[1])))

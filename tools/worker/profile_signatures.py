@@ -12,12 +12,12 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import torch
 
-from kernelwright.tools.worker.common import device_sync, read_request
+from kernelwright.tools.worker.common import device_sync
 from kernelwright.tools.worker.profile_common import StageFailed, build_subject, count_launches, finish
+from kernelwright.tools.worker.profile_protocol import SignaturesAnswer, SignaturesRequest, read_request
 
 
 def skip_own_launches(solution_path: str) -> None:
@@ -47,18 +47,18 @@ def skip_own_launches(solution_path: str) -> None:
         cls.run = wrap(cls.run)
 
 
-def main(req: dict[str, Any]) -> int:
+def main(req: SignaturesRequest) -> int:
     interpret = os.environ.get("TRITON_INTERPRET") == "1"
     if interpret:
-        skip_own_launches(req["solution_path"])
-    launches = count_launches(req["solution_path"])
-    result: dict[str, Any] = {"ok": False, "executed": not interpret}
+        skip_own_launches(req.solution_path)
+    launches = count_launches(req.solution_path)
+    result: SignaturesAnswer = {"ok": False, "executed": not interpret}
     try:
         with torch.inference_mode():
             model, inputs = build_subject(req)
             try:
                 model(*inputs)
-                device_sync(torch.device(req["device"]))
+                device_sync(torch.device(req.device))
             except Exception as exc:  # noqa: BLE001
                 raise StageFailed("forward", exc) from exc
         result["ok"] = True
@@ -68,4 +68,4 @@ def main(req: dict[str, Any]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(read_request(sys.argv[1])))
+    sys.exit(main(read_request(SignaturesRequest, sys.argv[1])))

@@ -90,6 +90,8 @@ def fake_value(arg: KernelArg) -> Any:
     raise Unsupported(f"argument {arg.name}: cannot rebuild {arg.repr or kind}")
 
 
+# `kwargs`: a launch's keyword arguments as Triton binds them (tensors, scalars, constexprs of any
+# type the kernel declares): free-form by nature, passed to Triton's own binder as they are.
 def binder_spec(fn: Any, kwargs: dict[str, Any], backend: Any) -> tuple[dict, dict, dict, dict]:
     """(signature, constexprs, attrs, options) exactly as `JITFunction.run` builds them (3.6, 3.7)."""
     from triton.runtime.jit import create_function_from_signature
@@ -100,7 +102,7 @@ def binder_spec(fn: Any, kwargs: dict[str, Any], backend: Any) -> tuple[dict, di
     return signature, constexprs, attrs, dict(options.__dict__)
 
 
-def manual_spec(fn: Any, kwargs: dict[str, Any]) -> tuple[dict, dict, dict, dict]:
+def manual_spec(fn: Any, kwargs: dict[str, Any]) -> tuple[dict, dict, dict, dict]:  # kwargs: as binder_spec's
     """The same from the public ASTSource API only, for a Triton whose binder moved."""
     import inspect
 

@@ -23,9 +23,12 @@ from collections import deque
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 
 import torch
+from typing_extensions import (
+    TypedDict,  # pydantic reads it (the baselines' answer): typing's before 3.12 it cannot
+)
 
 from kernelwright.tools.check.guards import poison_
 from kernelwright.tools.worker.call_prep import HeadStart, L2Flush
