@@ -46,7 +46,7 @@ def one_line(text: str, limit: int = 200) -> str:
 
 
 def device_brief(ctx: RunContext) -> str:
-    device = str(ctx.check.get("device") or "auto")
+    device = ctx.check.device
     lines = [f"- device: {device}"]
     if device == "cpu":
         lines.append(
@@ -57,8 +57,8 @@ def device_brief(ctx: RunContext) -> str:
 
 
 def dtypes_brief(ctx: RunContext) -> str:
-    if ctx.check.get("precision"):
-        return f"floating inputs and weights are cast to {ctx.check['precision']}"
+    if ctx.check.precision:
+        return f"floating inputs and weights are cast to {ctx.check.precision}"
     return "as get_inputs() creates them"
 
 

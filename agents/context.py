@@ -12,6 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from kernelwright.configs.model import ProfileSettings, RoleOptions
+from kernelwright.tools.check.verify import CheckOptions
+
 
 @dataclasses.dataclass
 class Budgets:
@@ -33,13 +36,12 @@ class RunContext:
     model_name: str | None = None
     candidates: int = 1  # K candidates per round
     budgets: Budgets = dataclasses.field(default_factory=Budgets)
-    # CheckOptions fields (device, timeout_s, ..., the sandbox policy and the run's reference cache)
-    # and the config's `profile` section (tier, budget_s), as graphs.runner builds them; to become
-    # tools' CheckOptions and configs' ProfileSettings when graphs/ reads them as records.
-    check: dict[str, Any] = dataclasses.field(default_factory=dict)
-    profile: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # The config's `check:` and `sandbox:` sections and the run's reference cache, as graphs.runner
+    # builds them (graphs.nodes.check_options adds the home for each check).
+    check: CheckOptions = dataclasses.field(default_factory=CheckOptions)
+    profile: ProfileSettings = dataclasses.field(default_factory=ProfileSettings)  # the config's `profile:` (tier, budget_s)
     # Each role's `options` from the config: free-form, the role's own keys (prompt_file, concurrency, ...).
-    role_options: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    role_options: dict[str, RoleOptions] = dataclasses.field(default_factory=dict)
     lessons: Callable[[str], list[str]] | None = None  # retrieval from the knowledge memory
     memory: Any = None  # the MemoryStore that lessons learned in this run are written to
     progress: Callable[[str], None] | None = None

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kernelwright.configs.model import RoleConfig
+from kernelwright.configs.model import RoleConfig, RoleOptions
 from kernelwright.tools.problem import InputError
 
 # Built-in role -> the graph node it drives.
@@ -67,7 +67,7 @@ def _entry_point_roles() -> dict[str, EntryPoint]:
 
 
 # `options`: the role's own settings from the config, free-form (each role reads its keys).
-def load_impl(impl: str, options: dict[str, Any] | None, where: str) -> tuple[Any, str]:
+def load_impl(impl: str, options: RoleOptions | None, where: str) -> tuple[Any, str]:
     """The callable behind `impl` ("module:attr", or the name of an entry point)."""
     if ":" in impl:
         module_name, _, attr = impl.partition(":")

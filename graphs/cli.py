@@ -166,7 +166,7 @@ def _resolve(args: argparse.Namespace):
     from kernelwright.configs import load
 
     config = load(args.config, environ={}).config
-    return resolve_roles(args.policy, config.model_dump()["roles"], where=args.config or "config")
+    return resolve_roles(args.policy, config.roles, where=args.config or "config")
 
 
 def _cmd_roles(args: argparse.Namespace) -> int:

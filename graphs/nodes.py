@@ -120,10 +120,9 @@ def role_body(spec):
 # -- check ------------------------------------------------------------------------------------
 
 def check_options(ctx: RunContext) -> CheckOptions:
-    """The run's check options (config `check:` and `sandbox:`) as `verify_solution` takes them."""
-    fields = {f.name for f in dataclasses.fields(CheckOptions)}
-    known = {k: v for k, v in ctx.check.items() if k in fields}
-    return CheckOptions(home=ctx.home, **known)
+    """The run's check options (config `check:` and `sandbox:`, the run's reference cache) with the
+    run's home, as `verify_solution` takes them: a copy, so the context's own stays as built."""
+    return dataclasses.replace(ctx.check, home=ctx.home)
 
 
 def _attempt(candidate: Candidate, result, source: str) -> Attempt:
@@ -200,11 +199,10 @@ def check_body(state: RunState, ctx: RunContext) -> RunState:
 
 # -- profile ------------------------------------------------------------------------------------
 
-PROFILE_BUDGET_S = 240.0  # the whole profile node on a GPU (ncu replays every kernel many times)
 def profile_body(state: RunState, ctx: RunContext) -> RunState:
     """The best solution's profile, by `kernelwright.tools.profile.tiers` (the `profile` command's code):
     on the CPU the static tier and the roofline, reusing the check's sm_90 resources; on a GPU the
-    best tier within PROFILE_BUDGET_S. The check's timing rides along. A profiling fault never
+    best tier within the config's profile.budget_s (ncu replays every kernel many times). The check's timing rides along. A profiling fault never
     ends the run: the check's record stands in, with the reason in `missing`."""
     from kernelwright.tools.profile.tiers import ProfileOptions, profile_solution
 
@@ -217,14 +215,13 @@ def profile_body(state: RunState, ctx: RunContext) -> RunState:
 
     if best is None or not best.source:
         return from_check("no accepted solution to profile")
-    if ctx.profile.get("tier") == "off":  # e.g. a one-round bench, where no later round would read it
+    if ctx.profile.tier == "off":  # e.g. a one-round bench, where no later round would read it
         return from_check("profiling off (config profile.tier)")
     path = ctx.run_dir / "candidates" / f"{best.candidate_id}.py"
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         path.write_text(best.source)
-    opts = ProfileOptions(device=str(ctx.check.get("device") or "auto"), timeout_s=float(ctx.check.get("timeout_s") or 300.0),
-                          tier=ctx.profile.get("tier"), budget_s=float(ctx.profile.get("budget_s") or PROFILE_BUDGET_S),
+    opts = ProfileOptions(device=ctx.check.device, timeout_s=ctx.check.timeout_s, tier=ctx.profile.tier, budget_s=ctx.profile.budget_s,
                           home=ctx.home, progress=ctx.progress)
     try:
         found = profile_solution(ctx.problem_path, path, opts, known={"resources": check.resources, "median_ms": best.median_ms})

@@ -38,6 +38,7 @@ from kernelwright.graphs.traces.fork import ForkPoint, fork_config, fork_point, 
 from kernelwright.graphs.traces.replay import ReplayChatModel, answers_of, one_request_at_a_time, replay_plan
 from kernelwright.graphs.traces.store import TraceStore
 from kernelwright.tools.check.reference_cache import ReferenceCache
+from kernelwright.tools.check.verify import CheckOptions
 from kernelwright.tools.devices import versions
 from kernelwright.tools.home import require_writable
 from kernelwright.tools.problem import InputError, load_problem
@@ -72,11 +73,6 @@ def choose_policy(config: Config) -> str:
     return config.effective_policy()
 
 
-def profile_settings(config: Config) -> dict[str, Any]:
-    """The config's `profile` section (validated by the config model) as the profile node reads it."""
-    return config.profile.model_dump()
-
-
 def approval_nodes(config: Config) -> tuple[str, ...]:
     """The config's `approve` list (validated by the config model), in the graph's order."""
     return tuple(n for n in APPROVABLE if n in config.approve)
@@ -104,16 +100,14 @@ def make_context(config: Config, needs_model: bool, problem_path: Path, run_dir:
     from kernelwright.memory.store import MemoryStore
 
     memory = MemoryStore.in_home(home)
-    check = config.check.model_dump()
-    check["compile_baselines"] = tuple(check["compile_baselines"])
+    check = CheckOptions(**{**config.check.model_dump(), "compile_baselines": tuple(config.check.compile_baselines)},
+                         # The run's reference outputs: computed by its first check, reused by the others.
+                         sandbox=config.sandbox, reference_cache=ReferenceCache())
     return RunContext(
         # Retrieval keeps to lessons for this problem's op family and dtype (and those for any).
         memory=memory, lessons=lesson_source(memory, **problem_conditions(problem_path.read_text())),
         problem_path=problem_path, run_dir=run_dir, home=home, chat_model=chat_model, model_name=config.model,
-        candidates=config.candidates, budgets=budgets, check={**check, "sandbox": config.sandbox,
-               # The run's reference outputs: computed by its first check, reused by the others.
-               "reference_cache": ReferenceCache()},
-        profile=profile_settings(config),
+        candidates=config.candidates, budgets=budgets, check=check, profile=config.profile,
         role_options=role_options, progress=progress, structured=structured, prices=prices,
         approve=approval_nodes(config),
     )
@@ -218,7 +212,7 @@ def execute(req: RunRequest) -> RunSummary:
     start = _start(req, existing)
     run_id, problem_file, config = start.run_id, start.problem_file, start.config
     policy = "llm" if start.chat_model is not None and config.policy == "auto" else choose_policy(config)
-    roles, added = resolve_roles(policy, config.model_dump()["roles"], where=req.config_path or "config")
+    roles, added = resolve_roles(policy, config.roles, where=req.config_path or "config")
     require_runnable(roles)
     run_dir = Path(req.out) if req.out else req.home / "runs" / run_id
     # Only built-in LLM roles need an endpoint: a config may replace every role with its own.
@@ -258,7 +252,7 @@ def execute(req: RunRequest) -> RunSummary:
             answer = Approval.parse(req.ask(waiting))
             error = _stream(compiled, Command(resume=answer.to_dict()), graph_config, ctx, trace, run_id, req.progress)
     finally:
-        ctx.check["reference_cache"].close()
+        ctx.check.reference_cache.close()
     state = compiled.get_state(graph_config).values
     if error and not isinstance(error, BadInputMidRun) and not state.get("attempts"):
         error = broken_reference(ctx, problem_file) or error

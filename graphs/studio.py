@@ -72,7 +72,7 @@ class StudioContext(BaseModel):
 
         flags = {**self.overrides(), **StudioSettings(policy=policy, approve=approve).flags()}
         config = load(self.config_path, flags).config
-        roles, added = resolve_roles(choose_policy(config), config.model_dump()["roles"], where=self.config_path or "config")
+        roles, added = resolve_roles(choose_policy(config), config.roles, where=self.config_path or "config")
         needs_model = any(spec.source == "built-in (llm)" for spec in [*roles.values(), *added])
         home = resolve_home(self.home)
         problem = load_problem(self.problem).path
@@ -129,7 +129,7 @@ def make_graph(config: RunnableConfig | None = None):
 
     settings = StudioSettings.of(config)
     base = load(settings.config_path, settings.flags(), environ={}).config
-    roles, added = resolve_roles(choose_policy(base), base.model_dump()["roles"], where=settings.config_path or "config")
+    roles, added = resolve_roles(choose_policy(base), base.roles, where=settings.config_path or "config")
     require_runnable(roles)
     budgets = Budgets(**base.budgets.model_dump())
     graph = build_graph(roles, added, budgets, approval_nodes(base), context_schema=StudioContext)

@@ -25,8 +25,8 @@ def seed_file() -> Path:
     return Path(str(importlib.resources.files("kernelwright.memory") / "seeds" / "lessons.yaml"))
 
 
-# The YAML document as parsed: free-form data until `load_seed_file` validates each lesson.
 @functools.lru_cache(maxsize=4)
+# The YAML document as parsed: free-form data until `load_seed_file` validates each lesson.
 def _parsed(path: Path) -> dict[str, Any]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # a safe loader, C when available

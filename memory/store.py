@@ -202,7 +202,7 @@ class MemoryStore:
         shape_regime: str = "",
         change: str = "",
         tags: Iterable[str] = (),
-        evidence: Evidence | dict[str, Any] | None = None,  # or Evidence's fields as data (graphs.learning passes them so)
+        evidence: Evidence | None = None,
         signature: dict[str, float] | None = None,
         confidence: float = 0.5,
         source: Source = "learned",
@@ -213,24 +213,23 @@ class MemoryStore:
         lesson = Lesson(
             title=title, body=body, kind=kind, arch=arch, op_family=op_family, dtype=dtype,
             shape_regime=shape_regime, change=change, tags=builtins.list(tags),
-            evidence=Evidence.model_validate(evidence or {}), signature=signature or {},
+            evidence=evidence if evidence is not None else Evidence(), signature=signature or {},
             confidence=confidence, source=source,
         )
         return self.add(lesson)
 
     def record_outcome(
         self, lesson_id: str, improved: bool,
-        evidence: Evidence | dict[str, Any] | None = None,  # or Evidence's fields as data (graphs.learning passes them so)
+        evidence: Evidence | None = None,
     ) -> Lesson:
         """Record that a run applied this lesson and whether its change `improved` the measured
         figure; confidence moves by the Beta rule in `merging` (down for an idea that failed,
         up for one that held; inverted for failed-idea lessons). Returns the updated lesson."""
-        ev = Evidence.model_validate(evidence) if isinstance(evidence, dict) else evidence
         with self._lock, schema.write_transaction(self.db):
             row = self._row_by("id", lesson_id)
             if row is None:
                 raise UnknownLessonError(f"no lesson with id {lesson_id!r}")
-            updated = apply_outcome(from_row(row), improved, ev)
+            updated = apply_outcome(from_row(row), improved, evidence)
             self._update(updated)
         return updated
 

@@ -11,6 +11,7 @@ from kernelwright.agents.llm import EndpointError, ask, make_chat_model
 from kernelwright.agents.parsing import extract_solution
 from kernelwright.agents.records.run_state import validated_update
 from kernelwright.graphs.traces.store import as_json
+from kernelwright.tools.check.verify import CheckOptions
 from kernelwright.tools.problem import InputError
 
 from paths import PROBLEMS, SOLUTIONS
@@ -36,7 +37,7 @@ def make_ctx(tmp_path, server, **model_kw) -> RunContext:
     model = make_chat_model("kw-test-model", base_url=server.base_url, **model_kw)
     return RunContext(
         problem_path=PROBLEMS / "softmax_rows.py", run_dir=tmp_path / "run", home=tmp_path,
-        chat_model=model, model_name="kw-test-model", check={"device": "cpu"},
+        chat_model=model, model_name="kw-test-model", check=CheckOptions(device="cpu"),
     )
 
 

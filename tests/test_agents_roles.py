@@ -12,6 +12,7 @@ from kernelwright.agents.context import Budgets, RunContext
 from kernelwright.agents.llm import RoleError, UnusableAnswer
 from kernelwright.agents.records.run_state import validated_update
 from kernelwright.graphs.traces.store import as_json
+from kernelwright.tools.check.verify import CheckOptions
 
 from paths import PROBLEMS, SOLUTIONS
 
@@ -27,7 +28,7 @@ def answer(text: str, prompt: int = 100, completion: int = 20) -> AIMessage:
 
 def make_ctx(tmp_path: Path, replies: list[AIMessage], **kw) -> RunContext:
     model = GenericFakeChatModel(messages=iter(replies))
-    kw.setdefault("check", {"device": "cpu"})
+    kw.setdefault("check", CheckOptions(device="cpu"))
     return RunContext(
         problem_path=PROBLEMS / "softmax_rows.py", run_dir=tmp_path / "run", home=tmp_path,
         chat_model=model, model_name="fake", **kw,

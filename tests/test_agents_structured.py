@@ -14,6 +14,7 @@ from kernelwright.agents.llm import make_chat_model
 from kernelwright.agents.records.run_state import validated_update
 from kernelwright.agents.structured import StructuredOutput
 from kernelwright.graphs.traces.store import as_json
+from kernelwright.tools.check.verify import CheckOptions
 
 from paths import PROBLEMS, SOLUTIONS
 
@@ -35,7 +36,7 @@ def _no_key(monkeypatch):
 def make_ctx(tmp_path, server, mode: str, **kw) -> RunContext:
     model = make_chat_model("kw-test-model", base_url=server.base_url, timeout_s=10, max_retries=0)
     return RunContext(problem_path=PROBLEMS / "softmax_rows.py", run_dir=tmp_path / "run", home=tmp_path, chat_model=model,
-                      model_name="kw-test-model", check={"device": "cpu"}, structured=StructuredOutput(mode, model), **kw)
+                      model_name="kw-test-model", check=CheckOptions(device="cpu"), structured=StructuredOutput(mode, model), **kw)
 
 
 def state(iteration: int = 1) -> dict:

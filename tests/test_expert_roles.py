@@ -21,6 +21,7 @@ from kernelwright.agents.records.run_state import validated_update
 from kernelwright.agents.registry import builtin_roles, require_runnable
 from kernelwright.graphs.nodes import problem_summary
 from kernelwright.memory.store import MemoryStore
+from kernelwright.tools.check.verify import CheckOptions
 
 from paths import PROBLEMS, ROOT
 
@@ -28,7 +29,7 @@ DATA = ROOT / "tests" / "data" / "expert"
 
 
 def ctx(device="cpu", candidates=1, memory=None):
-    return SimpleNamespace(check={"device": device}, candidates=candidates, lessons=None, memory=memory,
+    return SimpleNamespace(check=CheckOptions(device=device), candidates=candidates, lessons=None, memory=memory,
                            budgets=Budgets(max_debug_tries=2))
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from kernelwright.memory import cli as memory_cli
 from kernelwright.memory import model
+from kernelwright.memory.model import Evidence
 from kernelwright.memory.retrieval import (
     estimate_tokens,
     fts_query,
@@ -88,8 +89,8 @@ def test_learned_lessons_with_measured_profiles_are_found_for_similar_runs(tmp_p
         learned = s.add_lesson(
             "Two rows per program for 512-wide softmax", "Processing two rows per program raised DRAM throughput.",
             arch="sm_90", op_family="row-reduction", dtype="fp32", change="ROWS_PER_PROGRAM 1 -> 2",
-            evidence={"metrics_before": {"dram_pct": 38, "occupancy_pct": 45}, "metrics_after": {"dram_pct": 71},
-                      "speedup": 1.6, "speedup_spread": 0.04, "run_id": "run-42", "step": 7},
+            evidence=Evidence(metrics_before={"dram_pct": 38, "occupancy_pct": 45}, metrics_after={"dram_pct": 71},
+                              speedup=1.6, speedup_spread=0.04, run_id="run-42", step=7),
             confidence=0.7,
         )
         lessons = lesson_source(s, arch="sm_90", op_family="row-reduction",

@@ -12,7 +12,7 @@ import pytest
 
 from kernelwright.memory import schema
 from kernelwright.memory.merging import PRIOR_WEIGHT, merge_key, normalize_change
-from kernelwright.memory.model import SEED_EVIDENCE_NOTE, Lesson
+from kernelwright.memory.model import SEED_EVIDENCE_NOTE, Evidence, Lesson
 from kernelwright.memory.seed_lessons import load_seed_file
 from kernelwright.memory.store import MEMORY_FILE, SEED_STEP_BASE, MemoryStore, UnknownLessonError
 from kernelwright.tools.problem import InputError
@@ -123,7 +123,7 @@ def test_failed_idea_for_the_same_change_counts_against_it(store):
 
 def test_record_outcome_moves_confidence(store):
     lesson = store.add(_lesson(confidence=0.5))
-    down = store.record_outcome(lesson.id, improved=False, evidence={"run_id": "r1", "step": 3, "speedup": 0.98})
+    down = store.record_outcome(lesson.id, improved=False, evidence=Evidence(run_id="r1", step=3, speedup=0.98))
     assert down.confidence == pytest.approx(0.5 - 0.5 / (PRIOR_WEIGHT + 1))
     assert (down.applications, down.successes) == (1, 0)
     assert down.evidence.run_id == "r1" and down.evidence.history[-1].outcome == "not improved"
@@ -143,7 +143,7 @@ def test_export_then_import_into_a_fresh_home_round_trips(tmp_path):
     buf = io.StringIO()
     with MemoryStore.in_home(tmp_path / "a") as a:
         a.add(_lesson())
-        a.record_outcome("seed-group-m-l2-reuse", improved=True, evidence={"run_id": "r7"})
+        a.record_outcome("seed-group-m-l2-reuse", improved=True, evidence=Evidence(run_id="r7"))
         a.forget("seed-exp2-fast-math")
         n = a.export_jsonl(buf)
         exported = {x.id: x.to_dict() for x in a.list()}
@@ -174,6 +174,7 @@ def test_import_rejects_malformed_input_and_writes_nothing(store):
 WRITER = textwrap.dedent(
     """
     import pathlib, sys, time
+    from kernelwright.memory.model import Evidence
     from kernelwright.memory.store import MemoryStore
     path, tag = pathlib.Path(sys.argv[1]), sys.argv[2]
     with MemoryStore(path) as store:
@@ -183,7 +184,7 @@ WRITER = textwrap.dedent(
         while len(list(path.parent.glob("ready-*"))) < 2 and time.monotonic() < deadline:
             time.sleep(0.01)
         for i in range(50):
-            store.add_lesson(f"lesson {tag} {i}", "body", change=f"knob {tag} {i}", evidence={"run_id": tag})
+            store.add_lesson(f"lesson {tag} {i}", "body", change=f"knob {tag} {i}", evidence=Evidence(run_id=tag))
     """
 )
 

@@ -120,13 +120,14 @@ def test_graph_profile_node_on_the_cpu_reuses_the_check_resources(tmp_path):
     from kernelwright.agents.context import RunContext
     from kernelwright.agents.records.attempt import Attempt, CheckFacts
     from kernelwright.graphs.nodes import profile_body
+    from kernelwright.tools.check.verify import CheckOptions
 
     resources = [{"kernel": "gelu_scale_kernel", "arch": "sm_90", "registers": 40, "spills": 0, "shared_bytes": 0,
                   "num_warps": 4, "num_stages": 3, "ld_global": 8, "error": None}]
     best = Attempt(candidate_id="r1-c0", iteration=1, source_sha="0", source=(SOLUTIONS / "gelu_scale.py").read_text(),
                    verdict="accepted", accepted=True,
                    check=CheckFacts(timing=None, roofline=None, resources=resources, launches={"gelu_scale_kernel": 7}))
-    ctx = RunContext(problem_path=PROBLEMS / "gelu_scale.py", run_dir=tmp_path / "run", home=tmp_path / "home", check={"device": "cpu"})
+    ctx = RunContext(problem_path=PROBLEMS / "gelu_scale.py", run_dir=tmp_path / "run", home=tmp_path / "home", check=CheckOptions(device="cpu"))
     got = profile_body({"best": best}, ctx)["profile"]
     p = got.model_dump(mode="json", exclude_unset=True) if hasattr(got, "model_dump") else got
     assert list(p)[:4] == ["candidate_id", "tier", "diagnosis", "roofline"]

@@ -31,7 +31,8 @@ from kernelwright.agents.records.run_state import RunState
 
 
 def _device(ctx) -> str:
-    device = str((getattr(ctx, "check", None) or {}).get("device") or "auto")
+    check = getattr(ctx, "check", None)  # None: a context without check options (auto, as CheckOptions' default)
+    device = check.device if check is not None else "auto"
     if device == "auto":
         import torch
 

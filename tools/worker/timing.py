@@ -359,9 +359,9 @@ def profile_streams(model, buffers, calls: int = 5) -> StreamProfileJson:
 WITNESS_NAMES_MAX = 200
 
 
+# Chrome-trace events as torch.profiler exports them: free-form external JSON.
 def profiled_kernels(prof: Any) -> list[dict[str, Any]]:
     """The kernel events of a finished torch.profiler session (from its Chrome trace)."""
-    # Chrome-trace events as torch.profiler exports them: free-form external JSON.
     import os
     import tempfile
 
