@@ -35,12 +35,11 @@ print("FINISHED", flush=True)
 """
 
 
-def run_solution(tmp_path, source: str, pythonpath: list[str] = (), cwd=None) -> subprocess.CompletedProcess:
+def run_solution(tmp_path, source: str) -> subprocess.CompletedProcess:
     path = tmp_path / "solution.py"
     path.write_text(textwrap.dedent(source))
     env = {**os.environ, "TRITON_INTERPRET": "1"}
-    env["PYTHONPATH"] = os.pathsep.join([*map(str, pythonpath), env.get("PYTHONPATH", "")])
-    return subprocess.run([sys.executable, "-c", DRIVER, str(path)], capture_output=True, text=True, env=env, timeout=120, cwd=cwd)
+    return subprocess.run([sys.executable, "-c", DRIVER, str(path)], capture_output=True, text=True, env=env, timeout=120)
 
 
 REFUSED = {
@@ -122,28 +121,3 @@ def test_the_candidate_sees_only_allow_listed_environment_variables(tmp_path):
     assert "names []" in done.stdout or "names ['CUDA_VISIBLE_DEVICES']" in done.stdout or "OMP_NUM_THREADS" in done.stdout
     assert "path True" in done.stdout
     assert "triton sees it True" in done.stdout
-
-
-FRAME_LIB = "import sys\n\n\ndef caller_line():\n    return sys._getframe(1).f_lineno\n"
-USES_FRAME_LIB = "import kw_frame_lib\nkw_frame_lib.caller_line()\n"
-
-
-def test_a_library_installed_in_a_pythonpath_folder_is_a_library(tmp_path):
-    """`pip install --target DIR` + PYTHONPATH=DIR (the GPU machine's layout): typing_extensions
-    there reads frames for the checker's own typed records; it was taken for the candidate's code
-    and every GPU timing was refused. Its twins: the same file where the candidate could have put
-    it (the working folder on PYTHONPATH, or no PYTHONPATH at all) stays the candidate's."""
-    target = tmp_path / "target"
-    target.mkdir()
-    (target / "kw_frame_lib.py").write_text(FRAME_LIB)
-    done = run_solution(tmp_path, USES_FRAME_LIB, pythonpath=[target])
-    assert done.returncode == 0 and "FINISHED" in done.stdout, (done.stdout, done.stderr[-2000:])
-
-    done = run_solution(tmp_path, USES_FRAME_LIB, pythonpath=[target], cwd=target)
-    assert done.returncode == AUDIT_EXIT and "REFUSED kw_frame_lib.py:" in done.stdout, (done.stdout, done.stderr[-2000:])
-
-    stray = tmp_path / "stray"
-    stray.mkdir()
-    (stray / "kw_frame_lib.py").write_text(FRAME_LIB)
-    done = run_solution(tmp_path, f"import sys\nsys.path.insert(0, {str(stray)!r})\n" + USES_FRAME_LIB)
-    assert done.returncode == AUDIT_EXIT and "REFUSED kw_frame_lib.py:" in done.stdout, (done.stdout, done.stderr[-2000:])

@@ -7,8 +7,8 @@ import typing
 import pytest
 
 from kernelwright.tools.problem import CheckerFailure
-from kernelwright.tools.worker.events import TimingStats, parse_events
-from kernelwright.tools.worker.timing import StatsJson
+from kernelwright.tools.worker.events import StreamProfile, TimingStats, parse_events
+from kernelwright.tools.worker.timing import StatsJson, StreamProfileJson
 
 
 def test_an_error_event_that_names_a_verdict_it_cannot_raise_is_no_verdict():
@@ -33,3 +33,4 @@ def test_an_event_with_a_field_the_worker_never_writes_or_a_coerced_value_is_ref
 
 def test_the_workers_timing_stats_and_the_parents_record_name_the_same_fields():
     assert set(typing.get_type_hints(StatsJson)) == set(TimingStats.model_fields)
+    assert set(typing.get_type_hints(StreamProfileJson)) == set(StreamProfile.model_fields)

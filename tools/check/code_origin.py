@@ -11,7 +11,6 @@ evidence of who runs, not a claim the candidate can make.
 from __future__ import annotations
 
 import enum
-import os
 import site
 import sys
 import sysconfig
@@ -32,21 +31,9 @@ def _library_roots() -> list[str]:
     roots = {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}
     roots.update(site.getsitepackages())
     roots.update(p for p in sys.path if p.endswith(("site-packages", "dist-packages")))
-    roots.update(_pythonpath_roots())
     roots.add(str(Path(kernelwright.__file__).parent))
     roots.add(str(Path(kernelwright.tools.__file__).parent))
     return sorted({str(Path(r).resolve()) + "/" for r in roots if r})
-
-
-def _pythonpath_roots() -> list[str]:
-    """Folders named on PYTHONPATH when the worker started: a `pip install --target DIR` layout
-    (the GPU machine's) keeps installed packages there, not in site-packages, and typing_extensions
-    found there is a library, not the candidate's code. The environment is the checker's, set
-    before any candidate code runs. Left out: relative entries and the working folder (the
-    child's home, which the candidate may write)."""
-    cwd = Path.cwd().resolve()
-    entries = (Path(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)
-    return [str(p) for p in entries if p.is_absolute() and p.is_dir() and p.resolve() != cwd]
 
 
 def _stdlib_roots() -> list[str]:

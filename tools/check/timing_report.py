@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from typing_extensions import TypedDict
 
 if TYPE_CHECKING:
-    from kernelwright.tools.worker.timing import BaselineError, StatsJson
+    from kernelwright.tools.worker.timing import BaselineError, StatsJson, StreamProfileJson
 
 
 class EagerTimings(TypedDict):
@@ -18,19 +18,6 @@ class EagerTimings(TypedDict):
 
     before: StatsJson
     after: StatsJson
-
-
-class TimedProfile(TypedDict):
-    """A few profiled timed calls (`events.StreamProfile` as JSON)."""
-
-    calls: int
-    kernels: int
-    streams: list[int | None]
-    timed_streams: list[int | None]
-    kernel_ms: float
-    event_ms: float
-    names: list[str]
-    kernel_names: list[str]
 
 
 class CheckTiming(TypedDict, total=False):
@@ -47,7 +34,7 @@ class CheckTiming(TypedDict, total=False):
     noise_floor: float  # relative gap of the two eager timings
     speedup_raw: dict[str, float]  # baseline -> its time / the candidate's
     within_noise: dict[str, bool]
-    profile: TimedProfile
+    profile: StreamProfileJson  # a few profiled timed calls (`events.StreamProfile` as JSON)
     flush_bytes: int
     host_call_us: float  # the forward's own host time: hidden by the head start
     head_start_us: float
