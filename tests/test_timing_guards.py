@@ -22,7 +22,7 @@ from kernelwright.tools.check.verdicts import CheckResult, Verdict
 from kernelwright.tools.check.verify import CheckOptions, verify_solution
 from kernelwright.tools.profile.roofline import speed_of_light
 from kernelwright.tools.sealed import seal, unseal
-from kernelwright.tools.worker.common import save_tensors
+from kernelwright.tools.worker.common import RewrittenFile, save_tensors
 from kernelwright.tools.worker.events import TimingEvent
 from kernelwright.tools.worker.reference_protocol import CaseReport, TensorSpec, VariantReport
 from kernelwright.tools.worker.timing import CallWatch
@@ -348,7 +348,9 @@ def test_faked_gpu_result_cache_is_a_timing_escape(faked_gpu_checks):
 
 def test_faked_gpu_timed_outputs_erased_after_the_run_are_a_rejection(faked_gpu_checks):
     # Found when the runtime audit did not exist yet: accepted while lazy. Now the audit refuses the
-    # finaliser's file access, and behind it the parent reads the timed outputs by name
+    # finaliser's file access (it runs when the checked variants' models are freed; the timed
+    # model's never runs, the worker ends without running the candidate's code again), and behind
+    # it the parent reads the timed outputs by name
     # (test_missing_timed_outputs_are_a_rejection_not_nothing_to_check).
     r = faked_gpu_checks["erase"]
     assert all(t["ok"] for t in r.trials)
@@ -370,13 +372,32 @@ def test_missing_timed_outputs_are_a_rejection_not_nothing_to_check(tmp_path):
     assert _recheck(cand, ref, "cpu", "strict", DEFAULT, 2, digests) is None  # the honest twin
 
 
-def test_faked_gpu_timed_outputs_rewritten_after_the_run_are_a_rejection(faked_gpu_checks):
-    # Lazy timed calls, then (at exit) the saved outputs and sampled values rewritten with torch's
-    # results: the parent must re-check what the worker saved, not what the files hold later.
+def test_faked_gpu_timed_outputs_rewritten_at_exit_are_never_rewritten(faked_gpu_checks):
+    # Lazy timed calls, then (in the model's finaliser) the saved outputs and sampled values
+    # rewritten with torch's results. The finaliser used to run when the worker returned, racing
+    # the parent's re-check (a digest mismatch or the lazy outputs, by timing); it never runs now.
     r = faked_gpu_checks["rewrite"]
     assert all(t["ok"] for t in r.trials)
-    assert r.verdict is Verdict.STATIC_VIOLATION, r.reasons
-    assert any("rewritten" in x.message for x in r.reasons), r.reasons
+    assert r.verdict is Verdict.WRONG_OUTPUT, r.reasons
+    assert "timed call" in r.reasons[0].message and "is wrong" in r.reasons[0].message
+    assert not any("rewritten" in x.message for x in r.reasons), r.reasons
+
+
+def test_timed_outputs_changed_after_they_were_saved_are_a_static_violation(tmp_path):
+    """What stands behind the worker's quiet end: a file whose bytes differ from the signed digest
+    (changed by code that ran before the worker died) is not re-checked; the caller makes it a
+    static violation."""
+    ref, cand = tmp_path / "r", tmp_path / "c"
+    ref.mkdir()
+    cand.mkdir()
+    save_tensors(ref / "timed_0.pt", {"slot": 0, "out": torch.ones(4)})
+    digests = {"timed_0.pt": save_tensors(cand / "timed_0.pt", {"slot": 0, "out": torch.zeros(4)}),
+               "timed_samples.pt": save_tensors(cand / "timed_samples.pt", None)}
+    save_tensors(cand / "timed_0.pt", {"slot": 0, "out": torch.ones(4)})  # now right, but not what was saved
+    with pytest.raises(RewrittenFile, match="timed_0.pt was rewritten after the checker saved it"):
+        _recheck(cand, ref, "cpu", "strict", DEFAULT, 1, digests)
+    digests["timed_0.pt"] = save_tensors(cand / "timed_0.pt", {"slot": 0, "out": torch.ones(4)})
+    assert _recheck(cand, ref, "cpu", "strict", DEFAULT, 1, digests) is None  # the honest twin
 
 
 def test_a_changed_cached_peak_is_not_used(tmp_path):

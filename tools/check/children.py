@@ -231,12 +231,16 @@ class CandidateChild:
         return self._step(CheckCommand(variants=tuple(variants)).to_json(), first=True)
 
     def time(self, pool_seeds: list[int], problem: Problem, outputs_dir: Path) -> tuple[ChildResult, list[CandidateEvent], str | None]:
-        """Time the candidate in its checked process; the process ends afterwards (it is closed
-        here, its whole group killed) before anything else is timed."""
+        """Time the candidate in its checked process; the process is killed afterwards, before its
+        timed outputs are read and anything else is timed. Killed, not closed: a closed input
+        would let its exit handlers and finalisers run, and race the parent's re-check of the
+        outputs (rewritten or erased while they are read); killed, nothing of it runs after its
+        last report (a thread started earlier is the runtime audit's, a file changed before it
+        died the signed digests')."""
         command = TimeCandidateCommand(pool_seeds=tuple(pool_seeds), problem_path=str(self.folder.problem_path),
                                        problem_source=problem.file.source, outputs_dir=str(outputs_dir))
         child, new, tampered = self._step(command.to_json())
-        final = self.session.close()
+        final = self.session.kill()
         return (child if child.timed_out else final), new, tampered
 
     def close(self) -> None:

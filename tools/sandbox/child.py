@@ -217,6 +217,13 @@ class ChildSession:
             self.proc.wait(timeout=grace_s)
         except subprocess.TimeoutExpired:
             pass
+        return self.kill()
+
+    def kill(self) -> ChildResult:
+        """Kill the whole tree now, its stdin still open: the child never reads end-of-file, so none
+        of its code runs again (no exit handler, no finaliser)."""
+        if self._result is not None:
+            return self._result
         self._kill_tree()
         rc = self.proc.returncode
         self._result = ChildResult(

@@ -268,10 +268,24 @@ class WarmChild:
         if self._result is not None:
             return self._result
         self.end_input()
-        status = self.zygote.wait_status(self.id, grace_s)
+        return self._finish(self.zygote.wait_status(self.id, grace_s))
+
+    def kill(self) -> ChildResult:
+        """As `ChildSession.kill`: killed with its input still open, so none of its code runs again."""
+        if self._result is not None:
+            return self._result
+        return self._finish(None)
+
+    def _finish(self, status: int | None) -> ChildResult:
         if status is None:
             self.zygote.command({"op": "kill", "id": self.id})
             status = self.zygote.wait_status(self.id, 10.0)
+        if self._stdin is not None:  # killed with its input open: our end of the FIFO still is
+            try:
+                os.close(self._stdin)
+            except OSError:
+                pass
+            self._stdin = None
         rc = self._returncode(status)
         self._result = ChildResult(
             returncode=rc,

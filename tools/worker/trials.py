@@ -27,8 +27,14 @@ STRESS_FACTORS = {
     "offset": (256.0, 64.0, 16.0, 4.0),
 }
 # How much of the tolerance the reference's own rounding error may use at a stress scale
-# (or twice what it uses at the shipped scale, whichever is more).
-ACCURACY_SHARE = 0.25
+# (or twice what it uses at the shipped scale, whichever is more). The estimate (the float64
+# comparison and the one-ulp nudge) undercounts the rounding an honest kernel accumulates along a
+# long reduction (an fp32 scan of 500 values at x16, summed in order: up to 9x the estimate), and
+# scaling a homogeneous function (a sum, a scan, a matmul) up or down moves its honest error with
+# the factor, against an atol that stays. So a scaled trial keeps the estimate under a tenth of
+# the tolerance (an honest scan stays inside it); an offset trial, where cancellation
+# bugs show, keeps a quarter (layer_norm's honest kernel measured at under the estimate there).
+ACCURACY_SHARE = {"up": 0.1, "down": 0.1, "offset": 0.25}
 TF32_EPS = 2.0**-10  # TF32 keeps 10 explicit mantissa bits
 
 
@@ -169,7 +175,7 @@ class StressSearch:
         if not _floating(inputs):
             return Stress(None, "no floating-point input to scale")
         base_out = self.forward(self.model, inputs)
-        allowed = max(ACCURACY_SHARE, 2 * self.accuracy(inputs, base_out))
+        allowed = max(ACCURACY_SHARE[how], 2 * self.accuracy(inputs, base_out))
         tried = []
         for factor in STRESS_FACTORS[how]:
             stressed = _stressed(inputs, how, factor)
