@@ -107,6 +107,36 @@ def test_libraries_may_do_for_themselves_what_the_candidate_may_not(tmp_path):
     assert done.returncode == 0 and "FINISHED" in done.stdout, (done.stdout, done.stderr[-3000:])
 
 
+def _target_install(folder) -> None:
+    """A `pip install --target` folder: `framelib` installed (in its distribution's RECORD) and a
+    `stray` module beside it that nobody installed. Both read a frame, as typing_extensions does."""
+    folder.mkdir()
+    code = "import sys\n\ndef caller():\n    return sys._getframe(1).f_globals.get('__name__')\n"
+    (folder / "framelib.py").write_text(code)
+    (folder / "stray.py").write_text(code)
+    info = folder / "framelib-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: framelib\nVersion: 1.0\n")
+    (info / "RECORD").write_text("framelib.py,,\nframelib-1.0.dist-info/METADATA,,\nframelib-1.0.dist-info/RECORD,,\n")
+
+
+@pytest.mark.parametrize("module,allowed", [("framelib", True), ("stray", False)])
+def test_a_library_installed_on_pythonpath_is_a_library_and_a_stray_file_beside_it_is_not(tmp_path, module, allowed):
+    """The GPU machine installs the checker's dependencies with `pip install --target DIR` and
+    PYTHONPATH (found in a GPU round: every check refused, typing_extensions being taken for the
+    candidate's code). What pip installed there is a library's; any other file there is not."""
+    site = tmp_path / "site"
+    _target_install(site)
+    path = tmp_path / "solution.py"
+    path.write_text(f"import {module}\n{module}.caller()\n")
+    env = {**os.environ, "TRITON_INTERPRET": "1", "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", DRIVER, str(path)], capture_output=True, text=True, env=env, timeout=120)
+    if allowed:
+        assert done.returncode == 0 and "FINISHED" in done.stdout, (done.stdout, done.stderr[-2000:])
+    else:
+        assert done.returncode == AUDIT_EXIT and "REFUSED stray.py:" in done.stdout, (done.stdout, done.stderr[-2000:])
+
+
 def test_the_candidate_sees_only_allow_listed_environment_variables(tmp_path):
     done = run_solution(tmp_path, """
         import os

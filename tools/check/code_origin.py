@@ -11,6 +11,7 @@ evidence of who runs, not a claim the candidate can make.
 from __future__ import annotations
 
 import enum
+import os
 import site
 import sys
 import sysconfig
@@ -36,6 +37,24 @@ def _library_roots() -> list[str]:
     return sorted({str(Path(r).resolve()) + "/" for r in roots if r})
 
 
+def _installed_on_pythonpath() -> frozenset[str]:
+    """The files pip installed into folders on PYTHONPATH (a `pip install --target DIR` layout
+    keeps packages there instead of site-packages): each listed in its distribution's RECORD.
+    Only those files, not the folders: a folder on PYTHONPATH may also hold files nobody
+    installed (the problem's folder, a test's scratch folder). The environment is the checker's,
+    read before any candidate code runs; the candidate cannot write these folders (read-only in
+    its sandbox)."""
+    from importlib.metadata import distributions
+
+    entries = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and Path(p).is_absolute() and Path(p).is_dir()]
+    files: set[str] = set()
+    for dist in distributions(path=entries) if entries else ():
+        for file in dist.files or ():
+            if file.suffix == ".py":
+                files.add(str(Path(dist.locate_file(file)).resolve()))
+    return frozenset(files)
+
+
 def _stdlib_roots() -> list[str]:
     roots = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib")}
     return sorted({str(Path(r).resolve()) + "/" for r in roots if r})
@@ -48,6 +67,7 @@ class CodeOrigins:
         self.solution_file = str(Path(solution_file).resolve())
         self.library_roots = tuple(library_roots if library_roots is not None else _library_roots())
         self.stdlib_roots = tuple(stdlib_roots if stdlib_roots is not None else _stdlib_roots())
+        self.installed_files = _installed_on_pythonpath() if library_roots is None else frozenset()
         self._cache: dict[str, Origin] = {}
         self._trusted: tuple[str, ...] = ()
 
@@ -70,7 +90,7 @@ class CodeOrigins:
         path = str(Path(filename).resolve())
         if path == self.solution_file:
             return Origin.CANDIDATE
-        if path in self._trusted:
+        if path in self._trusted or path in self.installed_files:
             return Origin.LIBRARY
         # Library roots first: site-packages may live inside the standard library's folder.
         if path.startswith(self.library_roots):
