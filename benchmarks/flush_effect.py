@@ -65,7 +65,8 @@ def expert_subject(name: str, device: torch.device):
 
 def main() -> None:
     from kernelwright.tools.worker.call_prep import HeadStart, L2Flush
-    from kernelwright.tools.worker.timing import CallWatch, timed_calls
+    from kernelwright.tools.worker.call_watch import CallWatch
+    from kernelwright.tools.worker.timing import timed_calls
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--calls", type=int, default=200)

@@ -22,10 +22,10 @@ from kernelwright.tools.check.verdicts import CheckResult, Verdict
 from kernelwright.tools.check.verify import CheckOptions, verify_solution
 from kernelwright.tools.profile.roofline import speed_of_light
 from kernelwright.tools.sealed import seal, unseal
+from kernelwright.tools.worker.call_watch import CallWatch
 from kernelwright.tools.worker.common import RewrittenFile, save_tensors
 from kernelwright.tools.worker.events import TimingEvent
 from kernelwright.tools.worker.reference_protocol import CaseReport, TensorSpec, VariantReport
-from kernelwright.tools.worker.timing import CallWatch
 
 from paths import PROBLEMS, ROOT, SOLUTIONS
 
@@ -221,7 +221,7 @@ FAKE_CUDA = textwrap.dedent(
 
     _flush = timing.L2Flush  # the real flush, on a small CPU buffer: its reduction runs beside the op accounting
     timing.L2Flush = lambda device: _flush(device, nbytes=4096)
-    timing.profile_streams = candidate_timing.profile_streams = _profile
+    candidate_timing.profile_streams = _profile
     """
 )
 

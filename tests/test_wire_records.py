@@ -8,7 +8,8 @@ import pytest
 
 from kernelwright.tools.problem import CheckerFailure
 from kernelwright.tools.worker.events import StreamProfile, TimingStats, parse_events
-from kernelwright.tools.worker.timing import StatsJson, StreamProfileJson
+from kernelwright.tools.worker.kernel_profile import StreamProfileJson
+from kernelwright.tools.worker.timing import StatsJson
 
 
 def test_an_error_event_that_names_a_verdict_it_cannot_raise_is_no_verdict():

@@ -24,7 +24,8 @@ from kernelwright.tools.sandbox.mounts import Mounts
 from kernelwright.tools.sealed import read_cache, seal, unseal
 
 if TYPE_CHECKING:
-    from kernelwright.tools.worker.timing import BaselineError, StatsJson
+    from kernelwright.tools.worker.baselines import BaselineError
+    from kernelwright.tools.worker.timing import StatsJson
 
 BASELINES = ("eager", "compile", "compile_max_autotune")
 COMPILE_BASELINES = ("compile", "compile_max_autotune")
@@ -60,7 +61,8 @@ def _baseline_cache_key(problem: Any, device_facts: dict[str, str], opts: Any) -
 def _read_answer(path: Path) -> dict[str, StatsJson | BaselineError]:
     """The baselines child's answer (baseline -> its statistics or its error); {} when it wrote
     none, or none of this shape (it ran the problem's code)."""
-    from kernelwright.tools.worker.timing import BaselineError, StatsJson
+    from kernelwright.tools.worker.baselines import BaselineError
+    from kernelwright.tools.worker.timing import StatsJson
 
     try:
         return TypeAdapter(dict[str, StatsJson | BaselineError]).validate_json(path.read_text())
@@ -91,7 +93,7 @@ def compiled_baselines(problem: Any, device: str, opts: Any, workdir: Path, fact
             "pool_seeds": pool_seeds, "baselines": missing, "result_path": str(result_path),
         }))
         timeout = max(opts.timeout_s, MIN_BASELINE_TIMEOUT_S) * len(missing)
-        child = run_child(["kernelwright.tools.worker", "timing", str(request)], workdir, timeout, log_name="baselines",
+        child = run_child(["kernelwright.tools.worker", "baselines", str(request)], workdir, timeout, log_name="baselines",
                           mounts=Mounts(readable=(Path(problem.path),)), device=device)
         found = _read_answer(result_path)
         for n in missing:

@@ -50,7 +50,7 @@ from kernelwright.tools.worker.events import (
 from kernelwright.tools.worker.reference_protocol import OutputSpec, VariantReport, spec_json
 
 if TYPE_CHECKING:
-    from kernelwright.tools.worker.timing import TimedSamples
+    from kernelwright.tools.worker.call_watch import TimedSamples
 
 POOL_BYTES_BUDGET = 2 * 2**30
 ESCAPE_SLACK = 1.10  # profiler kernel time may exceed event time by rounding, not by hidden work

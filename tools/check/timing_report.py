@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 from typing_extensions import TypedDict
 
 if TYPE_CHECKING:
-    from kernelwright.tools.worker.timing import BaselineError, StatsJson, StreamProfileJson
+    from kernelwright.tools.worker.baselines import BaselineError
+    from kernelwright.tools.worker.kernel_profile import StreamProfileJson
+    from kernelwright.tools.worker.timing import StatsJson
 
 
 class EagerTimings(TypedDict):

@@ -14,8 +14,8 @@ def main(argv: list[str]) -> int:
         from kernelwright.tools.worker import reference as worker
     elif role == "candidate":
         from kernelwright.tools.worker import candidate as worker
-    elif role == "timing":
-        from kernelwright.tools.worker import timing as worker
+    elif role == "baselines":
+        from kernelwright.tools.worker import baselines as worker
     elif role == "peaks":
         from kernelwright.tools.worker import peaks as worker
     elif role == "resources":

@@ -48,7 +48,7 @@ from kernelwright.tools.worker.common import (
     save_tensors,
     seed_everything,
 )
-from kernelwright.tools.worker.timing import KernelWitness
+from kernelwright.tools.worker.kernel_profile import KernelWitness
 from kernelwright.tools.worker.trials import change_parameters
 
 if TYPE_CHECKING:  # imported where the interpreter is in use, not before

@@ -25,10 +25,12 @@ from typing import Any
 import torch
 
 from kernelwright.tools.check import guards
+from kernelwright.tools.worker.call_watch import CallWatch
 from kernelwright.tools.worker.candidate import classify_exception
 from kernelwright.tools.worker.candidate_protocol import CandidateRequest, TimeCandidateCommand
 from kernelwright.tools.worker.common import DTYPES, EventLog, error_text, load_module, save_tensors
-from kernelwright.tools.worker.timing import CallWatch, input_pool, measure, profile_streams, save_outputs
+from kernelwright.tools.worker.kernel_profile import profile_streams
+from kernelwright.tools.worker.timing import input_pool, measure, save_outputs
 
 SAMPLE_POINTS = 4096  # positions of every timed call's output compared with the reference
 _equal = torch.equal  # captured when this module loads: before the candidate's code (see candidate.main)

@@ -162,7 +162,7 @@ class TimingStats(WireRecord):
 
 
 class StreamProfile(WireRecord):
-    """A few profiled calls: streams used, kernel time against event time (`worker.timing.profile_streams`)."""
+    """A few profiled calls: streams used, kernel time against event time (`worker.kernel_profile.profile_streams`)."""
 
     calls: int
     kernels: int
