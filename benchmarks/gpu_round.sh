@@ -17,8 +17,14 @@ timeout ${KW_WARM_S:-80} python3 -P -m pytest tests/test_warm_worker.py -q -p no
 echo "warm tests exit $?" >> "$OUT/warm_tests.log"
 timeout ${KW_GPU_S:-170} python3 -P -m pytest -m gpu ${KW_GPU_TESTS:-tests/test_gpu_check.py} -q -p no:cacheprovider -rs --durations=15 > "$OUT/gpu_tests.log" 2>&1
 echo "gpu tests exit $?" >> "$OUT/gpu_tests.log"
+# What the OS sandbox adds per check on the GPU (bubblewrap against KERNELWRIGHT_BWRAP=off, interleaved).
+if [ "${KW_OVERHEAD_S:-0}" -gt 0 ]; then
+  timeout ${KW_OVERHEAD_S} python3 -P benchmarks/sandbox_overhead.py --device cuda --rounds ${KW_OVERHEAD_ROUNDS:-2} \
+    --json "$OUT/sandbox_overhead_gpu.json" > "$OUT/sandbox_overhead.log" 2>&1
+  echo "overhead exit $?" >> "$OUT/sandbox_overhead.log"
+fi
 # KernelBench level-1 problems at full size (a checkout, or the few files copied to .kb/, carried).
-if [ -d "${KW_KB:-.kb}" ]; then
+if [ -d "${KW_KB:-.kb}" ] && [ "${KW_KB_S:-170}" -gt 0 ]; then
   timeout $(( ${KW_KB_S:-170} + 20 )) python3 -P benchmarks/kb_check_speed.py --kernelbench "${KW_KB:-.kb}" --problems "${KW_KB_PROBLEMS:-19,23,1,36}" \
     --device cuda --budget-s ${KW_KB_S:-170} --json "$OUT/kb_check_speed.json" > "$OUT/kb_check_speed.log" 2>&1
   echo "kb check speed exit $?" >> "$OUT/kb_check_speed.log"

@@ -203,3 +203,16 @@ def test_under_the_expert_policy_a_reference_that_raises_is_exit_2_and_an_op_it_
         assert summary["status"] == "failed" and "no kernel for torch.sort" in summary["error"]
         report = json.loads(open(f"{summary['run_dir']}/report.json").read())
     assert report["status"] == "failed" and report["accepted"] is False
+
+
+def test_a_missing_file_is_refused_without_importing_torch():
+    # Importing torch costs 1-3 s of CPU; a user's typo is answered without it (the check's own
+    # children import it, the CLI process only once there is something to judge).
+    probe = ("import sys\nfrom kernelwright.cli import main\n"
+             "try:\n    code = main(['check', sys.argv[1], sys.argv[2]])\n"
+             "except SystemExit as done:\n    code = done.code\n"
+             "print(code, 'torch' in sys.modules, 'triton' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", probe, str(ROOT / "no_such_problem.py"), str(SOLUTIONS / "gelu_scale.py")],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.stdout.split() == ["2", "False", "False"], done.stderr[-2000:]
+    assert "no_such_problem.py" in done.stderr

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +22,25 @@ from paths import PROBLEMS
 
 # A problem the expert compiles (an elementwise chain) and one it cannot (a convolution).
 SUBSET = "gelu_scale,conv2d_relu"
+# A KernelBench-shaped problem whose reference never returns (sleeps until the bench is stopped).
+HANGS_IN_FORWARD = """import threading
+
+import torch
+
+
+class Model(torch.nn.Module):
+    def forward(self, x):
+        threading.Event().wait()
+        return x
+
+
+def get_inputs():
+    return [torch.randn(8, 8)]
+
+
+def get_init_inputs():
+    return []
+"""
 
 
 def bench(*args: str, home: Path, **popen) -> subprocess.Popen:
@@ -88,22 +108,29 @@ def test_bench_writes_json_markdown_charts_and_html(subset):
 
 def test_stopped_bench_resumes_with_only_the_unfinished_problems(tmp_path):
     home = tmp_path / "home"
-    # One job, in name order; both problems end quickly (the expert has no kernel for them).
-    proc = bench(str(PROBLEMS), "--filter", "conv2d_relu,depthwise_conv2d", "--jobs", "1", "--id", "stopped", home=home,
-                 start_new_session=True)
+    # One job, in name order: conv2d_relu ends quickly (the expert has no kernel for it); the second
+    # problem's reference never returns, so the bench is surely stopped while that problem runs (two
+    # quick problems raced: the second could finish between the poll and the signal).
+    problems = tmp_path / "problems"
+    problems.mkdir()
+    shutil.copy(PROBLEMS / "conv2d_relu.py", problems / "conv2d_relu.py")
+    (problems / "hangs_in_forward.py").write_text(HANGS_IN_FORWARD)
+    proc = bench(str(problems), "--jobs", "1", "--id", "stopped", home=home, start_new_session=True)
     folder = home / "bench" / "stopped" / "problems"
     deadline = time.monotonic() + 300
-    while not (folder / "depthwise_conv2d" / "request.json").exists() and time.monotonic() < deadline:
+    while not (folder / "hangs_in_forward" / "request.json").exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     os.killpg(proc.pid, signal.SIGTERM)  # as `timeout` or a scheduler would: the bench's whole group
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     partial = json.loads(out)
     assert [r["problem"] for r in partial["problems"]] == ["conv2d_relu"] and partial["complete"] is False
-    assert not (folder / "depthwise_conv2d" / "result.json").exists()
+    assert not (folder / "hangs_in_forward" / "result.json").exists()
     assert "continue it with: kernelwright bench --resume stopped" in err
     first_run = partial["problems"][0]["run_id"]
 
+    # The user mends the problem that hung; the resumed bench runs it (only it) from its file.
+    shutil.copy(PROBLEMS / "depthwise_conv2d.py", problems / "hangs_in_forward.py")
     resumed = bench("--resume", "stopped", home=home)  # the same --device/--max-iters: allowed
     out, err = resumed.communicate(timeout=600)
     assert resumed.returncode == 1, err  # no problem of this bench has an accepted solution
@@ -111,7 +138,7 @@ def test_stopped_bench_resumes_with_only_the_unfinished_problems(tmp_path):
     report = json.loads(out)
     by_name = {r["problem"]: r for r in report["problems"]}
     assert by_name["conv2d_relu"]["run_id"] == first_run  # not run again
-    assert "aten.convolution" in by_name["depthwise_conv2d"]["unsupported"] and report["summary"]["complete"] is True
+    assert "aten.convolution" in by_name["hangs_in_forward"]["unsupported"] and report["summary"]["complete"] is True
 
 
 @pytest.mark.gpu

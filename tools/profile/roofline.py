@@ -22,8 +22,7 @@ from kernelwright.tools.profile.sol import ProblemCost, RooflineReport, SpeedOfL
 from kernelwright.tools.sandbox.child import run_child
 from kernelwright.tools.sandbox.mounts import Mounts
 from kernelwright.tools.sealed import read_cache, seal, unseal
-from kernelwright.tools.worker.peaks import PeaksRequest
-from kernelwright.tools.worker.profile_protocol import FlopsRequest
+from kernelwright.tools.worker.profile_protocol import FlopsRequest, PeaksRequest
 
 IMPOSSIBLE_FRACTION = 0.9  # the evaluation protocol: below 0.9 x t_SoL is physically impossible
 # A large copy reaches ~87% of the H100's datasheet bandwidth (2.93 of 3.35 TB/s, measured

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import statistics
 from pathlib import Path
 
 import torch
+
+from kernelwright.tools.worker.profile_protocol import PeaksRequest
 
 
 def _median_ms(fn, reps: int = 20) -> float:
@@ -43,14 +44,6 @@ def matmul_rate(device: torch.device, dtype: torch.dtype, n: int = 8192) -> floa
     finally:
         torch.backends.cuda.matmul.allow_tf32 = previous
     return 2 * n**3 / (ms / 1000)
-
-
-@dataclasses.dataclass(frozen=True)
-class PeaksRequest:
-    """Written by `profile.roofline.device_peaks`."""
-
-    device: str
-    result_path: str
 
 
 def main(request_text: str) -> int:

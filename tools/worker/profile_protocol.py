@@ -34,6 +34,15 @@ def read_request(cls: type[R], path: str) -> R:
 
 
 @dataclasses.dataclass(frozen=True)
+class PeaksRequest:
+    """Written by `profile.roofline.device_peaks`, read by the peaks worker. It lives here, not beside
+    the worker, so the judge's parent process never imports torch (about 1.4 s per CLI call)."""
+
+    device: str
+    result_path: str
+
+
+@dataclasses.dataclass(frozen=True)
 class FlopsRequest(_Request):
     problem_path: str
     device: str
