@@ -51,7 +51,9 @@ def check(problem: Path, device: str, home: Path, sandbox: bool, extra: tuple[st
     result = json.loads(done.stdout)
     assert result.get("verdict") == "accepted", (result.get("reasons") or result.get("error"), done.stderr[-2000:])
     return {"wall_s": round(wall, 2), "phases": result.get("phases"), "trials": len(result.get("trials") or []),
-            "isolation_full": (result.get("isolation") or {}).get("full")}
+            "isolation_full": (result.get("isolation") or {}).get("full"),
+            # Whether the children were forked from the warm worker's zygote or started cold.
+            "isolation_notes": (result.get("isolation") or {}).get("notes")}
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -47,3 +48,13 @@ def test_parsing_in_threads_while_finalisers_run_never_fails():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "0"
+
+
+def test_every_parse_in_the_package_goes_through_the_lock():
+    # A direct `ast.parse` anywhere in the CLI's process reopens the race above (it did once: the
+    # witness's kernel-name reader, and an honest example crashed in a parallel run of the suite).
+    package = [p for p in ROOT.rglob("*.py") if not {".venv", "build", "tests", "benchmarks", "examples"} & set(p.relative_to(ROOT).parts)]
+    direct = [str(p.relative_to(ROOT)) for p in package
+              if p != ROOT / "tools" / "pyast.py" and re.search(r"(?<!py)ast\.parse\(", p.read_text())]
+    assert len(package) > 100
+    assert direct == []

@@ -21,6 +21,8 @@ import ast
 import dataclasses
 import re
 
+from kernelwright.tools import pyast
+
 # torch's data-movement kernels, by the functors and kernel names they compile to.
 DATA_MOVEMENT_KERNELS = re.compile(
     r"FillFunctor|fill_kernel|copy_kernel|direct_copy|CopyFunctor|CatArrayBatchedCopy|cat_array|Memcpy|Memset|memcpy|memset"
@@ -37,7 +39,7 @@ def own_kernel_names(source: str) -> frozenset[str]:
     """Names of the kernels the solution defines: `@triton.jit` functions (however decorated)
     and `__global__` functions in its string constants (CUDA sources for load_inline)."""
     names: set[str] = set()
-    tree = ast.parse(source)
+    tree = pyast.parse(source)  # under the lock: checks run in parallel threads (see pyast)
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any("jit" in ast.unparse(d) for d in node.decorator_list):
             names.add(node.name)
