@@ -58,7 +58,7 @@ def runs(tmp_path_factory):
         "default": Background(tmp, "default", GELU, GELU_OK),
         "again": Background(tmp, "again", GELU, GELU_OK, "--trials", "2", "--no-variants"),
         "rejected": Background(tmp, "rejected", GELU, CANDIDATES / "gelu_scale" / "identity_copy.py", "--trials", "2", "--no-variants"),
-        "segfault": Background(tmp, "segfault", GELU, CANDIDATES / "gelu_scale" / "wild_address.py", "--trials", "1", "--no-variants"),
+        "segfault": Background(tmp, "segfault", GELU, CANDIDATES / "gelu_scale" / "stack_overflow_segfault.py", "--trials", "1", "--no-variants"),
         "opt_in": Background(tmp, "opt_in", PROBLEMS / "linear_relu.py", CANDIDATES / "linear_relu" / "tf32_default_dot.py",
                              "--trials", "1", "--no-variants", "--precision", "tf32"),
     }

@@ -35,6 +35,8 @@ from typing import Any
 import numpy as np
 from typing_extensions import TypedDict
 
+from kernelwright.tools.worker import interpreter_bounds
+
 TF32_DROPPED_BITS = 13  # fp32 keeps 23 mantissa bits, TF32 10
 FP16_ACC_STEP = 16  # K of one tensor-core MMA step that accumulates in fp16
 
@@ -377,11 +379,13 @@ def _concurrent_programs() -> None:
         _kernel.append(getattr(self.fn, "__name__", "kernel"))
         launch = _Launch(interp)
         _launches.append(launch)
+        interpreter_bounds.push(args, kwargs)
         try:
             out = run(self, *args, **kwargs)
             launch.end()
             return out
         finally:
+            interpreter_bounds.pop()
             _launches.pop()
             _kernel.pop()
 
@@ -405,4 +409,6 @@ def install() -> None:
     builder.create_inline_asm = _inline_asm
     _wire_libdevice()
     _concurrent_programs()
+    # Last, so the bounds check runs before the held-back stores read their old values.
+    interpreter_bounds.install(builder, lambda: _kernel[-1] if _kernel else "kernel")
     _installed = True
