@@ -98,6 +98,13 @@ COVERAGE_BY_CLASS: dict[str, dict[str, list[str]]] = {
             "gelu_scale/host_math_via_int_address", "gelu_scale/host_math_via_pointer_offset",
             "softmax_rows/host_math_via_array_addresses", "layer_norm/host_stats_via_int_address", "gelu_scale/wild_address",
         ],
+        "host compute on the forward's data copied into memory made before the call": [
+            "softmax_rows/host_math_via_copy_into_init_buffer", "softmax_rows/host_math_via_frombuffer",
+        ],
+        "honest twin: the input staged in a workspace made in __init__": ["gelu_scale/honest_copy_into_init_workspace"],
+        "native code built or loaded on the candidate's behalf under the interpreter": [
+            "gelu_scale/native_build_via_cpp_extension_load", "gelu_scale/native_library_via_torch_ops",
+        ],
         "work on a side stream": ["softmax_rows/side_stream"],
         "try/except that falls back to torch": ["gelu_scale/try_except_fallback"],
         "a kernel that only copies while torch computes": [

@@ -95,11 +95,21 @@ def _detail(event: str, args: tuple[Any, ...]) -> str:
     return ""
 
 
-class CandidateAudit:
-    """The audit hook of the candidate's process. `arm` before the solution is imported."""
+# Starting a program or loading a shared library: how native code gets in (a compiler run by
+# torch.utils.cpp_extension, then dlopen). Under Triton's interpreter nothing a solution may do
+# needs either, so there they are refused whoever asks (red team: `cpp_extension.load` of a file
+# that is both Python and C++ was allowed because torch's frames ran the compiler).
+NATIVE_CODE_EVENTS = ("subprocess.Popen", "os.posix_spawn", "os.exec", "os.fork", "os.spawn", "os.system", "ctypes.dlopen")
 
-    def __init__(self, origins: CodeOrigins, read_roots: tuple[str, ...] = ()) -> None:
+
+class CandidateAudit:
+    """The audit hook of the candidate's process. `arm` before the solution is imported.
+    `native_code`: whether programs may start and libraries load on the candidate's behalf (a GPU
+    build runs ptxas and loads the kernels it compiled; the interpreter needs neither)."""
+
+    def __init__(self, origins: CodeOrigins, read_roots: tuple[str, ...] = (), native_code: bool = True) -> None:
         self.origins = origins
+        self.native_code = native_code
         # Files the candidate's code may cause to be read: its own source (warnings and
         # tracebacks show its lines) and installed code.
         self.read_roots = (origins.solution_file, *origins.library_roots, *origins.stdlib_roots, *read_roots)
@@ -139,6 +149,10 @@ class CandidateAudit:
                 return None
         elif direct.startswith("<frozen importlib"):
             return None  # the import machinery loading an allowed module
+        if not self.native_code and event.startswith(NATIVE_CODE_EVENTS):
+            who = self._candidate_frame(frame)
+            where = f"{Path(who.f_code.co_filename).name}:{who.f_lineno}" if who is not None else "?"
+            return Refusal(event, "native code is not judged under the interpreter: CUDA C++ needs --device cuda", where)
         origin, who = self._requester(frame)
         if origin is not Origin.CANDIDATE:
             return None
@@ -160,6 +174,12 @@ class CandidateAudit:
                 return Origin.STDLIB, frame
             frame = frame.f_back
         return Origin.STDLIB, None
+
+    def _candidate_frame(self, frame: Any) -> Any:
+        """The innermost of the candidate's frames on the stack (whoever asked), for the message."""
+        while frame is not None and self.origins.of(frame.f_code.co_filename) is not Origin.CANDIDATE:
+            frame = frame.f_back
+        return frame
 
     def _harmless_open(self, args: tuple[Any, ...]) -> bool:
         if not args or not isinstance(args[0], (str, bytes, os.PathLike)):

@@ -144,6 +144,23 @@ class OpAccountant(TorchDispatchMode):
         key = _storage_key(t)
         return key is not None and key in self.forward_storages
 
+    def _mark_written(self, func: Any, args: tuple, kwargs: dict) -> None:
+        """The forward's data written into existing memory (`buf.copy_(x)`, `out=`) stays the
+        forward's data: reading it back on the host is host compute (red team: inputs copied into
+        a buffer made in `__init__`, then read with float()). Memory torch does not own (a
+        `torch.frombuffer` view of a Python buffer) is Python's the moment the data lands there."""
+        for i, argument in enumerate(func._schema.arguments):
+            if argument.alias_info is None or not argument.alias_info.is_write:
+                continue
+            value = args[i] if i < len(args) and not argument.kwarg_only else kwargs.get(argument.name)
+            for t in _tensors(value):
+                key = _storage_key(t)
+                if key is None:
+                    continue
+                self.forward_storages.add(key)
+                if not t.untyped_storage().resizable():
+                    self.host_ops["the forward's data written into memory torch does not own (torch.frombuffer)"] += 1
+
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         if types:
@@ -153,7 +170,10 @@ class OpAccountant(TorchDispatchMode):
         if func in _SCALAR_READ and args and isinstance(args[0], torch.Tensor) and self.is_forward_data(args[0]):
             self.host_ops[".item() / float() / tolist() of the forward's data"] += 1
         inputs = {k for t in _tensors(list(args) + list(kwargs.values())) if (k := _storage_key(t)) is not None}
+        reads_forward = bool(inputs & self.forward_storages)
         out = func(*args, **kwargs)
+        if reads_forward:
+            self._mark_written(func, args, kwargs)
         allowed = func in _ALLOWED
         if not allowed:
             self.compute_ops[_op_name(func)] += 1

@@ -273,7 +273,7 @@ def install_guards(req: CandidateRequest) -> tuple[guards.LaunchCounter, Candida
     op_accounting.install_host_watch()
     origins = CodeOrigins(req.solution_path)
     restrict_environment(origins)
-    audit = CandidateAudit(origins)
+    audit = CandidateAudit(origins, native_code=not launches.interpreting)
     audit.install()
     return launches, audit
 
