@@ -149,7 +149,8 @@ class OpAccountant(TorchDispatchMode):
         forward's data: reading it back on the host is host compute (red team: inputs copied into
         a buffer made in `__init__`, then read with float()). Memory torch does not own (a
         `torch.frombuffer` view of a Python buffer) is Python's the moment the data lands there."""
-        for i, argument in enumerate(func._schema.arguments):
+        schema = getattr(func, "_schema", None)  # higher-order operators have none
+        for i, argument in enumerate(schema.arguments if schema is not None else ()):
             if argument.alias_info is None or not argument.alias_info.is_write:
                 continue
             value = args[i] if i < len(args) and not argument.kwarg_only else kwargs.get(argument.name)
