@@ -25,14 +25,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def cli_check(problem: Path, solution: Path, device: str, home: Path) -> dict:
+def cli_check(problem: Path, solution: Path, device: str, home: Path, extra: tuple[str, ...] = (),
+              env: dict[str, str] | None = None) -> dict:
+    """One fresh `kernelwright check --json` process; its wall time, phases, trials and isolation."""
     began = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "kernelwright", "check", str(problem), str(solution), "--device", device,
-                           "--json", "--home", str(home)], capture_output=True, text=True)
+                           "--json", "--home", str(home), *extra], capture_output=True, text=True, env=env)
     wall = time.perf_counter() - began
     result = json.loads(done.stdout)
     assert result.get("verdict") == "accepted", (result.get("reasons") or result.get("error"), done.stderr[-2000:])
-    return {"wall_s": wall, "phases": result.get("phases"), "isolation_full": (result.get("isolation") or {}).get("full")}
+    isolation = result.get("isolation") or {}
+    # isolation_notes: whether the children were forked from the warm worker's zygote or started cold.
+    return {"wall_s": wall, "phases": result.get("phases"), "trials": len(result.get("trials") or []),
+            "isolation_full": isolation.get("full"), "isolation_notes": isolation.get("notes")}
 
 
 def main() -> None:
