@@ -87,8 +87,9 @@ def _check(c: Candidate) -> Outcome:
 def parent_env(tmp_path_factory):
     """Secrets in the parent's environment for the whole module (none may reach the child).
 
-    KERNELWRIGHT_HOME is set here too: the per-test fixture in conftest.py then only changes its
-    value, so os.environ never changes size while a worker thread copies it for a child.
+    KERNELWRIGHT_HOME is set here too, so the per-test fixture in conftest.py only changes its value.
+    pytest itself still sets and deletes PYTEST_CURRENT_TEST while worker threads read the
+    environment: the checker copies it with `environ_snapshot` (tests/test_environ_snapshot.py).
     """
     with pytest.MonkeyPatch.context() as mp:
         for k, v in SECRETS.items():

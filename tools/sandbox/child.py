@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from kernelwright.tools.sandbox.environ import environ_snapshot
 from kernelwright.tools.sandbox.isolation import Isolation, IsolationRequired, isolation_of
 from kernelwright.tools.sandbox.limits import Limits
 from kernelwright.tools.sandbox.mounts import Mounts, bwrap_mount_args
@@ -65,7 +66,7 @@ class ChildResult:
 
 def child_env(workdir: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The allow-listed environment, with home, temp and compiler caches in `workdir`."""
-    env = {k: v for k, v in os.environ.items() if k in ENV_ALLOW or k.startswith(ENV_ALLOW_PREFIXES)}
+    env = {k: v for k, v in environ_snapshot().items() if k in ENV_ALLOW or k.startswith(ENV_ALLOW_PREFIXES)}
     caches = workdir / "cache"
     env.update(
         HOME=str(workdir),

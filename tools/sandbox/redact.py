@@ -10,10 +10,11 @@ files out of the child; this is the second wall, for whatever a degraded sandbox
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from kernelwright.tools.sandbox.environ import environ_snapshot
 
 REDACTED = "[REDACTED]"
 # Environment variable names whose values are secrets.
@@ -41,16 +42,20 @@ CREDENTIAL_SHAPES = re.compile(
 def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
     """Values of the secret-bearing variables of `environ` (default: this process's), longest first
     (so a secret that contains another is replaced whole)."""
-    env = os.environ if environ is None else environ
+    env = environ_snapshot() if environ is None else environ
     values = {v for k, v in env.items() if SECRET_NAME.search(k) and len(v) >= MIN_SECRET_CHARS}
     return sorted(values, key=len, reverse=True)
 
 
 def redact(text: str, environ: Mapping[str, str] | None = None) -> str:
     """`text` with secret values and credential-shaped strings replaced by [REDACTED]."""
+    return _redact_with(text, secret_values(environ)) if text else text
+
+
+def _redact_with(text: str, secrets: list[str]) -> str:
     if not text:
         return text
-    for value in secret_values(environ):
+    for value in secrets:
         if value in text:
             text = text.replace(value, REDACTED)
     return CREDENTIAL_SHAPES.sub(REDACTED, text)
@@ -58,10 +63,14 @@ def redact(text: str, environ: Mapping[str, str] | None = None) -> str:
 
 def redact_tree(obj: Any, environ: Mapping[str, str] | None = None) -> Any:
     """`redact` applied to every string in a JSON-like structure (dict keys too)."""
+    return _redact_tree_with(obj, secret_values(environ))  # the environment is read once, not per string
+
+
+def _redact_tree_with(obj: Any, secrets: list[str]) -> Any:
     if isinstance(obj, str):
-        return redact(obj, environ)
+        return _redact_with(obj, secrets)
     if isinstance(obj, dict):
-        return {redact_tree(k, environ): redact_tree(v, environ) for k, v in obj.items()}
+        return {_redact_tree_with(k, secrets): _redact_tree_with(v, secrets) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return type(obj)(redact_tree(v, environ) for v in obj)
+        return type(obj)(_redact_tree_with(v, secrets) for v in obj)
     return obj
