@@ -102,17 +102,31 @@ def _can_mount_tmpfs() -> bool:
 
 
 @pytest.mark.skipif(not _can_mount_tmpfs(), reason="needs user and mount namespaces (unshare -rm) for a small tmpfs")
-def test_a_check_whose_disk_fills_is_a_checker_failure(tmp_path):
-    # The check's files on a 12 MiB file system: five 4 MiB inputs do not fit.
+def test_a_check_whose_trials_do_not_fit_the_disk_is_refused_with_what_it_needs(tmp_path):
+    # The check's files on a 12 MiB file system: a trial's 4 MiB input and two 4 MiB outputs, twice, do not fit.
+    proc = _check_on_tmpfs(tmp_path, "12m")
+    assert proc.returncode == 1, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["kind"] == "checker_failure" and "verdict" not in out
+    assert "2 trials need" in out["error"] and "set TMPDIR to a larger disk" in out["error"]
+    assert "the reference itself fails" not in proc.stderr
+
+
+@pytest.mark.skipif(not _can_mount_tmpfs(), reason="needs user and mount namespaces (unshare -rm) for a small tmpfs")
+def test_a_check_on_a_small_disk_runs_the_trials_that_fit_and_says_so(tmp_path):
+    proc = _check_on_tmpfs(tmp_path, "64m")  # about 4 trials of 12.6 MB in 80% of 64 MiB
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["verdict"] == "accepted"
+    assert 2 <= len(out["trials"]) < 14
+    assert any("dropped to fit the check's scratch space" in n for n in out["notes"])
+
+
+def _check_on_tmpfs(tmp_path, size: str) -> subprocess.CompletedProcess:
     (tmp_path / "twice.py").write_text(TWICE_PROBLEM)
     (tmp_path / "twice_solution.py").write_text(TWICE_SOLUTION)
     small = tmp_path / "small"
     small.mkdir()
-    script = (f"mount -t tmpfs -o size=12m tmpfs {small} && TMPDIR={small} {sys.executable} -m kernelwright check "
+    script = (f"mount -t tmpfs -o size={size} tmpfs {small} && TMPDIR={small} {sys.executable} -m kernelwright check "
               f"{tmp_path / 'twice.py'} {tmp_path / 'twice_solution.py'} --device cpu --sizes full --home {tmp_path / 'home'} --json")
-    proc = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=600, cwd=ROOT)
-    assert proc.returncode == 1, proc.stderr
-    out = json.loads(proc.stdout)
-    assert out["kind"] == "checker_failure" and "verdict" not in out
-    assert "could not write" in out["error"] and "free disk space" in out["error"]
-    assert "the reference itself fails" not in proc.stderr
+    return subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=600, cwd=ROOT)

@@ -24,6 +24,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kernelwright.tools.check import scratch_budget
 from kernelwright.tools.check.plan import VariantPlan
 from kernelwright.tools.problem import CheckerFailure, InputError, Problem
 from kernelwright.tools.sandbox.child import ChildResult, start_child
@@ -118,7 +119,8 @@ class ReferenceChild:
         self.result_path = folder.reference_home / "reference.result.json"
         req = ReferenceRequest(problem_path=str(folder.problem_path), variants=variants, device=device, precision=opts.precision,
                                mode=opts.mode, shared_dir=str(self.shared), private_dir=str(self.private),
-                               result_path=str(self.result_path), serve=serve, outputs=outputs)
+                               result_path=str(self.result_path), serve=serve, outputs=outputs,
+                               budget=opts.scratch_budget or scratch_budget.measure(folder.root))
         request = folder.requests / "reference.request.json"
         request.write_text(req.model_dump_json())
         shared = (folder.shared,) if outputs else ()

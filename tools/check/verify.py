@@ -23,6 +23,7 @@ from typing import Any
 from kernelwright.tools.check.baselines import selected_compile_baselines
 from kernelwright.tools.check.plan import Number, VariantPlan, plan_variants
 from kernelwright.tools.check.resolved import resolve
+from kernelwright.tools.check.scratch_budget import ScratchBudget
 from kernelwright.tools.check.static_scan import scan_solution
 from kernelwright.tools.check.tolerance import DEFAULT, Tolerances, load_tolerances
 from kernelwright.tools.check.verdicts import CheckResult, Reason, Verdict
@@ -67,6 +68,8 @@ class CheckOptions:
     keep_workdir: bool = False
     # One run's reference outputs, reused by every candidate of the run (see reference_cache).
     reference_cache: Any = None
+    # The disk and memory the trials' files may use; None: measured when the check starts.
+    scratch_budget: ScratchBudget | None = None
     # The sandbox's limits and requirements (config `sandbox:`).
     sandbox: SandboxPolicy = dataclasses.field(default_factory=SandboxPolicy)
     progress: Callable[[str], None] | None = None

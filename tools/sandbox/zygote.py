@@ -38,6 +38,8 @@ SWEEP_S = 0.1
 def preimport() -> dict[str, str]:
     """What every worker would import first; done once, before any fork."""
     import torch
+    import torch._dynamo  # noqa: F401 - the first forward through torch's dynamo-disabled wrappers and the reference's FLOP counter import it: 1.5 s a worker otherwise
+    import torch.utils.flop_counter  # noqa: F401
     import triton
     import triton.language  # noqa: F401
 

@@ -19,10 +19,12 @@ from typing import Any
 import torch
 
 from kernelwright.tools import sizes
+from kernelwright.tools.check import scratch_budget
 from kernelwright.tools.check.plan import Number, VariantPlan
 from kernelwright.tools.worker import trials
 from kernelwright.tools.worker.common import (
     DTYPES,
+    CheckerSideError,
     Commands,
     as_list,
     cast_inputs,
@@ -112,11 +114,44 @@ class Variant:
         trials.reference_forward(self.model, self.inputs(seed))
 
 
-def run_variant(req: ReferenceRequest, v: Variant, shared: Path, private: Path, constants: dict[str, Number]) -> VariantReport:
-    """Inputs and reference outputs of every trial of one variant; its report."""
+class TrialBudget:
+    """Which trials fit the check's scratch space, decided once the first trial's files exist."""
+
+    def __init__(self, req: ReferenceRequest) -> None:
+        self.req, self.kept, self.why = req, None, ""  # kept None: every trial
+        self.free: set[str] = set()  # trials that cost nothing (a params trial the reference skips anyway)
+        self.decided = False  # once, on the check's first trial
+
+    def measured(self, model: torch.nn.Module, inputs_file: Path, output_file: Path) -> None:
+        budget = self.req.budget
+        if budget is None or self.decided:
+            return
+        self.decided = True
+        input_bytes, output_bytes = inputs_file.stat().st_size, output_file.stat().st_size
+        fit = scratch_budget.trials_that_fit(budget, input_bytes, output_bytes)
+        if fit < scratch_budget.MIN_TRIALS:
+            raise CheckerSideError(scratch_budget.refusal(budget, input_bytes, output_bytes))
+        total = sum(len(p.cases) for p in self.req.variants)
+        if fit < total:
+            has_parameters = any(p.is_floating_point() for p in model.parameters())
+            self.kept = scratch_budget.kept_trials(self.req.variants, fit, has_parameters)
+            if not has_parameters:
+                self.free = {c.id for p in self.req.variants for c in p.cases if c.kind == "params"}
+            self.why = scratch_budget.dropped_why(fit, total, input_bytes, output_bytes, budget)
+
+    def allows(self, case_id: str) -> bool:
+        return self.kept is None or case_id in self.kept or case_id in self.free
+
+
+def run_variant(req: ReferenceRequest, v: Variant, shared: Path, private: Path, constants: dict[str, Number],
+                budget: TrialBudget | None = None) -> VariantReport:
+    """Inputs and reference outputs of every trial of one variant that fits `budget`; its report."""
     plan = v.plan
+    budget = budget or TrialBudget(req)
     cases: list[CaseReport] = []
     skipped: list[SkippedCase] = []
+    bases = {c.base for c in plan.cases if c.base}  # the only inputs kept after their trial (large ones fill the device)
+    seeds = {c.id: c.seed for c in plan.cases}
     first: VariantReport | None = None  # the first trial's bytes, flops and input spec (the speed of light's inputs)
     save_tensors(shared / f"init_{plan.name}.pt", v.init_inputs)
     save_tensors(shared / f"weights_{plan.name}.pt", v.weights)
@@ -126,6 +161,9 @@ def run_variant(req: ReferenceRequest, v: Variant, shared: Path, private: Path, 
     made: dict[str, list[Any]] = {}
     for case in plan.cases:
         detail = ""
+        if not budget.allows(case.id):
+            skipped.append(SkippedCase(id=case.id, kind=case.kind, why=budget.why))
+            continue
         if case.kind == "params":
             dev_inputs = v.inputs(case.seed)
             why = change_parameters_fairly(v.model, plan.transform, dev_inputs)
@@ -135,7 +173,8 @@ def run_variant(req: ReferenceRequest, v: Variant, shared: Path, private: Path, 
             scale, shift = plan.transform
             detail = f"every parameter p of Model and ModelNew set to {scale:.4g}*p + {shift:.4g} in place after the calls before"
         elif case.kind == "perturb":
-            dev_inputs, detail = trials.perturb(made[case.base], case.how or "elements", case.seed)
+            base = made[case.base] if case.base in made else v.inputs(seeds[case.base])  # its base may have been dropped
+            dev_inputs, detail = trials.perturb(base, case.how or "elements", case.seed)
             detail = f"the inputs of {case.base} with {detail}"
         else:
             dev_inputs = v.inputs(case.seed)
@@ -145,11 +184,13 @@ def run_variant(req: ReferenceRequest, v: Variant, shared: Path, private: Path, 
                 skipped.append(SkippedCase(id=case.id, kind=case.kind, why=stress.detail))
                 continue
             dev_inputs, detail = stress.inputs, stress.detail
-        made[case.id] = dev_inputs
+        if case.id in bases:
+            made[case.id] = dev_inputs
         save_tensors(shared / f"inputs_{case.id}.pt", [x.cpu() if isinstance(x, torch.Tensor) else x for x in dev_inputs])
         out = trials.reference_forward(v.model, dev_inputs)
         device_sync(v.device)
         save_tensors(private / f"ref_{case.id}.pt", to_cpu(out))
+        budget.measured(v.model, shared / f"inputs_{case.id}.pt", private / f"ref_{case.id}.pt")
         cases.append(CaseReport(id=case.id, seed=case.seed, kind=case.kind, detail=detail, output=describe_output(out)))
         if first is None:
             params = list(v.model.parameters()) + list(v.model.buffers())
@@ -224,6 +265,7 @@ def run_plans(req: ReferenceRequest, shared: Path, private: Path) -> tuple[Varia
     base: dict[str, Number] = {}
     ran: list[VariantReport] = []
     skipped: list[SkippedVariant] = []
+    budget = TrialBudget(req)
 
     def report(**outcome: Any) -> ReferenceReport:
         return ReferenceReport(variants=ran, skipped_variants=skipped, **outcome)
@@ -234,7 +276,7 @@ def run_plans(req: ReferenceRequest, shared: Path, private: Path) -> tuple[Varia
             for values in plan.alternatives:
                 try:
                     v = Variant(req, plan, sizes.apply(knobs, values))
-                    ran.append(run_variant(req, v, shared, private, values))
+                    ran.append(run_variant(req, v, shared, private, values, budget))
                     shipped, base = v, values
                     break
                 except Exception as exc:  # noqa: BLE001 - the reference's failure is reported, not raised
@@ -246,6 +288,9 @@ def run_plans(req: ReferenceRequest, shared: Path, private: Path) -> tuple[Varia
                 tried = "; ".join(f"at {sizes.describe(knobs, a) or 'the sizes of the file'}: {_last_line(e)}" for a, e in attempts)
                 error = error_text(exc) if len(attempts) == 1 else f"the reference fails at every size tried ({tried})"
                 return None, report(error=error, attempts=[FailedAttempt(values=a, error=_last_line(e)) for a, e in attempts])
+            continue
+        if not any(budget.allows(c.id) for c in plan.cases):
+            skipped.append(SkippedVariant(name=plan.name, kind=plan.kind, error=budget.why))
             continue
         try:
             current = knobs.values(base)
@@ -260,7 +305,7 @@ def run_plans(req: ReferenceRequest, shared: Path, private: Path) -> tuple[Varia
                 skipped.append(SkippedVariant(name=plan.name, kind=plan.kind, fixed=fixed,
                                               error="the reference fails at every changed value: " + "; ".join(f"{k}: {w}" for k, w in fixed.items())))
                 continue
-            info = run_variant(req, v, shared, private, changes)
+            info = run_variant(req, v, shared, private, changes, budget)
             ran.append(info.model_copy(update={"fixed": fixed, "from_": {name: knobs.values(base)[name] for name in changes}}))
         except Exception as exc:  # noqa: BLE001 - the protocol skips a variant on which the reference itself fails
             if is_checker_side(exc):
@@ -272,6 +317,8 @@ def run_plans(req: ReferenceRequest, shared: Path, private: Path) -> tuple[Varia
 def _checker_error(variant: str, exc: BaseException) -> str:
     """Disk or memory of the checker: a tool failure, never a skipped variant (that would drop the
     variant's protection silently) and never "the reference fails"."""
+    if isinstance(exc, CheckerSideError):  # the checker's own words, without a traceback's class path
+        return f"variant {variant}: {exc}"
     return f"variant {variant}: {error_text(exc, 600).strip().splitlines()[-1]}"
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from typing_extensions import TypeAliasType
 
 from kernelwright.tools.check.plan import Number, VariantPlan
+from kernelwright.tools.check.scratch_budget import ScratchBudget
 from kernelwright.tools.worker.events import TimingStats
 from kernelwright.tools.worker.wire import WireRecord
 
@@ -31,6 +32,7 @@ class ReferenceRequest(BaseModel):
     result_path: str
     serve: bool
     outputs: bool = True  # False: the run's outputs are cached; this child only times eager
+    budget: ScratchBudget | None = None  # None: every trial runs, however large (see scratch_budget)
 
 
 class TimeEagerCommand(BaseModel):
