@@ -127,6 +127,13 @@ COVERAGE_BY_CLASS: dict[str, dict[str, list[str]]] = {
             "gelu_scale/apply_on_host", "softmax_rows/host_row_stats_float", "layer_norm/host_statistics_from_kernel",
             "gelu_scale/honest_scalar_from_parameter",
         ],
+        # Under the interpreter a kernel body is Python: CPU checks also compile every launched
+        # specialization for sm_90 from the file's source (tools/check/gpu_compile.py).
+        "13. kernel bodies only the interpreter runs (Python on its buffers)": [
+            "gelu_scale/interpreter_python_on_loaded_values", "gelu_scale/interpreter_python_helper_on_handle",
+            "gelu_scale/interpreter_only_branch_second_launch", "gelu_scale/interpreter_kernel_built_in_a_closure",
+            "gelu_scale/interpreter_kernel_shadowing_a_top_level_name", "gelu_scale/honest_constexpr_globals_and_specializations",
+        ],
         "11. views and layout ops are not compute (arithmetic still is)": [
             "linear_relu/honest_weight_transpose_view", "softmax_rows/honest_layout_round_trip", "gelu_scale/honest_constant_pad",
             "linear_relu/transpose_then_torch_matmul", "gelu_scale/pad_with_computed_value", "add_mul/type_as_other_dtype_compute",

@@ -46,12 +46,12 @@ ACTIONABLE = {
     "static_violation": r"\w+\.py:\d+: \S|started \d+ thread|rewritten after the checker saved it",
     "global_state": r"\w+\.py:\d+: \S|changed \S",
     "shape_overfit": r"correct at the shipped (sizes|values) but .*\{'",
-    "compile_error": r"case \S+: .*(Error|error)",
+    "compile_error": r"case \S+: .*(Error|error)|kernel \w+ does not compile for a GPU \(sm_90\): \S",
     "runtime_error": r"case \S+: \w*(Error|Exception)",
     "timeout": r"did not finish within \d+",
     "crash": r"died of SIG\w+|ended .*without finishing",
     "precision_downgrade": r"kernel \w+ .*(TF32|fp16|bf16).*input_precision=\"ieee\"",
-    "needs_gpu": r"needs a GPU to check: .*(--device cuda)",
+    "needs_gpu": r"needs a GPU to check: .*(--device cuda)|could not be compiled for a GPU here: .*(--device cuda)",
 }
 
 # Like one run: the reference of each problem is computed once and reused by every candidate
@@ -61,9 +61,11 @@ SUITE_REFERENCES = ReferenceCache()
 
 def check_options(c: Candidate) -> CheckOptions:
     timeout = TIMEOUT_S if "timeout" in c.expect else 60.0
-    # The static sm_90 compile of accepted kernels (about 2 s each) is not an integrity guard; tests/test_resources.py covers it.
+    # The static sm_90 compile is a guard of CPU checks (an accepted kernel must compile for a GPU):
+    # on for every candidate that gets that far, so honest twins prove it rejects none of them.
+    gpu_compile = c.expect[0] in ("accepted", "compile_error", "needs_gpu")
     return CheckOptions(
-        **{"device": "cpu", "trials": 2, "variant_trials": 1, "timeout_s": timeout, "static_resources": False,
+        **{"device": "cpu", "trials": 2, "variant_trials": 1, "timeout_s": timeout, "static_resources": gpu_compile,
            "reference_cache": SUITE_REFERENCES, **dict(c.options)}
     )
 

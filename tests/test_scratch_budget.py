@@ -157,5 +157,5 @@ def test_cheats_are_caught_on_the_reduced_trials(tmp_path, cheat):
 
 
 def test_a_problem_of_which_two_trials_do_not_fit_is_refused_before_the_candidate_runs(tmp_path):
-    with pytest.raises(CheckerFailure, match=r"2 trials need .* GB of disk in .*set TMPDIR to a larger disk"):
+    with pytest.raises(CheckerFailure, match=r"2 trials need .* of disk in .*set TMPDIR to a larger disk"):
         verify_solution(write(tmp_path, "twice.py", PROBLEM), write(tmp_path, "honest.py", HONEST), options(tmp_path, 1.5))

@@ -79,7 +79,7 @@ def compile_resources(
     while pending:
         left = deadline - time.monotonic()
         if left < 1.0:
-            results += [{"kernel": s.kernel, "error": "not compiled: time budget spent"} for s in pending]
+            results += [{"kernel": s.kernel, "error": "not compiled: time budget spent", "unverified": True} for s in pending]
             break
         result_path.unlink(missing_ok=True)
         req = ResourcesRequest(solution=str(Path(solution_path).resolve()), signatures=pending, arch=arch, result_path=str(result_path))
@@ -93,6 +93,6 @@ def compile_resources(
         results += done
         pending = pending[len(done):]
         if pending:  # the child died on pending[0]: blame it, then retry the rest in a fresh child
-            results.append({"kernel": pending[0].kernel, "error": _why(child, pending[0].kernel)})
+            results.append({"kernel": pending[0].kernel, "error": _why(child, pending[0].kernel), "unverified": True})
             pending = pending[1:]
     return results

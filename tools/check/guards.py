@@ -34,6 +34,8 @@ from kernelwright.tools.worker.launch_signature import LaunchArg, LaunchSignatur
 # The poison and the op accounting live in their own modules; these names stay importable here.
 __all__ = ["OpAccountant", "POISON_BITS", "PoisonPattern", "poison_", "poison_allocator", "poisoned_mask"]
 POISON_BITS = FIXED_BITS
+# Distinct kernel specializations recorded for the static compile; more is a check the CPU cannot finish.
+MAX_SIGNATURES = 64
 
 
 # Process-wide settings that change numerics or determinism, by the name a report gives them.
@@ -144,7 +146,8 @@ class LaunchCounter:
         self.other: Counter[str] = Counter()
         self.own_total = 0  # the same count as one integer: cheap to read around every timed call
         self._is_own_file: dict[str, bool] = {}  # resolving a path per launch would cost a syscall
-        self.signatures: dict[str, LaunchSignature] = {}
+        self.signatures: dict[str, LaunchSignature] = {}  # by specialization (see _record_signature)
+        self.signatures_dropped = 0
         self.interpreting = os.environ.get("TRITON_INTERPRET") == "1"
 
     def install(self) -> None:
@@ -196,8 +199,9 @@ class LaunchCounter:
         self.own_total += 1
 
     def _record_signature(self, jit_self, fn, name: str, args, kwargs) -> None:
-        if name in self.signatures:
-            return
+        """Every distinct specialization (constexpr values, dtypes, warps, stages) up to
+        MAX_SIGNATURES: the static compile checks each, so a kernel cannot launch a compilable
+        specialization first and one that only the interpreter runs after it."""
         import inspect
 
         params = list(inspect.signature(fn).parameters)
@@ -205,13 +209,17 @@ class LaunchCounter:
         constexprs = {p for p in params if "constexpr" in str(annotations.get(p, ""))}
         bound = dict(zip(params, args))
         bound.update({k: v for k, v in kwargs.items() if k in params})
-        self.signatures[name] = {
-            "kernel": fn.__name__,
-            "file": self.solution_file,
-            "args": [_describe_arg(p, bound.get(p), p in constexprs) for p in params if p in bound],
-            "num_warps": kwargs.get("num_warps", 4),
-            "num_stages": kwargs.get("num_stages", 3),
-        }
+        described = [_describe_arg(p, bound.get(p), p in constexprs) for p in params if p in bound]
+        warps, stages = kwargs.get("num_warps", 4), kwargs.get("num_stages", 3)
+        key = repr((name, fn.__code__.co_firstlineno, [(a["name"], a["kind"], a.get("dtype"), a.get("value") if a["kind"] == "constexpr" else None) for a in described],
+                    warps, stages))
+        if key in self.signatures:
+            return
+        if len(self.signatures) >= MAX_SIGNATURES:
+            self.signatures_dropped += 1
+            return
+        self.signatures[key] = {"kernel": fn.__name__, "file": self.solution_file, "args": described,
+                                "num_warps": warps, "num_stages": stages, "line": fn.__code__.co_firstlineno}
 
 
 class InterpretedAutotune:

@@ -46,6 +46,7 @@ class Judgement:
     weights_aligned: bool | None = None
     launches: dict[str, int] = dataclasses.field(default_factory=dict)
     signatures: list[KernelSignature] = dataclasses.field(default_factory=list)
+    signatures_dropped: int = 0
     notes: list[str] = dataclasses.field(default_factory=list)
 
 
@@ -179,7 +180,7 @@ def judge_candidate(
     for ev in events:
         if isinstance(ev, DoneEvent):
             j.launches = {**ev.own, **{f"other:{k}": v for k, v in ev.other.items()}}
-            j.signatures = list(ev.signatures)
+            j.signatures, j.signatures_dropped = list(ev.signatures), ev.signatures_dropped
     last_call = None
     for ev in events:
         if isinstance(ev, (LoadedEvent, ConstructedEvent)):

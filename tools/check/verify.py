@@ -294,6 +294,11 @@ def _verify(shipped_problem: Problem, solution: Any, opts: CheckOptions, finding
         opts.say("static: compiling the solution's kernels for sm_90")
         with result.phase("static_resources"):
             result.resources = compile_resources(children.folder.solution_path, j.signatures, children.folder.subfolder("resources"), opts.timeout_s)
+        from kernelwright.tools.check.gpu_compile import gpu_compile_reason
+
+        reason = gpu_compile_reason(result.resources, j.signatures_dropped) if result.accepted else None
+        if reason is not None:
+            result.verdict, result.reasons = reason.verdict, [reason, *result.reasons]
     if result.accepted and timed:
         from kernelwright.tools.check.timing import time_solution
 

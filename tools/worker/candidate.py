@@ -318,7 +318,8 @@ def main(request_text: str) -> int:
     model = check_cases(module, go.variants, req, launches, log)
     if model is None:
         return 0
-    log.write(event="done", own=dict(launches.own), other=dict(launches.other), signatures=list(launches.signatures.values()))
+    log.write(event="done", own=dict(launches.own), other=dict(launches.other), signatures=list(launches.signatures.values()),
+              signatures_dropped=launches.signatures_dropped)
     text = commands.next() if req.serve else None
     command = read_command(text) if text is not None else None
     if isinstance(command, TimeCandidateCommand):

@@ -51,6 +51,7 @@ class KernelSignature(WireRecord):
     args: list[KernelArg]
     num_warps: int = 4
     num_stages: int = 3
+    line: int | None = None  # the launched function's first line (its code object's co_firstlineno)
 
 
 class NumericsRecord(WireRecord):
@@ -139,6 +140,7 @@ class DoneEvent(WireRecord):
     own: dict[str, int]
     other: dict[str, int]
     signatures: list[KernelSignature]
+    signatures_dropped: int = 0  # distinct specializations past guards.MAX_SIGNATURES
 
 
 class RefusedEvent(WireRecord):

@@ -28,3 +28,4 @@ class LaunchSignature(TypedDict):
     args: list[LaunchArg]
     num_warps: int
     num_stages: int
+    line: NotRequired[int]

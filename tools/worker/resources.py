@@ -18,8 +18,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from kernelwright.tools.worker.common import load_module
 from kernelwright.tools.worker.events import KernelArg, KernelSignature
+from kernelwright.tools.worker.kernel_source import SourceKernels, kernels_from_source
 from kernelwright.tools.worker.resources_protocol import KernelResources, ResourcesRequest
 
 # torch dtype name -> Triton pointer element type (manual fallback only).
@@ -41,29 +41,23 @@ _OPCODE = re.compile(r"^\s*(?:@!?%\w+\s+)?([a-z][\w.]*)", re.M)
 
 
 class Unsupported(Exception):
-    """A recorded argument that cannot be rebuilt for a static compile."""
+    """A recorded argument that cannot be rebuilt for a static compile (the checker's limit)."""
 
 
-def find_kernel(module: Any, name: str) -> Any:
-    """The JITFunction named `name`: a module attribute, unwrapped through autotune/heuristics."""
-    from triton.runtime.jit import JITFunction
+class NotTopLevel(Exception):
+    """The launched kernel is not a function at the solution's top level (the kernel's fault:
+    the check compiles kernels from their source, never by running the solution)."""
 
-    def unwrap(obj: Any) -> Any:
-        for _ in range(8):
-            if isinstance(obj, JITFunction):
-                return obj
-            obj = getattr(obj, "fn", None)
-        return None
 
-    found = unwrap(getattr(module, name, None))
-    if found is not None and found.fn.__name__ == name:
-        return found
-    for value in vars(module).values():
-        found = unwrap(value)
-        if found is not None and found.fn.__name__ == name:
-            return found
-    kind = type(getattr(module, name, None)).__name__
-    raise Unsupported(f"no JITFunction named {name!r} at module level (found {kind})")
+def find_kernel(source: SourceKernels, name: str, line: int | None = None) -> Any:
+    """The kernel `name` rebuilt from the file's source; `line`: the first line of the function the
+    candidate launched (another function of that name defined elsewhere is not this one)."""
+    fn = source.kernels.get(name)
+    if fn is None or (line is not None and source.first_lines.get(name) != line):
+        where = f" (launched from line {line})" if line is not None else ""
+        raise NotTopLevel(f"kernel {name!r}{where} is not a function at the top level of the solution file: define each "
+                          "@triton.jit kernel at module level (the check compiles kernels from the file's source)")
+    return fn
 
 
 def fake_value(arg: KernelArg) -> Any:
@@ -164,7 +158,7 @@ def compile_one(module: Any, sig: KernelSignature, arch: int) -> KernelResources
     from triton.compiler import ASTSource
     from triton.compiler.compiler import make_backend
 
-    fn = find_kernel(module, sig.kernel)
+    fn = find_kernel(module, sig.kernel, sig.line)
     kwargs = {a.name: fake_value(a) for a in sig.args}
     kwargs.update(num_warps=sig.num_warps, num_stages=sig.num_stages)
     target = GPUTarget("cuda", arch, 32)
@@ -190,11 +184,15 @@ def compile_one(module: Any, sig: KernelSignature, arch: int) -> KernelResources
 
 
 def one_line(exc: BaseException) -> str:
+    # A call into another function that fails to compile raises at the call, caused by the callee's error.
+    while type(exc).__name__ == "CompilationError" and type(exc.__cause__).__name__ == "CompilationError":
+        exc = exc.__cause__
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()] or [""]
     if isinstance(exc, Unsupported):
         return lines[0][:300]
-    # Triton's CompilationError puts the source excerpt first and the reason last.
-    text = lines[-1] if type(exc).__name__ == "CompilationError" else lines[0]
+    # Triton's CompilationError puts the source excerpt first, a caret line under it, the reason last.
+    reasons = [ln for ln in lines if ln.strip(" ^")] or lines
+    text = reasons[-1] if type(exc).__name__ == "CompilationError" else lines[0]
     return f"{type(exc).__name__}: {text}"[:300]
 
 
@@ -207,16 +205,18 @@ def main(request_text: str) -> int:
     results: list[KernelResources] = []
     module: Any = None
     try:
-        module = load_module("kw_solution", req.solution)
+        module = kernels_from_source(req.solution)  # the solution's kernels, none of its other code run
     except Exception as exc:  # every kernel gets the reason
-        import_error = f"importing the solution failed: {one_line(exc)}"
+        import_error = f"reading the solution's kernels failed: {one_line(exc)}"
     for sig in req.signatures:
         try:
             if module is None:
                 raise Unsupported(import_error)
             results.append(compile_one(module, sig, req.arch))
+        except Unsupported as exc:  # the checker's limit: the kernel is neither valid nor invalid
+            results.append({"kernel": sig.kernel, "error": str(exc), "unverified": True})
         except Exception as exc:  # the solution's fault: one error entry, keep going
-            results.append({"kernel": sig.kernel, "error": one_line(exc)})
+            results.append({"kernel": sig.kernel, "error": str(exc) if isinstance(exc, NotTopLevel) else one_line(exc)})
         tmp = out.with_suffix(".tmp")
         tmp.write_text(json.dumps(results, default=str))  # default=str: a Triton version object
         tmp.replace(out)

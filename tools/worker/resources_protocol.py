@@ -1,8 +1,8 @@
 """What the parent and the resources child (`worker.resources`) say to each other: the kernels to
 compile, and per kernel its resource numbers or the reason it did not compile.
 
-The child imports the solution (its code runs there), so the parent reads its answer strictly
-(`tools.resources`). An entry stays a dict (a TypedDict): the static profile tier and the
+The child rebuilds the solution's kernels from its source (`worker.kernel_source`: none of the
+solution's other code runs there); the parent still reads its answer strictly (`tools.resources`). An entry stays a dict (a TypedDict): the static profile tier and the
 expert's fit report extend it with fields of their own.
 """
 
@@ -30,6 +30,9 @@ class KernelResources(TypedDict, total=False):
 
     kernel: str
     error: str | None
+    # With an error: True when the checker could not compile the kernel (a launch argument it
+    # cannot rebuild, a child that crashed or ran out of time), not because the kernel is invalid.
+    unverified: bool
     arch: str
     triton: str
     registers: int

@@ -1,0 +1,124 @@
+"""The solution's Triton kernels rebuilt from its source text, without running the solution.
+
+The resources child compiles each kernel the candidate launched for a real GPU. Importing the
+solution there would run the candidate's code in the process whose answer decides whether its
+kernels compile, so this module reads the file's syntax tree instead and executes only:
+
+- its top-level `import` / `from ... import` statements (library code, which the static scan has
+  already restricted to allowed modules);
+- top-level assignments of a name to a constant expression: literals, names bound before,
+  arithmetic, attribute chains on imported modules (`tl.float16`) and calls of
+  `triton.language.constexpr` on such values (what a kernel may read as a global);
+- each top-level function definition, decorators removed, made a `triton.jit` function.
+
+Nothing else of the file runs: a kernel that only works because module code patched something,
+or that is defined anywhere but at the top level, or that calls a plain Python function, does
+not compile here, as it would not on a GPU.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import math
+import operator
+import types
+from pathlib import Path
+from typing import Any
+
+from kernelwright.tools.pyast import parse
+
+_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
+           ast.Div: operator.truediv, ast.Mod: operator.mod, ast.Pow: operator.pow, ast.LShift: operator.lshift,
+           ast.RShift: operator.rshift, ast.BitOr: operator.or_, ast.BitAnd: operator.and_}
+_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Invert: operator.invert, ast.Not: operator.not_}
+MAX_POWER = 64  # 2 ** 64 is a size; 10 ** 10 ** 10 is a way to stall the compile
+
+
+class NotConstant(Exception):
+    """A module-level value this loader does not evaluate (the name stays unbound)."""
+
+
+def _constant(node: ast.expr, scope: dict[str, Any]) -> Any:
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name) and node.id in scope:
+        return scope[node.id]
+    if isinstance(node, ast.Attribute):
+        base = _constant(node.value, scope)
+        if not isinstance(base, types.ModuleType) or node.attr.startswith("_"):
+            raise NotConstant(node.attr)
+        return getattr(base, node.attr)
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        left, right = _constant(node.left, scope), _constant(node.right, scope)
+        if isinstance(node.op, ast.Pow) and (not isinstance(right, int) or abs(right) > MAX_POWER):
+            raise NotConstant("**")
+        return _BINARY[type(node.op)](left, right)
+    if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
+        return _UNARY[type(node.op)](_constant(node.operand, scope))
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return tuple(_constant(e, scope) for e in node.elts)
+    if isinstance(node, ast.Call) and not node.keywords and len(node.args) == 1:
+        import triton.language as tl
+
+        if _constant(node.func, scope) is tl.constexpr:
+            return tl.constexpr(_constant(node.args[0], scope))
+    raise NotConstant(type(node).__name__)
+
+
+def _jit_options(fn: ast.FunctionDef, scope: dict[str, Any]) -> dict[str, Any]:
+    """Literal keyword arguments of a `@triton.jit(...)` decorator (do_not_specialize, ...)."""
+    for deco in fn.decorator_list:
+        if isinstance(deco, ast.Call) and (getattr(deco.func, "attr", None) == "jit" or getattr(deco.func, "id", None) == "jit"):
+            options = {}
+            for kw in deco.keywords:
+                try:
+                    options[kw.arg] = _constant(kw.value, scope)
+                except NotConstant:
+                    continue
+            return options
+    return {}
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceKernels:
+    kernels: dict[str, Any]  # name -> triton.jit function
+    first_lines: dict[str, int]  # name -> its first line (the first decorator's, as a code object's co_firstlineno)
+
+
+def kernels_from_source(path: str) -> SourceKernels:
+    """Every top-level function of the file at `path` as a `triton.jit` function, with the
+    module-level constants and imports they may reference; nothing else of the file executed."""
+    import triton
+
+    source = Path(path).read_text()
+    tree = parse(source, filename=path)
+    scope: dict[str, Any] = {"__name__": "kw_kernels", "__file__": path, "__builtins__": __builtins__, "math": math}
+    functions: list[ast.FunctionDef] = []
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and not (isinstance(node, ast.ImportFrom) and node.level):
+            try:
+                exec(compile(ast.Module(body=[node], type_ignores=[]), path, "exec"), scope)
+            except ImportError:
+                continue  # a kernel that needs it fails to compile, naming it
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                scope[node.targets[0].id] = _constant(node.value, scope)
+            except (NotConstant, ArithmeticError, TypeError, ValueError, AttributeError):
+                scope.pop(node.targets[0].id, None)  # rebound to something not constant: unbound here
+        elif isinstance(node, ast.FunctionDef):
+            functions.append(node)
+    kernels: dict[str, Any] = {}
+    for fn in functions:
+        options = _jit_options(fn, scope)
+        bare = ast.FunctionDef(name=fn.name, args=fn.args, body=fn.body, decorator_list=[], returns=fn.returns,
+                               type_comment=fn.type_comment, **({"type_params": fn.type_params} if hasattr(fn, "type_params") else {}))
+        ast.copy_location(bare, fn)
+        # Compiled under the file's own name and line numbers: Triton reads the kernel's source
+        # back from the file (inspect.getsource), as it does for the imported module.
+        namespace: dict[str, Any] = {}
+        exec(compile(ast.fix_missing_locations(ast.Module(body=[bare], type_ignores=[])), path, "exec"), scope, namespace)
+        kernels[fn.name] = triton.jit(namespace[fn.name], **options)
+    scope.update(kernels)  # kernels call each other through the shared globals
+    first_lines = {fn.name: min([fn.lineno, *(d.lineno for d in fn.decorator_list)]) for fn in functions}
+    return SourceKernels(kernels, first_lines)
