@@ -34,6 +34,11 @@ ACCESSES: dict[str, tuple[int, int | None]] = {
 }
 
 
+# Tensor-descriptor accesses -> position of their indices: the interpreter computes their addresses
+# itself (`materialize_pointers`); checked here whether or not it then goes through a masked load.
+DESCRIPTOR_ACCESSES: dict[str, int] = {"create_descriptor_load": 1, "create_descriptor_store": 2}
+
+
 class OutOfBoundsAccess(RuntimeError):
     pass
 
@@ -101,8 +106,23 @@ def _guarded(name: str, original: Callable, kernel_name: Callable[[], str]) -> C
     return access
 
 
+def _guarded_descriptor(name: str, original: Callable, kernel_name: Callable[[], str]) -> Callable:
+    indices_at = DESCRIPTOR_ACCESSES[name]
+
+    def access(self, desc, *args, **kwargs):
+        indices = args[indices_at - 1] if len(args) >= indices_at else kwargs.get("indices")
+        ptrs, mask = desc.materialize_pointers(indices)
+        _check(kernel_name(), name.removeprefix("create_"), ptrs, mask)
+        return original(self, desc, *args, **kwargs)
+
+    return access
+
+
 def install(builder_cls: Any, kernel_name: Callable[[], str]) -> None:
     """Wrap the builder's memory accesses (those this Triton version has)."""
     for name in ACCESSES:
         if hasattr(builder_cls, name):
             setattr(builder_cls, name, _guarded(name, getattr(builder_cls, name), kernel_name))
+    for name in DESCRIPTOR_ACCESSES:
+        if hasattr(builder_cls, name):
+            setattr(builder_cls, name, _guarded_descriptor(name, getattr(builder_cls, name), kernel_name))

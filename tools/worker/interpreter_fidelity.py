@@ -16,6 +16,8 @@ stock interpreter differs from a GPU where a check must not:
   given the interpreter's semantic and their symbols (`__nv_erff`, ...) computed with torch's CPU
   kernels. What has no CPU equivalent (a libdevice symbol not in the table, inline assembly)
   raises `NeedsGpu`, which the candidate worker reports as `needs_gpu`, never as a compile error.
+- **constexpr globals.** `HALF * x` with a module-level `tl.constexpr` wrapped the tensor in a
+  constexpr (`interpreter_constexpr`).
 - **Programs in order.** It runs a grid's programs one after another, each seeing what the ones
   before it stored. On a GPU they run at once, so a program that reads another's plain stores
   (a split-K sum without atomics, a carry between blocks) races. Here each program sees memory as
@@ -35,7 +37,7 @@ from typing import Any
 import numpy as np
 from typing_extensions import TypedDict
 
-from kernelwright.tools.worker import interpreter_bounds
+from kernelwright.tools.worker import interpreter_bounds, interpreter_constexpr
 
 TF32_DROPPED_BITS = 13  # fp32 keeps 23 mantissa bits, TF32 10
 FP16_ACC_STEP = 16  # K of one tensor-core MMA step that accumulates in fp16
@@ -409,6 +411,7 @@ def install() -> None:
     builder.create_inline_asm = _inline_asm
     _wire_libdevice()
     _concurrent_programs()
+    interpreter_constexpr.install()
     # Last, so the bounds check runs before the held-back stores read their old values.
     interpreter_bounds.install(builder, lambda: _kernel[-1] if _kernel else "kernel")
     _installed = True

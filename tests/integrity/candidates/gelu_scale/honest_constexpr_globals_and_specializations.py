@@ -12,7 +12,7 @@ HALF = tl.constexpr(1.0 / 2)
 
 @triton.jit
 def _gelu(x):
-    return x * HALF * (1.0 + tl.erf(x * INV_SQRT2))
+    return HALF * x * (1.0 + tl.erf(INV_SQRT2 * x))  # constexpr on the left: the stock interpreter failed here
 
 
 @triton.jit(do_not_specialize=["n"])
