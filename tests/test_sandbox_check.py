@@ -175,6 +175,8 @@ def test_full_isolation_can_be_required_and_is_reported(tmp_path):
     isolation = json.loads(out)["isolation"]
     assert isolation["full"] is support.probe().usable
     assert set(isolation["limits"]) >= {"address_space", "cpu_s", "processes", "open_files", "file_size"}
+    # The candidate's own limits, as its job set them (a warm worker's zygote itself runs without any).
+    assert isolation["limits"]["cpu_s"] and isolation["limits"]["open_files"] and isolation["limits"]["core"] == 0
 
 
 def test_a_bad_sandbox_config_is_refused_before_anything_runs(tmp_path):

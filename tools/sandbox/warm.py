@@ -201,7 +201,8 @@ class WarmChild:
         self.started = time.monotonic()
         self.timed_out = False
         self.sandboxed = True
-        self.isolation = dataclasses.replace(isolation, layers=(*isolation.layers, "job_confinement"),
+        # The job's own limits (the zygote runs without any, so that each job can set its own).
+        self.isolation = dataclasses.replace(isolation, layers=(*isolation.layers, "job_confinement"), limits=limits.describe(),
                                              notes=(*isolation.notes, "warm worker: forked from a zygote, confined by Landlock"))
         fifo = workdir / f"{log_name}.stdin"
         fifo.unlink(missing_ok=True)
