@@ -7,9 +7,13 @@ kernels compile, so this module reads the file's syntax tree instead and execute
 - its top-level `import` / `from ... import` statements (library code, which the static scan has
   already restricted to allowed modules);
 - top-level assignments of a name to a constant expression: literals, names bound before,
-  arithmetic, attribute chains on imported modules (`tl.float16`) and calls of
-  `triton.language.constexpr` on such values (what a kernel may read as a global);
-- each top-level function definition, decorators removed, made a `triton.jit` function.
+  arithmetic, comparisons, attribute chains on imported modules (`tl.float16`) and calls of pure
+  functions on such values (`tl.constexpr`, `math.*`, `triton.next_power_of_2`, `int`, `min`, ...,
+  and `os.getenv`/`os.environ.get`, which read this sandbox's environment: a GPU process's, without
+  `TRITON_INTERPRET`), which is what a kernel may read as a global;
+- each top-level function definition, decorators removed, made a `triton.jit` function (a
+  host-side helper that Triton cannot take, one with `**kwargs` say, is left out: a kernel that
+  calls it fails to compile, as it would on a GPU).
 
 Nothing else of the file runs: a kernel that only works because module code patched something,
 or that is defined anywhere but at the top level, or that calls a plain Python function, does
@@ -22,6 +26,7 @@ import ast
 import dataclasses
 import math
 import operator
+import os
 import types
 from pathlib import Path
 from typing import Any
@@ -44,6 +49,8 @@ def _constant(node: ast.expr, scope: dict[str, Any]) -> Any:
         return node.value
     if isinstance(node, ast.Name) and node.id in scope:
         return scope[node.id]
+    if isinstance(node, ast.Name) and node.id in _BUILTINS:
+        return _BUILTINS[node.id]
     if isinstance(node, ast.Attribute):
         base = _constant(node.value, scope)
         if not isinstance(base, types.ModuleType) or node.attr.startswith("_"):
@@ -58,12 +65,46 @@ def _constant(node: ast.expr, scope: dict[str, Any]) -> Any:
         return _UNARY[type(node.op)](_constant(node.operand, scope))
     if isinstance(node, (ast.Tuple, ast.List)):
         return tuple(_constant(e, scope) for e in node.elts)
-    if isinstance(node, ast.Call) and not node.keywords and len(node.args) == 1:
-        import triton.language as tl
-
-        if _constant(node.func, scope) is tl.constexpr:
-            return tl.constexpr(_constant(node.args[0], scope))
+    if isinstance(node, ast.Compare):
+        left, ok = _constant(node.left, scope), True
+        for op, right_node in zip(node.ops, node.comparators):
+            right = _constant(right_node, scope)
+            ok, left = ok and _COMPARE[type(op)](left, right), right
+        return ok
+    if isinstance(node, ast.BoolOp):
+        values = [_constant(v, scope) for v in node.values]
+        return all(values) if isinstance(node.op, ast.And) else any(values)
+    if isinstance(node, ast.IfExp):
+        return _constant(node.body if _constant(node.test, scope) else node.orelse, scope)
+    if isinstance(node, ast.Call):
+        fn = os.environ.get if _is_environ_get(node.func, scope) else _constant(node.func, scope)
+        if not _pure(fn):
+            raise NotConstant("call")
+        return fn(*(_constant(a, scope) for a in node.args), **{k.arg: _constant(k.value, scope) for k in node.keywords if k.arg})
     raise NotConstant(type(node).__name__)
+
+
+_COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt,
+            ast.GtE: operator.ge, ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b, ast.Is: operator.is_,
+            ast.IsNot: operator.is_not}
+# Builtins a constant expression may call (by name); module functions are checked in `_pure`.
+_BUILTINS = {"int": int, "float": float, "bool": bool, "min": min, "max": max, "abs": abs, "round": round, "len": len}
+
+
+def _is_environ_get(func: ast.expr, scope: dict[str, Any]) -> bool:
+    """`os.environ.get`: a read of the environment, which here is the sandbox's (no TRITON_INTERPRET):
+    what a GPU process would read."""
+    return (isinstance(func, ast.Attribute) and func.attr == "get" and isinstance(func.value, ast.Attribute)
+            and func.value.attr == "environ" and isinstance(func.value.value, ast.Name) and scope.get(func.value.value.id) is os)
+
+
+def _pure(fn: Any) -> bool:
+    """Functions without side effects that module-level kernel constants are computed with."""
+    import triton
+    import triton.language as tl
+
+    return (fn in (os.getenv, os.environ.get, tl.constexpr, triton.next_power_of_2, triton.cdiv) or fn in _BUILTINS.values()
+            or getattr(fn, "__module__", None) == "math" or (callable(fn) and getattr(math, getattr(fn, "__name__", ""), None) is fn))
 
 
 def _jit_options(fn: ast.FunctionDef, scope: dict[str, Any]) -> dict[str, Any]:
@@ -117,8 +158,11 @@ def kernels_from_source(path: str) -> SourceKernels:
         # Compiled under the file's own name and line numbers: Triton reads the kernel's source
         # back from the file (inspect.getsource), as it does for the imported module.
         namespace: dict[str, Any] = {}
-        exec(compile(ast.fix_missing_locations(ast.Module(body=[bare], type_ignores=[])), path, "exec"), scope, namespace)
-        kernels[fn.name] = triton.jit(namespace[fn.name], **options)
+        try:
+            exec(compile(ast.fix_missing_locations(ast.Module(body=[bare], type_ignores=[])), path, "exec"), scope, namespace)
+            kernels[fn.name] = triton.jit(namespace[fn.name], **options)
+        except Exception:  # noqa: BLE001 - a host-side helper Triton cannot take (**kwargs, a default it cannot evaluate): no kernel
+            continue
     scope.update(kernels)  # kernels call each other through the shared globals
     first_lines = {fn.name: min([fn.lineno, *(d.lineno for d in fn.decorator_list)]) for fn in functions}
     return SourceKernels(kernels, first_lines)
