@@ -142,12 +142,15 @@ def test_the_candidate_sees_only_allow_listed_environment_variables(tmp_path):
         import os
         import triton
         print("interpret", os.getenv("TRITON_INTERPRET"), "TRITON_INTERPRET" in os.environ)
-        print("names", sorted(k for k in os.environ if not k.startswith(("PATH", "LANG", "LC_", "TZ"))))
+        print("names", sorted(k for k in os.environ if not k.startswith(("PATH", "LANG", "LC_", "TZ", "HOME", "USER", "LOGNAME", "SHELL", "TERM"))))
         print("path", os.getenv("PATH") is not None)
+        print("home", os.getenv("HOME"), os.environ["USER"], "SHELL" in os.environ)
         print("triton sees it", triton.knobs.runtime.interpret)
     """)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "interpret None False" in done.stdout
     assert "names []" in done.stdout or "names ['CUDA_VISIBLE_DEVICES']" in done.stdout or "OMP_NUM_THREADS" in done.stdout
     assert "path True" in done.stdout
+    # A user's session has these; their absence (or the sandbox's own folders) would tell a check apart.
+    assert "home /home/user user True" in done.stdout
     assert "triton sees it True" in done.stdout

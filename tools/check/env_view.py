@@ -16,6 +16,10 @@ from kernelwright.tools.check.code_origin import CodeOrigins, Origin
 
 # Names an honest kernel might read; none of them tells a check from a user's run.
 VISIBLE = frozenset({"PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS"})
+# Names every user's session has: their absence would tell a check from a run (a red-team candidate
+# was honest only while HOME was unset), their real values (the sandbox's folders) too, so the
+# candidate sees ordinary ones.
+PLACEHOLDERS = {"HOME": "/home/user", "USER": "user", "LOGNAME": "user", "SHELL": "/bin/bash", "TERM": "xterm-256color"}
 
 
 def restrict_environment(origins: CodeOrigins) -> None:
@@ -27,28 +31,36 @@ def restrict_environment(origins: CodeOrigins) -> None:
     def candidate_asks() -> bool:
         return origins.requester(getframe(2))[0] is Origin.CANDIDATE
 
+    def seen() -> dict[str, str]:
+        """The environment as the candidate sees it."""
+        real = {k: base.__getitem__(environ, k) for k in base.__iter__(environ) if k in VISIBLE}
+        return {**real, **PLACEHOLDERS}
+
     class CandidateEnvironView(base):  # type: ignore[misc, valid-type]
         def __getitem__(self, key):
-            if key not in VISIBLE and candidate_asks():
-                raise KeyError(key)
+            if candidate_asks():
+                return seen()[key]
             return base.__getitem__(self, key)
 
-        def __iter__(self):
-            keys = list(base.__iter__(self))
+        def __contains__(self, key):
             if candidate_asks():
-                keys = [k for k in keys if k in VISIBLE]
-            return iter(keys)
+                return key in seen()
+            return base.__contains__(self, key)
+
+        def __iter__(self):
+            if candidate_asks():
+                return iter(list(seen()))
+            return iter(list(base.__iter__(self)))
 
         def __len__(self):
             if candidate_asks():
-                return sum(1 for k in base.__iter__(self) if k in VISIBLE)
+                return len(seen())
             return base.__len__(self)
 
         def copy(self):
-            keys = list(base.__iter__(self))
             if candidate_asks():
-                keys = [k for k in keys if k in VISIBLE]
-            return {k: base.__getitem__(self, k) for k in keys}
+                return seen()
+            return {k: base.__getitem__(self, k) for k in base.__iter__(self)}
 
     # Looks like os._Environ to a candidate that inspects it.
     CandidateEnvironView.__name__ = CandidateEnvironView.__qualname__ = base.__name__

@@ -164,9 +164,10 @@ class OpAccountant(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if types:
+        subclasses = [t for t in types if t is not torch.Tensor]  # `.view(dtype)`'s internal detach names plain Tensor
+        if subclasses:
             # A wrapper subclass's own __torch_dispatch__ runs with this mode off: count the op.
-            owners = ", ".join(sorted(t.__name__ for t in types))
+            owners = ", ".join(sorted(t.__name__ for t in subclasses))
             self.compute_ops[f"{_op_name(func)} (handled by {owners}.__torch_dispatch__)"] += 1
         if func in _SCALAR_READ and args and isinstance(args[0], torch.Tensor) and self.is_forward_data(args[0]):
             self.host_ops[".item() / float() / tolist() of the forward's data"] += 1
@@ -199,7 +200,9 @@ class OpAccountant(TorchDispatchMode):
 _ACTIVE: list[OpAccountant] = []  # the accountant of the call now running, if any
 
 HOST_COMPUTE_METHODS = ("apply_", "map_", "map2_")  # run a Python callable per element
-HOST_EXPORT_METHODS = ("numpy", "__array__", "__dlpack__", "tolist")  # hand the data to Python or host libraries
+# Hand the data to Python or host libraries. The printers too: torch's tensor printer reads the
+# values with dispatch modes switched off, so the op accountant never sees its `.item()` calls.
+HOST_EXPORT_METHODS = ("numpy", "__array__", "__dlpack__", "tolist", "__repr__", "__str__", "__format__")
 
 
 def _record_host(name: str, tensor: Any, always: bool) -> None:
@@ -207,7 +210,7 @@ def _record_host(name: str, tensor: Any, always: bool) -> None:
         return
     accountant = _ACTIVE[-1]
     if always or (isinstance(tensor, torch.Tensor) and accountant.is_forward_data(tensor)):
-        accountant.host_ops[f"Tensor.{name}"] += 1
+        accountant.host_ops[name if "." in name else f"Tensor.{name}"] += 1
 
 
 def _watched(original: Any, name: str, always: bool) -> Any:
@@ -239,3 +242,10 @@ def install_host_watch() -> None:
     exported = _watched(dlpack.to_dlpack, "to_dlpack", always=False)
     dlpack.to_dlpack = exported
     torch.to_dlpack = exported
+    import torch.serialization as serialization
+
+    # torch.save reads a storage's bytes without an aten op; during the forward it hands them to
+    # whatever file-like object the solution passed (the static scan refuses it by name).
+    saved = _watched(serialization.save, "torch.save", always=True)
+    serialization.save = saved
+    torch.save = saved

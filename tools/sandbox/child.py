@@ -29,7 +29,7 @@ from pathlib import Path
 from kernelwright.tools.sandbox.environ import environ_snapshot
 from kernelwright.tools.sandbox.isolation import Isolation, IsolationRequired, isolation_of
 from kernelwright.tools.sandbox.limits import Limits
-from kernelwright.tools.sandbox.mounts import Mounts, bwrap_mount_args
+from kernelwright.tools.sandbox.mounts import SANDBOX_HOSTNAME, Mounts, bwrap_mount_args
 from kernelwright.tools.sandbox.policy import SandboxPolicy
 from kernelwright.tools.sandbox.redact import redact
 from kernelwright.tools.sandbox.support import namespace_flags, probe
@@ -149,7 +149,7 @@ class ChildSession:
         entry = [sys.executable, "-m", LIMITS_ENTRY, _limits_spec(limits, die_with_parent=not self.sandboxed), *args]
         if self.sandboxed:
             command = [support.bwrap, *namespace_flags(support.namespaces), "--die-with-parent", "--new-session",
-                       "--hostname", "sandbox", *bwrap_mount_args(workdir, mounts or Mounts(), device),
+                       "--hostname", SANDBOX_HOSTNAME, *bwrap_mount_args(workdir, mounts or Mounts(), device),
                        "--chdir", str(workdir), "--", *entry]
         else:
             command = entry

@@ -19,6 +19,9 @@ import sys
 import sysconfig
 from pathlib import Path
 
+# The sandbox's host name (its own UTS namespace): an ordinary one, so a candidate that reads it
+# cannot tell a check from a user's run by it.
+SANDBOX_HOSTNAME = "localhost"
 SYSTEM_DIRS = ("/usr", "/opt")
 MERGED_USR_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 ETC_FILES = (

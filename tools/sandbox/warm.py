@@ -32,7 +32,13 @@ from kernelwright.tools.sandbox.child import POLL_S, ChildResult, _read_capped, 
 from kernelwright.tools.sandbox.confine import abi as landlock_abi
 from kernelwright.tools.sandbox.isolation import Isolation, isolation_of
 from kernelwright.tools.sandbox.limits import Limits
-from kernelwright.tools.sandbox.mounts import Mounts, bwrap_mount_args, gpu_nodes, readable_base
+from kernelwright.tools.sandbox.mounts import (
+    SANDBOX_HOSTNAME,
+    Mounts,
+    bwrap_mount_args,
+    gpu_nodes,
+    readable_base,
+)
 from kernelwright.tools.sandbox.policy import SandboxPolicy
 from kernelwright.tools.sandbox.support import namespace_flags, probe
 from kernelwright.tools.sandbox.zygote_protocol import Ready, ZygoteCommand, ZygoteMessage
@@ -84,7 +90,7 @@ class Zygote:
         entry = [sys.executable, "-m", "kernelwright.tools.sandbox.limits",
                  json.dumps({"limits": dataclasses.asdict(limits), "die_with_parent": False}), ZYGOTE]
         command = [support.bwrap, *namespace_flags(support.namespaces), "--as-pid-1", "--die-with-parent", "--new-session",
-                   "--hostname", "sandbox", *bwrap_mount_args(home, Mounts(writable=(self.root,)), "cuda" if gpu else None),
+                   "--hostname", SANDBOX_HOSTNAME, *bwrap_mount_args(home, Mounts(writable=(self.root,)), "cuda" if gpu else None),
                    "--chdir", str(home), "--", *entry]
         self.isolation = isolation_of(support, limits)
         self._err = (home / "zygote.stderr").open("wb")

@@ -28,6 +28,7 @@ import math
 import operator
 import os
 import types
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,7 @@ def _jit_options(fn: ast.FunctionDef, scope: dict[str, Any]) -> dict[str, Any]:
 class SourceKernels:
     kernels: dict[str, Any]  # name -> triton.jit function
     first_lines: dict[str, int]  # name -> its first line (the first decorator's, as a code object's co_firstlineno)
+    unsound: dict[str, str]  # name -> why its compile from source may not be what the interpreter ran
 
 
 def kernels_from_source(path: str) -> SourceKernels:
@@ -137,18 +139,17 @@ def kernels_from_source(path: str) -> SourceKernels:
     scope: dict[str, Any] = {"__name__": "kw_kernels", "__file__": path, "__builtins__": __builtins__, "math": math}
     functions: list[ast.FunctionDef] = []
     for node in tree.body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)) and not (isinstance(node, ast.ImportFrom) and node.level):
+        if (isinstance(node, (ast.Import, ast.ImportFrom)) and not (isinstance(node, ast.ImportFrom) and node.level)) or _import_fallback(node):
             try:
                 exec(compile(ast.Module(body=[node], type_ignores=[]), path, "exec"), scope)
             except ImportError:
                 continue  # a kernel that needs it fails to compile, naming it
-        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            try:
-                scope[node.targets[0].id] = _constant(node.value, scope)
-            except (NotConstant, ArithmeticError, TypeError, ValueError, AttributeError):
-                scope.pop(node.targets[0].id, None)  # rebound to something not constant: unbound here
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:  # `a = b = 1`, `A, B = tl.constexpr(16), tl.constexpr(64)`
+                _bind(target, node.value, scope)
         elif isinstance(node, ast.FunctionDef):
             functions.append(node)
+    unsound = _unsound_kernels(tree, functions)
     kernels: dict[str, Any] = {}
     for fn in functions:
         options = _jit_options(fn, scope)
@@ -165,4 +166,111 @@ def kernels_from_source(path: str) -> SourceKernels:
             continue
     scope.update(kernels)  # kernels call each other through the shared globals
     first_lines = {fn.name: min([fn.lineno, *(d.lineno for d in fn.decorator_list)]) for fn in functions}
-    return SourceKernels(kernels, first_lines)
+    return SourceKernels(kernels, first_lines, unsound)
+
+
+def _import_fallback(node: ast.stmt) -> bool:
+    """`try: from A import x` / `except ImportError: from B import x`: imports only (a libdevice
+    location that moved between Triton releases)."""
+    if not isinstance(node, ast.Try) or node.orelse or node.finalbody:
+        return False
+    stmts = node.body + [b for h in node.handlers for b in h.body]
+    return all(isinstance(st, (ast.Import, ast.ImportFrom, ast.Pass)) and not getattr(st, "level", 0) for st in stmts)
+
+
+def _bind(target: ast.expr, value: ast.expr, scope: dict[str, Any]) -> None:
+    names = [target] if isinstance(target, ast.Name) else list(getattr(target, "elts", []))
+    values = [value] if isinstance(target, ast.Name) else list(getattr(value, "elts", []))
+    if len(names) != len(values) or not all(isinstance(n, ast.Name) for n in names):
+        for n in ast.walk(target):
+            if isinstance(n, ast.Name):
+                scope.pop(n.id, None)
+        return
+    for name, expr in zip(names, values):
+        try:
+            scope[name.id] = _constant(expr, scope)
+        except (NotConstant, ArithmeticError, TypeError, ValueError, AttributeError):
+            scope.pop(name.id, None)  # bound to something not constant: unbound here
+
+
+def _module_bindings(tree: ast.Module) -> tuple[Counter[str], set[str]]:
+    """How many times each module-level name is bound, and the names bound by statements this
+    loader does not evaluate (an annotated or augmented assignment, a loop or `with` target, a
+    class, a name bound inside an `if` or `try` at module level, `global` in a function)."""
+    counts: Counter[str] = Counter()
+    unevaluated: set[str] = set()
+
+    def targets(node: ast.AST) -> list[str]:
+        return [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
+
+    def visit(stmts: list[ast.stmt], top: bool) -> None:
+        for st in stmts:
+            bound: list[str] = []
+            evaluated = top
+            if isinstance(st, (ast.Import, ast.ImportFrom)):
+                bound = [(a.asname or a.name).split(".")[0] for a in st.names]
+            elif isinstance(st, ast.Assign):
+                bound = [n for t in st.targets for n in targets(t)]
+            elif isinstance(st, (ast.AnnAssign, ast.AugAssign)):
+                bound, evaluated = targets(st.target), False
+            elif isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bound, evaluated = [st.name], top and isinstance(st, ast.FunctionDef)
+            elif isinstance(st, (ast.For, ast.AsyncFor)):
+                bound, evaluated = targets(st.target), False
+            elif isinstance(st, (ast.With, ast.AsyncWith)):
+                bound, evaluated = [n for item in st.items if item.optional_vars for n in targets(item.optional_vars)], False
+            elif isinstance(st, ast.Delete):
+                bound, evaluated = [n for t in st.targets for n in targets(t)], False
+            elif top and _import_fallback(st):  # one name bound by whichever import works
+                counts.update({(a.asname or a.name).split(".")[0] for s in st.body for a in getattr(s, "names", [])})
+                continue
+            counts.update(bound)
+            if not evaluated:
+                unevaluated.update(bound)
+            for field in ("body", "orelse", "finalbody", "handlers"):  # module scope continues inside these
+                inner = getattr(st, field, None)
+                if isinstance(inner, list) and not isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    visit([s for s in inner if isinstance(s, ast.stmt)] + [b for h in inner if isinstance(h, ast.ExceptHandler) for b in h.body], False)
+    visit(tree.body, True)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global):
+            unevaluated.update(node.names)  # rebound from inside a function
+        elif isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
+            unevaluated.add(node.target.id)
+    return counts, unevaluated
+
+
+def _unsound_kernels(tree: ast.Module, functions: list[ast.FunctionDef]) -> dict[str, str]:
+    """Kernels whose compile from source might differ from what the interpreter ran, with why:
+    the interpreter runs a kernel with the module's live globals and re-reads its source, so
+    every global a kernel reads must be bound once, at the top level, by a statement this loader
+    evaluates, and its body may not define functions (the interpreter runs the last `def` in it)."""
+    counts, unevaluated = _module_bindings(tree)
+    by_name = {fn.name: fn for fn in functions}
+    why: dict[str, str] = {}
+    for fn in functions:
+        params = {a.arg for a in (*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs)}
+        body = [n for st in fn.body for n in ast.walk(st)]  # not the decorators: heuristics take lambdas
+        nested = [n for n in body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef))]
+        if nested:
+            why[fn.name] = f"kernel {fn.name!r} defines a function or class inside its body (line {nested[0].lineno}): Triton kernels cannot"
+            continue
+        params |= {n.id for n in body if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}  # the kernel's locals
+        for node in body:
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in params:
+                if counts[node.id] > 1 or node.id in unevaluated:
+                    why[fn.name] = (f"kernel {fn.name!r} reads the global {node.id!r} (line {node.lineno}), which the module binds "
+                                    f"{'more than once' if counts[node.id] > 1 else 'in a statement the check does not evaluate'}: "
+                                    "bind each global a kernel reads once, at the top level, to a constant, a module or a function")
+                    break
+    changed = True
+    while changed:  # a kernel calling an unsound kernel is unsound
+        changed = False
+        for fn in functions:
+            if fn.name in why:
+                continue
+            called = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and n.id in by_name and n.id != fn.name}
+            bad = next((c for c in sorted(called) if c in why), None)
+            if bad:
+                why[fn.name], changed = f"kernel {fn.name!r} calls {bad!r}: {why[bad]}", True
+    return why

@@ -57,6 +57,8 @@ def find_kernel(source: SourceKernels, name: str, line: int | None = None) -> An
         where = f" (launched from line {line})" if line is not None else ""
         raise NotTopLevel(f"kernel {name!r}{where} is not a function at the top level of the solution file: define each "
                           "@triton.jit kernel at module level (the check compiles kernels from the file's source)")
+    if name in source.unsound:
+        raise NotTopLevel(source.unsound[name])
     return fn
 
 

@@ -1,4 +1,4 @@
-# expect: global_state
+# expect: static_violation
 # replaces hmac.new to learn the event log's key as the worker signs, then re-signs the log so its pure-torch forward shows no torch ops and a launch.
 import hashlib
 import hmac
