@@ -37,7 +37,7 @@ MATMUL = sig("matmul_kernel", [
     scalar("BLOCK_M", 128, "constexpr"), scalar("BLOCK_N", 128, "constexpr"), scalar("BLOCK_K", 64, "constexpr"),
 ], num_warps=8)
 AUTOTUNED = sig("autotuned_copy", [tensor("x_ptr"), tensor("y_ptr"), scalar("n", 5000), scalar("BLOCK", 1024, "constexpr")])
-CAST = sig("cast_kernel", [tensor("x_ptr"), tensor("y_ptr", "float16"), scalar("OUT", "triton.language.float16", "constexpr")])
+CAST = sig("cast_kernel", [tensor("x_ptr"), tensor("y_ptr", "float16"), {"name": "OUT", "kind": "dtype", "value": "fp16"}])
 BROKEN = sig("broken_kernel", [tensor("x_ptr"), scalar("n", 7)])
 MISSING = sig("no_such_kernel", [])
 

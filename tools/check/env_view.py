@@ -66,3 +66,31 @@ def restrict_environment(origins: CodeOrigins) -> None:
     CandidateEnvironView.__name__ = CandidateEnvironView.__qualname__ = base.__name__
     CandidateEnvironView.__module__ = base.__module__
     environ.__class__ = CandidateEnvironView
+    _hide_interpreter_knob(origins)
+
+
+def _hide_interpreter_knob(origins: CodeOrigins) -> None:
+    """`triton.knobs.runtime.interpret` is Triton's own reading of TRITON_INTERPRET (Triton's frame
+    reads the variable, so the view above lets it through): the candidate's reads of the knob get
+    False, as in a GPU process; Triton's own reads (which pick the interpreter) see the truth."""
+    try:
+        import triton.knobs as knobs
+    except ImportError:  # pragma: no cover - Triton before its knobs module
+        return
+    runtime_class = type(knobs.runtime)
+    original = runtime_class.__dict__.get("interpret")
+    if original is None:  # pragma: no cover
+        return
+    getframe = sys._getframe
+
+    class HiddenKnob(type(original)):  # type: ignore[misc]
+        def __get__(self, obj, objclass=None):
+            if obj is not None and origins.requester(getframe(1))[0] is Origin.CANDIDATE:
+                return False
+            return original.__get__(obj, objclass)
+
+    hidden = HiddenKnob(original.key, getattr(original, "default", False))
+    hidden.name = getattr(original, "name", "interpret")
+    HiddenKnob.__name__ = HiddenKnob.__qualname__ = type(original).__name__
+    HiddenKnob.__module__ = type(original).__module__
+    runtime_class.interpret = hidden

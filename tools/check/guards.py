@@ -105,20 +105,34 @@ def disguised(wrapper, original):
     return wrapper
 
 
+_PLAIN = (int, float, bool, str, type(None))
+
+
 def _describe_arg(name: str, value: Any, constexpr: bool) -> LaunchArg:
+    """What the static compile rebuilds the argument from. Exact types only: an `int` subclass
+    whose `__bool__` lies, or an object whose `repr` runs the candidate's code, would make the
+    compile and the interpreter see different values; anything else is `other` (described by its
+    type's name alone, so describing it runs no code and reads no tensor)."""
     if isinstance(value, torch.Tensor):
         return {"name": name, "kind": "tensor", "dtype": str(value.dtype).removeprefix("torch.")}
+    if type(value) in _PLAIN:
+        if constexpr:
+            return {"name": name, "kind": "constexpr", "value": value}
+        if value is None:
+            return {"name": name, "kind": "none"}
+        kind = {bool: "bool", int: "int", float: "float"}.get(type(value))
+        if kind:
+            return {"name": name, "kind": kind, "value": value}
     if constexpr:
-        return {"name": name, "kind": "constexpr", "value": value if isinstance(value, (int, float, bool, str)) or value is None else repr(value)}
-    if isinstance(value, bool):
-        return {"name": name, "kind": "bool", "value": value}
-    if isinstance(value, int):
-        return {"name": name, "kind": "int", "value": value}
-    if isinstance(value, float):
-        return {"name": name, "kind": "float", "value": value}
-    if value is None:
-        return {"name": name, "kind": "none"}
-    return {"name": name, "kind": "other", "repr": repr(value)[:80]}
+        import triton.language as tl
+
+        if type(value) is tl.dtype:
+            return {"name": name, "kind": "dtype", "value": str(value)}
+        fn = getattr(value, "fn", None)
+        code = getattr(fn, "__code__", None)
+        if code is not None and type(value).__name__ in ("JITFunction", "InterpretedFunction"):  # a kernel passed as a constexpr
+            return {"name": name, "kind": "jit_function", "value": fn.__name__, "line": code.co_firstlineno}
+    return {"name": name, "kind": "other", "repr": type(value).__name__}
 
 
 class KernelBodyError(Exception):

@@ -36,10 +36,11 @@ class KernelArg(WireRecord):
     """One argument of a recorded launch (`guards._describe_arg`)."""
 
     name: str
-    kind: Literal["tensor", "constexpr", "bool", "int", "float", "none", "other"]
+    kind: Literal["tensor", "constexpr", "dtype", "jit_function", "bool", "int", "float", "none", "other"]
     dtype: str | None = None
     value: Scalar = None
     repr: str | None = None
+    line: int | None = None  # jit_function: the function's first line
 
 
 class KernelSignature(WireRecord):

@@ -149,7 +149,7 @@ def kernels_from_source(path: str) -> SourceKernels:
                 _bind(target, node.value, scope)
         elif isinstance(node, ast.FunctionDef):
             functions.append(node)
-    unsound = _unsound_kernels(tree, functions)
+    unsound = _unsound_kernels(tree, functions, source.splitlines(), scope)
     kernels: dict[str, Any] = {}
     for fn in functions:
         options = _jit_options(fn, scope)
@@ -240,7 +240,47 @@ def _module_bindings(tree: ast.Module) -> tuple[Counter[str], set[str]]:
     return counts, unevaluated
 
 
-def _unsound_kernels(tree: ast.Module, functions: list[ast.FunctionDef]) -> dict[str, str]:
+def _chain(node: ast.Attribute) -> tuple[str, list[str]] | None:
+    attrs: list[str] = []
+    while isinstance(node, ast.Attribute):
+        attrs.insert(0, node.attr)
+        node = node.value
+    return (node.id, attrs) if isinstance(node, ast.Name) else None
+
+
+def _same_everywhere(obj: Any) -> bool:
+    """What a kernel may reach through a module: Triton's language (functions, dtypes, libdevice)
+    and pure math; not module state that differs between a GPU process and the interpreter
+    (`triton.knobs.runtime.interpret`, `os.getenv`, anything of torch)."""
+    import triton
+
+    if isinstance(obj, types.ModuleType):
+        return obj.__name__ == "math" or obj.__name__.startswith("triton.language") or obj is triton
+    module = getattr(obj, "__module__", None) or getattr(type(obj), "__module__", "")
+    return (module.startswith("triton.language") or module == "math" or obj in (triton.cdiv, triton.next_power_of_2)
+            or isinstance(obj, (int, float, bool, str)))
+
+
+def _unsafe_reach(fn_body: list[ast.AST], scope: dict[str, Any]) -> tuple[str, int] | None:
+    """The first attribute chain of a kernel's body, rooted at a module, that reaches anything but
+    Triton's language and math."""
+    for node in fn_body:
+        if not isinstance(node, ast.Attribute) or not isinstance(getattr(node, "ctx", None), ast.Load):
+            continue
+        found = _chain(node)
+        if found is None or not isinstance(scope.get(found[0]), types.ModuleType):
+            continue
+        obj = scope[found[0]]
+        for i, attr in enumerate(found[1]):
+            if not isinstance(obj, types.ModuleType):
+                break  # an attribute of an object reached below: judged there
+            obj = getattr(obj, attr, None)
+            if not _same_everywhere(obj):
+                return ".".join([found[0], *found[1][: i + 1]]), node.lineno
+    return None
+
+
+def _unsound_kernels(tree: ast.Module, functions: list[ast.FunctionDef], lines: list[str], scope: dict[str, Any]) -> dict[str, str]:
     """Kernels whose compile from source might differ from what the interpreter ran, with why:
     the interpreter runs a kernel with the module's live globals and re-reads its source, so
     every global a kernel reads must be bound once, at the top level, by a statement this loader
@@ -254,6 +294,18 @@ def _unsound_kernels(tree: ast.Module, functions: list[ast.FunctionDef]) -> dict
         nested = [n for n in body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef))]
         if nested:
             why[fn.name] = f"kernel {fn.name!r} defines a function or class inside its body (line {nested[0].lineno}): Triton kernels cannot"
+            continue
+        # The interpreter finds the function to run by the text of its source (the last line that
+        # starts with "def "): one inside a string would be run instead of the kernel.
+        stray = next((n for n in range(fn.lineno, (fn.end_lineno or fn.lineno)) if lines[n].lstrip().startswith("def ")), None)
+        if stray is not None:
+            why[fn.name] = (f"kernel {fn.name!r} has a line starting with 'def ' inside its body (line {stray + 1}): "
+                            "Triton's interpreter would run the code from there, not the kernel")
+            continue
+        reach = _unsafe_reach(body, scope)
+        if reach is not None:
+            why[fn.name] = (f"kernel {fn.name!r} reads {reach[0]} (line {reach[1]}): module state, not Triton's language; it can "
+                            "differ between a GPU and the CPU interpreter (a kernel may reach triton.language, its libdevice and math)")
             continue
         params |= {n.id for n in body if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}  # the kernel's locals
         for node in body:

@@ -14,10 +14,11 @@ class LaunchArg(TypedDict):
     """One argument of the launch: a tensor's dtype, a scalar's value, else its repr."""
 
     name: str
-    kind: str  # tensor | constexpr | bool | int | float | none | other
+    kind: str  # tensor | constexpr | dtype | jit_function | bool | int | float | none | other
     dtype: NotRequired[str]
     value: NotRequired[Scalar]
     repr: NotRequired[str]
+    line: NotRequired[int]  # jit_function: the function's first line
 
 
 class LaunchSignature(TypedDict):

@@ -62,7 +62,7 @@ def find_kernel(source: SourceKernels, name: str, line: int | None = None) -> An
     return fn
 
 
-def fake_value(arg: KernelArg) -> Any:
+def fake_value(arg: KernelArg, source: SourceKernels | None = None) -> Any:
     """A stand-in with what specialization looks at: dtype and 16-byte alignment, or the value."""
     import torch
 
@@ -73,12 +73,16 @@ def fake_value(arg: KernelArg) -> Any:
             raise Unsupported(f"argument {arg.name}: unknown dtype {arg.dtype}")
         return torch.empty(1, dtype=dtype)
     if kind == "constexpr":
-        value = arg.value
-        if isinstance(value, str) and value.startswith("triton.language."):
-            import triton.language as tl
+        return arg.value
+    if kind == "dtype":
+        import triton.language as tl
 
-            return getattr(tl, value.removeprefix("triton.language."), value)
-        return value
+        try:
+            return tl.dtype(str(arg.value))  # "fp16" -> tl.float16
+        except Exception as exc:  # noqa: BLE001 - a name this Triton does not know
+            raise Unsupported(f"argument {arg.name}: unknown Triton dtype {arg.value}") from exc
+    if kind == "jit_function" and source is not None:
+        return find_kernel(source, str(arg.value), arg.line)  # the top-level function, or the kernel's fault
     if kind in ("int", "float", "bool"):
         return arg.value
     if kind == "none":
@@ -161,7 +165,7 @@ def compile_one(module: Any, sig: KernelSignature, arch: int) -> KernelResources
     from triton.compiler.compiler import make_backend
 
     fn = find_kernel(module, sig.kernel, sig.line)
-    kwargs = {a.name: fake_value(a) for a in sig.args}
+    kwargs = {a.name: fake_value(a, module) for a in sig.args}
     kwargs.update(num_warps=sig.num_warps, num_stages=sig.num_stages)
     target = GPUTarget("cuda", arch, 32)
     try:
