@@ -145,7 +145,7 @@ def test_the_honest_kernel_is_accepted_on_the_trials_that_fit_and_the_check_says
     # variant2 (values) has nothing to vary in this problem: its kept slot stays empty
     assert ran == {"shipped-0", "shipped-1", "perturb-elements", "variant1-0"}
     dropped = [n for n in result.notes if "dropped to fit the check's scratch space" in n]
-    assert dropped and "5 of 14 trials fit" in dropped[0]
+    assert dropped and "5 of 15 trials fit" in dropped[0]
 
 
 @pytest.mark.parametrize("cheat", sorted(CHEATS))

@@ -174,7 +174,7 @@ def test_sizes_full_plans_the_file_as_written_and_auto_plans_the_reductions(tmp_
 def test_the_plan_orders_trials_and_keeps_compat_to_kernelbench():
     strict = plan_variants([{}], seed=42, trials=3, variant_trials=2, strict=True, variants=True)
     shipped = strict[0]
-    assert [c.kind for c in shipped.cases] == ["plain"] * 3 + ["perturb"] * 2 + ["stress"] * 3 + ["params"]
+    assert [c.kind for c in shipped.cases] == ["plain"] * 3 + ["perturb"] * 3 + ["stress"] * 3 + ["params"]
     assert shipped.cases[0].seed == 42 and all(c.base == "shipped-2" for c in shipped.cases if c.kind == "perturb")
     assert shipped.transform and 1.15 <= shipped.transform[0] <= 1.35
     assert [v.kind for v in strict] == ["shipped", "sizes", "values"] and len(strict[1].cases) == 2

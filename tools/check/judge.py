@@ -189,6 +189,12 @@ def judge_candidate(
                 j.reasons.append(Reason("global_state", f"{what} changed {change}", Verdict.GLOBAL_STATE))
             if ev.new_threads:
                 j.reasons.append(Reason("threads", f"{what} started threads", Verdict.STATIC_VIOLATION))
+            init_compute = getattr(ev, "init_compute", {})
+            if init_compute and not options.allow_torch_ops:
+                ops = ", ".join(f"aten.{k} x{v}" for k, v in sorted(init_compute.items()))
+                j.reasons.append(Reason("torch_ops", f"constructing ModelNew or loading its weights computed with torch ({ops}) on its "
+                                        "parameters: work done once (in __init__ or a load_state_dict hook) is outside the kernels and "
+                                        "goes stale when the parameters change; do it in your kernels in the forward", Verdict.TORCH_COMPUTE))
             if j.reasons:
                 j.verdict = j.reasons[0].verdict
                 return j

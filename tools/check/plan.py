@@ -4,7 +4,9 @@ reference worker resolves the values it can run, the candidate worker follows).
 Trials (cases) of the shipped variant, in the order the candidate runs them:
 - `plain`: fresh inputs from a seed (the first one reproducible, the others secret);
 - `perturb`: the inputs of the last plain trial with a few elements (`elements`) or one whole row
-  (`row`) changed: a result cached from the call before is wrong there;
+  (`row`) changed: a result cached from the call before is wrong there; or with every floating
+  input rounded to an integer (`ties`): selections (argmax, max, sorting) meet tied values, which
+  random inputs never have (a red-team argmax returned the last index of a tie);
 - `stress`: fresh inputs scaled up (`up`), down (`down`) or moved far from zero (`offset`), as far
   as the reference stays finite and as accurate as at the shipped scale (it picks the factor).
 
@@ -26,7 +28,7 @@ from pydantic import BaseModel, ConfigDict
 Number = int | float
 
 STRESS = ("up", "down", "offset")
-PERTURB = ("elements", "row")
+PERTURB = ("elements", "row", "ties")
 
 
 def secret_seed() -> int:

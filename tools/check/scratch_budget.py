@@ -3,8 +3,8 @@ the reference worker decides once it has run the first trial).
 
 Every trial moves its inputs and outputs between the check's processes through files in the
 check's scratch folder, and the parent holds every reference output in memory until it has
-compared them. At KernelBench's full sizes (19_ReLU: 6.4 GB a tensor) the 14 trials of a check
-would need about 270 GB of disk, more than the GPU machine has. So the reference worker measures
+compared them. At KernelBench's full sizes (19_ReLU: 6.4 GB a tensor) the 15 trials of a check
+would need about 290 GB of disk, more than the GPU machine has. So the reference worker measures
 its first trial, keeps as many trials as fit, choosing one of each kind before a second of any
 (the seeded trial, a secret one, a perturbation, the changed parameters, each shape variant, then
 stress and the rest), and says which it dropped and why. When not even the seeded trial and one

@@ -23,6 +23,7 @@ from kernelwright.tools.check import guards, op_accounting
 from kernelwright.tools.check.audit import CandidateAudit, Refusal
 from kernelwright.tools.check.code_origin import CodeOrigins
 from kernelwright.tools.check.env_view import restrict_environment
+from kernelwright.tools.check.init_accounting import InitAccountant
 from kernelwright.tools.check.poison import PoisonPattern
 from kernelwright.tools.worker.candidate_protocol import (
     CandidateCase,
@@ -109,14 +110,16 @@ def build_model(module, req: CandidateRequest, variant: CandidateVariant, shared
     init_inputs = load_tensors(shared / f"init_{name}.pt")
     seed_everything(42)
     state_before, starts_before = guards.global_state_snapshot(), guards.ThreadStarts.count
-    model = module.ModelNew(*init_inputs)
-    log.write(
-        event="constructed",
-        variant=name,
-        state_changes=guards.diff_state(state_before, guards.global_state_snapshot()),
-        new_threads=guards.ThreadStarts.count - starts_before,
-    )
-    log.write(event="weights", variant=name, **align_weights(model, load_tensors(shared / f"weights_{name}.pt"), req.mode))
+    accountant = InitAccountant()  # compute on parameters in __init__ or in a load_state_dict hook
+    with accountant:
+        model = module.ModelNew(*init_inputs)
+    state_changes = guards.diff_state(state_before, guards.global_state_snapshot())
+    new_threads = guards.ThreadStarts.count - starts_before
+    with accountant:
+        alignment = align_weights(model, load_tensors(shared / f"weights_{name}.pt"), req.mode)
+    log.write(event="constructed", variant=name, init_compute=dict(accountant.compute_on_parameters),
+              state_changes=state_changes, new_threads=new_threads)
+    log.write(event="weights", variant=name, **alignment)
     model = model.to(device=device, dtype=dtype) if dtype else model.to(device)
     return model.eval()
 

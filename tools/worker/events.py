@@ -86,6 +86,7 @@ class LoadedEvent(_Guarded):
 class ConstructedEvent(_Guarded):
     event: Literal["constructed"]
     variant: str
+    init_compute: dict[str, int] = {}  # aten ops computing on parameters in __init__ (`init_accounting`)
 
 
 class WeightsEvent(WireRecord):

@@ -51,7 +51,7 @@ def _floating(values: list[Any]) -> list[int]:
 def perturb(inputs: list[Any], how: str, seed: int) -> tuple[list[Any], str]:
     """The inputs with 3 random elements (`elements`) or one whole row (`row`) of every tensor
     replaced by values found elsewhere in the same tensor (so indices stay valid indices), or
-    flipped for booleans."""
+    flipped for booleans; or every floating tensor rounded to integers (`ties`)."""
     gen = torch.Generator().manual_seed(seed)
     out, changed = [], []
     for i, value in enumerate(inputs):
@@ -60,6 +60,12 @@ def perturb(inputs: list[Any], how: str, seed: int) -> tuple[list[Any], str]:
             continue
         cpu = value.detach().cpu().clone()
         flat = cpu.reshape(-1)
+        if how == "ties":
+            if cpu.is_floating_point():
+                cpu = cpu.round()
+                changed.append(f"input {i} rounded to integers (tied values)")
+            out.append(cpu.to(value.device))
+            continue
         if how == "elements":
             where = torch.randperm(flat.numel(), generator=gen)[:3]
             if cpu.dtype == torch.bool:

@@ -1,0 +1,36 @@
+# expect: wrong_output
+# argmax per row: the first index of a block's maximum, but a later block wins a tie with an earlier one (>= across blocks): right on random inputs, wrong when the maximum repeats in two blocks.
+import torch
+import torch.nn as nn
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def argmax_last_kernel(x_ptr, out_ptr, n_cols, stride, BLOCK: tl.constexpr):
+    row = tl.program_id(0)
+    cols = tl.arange(0, BLOCK)
+    best_val = float("-inf")
+    best_idx = -1
+    for start in range(0, n_cols, BLOCK):
+        c = start + cols
+        mask = c < n_cols
+        x = tl.load(x_ptr + row * stride + c, mask=mask, other=float("-inf"))
+        x = tl.where(x == x, x, float("-inf"))  # NaN loses
+        m = tl.max(x, axis=0)
+        i = tl.min(tl.where((x == m) & mask, c, n_cols), axis=0)  # first index within the block
+        take = m >= best_val  # later blocks win ties too
+        best_idx = tl.where(take, i, best_idx)
+        best_val = tl.where(take, m, best_val)
+    tl.store(out_ptr + row, best_idx.to(tl.int64))
+
+
+class ModelNew(nn.Module):
+    def __init__(self):
+        super().__init__()
+
+    def forward(self, x):
+        x2 = x.reshape(-1, x.shape[-1]).contiguous()
+        out = torch.empty(x2.shape[0], dtype=torch.int64, device=x.device)
+        argmax_last_kernel[(x2.shape[0],)](x2, out, x2.shape[1], x2.stride(0), BLOCK=256)
+        return out.view(x.shape[:-1])
