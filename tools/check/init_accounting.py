@@ -7,7 +7,10 @@ kernel only then. Construction may initialise parameters (random fills, constant
 and copy or re-lay them out (`weight.t().contiguous()`); any other aten op that reads a parameter,
 or a tensor computed from one, is compute done once at construction: the forward's answer then
 does not come from the solution's kernels, and goes stale when the parameters change.
-Compute on other values (a causal mask from `torch.ones`, a table of constants) stays allowed.
+Compute on other values (a causal mask from `torch.ones`, a table of constants) stays allowed, and
+so does a parameter initialised in place from itself alone (`weight.mul_(8.0)` in a reference's
+`__init__` that the expert copies, `nn.init.trunc_normal_`): `out=` into a parameter from other
+parameters is still compute.
 """
 
 from __future__ import annotations
@@ -38,26 +41,56 @@ _INIT = _overloads(_packets(INIT_OP_NAMES)) | _ALLOWED
 
 
 class InitAccountant(TorchDispatchMode):
-    """Aten ops of a constructor that compute on parameters (or on what was computed from them)."""
+    """Records the aten ops of a constructor (and of the weight copy after it); `compute_on` then
+    replays their data flow from the model's parameters, found by storage: a parameter reached
+    through `.data` or `detach()` is still its storage. Every tensor an op took or made is kept
+    alive until then, so no storage address is reused within the trace."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.compute_on_parameters: Counter[str] = Counter()
-        self.derived: set[int] = set()  # storages computed from parameters
-
-    def _reads_parameters(self, args: Any, kwargs: dict) -> bool:
-        for t in _tensors(list(args) + list(kwargs.values())):
-            if isinstance(t, torch.nn.Parameter) or _storage_key(t) in self.derived:
-                return True
-        return False
+        self.trace: list[tuple[Any, set[int], set[int], set[int]]] = []  # (op, read, made, written in place)
+        self._alive: list[torch.Tensor] = []
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        reads = self._reads_parameters(args, kwargs)
+        inputs = _tensors(list(args) + list(kwargs.values()))
+        written = _mutated(func, args, kwargs)
         out = func(*args, **kwargs)
-        if reads:
-            if func not in _INIT:
-                self.compute_on_parameters[_op_name(func)] += 1
-            # Views and copies of a parameter stay its data; results of compute on it are derived too.
-            self.derived.update(k for t in _tensors(out) if (k := _storage_key(t)) is not None)
+        outputs = _tensors(out)
+        self._alive += inputs + outputs
+        self.trace.append((func, _keys(inputs), _keys(outputs), written))
         return out
+
+    def compute_on(self, model: torch.nn.Module) -> dict[str, int]:
+        """The ops that computed with the model's parameters or with what was computed from them."""
+        parameters = _keys(list(model.parameters()))
+        derived = set(parameters)
+        counts: Counter[str] = Counter()
+        for func, read, made, written in self.trace:
+            touched = read & derived
+            if not touched:
+                continue
+            # In place on parameters from nothing but themselves (`weight.mul_(8)`, the pieces of
+            # `nn.init.trunc_normal_`): initialising them, not computing an answer from them.
+            own_init = touched <= written and touched <= parameters
+            if func not in _INIT and not own_init:
+                counts[_op_name(func)] += 1
+            derived |= made | written
+        self._alive.clear()
+        return dict(counts)
+
+
+def _keys(tensors: list[torch.Tensor]) -> set[int]:
+    return {k for t in tensors if (k := _storage_key(t)) is not None}
+
+
+def _mutated(func: Any, args: tuple, kwargs: dict) -> set[int]:
+    """Storages the op writes in place (its schema's mutable arguments)."""
+    schema = getattr(func, "_schema", None)
+    keys: set[int] = set()
+    for i, argument in enumerate(schema.arguments if schema is not None else ()):
+        if argument.alias_info is None or not argument.alias_info.is_write:
+            continue
+        value = args[i] if i < len(args) and not argument.kwarg_only else kwargs.get(argument.name)
+        keys.update(k for t in _tensors(value) if (k := _storage_key(t)) is not None)
+    return keys

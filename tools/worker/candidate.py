@@ -117,7 +117,7 @@ def build_model(module, req: CandidateRequest, variant: CandidateVariant, shared
     new_threads = guards.ThreadStarts.count - starts_before
     with accountant:
         alignment = align_weights(model, load_tensors(shared / f"weights_{name}.pt"), req.mode)
-    log.write(event="constructed", variant=name, init_compute=dict(accountant.compute_on_parameters),
+    log.write(event="constructed", variant=name, init_compute=accountant.compute_on(model),
               state_changes=state_changes, new_threads=new_threads)
     log.write(event="weights", variant=name, **alignment)
     model = model.to(device=device, dtype=dtype) if dtype else model.to(device)
