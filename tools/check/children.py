@@ -185,7 +185,7 @@ class CandidateChild:
         self.out_dir.mkdir()
         req = CandidateRequest(solution_path=str(folder.solution_path), device=device, precision=opts.precision, mode=opts.mode,
                                shared_dir=str(folder.shared), out_dir=str(self.out_dir), events_path=str(self.events_path),
-                               poison=True, serve=serve)
+                               poison=True, serve=serve, stop_on_torch_compute=not opts.allow_torch_ops)
         self.request, self.req = folder.requests / "candidate.request.json", req
         self.request.write_text(req.to_json())
         env = {"TRITON_INTERPRET": "1"} if device == "cpu" else {}

@@ -152,7 +152,8 @@ def both_ways(n: int, choices: list[Any]) -> list[Any]:
 
 def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards.LaunchCounter, log: EventLog, grad_mode: str = "inference_mode",
              finite_poison: bool | None = None) -> bool:
-    """One guarded forward call. Returns False if the run must stop (an exception)."""
+    """One guarded forward call. Returns False if the run must stop (an exception, or a forward that
+    computed with torch when the request says that decides the check)."""
     device = torch.device(req.device)
     dtype = DTYPES.get(req.precision or "")
     shared, outdir = Path(req.shared_dir), Path(req.out_dir)
@@ -193,7 +194,9 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
         mutated_inputs=[i for i, (a, b) in enumerate(zip(originals, call_inputs)) if not same_bits(a, b)],
         numerics=interpreted_numerics(),
     )
-    return True
+    # A case that computed with torch or on the host already decides the verdict (the parent judges
+    # cases in order and stops at the first failing one): the remaining cases would only cost time.
+    return not (req.stop_on_torch_compute and (accountant.compute_ops or accountant.host_ops))
 
 
 def interpreted_numerics() -> list[NumericsNote]:

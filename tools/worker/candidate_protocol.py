@@ -58,6 +58,9 @@ class CandidateRequest:
     poison: bool = True
     serve: bool = False
     runtime_audit: bool = True  # off only in tests that prove the OS sandbox stops what the audit would
+    # Stop after the first case whose forward computed with torch or on the host: that case decides
+    # the verdict (torch_compute), the rest would only cost time (False with --allow-torch-ops).
+    stop_on_torch_compute: bool = False
     # Written back once the cases are sent: the complete record of what it was asked (--keep-workdir).
     variants: tuple[CandidateVariant, ...] = ()
 
