@@ -28,6 +28,7 @@ from kernelwright.tools.check.op_accounting import (
     _packets,
     _storage_key,
     _tensors,
+    written_tensors,
 )
 
 # Parameter initialisation (torch.nn.init and module constructors) draws and fills in place.
@@ -54,7 +55,7 @@ class InitAccountant(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         inputs = _tensors(list(args) + list(kwargs.values()))
-        written = _mutated(func, args, kwargs)
+        written = _keys(written_tensors(func, args, kwargs))
         out = func(*args, **kwargs)
         outputs = _tensors(out)
         self._alive += inputs + outputs
@@ -82,15 +83,3 @@ class InitAccountant(TorchDispatchMode):
 
 def _keys(tensors: list[torch.Tensor]) -> set[int]:
     return {k for t in tensors if (k := _storage_key(t)) is not None}
-
-
-def _mutated(func: Any, args: tuple, kwargs: dict) -> set[int]:
-    """Storages the op writes in place (its schema's mutable arguments)."""
-    schema = getattr(func, "_schema", None)
-    keys: set[int] = set()
-    for i, argument in enumerate(schema.arguments if schema is not None else ()):
-        if argument.alias_info is None or not argument.alias_info.is_write:
-            continue
-        value = args[i] if i < len(args) and not argument.kwarg_only else kwargs.get(argument.name)
-        keys.update(k for t in _tensors(value) if (k := _storage_key(t)) is not None)
-    return keys

@@ -98,6 +98,17 @@ def _tensors(value: Any) -> list[torch.Tensor]:
     return []
 
 
+def written_tensors(func: Any, args: tuple, kwargs: dict) -> list[torch.Tensor]:
+    """The tensors an op writes in place: its schema's mutable arguments (`copy_`'s self, `out=`)."""
+    schema = getattr(func, "_schema", None)  # higher-order operators have none
+    found: list[torch.Tensor] = []
+    for i, argument in enumerate(schema.arguments if schema is not None else ()):
+        if argument.alias_info is None or not argument.alias_info.is_write:
+            continue
+        found += _tensors(args[i] if i < len(args) and not argument.kwarg_only else kwargs.get(argument.name))
+    return found
+
+
 def _in_triton(frame: Any) -> bool:
     """Whether the innermost frame outside torch is Triton's: allocations Triton's launch machinery
     makes (the interpreter's host copies, the benchmark's cache) are not the forward's outputs."""
@@ -149,18 +160,13 @@ class OpAccountant(TorchDispatchMode):
         forward's data: reading it back on the host is host compute (red team: inputs copied into
         a buffer made in `__init__`, then read with float()). Memory torch does not own (a
         `torch.frombuffer` view of a Python buffer) is Python's the moment the data lands there."""
-        schema = getattr(func, "_schema", None)  # higher-order operators have none
-        for i, argument in enumerate(schema.arguments if schema is not None else ()):
-            if argument.alias_info is None or not argument.alias_info.is_write:
+        for t in written_tensors(func, args, kwargs):
+            key = _storage_key(t)
+            if key is None:
                 continue
-            value = args[i] if i < len(args) and not argument.kwarg_only else kwargs.get(argument.name)
-            for t in _tensors(value):
-                key = _storage_key(t)
-                if key is None:
-                    continue
-                self.forward_storages.add(key)
-                if not t.untyped_storage().resizable():
-                    self.host_ops["the forward's data written into memory torch does not own (torch.frombuffer)"] += 1
+            self.forward_storages.add(key)
+            if not t.untyped_storage().resizable():
+                self.host_ops["the forward's data written into memory torch does not own (torch.frombuffer)"] += 1
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}

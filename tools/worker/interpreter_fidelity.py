@@ -17,7 +17,7 @@ stock interpreter differs from a GPU where a check must not:
   kernels. What has no CPU equivalent (a libdevice symbol not in the table, inline assembly)
   raises `NeedsGpu`, which the candidate worker reports as `needs_gpu`, never as a compile error.
 - **device_print.** Printed through Python's `print` (so into whatever `sys.stdout` the solution
-  set); here straight to file descriptor 2, as a GPU's printf buffer is out of the host code's reach.
+  set); here straight to file descriptor 2 (`interpreter_print`).
 - **constexpr globals.** `HALF * x` with a module-level `tl.constexpr` wrapped the tensor in a
   constexpr (`interpreter_constexpr`).
 - **Programs in order.** It runs a grid's programs one after another, each seeing what the ones
@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 from typing_extensions import TypedDict
 
-from kernelwright.tools.worker import interpreter_bounds, interpreter_constexpr
+from kernelwright.tools.worker import interpreter_bounds, interpreter_constexpr, interpreter_print
 
 TF32_DROPPED_BITS = 13  # fp32 keeps 23 mantissa bits, TF32 10
 FP16_ACC_STEP = 16  # K of one tensor-core MMA step that accumulates in fp16
@@ -398,25 +398,6 @@ def _concurrent_programs() -> None:
     executor_cls.__call__ = call
 
 
-def _device_print(original: Callable) -> Callable:
-    """`tl.device_print` under the interpreter printed through Python's `print`, so code that
-    swapped `sys.stdout` read the kernel's values back on the host; on a GPU they go to the
-    device's printf buffer. Here they go straight to file descriptor 2 (the worker's stderr log)."""
-    import contextlib
-    import io
-    import os
-
-    write = os.write
-
-    def device_print(self, prefix, hex, values, isSigned):
-        buffer = io.StringIO()
-        with contextlib.redirect_stdout(buffer):
-            original(self, prefix, hex, values, isSigned)
-        write(2, buffer.getvalue().encode())
-
-    return device_print
-
-
 def install() -> None:
     """Patch Triton's interpreter in this process (idempotent)."""
     global _installed
@@ -430,7 +411,7 @@ def install() -> None:
     builder.create_fp_trunc = _downcast(builder.create_fp_trunc)
     builder.create_extern_elementwise = _extern_elementwise()
     builder.create_inline_asm = _inline_asm
-    builder.create_print = _device_print(builder.create_print)
+    builder.create_print = interpreter_print.device_print(builder.create_print)
     _wire_libdevice()
     _concurrent_programs()
     interpreter_constexpr.install()

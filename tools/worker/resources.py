@@ -158,14 +158,14 @@ def ptx_mix(ptx: str) -> dict[str, int]:
     return {"ptx_lines": ptx.count("\n"), **mix}
 
 
-def compile_one(module: Any, sig: KernelSignature, arch: int) -> KernelResources:
+def compile_one(source: SourceKernels, sig: KernelSignature, arch: int) -> KernelResources:
     import triton
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
     from triton.compiler.compiler import make_backend
 
-    fn = find_kernel(module, sig.kernel, sig.line)
-    kwargs = {a.name: fake_value(a, module) for a in sig.args}
+    fn = find_kernel(source, sig.kernel, sig.line)
+    kwargs = {a.name: fake_value(a, source) for a in sig.args}
     kwargs.update(num_warps=sig.num_warps, num_stages=sig.num_stages)
     target = GPUTarget("cuda", arch, 32)
     try:
@@ -209,16 +209,16 @@ def main(request_text: str) -> int:
     req = ResourcesRequest.model_validate_json(request_text)  # before the solution's code loads
     out = Path(req.result_path)
     results: list[KernelResources] = []
-    module: Any = None
+    source: SourceKernels | None = None
     try:
-        module = kernels_from_source(req.solution)  # the solution's kernels, none of its other code run
+        source = kernels_from_source(req.solution)  # the solution's kernels, none of its other code run
     except Exception as exc:  # every kernel gets the reason
         import_error = f"reading the solution's kernels failed: {one_line(exc)}"
     for sig in req.signatures:
         try:
-            if module is None:
+            if source is None:
                 raise Unsupported(import_error)
-            results.append(compile_one(module, sig, req.arch))
+            results.append(compile_one(source, sig, req.arch))
         except Unsupported as exc:  # the checker's limit: the kernel is neither valid nor invalid
             results.append({"kernel": sig.kernel, "error": str(exc), "unverified": True})
         except Exception as exc:  # the solution's fault: one error entry, keep going
