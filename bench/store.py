@@ -36,9 +36,12 @@ def new_bench_id() -> str:
 
 
 def write_json_atomic(path: Path, record: BaseModel) -> None:
-    """Write then rename: a reader (or a bench killed mid-write) never sees half a file."""
+    """Write then rename: a reader (or a bench killed mid-write) never sees half a file. The
+    temporary file is unique per call: the bench's worker threads and its main thread (a stopped
+    bench) write the same reports at once, and a name shared by the process let one writer rename
+    the other's file away (FileNotFoundError)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     # json.dumps, not pydantic's writer: the same bytes as the dicts of earlier versions (float and non-ASCII spelling).
     tmp.write_text(json.dumps(record.model_dump(mode="json"), indent=2, default=str))
     os.replace(tmp, path)
