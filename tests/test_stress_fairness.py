@@ -44,3 +44,30 @@ def test_an_honest_fp32_scan_passes_every_scaled_trial_the_search_grants(how: st
     assert worst < 1.0, f"an honest fp32 scan fails a granted stress-{how} trial ({worst:.2f} of the tolerance)"
     if how == "down":
         assert granted == 40  # scaling down keeps the scan inside the tolerance: the trial still runs
+
+
+def _layer_norm_fp32(model: torch.nn.Module, x: torch.Tensor, naive: bool) -> torch.Tensor:
+    """LayerNorm over the last dimension in fp32, as a kernel computes it: two passes (mean, then the
+    centred second moment), or the one-pass E[x^2] - E[x]^2 that cancels catastrophically."""
+    mean = x.mean(-1, keepdim=True)
+    var = (x * x).mean(-1, keepdim=True) - mean * mean if naive else ((x - mean) ** 2).mean(-1, keepdim=True)
+    return (x - mean) / torch.sqrt(var + model.ln.eps) * model.ln.weight.detach() + model.ln.bias.detach()
+
+
+def test_the_offset_trial_catches_naive_variance_on_every_draw_and_spares_the_two_pass_kernel():
+    """The offset factor may not hinge on one draw of the inputs: naive variance passes at
+    +4 x max|input| and fails from about +8, and the ladder's x4 steps once dropped to +4 whenever
+    the honest error estimate at +16 landed just past the cut (about 1 draw in 40)."""
+    model, get_inputs = _model("layer_norm")
+    search = trials.StressSearch(model, trials.reference_forward, TOLERANCES, True)
+    naive_least, honest_worst = float("inf"), 0.0
+    for seed in range(40):
+        torch.manual_seed(seed)
+        stress = search.find(get_inputs(), "offset")
+        assert stress.inputs is not None, stress.detail
+        exact = trials.reference_forward(model, stress.inputs).double()
+        x = stress.inputs[0]
+        naive_least = min(naive_least, trials.error_share(_layer_norm_fp32(model, x, naive=True), exact, TOLERANCES, True))
+        honest_worst = max(honest_worst, trials.error_share(_layer_norm_fp32(model, x, naive=False), exact, TOLERANCES, True))
+    assert naive_least > 1.5, f"naive variance passed a granted offset trial ({naive_least:.2f} of the tolerance)"
+    assert honest_worst < 1.0, f"a two-pass fp32 layer norm failed a granted offset trial ({honest_worst:.2f} of the tolerance)"
