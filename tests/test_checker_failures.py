@@ -11,6 +11,7 @@ import sys
 import textwrap
 
 import pytest
+import torch
 
 from kernelwright.tools.check.plan import CasePlan, VariantPlan
 from kernelwright.tools.worker import reference
@@ -130,3 +131,24 @@ def _check_on_tmpfs(tmp_path, size: str) -> subprocess.CompletedProcess:
     script = (f"mount -t tmpfs -o size={size} tmpfs {small} && TMPDIR={small} {sys.executable} -m kernelwright check "
               f"{tmp_path / 'twice.py'} {tmp_path / 'twice_solution.py'} --device cpu --sizes full --home {tmp_path / 'home'} --json")
     return subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=600, cwd=ROOT)
+
+
+def test_a_saved_output_changed_after_its_digest_was_signed_is_refused_and_an_unchanged_one_loads(tmp_path):
+    """The digest a candidate's worker signs is of the content (chunked, so the parent hashes in
+    parallel): one changed byte anywhere, in a later chunk, in the structure or in a plain value is
+    a RewrittenFile; the unchanged file loads with the same values."""
+    from kernelwright.tools.worker import common
+
+    big = torch.arange(3 * (common.DIGEST_CHUNK // 4) + 5, dtype=torch.float32)  # three chunks and a bit
+    values = [big, {"slot": 1, "out": torch.ones(3, dtype=torch.bfloat16)}, (2, 0.5, None)]
+    path = tmp_path / "out_a.pt"
+    signed = save_tensors(path, values, digest=True)
+    loaded = common.load_tensors(path, sha256=signed)
+    assert torch.equal(loaded[0], big) and loaded[2] == (2, 0.5, None)
+    for changed in ([big.clone().index_fill_(0, torch.tensor([big.numel() - 1]), -1.0), *values[1:]],
+                    [big, {"slot": 2, "out": values[1]["out"]}, values[2]],
+                    [big, values[1], [2, 0.5, None]]):
+        torch.save(changed, path)
+        with pytest.raises(common.RewrittenFile):
+            common.load_tensors(path, sha256=signed)
+    assert save_tensors(tmp_path / "ref.pt", values) is None  # the reference's files are not hashed

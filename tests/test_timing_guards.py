@@ -53,8 +53,8 @@ def run_guards(tmp_path, median_ms, profile, **fields):
     (tmp_path / "c").mkdir()
     # One pool slot whose timed output matches the reference's: these tests are about the arithmetic.
     for side in ("r", "c"):
-        digest = save_tensors(tmp_path / side / "timed_0.pt", {"slot": 0, "out": torch.ones(10)})
-    saved = {"timed_0.pt": digest, "timed_samples.pt": save_tensors(tmp_path / "c" / "timed_samples.pt", None)}
+        digest = save_tensors(tmp_path / side / "timed_0.pt", {"slot": 0, "out": torch.ones(10)}, digest=True)
+    saved = {"timed_0.pt": digest, "timed_samples.pt": save_tensors(tmp_path / "c" / "timed_samples.pt", None, digest=True)}
     result = CheckResult(verdict=Verdict.ACCEPTED, versions={"gpu": "TestGPU"})
     result.timing = {"candidate": {"median_ms": median_ms}, "pool_size": 1}
     opts = types.SimpleNamespace(home=home, mode="strict", timeout_s=10, allow_torch_ops=False, tolerances=DEFAULT)
@@ -364,11 +364,11 @@ def test_missing_timed_outputs_are_a_rejection_not_nothing_to_check(tmp_path):
     cand.mkdir()
     for i in range(2):
         save_tensors(ref / f"timed_{i}.pt", {"slot": i, "out": torch.ones(4)})
-    digests = {"timed_0.pt": save_tensors(cand / "timed_0.pt", {"slot": 0, "out": torch.ones(4)})}  # slot 1 and the samples are gone
+    digests = {"timed_0.pt": save_tensors(cand / "timed_0.pt", {"slot": 0, "out": torch.ones(4)}, digest=True)}  # slot 1 and the samples are gone
     why = _recheck(cand, ref, "cpu", "strict", DEFAULT, 2, digests)
     assert why and "missing (timed_1.pt, timed_samples.pt)" in why
-    digests["timed_1.pt"] = save_tensors(cand / "timed_1.pt", {"slot": 1, "out": torch.ones(4)})
-    digests["timed_samples.pt"] = save_tensors(cand / "timed_samples.pt", None)
+    digests["timed_1.pt"] = save_tensors(cand / "timed_1.pt", {"slot": 1, "out": torch.ones(4)}, digest=True)
+    digests["timed_samples.pt"] = save_tensors(cand / "timed_samples.pt", None, digest=True)
     assert _recheck(cand, ref, "cpu", "strict", DEFAULT, 2, digests) is None  # the honest twin
 
 
@@ -391,12 +391,12 @@ def test_timed_outputs_changed_after_they_were_saved_are_a_static_violation(tmp_
     ref.mkdir()
     cand.mkdir()
     save_tensors(ref / "timed_0.pt", {"slot": 0, "out": torch.ones(4)})
-    digests = {"timed_0.pt": save_tensors(cand / "timed_0.pt", {"slot": 0, "out": torch.zeros(4)}),
-               "timed_samples.pt": save_tensors(cand / "timed_samples.pt", None)}
+    digests = {"timed_0.pt": save_tensors(cand / "timed_0.pt", {"slot": 0, "out": torch.zeros(4)}, digest=True),
+               "timed_samples.pt": save_tensors(cand / "timed_samples.pt", None, digest=True)}
     save_tensors(cand / "timed_0.pt", {"slot": 0, "out": torch.ones(4)})  # now right, but not what was saved
     with pytest.raises(RewrittenFile, match="timed_0.pt was rewritten after the checker saved it"):
         _recheck(cand, ref, "cpu", "strict", DEFAULT, 1, digests)
-    digests["timed_0.pt"] = save_tensors(cand / "timed_0.pt", {"slot": 0, "out": torch.ones(4)})
+    digests["timed_0.pt"] = save_tensors(cand / "timed_0.pt", {"slot": 0, "out": torch.ones(4)}, digest=True)
     assert _recheck(cand, ref, "cpu", "strict", DEFAULT, 1, digests) is None  # the honest twin
 
 

@@ -202,8 +202,13 @@ def verify_solution(problem_path: str | Path, solution_path: str | Path, opts: C
         opts = dataclasses.replace(opts, tolerances=opts.tolerances.with_fp32_as_16bit())
     selected_compile_baselines(opts)  # a bad name is the user's to fix before anything runs
     isolation, _ = sandbox_for(opts.sandbox, opts.timeout_s, gpu=opts.device != "cpu")  # refuses early if full isolation is required
+    guess = _device_guess(opts.device)
+    if guess:
+        from kernelwright.tools.sandbox.warm import prestart
+
+        prestart(guess)  # the workers' imports overlap the static scan's
     findings = scan_solution(solution.source) if opts.static_scan else []
-    guess = None if findings else _device_guess(opts.device)
+    guess = None if findings else guess
     started = [_start_children(problem, solution.path, guess, opts)] if guess else []
     try:
         return _verify(problem, solution, opts, findings, started, start, isolation)

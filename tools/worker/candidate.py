@@ -175,7 +175,7 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
     except BaseException as exc:  # noqa: BLE001 - the candidate's failure is data
         log.write(event="error", case=case.id, kind=classify_exception(exc), error=error_text(exc))
         return False
-    saved = save_tensors(outdir / f"out_{case.id}.pt", plain_cpu(out))
+    saved = save_tensors(outdir / f"out_{case.id}.pt", plain_cpu(out), digest=True)
     log.write(
         event="result",
         case=case.id,

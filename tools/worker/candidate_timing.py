@@ -78,8 +78,8 @@ def time_candidate(model: Any, command: TimeCandidateCommand, req: CandidateRequ
             measured = measure(forward, pool, device, compat=req.mode == "compat", watch=watch, warmup_guard=accountant)
             profile = profile_streams(forward, measured.buffers)
             outdir = Path(command.outputs_dir)
-            digests = save_outputs(outdir, [(slot, out) for slot, _, out in watch.kept])
-            digests["timed_samples.pt"] = save_tensors(outdir / "timed_samples.pt", watch.sampled())
+            digests = save_outputs(outdir, [(slot, out) for slot, _, out in watch.kept], digest=True)
+            digests["timed_samples.pt"] = save_tensors(outdir / "timed_samples.pt", watch.sampled(), digest=True)
     except BaseException as exc:  # noqa: BLE001 - reported, whoever is to blame
         blamed = _blame(exc)
         if blamed:

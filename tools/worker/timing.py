@@ -162,9 +162,10 @@ def measure(model, pool: list[list[Any]], device: torch.device, compat: bool, wa
     return result
 
 
-def save_outputs(outdir: Path, items: list[tuple[int, Any]]) -> dict[str, str]:
+def save_outputs(outdir: Path, items: list[tuple[int, Any]], digest: bool) -> dict[str, str | None]:
     """(input slot, output) pairs as plain CPU tensors, one file each, for the parent's re-check.
-    Returns each file's SHA-256 by name (signed in the event log: see `save_tensors`)."""
-    return {f"timed_{i}.pt": save_tensors(outdir / f"timed_{i}.pt", {"slot": slot, "out": plain_cpu(out)})
+    With `digest` (the candidate's process), each file's digest by name (signed in the event log:
+    see `save_tensors`)."""
+    return {f"timed_{i}.pt": save_tensors(outdir / f"timed_{i}.pt", {"slot": slot, "out": plain_cpu(out)}, digest)
             for i, (slot, out) in enumerate(items)}
 
