@@ -1,5 +1,3 @@
-import sys
+from kernelwright.cli import entry
 
-from kernelwright.cli import main
-
-sys.exit(main())
+entry()

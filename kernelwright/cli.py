@@ -8,6 +8,7 @@ roles, graph); this file builds the parser, maps errors to exit codes and prints
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -119,3 +120,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kernelwright: interrupted", file=sys.stderr)
         return 130
+
+
+def entry() -> None:
+    """The `kernelwright` command (and `python -m kernelwright`): `main`, then the exit."""
+    code = main()
+    if code == 130:
+        # Stopped (Ctrl-C, SIGTERM): what was finished is already written and reported. Worker threads
+        # may still be inside torch's C++ code; the interpreter's shutdown ends such daemon threads by
+        # unwinding them, which aborts the process (SIGABRT, "terminate called without an active
+        # exception") instead of exiting 130. So the process ends here, without that shutdown.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
