@@ -38,12 +38,7 @@ SWEEP_S = 0.1
 def preimport() -> dict[str, str]:
     """What every worker would import first; done once, before any fork."""
     import torch
-
-    if os.environ.get("TRITON_INTERPRET") != "1":
-        # The reference's FLOP count runs its forward through torch's dynamo-disabled wrappers, which
-        # import dynamo: 1.5 s a worker otherwise. The interpreter's zygote forks only CPU candidates,
-        # which seldom reach such a wrapper (1.7 s of CPU saved a zygote: the test suite starts many).
-        import torch._dynamo  # noqa: F401
+    import torch._dynamo  # noqa: F401 - the first forward through torch's dynamo-disabled wrappers and the reference's FLOP counter import it: 1.5 s a worker otherwise
     import torch.utils.flop_counter  # noqa: F401
     import triton
     import triton.language  # noqa: F401

@@ -199,7 +199,7 @@ def run_variant(req: ReferenceRequest, v: Variant, shared: Path, private: Path, 
             params = list(v.model.parameters()) + list(v.model.buffers())
             first = VariantReport(name=plan.name, kind=plan.kind, constants=constants, cases=[], skipped_cases=[],
                                   bytes=tensor_bytes(dev_inputs) + tensor_bytes(params) + tensor_bytes(out),
-                                  flops=count_flops(v.model, dev_inputs),
+                                  flops=count_flops(v.model, dev_inputs) if v.device.type == "cuda" else None,  # for the GPU's speed of light
                                   input_spec=[describe_output(x) if isinstance(x, torch.Tensor) else TensorSpec(value=repr(x)) for x in dev_inputs])
     report = first or VariantReport(name=plan.name, kind=plan.kind, constants=constants, cases=[], skipped_cases=[])
     return report.model_copy(update={"cases": cases, "skipped_cases": skipped, "transform": list(plan.transform) if plan.transform else None})
