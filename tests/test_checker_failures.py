@@ -133,22 +133,31 @@ def _check_on_tmpfs(tmp_path, size: str) -> subprocess.CompletedProcess:
     return subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=600, cwd=ROOT)
 
 
-def test_a_saved_output_changed_after_its_digest_was_signed_is_refused_and_an_unchanged_one_loads(tmp_path):
-    """The digest a candidate's worker signs is of the content (chunked, so the parent hashes in
-    parallel): one changed byte anywhere, in a later chunk, in the structure or in a plain value is
-    a RewrittenFile; the unchanged file loads with the same values."""
+def test_a_saved_output_changed_after_its_digest_was_signed_is_refused_and_an_unchanged_one_loads(tmp_path, monkeypatch):
+    """The digest a candidate's worker signs is of the bytes as they went to the file, in chunks (so
+    the parent hashes in parallel): one changed byte in a later chunk, or the same values saved
+    again in another structure, is a RewrittenFile, refused before anything is unpickled; the
+    unchanged file loads with the same values."""
     from kernelwright.tools.worker import common
 
     big = torch.arange(3 * (common.DIGEST_CHUNK // 4) + 5, dtype=torch.float32)  # three chunks and a bit
     values = [big, {"slot": 1, "out": torch.ones(3, dtype=torch.bfloat16)}, (2, 0.5, None)]
     path = tmp_path / "out_a.pt"
     signed = save_tensors(path, values, digest=True)
+    assert signed == common.chunked_sha256(path.read_bytes(), threads=4) == common.chunked_sha256(path.read_bytes())
     loaded = common.load_tensors(path, sha256=signed)
     assert torch.equal(loaded[0], big) and loaded[2] == (2, 0.5, None)
-    for changed in ([big.clone().index_fill_(0, torch.tensor([big.numel() - 1]), -1.0), *values[1:]],
-                    [big, {"slot": 2, "out": values[1]["out"]}, values[2]],
-                    [big, values[1], [2, 0.5, None]]):
-        torch.save(changed, path)
+    data = bytearray(path.read_bytes())
+    at = data.index(big[-1].numpy().tobytes(), common.DIGEST_CHUNK)  # the last element: in the fourth chunk
+    data[at] ^= 1
+    rewrites = [bytes(data)]
+    torch.save([big, {"slot": 2, "out": values[1]["out"]}, values[2]], path)
+    rewrites.append(path.read_bytes())
+    unpickled = []
+    monkeypatch.setattr(common.torch, "load", lambda *a, **k: unpickled.append(a) or [])
+    for rewrite in rewrites:
+        path.write_bytes(rewrite)
         with pytest.raises(common.RewrittenFile):
             common.load_tensors(path, sha256=signed)
+    assert unpickled == []  # refused before the unpickler saw a byte
     assert save_tensors(tmp_path / "ref.pt", values) is None  # the reference's files are not hashed

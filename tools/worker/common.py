@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import io
 import os
 import random
 import sys
@@ -28,9 +29,9 @@ from kernelwright.tools.worker.signed import (  # noqa: F401 - re-exported for t
     write_json_atomic,
 )
 
-# Captured before any candidate code is imported (the digest of what a worker saved must not go
-# through functions the candidate's process could have replaced).
-_contiguous, _as_numpy, _sha256 = torch.Tensor.contiguous, torch.Tensor.numpy, hashlib.sha256
+# OpenSSL's constructor, captured before any candidate code is imported (the digest of what a
+# worker saved must not go through functions the candidate's process could have replaced).
+_sha256 = hashlib.sha256
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
@@ -115,20 +116,66 @@ def save_tensors(path: Path, values: Any, digest: bool = False) -> str | None:
     """Write atomically: a full disk leaves no truncated file under the final name, and the
     failure is the checker's (CheckerSideError), never mistaken for the reference failing.
 
-    With `digest`, returns the digest of what was written (`content_digest`), for files written in
-    a process that runs a candidate: the worker signs it in its event log,
-    so a file that code in its process rewrites afterwards (a finaliser, an exit hook) no longer
-    matches what the parent loads (`load_tensors(path, sha256)`). torch.save writes straight to the
-    file: through an in-memory buffer a 1 GiB tensor took 13 s (the buffer grows by copies)."""
+    With `digest` (files written in a process that runs a candidate), returns the digest of the
+    bytes as they went to the file (`chunked_sha256`): the worker signs it in its event log, so a
+    file that code in its process rewrites afterwards (a finaliser, an exit hook) no longer
+    matches, and the parent refuses it before unpickling anything (`load_tensors(path, sha256)`).
+    torch.save writes to the file as it goes: through an in-memory buffer a 1 GiB tensor took 13 s
+    (the buffer grows by copies)."""
     partial = path.with_name(path.name + ".partial")
     try:
-        signed = content_digest(values) if digest else None
-        torch.save(values, partial)
+        with open(partial, "wb") as f:
+            sink = _HashingWriter(f) if digest else f
+            torch.save(values, sink)
         os.replace(partial, path)
-        return signed
+        return sink.hexdigest() if isinstance(sink, _HashingWriter) else None
     except Exception as exc:  # noqa: BLE001 - torch.save raises RuntimeError or OSError when the disk fills
         partial.unlink(missing_ok=True)
         raise CheckerSideError(f"could not write {path.name}: {type(exc).__name__}: {str(exc)[:300]}") from exc
+
+
+DIGEST_CHUNK = 64 << 20
+
+
+class _HashingWriter:
+    """A file that hashes what is written to it in DIGEST_CHUNK pieces, as `chunked_sha256` does."""
+
+    def __init__(self, file: Any) -> None:
+        self.file, self.digests, self.chunk, self.filled = file, [], _sha256(), 0
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        at = 0
+        while at < len(view):
+            take = min(DIGEST_CHUNK - self.filled, len(view) - at)
+            self.chunk.update(view[at:at + take])
+            self.filled += take
+            at += take
+            if self.filled == DIGEST_CHUNK:
+                self.digests.append(self.chunk.digest())
+                self.chunk, self.filled = _sha256(), 0
+        return self.file.write(data)
+
+    def flush(self) -> None:
+        self.file.flush()
+
+    def hexdigest(self) -> str:
+        return _sha256(b"".join([*self.digests, *([self.chunk.digest()] if self.filled else [])])).hexdigest()
+
+
+def chunked_sha256(data: bytes | memoryview, threads: int = 1) -> str:
+    """SHA-256 of the SHA-256s of each DIGEST_CHUNK piece of `data`: the same value a worker's
+    `_HashingWriter` got, computed here with `threads` (hashlib releases the GIL on large pieces)."""
+    view = memoryview(data).cast("B")
+    pieces = [view[i:i + DIGEST_CHUNK] for i in range(0, len(view), DIGEST_CHUNK)]
+    if threads > 1 and len(pieces) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads) as pool:
+            digests = list(pool.map(lambda piece: _sha256(piece).digest(), pieces))
+    else:
+        digests = [_sha256(piece).digest() for piece in pieces]
+    return _sha256(b"".join(digests)).hexdigest()
 
 
 def is_checker_side(exc: BaseException) -> bool:
@@ -142,58 +189,15 @@ class RewrittenFile(TamperedLog):
 
 
 def load_tensors(path: Path, sha256: str | None = None) -> Any:
-    """Tensors from a file; with `sha256` (the digest a worker signed), only if what was loaded is
-    exactly what the worker wrote. The digest is taken of the loaded values, in this process's own
-    memory, so a file rewritten while it is read cannot pass either."""
-    values = torch.load(path, weights_only=True, map_location="cpu")
-    if sha256 is not None and content_digest(values, threads=min(8, os.cpu_count() or 1)) != sha256:
+    """Tensors from a file; with `sha256` (the digest a worker signed), only if the file still holds
+    exactly the bytes the worker wrote: read once into this process's memory, hashed in parallel,
+    and only then unpickled (a rewritten file never reaches the unpickler)."""
+    if sha256 is None:
+        return torch.load(path, weights_only=True, map_location="cpu")
+    data = Path(path).read_bytes()
+    if chunked_sha256(data, threads=min(8, os.cpu_count() or 1)) != sha256:
         raise RewrittenFile(f"{Path(path).name} was rewritten after the checker saved it (its SHA-256 differs from the signed record)")
-    return values
-
-
-def content_digest(values: Any, threads: int = 1) -> str:
-    """SHA-256 of a saved structure's content: every tensor's dtype, shape and bytes (as the SHA-256
-    of each 64 MiB chunk, so a reader can hash chunks in parallel and get the same digest), the
-    nesting of lists, tuples and dicts, and plain values, in order. Independent of the file's
-    layout, so the reader hashes what it loaded instead of reading the file twice. `threads` > 1
-    only where the checker's own threads are not counted against a candidate (the parent)."""
-    chunks: list[memoryview] = []
-    h = _sha256()
-    _feed(h, values, chunks)
-    if threads > 1 and len(chunks) > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(threads) as pool:  # hashlib releases the GIL on large buffers
-            hashed = list(pool.map(lambda chunk: _sha256(chunk).digest(), chunks))
-    else:
-        hashed = [_sha256(chunk).digest() for chunk in chunks]
-    h.update(b"".join(hashed))
-    return h.hexdigest()
-
-
-DIGEST_CHUNK = 64 << 20
-
-
-def _feed(h: Any, value: Any, chunks: list[memoryview]) -> None:
-    if isinstance(value, torch.Tensor):
-        t = value.detach()
-        if t.layout != torch.strided:
-            t = t.to_dense()
-        flat = _contiguous(t.resolve_conj().resolve_neg()).reshape(-1)
-        data = memoryview(_as_numpy(flat.view(torch.uint8))) if flat.numel() else memoryview(b"")
-        h.update(f"T{t.dtype}{tuple(t.shape)}:{len(chunks)};".encode())
-        chunks.extend(data[i:i + DIGEST_CHUNK] for i in range(0, len(data), DIGEST_CHUNK))
-    elif isinstance(value, (list, tuple)):
-        h.update(f"{'L' if isinstance(value, list) else 'U'}{len(value)};".encode())
-        for item in value:
-            _feed(h, item, chunks)
-    elif isinstance(value, dict):
-        h.update(f"D{len(value)};".encode())
-        for key, item in value.items():
-            h.update(f"{key!r}=".encode())
-            _feed(h, item, chunks)
-    else:
-        h.update(f"V{type(value).__name__}:{value!r};".encode())
+    return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
 
 
 def error_text(exc: BaseException, limit: int = 4000) -> str:
