@@ -92,7 +92,8 @@ COVERAGE_BY_CLASS: dict[str, dict[str, list[str]]] = {
         # Red team 2026-12-06 (pass 4): random inputs never tie; the perturb-ties trial rounds them.
         "selections wrong on tied values": [
             "argmax_rows/last_index_on_ties", "argmax_rows/later_block_wins_ties", "argmax_rows/one_block_largest_index",
-            "argmax_rows/honest_tuple_reduce_first_index",
+            "argmax_rows/honest_tuple_reduce_first_index", "argmax_rows/argmax_tie_break_fast",
+            "argmax_rows/max_return_indices_tie_break_fast", "argmax_rows/honest_argmax_tie_break_left",
         ],
         "honest twins in other shapes (scan carry, atomics, streaming logsumexp)": [
             "cumsum_rows/honest_associative_scan_carry", "col_sum/honest_atomic_row_split", "cross_entropy/honest_online_lse_two_stage",

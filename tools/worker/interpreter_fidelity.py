@@ -39,7 +39,12 @@ from typing import Any
 import numpy as np
 from typing_extensions import TypedDict
 
-from kernelwright.tools.worker import interpreter_bounds, interpreter_constexpr, interpreter_print
+from kernelwright.tools.worker import (
+    interpreter_bounds,
+    interpreter_constexpr,
+    interpreter_print,
+    interpreter_ties,
+)
 
 TF32_DROPPED_BITS = 13  # fp32 keeps 23 mantissa bits, TF32 10
 FP16_ACC_STEP = 16  # K of one tensor-core MMA step that accumulates in fp16
@@ -415,6 +420,7 @@ def install() -> None:
     _wire_libdevice()
     _concurrent_programs()
     interpreter_constexpr.install()
+    interpreter_ties.install()
     # Last, so the bounds check runs before the held-back stores read their old values.
     interpreter_bounds.install(builder, lambda: _kernel[-1] if _kernel else "kernel")
     _installed = True
