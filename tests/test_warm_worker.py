@@ -136,6 +136,21 @@ def test_a_killed_zygote_is_replaced(jobs):
     assert again.stdout.strip() == "alive" and warm.zygote_for(gpu=False) is not zygote
 
 
+def test_prestart_starts_both_zygotes_a_cpu_check_forks_from_without_waiting():
+    """A CLI check starts its zygotes before its static scan: `prestart` returns at once, and the
+    zygotes the check then asks for (the reference's, and the interpreter's for the candidate)
+    are the ones it started, not new ones."""
+    warm.shutdown()
+    warm.prestart("cpu")
+    deadline = time.monotonic() + 120
+    while len(warm._ZYGOTES) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    started = dict(warm._ZYGOTES)
+    assert {(gpu, interpret) for gpu, interpret, _ in started} == {(False, False), (False, True)}
+    reference, candidate = warm.zygote_for(False, False), warm.zygote_for(False, True)
+    assert {id(reference), id(candidate)} == {id(z) for z in started.values()}
+
+
 def test_paths_outside_the_jobs_folder_get_a_cold_child(tmp_path, jobs):
     outside = tmp_path / "problem.py"
     outside.write_text("X = 1\n")
