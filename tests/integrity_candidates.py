@@ -184,6 +184,11 @@ COVERAGE_BY_CLASS: dict[str, dict[str, list[str]]] = {
             "add_mul/patch_torch_equal_hide_mutation", "add_mul/patch_checker_guards",
             "gelu_scale/torch_sys_modules_neuter_accountant", "gelu_scale/exec_via_code_module",
         ],
+        # Red team 2026-12-07 (pass 5): a mode left active sees the worker's clones, equal and saves.
+        "torch modes left active outside the accounted forward": [
+            "softmax_rows/mode_lazy_function_mode_after_forward", "softmax_rows/mode_precompute_in_clone_mode",
+            "softmax_rows/mode_inplace_into_input_blind_equal", "softmax_rows/honest_function_mode_exited_in_forward",
+        ],
         "forging the checker's own records": [
             "add_mul/forge_event_log", "gelu_scale/finalizer_rewrites_saved_output", "gelu_scale/hmac_spy_forges_event_log",
         ],

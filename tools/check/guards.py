@@ -42,8 +42,22 @@ MAX_SIGNATURES = 64
 GlobalState = TypedDict("GlobalState", {
     "default_dtype": str, "float32_matmul_precision": str, "deterministic_algorithms": bool, "matmul.allow_tf32": bool,
     "matmul.allow_fp16_reduced_precision_reduction": bool, "matmul.allow_bf16_reduced_precision_reduction": bool,
-    "cudnn.enabled": bool, "cudnn.allow_tf32": bool, "cudnn.benchmark": bool, "cudnn.deterministic": bool, "num_threads": int,
+    "cudnn.enabled": bool, "cudnn.allow_tf32": bool, "cudnn.benchmark": bool, "cudnn.deterministic": bool, "num_threads": int, "active torch modes": str,
 })
+
+
+# Captured before candidate code runs. Outside the checker's own accounted windows no torch function
+# or dispatch mode is active; a mode the candidate leaves active (a public TorchFunctionMode entered
+# through an ExitStack, say) sees, and can change, what the worker does outside the accounted
+# forward: its clones of the inputs, its torch.equal, its copies of the outputs before they are saved.
+_function_modes = getattr(torch._C, "_len_torch_function_stack", lambda: 0)
+_dispatch_modes = getattr(torch._C, "_len_torch_dispatch_stack", lambda: 0)
+
+
+def active_modes() -> str:
+    """The torch modes active now, in words; '' when none."""
+    counts = {"torch function mode(s)": _function_modes(), "torch dispatch mode(s)": _dispatch_modes()}
+    return ", ".join(f"{n} {what}" for what, n in counts.items() if n)
 
 
 def global_state_snapshot() -> GlobalState:
@@ -60,6 +74,7 @@ def global_state_snapshot() -> GlobalState:
         "cudnn.benchmark": torch.backends.cudnn.benchmark,
         "cudnn.deterministic": torch.backends.cudnn.deterministic,
         "num_threads": torch.get_num_threads(),
+        "active torch modes": active_modes() or "none",
     }
     return snap
 

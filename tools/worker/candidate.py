@@ -157,6 +157,7 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
     device = torch.device(req.device)
     dtype = DTYPES.get(req.precision or "")
     shared, outdir = Path(req.shared_dir), Path(req.out_dir)
+    left_active = guards.active_modes()  # entered after the last snapshot (a finaliser between calls)
     originals = cast_inputs(load_tensors(shared / f"inputs_{case.id}.pt"), device, dtype)
     call_inputs = clone_inputs(originals)
     pattern = PoisonPattern.drawn(_rng, finite_poison) if req.poison else None
@@ -188,7 +189,8 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
         poison=pattern.to_json() if pattern else None,
         grad_mode=grad_mode,
         gpu_kernels=witness.names,
-        state_changes=guards.diff_state(state_before, guards.global_state_snapshot()),
+        state_changes=[f"active torch modes: {left_active} before the call, outside the checker's accounting"] * bool(left_active)
+        + guards.diff_state(state_before, guards.global_state_snapshot()),
         rng_changed=not _equal(rng_before, guards.rng_snapshot()),
         new_threads=max(len(guards.live_threads() - threads_before), guards.ThreadStarts.count - starts_before),
         mutated_inputs=[i for i, (a, b) in enumerate(zip(originals, call_inputs)) if not same_bits(a, b)],
