@@ -94,6 +94,7 @@ COVERAGE_BY_CLASS: dict[str, dict[str, list[str]]] = {
             "argmax_rows/last_index_on_ties", "argmax_rows/later_block_wins_ties", "argmax_rows/one_block_largest_index",
             "argmax_rows/honest_tuple_reduce_first_index", "argmax_rows/argmax_tie_break_fast",
             "argmax_rows/max_return_indices_tie_break_fast", "argmax_rows/honest_argmax_tie_break_left",
+            "argmax_rows/custom_combine_keep_acc", "argmax_rows/custom_combine_2d_blocks",
         ],
         "honest twins in other shapes (scan carry, atomics, streaming logsumexp)": [
             "cumsum_rows/honest_associative_scan_carry", "col_sum/honest_atomic_row_split", "cross_entropy/honest_online_lse_two_stage",
@@ -242,7 +243,7 @@ COVERAGE_BY_CLASS: dict[str, dict[str, list[str]]] = {
         "honest twin: tf32x3 dots (fp32-level error)": ["linear_relu/honest_tf32x3"],
         # Class 8: stress trials.
         "numerically fragile kernels (no max shift, naive variance, eps in the wrong place)": [
-            "softmax_rows/no_max_subtraction", "layer_norm/naive_variance", "logsumexp_rows/no_max_logsumexp",
+            "softmax_rows/no_max_subtraction", "layer_norm/naive_variance", "layer_norm/shift_by_row_absmax", "layer_norm/honest_welford_chunks", "logsumexp_rows/no_max_logsumexp",
             "l2_normalize_rows/eps_inside_sqrt",
         ],
         "honest twins: stable kernels": ["logsumexp_rows/honest_max_shift", "cumsum_rows/honest_one_row_per_program"],

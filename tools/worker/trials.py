@@ -88,10 +88,22 @@ def _stressed(inputs: list[Any], how: str, factor: float) -> list[Any]:
     for i in _floating(inputs):
         x = inputs[i]
         if how == "offset":
-            out[i] = x + factor * x.abs().max().to(x.dtype)
+            out[i] = x + factor * x.abs().max().to(x.dtype) * _alternating_signs(x)
         else:
             out[i] = x * factor
     return out
+
+
+def _alternating_signs(x: torch.Tensor) -> torch.Tensor:
+    """+1, -1, +1, ... along the first dimension of 2 or more (broadcast over the others): an offset
+    trial shifts some rows up and some down, so a kernel exact for one sign only (a one-pass
+    variance shifted by +max|x|) fails in the same trial. Each row keeps one offset, so a function
+    invariant to a per-row shift (a norm, a softmax over the last dimension) stays so."""
+    axis = next((d for d in range(x.dim()) if x.shape[d] >= 2), None)
+    if axis is None:
+        return torch.ones((), dtype=x.dtype, device=x.device)
+    signs = 1 - 2 * (torch.arange(x.shape[axis], device=x.device) % 2)
+    return signs.to(x.dtype).reshape([x.shape[axis] if d == axis else 1 for d in range(x.dim())])
 
 
 def _bound(ref: torch.Tensor, tolerances: dict[str, list[float]], dtype: torch.dtype, strict: bool) -> torch.Tensor:
@@ -221,7 +233,7 @@ class StressSearch:
 
 
 def _stress_words(how: str, factor: float) -> str:
-    return f"inputs x{factor:.3g}" if how != "offset" else f"inputs + {factor:.3g} x max|input|"
+    return f"inputs x{factor:.3g}" if how != "offset" else f"inputs +/- {factor:.3g} x max|input| (alternate rows)"
 
 
 def reference_forward(model: torch.nn.Module, inputs: list[Any]) -> Any:
