@@ -147,6 +147,11 @@ def run_bench(req: BenchRequest) -> BenchReport:
 
     def on_done(outcome: Outcome) -> None:
         result = outcome.result
+        if result is None and outcome.returncode in STOPPED_BY_SIGNAL:
+            # Stopped, not failed: a SIGTERM or Ctrl-C to the bench's process group reaches its
+            # workers too, often before the bench itself acts on it. Nothing is recorded, so the
+            # problem stays unfinished and `--resume` runs it again.
+            return
         if result is None:
             result = failed_record(outcome.task.name, outcome.task.job.problem, outcome.slot.device, "worker_died",
                                    f"the worker exited with {outcome.returncode} and wrote no result; see {outcome.log_path}",
@@ -172,6 +177,9 @@ def run_bench(req: BenchRequest) -> BenchReport:
     if bar:
         bar.close()
     return write_reports(bench, req.out)
+
+
+STOPPED_BY_SIGNAL = (-signal.SIGTERM, -signal.SIGINT)  # a worker's return code when it was stopped
 
 
 class BenchInterrupted(KeyboardInterrupt):

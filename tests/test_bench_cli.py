@@ -155,3 +155,38 @@ def test_bench_on_a_gpu_times_each_accepted_solution(tmp_path):
     s = report["summary"]
     assert s["timed"]["eager"] == 1 and s["fast_p"]["eager"]["1"] == (1.0 if r["speedup"]["eager"] > 1 else 0.0)
     assert s["geomean_speedup"]["eager"] == pytest.approx(r["speedup"]["eager"])
+
+
+def test_a_worker_stopped_by_a_signal_leaves_its_problem_unfinished_and_one_that_died_is_recorded(tmp_path):
+    """SIGTERM to the bench's process group reaches its workers too, often before the bench acts on
+    it: a worker that ended by SIGTERM or SIGINT without a result is not a problem's outcome (it stays
+    for --resume); one that died otherwise (SIGKILL, a crash) is recorded as worker_died."""
+    import signal as signals
+
+    from kernelwright.bench.executor import Outcome
+    from kernelwright.bench.runner import BenchRequest, run_bench
+
+    problems = tmp_path / "problems"
+    problems.mkdir()
+    for name in ("a_stopped", "b_interrupted", "c_killed"):
+        (problems / f"{name}.py").write_text(HANGS_IN_FORWARD)
+    codes = {"a_stopped": -signals.SIGTERM, "b_interrupted": -signals.SIGINT, "c_killed": -signals.SIGKILL}
+
+    class EndsEachWorker:
+        def __init__(self, slots):
+            self.slots = slots
+
+        def run(self, tasks, on_start, on_done):
+            for task in tasks:
+                on_start(task, self.slots[0])
+                on_done(Outcome(task=task, slot=self.slots[0], result=None, returncode=codes[task.name], wall_s=0.0))
+
+        def stop(self):
+            pass
+
+    req = BenchRequest(folder=str(problems), home=tmp_path / "home", device="cpu", jobs=1, bench_id="signals",
+                       show_progress=False, overrides={"budgets": {"max_iters": 1}}, make_executor=EndsEachWorker)
+    report = run_bench(req).model_dump(mode="json")
+    recorded = {r["problem"]: r["status"] for r in report["problems"]}
+    assert recorded == {"c_killed": "worker_died"}
+    assert report["summary"]["complete"] is False
