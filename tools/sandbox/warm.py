@@ -200,13 +200,14 @@ def prestart(device: str) -> None:
     if available() is not None:
         return
     gpu = device.startswith("cuda")
-    # The reference's zygote, and on the CPU the candidate's (Triton's interpreter: one of its own).
+
     def start(interpret: bool) -> None:
         try:
             zygote_for(gpu, interpret)
         except Exception:  # noqa: BLE001 - the check's own start of the zygote meets it again and reports it
             pass
 
+    # The reference's zygote, and on the CPU the candidate's (Triton's interpreter: one of its own).
     for interpret in (False, True) if not gpu else (False,):
         threading.Thread(target=start, args=(interpret,), name="kw-zygote-prestart", daemon=True).start()
 
