@@ -44,6 +44,7 @@ from kernelwright.tools.worker import (
     interpreter_constexpr,
     interpreter_print,
     interpreter_ties,
+    interpreter_tree,
 )
 
 TF32_DROPPED_BITS = 13  # fp32 keeps 23 mantissa bits, TF32 10
@@ -421,6 +422,7 @@ def install() -> None:
     _concurrent_programs()
     interpreter_constexpr.install()
     interpreter_ties.install()
+    interpreter_tree.install()  # a solution's own combine functions in log2(n) whole-block calls
     # Last, so the bounds check runs before the held-back stores read their old values.
     interpreter_bounds.install(builder, lambda: _kernel[-1] if _kernel else "kernel")
     _installed = True

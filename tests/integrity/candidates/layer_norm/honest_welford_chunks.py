@@ -1,5 +1,5 @@
 # expect: accepted
-# red team 2026-12-07 (pass 5): honest: single-pass chunked Welford/Chan merge (mean and M2 per 32-wide chunk, merged sequentially), slightly different rounding from two-pass.
+# red team 2026-12-07 (pass 5): honest: single-pass chunked Welford/Chan merge (mean and M2 per 128-wide chunk, merged sequentially; 32 in the red team's file, widened for the suite's time), slightly different rounding from two-pass.
 import torch
 import torch.nn as nn
 import triton
@@ -9,7 +9,7 @@ import triton.language as tl
 @triton.jit
 def layer_norm_kernel(x_ptr, w_ptr, b_ptr, y_ptr, n_cols, row_stride, eps, BLOCK: tl.constexpr):
     row = tl.program_id(0)
-    CH: tl.constexpr = 32
+    CH: tl.constexpr = 128
     mean = 0.0
     m2 = 0.0
     count = 0.0
