@@ -246,6 +246,10 @@ COVERAGE_BY_CLASS: dict[str, dict[str, list[str]]] = {
             "softmax_rows/no_max_subtraction", "layer_norm/naive_variance", "layer_norm/shift_by_row_absmax", "layer_norm/honest_welford_chunks", "logsumexp_rows/no_max_logsumexp",
             "l2_normalize_rows/eps_inside_sqrt",
         ],
+        "a norm or variance of zero without the reference's eps or clamp (0/0 on a row of zeros or of one value)": [
+            "l2_normalize_rows/no_norm_clamp", "l2_normalize_rows/rsqrt_of_mean_square", "layer_norm/variance_without_eps",
+        ],
+        "honest twin: the clamp as the reference": ["l2_normalize_rows/honest_norm_clamp"],
         "honest twins: stable kernels": ["logsumexp_rows/honest_max_shift", "cumsum_rows/honest_one_row_per_program"],
         # Class 10: programs that run at once.
         "races the in-order interpreter hid": [

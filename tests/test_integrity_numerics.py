@@ -28,6 +28,9 @@ EXTRA_CHECKS: dict[str, Callable[[CheckResult], bool]] = {
     "layer_norm/naive_variance": lambda r: r.reasons[0].check == "stress" and "trial stress-offset" in r.reasons[0].message,
     "layer_norm/shift_by_row_absmax": lambda r: r.reasons[0].check == "stress" and "alternate rows" in r.reasons[0].message,
     "l2_normalize_rows/eps_inside_sqrt": lambda r: r.reasons[0].check == "stress" and "trial stress-down" in r.reasons[0].message,
+    "l2_normalize_rows/no_norm_clamp": lambda r: "trial perturb-ties" in r.reasons[0].message and "all zeros" in r.reasons[0].message,
+    "l2_normalize_rows/rsqrt_of_mean_square": lambda r: "trial perturb-ties" in r.reasons[0].message,
+    "layer_norm/variance_without_eps": lambda r: "trial perturb-ties" in r.reasons[0].message,
     "linear_relu/tf32_default_dot": lambda r: "TF32" in r.reasons[0].message,
     "softmax_rows/fp16_exp_sum": lambda r: "converts fp32 values to fp16" in r.reasons[0].message,
 }

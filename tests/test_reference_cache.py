@@ -37,10 +37,11 @@ def test_later_checks_of_a_run_reuse_the_reference_and_still_judge(cache):
     assert wrong.reference_cache == "hit" and wrong.verdict.value == "wrong_output"
 
 
-def test_a_changed_cached_input_file_is_detected_and_recomputed(cache):
+def test_a_changed_cached_shared_file_is_detected_and_recomputed(cache):
     assert check(HONEST, cache).reference_cache == "miss"
     (entry,) = cache._entries.values()
-    victim = sorted(entry.shared.glob("inputs_*.pt"))[0]
+    # The constructor's arguments (the trials' inputs are made again from their recipes: no file).
+    victim = sorted(entry.shared.glob("init_*.pt"))[0]
     data = bytearray(victim.read_bytes())
     data[-20] ^= 0xFF  # one flipped byte inside the tensor data
     victim.write_bytes(bytes(data))

@@ -183,7 +183,8 @@ class CandidateChild:
         home = folder.candidate_home
         self.out_dir, self.events_path = home / "out", home / "candidate.events.jsonl"
         self.out_dir.mkdir()
-        req = CandidateRequest(solution_path=str(folder.solution_path), device=device, precision=opts.precision, mode=opts.mode,
+        req = CandidateRequest(solution_path=str(folder.solution_path), problem_path=str(folder.problem_path), device=device,
+                               precision=opts.precision, mode=opts.mode,
                                shared_dir=str(folder.shared), out_dir=str(self.out_dir), events_path=str(self.events_path),
                                poison=True, serve=serve, stop_on_torch_compute=not opts.allow_torch_ops)
         self.request, self.req = folder.requests / "candidate.request.json", req

@@ -6,7 +6,10 @@ Trials (cases) of the shipped variant, in the order the candidate runs them:
 - `perturb`: the inputs of the last plain trial with a few elements (`elements`) or one whole row
   (`row`) changed: a result cached from the call before is wrong there; or with every floating
   input rounded to an integer (`ties`): selections (argmax, max, sorting) meet tied values, which
-  random inputs never have (a red-team argmax returned the last index of a tie);
+  random inputs never have (a red-team argmax returned the last index of a tie); the same trial
+  zeroes one slice along the first and one along the last dimension (a norm or variance of zero,
+  where a missing eps divides 0 by 0), unless the reference itself is not finite there (then
+  ties alone);
 - `stress`: fresh inputs scaled up (`up`), down (`down`) or moved far from zero (`offset`), as far
   as the reference stays finite and as accurate as at the shipped scale (it picks the factor).
 

@@ -8,7 +8,7 @@ import dataclasses
 from kernelwright.tools.check.plan import CaseDescription, Number
 from kernelwright.tools.check.verdicts import VariantSummary
 from kernelwright.tools.profile.roofline import described_nbytes
-from kernelwright.tools.worker.candidate_protocol import CandidateCase, CandidateVariant
+from kernelwright.tools.worker.candidate_protocol import CandidateCase, CandidateVariant, InputRecipe
 from kernelwright.tools.worker.reference_protocol import ReferenceReport, spec_json
 
 
@@ -33,9 +33,11 @@ def resolve(report: ReferenceReport, resized_by: str) -> Resolved:
         notes.append(f"sizes reduced for Triton's CPU interpreter, {how}: {', '.join(f'{k} -> {v}' for k, v in shipped_values.items())}")
     for info in report.variants:
         constants = info.constants
-        run = tuple(CandidateCase(id=c.id, seed=c.seed, kind=c.kind, output_nbytes=described_nbytes(spec_json(c.output))) for c in info.cases)
+        run = tuple(CandidateCase(id=c.id, seed=c.seed, kind=c.kind, output_nbytes=described_nbytes(spec_json(c.output)),
+                                  inputs=InputRecipe(**c.inputs.model_dump()) if c.inputs else None) for c in info.cases)
         transform = (info.transform[0], info.transform[1]) if info.transform else None
-        for_candidate.append(CandidateVariant(name=info.name, kind=info.kind, transform=transform, constants=constants, cases=run))
+        for_candidate.append(CandidateVariant(name=info.name, kind=info.kind, transform=transform, constants=constants, cases=run,
+                                              problem_source=info.source))
         for c in info.cases:
             cases.append(CaseDescription(c.id, c.seed, info.name, c.kind, c.detail, constants))
         entry: VariantSummary = {"name": info.name, "kind": info.kind, "constants": constants, "cases": len(info.cases)}

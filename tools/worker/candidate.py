@@ -49,6 +49,7 @@ from kernelwright.tools.worker.common import (
     save_tensors,
     seed_everything,
 )
+from kernelwright.tools.worker.input_recipe import fingerprint, make_inputs
 from kernelwright.tools.worker.kernel_profile import KernelWitness
 from kernelwright.tools.worker.trials import change_parameters
 
@@ -150,15 +151,31 @@ def both_ways(n: int, choices: list[Any]) -> list[Any]:
     return picks
 
 
+def case_inputs(case: CandidateCase, req: CandidateRequest, problem: Any) -> list[Any] | str:
+    """The trial's inputs, made here from the reference's recipe (or read from its file); the
+    reason as text when what was made here is not what the reference made."""
+    device = torch.device(req.device)
+    dtype = DTYPES.get(req.precision or "")
+    if case.inputs is None:
+        return cast_inputs(load_tensors(Path(req.shared_dir) / f"inputs_{case.id}.pt"), device, dtype)
+    values = make_inputs(problem, case.inputs, device, dtype)  # plain tensors, as a file's would be
+    if fingerprint(values) != case.inputs.fingerprint:
+        return ("the inputs made in the solution's process from the trial's seed differ from the reference's: the solution "
+                "changed how torch draws them (its random generators, default dtype or device, or the problem's get_inputs)")
+    return values
+
+
 def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards.LaunchCounter, log: EventLog, grad_mode: str = "inference_mode",
-             finite_poison: bool | None = None) -> bool:
+             finite_poison: bool | None = None, problem: Any = None) -> bool:
     """One guarded forward call. Returns False if the run must stop (an exception, or a forward that
     computed with torch when the request says that decides the check)."""
     device = torch.device(req.device)
-    dtype = DTYPES.get(req.precision or "")
-    shared, outdir = Path(req.shared_dir), Path(req.out_dir)
+    outdir = Path(req.out_dir)
     left_active = guards.active_modes()  # entered after the last snapshot (a finaliser between calls)
-    originals = cast_inputs(load_tensors(shared / f"inputs_{case.id}.pt"), device, dtype)
+    originals = case_inputs(case, req, problem)
+    if isinstance(originals, str):
+        log.write(event="error", case=case.id, kind="runtime_error", error=originals)
+        return False
     call_inputs = clone_inputs(originals)
     pattern = PoisonPattern.drawn(_rng, finite_poison) if req.poison else None
     guards.poison_allocator(2 * case.output_nbytes, device, pattern)
@@ -207,6 +224,7 @@ def interpreted_numerics() -> list[NumericsNote]:
     return _fidelity[0].drain_numerics() if _fidelity else []
 
 
+_audit: list[CandidateAudit] = []  # the installed audit (its origins trust the problem's file)
 # The interpreter-fidelity module once installed, held here: `hide_checker_modules` takes it out
 # of sys.modules before the candidate runs, so a lookup there would find nothing.
 _fidelity: list[Any] = []
@@ -244,14 +262,24 @@ def check_cases(module, variants: tuple[CandidateVariant, ...], req: CandidateRe
         except BaseException as exc:  # noqa: BLE001
             log.write(event="error", stage="init", variant=variant.name, kind=classify_exception(exc), error=error_text(exc))
             return None
+        problem = variant_problem(variant, req)
         for case in variant.cases:
             if case.kind == "params":  # the parameters change in place, as the reference's did
                 change_parameters(model, *(variant.transform or ()))
-            if not run_case(model, case, req, launches, log, *next(plan)):
+            if not run_case(model, case, req, launches, log, *next(plan), problem=problem):
                 return None
         if variant.name == "shipped":
             shipped = model
     return shipped
+
+
+def variant_problem(variant: CandidateVariant, req: CandidateRequest) -> Any:
+    """The problem's module at the variant's values, where a trial's inputs are made here (the
+    problem is the user's code, not the candidate's: trusted like the timing's get_inputs)."""
+    if not any(c.inputs for c in variant.cases):
+        return None
+    _audit[0].origins.trust(req.problem_path)
+    return load_module(f"kw_problem_{variant.name}", req.problem_path, variant.problem_source or None)
 
 
 def hide_checker_modules() -> None:
@@ -283,6 +311,7 @@ def install_guards(req: CandidateRequest) -> tuple[guards.LaunchCounter, Candida
     restrict_environment(origins)
     audit = CandidateAudit(origins, native_code=not launches.interpreting)
     audit.install()
+    _audit[:] = [audit]
     return launches, audit
 
 

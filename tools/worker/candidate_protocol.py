@@ -18,13 +18,36 @@ Number = int | float
 
 
 @dataclasses.dataclass(frozen=True)
+class InputRecipe:
+    """How one trial's inputs are made (`input_recipe.make_inputs`): get_inputs() under `seed` on
+    the device, then `trials.perturb` (with `perturb_seed`) or `trials.stress_inputs` (by
+    `stress_factor`); the reference's `fingerprint` of the result."""
+
+    seed: int
+    perturb: str | None = None
+    perturb_seed: int = 0
+    degenerate_rows: bool = True
+    stress: str | None = None
+    stress_factor: float = 0.0
+    fingerprint: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
 class CandidateCase:
-    """One trial as the candidate worker runs it (no seed of its own: it reads the saved inputs)."""
+    """One trial as the candidate worker runs it: its inputs made from `inputs`, or read from the
+    file the reference saved when that is None."""
 
     id: str
     seed: int
     kind: str = "plain"
     output_nbytes: int = 0  # the reference's output size: the poisoned allocator's span
+    inputs: InputRecipe | None = None
+
+    @classmethod
+    def decoded(cls, data: Any) -> CandidateCase:
+        fields = dict(data)
+        recipe = fields.pop("inputs", None)
+        return cls(**fields, inputs=InputRecipe(**recipe) if recipe else None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,12 +57,13 @@ class CandidateVariant:
     transform: tuple[float, float] | None
     constants: dict[str, Number]
     cases: tuple[CandidateCase, ...]
+    problem_source: str = ""  # the problem at this variant's values (the recipes' get_inputs)
 
     @classmethod
     def decoded(cls, data: Any) -> CandidateVariant:
         """From the decoded JSON of `dataclasses.asdict` (json.loads' value: Any)."""
         fields = dict(data)
-        cases = tuple(CandidateCase(**c) for c in fields.pop("cases"))
+        cases = tuple(CandidateCase.decoded(c) for c in fields.pop("cases"))
         transform = fields.pop("transform")
         return cls(**fields, transform=tuple(transform) if transform else None, cases=cases)
 
@@ -55,6 +79,7 @@ class CandidateRequest:
     shared_dir: str
     out_dir: str
     events_path: str
+    problem_path: str = ""  # the problem file (its recipes' get_inputs runs in the worker)
     poison: bool = True
     serve: bool = False
     runtime_audit: bool = True  # off only in tests that prove the OS sandbox stops what the audit would

@@ -13,6 +13,7 @@ process then stays up and times the reference eager on the parent's signed comma
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -22,27 +23,28 @@ from kernelwright.tools import sizes
 from kernelwright.tools.check import scratch_budget
 from kernelwright.tools.check.plan import Number, VariantPlan
 from kernelwright.tools.worker import trials
+from kernelwright.tools.worker.candidate_protocol import InputRecipe
 from kernelwright.tools.worker.common import (
     DTYPES,
     CheckerSideError,
     Commands,
     as_list,
-    cast_inputs,
     device_sync,
     error_text,
-    generate_inputs,
     is_checker_side,
     load_module,
     save_tensors,
     seed_everything,
     write_json_atomic,
 )
+from kernelwright.tools.worker.input_recipe import fingerprint, make_inputs
 from kernelwright.tools.worker.numerics import precise_reference
 from kernelwright.tools.worker.reference_protocol import (
     CaseReport,
     EagerTiming,
     FailedAttempt,
     OutputSpec,
+    RecipeReport,
     ReferenceReport,
     ReferenceRequest,
     SkippedCase,
@@ -106,8 +108,10 @@ class Variant:
         self.weights = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
 
     def inputs(self, seed: int) -> list[Any]:
-        seed_everything(seed)
-        return cast_inputs(generate_inputs(self.module, self.device), self.device, self.dtype)
+        return self.make(InputRecipe(seed=seed))
+
+    def make(self, recipe: InputRecipe) -> list[Any]:
+        return make_inputs(self.module, recipe, self.device, self.dtype)
 
     def probe(self, seed: int) -> None:
         """Raise if the reference cannot run this variant (one forward on fresh inputs)."""
@@ -122,12 +126,13 @@ class TrialBudget:
         self.free: set[str] = set()  # trials that cost nothing (a params trial the reference skips anyway)
         self.decided = False  # once, on the check's first trial
 
-    def measured(self, model: torch.nn.Module, inputs_file: Path, output_file: Path) -> None:
+    def measured(self, model: torch.nn.Module, inputs_file: Path | None, output_file: Path) -> None:
+        """`inputs_file` None: the inputs are made again in the candidate's process (no file)."""
         budget = self.req.budget
         if budget is None or self.decided:
             return
         self.decided = True
-        input_bytes, output_bytes = inputs_file.stat().st_size, output_file.stat().st_size
+        input_bytes, output_bytes = inputs_file.stat().st_size if inputs_file else 0, output_file.stat().st_size
         fit = scratch_budget.trials_that_fit(budget, input_bytes, output_bytes)
         if fit < scratch_budget.MIN_TRIALS:
             raise CheckerSideError(scratch_budget.refusal(budget, input_bytes, output_bytes))
@@ -159,11 +164,13 @@ def run_variant(req: ReferenceRequest, v: Variant, shared: Path, private: Path, 
     search = trials.StressSearch(v.model, trials.reference_forward, plan.tolerances or {"fp32": [1e-4, 1e-4, 1e-3], "16bit": [1e-2, 1e-2, 1e-2]}, strict,
                                  req.precision)
     made: dict[str, list[Any]] = {}
+    by_recipe: bool | None = None  # decided on the variant's first trial: can the candidate make its inputs?
     for case in plan.cases:
         detail = ""
         if not budget.allows(case.id):
             skipped.append(SkippedCase(id=case.id, kind=case.kind, why=budget.why))
             continue
+        recipe = InputRecipe(seed=case.seed)
         if case.kind == "params":
             dev_inputs = v.inputs(case.seed)
             why = change_parameters_fairly(v.model, plan.transform, dev_inputs)
@@ -173,12 +180,17 @@ def run_variant(req: ReferenceRequest, v: Variant, shared: Path, private: Path, 
             scale, shift = plan.transform
             detail = f"every parameter p of Model and ModelNew set to {scale:.4g}*p + {shift:.4g} in place after the calls before"
         elif case.kind == "perturb":
+            recipe = InputRecipe(seed=seeds[case.base], perturb=case.how or "elements", perturb_seed=case.seed)
             base = made[case.base] if case.base in made else v.inputs(seeds[case.base])  # its base may have been dropped
-            dev_inputs, detail = trials.perturb(base, case.how or "elements", case.seed)
-            detail = f"the inputs of {case.base} with {detail}"
+            dev_inputs, detail = trials.perturb(base, recipe.perturb, case.seed)
             if case.how == "ties" and tied_values_unfair(v.model, base, dev_inputs):
-                skipped.append(SkippedCase(id=case.id, kind=case.kind, why="the reference is not finite on integer-rounded inputs"))
-                continue
+                # Zero slices are fair only where the reference handles them: else ties alone.
+                recipe = dataclasses.replace(recipe, degenerate_rows=False)
+                dev_inputs, detail = trials.perturb(base, "ties", case.seed, degenerate_rows=False)
+                if tied_values_unfair(v.model, base, dev_inputs):
+                    skipped.append(SkippedCase(id=case.id, kind=case.kind, why="the reference is not finite on integer-rounded inputs"))
+                    continue
+            detail = f"the inputs of {case.base} with {detail}"
         else:
             dev_inputs = v.inputs(case.seed)
         if case.kind == "stress":
@@ -187,14 +199,22 @@ def run_variant(req: ReferenceRequest, v: Variant, shared: Path, private: Path, 
                 skipped.append(SkippedCase(id=case.id, kind=case.kind, why=stress.detail))
                 continue
             dev_inputs, detail = stress.inputs, stress.detail
+            recipe = dataclasses.replace(recipe, stress=case.how or "up", stress_factor=stress.factor)
         if case.id in bases:
             made[case.id] = dev_inputs
-        save_tensors(shared / f"inputs_{case.id}.pt", [x.cpu() if isinstance(x, torch.Tensor) else x for x in dev_inputs])
+        recipe = dataclasses.replace(recipe, fingerprint=fingerprint(dev_inputs))
+        if by_recipe is None:
+            # Made twice, the same bits: get_inputs draws only from the seeded generators.
+            by_recipe = fingerprint(v.make(recipe)) == recipe.fingerprint
+        inputs_file = None if by_recipe else shared / f"inputs_{case.id}.pt"
+        if inputs_file is not None:
+            save_tensors(inputs_file, [x.cpu() if isinstance(x, torch.Tensor) else x for x in dev_inputs])
         out = trials.reference_forward(v.model, dev_inputs)
         device_sync(v.device)
         save_tensors(private / f"ref_{case.id}.pt", to_cpu(out))
-        budget.measured(v.model, shared / f"inputs_{case.id}.pt", private / f"ref_{case.id}.pt")
-        cases.append(CaseReport(id=case.id, seed=case.seed, kind=case.kind, detail=detail, output=describe_output(out)))
+        budget.measured(v.model, inputs_file, private / f"ref_{case.id}.pt")
+        cases.append(CaseReport(id=case.id, seed=case.seed, kind=case.kind, detail=detail, output=describe_output(out),
+                                inputs=RecipeReport(**dataclasses.asdict(recipe)) if by_recipe else None))
         if first is None:
             params = list(v.model.parameters()) + list(v.model.buffers())
             first = VariantReport(name=plan.name, kind=plan.kind, constants=constants, cases=[], skipped_cases=[],
@@ -202,7 +222,8 @@ def run_variant(req: ReferenceRequest, v: Variant, shared: Path, private: Path, 
                                   flops=count_flops(v.model, dev_inputs) if v.device.type == "cuda" else None,  # for the GPU's speed of light
                                   input_spec=[describe_output(x) if isinstance(x, torch.Tensor) else TensorSpec(value=repr(x)) for x in dev_inputs])
     report = first or VariantReport(name=plan.name, kind=plan.kind, constants=constants, cases=[], skipped_cases=[])
-    return report.model_copy(update={"cases": cases, "skipped_cases": skipped, "transform": list(plan.transform) if plan.transform else None})
+    return report.model_copy(update={"cases": cases, "skipped_cases": skipped, "transform": list(plan.transform) if plan.transform else None,
+                                     "source": v.source})
 
 
 def tied_values_unfair(model: torch.nn.Module, base: list[Any], tied: list[Any]) -> bool:

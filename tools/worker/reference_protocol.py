@@ -69,12 +69,25 @@ def spec_json(spec: OutputSpec) -> object:
     return [spec_json(s) for s in spec]
 
 
+class RecipeReport(WireRecord):
+    """`candidate_protocol.InputRecipe` as the reference worker reports it."""
+
+    seed: int
+    perturb: str | None = None
+    perturb_seed: int = 0
+    degenerate_rows: bool = True
+    stress: str | None = None
+    stress_factor: float = 0.0
+    fingerprint: str = ""
+
+
 class CaseReport(WireRecord):
     id: str
     seed: int
     kind: str
     detail: str
     output: OutputSpec
+    inputs: RecipeReport | None = None  # None: the inputs are in the shared folder's file
 
 
 class SkippedCase(WireRecord):
@@ -100,6 +113,7 @@ class VariantReport(WireRecord):
     input_spec: list[TensorSpec] = []
     fixed: dict[str, str] = {}  # value left at the shipped one -> the reference's error with it changed
     from_: dict[str, Number] = Field(default={}, alias="from")  # the shipped values the constants replace
+    source: str = ""  # the problem at this variant's values (for the candidate's recipes)
 
 
 class SkippedVariant(WireRecord):

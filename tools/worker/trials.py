@@ -42,48 +42,72 @@ TF32_EPS = 2.0**-10  # TF32 keeps 10 explicit mantissa bits
 class Stress:
     inputs: list[Any] | None
     detail: str  # what was done, or why the trial was skipped
+    factor: float = 0.0  # the factor chosen (`stress_inputs` makes the inputs again from it)
 
 
 def _floating(values: list[Any]) -> list[int]:
     return [i for i, v in enumerate(values) if isinstance(v, torch.Tensor) and v.is_floating_point() and v.numel()]
 
 
-def perturb(inputs: list[Any], how: str, seed: int) -> tuple[list[Any], str]:
+def perturb(inputs: list[Any], how: str, seed: int, degenerate_rows: bool = True) -> tuple[list[Any], str]:
     """The inputs with 3 random elements (`elements`) or one whole row (`row`) of every tensor
     replaced by values found elsewhere in the same tensor (so indices stay valid indices), or
-    flipped for booleans; or every floating tensor rounded to integers (`ties`)."""
+    flipped for booleans; or every floating tensor rounded to integers (`ties`), with one slice of
+    zeros along its first and its last dimension unless `degenerate_rows` is off."""
     gen = torch.Generator().manual_seed(seed)
     out, changed = [], []
     for i, value in enumerate(inputs):
         if not isinstance(value, torch.Tensor) or value.numel() < 2:
             out.append(value)
             continue
-        cpu = value.detach().cpu().clone()
-        flat = cpu.reshape(-1)
+        # On the tensor's own device (a GPU input of several GB never crosses to the host); the
+        # positions come from a seeded CPU generator, so both workers change the same ones.
+        copy = value.detach().clone()
+        flat = copy.reshape(-1)
         if how == "ties":
-            if cpu.is_floating_point():
-                cpu = cpu.round()
+            if copy.is_floating_point():
+                copy = copy.round()
                 changed.append(f"input {i} rounded to integers (tied values)")
-            out.append(cpu.to(value.device))
+                if degenerate_rows:
+                    changed.extend(_degenerate_rows(copy, i, gen))
+            out.append(copy)
             continue
         if how == "elements":
             where = torch.randperm(flat.numel(), generator=gen)[:3]
-            if cpu.dtype == torch.bool:
-                flat[where] = ~flat[where]
+            source = torch.randint(flat.numel(), (where.numel(),), generator=gen)
+            if copy.dtype == torch.bool:
+                flat[where.to(copy.device)] = ~flat[where.to(copy.device)]
             else:
-                flat[where] = flat[torch.randint(flat.numel(), (where.numel(),), generator=gen)]
+                flat[where.to(copy.device)] = flat[source.to(copy.device)]
             changed.append(f"input {i} elements {where.tolist()}")
         else:
-            axis = next((d for d in range(cpu.dim()) if cpu.shape[d] >= 2), 0)
-            rows = torch.randperm(cpu.shape[axis], generator=gen)[:2].tolist()
+            axis = next((d for d in range(copy.dim()) if copy.shape[d] >= 2), 0)
+            rows = torch.randperm(copy.shape[axis], generator=gen)[:2].tolist()
             target, source = rows[0], rows[1]
-            cpu.select(axis, target).copy_(cpu.select(axis, source))
+            copy.select(axis, target).copy_(copy.select(axis, source))
             changed.append(f"input {i} row {target} (dim {axis}) set to row {source}")
-        out.append(cpu.to(value.device))
+        out.append(copy)
     return out, "; ".join(changed) or "no tensor input to change"
 
 
-def _stressed(inputs: list[Any], how: str, factor: float) -> list[Any]:
+def _degenerate_rows(x: torch.Tensor, i: int, gen: torch.Generator) -> list[str]:
+    """One slice of zeros along the first dimension of 2 or more and one along the last, in place:
+    a norm and a variance of zero whichever way the problem reduces, where a kernel without the
+    reference's eps or clamp divides 0 by 0 (an L2 norm without its max(||x||, eps), a variance
+    without its eps). Random inputs never have them. (Zeros only: a slice of one other repeated
+    value would cross the other zero slice and no longer be constant.)"""
+    axes = {next((d for d in range(x.dim()) if x.shape[d] >= 2), x.dim() - 1), x.dim() - 1}
+    done = []
+    for axis in sorted(axes):
+        if x.shape[axis] < 2:
+            continue
+        zero = int(torch.randint(x.shape[axis], (1,), generator=gen))
+        x.select(axis, zero).zero_()
+        done.append(f"input {i} slice {zero} of dim {axis} all zeros")
+    return done
+
+
+def stress_inputs(inputs: list[Any], how: str, factor: float) -> list[Any]:
     out = list(inputs)
     for i in _floating(inputs):
         x = inputs[i]
@@ -214,12 +238,12 @@ class StressSearch:
                     rejected = middle
                 else:
                     fair, stressed = middle, finer
-            return Stress(stressed, _stress_words(how, fair))
+            return Stress(stressed, _stress_words(how, fair), fair)
         return Stress(None, "no fair scale: " + "; ".join(tried))
 
     def _fair(self, inputs: list[Any], how: str, factor: float, base_out: Any, allowed: float, tried: list[str]) -> list[Any] | None:
         """The inputs stressed by `factor` where that is fair; None (and why, in `tried`) where not."""
-        stressed = _stressed(inputs, how, factor)
+        stressed = stress_inputs(inputs, how, factor)
         out = self.forward(self.model, stressed)
         what = _stress_words(how, factor)
         if nonfinite(out) > nonfinite(base_out):
