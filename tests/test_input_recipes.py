@@ -4,19 +4,21 @@ makes the same bits itself. A problem whose get_inputs no seed controls still go
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
 import textwrap
 
 import torch
+from test_checker_failures import TWICE_PROBLEM, TWICE_SOLUTION
 
 from kernelwright.tools.check.plan import plan_variants
 from kernelwright.tools.worker import candidate, reference
 from kernelwright.tools.worker.candidate_protocol import CandidateCase, CandidateRequest, InputRecipe
 from kernelwright.tools.worker.common import load_module
 from kernelwright.tools.worker.input_recipe import fingerprint, make_inputs
-from kernelwright.tools.worker.reference_protocol import ReferenceRequest
+from kernelwright.tools.worker.reference_protocol import RecipeReport, ReferenceRequest
 
 from paths import ROOT
 
@@ -51,51 +53,10 @@ PROBLEM = textwrap.dedent(
 UNSEEDED = PROBLEM.replace("return [torch.randn(batch, n)]",
                            "import os\n    g = torch.Generator().manual_seed(int.from_bytes(os.urandom(4), 'little'))\n"
                            "    return [torch.randn(batch, n, generator=g)]")
-DOUBLE_UNSEEDED = textwrap.dedent(
-    """
-    import os
-
-    import torch
-    import torch.nn as nn
-
-
-    class Model(nn.Module):
-        def forward(self, x):
-            return x * 2.0
-
-
-    def get_inputs():
-        g = torch.Generator().manual_seed(int.from_bytes(os.urandom(4), "little"))
-        return [torch.randn(30, 50, generator=g)]
-
-
-    def get_init_inputs():
-        return []
-    """
-)
-DOUBLE_SOLUTION = textwrap.dedent(
-    """
-    import torch
-    import torch.nn as nn
-    import triton
-    import triton.language as tl
-
-
-    @triton.jit
-    def twice(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
-        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-        m = offs < n
-        tl.store(y_ptr + offs, tl.load(x_ptr + offs, mask=m) * 2.0, mask=m)
-
-
-    class ModelNew(nn.Module):
-        def forward(self, x):
-            x = x.contiguous()
-            y = torch.empty_like(x)
-            twice[(triton.cdiv(x.numel(), 2048),)](x, y, x.numel(), BLOCK=2048)
-            return y
-    """
-)
+# The same, for a whole check: a kernel that doubles its input.
+DOUBLE_UNSEEDED = TWICE_PROBLEM.replace("n = 1024", "n = 64").replace(
+    "return [torch.randn(n, n)]",
+    "import os\n    return [torch.randn(n, n, generator=torch.Generator().manual_seed(int.from_bytes(os.urandom(4), 'little')))]")
 
 
 def run_reference(tmp_path, source: str) -> tuple[dict, list[str]]:
@@ -154,9 +115,15 @@ def test_inputs_made_differently_in_the_candidates_process_stop_the_trial_with_t
 
 def test_a_check_of_a_problem_no_seed_controls_still_judges_through_files(tmp_path):
     (tmp_path / "problem.py").write_text(DOUBLE_UNSEEDED)
-    (tmp_path / "solution.py").write_text(DOUBLE_SOLUTION)
+    (tmp_path / "solution.py").write_text(TWICE_SOLUTION)
     proc = subprocess.run([sys.executable, "-m", "kernelwright", "check", str(tmp_path / "problem.py"), str(tmp_path / "solution.py"),
                            "--device", "cpu", "--home", str(tmp_path / "home"), "--no-variants", "--trials", "2", "--json"],
                           capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads(proc.stdout)["verdict"] == "accepted"
+
+
+def test_the_reports_recipe_and_the_candidates_have_the_same_fields():
+    # Two records of one thing (the candidate's process has no pydantic): they must not drift apart.
+    assert [f.name for f in dataclasses.fields(InputRecipe)] == list(RecipeReport.model_fields)
+    assert [f.default for f in dataclasses.fields(InputRecipe)][1:] == [f.default for f in RecipeReport.model_fields.values()][1:]
