@@ -22,7 +22,7 @@ spy() { name=$1; limit=$2; shift 2
 for run in cold warm; do
   spy "gelu-$run" 150 python3 -P -m kernelwright check "$work/tiny/gelu_scale.py" examples/solutions/gelu_scale.py --device cuda --json --home "$work/home"
 done
-timeout "${KW_GPU_S:-270}" python3 -P -m pytest -m gpu -n "${KW_GPU_N:-6}" --dist load -q -p no:cacheprovider -rs --durations=40 tests > "$OUT/gpu_tests.log" 2>&1
+timeout "${KW_GPU_S:-270}" python3 -P -m pytest -m gpu -n "${KW_GPU_N:-6}" --dist loadfile -v -rfEs --tb=short -p no:cacheprovider --durations=40 ${KW_GPU_TESTS:-tests} > "$OUT/gpu_tests.log" 2>&1
 echo "gpu tests exit $?" >> "$OUT/gpu_tests.log"
 if [ -d .kb ] && [ "${KW_KB_S:-140}" -gt 0 ]; then
   spy kb "$(( ${KW_KB_S:-140} + 15 ))" python3 -P benchmarks/kb_check_speed.py --kernelbench .kb --problems "${KW_KB_PROBLEMS:-19}" --device cuda --budget-s "${KW_KB_S:-140}" --json "$work/kb_check_speed.json"

@@ -40,10 +40,15 @@ def test_what_the_cpu_emulates_or_declines_is_accepted_on_a_gpu(tmp_path, proble
 
 
 @pytest.mark.parametrize(
-    "problem,candidate",
-    [("gelu_scale", "libdevice_wrong_formula"), ("linear_gelu_bf16", "bf16_dot_no_bias"), ("layer_norm", "memo_row_checksum"),
-     ("linear_relu", "snapshot_weights_in_init")],
+    "problem,candidate,verdicts",
+    [("gelu_scale", "libdevice_wrong_formula", {Verdict.WRONG_OUTPUT}), ("linear_gelu_bf16", "bf16_dot_no_bias", {Verdict.WRONG_OUTPUT}),
+     # On a GPU the memo's .item() on the input is seen as host compute on the first call, before
+     # any wrong output (the CPU interpreter's host reads are the interpreter's own).
+     ("layer_norm", "memo_row_checksum", {Verdict.WRONG_OUTPUT, Verdict.TORCH_COMPUTE}),
+     # The weights snapshotted in __init__ stay on the host when the model moves to the GPU: the
+     # launch fails (seen on an H100) where the CPU computes with stale values.
+     ("linear_relu", "snapshot_weights_in_init", {Verdict.WRONG_OUTPUT, Verdict.RUNTIME_ERROR})],
 )
-def test_wrong_kernels_are_wrong_on_a_gpu_too(tmp_path, problem, candidate):
+def test_wrong_kernels_are_wrong_on_a_gpu_too(tmp_path, problem, candidate, verdicts):
     r = verify_solution(PROBLEMS / f"{problem}.py", CANDIDATES / problem / f"{candidate}.py", opts(tmp_path))
-    assert r.verdict is Verdict.WRONG_OUTPUT, [x.message for x in r.reasons]
+    assert r.verdict in verdicts, [x.message for x in r.reasons]

@@ -1,4 +1,5 @@
-"""A cross-process lock for the first-time setup of a SQLite file in the home directory.
+"""Cross-process locks: the first-time setup of a SQLite file in the home directory
+(`setup_lock`), and a resource the machine has once (`machine_lock`).
 
 Switching a fresh file to WAL and creating its tables need exclusive locks that SQLite may refuse
 at once ("database is locked") instead of waiting on the busy timeout, when several processes
@@ -27,6 +28,23 @@ def setup_lock(db_path: str | Path) -> Iterator[None]:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_name(path.name + ".lock"), "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def machine_lock(name: str) -> Iterator[None]:
+    """One holder at a time on this machine (every process, every home): for a resource the
+    machine has once, such as a GPU's performance counters."""
+    if fcntl is None:
+        yield
+        return
+    import tempfile
+
+    with open(Path(tempfile.gettempdir()) / f"kernelwright-{name}.lock", "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield

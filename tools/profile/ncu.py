@@ -25,6 +25,7 @@ import subprocess
 from pathlib import Path
 
 from kernelwright.tools import pyast
+from kernelwright.tools.file_lock import machine_lock
 from kernelwright.tools.profile.answers import PROFILE_RUN, read_answer
 from kernelwright.tools.profile.ncu_csv import parse_ncu_csv, summarize_launches
 from kernelwright.tools.profile.report import TierResult
@@ -145,8 +146,11 @@ def _run_once(ncu: str, metrics: tuple[str, ...], kernel_regex: str | None, req:
     NcuLaunchRequest(ncu_argv=ncu_command(ncu, report, metrics, kernel_regex, launch_count), target_request=str(target)).write(launch)
     # ncu's own install folder (its libraries and sections sit beside the binary).
     readable = tuple(Path(p) for p in (req.problem_path, req.solution_path, os.path.dirname(os.path.realpath(ncu))) if p)
-    child = run_child(["kernelwright.tools.worker.profile_ncu_launch", str(launch)], workdir, timeout_s, log_name="ncu",
-                      mounts=Mounts(readable=readable), device=req.device)
+    # The GPU's performance counters serve one profiler at a time: a second ncu at once failed with
+    # "An error was reported by the driver" (two profile tests in parallel on an H100).
+    with machine_lock("ncu"):
+        child = run_child(["kernelwright.tools.worker.profile_ncu_launch", str(launch)], workdir, timeout_s, log_name="ncu",
+                          mounts=Mounts(readable=readable), device=req.device)
     result = read_answer(PROFILE_RUN, result_path, {})
     output = child.stdout + "\n" + child.stderr
     reason = ncu_failure_reason(output)
