@@ -202,11 +202,20 @@ COVERAGE_BY_CLASS: dict[str, dict[str, list[str]]] = {
             "gelu_scale/rename_ops_via_alias", "add_mul/widen_allowed_ops_via_sys_modules",
             "softmax_rows/patch_guards_through_wrapper_globals", "layer_norm/honest_kernel_table",
         ],
+        # Red team pass 6: the worker makes each trial's inputs in the solution's process (recipes).
+        "4. reaching the worker's own input making (the problem's get_inputs, torch's names)": [
+            "softmax_rows/hook_problem_get_inputs_by_name", "softmax_rows/spy_subclass_from_problem_get_inputs",
+            "softmax_rows/alias_originals_hides_input_mutation", "softmax_rows/patch_torch_randn_through_a_function",
+            "softmax_rows/honest_library_through_a_function",
+        ],
         "5. behaving only when watched": [
             "gelu_scale/honest_only_under_interpreter_env", "add_mul/honest_only_in_checker_sandbox",
             "softmax_rows/honest_only_under_checker_wrappers", "gelu_scale/honest_only_when_poisoned",
             "add_mul/honest_only_when_fresh_memory_is_nan", "linear_relu/honest_only_in_inference_mode", "softmax_rows/honest_env_and_modes",
             "add_mul/honest_only_without_home_env", "add_mul/honest_only_when_triton_knobs_interpret",
+        ],
+        "5. telling trials apart by the seed the worker drew them with (torch.initial_seed())": [
+            "l2_normalize_rows/seed_leak_clamp_only_when_seed_repeats", "l2_normalize_rows/honest_seed_leak_twin_always_clamp",
         ],
     },
     # Fitting what was shipped: shapes, sizes, values and weights that a variant or trial changes.
@@ -250,6 +259,12 @@ COVERAGE_BY_CLASS: dict[str, dict[str, list[str]]] = {
             "l2_normalize_rows/no_norm_clamp", "l2_normalize_rows/rsqrt_of_mean_square", "layer_norm/variance_without_eps",
         ],
         "honest twin: the clamp as the reference": ["l2_normalize_rows/honest_norm_clamp"],
+        "a zero query row (1 x D) or a zero residual sum: the zero slices reach every shape": [
+            "query_cosine/cosine_query_norm_unclamped", "query_cosine/honest_cosine_query_both_clamped",
+        ],
+        "a combine that is not associative (a pairwise average): threads fold in order on a GPU": [
+            "l2_normalize_rows/tree_pairwise_average_sumsq", "l2_normalize_rows/honest_tree_custom_add_combine",
+        ],
         "honest twins: stable kernels": ["logsumexp_rows/honest_max_shift", "cumsum_rows/honest_one_row_per_program"],
         # Class 10: programs that run at once.
         "races the in-order interpreter hid": [

@@ -123,7 +123,8 @@ def test_tree_makes_log_n_calls_where_the_fold_made_one_per_element(both: tuple[
     # The stock fold: one call per element but the first of each row or column.
     assert stock["calls"]["max_first_index"] == 4 * 63
     assert stock["calls"]["affine"] == 4 * 63
-    # The tree: log2(64) = 6 steps for a row of 64, 2 for a column of 4, 8 for the whole 4 x 64.
+    # The tree: log2(64) = 6 steps for a row of 64, 2 for a column of 4; the whole 4 x 64 (256 > 128
+    # lanes): 1 step of each lane folding its second element, then log2(128) = 7.
     assert tree["calls"]["max_first_index"] == 6
     assert tree["calls"]["affine"] == 6
     assert tree["calls"]["add"] == 2 + 8 + 6  # column sums, the whole block, the reverse scan

@@ -43,6 +43,7 @@ GlobalState = TypedDict("GlobalState", {
     "default_dtype": str, "float32_matmul_precision": str, "deterministic_algorithms": bool, "matmul.allow_tf32": bool,
     "matmul.allow_fp16_reduced_precision_reduction": bool, "matmul.allow_bf16_reduced_precision_reduction": bool,
     "cudnn.enabled": bool, "cudnn.allow_tf32": bool, "cudnn.benchmark": bool, "cudnn.deterministic": bool, "num_threads": int, "active torch modes": str,
+    "replaced torch or problem names": str,
 })
 
 
@@ -60,6 +61,40 @@ def active_modes() -> str:
     return ", ".join(f"{n} {what}" for what, n in counts.items() if n)
 
 
+class NameSeal:
+    """The names the checker's own steps call through in the solution's process (torch's functions,
+    Tensor's methods, the problem's get_inputs), as they were before the solution's code ran.
+
+    The worker makes each trial's inputs in the solution's process, through these names, outside the
+    op accountant; a solution that replaced one (through any alias the static scan cannot follow:
+    a module returned by a function, say) would run its own code there: torch compute off the
+    books, a handle on the worker's copy of the inputs. `replaced()` names what changed; a trial
+    does not start while anything has (red team pass 6: get_inputs wrapped through an alias computed
+    the softmax while the worker drew the inputs, and was accepted)."""
+
+    _watched: list[tuple[str, Any, dict[str, Any], bool]] = []  # label, namespace, baseline, additions count
+
+    @classmethod
+    def watch(cls, label: str, owner: Any) -> None:
+        namespace = vars(owner)
+        # On a class a new attribute shadows an inherited one (Tensor.clone over TensorBase's); on a
+        # module a new name is only a lazy import landing.
+        cls._watched.append((label, namespace, dict(namespace), isinstance(owner, type)))
+
+    @classmethod
+    def replaced(cls) -> list[str]:
+        changed = []
+        for label, namespace, baseline, additions in cls._watched:
+            changed += [f"{label}.{k}" for k, v in baseline.items() if namespace.get(k, _MISSING) is not v]
+            if additions:
+                changed += [f"{label}.{k}" for k in namespace if k not in baseline and k not in _CACHES]
+        return changed
+
+
+_MISSING = object()
+_CACHES = frozenset({"__slotnames__"})  # what the standard library caches on a class it copies or pickles (copyreg)
+
+
 def global_state_snapshot() -> GlobalState:
     """Process-wide settings that change numerics or determinism."""
     snap: GlobalState = {
@@ -75,6 +110,7 @@ def global_state_snapshot() -> GlobalState:
         "cudnn.deterministic": torch.backends.cudnn.deterministic,
         "num_threads": torch.get_num_threads(),
         "active torch modes": active_modes() or "none",
+        "replaced torch or problem names": ", ".join(NameSeal.replaced()) or "none",
     }
     return snap
 

@@ -159,6 +159,9 @@ def case_inputs(case: CandidateCase, req: CandidateRequest, problem: Any) -> lis
     if case.inputs is None:
         return cast_inputs(load_tensors(Path(req.shared_dir) / f"inputs_{case.id}.pt"), device, dtype)
     values = make_inputs(problem, case.inputs, device, dtype)  # plain tensors, as a file's would be
+    # A fresh seed from the checker's own generator: the trial's seed is not left for the forward to
+    # read (torch.initial_seed() told perturbation trials, which reuse a plain trial's seed, apart).
+    seed_everything(_rng.randrange(2**31 - 1))
     if fingerprint(values) != case.inputs.fingerprint:
         return ("the inputs made in the solution's process from the trial's seed differ from the reference's: the solution "
                 "changed how torch draws them (its random generators, default dtype or device, or the problem's get_inputs)")
@@ -172,6 +175,11 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
     device = torch.device(req.device)
     outdir = Path(req.out_dir)
     left_active = guards.active_modes()  # entered after the last snapshot (a finaliser between calls)
+    replaced = guards.NameSeal.replaced()
+    if replaced:  # checked before the inputs are made through these names, whenever they changed
+        log.write(event="error", case=case.id, kind="global_state",
+                  error=f"the solution replaced {', '.join(replaced[:8])}: names the checker's own steps call through, outside its accounting")
+        return False
     originals = case_inputs(case, req, problem)
     if isinstance(originals, str):
         log.write(event="error", case=case.id, kind="runtime_error", error=originals)
@@ -279,7 +287,11 @@ def variant_problem(variant: CandidateVariant, req: CandidateRequest) -> Any:
     if not any(c.inputs for c in variant.cases):
         return None
     _audit[0].origins.trust(req.problem_path)
-    return load_module(f"kw_problem_{variant.name}", req.problem_path, variant.problem_source or None)
+    name = f"kw_problem_{variant.name}"
+    module = load_module(name, req.problem_path, variant.problem_source or None)
+    sys.modules.pop(name, None)  # not importable by name from the solution's code
+    guards.NameSeal.watch("problem", module)
+    return module
 
 
 def hide_checker_modules() -> None:
@@ -312,6 +324,13 @@ def install_guards(req: CandidateRequest) -> tuple[guards.LaunchCounter, Candida
     audit = CandidateAudit(origins, native_code=not launches.interpreting)
     audit.install()
     _audit[:] = [audit]
+    # Last: the names as the checker left them (its own wrappers included).
+    import random as stdlib_random
+
+    for label, owner in (("torch", torch), ("torch.nn.functional", torch.nn.functional), ("torch.Tensor", torch.Tensor),
+                         ("torch.nn.Module", torch.nn.Module), ("torch.nn.init", torch.nn.init), ("torch.random", torch.random),
+                         ("torch.cuda", torch.cuda), ("random", stdlib_random)):
+        guards.NameSeal.watch(label, owner)
     return launches, audit
 
 

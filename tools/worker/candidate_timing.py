@@ -19,6 +19,7 @@ Everything is reported through the signed event log, like the checks before it.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,14 @@ def time_candidate(model: Any, command: TimeCandidateCommand, req: CandidateRequ
     device = torch.device(req.device)
     torch.cuda.set_device(device)  # events and the flush on the candidate's GPU
     dtype = DTYPES.get(req.precision or "")
+    replaced = guards.NameSeal.replaced()
+    if replaced:  # the pool is drawn through these names, outside the accountant (see NameSeal)
+        log.write(event="error", stage="timing", kind="global_state",
+                  error=f"the solution replaced {', '.join(replaced[:8])}: names the checker's own steps call through, outside its accounting")
+        return
     problem = load_module("kw_problem", command.problem_path, command.problem_source)
+    sys.modules.pop("kw_problem", None)  # not importable by name from the solution's code
+    guards.NameSeal.watch("problem", problem)
     with torch.inference_mode():
         pool = input_pool(problem, device, dtype, list(command.pool_seeds))
     state0, rng0 = guards.global_state_snapshot(), guards.rng_snapshot()

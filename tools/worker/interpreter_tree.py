@@ -3,10 +3,11 @@ a tree of whole-block calls rather than one call per element.
 
 The stock interpreter folds a hand-written combine function element by element, one Python call
 per element of the block (`generic_reduce`, `generic_scan`): a 4 x 4096 argmax block made 16,384
-calls and a single check took 46 s. Here a reduction combines adjacent pairs, halving the block
-per step (log2(n) calls on whole arrays), and a scan is the Hillis-Steele doubling (log2(n)
-calls). Both orders are ones a GPU's reduction tree uses, and an associative combine gives the same
-answer in any of them; one that only works folded left to right is as wrong here as on a GPU.
+calls and a single check took 46 s. Here a reduction runs as a GPU's threads do: each of 128 lanes
+folds its own elements in order, then the lanes combine in a tree (n/128 - 1 + 7 calls on whole
+arrays); a scan is the Hillis-Steele doubling (log2(n) calls). An associative combine gives the
+same answer in any of these orders; one that is not (a pairwise average), or that only works
+folded left to right, is as wrong here as on a GPU.
 A combine function that cannot take whole blocks (a Python `if` on its operands, legal on scalars)
 falls back to the interpreter's own element-by-element fold, with the same operand order.
 """
@@ -20,6 +21,11 @@ from typing import Any
 import numpy as np
 
 Combine = Callable[..., Any]
+# Threads of a reduction: Triton's default 4 warps of 32. A pure tree would weigh every element
+# alike, so a combine that is not associative (a pairwise average, (a + b) / 2) came out exact on the
+# CPU and wrong on a GPU, where each thread first folds its own elements one after another (red team
+# pass 6, seen in the sm_90 layout: 128 threads over 512 elements).
+LANES = 128
 
 
 def _as_arrays(result: Any, shape: tuple[int, ...], dtypes: list[np.dtype]) -> list[np.ndarray]:
@@ -36,12 +42,23 @@ def _as_arrays(result: Any, shape: tuple[int, ...], dtypes: list[np.dtype]) -> l
 
 
 def tree_reduce(ops: Any, input: Any, combine: Combine) -> list[Any]:
-    """`ops.generic_reduce` in log2(n) calls: `combine(*left, *right)` on adjacent pairs."""
+    """`ops.generic_reduce` as a GPU's default layout runs it: LANES threads each fold the elements
+    they hold (every LANES-th) in order, then a tree over the threads (`combine(*left, *right)` on
+    adjacent pairs): n/LANES - 1 + log2(LANES) calls on whole arrays."""
     original_axis = ops.axis
     tensors, axis = ops.unravel(input, ops.axis)
     dtypes = [t.dtype for t in tensors]
     data = [t.handle.data for t in tensors]
     np_dtypes = [d.dtype for d in data]
+    n = data[0].shape[axis]
+    if n > LANES and n % LANES == 0:
+        # Each of LANES threads first folds the elements it holds (every LANES-th), in order.
+        lane = [np.take(d, np.arange(0, LANES), axis=axis) for d in data]
+        for start in range(LANES, n, LANES):
+            held = [np.take(d, np.arange(start, start + LANES), axis=axis) for d in data]
+            result = combine(*[ops.to_tensor(x, t) for x, t in zip(lane, dtypes)], *[ops.to_tensor(x, t) for x, t in zip(held, dtypes)])
+            lane = _as_arrays(result, lane[0].shape, np_dtypes)
+        data = lane
     while data[0].shape[axis] > 1:
         n = data[0].shape[axis]
         pairs = n // 2

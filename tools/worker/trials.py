@@ -52,10 +52,11 @@ def _floating(values: list[Any]) -> list[int]:
 def perturb(inputs: list[Any], how: str, seed: int, degenerate_rows: bool = True) -> tuple[list[Any], str]:
     """The inputs with 3 random elements (`elements`) or one whole row (`row`) of every tensor
     replaced by values found elsewhere in the same tensor (so indices stay valid indices), or
-    flipped for booleans; or every floating tensor rounded to integers (`ties`), with one slice of
-    zeros along its first and its last dimension unless `degenerate_rows` is off."""
+    flipped for booleans; or every floating tensor rounded to integers (`ties`), with zero slices
+    (`_degenerate_rows`) unless `degenerate_rows` is off."""
     gen = torch.Generator().manual_seed(seed)
     out, changed = [], []
+    picks: dict[tuple[str, int], int] = {}  # the zero slices, shared by inputs of the same sizes
     for i, value in enumerate(inputs):
         if not isinstance(value, torch.Tensor) or value.numel() < 2:
             out.append(value)
@@ -69,7 +70,7 @@ def perturb(inputs: list[Any], how: str, seed: int, degenerate_rows: bool = True
                 copy = copy.round()
                 changed.append(f"input {i} rounded to integers (tied values)")
                 if degenerate_rows:
-                    changed.extend(_degenerate_rows(copy, i, gen))
+                    changed.extend(_degenerate_rows(copy, i, picks, gen))
             out.append(copy)
             continue
         if how == "elements":
@@ -90,20 +91,27 @@ def perturb(inputs: list[Any], how: str, seed: int, degenerate_rows: bool = True
     return out, "; ".join(changed) or "no tensor input to change"
 
 
-def _degenerate_rows(x: torch.Tensor, i: int, gen: torch.Generator) -> list[str]:
+def _degenerate_rows(x: torch.Tensor, i: int, picks: dict[tuple[str, int], int], gen: torch.Generator) -> list[str]:
     """One slice of zeros along the first dimension of 2 or more and one along the last, in place:
     a norm and a variance of zero whichever way the problem reduces, where a kernel without the
     reference's eps or clamp divides 0 by 0 (an L2 norm without its max(||x||, eps), a variance
-    without its eps). Random inputs never have them. (Zeros only: a slice of one other repeated
-    value would cross the other zero slice and no longer be constant.)"""
-    axes = {next((d for d in range(x.dim()) if x.shape[d] >= 2), x.dim() - 1), x.dim() - 1}
+    without its eps). Random inputs never have them. Inputs of the same sizes get the same slices
+    (`picks`), so a sum of two inputs (a residual) is zero there too; a tensor whose only dimension
+    of 2 or more is its last (a single query row, a vector) is all zeros. (Zeros only: a slice of
+    one other repeated value would cross the other zero slice and no longer be constant.)"""
+    sized = [d for d in range(x.dim()) if x.shape[d] >= 2]
+    if sized == [x.dim() - 1]:
+        x.zero_()
+        return [f"input {i} all zeros"]
     done = []
-    for axis in sorted(axes):
-        if x.shape[axis] < 2:
+    for role, axis in (("first", sized[0] if sized else None), ("last", x.dim() - 1)):
+        if axis is None or x.shape[axis] < 2 or (role == "last" and axis == sized[0]):
             continue
-        zero = int(torch.randint(x.shape[axis], (1,), generator=gen))
-        x.select(axis, zero).zero_()
-        done.append(f"input {i} slice {zero} of dim {axis} all zeros")
+        key = (role, x.shape[axis])
+        if key not in picks:
+            picks[key] = int(torch.randint(x.shape[axis], (1,), generator=gen))
+        x.select(axis, picks[key]).zero_()
+        done.append(f"input {i} slice {picks[key]} of dim {axis} all zeros")
     return done
 
 
