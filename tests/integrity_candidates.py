@@ -261,6 +261,7 @@ COVERAGE_BY_CLASS: dict[str, dict[str, list[str]]] = {
         "honest twin: the clamp as the reference": ["l2_normalize_rows/honest_norm_clamp"],
         "a zero query row (1 x D) or a zero residual sum: the zero slices reach every shape": [
             "query_cosine/cosine_query_norm_unclamped", "query_cosine/honest_cosine_query_both_clamped",
+            "layer_norm_residual_bf16/residual_ln_variance_without_eps", "layer_norm_residual_bf16/honest_residual_ln_with_eps",
         ],
         "a combine that is not associative (a pairwise average): threads fold in order on a GPU": [
             "l2_normalize_rows/tree_pairwise_average_sumsq", "l2_normalize_rows/honest_tree_custom_add_combine",
@@ -284,6 +285,7 @@ COVERAGE_BY_CLASS: dict[str, dict[str, list[str]]] = {
         # Class 12: what the CPU interpreter lacked or got wrong.
         "honest kernels the stock interpreter rejected (libdevice, bf16 dots)": [
             "gelu_scale/honest_libdevice_erf", "gelu_scale/honest_libdevice_stub_tanh", "linear_gelu_bf16/honest_bf16_dot",
+            "layer_norm_residual_bf16/honest_bf16_plus_bf16_in_kernel",
         ],
         "wrong kernels judged on their own error, not the interpreter's": [
             "gelu_scale/libdevice_wrong_formula", "linear_gelu_bf16/bf16_dot_no_bias",

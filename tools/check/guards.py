@@ -76,10 +76,12 @@ class NameSeal:
 
     @classmethod
     def watch(cls, label: str, owner: Any) -> None:
-        namespace = vars(owner)
+        namespace, is_class = vars(owner), isinstance(owner, type)
         # On a class a new attribute shadows an inherited one (Tensor.clone over TensorBase's); on a
-        # module a new name is only a lazy import landing.
-        cls._watched.append((label, namespace, dict(namespace), isinstance(owner, type)))
+        # module a new name is only a lazy import landing, and its plain values are its own state
+        # (torch.cuda's `_initialized` turns True on first use): there only what can be called counts.
+        baseline = dict(namespace) if is_class else {k: v for k, v in namespace.items() if callable(v)}
+        cls._watched.append((label, namespace, baseline, is_class))
 
     @classmethod
     def replaced(cls) -> list[str]:

@@ -40,6 +40,7 @@ import numpy as np
 from typing_extensions import TypedDict
 
 from kernelwright.tools.worker import (
+    interpreter_bf16,
     interpreter_bounds,
     interpreter_constexpr,
     interpreter_print,
@@ -414,6 +415,7 @@ def install() -> None:
     builder = interp_mod.InterpreterBuilder
     builder.create_dot = _dot(builder.create_dot)
     builder.cast_impl = _cast(builder.cast_impl)
+    interpreter_bf16.install(builder, _fp32_to_bf16)  # arithmetic on bf16 values, not on their bit patterns
     builder.create_fp_trunc = _downcast(builder.create_fp_trunc)
     builder.create_extern_elementwise = _extern_elementwise()
     builder.create_inline_asm = _inline_asm
