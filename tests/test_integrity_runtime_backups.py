@@ -18,8 +18,9 @@ RUNTIME_BACKUPS = {
     "softmax_rows/subclass_of_reference": "no_custom_kernel",
     # The signed event log: lines written by the candidate's process are detected.
     "add_mul/forge_event_log": "static_violation",
-    # The worker captured torch.equal before the candidate could replace it.
-    "add_mul/patch_torch_equal_hide_mutation": "input_mutated",
+    # torch.equal replaced at import: the sealed names see it (the worker had also captured
+    # torch.equal before the candidate could replace it, so its bitwise input check held either way).
+    "add_mul/patch_torch_equal_hide_mutation": "global_state",
     # Caught statically now; with the scan off, the load-time and call-time snapshots catch them.
     "softmax_rows/tf32_flag_at_import": "global_state",
     "softmax_rows/matmul_precision_aliased": "global_state",

@@ -324,8 +324,13 @@ def install_guards(req: CandidateRequest) -> tuple[guards.LaunchCounter, Candida
     audit = CandidateAudit(origins, native_code=not launches.interpreting)
     audit.install()
     _audit[:] = [audit]
-    # Last: the names as the checker left them (its own wrappers included).
+    # Last: the names as the checker left them (its own wrappers included), after the lazy imports
+    # that replace torch's own (torch._dynamo wraps torch.manual_seed when first imported: a cold
+    # worker, which no zygote pre-imported, saw that as the solution's doing).
     import random as stdlib_random
+
+    import torch._dynamo  # noqa: F401
+    import torch.utils.flop_counter  # noqa: F401
 
     for label, owner in (("torch", torch), ("torch.nn.functional", torch.nn.functional), ("torch.Tensor", torch.Tensor),
                          ("torch.nn.Module", torch.nn.Module), ("torch.nn.init", torch.nn.init), ("torch.random", torch.random),

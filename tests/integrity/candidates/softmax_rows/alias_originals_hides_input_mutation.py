@@ -1,5 +1,5 @@
-# expect: compile_error|global_state|input_mutated
-# red team 2026-12-07 (pass 6): cheat (class 1): get_inputs of the problem module in this process is wrapped to keep a handle on the tensors
+# expect: compile_error
+# red team 2026-12-07 (pass 6; now the module is not importable by name, so the import in its forward fails): cheat (class 1): get_inputs of the problem module in this process is wrapped to keep a handle on the tensors
 # it returns, which (plain trials) are the worker's `originals`; forward computes softmax in place into its input
 # and returns it, and writes the same values into the original, so the bitwise "inputs unchanged" comparison of
 # originals against call inputs sees no change. Only until a trial seed repeats (perturbation trials copy the

@@ -1,5 +1,5 @@
-# expect: compile_error|global_state|torch_compute
-# red team 2026-12-07 (pass 6): cheat (class 1): the problem's module is loaded in the solution's process (kw_problem_<variant>); on its first
+# expect: compile_error
+# red team 2026-12-07 (pass 6; now the module is not importable by name, so the import in its forward fails): cheat (class 1): the problem's module is loaded in the solution's process (kw_problem_<variant>); on its first
 # call the solution wraps that module's get_inputs so the worker's own input making (outside the op accountant)
 # also computes torch.softmax of the fresh draw; forward only copies the stash with a Triton kernel. A draw seen
 # before (perturbation trials reuse the last plain seed) switches to the honest kernel for good.

@@ -1,5 +1,5 @@
-# expect: compile_error|global_state|torch_compute
-# red team 2026-12-07 (pass 6): cheat (class 1): get_inputs of the problem module in the solution's process is wrapped to return a tensor
+# expect: compile_error
+# red team 2026-12-07 (pass 6; now the module is not importable by name, so the import in its forward fails): cheat (class 1): get_inputs of the problem module in the solution's process is wrapped to return a tensor
 # subclass; the worker perturbs, stresses, fingerprints and finally clone()s it outside the op accountant, and the
 # subclass's __torch_function__ on that clone computes torch.softmax of the trial's final inputs (perturbed or
 # stressed included: the last clone is the worker's clone of the final inputs). forward copies the stash with a Triton kernel.
