@@ -203,10 +203,13 @@ COVERAGE_BY_CLASS: dict[str, dict[str, list[str]]] = {
             "softmax_rows/patch_guards_through_wrapper_globals", "layer_norm/honest_kernel_table",
         ],
         # Red team pass 6: the worker makes each trial's inputs in the solution's process (recipes).
-        "4. reaching the worker's own input making (the problem's get_inputs, torch's names)": [
+        "4. reaching the worker's own steps (input making, cloning, saving) through torch's names or kernels": [
             "softmax_rows/hook_problem_get_inputs_by_name", "softmax_rows/spy_subclass_from_problem_get_inputs",
             "softmax_rows/alias_originals_hides_input_mutation", "softmax_rows/patch_torch_randn_through_a_function",
             "softmax_rows/honest_library_through_a_function",
+            # Red team pass 7: a kernel for torch's own operator, the serializer the worker saves with.
+            "softmax_rows/aten_clone_kernel_via_torch_library", "softmax_rows/aten_clone_kernel_via_library_from_a_call",
+            "softmax_rows/serialization_location_tag_rewrites_output",
         ],
         "5. behaving only when watched": [
             "gelu_scale/honest_only_under_interpreter_env", "add_mul/honest_only_in_checker_sandbox",

@@ -43,7 +43,7 @@ GlobalState = TypedDict("GlobalState", {
     "default_dtype": str, "float32_matmul_precision": str, "deterministic_algorithms": bool, "matmul.allow_tf32": bool,
     "matmul.allow_fp16_reduced_precision_reduction": bool, "matmul.allow_bf16_reduced_precision_reduction": bool,
     "cudnn.enabled": bool, "cudnn.allow_tf32": bool, "cudnn.benchmark": bool, "cudnn.deterministic": bool, "num_threads": int, "active torch modes": str,
-    "replaced torch or problem names": str,
+    "replaced torch or problem names": str, "operator kernel libraries the solution registered": int,
 })
 
 
@@ -75,12 +75,16 @@ class NameSeal:
     _watched: list[tuple[str, Any, dict[str, Any], bool]] = []  # label, namespace, baseline, additions count
 
     @classmethod
-    def watch(cls, label: str, owner: Any) -> None:
-        namespace, is_class = vars(owner), isinstance(owner, type)
+    def watch(cls, label: str, owner: Any, names: tuple[str, ...] = ()) -> None:
+        """Seal `owner`'s namespace (only `names` of it, when given)."""
+        namespace, is_class = vars(owner), isinstance(owner, type) and not names
         # On a class a new attribute shadows an inherited one (Tensor.clone over TensorBase's); on a
         # module a new name is only a lazy import landing, and its plain values are its own state
         # (torch.cuda's `_initialized` turns True on first use): there only what can be called counts.
-        baseline = dict(namespace) if is_class else {k: v for k, v in namespace.items() if callable(v)}
+        if names:
+            baseline = {k: namespace[k] for k in names if k in namespace}
+        else:
+            baseline = dict(namespace) if is_class else {k: v for k, v in namespace.items() if callable(v)}
         cls._watched.append((label, namespace, baseline, is_class))
 
     @classmethod
@@ -94,6 +98,38 @@ class NameSeal:
 
 
 _MISSING = object()
+
+
+class OperatorRegistrations:
+    """Kernels the solution registers for torch's operators (torch.library, reached by any route).
+
+    A kernel registered for one of torch's own operators runs wherever torch calls it: inside the
+    worker's own steps too, outside the accountant (red team pass 7: an aten::clone kernel for the
+    CPU computed the softmax while the worker cloned the inputs; torch.library reached through a
+    function's return value passed the static scan). Every registration goes through
+    torch._C._dispatch_library; this counts those the solution's code asked for (a frame of it on
+    the stack), not torch's own lazy ones. The wrapper's name is sealed (`NameSeal`)."""
+
+    count = 0
+
+    @classmethod
+    def install(cls, origins: Any) -> None:
+        from kernelwright.tools.check.code_origin import Origin
+
+        original = torch._C._dispatch_library
+
+        def dispatch_library(*args: Any, **kwargs: Any) -> Any:
+            import sys
+
+            frame = sys._getframe(1)
+            while frame is not None:
+                if origins.of(frame.f_code.co_filename) is Origin.CANDIDATE:
+                    cls.count += 1
+                    break
+                frame = frame.f_back
+            return original(*args, **kwargs)
+
+        torch._C._dispatch_library = dispatch_library
 _CACHES = frozenset({"__slotnames__"})  # what the standard library caches on a class it copies or pickles (copyreg)
 
 
@@ -113,6 +149,7 @@ def global_state_snapshot() -> GlobalState:
         "num_threads": torch.get_num_threads(),
         "active torch modes": active_modes() or "none",
         "replaced torch or problem names": ", ".join(NameSeal.replaced()) or "none",
+        "operator kernel libraries the solution registered": OperatorRegistrations.count,
     }
     return snap
 

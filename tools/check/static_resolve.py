@@ -38,6 +38,10 @@ PROFILER_MODULES = {
     "torch.cuda.profiler": "switches the checker's profiler",
     "triton.runtime.build": "compiles and loads native code the checker cannot see",
     "triton.profiler": "switches the checker's profiler",
+    # A kernel registered for one of torch's own operators (aten::clone on the CPU) runs wherever torch
+    # calls it, inside the checker's own steps too (red team pass 7: the worker's clone of the inputs
+    # computed the softmax). An honest custom op (triton_op) is torch compute to the accountant anyway.
+    "torch.library": "registers kernels for torch's operators, which then run inside the checker's own steps",
 }
 # Builtins that are forbidden by reference, not only when called under their own name.
 FORBIDDEN_BUILTINS = {
@@ -189,6 +193,9 @@ class Resolver:
             root = owner.split(".")[0]
             if root in self.forbidden_modules and root != "builtins":
                 return Reached(prefix, Verdict.STATIC_VIOLATION, f"an object of module {owner}: {self.forbidden_modules[root]}")
+            for module, why in PROFILER_MODULES.items():
+                if owner == module or owner.startswith(module + "."):
+                    return Reached(prefix, Verdict.STATIC_VIOLATION, f"an object of module {owner}: {why}")
         return None
 
     def _judge_module(self, prefix: str, name: str) -> Reached | None:

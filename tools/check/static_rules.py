@@ -149,6 +149,7 @@ FORBIDDEN_SOURCE_TEXT = {
     "std::thread": "starts threads",
     "pthread_create": "starts threads",
     "cudaEventRecord": "touches the timer's CUDA events",
+    "TORCH_LIBRARY": "registers kernels for torch's operators, which then run inside the checker's own steps",
 }
 # Bases ModelNew may name as written; any other base must resolve to torch.nn.Module itself.
 ALLOWED_MODEL_BASES = {"nn.Module", "torch.nn.Module", "Module"}

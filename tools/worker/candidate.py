@@ -321,6 +321,7 @@ def install_guards(req: CandidateRequest) -> tuple[guards.LaunchCounter, Candida
     op_accounting.install_host_watch()
     origins = CodeOrigins(req.solution_path)
     restrict_environment(origins)
+    guards.OperatorRegistrations.install(origins)
     audit = CandidateAudit(origins, native_code=not launches.interpreting)
     audit.install()
     _audit[:] = [audit]
@@ -330,12 +331,23 @@ def install_guards(req: CandidateRequest) -> tuple[guards.LaunchCounter, Candida
     import random as stdlib_random
 
     import torch._dynamo  # noqa: F401
+    import torch.serialization
+    import torch.storage
+    import torch.utils._device
     import torch.utils.flop_counter  # noqa: F401
 
+    # What the worker's own steps call through in Python outside the accountant: drawing the inputs
+    # (torch's factories, the device context), cloning and fingerprinting them, saving the outputs
+    # (torch.save: serialization and storage code; red team pass 7 replaced
+    # torch.serialization.location_tag through a variable and rewrote the output as it was saved).
     for label, owner in (("torch", torch), ("torch.nn.functional", torch.nn.functional), ("torch.Tensor", torch.Tensor),
                          ("torch.nn.Module", torch.nn.Module), ("torch.nn.init", torch.nn.init), ("torch.random", torch.random),
-                         ("torch.cuda", torch.cuda), ("random", stdlib_random)):
+                         ("torch.cuda", torch.cuda), ("random", stdlib_random), ("torch.serialization", torch.serialization),
+                         ("torch.storage", torch.storage), ("torch.UntypedStorage", torch.UntypedStorage),
+                         ("torch.TypedStorage", torch.TypedStorage), ("torch._utils", torch._utils), ("torch._tensor", torch._tensor),
+                         ("torch.utils._device", torch.utils._device), ("torch.utils._device.DeviceContext", torch.utils._device.DeviceContext)):
         guards.NameSeal.watch(label, owner)
+    guards.NameSeal.watch("torch._C", torch._C, ("_dispatch_library",))  # the registrations' counter
     return launches, audit
 
 
