@@ -108,7 +108,8 @@ class OperatorRegistrations:
     CPU computed the softmax while the worker cloned the inputs; torch.library reached through a
     function's return value passed the static scan). Every registration goes through
     torch._C._dispatch_library; this counts those the solution's code asked for (a frame of it on
-    the stack), not torch's own lazy ones. The wrapper's name is sealed (`NameSeal`)."""
+    the stack before any import machinery: a torch module that registers while a call of the
+    solution's imports it lazily is torch's doing). The wrapper's name is sealed (`NameSeal`)."""
 
     count = 0
 
@@ -123,6 +124,8 @@ class OperatorRegistrations:
 
             frame = sys._getframe(1)
             while frame is not None:
+                if frame.f_code.co_filename.startswith("<frozen importlib"):
+                    break  # a module being imported registers (torch's lazy imports), not the caller beyond
                 if origins.of(frame.f_code.co_filename) is Origin.CANDIDATE:
                     cls.count += 1
                     break
