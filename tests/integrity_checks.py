@@ -144,7 +144,10 @@ def assert_expected_verdict(c: Candidate, outcomes: dict[str, Future], extra: Ca
         assert ran[:2] == ["shipped-0", "shipped-1"] and {"perturb-elements", "perturb-row"} <= set(ran), r.trials
         assert all(t["ok"] for t in r.trials)
         assert r.max_abs_err is not None
-        assert max(t["max_abs_err"] for t in r.trials if t["kind"] == "plain") < 1e-3  # stress trials scale the outputs
+        # Close on the plain trials (stress trials scale the outputs): ten times the protocol's atol,
+        # 1e-3 for fp32 problems; a bf16 output's own rounding is about 4e-3 at magnitude 1.
+        atol = (r.tolerance or {}).get("atol", 1e-4)
+        assert max(t["max_abs_err"] for t in r.trials if t["kind"] == "plain") < 10 * atol
     else:
         assert r.reasons, f"{c.id}: rejected without a reason"
         assert r.reasons[0].verdict is r.verdict, f"{c.id}: the first reason names {r.reasons[0].verdict}, not {r.verdict}"
