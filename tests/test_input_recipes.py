@@ -14,7 +14,7 @@ import torch
 from test_checker_failures import TWICE_PROBLEM, TWICE_SOLUTION
 
 from kernelwright.tools.check.plan import plan_variants
-from kernelwright.tools.worker import candidate, reference
+from kernelwright.tools.worker import candidate_inputs, reference
 from kernelwright.tools.worker.candidate_protocol import CandidateCase, CandidateRequest, InputRecipe
 from kernelwright.tools.worker.common import load_module
 from kernelwright.tools.worker.input_recipe import fingerprint, make_inputs
@@ -109,8 +109,8 @@ def test_inputs_made_differently_in_the_candidates_process_stop_the_trial_with_t
                            out_dir=str(tmp_path), events_path=str(tmp_path / "e"), problem_path=str(tmp_path / "problem.py"))
     right = CandidateCase(id="a", seed=7, inputs=InputRecipe(seed=7, fingerprint=fingerprint(made)))
     wrong = CandidateCase(id="a", seed=7, inputs=InputRecipe(seed=7, fingerprint=fingerprint(made)[:-1] + "x"))
-    assert torch.equal(candidate.case_inputs(right, req, module)[0], made[0])
-    assert "differ from the reference's" in candidate.case_inputs(wrong, req, module)
+    assert torch.equal(candidate_inputs.case_inputs(right, req, module)[0], made[0])
+    assert "differ from the reference's" in candidate_inputs.case_inputs(wrong, req, module)
 
 
 def test_a_check_of_a_problem_no_seed_controls_still_judges_through_files(tmp_path):

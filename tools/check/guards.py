@@ -61,6 +61,10 @@ def active_modes() -> str:
     return ", ".join(f"{n} {what}" for what, n in counts.items() if n)
 
 
+_MISSING = object()
+_CACHES = frozenset({"__slotnames__"})  # what the standard library caches on a class it copies or pickles (copyreg)
+
+
 class NameSeal:
     """The names the checker's own steps call through in the solution's process (torch's functions,
     Tensor's methods, the problem's get_inputs), as they were before the solution's code ran.
@@ -97,9 +101,6 @@ class NameSeal:
         return changed
 
 
-_MISSING = object()
-
-
 class OperatorRegistrations:
     """Kernels the solution registers for torch's operators (torch.library, reached by any route).
 
@@ -133,7 +134,6 @@ class OperatorRegistrations:
             return original(*args, **kwargs)
 
         torch._C._dispatch_library = dispatch_library
-_CACHES = frozenset({"__slotnames__"})  # what the standard library caches on a class it copies or pickles (copyreg)
 
 
 def global_state_snapshot() -> GlobalState:

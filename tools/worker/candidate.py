@@ -1,7 +1,8 @@
 """Child worker: load the candidate solution and run it on every case, under the runtime guards.
 
-Never sees reference outputs: it reads the inputs, constructor arguments and weights that the
-reference worker saved, writes the candidate's outputs, and logs one JSON event per step so
+Never sees reference outputs: it makes each trial's inputs from the reference's recipe
+(`candidate_inputs`), reads the constructor arguments and weights the reference worker saved,
+writes the candidate's outputs, and logs one JSON event per step so
 that a crash or a kill leaves a record of how far it got. The parent compares the outputs.
 It starts before the reference is done (`prewarm`) and waits for its key and cases on stdin.
 On a GPU, once the parent accepted the outputs, it times the candidate in this same process
@@ -25,6 +26,12 @@ from kernelwright.tools.check.code_origin import CodeOrigins
 from kernelwright.tools.check.env_view import restrict_environment
 from kernelwright.tools.check.init_accounting import InitAccountant
 from kernelwright.tools.check.poison import PoisonPattern
+from kernelwright.tools.worker.candidate_inputs import (
+    case_inputs,
+    seal_broken,
+    seal_worker_names,
+    sealed_problem,
+)
 from kernelwright.tools.worker.candidate_protocol import (
     CandidateCase,
     CandidateRequest,
@@ -38,7 +45,6 @@ from kernelwright.tools.worker.common import (
     DTYPES,
     Commands,
     EventLog,
-    cast_inputs,
     clone_inputs,
     device_sync,
     error_text,
@@ -49,7 +55,6 @@ from kernelwright.tools.worker.common import (
     save_tensors,
     seed_everything,
 )
-from kernelwright.tools.worker.input_recipe import fingerprint, make_inputs
 from kernelwright.tools.worker.kernel_profile import KernelWitness
 from kernelwright.tools.worker.trials import change_parameters
 
@@ -151,23 +156,6 @@ def both_ways(n: int, choices: list[Any]) -> list[Any]:
     return picks
 
 
-def case_inputs(case: CandidateCase, req: CandidateRequest, problem: Any) -> list[Any] | str:
-    """The trial's inputs, made here from the reference's recipe (or read from its file); the
-    reason as text when what was made here is not what the reference made."""
-    device = torch.device(req.device)
-    dtype = DTYPES.get(req.precision or "")
-    if case.inputs is None:
-        return cast_inputs(load_tensors(Path(req.shared_dir) / f"inputs_{case.id}.pt"), device, dtype)
-    values = make_inputs(problem, case.inputs, device, dtype)  # plain tensors, as a file's would be
-    # A fresh seed from the checker's own generator: the trial's seed is not left for the forward to
-    # read (torch.initial_seed() told perturbation trials, which reuse a plain trial's seed, apart).
-    seed_everything(_rng.randrange(2**31 - 1))
-    if fingerprint(values) != case.inputs.fingerprint:
-        return ("the inputs made in the solution's process from the trial's seed differ from the reference's: the solution "
-                "changed how torch draws them (its random generators, default dtype or device, or the problem's get_inputs)")
-    return values
-
-
 def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards.LaunchCounter, log: EventLog, grad_mode: str = "inference_mode",
              finite_poison: bool | None = None, problem: Any = None) -> bool:
     """One guarded forward call. Returns False if the run must stop (an exception, or a forward that
@@ -175,10 +163,9 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
     device = torch.device(req.device)
     outdir = Path(req.out_dir)
     left_active = guards.active_modes()  # entered after the last snapshot (a finaliser between calls)
-    replaced = guards.NameSeal.replaced()
-    if replaced:  # checked before the inputs are made through these names, whenever they changed
-        log.write(event="error", case=case.id, kind="global_state",
-                  error=f"the solution replaced {', '.join(replaced[:8])}: names the checker's own steps call through, outside its accounting")
+    broken = seal_broken()
+    if broken:  # checked before the inputs are made through these names, whenever they changed
+        log.write(event="error", case=case.id, kind="global_state", error=broken)
         return False
     originals = case_inputs(case, req, problem)
     if isinstance(originals, str):
@@ -287,11 +274,7 @@ def variant_problem(variant: CandidateVariant, req: CandidateRequest) -> Any:
     if not any(c.inputs for c in variant.cases):
         return None
     _audit[0].origins.trust(req.problem_path)
-    name = f"kw_problem_{variant.name}"
-    module = load_module(name, req.problem_path, variant.problem_source or None)
-    sys.modules.pop(name, None)  # not importable by name from the solution's code
-    guards.NameSeal.watch("problem", module)
-    return module
+    return sealed_problem(f"kw_problem_{variant.name}", req.problem_path, variant.problem_source or None)
 
 
 def hide_checker_modules() -> None:
@@ -325,29 +308,7 @@ def install_guards(req: CandidateRequest) -> tuple[guards.LaunchCounter, Candida
     audit = CandidateAudit(origins, native_code=not launches.interpreting)
     audit.install()
     _audit[:] = [audit]
-    # Last: the names as the checker left them (its own wrappers included), after the lazy imports
-    # that replace torch's own (torch._dynamo wraps torch.manual_seed when first imported: a cold
-    # worker, which no zygote pre-imported, saw that as the solution's doing).
-    import random as stdlib_random
-
-    import torch._dynamo  # noqa: F401
-    import torch.serialization
-    import torch.storage
-    import torch.utils._device
-    import torch.utils.flop_counter  # noqa: F401
-
-    # What the worker's own steps call through in Python outside the accountant: drawing the inputs
-    # (torch's factories, the device context), cloning and fingerprinting them, saving the outputs
-    # (torch.save: serialization and storage code; red team pass 7 replaced
-    # torch.serialization.location_tag through a variable and rewrote the output as it was saved).
-    for label, owner in (("torch", torch), ("torch.nn.functional", torch.nn.functional), ("torch.Tensor", torch.Tensor),
-                         ("torch.nn.Module", torch.nn.Module), ("torch.nn.init", torch.nn.init), ("torch.random", torch.random),
-                         ("torch.cuda", torch.cuda), ("random", stdlib_random), ("torch.serialization", torch.serialization),
-                         ("torch.storage", torch.storage), ("torch.UntypedStorage", torch.UntypedStorage),
-                         ("torch.TypedStorage", torch.TypedStorage), ("torch._utils", torch._utils), ("torch._tensor", torch._tensor),
-                         ("torch.utils._device", torch.utils._device), ("torch.utils._device.DeviceContext", torch.utils._device.DeviceContext)):
-        guards.NameSeal.watch(label, owner)
-    guards.NameSeal.watch("torch._C", torch._C, ("_dispatch_library",))  # the registrations' counter
+    seal_worker_names()  # last: the names as the checker left them, its own wrappers included
     return launches, audit
 
 

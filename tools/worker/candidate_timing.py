@@ -19,7 +19,6 @@ Everything is reported through the signed event log, like the checks before it.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +27,9 @@ import torch
 from kernelwright.tools.check import guards
 from kernelwright.tools.worker.call_watch import CallWatch
 from kernelwright.tools.worker.candidate import classify_exception
+from kernelwright.tools.worker.candidate_inputs import seal_broken, sealed_problem
 from kernelwright.tools.worker.candidate_protocol import CandidateRequest, TimeCandidateCommand
-from kernelwright.tools.worker.common import DTYPES, EventLog, error_text, load_module, save_tensors
+from kernelwright.tools.worker.common import DTYPES, EventLog, error_text, save_tensors
 from kernelwright.tools.worker.kernel_profile import profile_streams
 from kernelwright.tools.worker.timing import input_pool, measure, save_outputs
 
@@ -66,14 +66,11 @@ def time_candidate(model: Any, command: TimeCandidateCommand, req: CandidateRequ
     device = torch.device(req.device)
     torch.cuda.set_device(device)  # events and the flush on the candidate's GPU
     dtype = DTYPES.get(req.precision or "")
-    replaced = guards.NameSeal.replaced()
-    if replaced:  # the pool is drawn through these names, outside the accountant (see NameSeal)
-        log.write(event="error", stage="timing", kind="global_state",
-                  error=f"the solution replaced {', '.join(replaced[:8])}: names the checker's own steps call through, outside its accounting")
+    broken = seal_broken()
+    if broken:  # the pool is drawn through the sealed names, outside the accountant
+        log.write(event="error", stage="timing", kind="global_state", error=broken)
         return
-    problem = load_module("kw_problem", command.problem_path, command.problem_source)
-    sys.modules.pop("kw_problem", None)  # not importable by name from the solution's code
-    guards.NameSeal.watch("problem", problem)
+    problem = sealed_problem("kw_problem", command.problem_path, command.problem_source)
     with torch.inference_mode():
         pool = input_pool(problem, device, dtype, list(command.pool_seeds))
     state0, rng0 = guards.global_state_snapshot(), guards.rng_snapshot()

@@ -1,7 +1,8 @@
 """Child worker: run the reference `Model` on every case and save what the candidate may see.
 
 Writes, per variant, the constructor arguments and the reference weights (`shared/`), and per
-trial the inputs (`shared/`) and the reference outputs (`private/`), computed with the library's
+trial the reference outputs (`private/`) and the recipe of its inputs in its report (the inputs
+themselves, in `shared/`, only where no seed makes them again: `input_recipe`), computed with the library's
 reduced-precision shortcuts off (`numerics.precise_reference`). The parent moves the
 private outputs into its own memory and deletes them before any candidate code starts.
 It resolves the plan (`kernelwright.tools.check.plan`) where only the reference can tell: the
@@ -20,7 +21,6 @@ from typing import Any
 import torch
 
 from kernelwright.tools import sizes
-from kernelwright.tools.check import scratch_budget
 from kernelwright.tools.check.plan import Number, VariantPlan
 from kernelwright.tools.worker import trials
 from kernelwright.tools.worker.candidate_protocol import InputRecipe
@@ -53,6 +53,7 @@ from kernelwright.tools.worker.reference_protocol import (
     TimeEagerCommand,
     VariantReport,
 )
+from kernelwright.tools.worker.trial_budget import TrialBudget
 
 
 def tensor_bytes(values: Any) -> int:
@@ -116,36 +117,6 @@ class Variant:
     def probe(self, seed: int) -> None:
         """Raise if the reference cannot run this variant (one forward on fresh inputs)."""
         trials.reference_forward(self.model, self.inputs(seed))
-
-
-class TrialBudget:
-    """Which trials fit the check's scratch space, decided once the first trial's files exist."""
-
-    def __init__(self, req: ReferenceRequest) -> None:
-        self.req, self.kept, self.why = req, None, ""  # kept None: every trial
-        self.free: set[str] = set()  # trials that cost nothing (a params trial the reference skips anyway)
-        self.decided = False  # once, on the check's first trial
-
-    def measured(self, model: torch.nn.Module, inputs_file: Path | None, output_file: Path) -> None:
-        """`inputs_file` None: the inputs are made again in the candidate's process (no file)."""
-        budget = self.req.budget
-        if budget is None or self.decided:
-            return
-        self.decided = True
-        input_bytes, output_bytes = inputs_file.stat().st_size if inputs_file else 0, output_file.stat().st_size
-        fit = scratch_budget.trials_that_fit(budget, input_bytes, output_bytes)
-        if fit < scratch_budget.MIN_TRIALS:
-            raise CheckerSideError(scratch_budget.refusal(budget, input_bytes, output_bytes))
-        total = sum(len(p.cases) for p in self.req.variants)
-        if fit < total:
-            has_parameters = any(p.is_floating_point() for p in model.parameters())
-            self.kept = scratch_budget.kept_trials(self.req.variants, fit, has_parameters)
-            if not has_parameters:
-                self.free = {c.id for p in self.req.variants for c in p.cases if c.kind == "params"}
-            self.why = scratch_budget.dropped_why(fit, total, input_bytes, output_bytes, budget)
-
-    def allows(self, case_id: str) -> bool:
-        return self.kept is None or case_id in self.kept or case_id in self.free
 
 
 def run_variant(req: ReferenceRequest, v: Variant, shared: Path, private: Path, constants: dict[str, Number],

@@ -1,0 +1,83 @@
+"""How the candidate's worker gets each trial's inputs, and what it seals so that the solution's
+code cannot run while the worker makes them.
+
+The inputs are made in the solution's process from the reference's recipe (`input_recipe`), or
+read from the file the reference saved; either way outside the op accountant. So the names those
+steps call through are sealed before the solution's code runs (`guards.NameSeal`), the problem's
+module is loaded here but not left importable by name, and a trial (or the timing's pool) does
+not start while anything sealed was replaced.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from kernelwright.tools.check import guards
+from kernelwright.tools.worker.candidate_protocol import CandidateCase, CandidateRequest
+from kernelwright.tools.worker.common import DTYPES, cast_inputs, load_module, load_tensors, seed_everything
+from kernelwright.tools.worker.input_recipe import fingerprint, make_inputs
+
+_rng = random.SystemRandom()  # the fresh seed after the inputs: the checker's own, not torch's RNG
+
+
+def seal_worker_names() -> None:
+    """Seal what the worker's own Python steps call through outside the accountant: drawing the
+    inputs (torch's factories, the device context), cloning and fingerprinting them, saving the
+    outputs (torch.save: serialization and storage code; red team pass 7 replaced
+    torch.serialization.location_tag through a variable and rewrote the output as it was saved).
+    Called last in the guards' installation, after the lazy imports that replace torch's own names
+    (torch._dynamo wraps torch.manual_seed when first imported: a cold worker, which no zygote
+    pre-imported, saw that as the solution's doing)."""
+    import torch._dynamo  # noqa: F401
+    import torch.serialization
+    import torch.storage
+    import torch.utils._device
+    import torch.utils.flop_counter  # noqa: F401
+
+    for label, owner in (("torch", torch), ("torch.nn.functional", torch.nn.functional), ("torch.Tensor", torch.Tensor),
+                         ("torch.nn.Module", torch.nn.Module), ("torch.nn.init", torch.nn.init), ("torch.random", torch.random),
+                         ("torch.cuda", torch.cuda), ("random", random), ("torch.serialization", torch.serialization),
+                         ("torch.storage", torch.storage), ("torch.UntypedStorage", torch.UntypedStorage),
+                         ("torch.TypedStorage", torch.TypedStorage), ("torch._utils", torch._utils), ("torch._tensor", torch._tensor),
+                         ("torch.utils._device", torch.utils._device), ("torch.utils._device.DeviceContext", torch.utils._device.DeviceContext)):
+        guards.NameSeal.watch(label, owner)
+    guards.NameSeal.watch("torch._C", torch._C, ("_dispatch_library",))  # the registrations' counter
+
+
+def seal_broken() -> str | None:
+    """Why the worker may not make inputs now (a sealed name was replaced), or None."""
+    replaced = guards.NameSeal.replaced()
+    if not replaced:
+        return None
+    return f"the solution replaced {', '.join(replaced[:8])}: names the checker's own steps call through, outside its accounting"
+
+
+def sealed_problem(name: str, path: str, source: str | None) -> Any:
+    """The problem's module (the user's code, trusted like the reference), loaded here for its
+    get_inputs, not importable by name from the solution's code, and sealed."""
+    module = load_module(name, path, source)
+    sys.modules.pop(name, None)
+    guards.NameSeal.watch("problem", module)
+    return module
+
+
+def case_inputs(case: CandidateCase, req: CandidateRequest, problem: Any) -> list[Any] | str:
+    """The trial's inputs, made here from the reference's recipe (or read from its file); the
+    reason as text when what was made here is not what the reference made."""
+    device = torch.device(req.device)
+    dtype = DTYPES.get(req.precision or "")
+    if case.inputs is None:
+        return cast_inputs(load_tensors(Path(req.shared_dir) / f"inputs_{case.id}.pt"), device, dtype)
+    values = make_inputs(problem, case.inputs, device, dtype)  # plain tensors, as a file's would be
+    # A fresh seed from the checker's own generator: the trial's seed is not left for the forward to
+    # read (torch.initial_seed() told perturbation trials, which reuse a plain trial's seed, apart).
+    seed_everything(_rng.randrange(2**31 - 1))
+    if fingerprint(values) != case.inputs.fingerprint:
+        return ("the inputs made in the solution's process from the trial's seed differ from the reference's: the solution "
+                "changed how torch draws them (its random generators, default dtype or device, or the problem's get_inputs)")
+    return values
