@@ -104,8 +104,9 @@ def _can_mount_tmpfs() -> bool:
 
 @pytest.mark.skipif(not _can_mount_tmpfs(), reason="needs user and mount namespaces (unshare -rm) for a small tmpfs")
 def test_a_check_whose_trials_do_not_fit_the_disk_is_refused_with_what_it_needs(tmp_path):
-    # The check's files on a 12 MiB file system: a trial's 4 MiB input and two 4 MiB outputs, twice, do not fit.
-    proc = _check_on_tmpfs(tmp_path, "12m")
+    # The check's files on a 6 MiB file system: a trial's 4 MiB output (the candidate's: the inputs
+    # are made from their recipe, the reference's outputs stay in its worker), twice, do not fit.
+    proc = _check_on_tmpfs(tmp_path, "6m")
     assert proc.returncode == 1, proc.stderr
     out = json.loads(proc.stdout)
     assert out["kind"] == "checker_failure" and "verdict" not in out
@@ -115,7 +116,7 @@ def test_a_check_whose_trials_do_not_fit_the_disk_is_refused_with_what_it_needs(
 
 @pytest.mark.skipif(not _can_mount_tmpfs(), reason="needs user and mount namespaces (unshare -rm) for a small tmpfs")
 def test_a_check_on_a_small_disk_runs_the_trials_that_fit_and_says_so(tmp_path):
-    proc = _check_on_tmpfs(tmp_path, "64m")  # about 4 trials of 12.6 MB in 80% of 64 MiB
+    proc = _check_on_tmpfs(tmp_path, "24m")  # about 4 trials of 4.2 MB in 80% of 24 MiB
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["verdict"] == "accepted"

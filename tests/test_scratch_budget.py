@@ -102,13 +102,13 @@ CHEATS = {
 
 
 def per_trial_bytes(tmp_path) -> int:
-    """The reference's and the candidate's output files (the inputs are made again from their
-    recipe in the candidate's process: no file)."""
+    """The candidate's output file (the inputs are made again from their recipe in the
+    candidate's process, the reference's outputs stay in its worker: no files)."""
     import torch
 
     output = tmp_path / "out.pt"
     save_tensors(output, torch.randn(N, N))
-    return 2 * output.stat().st_size
+    return output.stat().st_size
 
 
 def options(tmp_path, trials: float) -> CheckOptions:
@@ -136,6 +136,8 @@ def test_trials_that_fit_counts_disk_and_the_parents_memory():
     assert trials_that_fit(budget, input_bytes=4, output_bytes=4) == 2  # 12 bytes of files a trial
     tight = ScratchBudget(folder="/x", disk_bytes=10**9, memory_bytes=8 + 3 * 4)
     assert trials_that_fit(tight, input_bytes=4, output_bytes=4) == 3  # one trial in flight, three held
+    # Compared in the reference worker, only the candidate's outputs are files.
+    assert trials_that_fit(budget, input_bytes=4, output_bytes=4, reference_files=False) == 3  # 8 bytes a trial
 
 
 def test_the_honest_kernel_is_accepted_on_the_trials_that_fit_and_the_check_says_which_were_dropped(tmp_path):

@@ -4,8 +4,10 @@ Both start together, so the candidate's start-up (importing torch and Triton, th
 Triton's driver build) overlaps the reference's work. The candidate receives its event-log key
 and its cases only once the reference outputs are in the parent's memory and deleted from disk.
 
-- reference child: writes inputs, weights and reference outputs, then (when the check is timed)
-  stays up to time the reference eager before and after the candidate, on signed commands.
+- reference child: writes inputs and weights, keeps its outputs, then stays up to compare the
+  candidate's outputs with them and (when the check is timed) to time the reference eager
+  before and after the candidate, on signed commands. In a run with a reference cache it writes
+  its outputs for the parent instead, which compares them.
 - candidate child: runs the cases under the runtime guards, then (when the check is timed and the
   parent accepted the outputs) times the candidate in the same process, guards still installed.
 
@@ -37,8 +39,12 @@ from kernelwright.tools.worker.candidate_protocol import (
 )
 from kernelwright.tools.worker.events import FINAL_EVENTS, CandidateEvent, parse_events
 from kernelwright.tools.worker.reference_protocol import (
+    COMPARE_ANSWER,
     EAGER_TIMING,
     REPORT,
+    CaseComparison,
+    CompareCommand,
+    CompareEntry,
     EagerTiming,
     ReferenceReport,
     ReferenceRequest,
@@ -90,11 +96,13 @@ class CheckFolder:
         # `shared` given: the run's cached inputs and weights (see reference_cache), read-only to all.
         self.shared, self.private = shared or root / "shared", root / "private"
         self.reference_home, self.candidate_home = root / "reference", root / "candidate"
+        # The candidate's outputs: written by its worker, read by the reference worker that compares them.
+        self.candidate_out = self.candidate_home / "out"
         self.timed_ref, self.timed_cand = root / "timed_ref", root / "timed_cand"
         if shared is None:
             self.shared.mkdir()
         for d in (self.src / "problem", self.src / "solution", self.requests, self.private,
-                  self.reference_home, self.candidate_home, self.timed_ref, self.timed_cand):
+                  self.reference_home, self.candidate_out, self.timed_ref, self.timed_cand):
             d.mkdir(parents=True)
         # Copies: a child can neither rewrite the user's files nor see the folders they live in.
         self.problem_path = self.src / "problem" / problem.path.name
@@ -112,19 +120,25 @@ class CheckFolder:
 
 
 class ReferenceChild:
+    """`compare_here`: the worker keeps its outputs and compares the candidate's (`compare`);
+    else it writes them for this process (`outputs`), as a run's reference cache needs."""
+
     def __init__(self, problem: Problem, variants: list[VariantPlan], device: str, opts: Any, folder: CheckFolder, serve: bool,
-                 outputs: bool = True) -> None:
+                 outputs: bool = True, compare_here: bool = False) -> None:
         self.problem, self.folder, self.timeout_s = problem, folder, opts.timeout_s
+        self.compare_here = compare_here = compare_here and outputs
+        serve = serve or compare_here
         self.shared, self.private = folder.shared, folder.private
         self.result_path = folder.reference_home / "reference.result.json"
         req = ReferenceRequest(problem_path=str(folder.problem_path), variants=variants, device=device, precision=opts.precision,
                                mode=opts.mode, shared_dir=str(self.shared), private_dir=str(self.private),
-                               result_path=str(self.result_path), serve=serve, outputs=outputs,
+                               result_path=str(self.result_path), serve=serve, outputs=outputs, compare_here=compare_here,
                                budget=opts.scratch_budget or scratch_budget.measure(folder.root))
         request = folder.requests / "reference.request.json"
         request.write_text(req.model_dump_json())
         shared = (folder.shared,) if outputs else ()
-        mounts = Mounts(readable=(folder.src, folder.requests, *(() if outputs else (folder.shared,))),
+        mounts = Mounts(readable=(folder.src, folder.requests, *(() if outputs else (folder.shared,)),
+                                  *((folder.candidate_out,) if compare_here else ())),
                         writable=(*shared, folder.private, folder.timed_ref))
         self.session = start_child([WORKER, "reference", str(request)], folder.reference_home, log_name="reference",
                                    mounts=mounts, policy=opts.sandbox, timeout_s=opts.timeout_s, device=device)
@@ -133,7 +147,8 @@ class ReferenceChild:
             self.session.send(self.key)
 
     def outputs(self) -> tuple[ReferenceOutputs, ReferenceReport]:
-        """Reference outputs (now only in this process: deleted from disk) and the worker's report."""
+        """Reference outputs (now only in this process: deleted from disk; none when the worker
+        compares) and the worker's report."""
         self.session.wait_until(self.result_path.exists, self.timeout_s)
         if not self.result_path.exists():
             why = _why(self.session.close(grace_s=0))
@@ -145,6 +160,8 @@ class ReferenceChild:
         if not report.ok:
             last = (report.error or "no error given").strip().splitlines()[-1]
             raise InputError(f"problem file {self.problem.path}: the reference itself fails to run: {last}")
+        if self.compare_here:
+            return {}, report
         from kernelwright.tools.worker.common import load_tensors  # torch: imported by now anyway
 
         # Read exactly the cases the report lists, never by glob: a stray or missing file is the
@@ -159,19 +176,33 @@ class ReferenceChild:
         shutil.rmtree(self.private)
         return refs, report
 
-    def time(self, pool_seeds: list[int], outputs_dir: Path | None = None) -> EagerTiming:
-        """Time the reference eager on the timing pool; with `outputs_dir`, also save its output
-        for every pool slot (only ever asked once the candidate's process is gone)."""
-        tag = f"eager-{self.seq}"
-        result_path = self.folder.reference_home / f"{tag}.result.json"
-        command = TimeEagerCommand(pool_seeds=pool_seeds, outputs_dir=str(outputs_dir) if outputs_dir else None, result_path=str(result_path))
+    def _ask(self, command: Any, result_path: Path, failed: type[Exception], what: str) -> object:
+        """Send one signed command; the JSON the worker answers with at `result_path`. A worker that
+        is gone or does not answer raises `failed` with `what` went wrong."""
         if not self.session.send(command_line(self.key, self.seq, command.model_dump_json())):
-            raise TimingFailed(f"timing reference eager failed: the reference process is gone ({_why(self.session.close(grace_s=0))})")
+            raise failed(f"{what} failed: the reference process is gone ({_why(self.session.close(grace_s=0))})")
         self.seq += 1
         state = self.session.wait_until(result_path.exists, max(self.timeout_s, REFERENCE_STEP_TIMEOUT_S))
         if state != "ready":
-            raise TimingFailed(f"timing reference eager failed: {_why(self.session.close(grace_s=0))}")
-        return from_child(EAGER_TIMING, _read_json(result_path, "the reference's eager timing"), "the reference's eager timing")
+            raise failed(f"{what} failed: {_why(self.session.close(grace_s=0))}")
+        return _read_json(result_path, f"the reference's answer ({what})")
+
+    def compare(self, entries: list[CompareEntry], tolerances: dict[str, list[float]]) -> dict[str, CaseComparison]:
+        """The worker's comparison of each candidate output with its own, by case id, in order up to
+        the first that is not accepted; it drops its outputs afterwards (asked once)."""
+        result_path = self.folder.reference_home / "compare.result.json"
+        command = CompareCommand(entries=entries, tolerances=tolerances, result_path=str(result_path))
+        data = self._ask(command, result_path, CheckerFailure, "comparing the outputs")
+        answer = from_child(COMPARE_ANSWER, data, "the reference's comparison")
+        return {c.case: c for c in answer.comparisons}
+
+    def time(self, pool_seeds: list[int], outputs_dir: Path | None = None) -> EagerTiming:
+        """Time the reference eager on the timing pool; with `outputs_dir`, also save its output
+        for every pool slot (only ever asked once the candidate's process is gone)."""
+        result_path = self.folder.reference_home / f"eager-{self.seq}.result.json"
+        command = TimeEagerCommand(pool_seeds=pool_seeds, outputs_dir=str(outputs_dir) if outputs_dir else None, result_path=str(result_path))
+        data = self._ask(command, result_path, TimingFailed, "timing reference eager")
+        return from_child(EAGER_TIMING, data, "the reference's eager timing")
 
     def close(self) -> None:
         self.session.close()
@@ -181,8 +212,7 @@ class CandidateChild:
     def __init__(self, device: str, opts: Any, folder: CheckFolder, serve: bool) -> None:
         self.folder, self.timeout_s = folder, opts.timeout_s
         home = folder.candidate_home
-        self.out_dir, self.events_path = home / "out", home / "candidate.events.jsonl"
-        self.out_dir.mkdir()
+        self.out_dir, self.events_path = folder.candidate_out, home / "candidate.events.jsonl"
         req = CandidateRequest(solution_path=str(folder.solution_path), problem_path=str(folder.problem_path), device=device,
                                precision=opts.precision, mode=opts.mode,
                                shared_dir=str(folder.shared), out_dir=str(self.out_dir), events_path=str(self.events_path),

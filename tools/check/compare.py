@@ -60,53 +60,79 @@ def _flatten(x: Any) -> list[torch.Tensor]:
     return out
 
 
-def compare_values(out: Any, ref: Any, mode: str = "strict", tolerances: Tolerances = DEFAULT, poison: PoisonPattern | None = None) -> Comparison:
+# Elements per pass: bounds the temporaries of a comparison (a few float32 copies of one chunk)
+# whatever the output's size: KernelBench's full sizes reach 1.6 G elements a tensor.
+CHUNK = 1 << 24
+
+
+def _chunks(o: torch.Tensor, r: torch.Tensor) -> list[tuple[int, torch.Tensor, torch.Tensor]]:
+    flat_o, flat_r = o.reshape(-1), r.reshape(-1)
+    return [(at, flat_o[at:at + CHUNK], flat_r[at:at + CHUNK]) for at in range(0, flat_r.numel(), CHUNK)]
+
+
+def compare_values(out: Any, ref: Any, mode: str = "strict", tolerances: Tolerances = DEFAULT, poison: PoisonPattern | None = None,
+                   device: torch.device | None = None) -> Comparison:
     """Values of outputs whose structure already matched, within `tolerances` (the protocol's
     defaults unless the problem has a reviewed sidecar: `kernelwright.tools.check.tolerance`).
-    `poison` is the pattern the call's fresh allocations were filled with (default: the fixed one)."""
+    `poison` is the pattern the call's fresh allocations were filled with (default: the fixed one).
+    `device`: where to compare (each output moves there; default: where the reference is), in
+    chunks of CHUNK elements."""
     worst_abs, num, den = 0.0, 0.0, 0.0
     tol_report: dict[str, float] = {}
     for o, r in zip(_flatten(out), _flatten(ref)):
         if r.numel() == 0:
             continue
-        unwritten = poisoned_mask(o, poison) & ~poisoned_mask(r, poison)
-        if bool(unwritten.any()):
-            n = int(unwritten.sum())
-            return Comparison(Verdict.UNWRITTEN_OUTPUT, f"{n} of {o.numel()} output elements were never written (still hold the poison pattern)")
+        where = device or r.device
+        o, r = o.to(where), r.to(where)
+        chunks = _chunks(o, r)
+        unwritten = sum(int((poisoned_mask(oc, poison) & ~poisoned_mask(rc, poison)).sum()) for _, oc, rc in chunks)
+        if unwritten:
+            return Comparison(Verdict.UNWRITTEN_OUTPUT, f"{unwritten} of {o.numel()} output elements were never written (still hold the poison pattern)")
         atol, rtol, kappa = tolerances.for_dtype(r.dtype)
         if not r.is_floating_point():
-            if not torch.equal(o, r):
-                return Comparison(Verdict.WRONG_OUTPUT, f"{int((o != r).sum())} integer elements differ")
+            differ = sum(int((oc != rc).sum()) for _, oc, rc in chunks)
+            if differ:
+                return Comparison(Verdict.WRONG_OUTPUT, f"{differ} integer elements differ")
             continue
         # fp32 arithmetic is exact enough for tolerances >= 1e-4 and keeps large outputs cheap.
         work = torch.float64 if r.dtype == torch.float64 else torch.float32
-        o64, r64 = o.to(work), r.to(work)
-        finite = torch.isfinite(r64)
-        all_finite = bool(finite.all()) and bool(torch.isfinite(o64).all())
-        if not all_finite:
-            same_nonfinite = (torch.isnan(o64) & torch.isnan(r64)) | (torch.isinf(o64) & (o64 == r64))
-            bad_nonfinite = (~finite & ~same_nonfinite) | (finite & ~torch.isfinite(o64))
-            if bool(bad_nonfinite.any()):
-                return Comparison(Verdict.WRONG_OUTPUT, f"{int(bad_nonfinite.sum())} elements are NaN/inf where the reference is not (or the reverse)")
-            o64, r64 = o64.where(finite, torch.zeros_like(o64)), r64.where(finite, torch.zeros_like(r64))
-        diff = (o64 - r64).abs_()
-        mag = r64.abs()
-        max_ref = float(mag.max()) if mag.numel() else 0.0
+        bad_nonfinite, max_ref = 0, 0.0
+        for _, oc, rc in chunks:
+            o64, r64 = oc.to(work), rc.to(work)
+            finite = torch.isfinite(r64)
+            if not (bool(finite.all()) and bool(torch.isfinite(o64).all())):
+                same_nonfinite = (torch.isnan(o64) & torch.isnan(r64)) | (torch.isinf(o64) & (o64 == r64))
+                bad_nonfinite += int(((~finite & ~same_nonfinite) | (finite & ~torch.isfinite(o64))).sum())
+            max_ref = max(max_ref, float(r64.abs().where(finite, 0.0).max()))
+        if bad_nonfinite:
+            return Comparison(Verdict.WRONG_OUTPUT, f"{bad_nonfinite} elements are NaN/inf where the reference is not (or the reverse)")
         atol_eff = atol if mode == "compat" else min(atol, kappa * max_ref)
-        bound = mag.mul(rtol).add_(atol_eff)
-        worst_abs = max(worst_abs, float(diff.max()))
-        num += float(torch.linalg.vector_norm(diff, dtype=torch.float64)) ** 2
-        den += float(torch.linalg.vector_norm(mag, dtype=torch.float64)) ** 2
         tol_report = {"atol": atol, "rtol": rtol, "atol_eff": atol_eff}
-        over = diff > bound
-        if bool(over.any()):
-            idx = int(over.reshape(-1).nonzero()[0])
+        over_count, first, tensor_worst = 0, None, 0.0
+        for at, oc, rc in chunks:
+            o64, r64 = oc.to(work), rc.to(work)
+            finite = torch.isfinite(r64)  # non-finite positions match exactly by now: compared as zeros
+            o64, r64 = o64.where(finite, 0.0), r64.where(finite, 0.0)
+            diff = (o64 - r64).abs_()
+            mag = r64.abs()
+            tensor_worst = max(tensor_worst, float(diff.max()))
+            num += float(torch.linalg.vector_norm(diff, dtype=torch.float64)) ** 2
+            den += float(torch.linalg.vector_norm(mag, dtype=torch.float64)) ** 2
+            over = diff > mag.mul_(rtol).add_(atol_eff)
+            count = int(over.sum())
+            if count and first is None:
+                idx = int(over.nonzero()[0])
+                first = (at + idx, float(o64[idx]), float(r64[idx]))
+            over_count += count
+        worst_abs = max(worst_abs, tensor_worst)
+        if first is not None:
+            idx, got, expected = first
             return Comparison(
                 Verdict.WRONG_OUTPUT,
-                f"{int(over.sum())} of {r.numel()} elements out of tolerance (max abs err {float(diff.max()):.3g}; "
-                f"e.g. flat index {idx}: got {float(o64.reshape(-1)[idx]):.6g}, expected {float(r64.reshape(-1)[idx]):.6g}; "
+                f"{over_count} of {r.numel()} elements out of tolerance (max abs err {tensor_worst:.3g}; "
+                f"e.g. flat index {idx}: got {got:.6g}, expected {expected:.6g}; "
                 f"allowed {atol_eff:.3g} + {rtol:g}*|ref|)",
-                max_abs_err=float(diff.max()),
+                max_abs_err=tensor_worst,
                 rel_err=(num**0.5) / (den**0.5) if den else None,
                 tolerance=tol_report,
             )

@@ -7,19 +7,17 @@ and every failure is kept as a reason — so that one cheat gets one stable verd
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import Any
 
 from kernelwright.tools.check.audit import AUDIT_EXIT
-from kernelwright.tools.check.children import ReferenceOutputs
-from kernelwright.tools.check.compare import compare_structure, compare_values
+from kernelwright.tools.check.compare import Comparison
+from kernelwright.tools.check.output_compare import OutputComparer
 from kernelwright.tools.check.plan import CaseDescription
-from kernelwright.tools.check.poison import PoisonPattern
 from kernelwright.tools.check.verdicts import Reason, TrialResult, Verdict
 from kernelwright.tools.check.witness import describe, judge_kernels
 from kernelwright.tools.problem import CheckerFailure
 from kernelwright.tools.sandbox.child import ChildResult
-from kernelwright.tools.worker.common import RewrittenFile, load_tensors
+from kernelwright.tools.worker.common import RewrittenFile
 from kernelwright.tools.worker.events import (
     CallEvent,
     CandidateEvent,
@@ -97,9 +95,9 @@ def precision_reasons(numerics: list[NumericsRecord], fp32_problem: bool, precis
     return out
 
 
-def case_reasons(event: ResultEvent, ref: Any, out: Any, options: Any, device: str, case: CaseDescription | None = None,
-                 fp32_problem: bool = False, own_kernels: frozenset[str] | None = None) -> tuple[list[Reason], Any]:
-    """All guard failures of one case, in verdict-priority order, plus the value comparison.
+def case_reasons(event: ResultEvent, comparison: Comparison, options: Any, case: CaseDescription | None = None,
+                 fp32_problem: bool = False, own_kernels: frozenset[str] | None = None) -> list[Reason]:
+    """All guard failures of one case, in verdict-priority order, the output's `comparison` last.
     `own_kernels` (the kernels the solution's source defines) enables the GPU witness."""
     reasons: list[Reason] = []
     if event.new_threads:
@@ -127,16 +125,13 @@ def case_reasons(event: ResultEvent, ref: Any, out: Any, options: Any, device: s
     if case is not None and case.kind != "plain":  # name the trial that decided it
         reasons = [dataclasses.replace(r, message=f"{case.title()}: {r.message}") for r in reasons]
     reasons += precision_reasons(event.numerics, fp32_problem, options.precision)
-    comparison = compare_structure(event.output, ref, device)
-    if comparison is None:
-        comparison = compare_values(out, ref, options.mode, options.tolerances, PoisonPattern.from_json(event.poison))
     if comparison.verdict is not Verdict.ACCEPTED:
         kind = case.kind if case else "plain"
         message = comparison.message if case is None else f"{case.title()}: {comparison.message}"
         if kind in OUTPUT_HINT:
             message += f" -- {OUTPUT_HINT[kind]}"
         reasons.append(Reason(OUTPUT_CHECK.get(kind, "output"), message, comparison.verdict))
-    return reasons, comparison
+    return reasons
 
 
 def weights_message(ev: WeightsEvent) -> str:
@@ -158,11 +153,9 @@ def weights_message(ev: WeightsEvent) -> str:
 def judge_candidate(
     child: ChildResult,
     events: list[CandidateEvent],
-    refs: ReferenceOutputs,
+    comparer: OutputComparer,
     cases: list[CaseDescription],
-    out_dir: Path,
     options: Any,
-    device: str,
     timeout_s: float,
     fp32_problem: bool = False,
     own_kernels: frozenset[str] | None = None,
@@ -226,13 +219,13 @@ def judge_candidate(
             return fail(verdict, "run", message)
         elif isinstance(ev, ResultEvent):
             case = case_info.get(ev.case)
-            if case is None or ev.case not in refs:
+            if case is None:
                 raise CheckerFailure(f"the candidate's event log names case {ev.case!r}, which the checker did not send (this is not a verdict)")
             try:
-                out = load_tensors(out_dir / f"out_{ev.case}.pt", sha256=ev.output_sha256)
+                comparison = comparer.compare(ev)
             except RewrittenFile as exc:
                 return fail(Verdict.STATIC_VIOLATION, "outputs", f"case {ev.case}: {exc}: code in the candidate's process changed its output after the call")
-            reasons, comparison = case_reasons(ev, refs[ev.case], out, options, device, case, fp32_problem, own_kernels)
+            reasons = case_reasons(ev, comparison, options, case, fp32_problem, own_kernels)
             done.add(ev.case)
             j.trials.append(
                 {

@@ -129,7 +129,7 @@ def poisoned_mask(t: torch.Tensor, pattern: PoisonPattern | None = None) -> torc
     """True where `t` still holds the pattern (i.e. was never written)."""
     entry = (pattern or _FIXED).signed_value(t.dtype)
     if entry is None:
-        return torch.zeros(t.shape, dtype=torch.bool)
+        return torch.zeros(t.shape, dtype=torch.bool, device=t.device)
     int_dtype, value = entry
     view = t if t.dtype == int_dtype else t.view(int_dtype)
     return view == value

@@ -1,9 +1,10 @@
 """How many trials of a check fit the disk and memory it may use (no torch: the parent measures,
 the reference worker decides once it has run the first trial).
 
-Every trial moves its inputs and outputs between the check's processes through files in the
-check's scratch folder, and the parent holds every reference output in memory until it has
-compared them. At KernelBench's full sizes (19_ReLU: 6.4 GB a tensor) the 15 trials of a check
+Every trial moves the candidate's outputs (and inputs no seed makes again) between the check's
+processes through files in the check's scratch folder, and the reference worker holds every
+reference output until the candidate's are compared (in a run with a reference cache, the
+reference's outputs go through files too, and the parent holds them). At KernelBench's full sizes (19_ReLU: 6.4 GB a tensor) the 15 trials of a check
 would need about 290 GB of disk, more than the GPU machine has. So the reference worker measures
 its first trial, keeps as many trials as fit, choosing one of each kind before a second of any
 (the seeded trial, a secret one, a perturbation, the changed parameters, each shape variant, then
@@ -57,10 +58,16 @@ def measure(folder: Path) -> ScratchBudget:
                          memory_bytes=int(available_memory() * MEMORY_SHARE))
 
 
-def trials_that_fit(budget: ScratchBudget, input_bytes: int, output_bytes: int) -> int:
-    """Trials whose files fit the disk (inputs, the reference's and the candidate's outputs each)
-    and whose reference outputs fit the parent's memory (plus one trial being compared)."""
-    per_disk = max(input_bytes + 2 * output_bytes, 1)
+def _files(output_bytes: int, reference_files: bool) -> int:
+    """Output bytes a trial writes: the candidate's, and the reference's when they go to the parent."""
+    return (2 if reference_files else 1) * output_bytes
+
+
+def trials_that_fit(budget: ScratchBudget, input_bytes: int, output_bytes: int, reference_files: bool = True) -> int:
+    """Trials whose files fit the disk (inputs, the candidate's outputs and, when the parent
+    compares, the reference's) and whose reference outputs fit in memory (the parent's, or the
+    reference worker's when it compares; plus one trial being compared)."""
+    per_disk = max(input_bytes + _files(output_bytes, reference_files), 1)
     by_disk = budget.disk_bytes // per_disk
     by_memory = (budget.memory_bytes - input_bytes - output_bytes) // max(output_bytes, 1)
     return int(max(0, min(by_disk, by_memory)))
@@ -87,8 +94,8 @@ def kept_trials(variants: list[VariantPlan], fit: int, has_parameters: bool = Tr
     return {case_id for _, case_id in ranked[:fit]}
 
 
-def refusal(budget: ScratchBudget, input_bytes: int, output_bytes: int) -> str:
-    need_disk = MIN_TRIALS * (input_bytes + 2 * output_bytes)
+def refusal(budget: ScratchBudget, input_bytes: int, output_bytes: int, reference_files: bool = True) -> str:
+    need_disk = MIN_TRIALS * (input_bytes + _files(output_bytes, reference_files))
     need_memory = MIN_TRIALS * output_bytes + input_bytes + output_bytes
     return (f"a trial of this problem moves {size(input_bytes + output_bytes)} between the check's processes "
             f"(inputs {size(input_bytes)}, output {size(output_bytes)}); {MIN_TRIALS} trials need "
@@ -97,7 +104,7 @@ def refusal(budget: ScratchBudget, input_bytes: int, output_bytes: int) -> str:
             "set TMPDIR to a larger disk, or shrink the problem's sizes")
 
 
-def dropped_why(kept: int, total: int, input_bytes: int, output_bytes: int, budget: ScratchBudget) -> str:
+def dropped_why(kept: int, total: int, input_bytes: int, output_bytes: int, budget: ScratchBudget, reference_files: bool = True) -> str:
     return (f"dropped to fit the check's scratch space: {kept} of {total} trials fit "
-            f"({size(input_bytes + 2 * output_bytes)} of files a trial, {size(budget.disk_bytes)} of disk usable in "
+            f"({size(input_bytes + _files(output_bytes, reference_files))} of files a trial, {size(budget.disk_bytes)} of disk usable in "
             f"{budget.folder}; {size(output_bytes)} of memory a trial, {size(budget.memory_bytes)} usable)")

@@ -7,7 +7,8 @@ together so that their start-up overlaps (see `kernelwright.tools.check.children
 3. on a GPU, timing (see `kernelwright.tools.check.timing`): the reference child times eager, the
    candidate child times the candidate; on the CPU, a static sm_90 compile of the solution's
    kernels for their register/shared-memory use.
-Reference outputs live only in this process once the reference child has written them.
+The reference child keeps its outputs and compares the candidate's with them, on the check's
+device (`output_compare`); with a run's reference cache they live in this process instead.
 """
 
 from __future__ import annotations
@@ -132,7 +133,9 @@ def _start_children(problem: Problem, solution_path: Path, device: str, opts: Ch
     if cached is None or timed:
         if cached is not None:
             requested = [timing_only(requested[0], cached.report)]
-        reference = ReferenceChild(problem, requested, device, opts, folder, serve=timed, outputs=cached is None)
+        # A run's cache keeps the outputs in this process; a check without one compares in the worker.
+        reference = ReferenceChild(problem, requested, device, opts, folder, serve=timed, outputs=cached is None,
+                                   compare_here=cache is None)
     try:
         candidate = CandidateChild(device, opts, folder, serve=timed)  # starts up meanwhile
     except BaseException:
@@ -260,7 +263,7 @@ def _verify(shipped_problem: Problem, solution: Any, opts: CheckOptions, finding
         if opts.reference_cache is not None:
             opts.reference_cache.put(children.cache_key, variants, refs, report, children.folder.shared)
             result.reference_cache = f"recomputed: {children.cache_note}" if children.cache_note else "miss"
-    if not timed and reference is not None:
+    if not timed and reference is not None and not reference.compare_here:
         reference.close()
     result.versions.update(report.device_facts)
     resized_by = cpu_size_alternatives(shipped_problem)[1] if device == "cpu" and opts.sizes != "full" else ""
@@ -280,9 +283,16 @@ def _verify(shipped_problem: Problem, solution: Any, opts: CheckOptions, finding
         result.reasons = [Reason("event_log", tampered, Verdict.STATIC_VIOLATION)]
         result.wall_s = time.monotonic() - start
         return result
+    from kernelwright.tools.check.output_compare import OutputComparer, ParentComparer, WorkerComparer
+
+    if reference is not None and reference.compare_here:
+        comparer: OutputComparer = WorkerComparer(reference, events, candidate.out_dir, opts)
+    else:
+        comparer = ParentComparer(refs, candidate.out_dir, opts, device)
     with result.phase("compare"):
-        j = judge_candidate(child, events, refs, cases, candidate.out_dir, opts, device, opts.timeout_s, fp32_problem(report),
-                            own_kernel_names(solution.source))
+        j = judge_candidate(child, events, comparer, cases, opts, opts.timeout_s, fp32_problem(report), own_kernel_names(solution.source))
+    if not timed and reference is not None:
+        reference.close()
     result.verdict, result.reasons, result.trials = j.verdict, j.reasons, j.trials
     result.max_abs_err, result.rel_err, result.tolerance = j.max_abs_err, j.rel_err, j.tolerance
     if result.tolerance is not None:

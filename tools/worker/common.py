@@ -10,6 +10,7 @@ import importlib.util
 import io
 import os
 import random
+import stat
 import sys
 import traceback
 import types
@@ -80,6 +81,15 @@ def cast_inputs(values: list[Any], device: torch.device, dtype: torch.dtype | No
                 v = v.to(dtype)
         out.append(v)
     return out
+
+
+def tensor_bytes(values: Any) -> int:
+    """The bytes of the tensors in `values` (nested lists and tuples), storage overhead aside."""
+    if isinstance(values, torch.Tensor):
+        return values.numel() * values.element_size()
+    if isinstance(values, (list, tuple)):
+        return sum(tensor_bytes(v) for v in values)
+    return 0
 
 
 def clone_inputs(values: list[Any]) -> list[Any]:
@@ -188,13 +198,26 @@ class RewrittenFile(TamperedLog):
     """A file a worker saved no longer holds the bytes its signed event log names."""
 
 
+def read_regular_file(path: Path) -> bytes:
+    """The bytes of `path` if it is a regular file, not through a link: a file a candidate's
+    process wrote may be a link to something the reader can see and the candidate cannot."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        raise RewrittenFile(f"{path.name} cannot be opened as the file the worker wrote ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise RewrittenFile(f"{path.name} is not a regular file")
+        return f.read()
+
+
 def load_tensors(path: Path, sha256: str | None = None) -> Any:
     """Tensors from a file; with `sha256` (the digest a worker signed), only if the file still holds
     exactly the bytes the worker wrote: read once into this process's memory, hashed in parallel,
     and only then unpickled (a rewritten file never reaches the unpickler)."""
     if sha256 is None:
         return torch.load(path, weights_only=True, map_location="cpu")
-    data = Path(path).read_bytes()
+    data = read_regular_file(Path(path))
     if chunked_sha256(data, threads=min(8, os.cpu_count() or 1)) != sha256:
         raise RewrittenFile(f"{Path(path).name} was rewritten after the checker saved it (its SHA-256 differs from the signed record)")
     return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")

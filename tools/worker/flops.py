@@ -15,9 +15,9 @@ from typing import Any, cast
 
 import torch
 
-from kernelwright.tools.worker.common import as_list, error_text, load_module, seed_everything
+from kernelwright.tools.worker.common import as_list, error_text, load_module, seed_everything, tensor_bytes
 from kernelwright.tools.worker.profile_protocol import Described, FlopsAnswer, FlopsRequest, read_request
-from kernelwright.tools.worker.reference import describe_output, tensor_bytes
+from kernelwright.tools.worker.reference import describe_output
 from kernelwright.tools.worker.reference_protocol import spec_json
 
 TOP_OPS = 8

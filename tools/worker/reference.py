@@ -1,10 +1,11 @@
 """Child worker: run the reference `Model` on every case and save what the candidate may see.
 
 Writes, per variant, the constructor arguments and the reference weights (`shared/`), and per
-trial the reference outputs (`private/`) and the recipe of its inputs in its report (the inputs
+trial the reference outputs (kept to compare the candidate's here: `reference_compare`; in a
+run with a reference cache, in `private/` for the parent) and the recipe of its inputs in its report (the inputs
 themselves, in `shared/`, only where no seed makes them again: `input_recipe`), computed with the library's
-reduced-precision shortcuts off (`numerics.precise_reference`). The parent moves the
-private outputs into its own memory and deletes them before any candidate code starts.
+reduced-precision shortcuts off (`numerics.precise_reference`). Files in `private/` the parent
+moves into its own memory and deletes before any candidate code starts.
 It resolves the plan (`kernelwright.tools.check.plan`) where only the reference can tell: the
 first of the shipped sizes it runs at, the variant values it runs at (`resolve_values`), the
 stress factors that are fair (`trials`).
@@ -15,6 +16,7 @@ process then stays up and times the reference eager on the parent's signed comma
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +37,15 @@ from kernelwright.tools.worker.common import (
     load_module,
     save_tensors,
     seed_everything,
+    tensor_bytes,
     write_json_atomic,
 )
 from kernelwright.tools.worker.input_recipe import fingerprint, make_inputs
 from kernelwright.tools.worker.numerics import precise_reference
+from kernelwright.tools.worker.reference_compare import HeldOutputs, serve_compare
 from kernelwright.tools.worker.reference_protocol import (
     CaseReport,
+    CompareCommand,
     EagerTiming,
     FailedAttempt,
     OutputSpec,
@@ -54,14 +59,6 @@ from kernelwright.tools.worker.reference_protocol import (
     VariantReport,
 )
 from kernelwright.tools.worker.trial_budget import TrialBudget
-
-
-def tensor_bytes(values: Any) -> int:
-    if isinstance(values, torch.Tensor):
-        return values.numel() * values.element_size()
-    if isinstance(values, (list, tuple)):
-        return sum(tensor_bytes(v) for v in values)
-    return 0
 
 
 def count_flops(model: torch.nn.Module, inputs: list[Any]) -> int | None:
@@ -120,8 +117,9 @@ class Variant:
 
 
 def run_variant(req: ReferenceRequest, v: Variant, shared: Path, private: Path, constants: dict[str, Number],
-                budget: TrialBudget | None = None) -> VariantReport:
-    """Inputs and reference outputs of every trial of one variant that fits `budget`; its report."""
+                budget: TrialBudget | None = None, held: HeldOutputs | None = None) -> VariantReport:
+    """Inputs and reference outputs of every trial of one variant that fits `budget`; its report.
+    The outputs go to `held` (compared in this process), else to files in `private`."""
     plan = v.plan
     budget = budget or TrialBudget(req)
     cases: list[CaseReport] = []
@@ -182,8 +180,12 @@ def run_variant(req: ReferenceRequest, v: Variant, shared: Path, private: Path, 
             save_tensors(inputs_file, [x.cpu() if isinstance(x, torch.Tensor) else x for x in dev_inputs])
         out = trials.reference_forward(v.model, dev_inputs)
         device_sync(v.device)
-        save_tensors(private / f"ref_{case.id}.pt", to_cpu(out))
-        budget.measured(v.model, inputs_file, private / f"ref_{case.id}.pt")
+        if held is not None:
+            output_bytes = held.keep(case.id, out)
+        else:
+            save_tensors(private / f"ref_{case.id}.pt", to_cpu(out))
+            output_bytes = (private / f"ref_{case.id}.pt").stat().st_size
+        budget.measured(v.model, inputs_file.stat().st_size if inputs_file else 0, output_bytes, reference_files=held is None)
         cases.append(CaseReport(id=case.id, seed=case.seed, kind=case.kind, detail=detail, output=describe_output(out),
                                 inputs=RecipeReport(**dataclasses.asdict(recipe)) if by_recipe else None))
         if first is None:
@@ -257,7 +259,7 @@ def resolve_values(req: ReferenceRequest, plan: VariantPlan, knobs: sizes.SizeMo
     return attempt(kept)[0], kept, fixed
 
 
-def run_plans(req: ReferenceRequest, shared: Path, private: Path) -> tuple[Variant | None, ReferenceReport]:
+def run_plans(req: ReferenceRequest, shared: Path, private: Path, held: HeldOutputs | None = None) -> tuple[Variant | None, ReferenceReport]:
     """Every variant of the plan, in order; the shipped variant (None if its reference fails) and
     the report (`ok` not yet set)."""
     source = Path(req.problem_path).read_text()
@@ -277,7 +279,7 @@ def run_plans(req: ReferenceRequest, shared: Path, private: Path) -> tuple[Varia
             for values in plan.alternatives:
                 try:
                     v = Variant(req, plan, sizes.apply(knobs, values))
-                    ran.append(run_variant(req, v, shared, private, values, budget))
+                    ran.append(run_variant(req, v, shared, private, values, budget, held))
                     shipped, base = v, values
                     break
                 except Exception as exc:  # noqa: BLE001 - the reference's failure is reported, not raised
@@ -306,7 +308,7 @@ def run_plans(req: ReferenceRequest, shared: Path, private: Path) -> tuple[Varia
                 skipped.append(SkippedVariant(name=plan.name, kind=plan.kind, fixed=fixed,
                                               error="the reference fails at every changed value: " + "; ".join(f"{k}: {w}" for k, w in fixed.items())))
                 continue
-            info = run_variant(req, v, shared, private, changes, budget)
+            info = run_variant(req, v, shared, private, changes, budget, held)
             ran.append(info.model_copy(update={"fixed": fixed, "from_": {name: knobs.values(base)[name] for name in changes}}))
         except Exception as exc:  # noqa: BLE001 - the protocol skips a variant on which the reference itself fails
             if is_checker_side(exc):
@@ -323,10 +325,11 @@ def _checker_error(variant: str, exc: BaseException) -> str:
     return f"variant {variant}: {error_text(exc, 600).strip().splitlines()[-1]}"
 
 
-def serve_timing(commands: Commands, model: Any, module: Any, req: ReferenceRequest) -> None:
-    """Time the reference eager whenever the parent asks (before and after the candidate), in
-    this process: its start-up is paid once per check, and its model is the one that produced
-    the reference outputs. Ends when the parent closes the pipe."""
+def serve(commands: Commands, model: Any, module: Any, req: ReferenceRequest, held: HeldOutputs | None) -> None:
+    """Compare the candidate's outputs with the held ones, and time the reference eager, whenever
+    the parent asks (before and after the candidate), in this process: its start-up is paid once
+    per check, and its model is the one that produced the reference outputs. Ends when the
+    parent closes the pipe."""
     from kernelwright.tools.worker.timing import input_pool, measure, refill, save_outputs
 
     device = torch.device(req.device)
@@ -336,7 +339,11 @@ def serve_timing(commands: Commands, model: Any, module: Any, req: ReferenceRequ
         torch.cuda.set_device(device)  # events and the flush on the reference's GPU
         torch.cuda.empty_cache()  # the candidate's process gets the memory while this one waits
     while (text := commands.next()) is not None:
-        command = TimeEagerCommand.model_validate_json(text)
+        data = json.loads(text)
+        if data.get("cmd") == "compare":
+            serve_compare(held or HeldOutputs(device), CompareCommand.model_validate(data), req.mode)
+            continue
+        command = TimeEagerCommand.model_validate(data)
         seeds = tuple(command.pool_seeds)
         saved = None
         with torch.inference_mode():
@@ -362,8 +369,9 @@ def main(request_text: str) -> int:
     req = ReferenceRequest.model_validate_json(request_text)
     commands = Commands(sys.stdin.buffer) if req.serve else None
     shared, private = Path(req.shared_dir), Path(req.private_dir)
+    held = HeldOutputs(torch.device(req.device)) if req.compare_here else None
     if req.outputs:
-        shipped, report = run_plans(req, shared, private)
+        shipped, report = run_plans(req, shared, private, held)
     else:
         # The run's reference outputs are cached in the parent: only time eager here, at the
         # shipped values the cached run resolved (the plan's only alternative then).
@@ -377,5 +385,5 @@ def main(request_text: str) -> int:
     report = report.model_copy(update={"ok": report.error is None and report.checker_error is None, "device_facts": gpu_facts(req.device)})
     write_json_atomic(Path(req.result_path), report.model_dump(mode="json", by_alias=True))
     if commands is not None and not commands.closed and shipped is not None:
-        serve_timing(commands, shipped.model, shipped.module, req)
+        serve(commands, shipped.model, shipped.module, req, held)
     return 0

@@ -1,5 +1,6 @@
-"""What the parent and the reference worker say to each other: its request, its signed timing
-commands, its report (reference.result.json) and its eager timings.
+"""What the parent and the reference worker say to each other: its request, its signed commands
+(time eager, compare the candidate's outputs), its report (reference.result.json), its eager
+timings and its comparisons.
 
 The reference child runs the problem's code (the user's, not a candidate's): the worker builds
 these records and writes their JSON; the parent reads the report and timings back through
@@ -13,7 +14,7 @@ from typing_extensions import TypeAliasType
 
 from kernelwright.tools.check.plan import Number, VariantPlan
 from kernelwright.tools.check.scratch_budget import ScratchBudget
-from kernelwright.tools.worker.events import TimingStats
+from kernelwright.tools.worker.events import OutputDescription, TimingStats
 from kernelwright.tools.worker.wire import WireRecord
 
 
@@ -33,6 +34,10 @@ class ReferenceRequest(BaseModel):
     serve: bool
     outputs: bool = True  # False: the run's outputs are cached; this child only times eager
     budget: ScratchBudget | None = None  # None: every trial runs, however large (see scratch_budget)
+    # True: the worker keeps its outputs (on the device where they fit) and compares the
+    # candidate's there, on `CompareCommand`s; False: it writes them to `private_dir` for the
+    # parent (a run's reference cache holds them across candidates).
+    compare_here: bool = False
 
 
 class TimeEagerCommand(BaseModel):
@@ -45,6 +50,48 @@ class TimeEagerCommand(BaseModel):
     outputs_dir: str | None
     result_path: str
     cmd: str = "time"
+
+
+class CompareEntry(BaseModel):
+    """One candidate output to compare: the file the candidate's worker wrote, the digest its
+    signed log names, what its log says the forward returned, the poison of the call."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    case: str
+    file: str
+    sha256: str
+    output: OutputDescription
+    poison: dict[str, int] | None
+
+
+class CompareCommand(BaseModel):
+    """Compare the candidate's outputs with the held reference outputs, in order, stopping after
+    the first that differs; then drop the held outputs (the candidate is timed next)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    entries: list[CompareEntry]
+    tolerances: dict[str, list[float]]  # dtype class -> [atol, rtol, kappa]
+    result_path: str
+    cmd: str = "compare"
+
+
+class CaseComparison(WireRecord):
+    """`compare.Comparison` of one case as the worker reports it; `rewritten`: why the file is not
+    the one the candidate's worker signed (then nothing was compared)."""
+
+    case: str
+    verdict: str
+    message: str = ""
+    max_abs_err: float | None = None
+    rel_err: float | None = None
+    tolerance: dict[str, float] | None = None
+    rewritten: str | None = None
+
+
+class CompareAnswer(WireRecord):
+    comparisons: list[CaseComparison]
 
 
 class TensorSpec(WireRecord):
@@ -153,3 +200,4 @@ class EagerTiming(WireRecord):
 
 REPORT: TypeAdapter[ReferenceReport] = TypeAdapter(ReferenceReport)
 EAGER_TIMING: TypeAdapter[EagerTiming] = TypeAdapter(EagerTiming)
+COMPARE_ANSWER: TypeAdapter[CompareAnswer] = TypeAdapter(CompareAnswer)

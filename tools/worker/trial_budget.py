@@ -3,8 +3,6 @@ trial's files exist (`kernelwright.tools.check.scratch_budget` has the rules and
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
 from kernelwright.tools.check import scratch_budget
@@ -20,23 +18,23 @@ class TrialBudget:
         self.free: set[str] = set()  # trials that cost nothing (a params trial the reference skips anyway)
         self.decided = False  # once, on the check's first trial
 
-    def measured(self, model: torch.nn.Module, inputs_file: Path | None, output_file: Path) -> None:
-        """`inputs_file` None: the inputs are made again in the candidate's process (no file)."""
+    def measured(self, model: torch.nn.Module, input_bytes: int, output_bytes: int, reference_files: bool = True) -> None:
+        """`input_bytes` 0: the inputs are made again in the candidate's process (no file);
+        `reference_files`: the reference's outputs go through files too (not compared here)."""
         budget = self.req.budget
         if budget is None or self.decided:
             return
         self.decided = True
-        input_bytes, output_bytes = inputs_file.stat().st_size if inputs_file else 0, output_file.stat().st_size
-        fit = scratch_budget.trials_that_fit(budget, input_bytes, output_bytes)
+        fit = scratch_budget.trials_that_fit(budget, input_bytes, output_bytes, reference_files)
         if fit < scratch_budget.MIN_TRIALS:
-            raise CheckerSideError(scratch_budget.refusal(budget, input_bytes, output_bytes))
+            raise CheckerSideError(scratch_budget.refusal(budget, input_bytes, output_bytes, reference_files))
         total = sum(len(p.cases) for p in self.req.variants)
         if fit < total:
             has_parameters = any(p.is_floating_point() for p in model.parameters())
             self.kept = scratch_budget.kept_trials(self.req.variants, fit, has_parameters)
             if not has_parameters:
                 self.free = {c.id for p in self.req.variants for c in p.cases if c.kind == "params"}
-            self.why = scratch_budget.dropped_why(fit, total, input_bytes, output_bytes, budget)
+            self.why = scratch_budget.dropped_why(fit, total, input_bytes, output_bytes, budget, reference_files)
 
     def allows(self, case_id: str) -> bool:
         return self.kept is None or case_id in self.kept or case_id in self.free

@@ -1,0 +1,144 @@
+"""Comparing where the reference outputs are: in the reference worker, in chunks, on its device.
+
+A check's reference outputs no longer travel to the parent (at KernelBench's full sizes each was a
+6.4 GB file written, read and compared on the host): the worker keeps them and compares the
+candidate's signed files with them (`tools/worker/reference_compare.py`). These tests hold the
+new path to the old one's answers and its refusals.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from kernelwright.tools.check import compare
+from kernelwright.tools.check.compare import compare_values
+from kernelwright.tools.check.verdicts import Verdict
+from kernelwright.tools.worker.common import RewrittenFile, load_tensors, save_tensors
+from kernelwright.tools.worker.events import OutputDescription
+from kernelwright.tools.worker.reference_compare import HeldOutputs, serve_compare
+from kernelwright.tools.worker.reference_protocol import CompareAnswer, CompareCommand, CompareEntry
+
+ROOT = Path(__file__).resolve().parents[1]
+TOLERANCES = {"fp32": [1e-4, 1e-4, 1e-3], "16bit": [1e-2, 1e-2, 1e-2]}
+
+
+def _outputs_with_faults():
+    gen = torch.Generator().manual_seed(3)
+    ref = torch.randn(5000, generator=gen) * 10
+    late = ref.clone()
+    late[4321] += 1.0  # in the last chunk only
+    spread = ref.clone()
+    spread[[10, 2222, 4999]] -= 0.5
+    nonfinite = ref.clone()
+    nonfinite[3000] = float("nan")
+    return ref, {"equal": ref.clone(), "late": late, "spread": spread, "nonfinite": nonfinite, "tiny": ref + 1e-6}
+
+
+@pytest.mark.parametrize("chunk", [7, 1000, 4096])
+def test_a_chunked_comparison_gives_the_whole_tensors_answer_word_for_word(monkeypatch, chunk):
+    ref, outs = _outputs_with_faults()
+    whole = {name: compare_values(out, ref) for name, out in outs.items()}
+    monkeypatch.setattr(compare, "CHUNK", chunk)
+    for name, out in outs.items():
+        parts = compare_values(out, ref)
+        assert (parts.verdict, parts.message) == (whole[name].verdict, whole[name].message), name
+        assert parts.max_abs_err == pytest.approx(whole[name].max_abs_err) if whole[name].max_abs_err is not None else parts.max_abs_err is None
+    assert whole["late"].verdict is Verdict.WRONG_OUTPUT and "flat index 4321" in whole["late"].message
+    assert whole["spread"].message.startswith("3 of 5000 elements") and "flat index 10" in whole["spread"].message
+    assert whole["equal"].verdict is whole["tiny"].verdict is Verdict.ACCEPTED
+
+
+def _command(tmp_path, outputs: dict[str, torch.Tensor], sha_override: dict[str, str] | None = None) -> CompareCommand:
+    entries = []
+    for case, out in outputs.items():
+        path = tmp_path / f"out_{case}.pt"
+        sha = save_tensors(path, out, digest=True)
+        desc = OutputDescription(type="torch.Tensor", shape=list(out.shape), dtype=str(out.dtype).removeprefix("torch."), device="cpu")
+        entries.append(CompareEntry(case=case, file=str(path), sha256=(sha_override or {}).get(case, sha), output=desc, poison=None))
+    return CompareCommand(entries=entries, tolerances=TOLERANCES, result_path=str(tmp_path / "answer.json"))
+
+
+def _answer(tmp_path) -> CompareAnswer:
+    return CompareAnswer.model_validate(json.loads((tmp_path / "answer.json").read_text()))
+
+
+def test_the_worker_compares_in_order_stops_at_the_first_wrong_case_and_drops_its_outputs(tmp_path):
+    ref, outs = _outputs_with_faults()
+    held = HeldOutputs(torch.device("cpu"))
+    for case in ("a", "b", "c"):
+        held.keep(case, ref)
+    serve_compare(held, _command(tmp_path, {"a": outs["tiny"], "b": outs["late"], "c": outs["equal"]}), "strict")
+    answers = _answer(tmp_path).comparisons
+    assert [(a.case, a.verdict) for a in answers] == [("a", "accepted"), ("b", "wrong_output")]
+    assert answers[1].message == compare_values(outs["late"], ref).message  # the parent's words
+    assert held.outputs == {}
+
+
+def test_the_worker_refuses_a_rewritten_output_a_link_and_a_wrong_shape(tmp_path):
+    ref, outs = _outputs_with_faults()
+    held = HeldOutputs(torch.device("cpu"))
+    for case in ("rewritten", "link", "shape"):
+        held.keep(case, ref)
+    command = _command(tmp_path, {"rewritten": outs["equal"]})
+    Path(command.entries[0].file).write_bytes(Path(command.entries[0].file).read_bytes() + b"\0")
+    serve_compare(held, command, "strict")
+    first = _answer(tmp_path).comparisons[0]
+    assert first.verdict == "static_violation" and "SHA-256 differs" in first.rewritten
+
+    # A link in the candidate's folder to a file it could not write itself (the parent's or the
+    # reference's): refused even when the digest matches the file behind it.
+    for case in ("link", "shape"):
+        held.keep(case, ref)
+    target = tmp_path / "elsewhere.pt"
+    sha = save_tensors(target, ref, digest=True)
+    os.symlink(target, tmp_path / "out_link.pt")
+    link = CompareEntry(case="link", file=str(tmp_path / "out_link.pt"), sha256=sha,
+                        output=OutputDescription(type="torch.Tensor", shape=[5000], dtype="float32", device="cpu"), poison=None)
+    serve_compare(held, CompareCommand(entries=[link], tolerances=TOLERANCES, result_path=str(tmp_path / "answer.json")), "strict")
+    assert _answer(tmp_path).comparisons[0].rewritten and "cannot be opened" in _answer(tmp_path).comparisons[0].rewritten
+    with pytest.raises(RewrittenFile):
+        load_tensors(tmp_path / "out_link.pt", sha256=sha)  # the parent's reader, the same rule
+
+    held.keep("shape", ref)
+    serve_compare(held, _command(tmp_path, {"shape": ref[:4000]}), "strict")
+    assert _answer(tmp_path).comparisons[0].verdict == "shape_mismatch"
+
+
+def test_a_case_the_worker_does_not_hold_is_not_a_verdict(tmp_path):
+    ref, outs = _outputs_with_faults()
+    serve_compare(HeldOutputs(torch.device("cpu")), _command(tmp_path, {"unknown": ref}), "strict")
+    assert _answer(tmp_path).comparisons[0].verdict == "missing"
+
+
+def test_a_check_keeps_the_reference_outputs_in_the_worker_and_judges_as_before(tmp_path):
+    """As a user runs it: the verdict and the per-trial errors of a check, with the reference's
+    outputs never written to the check's folder (only the candidate's cross a process boundary)."""
+    proc = subprocess.run([sys.executable, "-m", "kernelwright", "check", "examples/problems/gelu_scale.py", "examples/solutions/gelu_scale.py",
+                           "--device", "cpu", "--json", "--keep-workdir", "--home", str(tmp_path / "home")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["verdict"] == "accepted" and result["trials"] and all(t["ok"] and t["max_abs_err"] is not None for t in result["trials"])
+    kept = Path(next(line.split("sandbox files kept in ", 1)[1] for line in proc.stderr.splitlines() if "sandbox files kept in" in line).strip())
+    assert not list(kept.rglob("ref_*.pt"))
+    assert len(list((kept / "candidate" / "out").glob("out_*.pt"))) == len(result["trials"])
+    answer = json.loads((kept / "reference" / "compare.result.json").read_text())
+    assert [c["case"] for c in answer["comparisons"]] == [t["case"] for t in result["trials"]]
+
+
+@pytest.mark.gpu
+def test_on_a_gpu_the_worker_keeps_its_outputs_on_the_device_and_compares_there(tmp_path):
+    ref, outs = _outputs_with_faults()
+    held = HeldOutputs(torch.device("cuda"))
+    held.keep("a", ref)
+    held.keep("b", ref)
+    assert all(t.device.type == "cuda" for t in held.outputs.values())
+    serve_compare(held, _command(tmp_path, {"a": outs["tiny"], "b": outs["spread"]}), "strict")
+    answers = _answer(tmp_path).comparisons
+    assert [a.verdict for a in answers] == ["accepted", "wrong_output"]
+    assert answers[1].message == compare_values(outs["spread"], ref).message  # the same words as on the host

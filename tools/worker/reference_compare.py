@@ -1,0 +1,88 @@
+"""The reference worker's side of comparing: it keeps its outputs and compares the candidate's
+with them where they are, so a check moves each output across a process boundary once (the
+candidate's, as its signed file) instead of three times (the reference's file, the parent's read
+of it, the candidate's), and compares on the GPU on a GPU check.
+
+Outputs stay on the device up to DEVICE_SHARE of its memory (the candidate's process needs the
+rest while it runs), the rest in this process's memory. The candidate's files are read only when
+they are regular files holding exactly the bytes its worker signed (`common.load_tensors`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from kernelwright.tools.check.compare import Comparison, compare_structure, compare_values
+from kernelwright.tools.check.poison import PoisonPattern
+from kernelwright.tools.check.tolerance import Tolerances
+from kernelwright.tools.check.verdicts import Verdict
+from kernelwright.tools.worker.common import RewrittenFile, load_tensors, tensor_bytes, write_json_atomic
+from kernelwright.tools.worker.reference_protocol import CaseComparison, CompareAnswer, CompareCommand
+
+DEVICE_SHARE = 0.25
+MISSING = "missing"  # not a verdict: the case the parent named is not one this worker ran
+
+
+def _moved(out: Any, device: torch.device) -> Any:
+    if isinstance(out, torch.Tensor):
+        return out.detach().to(device)
+    if isinstance(out, (list, tuple)):
+        return type(out)(_moved(o, device) for o in out)
+    return out
+
+
+class HeldOutputs:
+    """The reference outputs of a check, by case id, until the candidate's have been compared."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.outputs: dict[str, Any] = {}
+        self.on_device = 0
+        self.device_limit = int(torch.cuda.get_device_properties(device).total_memory * DEVICE_SHARE) if device.type == "cuda" else 0
+
+    def keep(self, case_id: str, out: Any) -> int:
+        """Keep `out` (on the device while the share allows, else on the host); its bytes."""
+        size = tensor_bytes(out)
+        if self.device.type == "cuda" and self.on_device + size <= self.device_limit:
+            self.on_device += size
+            self.outputs[case_id] = _moved(out, self.device)
+        else:
+            self.outputs[case_id] = _moved(out, torch.device("cpu"))
+        return size
+
+    def release(self) -> None:
+        self.outputs.clear()
+        self.on_device = 0
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
+
+def compare_case(held: HeldOutputs, entry: Any, tolerances: Tolerances, mode: str) -> CaseComparison:
+    if entry.case not in held.outputs:  # the parent reads a missing case as its own failure
+        return CaseComparison(case=entry.case, verdict=MISSING, message=f"no reference output held for case {entry.case}")
+    ref = held.outputs[entry.case]
+    try:
+        out = load_tensors(Path(entry.file), sha256=entry.sha256)
+    except RewrittenFile as exc:
+        return CaseComparison(case=entry.case, verdict=Verdict.STATIC_VIOLATION.value, rewritten=str(exc))
+    comparison: Comparison | None = compare_structure(entry.output, ref, str(held.device))
+    if comparison is None:
+        with torch.no_grad():
+            comparison = compare_values(out, ref, mode, tolerances, PoisonPattern.from_json(entry.poison), device=held.device)
+    return CaseComparison(case=entry.case, verdict=comparison.verdict.value, message=comparison.message, max_abs_err=comparison.max_abs_err,
+                          rel_err=comparison.rel_err, tolerance=comparison.tolerance)
+
+
+def serve_compare(held: HeldOutputs, command: CompareCommand, mode: str) -> None:
+    """Answer one CompareCommand: the entries in order, up to the first that is not accepted."""
+    tolerances = Tolerances(table={name: (float(a), float(r), float(k)) for name, (a, r, k) in command.tolerances.items()})
+    answers: list[CaseComparison] = []
+    for entry in command.entries:
+        answers.append(compare_case(held, entry, tolerances, mode))
+        if answers[-1].verdict != Verdict.ACCEPTED.value:
+            break
+    held.release()
+    write_json_atomic(Path(command.result_path), CompareAnswer(comparisons=answers).model_dump(mode="json"))
