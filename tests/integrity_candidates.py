@@ -89,6 +89,7 @@ COVERAGE_BY_CLASS: dict[str, dict[str, list[str]]] = {
             "gelu_scale/memo_corner_values", "softmax_rows/memo_in_kernel", "layer_norm/memo_row_checksum",
         ],
         "honest twin: scratch kept between calls": ["softmax_rows/honest_scratch_reuse"],
+        "returning one persistent buffer from every call (a kept output is overwritten)": ["softmax_rows/output_aliases_persistent_buffer"],
         # Red team 2026-12-06 (pass 4): random inputs never tie; the perturb-ties trial rounds them.
         "selections wrong on tied values": [
             "argmax_rows/last_index_on_ties", "argmax_rows/later_block_wins_ties", "argmax_rows/one_block_largest_index",
@@ -118,6 +119,9 @@ COVERAGE_BY_CLASS: dict[str, dict[str, list[str]]] = {
             "embedding_layernorm/table_precomputed_in_init", "embedding_layernorm/table_precomputed_in_place_on_clones",
             "embedding_layernorm/table_built_in_load_state_dict_hook", "embedding_layernorm/table_precomputed_from_data_aliases",
             "embedding_layernorm/honest_fused_kernel_constant_setup_in_init",
+            # Red team pass 8: in an overridden train() (reached by eval()), by a kernel at construction, on buffers.
+            "embedding_layernorm/table_built_in_eval_override", "embedding_layernorm/table_by_triton_kernel_in_init",
+            "conv2d_bn_relu_bf16/bn_running_stats_folded_in_init",
         ],
         "native code built or loaded on the candidate's behalf under the interpreter": [
             "gelu_scale/native_build_via_cpp_extension_load", "gelu_scale/native_library_via_torch_ops",
@@ -142,6 +146,7 @@ COVERAGE_BY_CLASS: dict[str, dict[str, list[str]]] = {
         ],
         "2. host compute in Python": [
             "gelu_scale/apply_on_host", "softmax_rows/host_row_stats_float", "layer_norm/host_statistics_from_kernel",
+            "softmax_rows/storage_write_file_host_read",
             "gelu_scale/honest_scalar_from_parameter",
             # Red team 2026-12-06: the printer, the serializer and device_print as channels to the host.
             "gelu_scale/host_math_via_scalar_repr", "gelu_scale/host_math_via_device_print", "softmax_rows/host_math_via_torch_save",
@@ -197,6 +202,16 @@ COVERAGE_BY_CLASS: dict[str, dict[str, list[str]]] = {
         "3. reaching forbidden things through allowed ones": [
             "gelu_scale/torch_sys_gc_clears_accounting", "add_mul/getattr_private_dispatch", "softmax_rows/exec_alias_runs_string",
             "gelu_scale/numpy_through_functional", "add_mul/honest_aliases_and_getattr",
+            # Red team pass 8: getattr under a parameter called self, getattr as a value, a path in a
+            # string (string.Formatter), each popping the accountant; pickle.Pickler replaced.
+            "softmax_rows/self_named_getattr_pops_accountant", "softmax_rows/reduce_getattr_value_pops_accountant",
+            "softmax_rows/string_formatter_pops_accountant", "softmax_rows/pickle_pickler_replaced",
+        ],
+        # Red team pass 8: the worker's steps after the call ran the candidate's code unaccounted.
+        "4. the worker's own steps after the call (walking the output, tensor methods, the collector)": [
+            "lstm_cell/tuple_subclass_iter_computes", "softmax_rows/output_instance_detach_shadow",
+            "softmax_rows/input_attr_shadows_contiguous", "softmax_rows/gc_finalizer_after_forward",
+            "lstm_cell/honest_tuple_fused", "softmax_rows/honest_padded_buffer_view_output",
         ],
         "4. tampering with the checker from inside the child": [
             "gelu_scale/rename_ops_via_alias", "add_mul/widen_allowed_ops_via_sys_modules",
@@ -216,6 +231,7 @@ COVERAGE_BY_CLASS: dict[str, dict[str, list[str]]] = {
             "softmax_rows/honest_only_under_checker_wrappers", "gelu_scale/honest_only_when_poisoned",
             "add_mul/honest_only_when_fresh_memory_is_nan", "linear_relu/honest_only_in_inference_mode", "softmax_rows/honest_env_and_modes",
             "add_mul/honest_only_without_home_env", "add_mul/honest_only_when_triton_knobs_interpret",
+            "softmax_rows/wrong_when_grad_enabled",
         ],
         "5. telling trials apart by the seed the worker drew them with (torch.initial_seed())": [
             "l2_normalize_rows/seed_leak_clamp_only_when_seed_repeats", "l2_normalize_rows/honest_seed_leak_twin_always_clamp",
@@ -251,6 +267,7 @@ COVERAGE_BY_CLASS: dict[str, dict[str, list[str]]] = {
         "precision downgrades in an fp32 problem (TF32, fp16 operands, accumulators, reductions)": [
             "linear_relu/tf32_default_dot", "linear_relu/tf32_precision_constexpr", "softmax_rows/fp16_exp_sum",
             "linear_relu/fp16_operands", "linear_relu/fp16_accumulator",
+            "softmax_rows/precision_records_flooded", "layer_norm/honest_welford_tl_reduce",
         ],
         "honest twin: tf32x3 dots (fp32-level error)": ["linear_relu/honest_tf32x3"],
         # Class 8: stress trials.

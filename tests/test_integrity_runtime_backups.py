@@ -37,6 +37,15 @@ RUNTIME_BACKUPS = {
     "gelu_scale/thread_via_torch_module": "static_violation",
     # The checker's modules are not in sys.modules while the candidate runs.
     "add_mul/widen_allowed_ops_via_sys_modules": "torch_compute",
+    # Red team pass 8: the accountant popped through torch._C (`dispatch_bypass`), the pickler
+    # replaced (sealed), a storage's bytes handed to Python, eval() building a table, a kernel at construction.
+    "softmax_rows/self_named_getattr_pops_accountant": "global_state",
+    "softmax_rows/reduce_getattr_value_pops_accountant": "global_state",
+    "softmax_rows/string_formatter_pops_accountant": "global_state",
+    "softmax_rows/pickle_pickler_replaced": "global_state",
+    "softmax_rows/storage_write_file_host_read": "torch_compute",
+    "embedding_layernorm/table_built_in_eval_override": "torch_compute",
+    "embedding_layernorm/table_by_triton_kernel_in_init": "static_violation",
 }
 NO_SCAN = [
     Candidate(f"{cid}+no_static_scan", BY_ID[cid].path, BY_ID[cid].problem, (verdict,), BY_ID[cid].what, (("static_scan", False),))

@@ -22,8 +22,9 @@ CANDIDATES = candidates_of("tampering")
 # Extra facts a few of them must show (checked on the same result).
 EXTRA_CHECKS: dict[str, Callable[[CheckResult], bool]] = {
     "softmax_rows/rng_generator_tamper": lambda r: any("RNG" in x.message for x in r.reasons),
-    # The checked calls run in both grad modes, so the cheat's other branch is seen.
-    "softmax_rows/honest_env_and_modes": lambda r: {t["grad_mode"] for t in r.trials if t["variant"] == "shipped"} == {"inference_mode", "no_grad"},
+    # The checked calls run in every grad mode, so the cheat's other branch is seen.
+    "softmax_rows/honest_env_and_modes": lambda r: {t["grad_mode"] for t in r.trials if t["variant"] == "shipped"}
+    == {"inference_mode", "no_grad", "enable_grad"},
 }
 assert set(EXTRA_CHECKS) <= {c.id for c in CANDIDATES}, "an extra check for a candidate another file runs"
 

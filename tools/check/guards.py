@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from typing_extensions import TypedDict
 
+from kernelwright.tools.check.dispatch_bypass import DispatchBypass
 from kernelwright.tools.check.op_accounting import OpAccountant
 from kernelwright.tools.check.poison import (
     FIXED_BITS,
@@ -153,6 +154,7 @@ def global_state_snapshot() -> GlobalState:
         "active torch modes": active_modes() or "none",
         "replaced torch or problem names": ", ".join(NameSeal.replaced()) or "none",
         "operator kernel libraries the solution registered": OperatorRegistrations.count,
+        "uses of torch's switches past the checker's accounting": DispatchBypass.described(),
     }
     return snap
 

@@ -1,4 +1,4 @@
-"""Compute on parameters while `ModelNew` is constructed: work moved out of the forward.
+"""Compute on parameters and buffers before `ModelNew`'s first call: work moved out of the forward.
 
 The op accountant watches the forward. A red-team candidate computed its whole answer table with
 torch in `__init__` (LayerNorm of every token and position embedding) and gathered rows of it in
@@ -63,8 +63,9 @@ class InitAccountant(TorchDispatchMode):
         return out
 
     def compute_on(self, model: torch.nn.Module) -> dict[str, int]:
-        """The ops that computed with the model's parameters or with what was computed from them."""
-        parameters = _keys(list(model.parameters()))
+        """The ops that computed with the model's parameters or buffers, or with what was computed
+        from them (found through the modules' own dicts: no method of the solution's runs)."""
+        parameters = _keys(module_tensors(model))
         derived = set(parameters)
         counts: Counter[str] = Counter()
         for func, read, made, written in self.trace:
@@ -83,3 +84,32 @@ class InitAccountant(TorchDispatchMode):
 
 def _keys(tensors: list[torch.Tensor]) -> set[int]:
     return {k for t in tensors if (k := _storage_key(t)) is not None}
+
+
+def module_tensors(model: object, fields: tuple[str, ...] = ("_parameters", "_buffers")) -> list[torch.Tensor]:
+    """The parameters and buffers of `model` and its submodules, read from their `_parameters`,
+    `_buffers` and `_modules` dicts with object.__getattribute__: an overridden `parameters()`,
+    `buffers()` or `__getattr__` of the solution's class is not called (red team pass 8)."""
+    found: list[torch.Tensor] = []
+    seen: set[int] = set()
+    pending = [model]
+    while pending:
+        module = pending.pop()
+        if id(module) in seen:
+            continue
+        seen.add(id(module))
+        for field in fields:
+            table = _own(module, field)
+            for t in table.values() if type(table) is dict else ():
+                if isinstance(t, torch.Tensor) and not any(t is f for f in found):  # a tied weight once
+                    found.append(t)
+        children = _own(module, "_modules")
+        pending += [m for m in children.values() if m is not None] if type(children) is dict else []
+    return found
+
+
+def _own(obj: object, name: str) -> object:
+    try:
+        return object.__getattribute__(obj, name)
+    except AttributeError:
+        return None

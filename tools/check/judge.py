@@ -183,6 +183,11 @@ def judge_candidate(
             if ev.new_threads:
                 j.reasons.append(Reason("threads", f"{what} started threads", Verdict.STATIC_VIOLATION))
             init_compute = getattr(ev, "init_compute", {})
+            init_launches = getattr(ev, "init_launches", 0)
+            if init_launches:
+                j.reasons.append(Reason("launches", f"{what} (or copying in the weights, moving it to the device, eval()) launched the "
+                                        f"solution's kernels {init_launches} time(s): work done once before the calls is outside the checked "
+                                        "forward and goes stale when the parameters change; do it in the forward", Verdict.STATIC_VIOLATION))
             if init_compute and not options.allow_torch_ops:
                 ops = ", ".join(f"aten.{k} x{v}" for k, v in sorted(init_compute.items()))
                 j.reasons.append(Reason("torch_ops", f"constructing ModelNew or loading its weights computed with torch ({ops}) on its "
@@ -209,7 +214,7 @@ def judge_candidate(
                 message = f"{where}: needs a GPU to check: {_needs_gpu_text(ev.error)}"
             case = case_info.get(ev.case or "")
             variant = ev.variant or (case.variant if case else "shipped")
-            if variant != "shipped" and verdict not in (Verdict.NEEDS_GPU, Verdict.GLOBAL_STATE):
+            if variant != "shipped" and verdict not in (Verdict.NEEDS_GPU, Verdict.GLOBAL_STATE, Verdict.STATIC_VIOLATION):
                 # Every shipped case passed already (a failure there returns at once).
                 constants = next(c.constants for c in cases if c.variant == variant)
                 return fail(Verdict.SHAPE_OVERFIT, "variants", f"correct at the shipped values but {variant} fails at {constants}: {message}")

@@ -142,13 +142,16 @@ class OpAccountant(TorchDispatchMode):
         self.forward_storages: set[int] = {k for t in _tensors(list(inputs)) if (k := _storage_key(t)) is not None}
 
     def __enter__(self):
+        _ENTRIES[id(self)] = _ENTRIES.get(id(self), 0) + 1
         _ACTIVE.append(self)
         return super().__enter__()
 
     def __exit__(self, *exc):
+        _EXITING.append(self)
         try:
             return super().__exit__(*exc)
         finally:
+            _EXITING.remove(self)
             _ACTIVE.remove(self)
 
     def is_forward_data(self, t: torch.Tensor) -> bool:
@@ -204,6 +207,20 @@ class OpAccountant(TorchDispatchMode):
 
 
 _ACTIVE: list[OpAccountant] = []  # the accountant of the call now running, if any
+_EXITING: list[OpAccountant] = []  # an accountant inside its own __exit__ (its pop is its own)
+_ENTRIES: dict[int, int] = {}  # id of an accountant not yet retired -> times entered
+
+
+def unexpected_pop(mode: object) -> bool:
+    """Whether `mode`, just taken off torch's mode stack, is an active accountant that is not
+    leaving through its own exit (identity: no attribute the candidate sets changes it)."""
+    return any(mode is a for a in _ACTIVE) and not any(mode is a for a in _EXITING)
+
+
+def retire(accountant: OpAccountant) -> int:
+    """After its call: how many times more than once the accountant was entered (a forward that
+    exits and re-enters it runs what lies between unseen); forgets it."""
+    return max(0, _ENTRIES.pop(id(accountant), 1) - 1)
 
 HOST_COMPUTE_METHODS = ("apply_", "map_", "map2_")  # run a Python callable per element
 # Hand the data to Python or host libraries. The printers too: torch's tensor printer reads the
@@ -243,6 +260,12 @@ def install_host_watch() -> None:
         setattr(torch.Tensor, name, _watched(getattr(torch.Tensor, name), name, always=True))
     for name in HOST_EXPORT_METHODS:
         setattr(torch.Tensor, name, _watched(getattr(torch.Tensor, name), name, always=False))
+    # A storage hands its bytes to a Python object's write() without an aten op (red team pass 8
+    # unpacked them with struct and computed the answer in Python), or lists them.
+    for storage in (torch.UntypedStorage, torch.TypedStorage):
+        for name in ("_write_file", "tolist"):
+            if hasattr(storage, name):
+                setattr(storage, name, _watched(getattr(storage, name), f"{storage.__name__}.{name}", always=True))
     import torch.utils.dlpack as dlpack
 
     exported = _watched(dlpack.to_dlpack, "to_dlpack", always=False)

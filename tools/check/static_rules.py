@@ -96,7 +96,12 @@ FORBIDDEN_CALLS = {
     "contextlib.redirect_stderr": "captures printed output (under the interpreter, values a kernel prints)",
     "operator.attrgetter": "reaches attributes by name (hidden from the scan)",
     "operator.methodcaller": "calls methods by name (hidden from the scan)",
+    # Formatter.get_field resolves "0._C.x" on its arguments: an attribute chain in a string.
+    "string.Formatter": "resolves attribute paths written in strings (hidden from the scan)",
 }
+# Builtins that reach attributes by a name computed at run time: allowed only as a direct call
+# (which the rules read); passed as a value (`lookup = getattr`, `reduce(getattr, ...)`) they are not.
+NAME_REACHING_BUILTINS = ("getattr", "setattr", "delattr", "hasattr")
 # Calls that change process-wide numerics or RNG: the reference would run under other rules.
 GLOBAL_STATE_CALLS = {
     "torch.set_float32_matmul_precision",

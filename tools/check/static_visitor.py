@@ -26,6 +26,7 @@ from kernelwright.tools.check.static_rules import (
     GLOBAL_STATE_CALLS,
     HOST_COMPUTE_ATTRS,
     MODULE_ROOTS,
+    NAME_REACHING_BUILTINS,
     STREAM_CALL_SUFFIXES,
 )
 from kernelwright.tools.check.verdicts import Verdict
@@ -58,6 +59,12 @@ class Scanner(ast.NodeVisitor):
         self.bound = bound or set()
         self.resolver = scan_resolver()
         self._judged: set[tuple[int, int]] = set()
+        # Whether `self` names the instance in the function being visited (innermost last): the
+        # first parameter of a method, never rebound. A plain function's parameter called `self`
+        # is whatever its caller passed (red team pass 8 passed torch and walked to torch._C).
+        self._self_bound: list[bool] = [False]
+        self._in_class: list[bool] = [False]
+        self.own_private: set[str] = set()  # private names the solution defines itself (`visit_Module`)
 
     def flag(self, node: ast.AST, verdict: Verdict, message: str) -> None:
         self.findings.append(Finding(verdict, getattr(node, "lineno", 0), message))
@@ -158,13 +165,14 @@ class Scanner(ast.NodeVisitor):
             elif name.startswith("torch.") and name.rsplit(".", 1)[-1] in STREAM_CALL_SUFFIXES:
                 self.flag(node, Verdict.STATIC_VIOLATION, f"calls {name}: uses another CUDA stream (work hidden from the timer)")
             elif name in GLOBAL_STATE_CALLS and not (
-                name == "setattr" and node.args and dotted(node.args[0]) == "self"
+                name == "setattr" and node.args and self._is_self(node.args[0])
             ):
                 self.flag(node, Verdict.GLOBAL_STATE, f"calls {name}: changes process-wide state")
             elif name == "getattr" and len(node.args) >= 2 and not isinstance(node.args[1], ast.Constant):
-                target = dotted(node.args[0])
-                if target != "self":
+                if not self._is_self(node.args[0]):
                     self.flag(node, Verdict.STATIC_VIOLATION, "getattr with a computed name: hides what is reached")
+        if isinstance(node.func, ast.Name):
+            node.func.called = True  # a builtin called directly, which the rules above read
         got = constant_getattr(node)
         if got is not None:
             # getattr(x, "name") is x.name: the same rules, and the chain is resolved as a whole.
@@ -191,6 +199,10 @@ class Scanner(ast.NodeVisitor):
             self.flag(node, Verdict.GLOBAL_STATE, f"uses {name}: changes process-wide state")
         elif name and name.split(".")[0] in roots and self._private(name):
             self.flag(node, Verdict.STATIC_VIOLATION, f"uses {name}: private internals can switch the checks off")
+        elif self._private(f"x.{attr}") and attr not in self.own_private and not self._owned(node):
+            # A private attribute of a value (a tensor's `_version`, a storage's `_write_file`): not
+            # the solution's own (`self._cache`), and torch's internals behind it are not an API.
+            self.flag(node, Verdict.STATIC_VIOLATION, f"uses .{attr} of a value that is not the model's own: private internals")
         elif name and name.startswith("os.") and name.removeprefix("os.") not in OS_ALLOWED and outermost:
             self.flag(node, Verdict.STATIC_VIOLATION, f"uses {name}: only os.getenv and os.path name helpers are allowed (no file, process or descriptor calls)")
         elif outermost:
@@ -199,9 +211,53 @@ class Scanner(ast.NodeVisitor):
     def visit_Name(self, node: ast.Name) -> None:
         if node.id in FORBIDDEN_NAMES:
             self.flag(node, Verdict.STATIC_VIOLATION, f"uses {node.id}: reaches the builtins namespace")
+        elif (node.id in NAME_REACHING_BUILTINS and isinstance(node.ctx, ast.Load) and not getattr(node, "called", False)
+              and node.id not in self.module_aliases and node.id not in self.bound):
+            self.flag(node, Verdict.STATIC_VIOLATION, f"passes {node.id} as a value: attributes reached by names the scan cannot read")
         elif isinstance(node.ctx, ast.Load) and not isinstance(getattr(node, "parent_attr", None), ast.Attribute):
             self.judge_chain(node, self.resolve(node.id))
         self.generic_visit(node)
+
+    def visit_Module(self, node: ast.Module) -> None:
+        """First, the private names the solution gives its own objects (methods of its classes,
+        attributes it assigns): a helper may use them on the model under another name. Not a
+        name torch's own objects have (defining a `_version` does not open tensors' one)."""
+        import torch
+
+        defined = {n.name for c in ast.walk(node) if isinstance(c, ast.ClassDef) for n in c.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        defined |= {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store)}
+        torch_owned = (torch.Tensor, torch.UntypedStorage, torch.TypedStorage, torch.nn.Module, torch.nn.Parameter, torch.device, torch.dtype)
+        self.own_private = {n for n in defined if self._private(f"x.{n}") and not any(hasattr(t, n) for t in torch_owned)}
+        self.generic_visit(node)
+
+    def _is_self(self, node: ast.AST) -> bool:
+        return isinstance(node, ast.Name) and node.id == "self" and self._self_bound[-1]
+
+    def _owned(self, node: ast.AST) -> bool:
+        """An attribute of the model itself (`self._x`, `self.layers[0]._y`) or of its class."""
+        inner = node.value if isinstance(node, ast.Attribute) else (node.args[0] if isinstance(node, ast.Call) and node.args else None)
+        while isinstance(inner, (ast.Attribute, ast.Subscript)):
+            inner = inner.value
+        return isinstance(inner, ast.Name) and (self._is_self(inner) or (inner.id == "cls" and self._in_class[-2:-1] == [True]))
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
+        params = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
+        rebinds = any(isinstance(n, ast.Name) and n.id == "self" and not isinstance(n.ctx, ast.Load)
+                      for stmt in (node.body if isinstance(node.body, list) else [node.body]) for n in ast.walk(stmt))
+        if "self" in params or any(a.arg == "self" for a in (*node.args.kwonlyargs, node.args.vararg, node.args.kwarg) if a):
+            bound = self._in_class[-1] and bool(params) and params[0] == "self" and not isinstance(node, ast.Lambda)
+        else:
+            bound = self._self_bound[-1]  # a closure sees its method's `self`
+        self._self_bound.append(bound and not rebinds)
+        self._in_class.append(False)
+        try:
+            self.generic_visit(node)
+        finally:
+            self._self_bound.pop()
+            self._in_class.pop()
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+    visit_Lambda = visit_FunctionDef
 
     @staticmethod
     def _private(name: str) -> bool:
@@ -253,6 +309,13 @@ class Scanner(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self._in_class.append(True)
+        try:
+            self._visit_class(node)
+        finally:
+            self._in_class.pop()
+
+    def _visit_class(self, node: ast.ClassDef) -> None:
         if node.name == "ModelNew":
             for base in node.bases:
                 name = dotted(base)

@@ -40,7 +40,7 @@ from kernelwright.tools.worker.candidate_protocol import (
     TimeCandidateCommand,
     read_command,
 )
-from kernelwright.tools.worker.candidate_reports import OutputShape, WeightAlignment
+from kernelwright.tools.worker.candidate_reports import WeightAlignment
 from kernelwright.tools.worker.common import (
     DTYPES,
     Commands,
@@ -50,12 +50,20 @@ from kernelwright.tools.worker.common import (
     error_text,
     load_module,
     load_tensors,
-    plain_cpu,
-    same_bits,
     save_tensors,
     seed_everything,
 )
 from kernelwright.tools.worker.kernel_profile import KernelWitness
+from kernelwright.tools.worker.output_capture import (
+    attributes_set,
+    collected,
+    freeze_worker_objects,
+    output_description,
+    plain_cpu,
+    same_bits,
+    shares_memory,
+    tensors_of,
+)
 from kernelwright.tools.worker.trials import change_parameters
 
 if TYPE_CHECKING:  # imported where the interpreter is in use, not before
@@ -63,9 +71,10 @@ if TYPE_CHECKING:  # imported where the interpreter is in use, not before
 
 _equal = torch.equal  # captured before the candidate is imported
 _rng = random.SystemRandom()  # the checker's own choices (poison, grad mode): not torch's RNG
-# The modes a checked call runs in. Both occur among each variant's calls, in a random order, so a
-# forward that behaves differently in one of them is seen in both (the timed calls use the first).
-GRAD_MODES = {"inference_mode": torch.inference_mode, "no_grad": torch.no_grad}
+# The modes a checked call runs in. Each occurs among each variant's calls (where it has as many),
+# in a random order, so a forward that behaves differently in one of them is seen in all (the
+# timed calls use the first). Grad enabled: how a user calls a module outside inference.
+GRAD_MODES = {"inference_mode": torch.inference_mode, "no_grad": torch.no_grad, "enable_grad": torch.enable_grad}
 
 
 def classify_exception(exc: BaseException) -> str:
@@ -95,39 +104,31 @@ def _needs_gpu(exc: BaseException) -> bool:
     return False
 
 
-def output_description(out: Any) -> OutputShape:
-    """Exact type, structure, shapes, dtypes and devices of what the forward returned."""
-    if isinstance(out, (tuple, list)):
-        return {"type": type(out).__name__, "items": [output_description(o) for o in out]}
-    if isinstance(out, torch.Tensor):
-        return {
-            "type": f"{type(out).__module__}.{type(out).__qualname__}",
-            "shape": list(out.shape),
-            "dtype": str(out.dtype).removeprefix("torch."),
-            "device": str(out.device),
-        }
-    return {"type": f"{type(out).__module__}.{type(out).__qualname__}"}
-
-
-def build_model(module, req: CandidateRequest, variant: CandidateVariant, shared: Path, log: EventLog):
+def build_model(module, req: CandidateRequest, variant: CandidateVariant, shared: Path, log: EventLog, launches: guards.LaunchCounter):
+    """ModelNew constructed, given the reference's weights, moved to the device and put in eval
+    mode. Every step of it calls into the solution's class (its __init__, a load_state_dict hook,
+    an overridden `to`, `eval` or `train`): all under the init accountant and with the collector
+    on (`output_capture.collected`), so compute on the parameters or buffers there, and any launch
+    of the solution's kernels, is seen (red team pass 8 built an answer table in `eval`)."""
     device = torch.device(req.device)
     dtype = DTYPES.get(req.precision or "")
     name = variant.name
     init_inputs = load_tensors(shared / f"init_{name}.pt")
     seed_everything(42)
-    state_before, starts_before = guards.global_state_snapshot(), guards.ThreadStarts.count
-    accountant = InitAccountant()  # compute on parameters in __init__ or in a load_state_dict hook
-    with accountant:
+    state_before, starts_before, launched = guards.global_state_snapshot(), guards.ThreadStarts.count, launches.own_total
+    accountant = InitAccountant()  # compute on parameters or buffers, in __init__ or any step after it
+    with accountant, collected():
         model = module.ModelNew(*init_inputs)
     state_changes = guards.diff_state(state_before, guards.global_state_snapshot())
     new_threads = guards.ThreadStarts.count - starts_before
-    with accountant:
+    with accountant, collected():
         alignment = align_weights(model, load_tensors(shared / f"weights_{name}.pt"), req.mode)
-    log.write(event="constructed", variant=name, init_compute=accountant.compute_on(model),
+        model = model.to(device=device, dtype=dtype) if dtype else model.to(device)
+        model.eval()
+    log.write(event="constructed", variant=name, init_compute=accountant.compute_on(model), init_launches=launches.own_total - launched,
               state_changes=state_changes, new_threads=new_threads)
     log.write(event="weights", variant=name, **alignment)
-    model = model.to(device=device, dtype=dtype) if dtype else model.to(device)
-    return model.eval()
+    return model
 
 
 def align_weights(model, reference_weights: dict[str, torch.Tensor], mode: str) -> WeightAlignment:
@@ -182,12 +183,28 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
     log.write(event="call", case=case.id)
     try:
         with witness:
-            with GRAD_MODES[grad_mode](), accountant:
+            with GRAD_MODES[grad_mode](), accountant, collected():
                 out = model(*call_inputs)
             device_sync(device)
     except BaseException as exc:  # noqa: BLE001 - the candidate's failure is data
         log.write(event="error", case=case.id, kind=classify_exception(exc), error=error_text(exc))
         return False
+    finally:
+        reentered = op_accounting.retire(accountant)
+    # Nothing of the candidate's may run from here on (`output_capture`): no method is looked up
+    # on a tensor that carries its own attributes.
+    shadowed = attributes_set(out, "the output") or attributes_set(call_inputs, "the inputs")
+    if shadowed:
+        log.write(event="error", case=case.id, kind="static_violation",
+                  error=f"{shadowed}: the forward set attributes on a tensor it returned or received (they shadow the tensor's methods "
+                        "for whoever calls them after the call); return plain tensors")
+        return False
+    if shares_memory(out, _previous_output):
+        log.write(event="error", case=case.id, kind="static_violation",
+                  error="the output shares memory with the output of the call before: what a caller kept is overwritten by the next "
+                        "call; return a fresh tensor from every call")
+        return False
+    _previous_output[:] = tensors_of(out)  # held until the next call, so no allocator reuses its memory meanwhile
     saved = save_tensors(outdir / f"out_{case.id}.pt", plain_cpu(out), digest=True)
     log.write(
         event="result",
@@ -202,10 +219,11 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
         grad_mode=grad_mode,
         gpu_kernels=witness.names,
         state_changes=[f"active torch modes: {left_active} before the call, outside the checker's accounting"] * bool(left_active)
+        + [f"the checker's accountant: left and entered again {reentered} time(s) during the call"] * bool(reentered)
         + guards.diff_state(state_before, guards.global_state_snapshot()),
         rng_changed=not _equal(rng_before, guards.rng_snapshot()),
         new_threads=max(len(guards.live_threads() - threads_before), guards.ThreadStarts.count - starts_before),
-        mutated_inputs=[i for i, (a, b) in enumerate(zip(originals, call_inputs)) if not same_bits(a, b)],
+        mutated_inputs=[i for i, (a, b) in enumerate(zip(originals, call_inputs)) if not same_bits(a, b, _equal)],
         numerics=interpreted_numerics(),
     )
     # A case that computed with torch or on the host already decides the verdict (the parent judges
@@ -219,6 +237,7 @@ def interpreted_numerics() -> list[NumericsNote]:
     return _fidelity[0].drain_numerics() if _fidelity else []
 
 
+_previous_output: list[torch.Tensor] = []  # the last call's output tensors (`output_capture.shares_memory`)
 _audit: list[CandidateAudit] = []  # the installed audit (its origins trust the problem's file)
 # The interpreter-fidelity module once installed, held here: `hide_checker_modules` takes it out
 # of sys.modules before the candidate runs, so a lookup there would find nothing.
@@ -253,7 +272,7 @@ def check_cases(module, variants: tuple[CandidateVariant, ...], req: CandidateRe
         n = len(variant.cases)
         plan = iter(zip(both_ways(n, list(GRAD_MODES)), both_ways(n, [False, True])))
         try:
-            model = build_model(module, req, variant, shared, log)
+            model = build_model(module, req, variant, shared, log, launches)
         except BaseException as exc:  # noqa: BLE001
             log.write(event="error", stage="init", variant=variant.name, kind=classify_exception(exc), error=error_text(exc))
             return None
@@ -305,6 +324,7 @@ def install_guards(req: CandidateRequest) -> tuple[guards.LaunchCounter, Candida
     origins = CodeOrigins(req.solution_path)
     restrict_environment(origins)
     guards.OperatorRegistrations.install(origins)
+    guards.DispatchBypass.install(origins, op_accounting.unexpected_pop)
     audit = CandidateAudit(origins, native_code=not launches.interpreting)
     audit.install()
     _audit[:] = [audit]
@@ -338,6 +358,7 @@ def main(request_text: str) -> int:
     # `runtime_audit: false` only in tests that prove the OS sandbox stops what the audit would.
     if req.runtime_audit:
         audit.arm(report)
+    freeze_worker_objects()  # the collector runs inside accounted calls only, from here on
     try:
         module = load_module("kw_solution", req.solution_path)
     except BaseException as exc:  # noqa: BLE001

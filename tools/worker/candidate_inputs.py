@@ -10,6 +10,8 @@ not start while anything sealed was replaced.
 
 from __future__ import annotations
 
+import copyreg
+import pickle
 import random
 import sys
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import Any
 import torch
 
 from kernelwright.tools.check import guards
+from kernelwright.tools.check.dispatch_bypass import SWITCHES
 from kernelwright.tools.worker.candidate_protocol import CandidateCase, CandidateRequest
 from kernelwright.tools.worker.common import DTYPES, cast_inputs, load_module, load_tensors, seed_everything
 from kernelwright.tools.worker.input_recipe import fingerprint, make_inputs
@@ -46,7 +49,11 @@ def seal_worker_names() -> None:
                          ("torch.TypedStorage", torch.TypedStorage), ("torch._utils", torch._utils), ("torch._tensor", torch._tensor),
                          ("torch.utils._device", torch.utils._device), ("torch.utils._device.DeviceContext", torch.utils._device.DeviceContext)):
         guards.NameSeal.watch(label, owner)
-    guards.NameSeal.watch("torch._C", torch._C, ("_dispatch_library",))  # the registrations' counter
+    # The registrations' counter and the wrapped switches (`dispatch_bypass`); pickle and copyreg:
+    # torch.save pickles the outputs with them (red team pass 8 replaced pickle.Pickler).
+    guards.NameSeal.watch("torch._C", torch._C, ("_dispatch_library", "_pop_torch_dispatch_stack", *SWITCHES))
+    guards.NameSeal.watch("pickle", pickle)
+    guards.NameSeal.watch("copyreg", copyreg)
 
 
 def seal_broken() -> str | None:

@@ -96,27 +96,6 @@ def clone_inputs(values: list[Any]) -> list[Any]:
     return [v.clone() if isinstance(v, torch.Tensor) else v for v in values]
 
 
-def same_bits(a: Any, b: Any) -> bool:
-    """Bitwise equality (NaN-safe) for tensors; plain equality otherwise."""
-    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
-        if a.shape != b.shape or a.dtype != b.dtype:
-            return False
-        if a.numel() == 0:
-            return True
-        return _equal(a.contiguous().reshape(-1).view(torch.uint8), b.contiguous().reshape(-1).view(torch.uint8))
-    return a == b
-
-
-def plain_cpu(out: Any) -> Any:
-    """Outputs as plain CPU tensors for the parent (bits preserved, subclasses stripped; tuples
-    become lists: the structure is described separately)."""
-    if isinstance(out, torch.Tensor):
-        return out.detach().as_subclass(torch.Tensor).cpu()
-    if isinstance(out, (tuple, list)):
-        return [plain_cpu(o) for o in out]
-    return None
-
-
 class CheckerSideError(Exception):
     """Raised in a worker when the checker's machinery (not the problem's or the candidate's code)
     fails: the file could not be written, the checker ran out of memory."""
@@ -227,11 +206,6 @@ def error_text(exc: BaseException, limit: int = 4000) -> str:
     """The exception with the end of its traceback, capped."""
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     return text[-limit:]
-
-
-# Captured before any candidate code is imported: a candidate that patches torch.equal
-# afterwards does not change how the worker compares (the event log's json is captured likewise).
-_equal = torch.equal
 
 
 def device_sync(device: torch.device) -> None:

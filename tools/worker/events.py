@@ -17,7 +17,7 @@ from pydantic import Field, TypeAdapter
 from kernelwright.tools.worker.wire import WireRecord, from_child
 
 # The verdicts an exception in the candidate's process can name (`candidate.classify_exception`).
-ErrorKind = Literal["compile_error", "runtime_error", "needs_gpu", "global_state"]
+ErrorKind = Literal["compile_error", "runtime_error", "needs_gpu", "global_state", "static_violation"]
 Scalar = int | float | bool | str | None
 
 
@@ -86,7 +86,8 @@ class LoadedEvent(_Guarded):
 class ConstructedEvent(_Guarded):
     event: Literal["constructed"]
     variant: str
-    init_compute: dict[str, int] = {}  # aten ops computing on parameters in __init__ (`init_accounting`)
+    init_compute: dict[str, int] = {}  # aten ops computing on parameters or buffers before the first call (`init_accounting`)
+    init_launches: int = 0  # the solution's kernels launched before the first call (construction, weights, .to, .eval)
 
 
 class WeightsEvent(WireRecord):

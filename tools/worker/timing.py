@@ -30,10 +30,10 @@ from kernelwright.tools.worker.call_watch import CallWatch, storages
 from kernelwright.tools.worker.common import (
     cast_inputs,
     generate_inputs,
-    plain_cpu,
     save_tensors,
     seed_everything,
 )
+from kernelwright.tools.worker.output_capture import plain_cpu
 
 # Captured at import, which in the candidate's process is before its code runs.
 _Event, _synchronize, _clock = torch.cuda.Event, torch.cuda.synchronize, time.perf_counter

@@ -277,9 +277,11 @@ def change_parameters(model: torch.nn.Module, scale: float, shift: float) -> int
     """p -> scale*p + shift for every floating-point parameter, in place (as a training step
     would change them); the number changed. The same on Model and ModelNew, whatever the names or
     layout: an elementwise change commutes with transposes, reshapes and concatenations."""
+    from kernelwright.tools.check.init_accounting import module_tensors
+
     changed = 0
     with torch.no_grad():
-        for p in model.parameters():
+        for p in module_tensors(model, ("_parameters",)):  # not through a method the solution's class may override
             if p.is_floating_point():
                 p.mul_(scale).add_(shift)
                 changed += 1
