@@ -128,7 +128,9 @@ def case_reasons(event: ResultEvent, comparison: Comparison, options: Any, case:
     if comparison.verdict is not Verdict.ACCEPTED:
         kind = case.kind if case else "plain"
         message = comparison.message if case is None else f"{case.title()}: {comparison.message}"
-        if kind in OUTPUT_HINT:
+        if case is not None and case.id == "perturb-ties":
+            message += " -- the output did not follow tied values, zero or negated slices the reference handles (a missing eps or clamp, a sign?)"
+        elif kind in OUTPUT_HINT:
             message += f" -- {OUTPUT_HINT[kind]}"
         reasons.append(Reason(OUTPUT_CHECK.get(kind, "output"), message, comparison.verdict))
     return reasons

@@ -297,7 +297,8 @@ def run_plans(req: ReferenceRequest, shared: Path, private: Path, held: HeldOutp
             continue
         try:
             current = knobs.values(base)
-            desired = (sizes.shape_variant if plan.kind == "sizes" else sizes.value_variant)(knobs, current)
+            # The shape variant's tails drawn from the variant's secret seed (not knowable by the candidate).
+            desired = sizes.shape_variant(knobs, current, plan.cases[0].seed) if plan.kind == "sizes" else sizes.value_variant(knobs, current)
             if not desired:
                 what = "no size of 8 or more" if plan.kind == "sizes" else "no small integer or float"
                 skipped.append(SkippedVariant(name=plan.name, kind=plan.kind,

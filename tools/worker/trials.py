@@ -98,7 +98,8 @@ def _degenerate_rows(x: torch.Tensor, i: int, picks: dict[tuple[str, int], int],
     without its eps). Random inputs never have them. Inputs of the same sizes get the same slices
     (`picks`), so a sum of two inputs (a residual) is zero there too; a tensor whose only dimension
     of 2 or more is its last (a single query row, a vector) is all zeros. (Zeros only: a slice of
-    one other repeated value would cross the other zero slice and no longer be constant.)"""
+    one other repeated value would cross the other zero slice and no longer be constant.) Then one
+    more slice along the last dimension is negated."""
     sized = [d for d in range(x.dim()) if x.shape[d] >= 2]
     if sized == [x.dim() - 1]:
         x.zero_()
@@ -112,6 +113,18 @@ def _degenerate_rows(x: torch.Tensor, i: int, picks: dict[tuple[str, int], int],
             picks[key] = int(torch.randint(x.shape[axis], (1,), generator=gen))
         x.select(axis, picks[key]).zero_()
         done.append(f"input {i} slice {picks[key]} of dim {axis} all zeros")
+    # And one other slice along the last dimension negated: random inputs drawn around a positive
+    # value never have a negative element, and a kernel that takes logs of them (a cumulative product
+    # as exp(cumsum(log x)): red team pass 8) is wrong for the first one that comes.
+    last = x.dim() - 1
+    if x.shape[last] >= 3 and sized and sized != [last]:
+        key = ("negated", x.shape[last])
+        if key not in picks:
+            zeroed = picks.get(("last", x.shape[last]), -1)
+            choice = int(torch.randint(x.shape[last] - 1, (1,), generator=gen))
+            picks[key] = choice + (choice >= zeroed >= 0)  # any slice but the zeroed one
+        x.select(last, picks[key]).neg_()
+        done.append(f"input {i} slice {picks[key]} of dim {last} negated")
     return done
 
 
