@@ -256,6 +256,8 @@ COVERAGE_BY_CLASS: dict[str, dict[str, list[str]]] = {
         ],
         "weights snapshotted at construction or on the first call": [
             "linear_relu/snapshot_weights_in_init", "linear_relu/weights_cached_first_call", "layer_norm/affine_folded_at_init",
+            # Red team pass 8: a LayerNorm's ones and zeros stayed uniform under a*p + b; read as one scalar.
+            "embedding_layernorm/uniform_affine_scalar_load",
         ],
         "honest twins: every value read at run time": [
             "kb_square_matmul/honest_masked_tiles", "kb_channel_scale/honest_runtime_values", "kb_mean_dim/honest_any_axis",

@@ -289,7 +289,10 @@ def reference_forward(model: torch.nn.Module, inputs: list[Any]) -> Any:
 def change_parameters(model: torch.nn.Module, scale: float, shift: float) -> int:
     """p -> scale*p + shift for every floating-point parameter, in place (as a training step
     would change them); the number changed. The same on Model and ModelNew, whatever the names or
-    layout: an elementwise change commutes with transposes, reshapes and concatenations."""
+    layout: an elementwise change commutes with transposes, reshapes and concatenations. A vector
+    whose elements are all equal (a norm's ones and zeros) would stay so, and a kernel reading only
+    its first element passed (red team pass 8): it also gets `_ripple`, by position (a vector has
+    one layout), so it is uniform no more."""
     from kernelwright.tools.check.init_accounting import module_tensors
 
     changed = 0
@@ -297,5 +300,15 @@ def change_parameters(model: torch.nn.Module, scale: float, shift: float) -> int
         for p in module_tensors(model, ("_parameters",)):  # not through a method the solution's class may override
             if p.is_floating_point():
                 p.mul_(scale).add_(shift)
+                if p.dim() == 1 and p.numel() >= 2 and bool((p == p[0]).all()):
+                    p.add_(_ripple(p))
                 changed += 1
     return changed
+
+
+def _ripple(p: torch.Tensor) -> torch.Tensor:
+    """A deterministic change by position: +/-10% of the vector's magnitude (at least 0.01), no RNG,
+    so both workers make the same one."""
+    amplitude = 0.1 * max(float(p[0].abs()), 0.1)
+    positions = torch.arange(p.numel(), device=p.device, dtype=torch.float32)
+    return (amplitude * torch.sin(positions * 1.7 + 0.3)).to(p.dtype)
