@@ -18,6 +18,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -36,16 +37,34 @@ def write_solution(problem: Path, device: str, folder: Path) -> Path | str:
 
 
 def cli_check(problem: Path, solution: Path, device: str, home: Path, timeout_s: float) -> dict:
+    """One fresh `kernelwright check --json`; its progress lines kept with the second each came, so
+    a check cut off by the time box still says how far it got."""
     began = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "kernelwright", "check", str(problem), str(solution), "--device", device,
+                             "--json", "--home", str(home)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    progress: list[str] = []
+    stdout: list[str] = []
+
+    def follow() -> None:
+        for line in proc.stderr:
+            progress.append(f"{time.perf_counter() - began:7.1f}s {line.rstrip()[:300]}")
+
+    readers = [threading.Thread(target=follow, daemon=True), threading.Thread(target=lambda: stdout.append(proc.stdout.read()), daemon=True)]
+    for reader in readers:
+        reader.start()
     try:
-        done = subprocess.run([sys.executable, "-m", "kernelwright", "check", str(problem), str(solution), "--device", device,
-                               "--json", "--home", str(home)], capture_output=True, text=True, timeout=timeout_s)
+        proc.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        return {"wall_s": time.perf_counter() - began, "verdict": f"timed out after {timeout_s:.0f} s"}
-    out = json.loads(done.stdout) if done.stdout.strip() else {"verdict": "no output", "stderr": done.stderr[-1500:]}
+        proc.kill()
+        proc.wait()
+        return {"wall_s": round(time.perf_counter() - began, 2), "verdict": f"timed out after {timeout_s:.0f} s", "progress": progress[-12:]}
+    for reader in readers:
+        reader.join(10)
+    text = "".join(stdout)
+    out = json.loads(text) if text.strip() else {"verdict": "no output"}
     return {"wall_s": round(time.perf_counter() - began, 2), "verdict": out.get("verdict"), "phases": out.get("phases"),
             "median_ms": (out.get("timing") or {}).get("median_ms"), "speedup": out.get("speedup"),
-            "reasons": [r.get("message", "")[:300] for r in out.get("reasons") or []][:2]}
+            "reasons": [r.get("message", "")[:300] for r in out.get("reasons") or []][:2], "progress": progress[-12:]}
 
 
 def warm_check(problem: Path, solution: Path, device: str, home: Path) -> dict:

@@ -53,12 +53,12 @@ def test_a_chunked_comparison_gives_the_whole_tensors_answer_word_for_word(monke
     assert whole["equal"].verdict is whole["tiny"].verdict is Verdict.ACCEPTED
 
 
-def _command(tmp_path, outputs: dict[str, torch.Tensor], sha_override: dict[str, str] | None = None) -> CompareCommand:
+def _command(tmp_path, outputs: dict[str, torch.Tensor], sha_override: dict[str, str] | None = None, device: str = "cpu") -> CompareCommand:
     entries = []
     for case, out in outputs.items():
         path = tmp_path / f"out_{case}.pt"
         sha = save_tensors(path, out, digest=True)
-        desc = OutputDescription(type="torch.Tensor", shape=list(out.shape), dtype=str(out.dtype).removeprefix("torch."), device="cpu")
+        desc = OutputDescription(type="torch.Tensor", shape=list(out.shape), dtype=str(out.dtype).removeprefix("torch."), device=device)
         entries.append(CompareEntry(case=case, file=str(path), sha256=(sha_override or {}).get(case, sha), output=desc, poison=None))
     return CompareCommand(entries=entries, tolerances=TOLERANCES, result_path=str(tmp_path / "answer.json"))
 
@@ -138,7 +138,7 @@ def test_on_a_gpu_the_worker_keeps_its_outputs_on_the_device_and_compares_there(
     held.keep("a", ref)
     held.keep("b", ref)
     assert all(t.device.type == "cuda" for t in held.outputs.values())
-    serve_compare(held, _command(tmp_path, {"a": outs["tiny"], "b": outs["spread"]}), "strict")
+    serve_compare(held, _command(tmp_path, {"a": outs["tiny"], "b": outs["spread"]}, device="cuda:0"), "strict")
     answers = _answer(tmp_path).comparisons
     assert [a.verdict for a in answers] == ["accepted", "wrong_output"]
     assert answers[1].message == compare_values(outs["spread"], ref).message  # the same words as on the host

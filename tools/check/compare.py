@@ -9,6 +9,7 @@ identity to pass on small-magnitude outputs. Non-finite values must match exactl
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -65,9 +66,17 @@ def _flatten(x: Any) -> list[torch.Tensor]:
 CHUNK = 1 << 24
 
 
-def _chunks(o: torch.Tensor, r: torch.Tensor) -> list[tuple[int, torch.Tensor, torch.Tensor]]:
-    flat_o, flat_r = o.reshape(-1), r.reshape(-1)
-    return [(at, flat_o[at:at + CHUNK], flat_r[at:at + CHUNK]) for at in range(0, flat_r.numel(), CHUNK)]
+class _Chunks:
+    """The flat chunks of an output and its reference, each moved to `where` as it is visited: a
+    comparison never holds a whole copy of either on the device (a candidate's output is read from
+    its file on the host; a reference output held on the host while the device is short)."""
+
+    def __init__(self, o: torch.Tensor, r: torch.Tensor, where: torch.device) -> None:
+        self.flat_o, self.flat_r, self.where = o.reshape(-1), r.reshape(-1), where
+
+    def __iter__(self) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+        for at in range(0, self.flat_r.numel(), CHUNK):
+            yield at, self.flat_o[at:at + CHUNK].to(self.where), self.flat_r[at:at + CHUNK].to(self.where)
 
 
 def compare_values(out: Any, ref: Any, mode: str = "strict", tolerances: Tolerances = DEFAULT, poison: PoisonPattern | None = None,
@@ -82,9 +91,7 @@ def compare_values(out: Any, ref: Any, mode: str = "strict", tolerances: Toleran
     for o, r in zip(_flatten(out), _flatten(ref)):
         if r.numel() == 0:
             continue
-        where = device or r.device
-        o, r = o.to(where), r.to(where)
-        chunks = _chunks(o, r)
+        chunks = _Chunks(o, r, device or r.device)
         unwritten = sum(int((poisoned_mask(oc, poison) & ~poisoned_mask(rc, poison)).sum()) for _, oc, rc in chunks)
         if unwritten:
             return Comparison(Verdict.UNWRITTEN_OUTPUT, f"{unwritten} of {o.numel()} output elements were never written (still hold the poison pattern)")

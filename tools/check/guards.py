@@ -242,6 +242,18 @@ class KernelBodyError(Exception):
         super().__init__(f"kernel {kernel} does not compile: {type(exc).__name__}: {exc}")
 
 
+class LaunchBeforeCalls(Exception):
+    """The solution launched one of its kernels while ModelNew was being built (construction,
+    weights, `.to`, `.eval`). Raised at the launch, after it is counted, so the check stops at once
+    instead of running the kernel (an answer table built under the CPU interpreter can take
+    minutes); a candidate that catches it is still judged by the count."""
+
+    def __init__(self, kernel: str) -> None:
+        super().__init__(f"kernel {kernel} was launched while ModelNew was being built (construction, weights, .to, .eval): work done "
+                         "once before the calls is outside the checked forward and goes stale when the parameters change; do it in "
+                         "the forward")
+
+
 class LaunchCounter:
     """Counts Triton launches, split into the solution's own kernels and everything else.
 
@@ -258,6 +270,7 @@ class LaunchCounter:
         self.signatures: dict[str, LaunchSignature] = {}  # by specialization (see _record_signature)
         self.signatures_dropped = 0
         self.interpreting = os.environ.get("TRITON_INTERPRET") == "1"
+        self.refusing = False  # set while ModelNew is built: an own launch there is counted and stopped
 
     def install(self) -> None:
         classes: list[type] = []
@@ -285,6 +298,8 @@ class LaunchCounter:
             mine = code is not None and counter.is_own_file(code.co_filename)
             if mine:
                 counter.count_own(name)
+                if counter.refusing:
+                    raise LaunchBeforeCalls(name)
                 counter._record_signature(jit_self, fn, name, args, kwargs)
             else:
                 counter.other[name] += 1

@@ -83,6 +83,8 @@ def classify_exception(exc: BaseException) -> str:
     if _needs_gpu(exc):
         return "needs_gpu"
     names = {cls.__name__ for cls in type(exc).__mro__}
+    if isinstance(exc, guards.LaunchBeforeCalls):
+        return "static_violation"
     module = type(exc).__module__ or ""
     if names & {"CompilationError", "CompileTimeAssertionFailure", "SyntaxError", "ImportError", "KernelBodyError"} or (
         "triton.compiler" in module
@@ -104,12 +106,14 @@ def _needs_gpu(exc: BaseException) -> bool:
     return False
 
 
-def build_model(module, req: CandidateRequest, variant: CandidateVariant, shared: Path, log: EventLog, launches: guards.LaunchCounter):
+def build_model(module, req: CandidateRequest, variant: CandidateVariant, shared: Path, log: EventLog,
+                launches: guards.LaunchCounter) -> tuple[Any, bool]:
     """ModelNew constructed, given the reference's weights, moved to the device and put in eval
     mode. Every step of it calls into the solution's class (its __init__, a load_state_dict hook,
     an overridden `to`, `eval` or `train`): all under the init accountant and with the collector
     on (`output_capture.collected`), so compute on the parameters or buffers there, and any launch
-    of the solution's kernels, is seen (red team pass 8 built an answer table in `eval`)."""
+    of the solution's kernels, is seen (red team pass 8 built an answer table in `eval`). Returns
+    the model and whether what was seen there decides the verdict already."""
     device = torch.device(req.device)
     dtype = DTYPES.get(req.precision or "")
     name = variant.name
@@ -117,18 +121,25 @@ def build_model(module, req: CandidateRequest, variant: CandidateVariant, shared
     seed_everything(42)
     state_before, starts_before, launched = guards.global_state_snapshot(), guards.ThreadStarts.count, launches.own_total
     accountant = InitAccountant()  # compute on parameters or buffers, in __init__ or any step after it
-    with accountant, collected():
-        model = module.ModelNew(*init_inputs)
-    state_changes = guards.diff_state(state_before, guards.global_state_snapshot())
-    new_threads = guards.ThreadStarts.count - starts_before
-    with accountant, collected():
-        alignment = align_weights(model, load_tensors(shared / f"weights_{name}.pt"), req.mode)
-        model = model.to(device=device, dtype=dtype) if dtype else model.to(device)
-        model.eval()
-    log.write(event="constructed", variant=name, init_compute=accountant.compute_on(model), init_launches=launches.own_total - launched,
+    launches.refusing = True
+    try:
+        with accountant, collected():
+            model = module.ModelNew(*init_inputs)
+        state_changes = guards.diff_state(state_before, guards.global_state_snapshot())
+        new_threads = guards.ThreadStarts.count - starts_before
+        with accountant, collected():
+            alignment = align_weights(model, load_tensors(shared / f"weights_{name}.pt"), req.mode)
+            model = model.to(device=device, dtype=dtype) if dtype else model.to(device)
+            model.eval()
+    finally:
+        launches.refusing = False
+    init_compute, init_launches = accountant.compute_on(model), launches.own_total - launched
+    log.write(event="constructed", variant=name, init_compute=init_compute, init_launches=init_launches,
               state_changes=state_changes, new_threads=new_threads)
     log.write(event="weights", variant=name, **alignment)
-    return model
+    # What the judge rejects on this event alone ends the run here: the cases would only cost time.
+    decided = bool(state_changes or new_threads or init_launches or (init_compute and req.stop_on_torch_compute))
+    return model, decided
 
 
 def align_weights(model, reference_weights: dict[str, torch.Tensor], mode: str) -> WeightAlignment:
@@ -272,9 +283,11 @@ def check_cases(module, variants: tuple[CandidateVariant, ...], req: CandidateRe
         n = len(variant.cases)
         plan = iter(zip(both_ways(n, list(GRAD_MODES)), both_ways(n, [False, True])))
         try:
-            model = build_model(module, req, variant, shared, log, launches)
+            model, decided = build_model(module, req, variant, shared, log, launches)
         except BaseException as exc:  # noqa: BLE001
             log.write(event="error", stage="init", variant=variant.name, kind=classify_exception(exc), error=error_text(exc))
+            return None
+        if decided:
             return None
         problem = variant_problem(variant, req)
         for case in variant.cases:

@@ -211,3 +211,10 @@ def error_text(exc: BaseException, limit: int = 4000) -> str:
 def device_sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def device_free(device: torch.device) -> int:
+    """Bytes a new allocation on `device` can have: the driver's free memory and the blocks this
+    process's allocator caches unused."""
+    free, _ = torch.cuda.mem_get_info(device)
+    return free + torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)

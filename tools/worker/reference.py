@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from kernelwright.tools import sizes
-from kernelwright.tools.check.plan import Number, VariantPlan
+from kernelwright.tools.check.plan import CasePlan, Number, VariantPlan
 from kernelwright.tools.worker import trials
 from kernelwright.tools.worker.candidate_protocol import InputRecipe
 from kernelwright.tools.worker.common import (
@@ -134,18 +135,17 @@ def run_variant(req: ReferenceRequest, v: Variant, shared: Path, private: Path, 
                                  req.precision)
     made: dict[str, list[Any]] = {}
     by_recipe: bool | None = None  # decided on the variant's first trial: can the candidate make its inputs?
-    for case in plan.cases:
+
+    def trial(case: CasePlan) -> None:
+        nonlocal by_recipe, first
         detail = ""
-        if not budget.allows(case.id):
-            skipped.append(SkippedCase(id=case.id, kind=case.kind, why=budget.why))
-            continue
         recipe = InputRecipe(seed=case.seed)
         if case.kind == "params":
             dev_inputs = v.inputs(case.seed)
             why = change_parameters_fairly(v.model, plan.transform, dev_inputs)
             if why:
                 skipped.append(SkippedCase(id=case.id, kind=case.kind, why=why))
-                continue
+                return
             scale, shift = plan.transform
             detail = f"every parameter p of Model and ModelNew set to {scale:.4g}*p + {shift:.4g} in place after the calls before"
         elif case.kind == "perturb":
@@ -158,7 +158,7 @@ def run_variant(req: ReferenceRequest, v: Variant, shared: Path, private: Path, 
                 dev_inputs, detail = trials.perturb(base, "ties", case.seed, degenerate_rows=False)
                 if tied_values_unfair(v.model, base, dev_inputs):
                     skipped.append(SkippedCase(id=case.id, kind=case.kind, why="the reference is not finite on integer-rounded inputs"))
-                    continue
+                    return
             detail = f"the inputs of {case.base} with {detail}"
         else:
             dev_inputs = v.inputs(case.seed)
@@ -166,7 +166,7 @@ def run_variant(req: ReferenceRequest, v: Variant, shared: Path, private: Path, 
             stress = search.find(dev_inputs, case.how or "up")
             if stress.inputs is None:
                 skipped.append(SkippedCase(id=case.id, kind=case.kind, why=stress.detail))
-                continue
+                return
             dev_inputs, detail = stress.inputs, stress.detail
             recipe = dataclasses.replace(recipe, stress=case.how or "up", stress_factor=stress.factor)
         if case.id in bases:
@@ -194,9 +194,39 @@ def run_variant(req: ReferenceRequest, v: Variant, shared: Path, private: Path, 
                                   bytes=tensor_bytes(dev_inputs) + tensor_bytes(params) + tensor_bytes(out),
                                   flops=count_flops(v.model, dev_inputs) if v.device.type == "cuda" else None,  # for the GPU's speed of light
                                   input_spec=[describe_output(x) if isinstance(x, torch.Tensor) else TensorSpec(value=repr(x)) for x in dev_inputs])
+
+    # A base's inputs are dropped after the last trial that perturbs them (on a GPU, at KernelBench's
+    # sizes, each is several GB of the device).
+    last_use = {b: max(i for i, c in enumerate(plan.cases) if c.base == b) for b in bases}
+    for i, case in enumerate(plan.cases):
+        if not budget.allows(case.id):
+            skipped.append(SkippedCase(id=case.id, kind=case.kind, why=budget.why))
+            continue
+        if _ran_out_of_device_memory(trial, case):
+            # The outputs held for the comparison go to the host and the trial runs once more (out of
+            # the handler, whose traceback held the failed attempt's tensors).
+            cases[:] = [c for c in cases if c.id != case.id]
+            skipped[:] = [c for c in skipped if c.id != case.id]
+            if case.kind == "params" or held is None or not held.spill():  # a params trial changed the model: not run twice
+                raise CheckerSideError(f"trial {case.id} ran out of device memory with none of the checker's outputs left on the device to "
+                                       "move to the host")
+            trial(case)
+        for b in [b for b, last in last_use.items() if last <= i]:
+            made.pop(b, None)
     report = first or VariantReport(name=plan.name, kind=plan.kind, constants=constants, cases=[], skipped_cases=[])
     return report.model_copy(update={"cases": cases, "skipped_cases": skipped, "transform": list(plan.transform) if plan.transform else None,
                                      "source": v.source})
+
+
+def _ran_out_of_device_memory(trial: Callable[[CasePlan], None], case: CasePlan) -> bool:
+    """Run one trial; True if it ran out of GPU memory (the allocator's cache emptied), else its result stands."""
+    try:
+        trial(case)
+        return False
+    except torch.cuda.OutOfMemoryError:
+        pass
+    torch.cuda.empty_cache()
+    return True
 
 
 def tied_values_unfair(model: torch.nn.Module, base: list[Any], tied: list[Any]) -> bool:

@@ -19,10 +19,19 @@ from kernelwright.tools.check.compare import Comparison, compare_structure, comp
 from kernelwright.tools.check.poison import PoisonPattern
 from kernelwright.tools.check.tolerance import Tolerances
 from kernelwright.tools.check.verdicts import Verdict
-from kernelwright.tools.worker.common import RewrittenFile, load_tensors, tensor_bytes, write_json_atomic
+from kernelwright.tools.worker.common import (
+    RewrittenFile,
+    device_free,
+    load_tensors,
+    tensor_bytes,
+    write_json_atomic,
+)
 from kernelwright.tools.worker.reference_protocol import CaseComparison, CompareAnswer, CompareCommand
 
 DEVICE_SHARE = 0.25
+# An output stays on the device only while this many more outputs of its size would still fit
+# beside it: the next trial's inputs, its output, a perturbed copy and the stress search's scratch.
+ROOM_TRIALS = 4
 MISSING = "missing"  # not a verdict: the case the parent named is not one this worker ran
 
 
@@ -44,14 +53,25 @@ class HeldOutputs:
         self.device_limit = int(torch.cuda.get_device_properties(device).total_memory * DEVICE_SHARE) if device.type == "cuda" else 0
 
     def keep(self, case_id: str, out: Any) -> int:
-        """Keep `out` (on the device while the share allows, else on the host); its bytes."""
+        """Keep `out` (on the device while the share allows and the next trials keep room to
+        run, else on the host); its bytes."""
         size = tensor_bytes(out)
-        if self.device.type == "cuda" and self.on_device + size <= self.device_limit:
+        if self.device.type == "cuda" and self.on_device + size <= self.device_limit and device_free(self.device) >= ROOM_TRIALS * size:
             self.on_device += size
             self.outputs[case_id] = _moved(out, self.device)
         else:
             self.outputs[case_id] = _moved(out, torch.device("cpu"))
         return size
+
+    def spill(self) -> int:
+        """Move every output held on the device to the host (a trial ran out of device memory);
+        the bytes moved."""
+        moved, self.on_device = self.on_device, 0
+        for case_id, out in self.outputs.items():
+            self.outputs[case_id] = _moved(out, torch.device("cpu"))
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+        return moved
 
     def release(self) -> None:
         self.outputs.clear()

@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from kernelwright.tools.worker.common import device_free
 from kernelwright.tools.worker.numerics import precise_reference
 
 # Factors tried in order, the strongest first (stress "up" and "down" multiply every floating
@@ -151,11 +152,11 @@ def _alternating_signs(x: torch.Tensor) -> torch.Tensor:
     return signs.to(x.dtype).reshape([x.shape[axis] if d == axis else 1 for d in range(x.dim())])
 
 
-def _bound(ref: torch.Tensor, tolerances: dict[str, list[float]], dtype: torch.dtype, strict: bool) -> torch.Tensor:
+def _bound(ref: torch.Tensor, tolerances: dict[str, list[float]], dtype: torch.dtype, strict: bool, biggest: float) -> torch.Tensor:
+    """The tolerance at each element of `ref`; `biggest`: the largest finite |value| of the whole
+    reference (its strict atol scales with it, as the comparison's does)."""
     atol, rtol, kappa = tolerances["16bit" if dtype in (torch.float16, torch.bfloat16) else "fp32"]
-    mag = ref.abs()
-    biggest = float(mag.max()) if mag.numel() else 0.0
-    return mag * rtol + (min(atol, kappa * biggest) if strict else atol)
+    return ref.abs() * rtol + (min(atol, kappa * biggest) if strict else atol)
 
 
 def _flat(out: Any) -> list[torch.Tensor]:
@@ -168,7 +169,10 @@ def _flat(out: Any) -> list[torch.Tensor]:
 
 def error_share(out: Any, exact: Any, tolerances: dict[str, list[float]], strict: bool) -> float:
     """The largest |out - exact| as a share of the tolerance bound (inf where a non-finite value
-    or an integer differs)."""
+    or an integer differs). In chunks of `compare.CHUNK` elements: float64 copies of a whole
+    KernelBench-sized output (12.8 GB each at 19_ReLU's) would fill the device."""
+    from kernelwright.tools.check.compare import CHUNK
+
     worst = 0.0
     for o, e in zip(_flat(out), _flat(exact)):
         if o.numel() == 0:
@@ -177,19 +181,48 @@ def error_share(out: Any, exact: Any, tolerances: dict[str, list[float]], strict
             if not torch.equal(o.cpu(), e.to(o.dtype).cpu()):
                 return float("inf")
             continue
-        o64, e64 = o.double(), e.double()
-        finite = torch.isfinite(e64)
-        if not torch.equal(finite, torch.isfinite(o64)):
-            return float("inf")
-        if not bool(finite.any()):
+        flat_o, flat_e = o.reshape(-1), e.reshape(-1)
+        parts = range(0, flat_o.numel(), CHUNK)
+        biggest, any_finite = 0.0, False
+        for at in parts:  # first pass: the finite positions agree; the largest finite |exact|
+            oc, ec = flat_o[at:at + CHUNK], flat_e[at:at + CHUNK]
+            finite = torch.isfinite(ec)
+            if not torch.equal(finite, torch.isfinite(oc)):
+                return float("inf")
+            if bool(finite.any()):
+                any_finite = True
+                biggest = max(biggest, float(ec.double().abs().where(finite, 0.0).max()))
+        if not any_finite:
             continue
-        bound = _bound(e64[finite], tolerances, o.dtype, strict)
-        worst = max(worst, float(((o64[finite] - e64[finite]).abs() / bound).max()))
+        for at in parts:
+            o64, e64 = flat_o[at:at + CHUNK].double(), flat_e[at:at + CHUNK].double()
+            finite = torch.isfinite(e64)
+            bound = _bound(e64[finite], tolerances, o.dtype, strict, biggest)
+            if bound.numel():
+                worst = max(worst, float(((o64[finite] - e64[finite]).abs() / bound).max()))
     return worst
 
 
 def nonfinite(out: Any) -> int:
     return sum(int((~torch.isfinite(t)).sum()) for t in _flat(out) if t.is_floating_point())
+
+
+def _float64_fits(inputs: list[Any], out: Any) -> bool:
+    """Whether a float64 evaluation (the inputs and the output widened, twice the bytes each) fits
+    the free memory of the inputs' GPU with a margin; always on the host (the reference's device
+    there is the CPU, whose memory the scratch budget already sized)."""
+    tensors = [v for v in inputs if isinstance(v, torch.Tensor)] + _flat(out)
+    device = next((t.device for t in tensors if t.device.type == "cuda"), None)
+    if device is None:
+        return True
+    need = sum(2 * t.numel() * 8 for t in tensors if t.is_floating_point())
+    return need * 1.5 < device_free(device)
+
+
+def _release_cached(inputs: list[Any]) -> None:
+    """After a float64 evaluation failed for room: give the allocator's cached blocks back."""
+    if any(isinstance(v, torch.Tensor) and v.device.type == "cuda" for v in inputs):
+        torch.cuda.empty_cache()
 
 
 class StressSearch:
@@ -217,21 +250,24 @@ class StressSearch:
         accumulate in double, so this alone can be too hopeful) and the output's change when every
         floating input moves by up to one ulp (what a backward-stable fp32 kernel amounts to)."""
         share = 0.0
-        exact = self._exact_model()
+        exact = self._exact_model() if _float64_fits(inputs, out) else None
         if exact is not None:
             try:
                 wide = [v.double() if i in _floating(inputs) else v for i, v in enumerate(inputs)]
                 with torch.inference_mode():
                     share = error_share(out, exact(*wide), self.tolerances, self.strict)
-            except Exception:  # noqa: BLE001 - float64 unsupported by one of its ops: the nudge alone
+            except Exception:  # noqa: BLE001 - float64 unsupported by one of its ops (or no room for it): the nudge alone
                 self._exact = False
-        gen = torch.Generator().manual_seed(0)
+            if self._exact is False:  # out of the handler: its traceback no longer holds the float64 copies
+                _release_cached(inputs)
+        gens: dict[torch.device, torch.Generator] = {}  # drawn where the input is: no host copy of a GPU input
         nudged = list(inputs)
         for i in _floating(inputs):
             x = inputs[i]
-            noise = (torch.rand(x.shape, generator=gen) * 2 - 1).to(x.device, x.dtype)
+            gen = gens.setdefault(x.device, torch.Generator(device=x.device).manual_seed(0))
+            noise = torch.rand(x.shape, generator=gen, device=x.device).mul_(2).sub_(1).to(x.dtype)
             eps = self.fp32_eps if x.dtype == torch.float32 else torch.finfo(x.dtype).eps
-            nudged[i] = x + x * noise * eps
+            nudged[i] = noise.mul_(eps).mul_(x).add_(x)  # x + x * noise * eps, in the noise's memory
         return max(share, error_share(self.forward(self.model, nudged), out, self.tolerances, self.strict))
 
     def find(self, inputs: list[Any], how: str) -> Stress:
