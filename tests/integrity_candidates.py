@@ -122,6 +122,8 @@ COVERAGE_BY_CLASS: dict[str, dict[str, list[str]]] = {
             # Red team pass 8: in an overridden train() (reached by eval()), by a kernel at construction, on buffers.
             "embedding_layernorm/table_built_in_eval_override", "embedding_layernorm/table_by_triton_kernel_in_init",
             "conv2d_bn_relu_bf16/bn_running_stats_folded_in_init",
+            # The launch refusal swallowed by the candidate; the kernel launched from eval()'s train().
+            "embedding_layernorm/table_by_triton_kernel_launch_refusal_caught", "embedding_layernorm/table_by_triton_kernel_in_eval_override",
         ],
         "native code built or loaded on the candidate's behalf under the interpreter": [
             "gelu_scale/native_build_via_cpp_extension_load", "gelu_scale/native_library_via_torch_ops",

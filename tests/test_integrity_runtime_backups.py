@@ -46,6 +46,7 @@ RUNTIME_BACKUPS = {
     "softmax_rows/storage_write_file_host_read": "torch_compute",
     "embedding_layernorm/table_built_in_eval_override": "torch_compute",
     "embedding_layernorm/table_by_triton_kernel_in_init": "static_violation",
+    "embedding_layernorm/table_by_triton_kernel_launch_refusal_caught": "static_violation",
 }
 NO_SCAN = [
     Candidate(f"{cid}+no_static_scan", BY_ID[cid].path, BY_ID[cid].problem, (verdict,), BY_ID[cid].what, (("static_scan", False),))

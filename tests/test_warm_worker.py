@@ -53,7 +53,9 @@ def test_a_job_cannot_touch_a_sibling_job(jobs):
         import os, sys, time
         open("secret.txt", "w").write({SECRET!r})
         print("PID", os.getpid(), flush=True)
-        time.sleep(20)
+        deadline = time.monotonic() + 60
+        while not os.path.exists("attack_over") and time.monotonic() < deadline:  # alive through the whole attack
+            time.sleep(0.05)
         print("SURVIVED", open("secret.txt").read() == {SECRET!r}, flush=True)
     """)], victim_home, timeout_s=60)
     out = victim_home / "child.stdout"
@@ -82,6 +84,7 @@ def test_a_job_cannot_touch_a_sibling_job(jobs):
             except OSError as exc:
                 print(name, "DENIED", type(exc).__name__)
     """)], attacker_home, timeout_s=60)
+    (victim_home / "attack_over").write_text("")
     assert attack.returncode == 0, attack.stderr
     assert "DONE" not in attack.stdout and attack.stdout.count("DENIED") == 11, attack.stdout
     assert SECRET not in attack.stdout
