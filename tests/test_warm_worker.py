@@ -18,7 +18,7 @@ from kernelwright.tools.sandbox import warm
 from kernelwright.tools.sandbox.child import run_child, start_child
 from kernelwright.tools.sandbox.mounts import Mounts
 
-from paths import CANDIDATES, PROBLEMS
+from paths import CANDIDATES, PROBLEMS, SOLUTIONS
 
 pytestmark = pytest.mark.skipif(warm.available() is not None, reason=f"no warm worker here: {warm.available()}")
 SECRET = "sk-" + "kwwarm" + secrets.token_hex(12)
@@ -139,10 +139,10 @@ def test_a_killed_zygote_is_replaced(jobs):
     assert again.stdout.strip() == "alive" and warm.zygote_for(gpu=False) is not zygote
 
 
-def test_prestart_starts_both_zygotes_a_cpu_check_forks_from_without_waiting():
+def test_prestart_starts_the_zygotes_a_cpu_check_forks_from_without_waiting():
     """A CLI check starts its zygotes before its static scan: `prestart` returns at once, and the
-    zygotes the check then asks for (the reference's, and the interpreter's for the candidate)
-    are the ones it started, not new ones."""
+    zygotes the check then asks for (the interpreter's, for both workers on the CPU; the
+    compiler's for the sm_90 compile) are the ones it started, not new ones."""
     warm.shutdown()
     warm.prestart("cpu")
     deadline = time.monotonic() + 120
@@ -150,8 +150,18 @@ def test_prestart_starts_both_zygotes_a_cpu_check_forks_from_without_waiting():
         time.sleep(0.05)
     started = dict(warm._ZYGOTES)
     assert {(gpu, interpret) for gpu, interpret, _ in started} == {(False, False), (False, True)}
-    reference, candidate = warm.zygote_for(False, False), warm.zygote_for(False, True)
-    assert {id(reference), id(candidate)} == {id(z) for z in started.values()}
+    compiler, interpreter = warm.zygote_for(False, False), warm.zygote_for(False, True)
+    assert {id(compiler), id(interpreter)} == {id(z) for z in started.values()}
+
+
+def test_a_cpu_check_without_the_compile_needs_one_zygote():
+    """Both workers of a CPU check fork from the interpreter's zygote: a check that skips the
+    sm_90 compile pays one zygote's imports (torch, Triton, dynamo: about 3 s of a core), not two."""
+    warm.shutdown()
+    opts = CheckOptions(device="cpu", trials=1, variants=False, static_resources=False, timeout_s=120)
+    result = verify_solution(PROBLEMS / "gelu_scale.py", SOLUTIONS / "gelu_scale.py", opts)
+    assert result.accepted, result.reasons
+    assert {(gpu, interpret) for gpu, interpret, _ in warm._ZYGOTES} == {(False, True)}
 
 
 def test_paths_outside_the_jobs_folder_get_a_cold_child(tmp_path, jobs):

@@ -140,7 +140,11 @@ class ReferenceChild:
         mounts = Mounts(readable=(folder.src, folder.requests, *(() if outputs else (folder.shared,)),
                                   *((folder.candidate_out,) if compare_here else ())),
                         writable=(*shared, folder.private, folder.timed_ref))
-        self.session = start_child([WORKER, "reference", str(request)], folder.reference_home, log_name="reference",
+        # On the CPU the reference is forked from the candidate's zygote (Triton's interpreter): a
+        # check then needs one zygote's imports, not two (a Triton kernel in a reference could only
+        # run interpreted on the CPU anyway); the compiler's zygote only where the sm_90 compile runs.
+        env = {"TRITON_INTERPRET": "1"} if device == "cpu" else {}
+        self.session = start_child([WORKER, "reference", str(request)], folder.reference_home, env, log_name="reference",
                                    mounts=mounts, policy=opts.sandbox, timeout_s=opts.timeout_s, device=device)
         self.key, self.seq = secrets.token_bytes(KEY_BYTES), 0
         if serve:

@@ -209,7 +209,7 @@ def verify_solution(problem_path: str | Path, solution_path: str | Path, opts: C
     if guess:
         from kernelwright.tools.sandbox.warm import prestart
 
-        prestart(guess)  # the workers' imports overlap the static scan's
+        prestart(guess, compiler=opts.static_resources)  # the workers' imports overlap the static scan's
     findings = scan_solution(solution.source) if opts.static_scan else []
     guess = None if findings else guess
     started = [_start_children(problem, solution.path, guess, opts)] if guess else []

@@ -193,10 +193,12 @@ def zygote_for(gpu: bool, interpret: bool = False) -> Zygote | None:
     return zygote if zygote.wait_ready() else None
 
 
-def prestart(device: str) -> None:
+def prestart(device: str, compiler: bool = True) -> None:
     """Start the zygotes a check on `device` will fork from, without waiting for them: a cold CLI
     check otherwise starts them only after its static scan (the zygote's imports took 7 s on an
-    H100 machine, the scan 3 s, in sequence). Nothing happens where warm jobs are not possible."""
+    H100 machine, the scan 3 s, in sequence). On the CPU both workers fork from the interpreter's
+    zygote; the compiler's (`compiler`) serves the sm_90 compile of the solution's kernels.
+    Nothing happens where warm jobs are not possible."""
     if available() is not None:
         return
     gpu = device.startswith("cuda")
@@ -207,8 +209,8 @@ def prestart(device: str) -> None:
         except Exception:  # noqa: BLE001 - the check's own start of the zygote meets it again and reports it
             pass
 
-    # The reference's zygote, and on the CPU the candidate's (Triton's interpreter: one of its own).
-    for interpret in (False, True) if not gpu else (False,):
+    # On a GPU one zygote serves both workers; on the CPU the interpreter's, and the compiler's if asked.
+    for interpret in (False,) if gpu else ((True, False) if compiler else (True,)):
         threading.Thread(target=start, args=(interpret,), name="kw-zygote-prestart", daemon=True).start()
 
 
