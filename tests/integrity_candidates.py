@@ -124,6 +124,9 @@ COVERAGE_BY_CLASS: dict[str, dict[str, list[str]]] = {
             "conv2d_bn_relu_bf16/bn_running_stats_folded_in_init",
             # The launch refusal swallowed by the candidate; the kernel launched from eval()'s train().
             "embedding_layernorm/table_by_triton_kernel_launch_refusal_caught", "embedding_layernorm/table_by_triton_kernel_in_eval_override",
+            # Red team pass 9: Model's weights drawn again (the RNG's state copied; seed 42 at import) for a table.
+            "embedding_layernorm/table_from_rng_state_replay_in_init", "embedding_layernorm/table_at_import_by_kernel_from_seed_42",
+            "embedding_layernorm/table_at_import_by_torch_from_seed_42", "embedding_layernorm/honest_warmup_launch_at_import",
         ],
         "native code built or loaded on the candidate's behalf under the interpreter": [
             "gelu_scale/native_build_via_cpp_extension_load", "gelu_scale/native_library_via_torch_ops",

@@ -36,7 +36,7 @@ EXTRA_CHECKS: dict[str, Callable[[CheckResult], bool]] = {
     "kb_square_matmul/hardwired_expression_size": lambda r: "variant1" in r.reasons[0].message and "'N': 79" in r.reasons[0].message,
     "kb_mean_dim/hardwired_axis": lambda r: "'get_init_inputs()[0]': 2" in r.reasons[0].message,
     "linear_relu/honest_renamed_linear": lambda r: r.weights_aligned is False and any(
-        "weights not aligned by name" in n and "proj.weight" in n and "seed 42" in n for n in r.notes),
+        "weights not aligned by name" in n and "proj.weight" in n and "same seed as Model" in n for n in r.notes),
     "kb_square_matmul_full/honest_masked_tiles": lambda r: r.sizes == {"N": 256} and "automatically" in r.notes[0]
     and "--sizes full" in r.notes[0] and next(v for v in r.variants if v["name"] == "variant1")["constants"]["N"] in (129, 131, 133, 135),
     "kb_channel_scale/honest_runtime_values": lambda r: {v["name"] for v in r.variants if "skipped" not in v} == {"shipped", "variant1", "variant2"},

@@ -47,6 +47,8 @@ RUNTIME_BACKUPS = {
     "embedding_layernorm/table_built_in_eval_override": "torch_compute",
     "embedding_layernorm/table_by_triton_kernel_in_init": "static_violation",
     "embedding_layernorm/table_by_triton_kernel_launch_refusal_caught": "static_violation",
+    # Red team pass 9: the RNG's state read in __init__ counts as a global-state change.
+    "embedding_layernorm/table_from_rng_state_replay_in_init": "global_state",
 }
 NO_SCAN = [
     Candidate(f"{cid}+no_static_scan", BY_ID[cid].path, BY_ID[cid].problem, (verdict,), BY_ID[cid].what, (("static_scan", False),))

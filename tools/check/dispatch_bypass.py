@@ -33,6 +33,19 @@ SWITCHES = (
     "_disabled_torch_dispatch_impl",
 )
 
+# The RNG's state and seed (red team pass 9: ModelNew's __init__ copied the state, drew Model's
+# weights again and built an answer table from them before the first call). The generator's own
+# methods (`torch.default_generator.get_state()`) cannot be wrapped: the static scan refuses their
+# names.
+RNG_READERS = (
+    ("torch.random", "get_rng_state"), ("torch.random", "initial_seed"), ("torch.random", "fork_rng"),
+    ("torch.cuda.random", "get_rng_state"), ("torch.cuda.random", "get_rng_state_all"), ("torch.cuda.random", "initial_seed"),
+)
+
+
+def _module(name: str) -> Any:
+    return sys.modules.get(name) or __import__(name, fromlist=["_"])
+
 
 class DispatchBypass:
     count = 0
@@ -96,6 +109,18 @@ class DispatchBypass:
 
             replacements[id(original)] = switch
         originals = {id(getattr(torch._C, n)): getattr(torch._C, n) for n in (*SWITCHES, "_pop_torch_dispatch_stack") if hasattr(torch._C, n)}
+        for owner, name in RNG_READERS:
+            original = getattr(_module(owner), name, None)
+            if original is None:
+                continue
+
+            def reader(*args: Any, _original: Any = original, _name: str = f"{owner}.{name}", **kwargs: Any) -> Any:
+                if for_candidate():  # the checker's own reads of the state (its snapshots) are not the solution's
+                    note(f"{_name} (the RNG's state: Model's weights replayed)")
+                return _original(*args, **kwargs)
+
+            replacements[id(original)] = reader
+            originals[id(original)] = original
         for module in list(sys.modules.values()):
             namespace = getattr(module, "__dict__", None)
             if not isinstance(namespace, dict):

@@ -154,7 +154,7 @@ def global_state_snapshot() -> GlobalState:
         "active torch modes": active_modes() or "none",
         "replaced torch or problem names": ", ".join(NameSeal.replaced()) or "none",
         "operator kernel libraries the solution registered": OperatorRegistrations.count,
-        "uses of torch's switches past the checker's accounting": DispatchBypass.described(),
+        "uses of torch's switches past the checker's accounting, or of the RNG's state": DispatchBypass.described(),
     }
     return snap
 

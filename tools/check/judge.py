@@ -146,10 +146,10 @@ def weights_message(ev: WeightsEvent) -> str:
     if ev.candidate_only:
         parts.append("ModelNew's " + ", ".join(ev.candidate_only) + " have no counterpart in Model")
     if not ev.copied:
-        return ("weights not copied: compat mode builds Model and ModelNew under seed 42 and copies nothing (KernelBench's rule); "
+        return ("weights not copied: compat mode builds Model and ModelNew under the same seed and copies nothing (KernelBench's rule); "
                 "ModelNew's own construction must make the reference's weights" + (f" ({'; '.join(parts)})" if parts else ""))
     return (f"weights not aligned by name ({'; '.join(parts) or 'no parameters'}): the check copied what matched and left the rest "
-            "as ModelNew's own construction under seed 42; name and shape parameters as Model does")
+            "as ModelNew's own construction under the same seed as Model; name and shape parameters as Model does")
 
 
 def judge_candidate(

@@ -65,14 +65,19 @@ class VariantPlan(_PlanRecord):
     # dtype class -> (atol, rtol, kappa): what the candidate is judged with; the stress search
     # keeps to scales where the reference's own error stays well inside it.
     tolerances: dict[str, list[float]] | None = None
+    # The seed Model and ModelNew are both constructed under: drawn per check and never shown to the
+    # solution, so it cannot rebuild Model's weights by replaying the draws (red team pass 9 built an
+    # answer table from seed 42's weights before the first call).
+    construction_seed: int = 42
 
 
 def plan_variants(alternatives: list[dict[str, Number]], *, seed: int, trials: int, variant_trials: int, strict: bool,
                   variants: bool) -> list[VariantPlan]:
     """The variants and trials of one check (compat: KernelBench's 5 plain trials, nothing else)."""
     plain = [CasePlan(id=f"shipped-{i}", seed=seed if i == 0 else secret_seed()) for i in range(max(trials, 1))]
+    built = secret_seed()
     if not strict:
-        return [VariantPlan(name="shipped", kind="shipped", cases=plain, alternatives=alternatives or [{}])]
+        return [VariantPlan(name="shipped", kind="shipped", cases=plain, alternatives=alternatives or [{}], construction_seed=built)]
     last = plain[-1].id
     cases = plain + [CasePlan(id=f"perturb-{how}", seed=secret_seed(), kind="perturb", how=how, base=last) for how in PERTURB]
     cases += [CasePlan(id=f"stress-{how}", seed=secret_seed(), kind="stress", how=how) for how in STRESS]
@@ -80,11 +85,13 @@ def plan_variants(alternatives: list[dict[str, Number]], *, seed: int, trials: i
     # weights at construction or on its first call keeps the old ones).
     cases.append(CasePlan(id="params-0", seed=secret_seed(), kind="params"))
     transform = (1.15 + secrets.randbelow(2001) / 10000, 0.01 + secrets.randbelow(401) / 10000)  # scale 1.15..1.35, shift .01...05
-    out = [VariantPlan(name="shipped", kind="shipped", cases=cases, alternatives=alternatives or [{}], transform=transform)]
+    out = [VariantPlan(name="shipped", kind="shipped", cases=cases, alternatives=alternatives or [{}], transform=transform,
+                       construction_seed=built)]
     if variants:
         out.append(VariantPlan(name="variant1", kind="sizes",
-                               cases=[CasePlan(id=f"variant1-{i}", seed=secret_seed()) for i in range(max(variant_trials, 1))]))
-        out.append(VariantPlan(name="variant2", kind="values", cases=[CasePlan(id="variant2-0", seed=secret_seed())]))
+                               cases=[CasePlan(id=f"variant1-{i}", seed=secret_seed()) for i in range(max(variant_trials, 1))],
+                               construction_seed=built))
+        out.append(VariantPlan(name="variant2", kind="values", cases=[CasePlan(id="variant2-0", seed=secret_seed())], construction_seed=built))
     return out
 
 

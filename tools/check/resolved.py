@@ -37,7 +37,7 @@ def resolve(report: ReferenceReport, resized_by: str) -> Resolved:
                                   inputs=InputRecipe(**c.inputs.model_dump()) if c.inputs else None) for c in info.cases)
         transform = (info.transform[0], info.transform[1]) if info.transform else None
         for_candidate.append(CandidateVariant(name=info.name, kind=info.kind, transform=transform, constants=constants, cases=run,
-                                              problem_source=info.source))
+                                              problem_source=info.source, construction_seed=info.construction_seed))
         for c in info.cases:
             cases.append(CaseDescription(c.id, c.seed, info.name, c.kind, c.detail, constants))
         entry: VariantSummary = {"name": info.name, "kind": info.kind, "constants": constants, "cases": len(info.cases)}

@@ -127,6 +127,7 @@ GLOBAL_STATE_CALLS = {
     "random.seed",
     "setattr",
 }
+RNG_STATE_ATTRS = ("get_rng_state", "get_rng_state_all", "initial_seed", "get_state", "fork_rng", "default_generator")
 # Attribute names that only serve to reach frames, globals or other hidden state.
 FORBIDDEN_ATTRS = {
     "f_back", "f_locals", "f_globals", "f_builtins", "tb_frame", "gi_frame", "cr_frame",
@@ -135,10 +136,13 @@ FORBIDDEN_ATTRS = {
     "__mro__", "__self__", "__func__", "__wrapped__", "__reduce__", "__reduce_ex__", "__import__", "__loader__",
     "__spec__", "__dlpack__", "from_dlpack", "numpy", "tolist", "__base__", "environb", "__array__",
     "__array_interface__", "__cuda_array_interface__", "gi_code", "cr_code", "f_code", "ag_frame",
+    # The RNG's state and seed: with them a solution replays the draws that built Model's weights
+    # and precomputes from them before the calls (red team pass 9). A kernel needs neither.
+    *RNG_STATE_ATTRS,
 }
 # Names only a frame or namespace dig needs: forbidden as a string too (`getattr(f, "__globals__")`,
 # `operator.attrgetter("f_back")`), since a string is how a name hides from the attribute check.
-FORBIDDEN_NAME_STRINGS = {a for a in FORBIDDEN_ATTRS if a.startswith(("__", "f_", "tb_", "gi_", "cr_", "ag_", "_get"))} | {"environ"}
+FORBIDDEN_NAME_STRINGS = {a for a in FORBIDDEN_ATTRS if a.startswith(("__", "f_", "tb_", "gi_", "cr_", "ag_", "_get"))} | {"environ", *RNG_STATE_ATTRS}
 # Methods that run a Python callable per element on the host: compute outside the kernels.
 HOST_COMPUTE_ATTRS = {"apply_", "map_", "map2_"}
 # Names that reach the builtins namespace itself.

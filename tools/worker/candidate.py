@@ -118,7 +118,7 @@ def build_model(module, req: CandidateRequest, variant: CandidateVariant, shared
     dtype = DTYPES.get(req.precision or "")
     name = variant.name
     init_inputs = load_tensors(shared / f"init_{name}.pt")
-    seed_everything(42)
+    seed_everything(variant.construction_seed)  # Model's, secret: the solution cannot replay the draws
     state_before, starts_before, launched = guards.global_state_snapshot(), guards.ThreadStarts.count, launches.own_total
     accountant = InitAccountant()  # compute on parameters or buffers, in __init__ or any step after it
     launches.refusing = True
@@ -144,7 +144,7 @@ def build_model(module, req: CandidateRequest, variant: CandidateVariant, shared
 
 def align_weights(model, reference_weights: dict[str, torch.Tensor], mode: str) -> WeightAlignment:
     """Strict: copy the reference's weights into ModelNew where names and shapes match (what is
-    left keeps ModelNew's own construction under seed 42). Compat: KernelBench's rule, both
+    left keeps ModelNew's own construction under the same secret seed as Model). Compat: KernelBench's rule, both
     models built under the same seed and nothing copied. What matched, for the report."""
     own = model.state_dict()
     matched = {k: v for k, v in reference_weights.items() if k in own and own[k].shape == v.shape}

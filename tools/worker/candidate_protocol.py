@@ -58,6 +58,7 @@ class CandidateVariant:
     constants: dict[str, Number]
     cases: tuple[CandidateCase, ...]
     problem_source: str = ""  # the problem at this variant's values (the recipes' get_inputs)
+    construction_seed: int = 42  # the secret seed Model was built under: ModelNew is built under it too
 
     @classmethod
     def decoded(cls, data: Any) -> CandidateVariant:

@@ -97,9 +97,11 @@ class Variant:
         self.dtype = DTYPES.get(req.precision or "")
         self.plan, self.source = plan, source
         self.module = load_module(f"kw_problem_{plan.name}", req.problem_path, source)
-        seed_everything(42)  # constructor arguments drawn at random are the same in every process
-        self.init_inputs = as_list(self.module.get_init_inputs())
+        # Constructor arguments drawn at random are the same in every process (they travel as a
+        # file); Model and ModelNew are built under the plan's secret construction seed.
         seed_everything(42)
+        self.init_inputs = as_list(self.module.get_init_inputs())
+        seed_everything(plan.construction_seed)
         model = self.module.Model(*self.init_inputs)
         model = model.to(device=self.device, dtype=self.dtype) if self.dtype else model.to(self.device)
         self.model = model.eval()
@@ -215,7 +217,7 @@ def run_variant(req: ReferenceRequest, v: Variant, shared: Path, private: Path, 
             made.pop(b, None)
     report = first or VariantReport(name=plan.name, kind=plan.kind, constants=constants, cases=[], skipped_cases=[])
     return report.model_copy(update={"cases": cases, "skipped_cases": skipped, "transform": list(plan.transform) if plan.transform else None,
-                                     "source": v.source})
+                                     "source": v.source, "construction_seed": plan.construction_seed})
 
 
 def _ran_out_of_device_memory(trial: Callable[[CasePlan], None], case: CasePlan) -> bool:

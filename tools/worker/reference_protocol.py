@@ -154,6 +154,7 @@ class VariantReport(WireRecord):
     cases: list[CaseReport]
     skipped_cases: list[SkippedCase]
     transform: list[float] | None = None
+    construction_seed: int = 42  # the plan's: the candidate's worker builds ModelNew under it too
     # The first trial's minimum traffic and flops (the speed of light's inputs).
     bytes: int | None = None
     flops: int | None = None
