@@ -49,6 +49,10 @@ RUNTIME_BACKUPS = {
     "embedding_layernorm/table_by_triton_kernel_launch_refusal_caught": "static_violation",
     # Red team pass 9: the RNG's state read in __init__ counts as a global-state change.
     "embedding_layernorm/table_from_rng_state_replay_in_init": "global_state",
+    # Refused by the static scan since pass 9 (the RNG's seed and generator by name); their run-time catch stays proven here.
+    "softmax_rows/rng_generator_tamper": "global_state",
+    "l2_normalize_rows/seed_leak_clamp_only_when_seed_repeats": "global_state",
+    "softmax_rows/alias_originals_hides_input_mutation": "compile_error",
 }
 NO_SCAN = [
     Candidate(f"{cid}+no_static_scan", BY_ID[cid].path, BY_ID[cid].problem, (verdict,), BY_ID[cid].what, (("static_scan", False),))

@@ -27,6 +27,7 @@ from kernelwright.tools.check.static_rules import (
     HOST_COMPUTE_ATTRS,
     MODULE_ROOTS,
     NAME_REACHING_BUILTINS,
+    RNG_STATE_ATTRS,
     STREAM_CALL_SUFFIXES,
 )
 from kernelwright.tools.check.verdicts import Verdict
@@ -190,7 +191,10 @@ class Scanner(ast.NodeVisitor):
 
     def _check_attr(self, node: ast.AST, attr: str, name: str | None, outermost: bool, load: bool = True) -> None:
         roots = set(self.module_aliases) | set(self.module_aliases.values()) | MODULE_ROOTS
-        if attr in FORBIDDEN_ATTRS:
+        if attr in RNG_STATE_ATTRS:
+            self.flag(node, Verdict.STATIC_VIOLATION, f"reaches .{attr}: the RNG's state or seed (with it the draws that built Model's "
+                      "weights, or a trial's inputs, can be replayed)")
+        elif attr in FORBIDDEN_ATTRS:
             self.flag(node, Verdict.STATIC_VIOLATION, f"reaches .{attr}: hidden interpreter state or host compute")
         elif attr in HOST_COMPUTE_ATTRS:
             self.flag(node, Verdict.TORCH_COMPUTE, f"calls .{attr}: it runs Python per element on the host (computed on the host, outside the kernels)")

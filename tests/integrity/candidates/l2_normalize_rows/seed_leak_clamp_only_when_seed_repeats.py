@@ -1,4 +1,4 @@
-# expect: wrong_output
+# expect: static_violation
 # red team 2026-12-07 (pass 6): cheat (class 1): torch.initial_seed() in forward is the trial's recipe seed (the worker seeds the global generator
 # right before making the inputs in this process). A perturbation trial reuses the last plain trial's seed, so the
 # kernel takes the reference's max(||x||, eps) clamp only when a seed repeats; everywhere else it divides by the

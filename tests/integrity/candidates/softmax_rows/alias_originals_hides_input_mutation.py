@@ -1,4 +1,4 @@
-# expect: compile_error
+# expect: static_violation
 # red team 2026-12-07 (pass 6; now the module is not importable by name, so the import in its forward fails): cheat (class 1): get_inputs of the problem module in this process is wrapped to keep a handle on the tensors
 # it returns, which (plain trials) are the worker's `originals`; forward computes softmax in place into its input
 # and returns it, and writes the same values into the original, so the bitwise "inputs unchanged" comparison of

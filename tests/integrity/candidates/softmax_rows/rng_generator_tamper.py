@@ -1,4 +1,4 @@
-# expect: global_state
+# expect: static_violation
 # reseeds the default generator through its object (no torch.manual_seed call for the scan to see): the runtime RNG snapshot must catch it.
 import torch
 import torch.nn as nn
