@@ -117,6 +117,10 @@ def test_default_protocol_runs_five_trials_and_a_shape_variant(runs):
     assert variant, "a variant1 trial ran"
     assert all(t["ok"] for t in result["trials"])
     assert shipped[0]["seed"] == 42  # the reproducible first trial
+    # Model's and ModelNew's construction seed: drawn per check (a solution cannot replay Model's
+    # weights from it), shown once the check is over.
+    again = one_json_object(runs["again"].result().stdout)
+    assert isinstance(result["construction_seed"], int) and result["construction_seed"] != again["construction_seed"]
     assert len({t["seed"] for t in result["trials"]}) == len(result["trials"])
     variants = {v["name"]: v for v in result["variants"]}
     # The variant changes every size constant >= 8 to a smaller value that does not divide it.

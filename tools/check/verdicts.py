@@ -106,6 +106,9 @@ class CheckResult:
     problem: str = ""
     solution: str = ""
     seeds: list[int] = dataclasses.field(default_factory=list)
+    # The seed Model and ModelNew were built under (secret while the candidate ran): to rebuild
+    # the weights of a trial by hand, seed with it before constructing Model.
+    construction_seed: int | None = None
     variants: list[VariantSummary] = dataclasses.field(default_factory=list)
     weights_aligned: bool | None = None
     # What the verdict says beside it: the sizes reduced for the CPU, variants or trials not run
@@ -161,6 +164,7 @@ class CheckJson(TypedDict):
     problem: str
     solution: str
     seeds: list[int]
+    construction_seed: int | None
     variants: list[VariantSummary]
     weights_aligned: bool | None
     notes: list[str]

@@ -274,6 +274,7 @@ def _verify(shipped_problem: Problem, solution: Any, opts: CheckOptions, finding
     if opts.precision == "tf32":
         result.notes.append("--precision tf32: fp32 matmul operands may be rounded to TF32 (10-bit mantissas); judged with the 16-bit tolerance")
     result.seeds = [c.seed for c in plan.cases]
+    result.construction_seed = report.variants[0].construction_seed if report.variants else None
     cases = plan.cases
     opts.say(f"candidate: {len(cases)} guarded calls" + (" under the Triton interpreter" if device == "cpu" else ""))
     with result.phase("candidate"):
