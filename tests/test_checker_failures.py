@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from kernelwright.tools.check.plan import CasePlan, VariantPlan
-from kernelwright.tools.worker import reference
+from kernelwright.tools.worker import reference, reference_trials
 from kernelwright.tools.worker.common import CheckerSideError, save_tensors
 from kernelwright.tools.worker.reference_protocol import ReferenceRequest
 
@@ -86,7 +86,7 @@ def test_a_variant_the_checker_cannot_save_is_a_checker_error_not_a_skipped_vari
             raise CheckerSideError(f"could not write {path.name}: OSError: [Errno 28] No space left on device")
         return save_tensors(path, values)
 
-    monkeypatch.setattr(reference, "save_tensors", disk_full_for_the_variant)
+    monkeypatch.setattr(reference_trials, "save_tensors", disk_full_for_the_variant)
     req = ReferenceRequest(device="cpu", problem_path=str(problem), shared_dir=str(shared), private_dir=str(private),
                            result_path=str(tmp_path / "result.json"), precision=None, mode="strict", serve=False,
                            variants=[VariantPlan(name="shipped", kind="shipped", cases=[CasePlan(id="shipped-0", seed=1)]),

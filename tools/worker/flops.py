@@ -17,8 +17,8 @@ import torch
 
 from kernelwright.tools.worker.common import as_list, error_text, load_module, seed_everything, tensor_bytes
 from kernelwright.tools.worker.profile_protocol import Described, FlopsAnswer, FlopsRequest, read_request
-from kernelwright.tools.worker.reference import describe_output
 from kernelwright.tools.worker.reference_protocol import spec_json
+from kernelwright.tools.worker.reference_trials import describe_output
 
 TOP_OPS = 8
 
