@@ -20,6 +20,7 @@ judged `global_state`, and the wrappers' names are sealed (`guards.NameSeal`).
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -41,10 +42,6 @@ RNG_READERS = (
     ("torch.random", "get_rng_state"), ("torch.random", "initial_seed"), ("torch.random", "fork_rng"),
     ("torch.cuda.random", "get_rng_state"), ("torch.cuda.random", "get_rng_state_all"), ("torch.cuda.random", "initial_seed"),
 )
-
-
-def _module(name: str) -> Any:
-    return sys.modules.get(name) or __import__(name, fromlist=["_"])
 
 
 class DispatchBypass:
@@ -110,7 +107,7 @@ class DispatchBypass:
             replacements[id(original)] = switch
         originals = {id(getattr(torch._C, n)): getattr(torch._C, n) for n in (*SWITCHES, "_pop_torch_dispatch_stack") if hasattr(torch._C, n)}
         for owner, name in RNG_READERS:
-            original = getattr(_module(owner), name, None)
+            original = getattr(importlib.import_module(owner), name, None)
             if original is None:
                 continue
 

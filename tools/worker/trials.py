@@ -209,8 +209,8 @@ def nonfinite(out: Any) -> int:
 
 def _float64_fits(inputs: list[Any], out: Any) -> bool:
     """Whether a float64 evaluation (the inputs and the output widened, twice the bytes each) fits
-    the free memory of the inputs' GPU with a margin; always on the host (the reference's device
-    there is the CPU, whose memory the scratch budget already sized)."""
+    the free memory of the inputs' GPU with a margin. Always True on the host, whose memory the
+    scratch budget already sized."""
     tensors = [v for v in inputs if isinstance(v, torch.Tensor)] + _flat(out)
     device = next((t.device for t in tensors if t.device.type == "cuda"), None)
     if device is None:
@@ -264,7 +264,9 @@ class StressSearch:
         nudged = list(inputs)
         for i in _floating(inputs):
             x = inputs[i]
-            gen = gens.setdefault(x.device, torch.Generator(device=x.device).manual_seed(0))
+            if x.device not in gens:
+                gens[x.device] = torch.Generator(device=x.device).manual_seed(0)
+            gen = gens[x.device]
             noise = torch.rand(x.shape, generator=gen, device=x.device).mul_(2).sub_(1).to(x.dtype)
             eps = self.fp32_eps if x.dtype == torch.float32 else torch.finfo(x.dtype).eps
             nudged[i] = noise.mul_(eps).mul_(x).add_(x)  # x + x * noise * eps, in the noise's memory
