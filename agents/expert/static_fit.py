@@ -19,7 +19,7 @@ from kernelwright.agents.expert.configs import Config
 from kernelwright.agents.expert.ir import _as_list
 from kernelwright.agents.expert.solution import generate
 from kernelwright.agents.expert.tracing import Traced
-from kernelwright.tools.check.guards import _describe_arg
+from kernelwright.tools.check.launch_counting import _describe_arg
 from kernelwright.tools.resources import compile_resources
 from kernelwright.tools.worker.launch_signature import LaunchSignature
 

@@ -33,7 +33,7 @@ class OutputDescription(WireRecord):
 
 
 class KernelArg(WireRecord):
-    """One argument of a recorded launch (`guards._describe_arg`)."""
+    """One argument of a recorded launch (`launch_counting._describe_arg`)."""
 
     name: str
     kind: Literal["tensor", "constexpr", "dtype", "jit_function", "bool", "int", "float", "none", "other"]
