@@ -1,0 +1,81 @@
+"""What a check does per byte at KernelBench's full sizes (19_ReLU: 1.6e9 elements an input) stays
+proportional to what it must do: the element perturbation draws 3 positions without permuting all of
+them, and a candidate's output file is hashed on threads as it is written, with the same digest the
+parent checks and without the threads counted against the candidate."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+
+import pytest
+import torch
+from test_checker_failures import TWICE_PROBLEM, TWICE_SOLUTION
+
+from kernelwright.tools.worker import common, trials
+
+from paths import ROOT
+
+
+def test_small_tensors_keep_the_positions_every_check_drew_before():
+    for n in (2, 3, 1000, trials.PERMUTE_UP_TO):
+        drawn = trials.distinct_positions(n, 3, torch.Generator().manual_seed(7))
+        assert torch.equal(drawn, torch.randperm(n, generator=torch.Generator().manual_seed(7))[:3])
+
+
+def test_positions_in_a_huge_tensor_are_distinct_in_range_and_the_same_in_both_workers():
+    # 2**40 positions: a permutation of them would need 8 TiB; drawing 3 must not.
+    n = 1 << 40
+    drawn = [trials.distinct_positions(n, 3, torch.Generator().manual_seed(seed)).tolist() for seed in (1, 1, 2)]
+    assert drawn[0] == drawn[1] != drawn[2]
+    for positions in drawn:
+        assert len(set(positions)) == 3 and all(0 <= p < n for p in positions)
+    few = trials.distinct_positions(trials.PERMUTE_UP_TO + 1, 3, torch.Generator().manual_seed(3))
+    assert len(set(few.tolist())) == 3
+
+
+def test_the_element_perturbation_of_a_large_input_changes_three_elements_and_is_repeatable():
+    x = torch.arange(trials.PERMUTE_UP_TO + 5, dtype=torch.float32)
+    first, what = trials.perturb([x], "elements", seed=11)
+    again, _ = trials.perturb([x], "elements", seed=11)
+    assert torch.equal(first[0], again[0])
+    assert int((first[0] != x).sum()) == 3 and "elements" in what
+
+
+@pytest.mark.parametrize("sizes", [[0], [1], [1023], [1024], [2048], [2049], [5 * 1024 + 7], [10, 5 * 1024 + 7, 3],
+                                   [3000, 3000, 9000], [1024, 1024, 4096 + 1]])
+def test_the_digest_of_a_file_hashed_on_threads_is_the_one_the_parent_computes(tmp_path, monkeypatch, sizes):
+    monkeypatch.setattr(common, "DIGEST_CHUNK", 1024)
+    payload = bytes(range(256)) * (sum(sizes) // 256 + 1)
+    payload = payload[:sum(sizes)]
+    with open(tmp_path / "out.bin", "wb") as f:
+        writer = common._HashingWriter(f)
+        at = 0
+        for size in sizes:
+            assert writer.write(payload[at:at + size]) == size
+            at += size
+    assert (tmp_path / "out.bin").read_bytes() == payload
+    assert writer.hexdigest() == common.chunked_sha256(payload) == common.chunked_sha256(payload, threads=3)
+
+
+def test_a_large_write_is_hashed_on_the_digest_threads(tmp_path, monkeypatch):
+    monkeypatch.setattr(common, "DIGEST_CHUNK", 1024)
+    with open(tmp_path / "out.bin", "wb") as f:
+        common._HashingWriter(f).write(b"x" * 8 * 1024)
+    assert any(t.name.startswith("kw-digest") for t in threading.enumerate())
+
+
+def test_an_honest_check_whose_outputs_are_hashed_on_threads_is_accepted(tmp_path):
+    # 2048 x 2048 fp32: 16 MiB an output, four digest pieces (`common.DIGEST_CHUNK`): the threads
+    # start while the worker saves the output, after the call's threads were counted.
+    (tmp_path / "twice.py").write_text(TWICE_PROBLEM.replace("n = 1024", "n = 2048"))
+    (tmp_path / "solution.py").write_text(TWICE_SOLUTION)
+    proc = subprocess.run([sys.executable, "-m", "kernelwright", "check", str(tmp_path / "twice.py"), str(tmp_path / "solution.py"),
+                           "--device", "cpu", "--sizes", "full", "--json", "--home", str(tmp_path / "home")],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["verdict"] == "accepted", out["reasons"]
+    assert len(out["trials"]) >= 10
