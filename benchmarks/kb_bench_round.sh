@@ -30,8 +30,8 @@ if [ -d "$home/bench/$id" ]; then
 else
   args=("--kernelbench" "${KW_KB:-.kb}" --level "${KW_LEVEL:-1}" --problems "${KW_PROBLEMS:-1-100}" --id "$id")
 fi
-# SIGINT: the bench stops cleanly and keeps every finished problem (exit 130).
-timeout -s INT -k 30 "${KW_BENCH_S:-400}" python3 -P -m kernelwright bench "${args[@]}" --policy expert --max-iters 1 --config "${KW_CONFIG:-benchmarks/kb_bench.yaml}" \
+# SIGINT: the bench stops cleanly and keeps every finished problem (exit 130). KW_BENCH_S=0: no bench.
+[ "${KW_BENCH_S:-400}" -gt 0 ] && timeout -s INT -k 30 "${KW_BENCH_S:-400}" python3 -P -m kernelwright bench "${args[@]}" --policy expert --max-iters 1 --config "${KW_CONFIG:-benchmarks/kb_bench.yaml}" \
   --device "${KW_DEVICE:-cuda}" --home "$home" --out "$work/report" --json > "$OUT/bench.json" 2> "$work/bench.log"
 echo "bench exit $?" >> "$work/bench.log"
 if [ "${KW_AGREE_S:-0}" -gt 0 ] && [ -d "$home/bench/$id/kernelbench" ]; then

@@ -79,3 +79,7 @@ def test_an_honest_check_whose_outputs_are_hashed_on_threads_is_accepted(tmp_pat
     out = json.loads(proc.stdout)
     assert out["verdict"] == "accepted", out["reasons"]
     assert len(out["trials"]) >= 10
+    # Each trial says where its time went, in both workers and the comparison.
+    for trial in out["trials"]:
+        assert set(trial["seconds"]) == {"reference", "inputs", "call", "save", "compare"}, trial
+        assert all(v >= 0 for v in trial["seconds"].values())

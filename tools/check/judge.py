@@ -7,6 +7,7 @@ and every failure is kept as a reason — so that one cheat gets one stable verd
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any
 
 from kernelwright.tools.check.audit import AUDIT_EXIT
@@ -228,6 +229,7 @@ def judge_candidate(
             case = case_info.get(ev.case)
             if case is None:
                 raise CheckerFailure(f"the candidate's event log names case {ev.case!r}, which the checker did not send (this is not a verdict)")
+            compare_began = time.monotonic()
             try:
                 comparison = comparer.compare(ev)
             except RewrittenFile as exc:
@@ -244,6 +246,7 @@ def judge_candidate(
                     "ok": not reasons,
                     "max_abs_err": comparison.max_abs_err,
                     "rel_err": comparison.rel_err,
+                    "seconds": {**ev.seconds, "compare": round(time.monotonic() - compare_began, 3)},
                 }
             )
             if comparison.max_abs_err is not None:

@@ -74,6 +74,9 @@ class TrialResult(TypedDict):
     ok: bool
     max_abs_err: float | None
     rel_err: float | None
+    # Where the trial's time went: reference (its worker's trial), inputs, call and save (the
+    # candidate's worker), compare. Informational: no verdict reads it.
+    seconds: dict[str, float]
 
 
 class VariantSummary(TypedDict, total=False):

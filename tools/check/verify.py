@@ -295,6 +295,11 @@ def _verify(shipped_problem: Problem, solution: Any, opts: CheckOptions, finding
     if not timed and reference is not None:
         reference.close()
     result.verdict, result.reasons, result.trials = j.verdict, j.reasons, j.trials
+    if children.cached is None:  # a cached reference's seconds were another check's
+        reference_seconds = {c.id: c.seconds for v in report.variants for c in v.cases if c.seconds is not None}
+        for trial in result.trials:
+            if trial["case"] in reference_seconds:
+                trial["seconds"] = {"reference": reference_seconds[trial["case"]], **trial["seconds"]}
     result.max_abs_err, result.rel_err, result.tolerance = j.max_abs_err, j.rel_err, j.tolerance
     if result.tolerance is not None:
         result.tolerance = {**result.tolerance, **opts.tolerances.describe()}

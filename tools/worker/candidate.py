@@ -15,6 +15,7 @@ import contextlib
 import os
 import random
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -71,6 +72,7 @@ if TYPE_CHECKING:  # imported where the interpreter is in use, not before
 
 _equal = torch.equal  # captured before the candidate is imported
 _rng = random.SystemRandom()  # the checker's own choices (poison, grad mode): not torch's RNG
+_clock = time.perf_counter  # the checker's clock for the trials' own seconds (informational, no verdict reads it)
 # The modes a checked call runs in. Each occurs among each variant's calls (where it has as many),
 # in a random order, so a forward that behaves differently in one of them is seen in all (the
 # timed calls use the first). Grad enabled: how a user calls a module outside inference.
@@ -175,6 +177,7 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
     device = torch.device(req.device)
     outdir = Path(req.out_dir)
     left_active = guards.active_modes()  # entered after the last snapshot (a finaliser between calls)
+    began = _clock()
     broken = seal_broken()
     if broken:  # checked before the inputs are made through these names, whenever they changed
         log.write(event="error", case=case.id, kind="global_state", error=broken)
@@ -184,6 +187,7 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
         log.write(event="error", case=case.id, kind="runtime_error", error=originals)
         return False
     call_inputs = clone_inputs(originals)
+    made = _clock()
     pattern = PoisonPattern.drawn(_rng, finite_poison) if req.poison else None
     guards.poison_allocator(2 * case.output_nbytes, device, pattern)
     own_before = sum(launches.own.values())
@@ -202,6 +206,7 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
         return False
     finally:
         reentered = op_accounting.retire(accountant)
+    called = _clock()
     # Nothing of the candidate's may run from here on (`output_capture`): no method is looked up
     # on a tensor that carries its own attributes.
     shadowed = attributes_set(out, "the output") or attributes_set(call_inputs, "the inputs")
@@ -221,6 +226,8 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
     saved = save_tensors(outdir / f"out_{case.id}.pt", plain_cpu(out), digest=True)
     log.write(
         event="result",
+        # Where a trial's time went (at KernelBench's sizes the inputs and the output's file cost more than the call).
+        seconds={"inputs": round(made - began, 3), "call": round(called - made, 3), "save": round(_clock() - called, 3)},
         case=case.id,
         output_sha256=saved,  # the parent reads the file only if it still holds these bytes
         output=output_description(out),

@@ -136,6 +136,7 @@ class ResultEvent(_Guarded):
     rng_changed: bool
     mutated_inputs: list[int]
     numerics: list[NumericsRecord]
+    seconds: dict[str, float] = {}  # inputs, call, save: where the trial's time went in the candidate's worker
 
 
 class DoneEvent(WireRecord):

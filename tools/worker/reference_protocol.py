@@ -135,6 +135,7 @@ class CaseReport(WireRecord):
     detail: str
     output: OutputSpec
     inputs: RecipeReport | None = None  # None: the inputs are in the shared folder's file
+    seconds: float | None = None  # the trial's time in the reference worker (its stress search included)
 
 
 class SkippedCase(WireRecord):

