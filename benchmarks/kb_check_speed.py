@@ -64,7 +64,8 @@ def cli_check(problem: Path, solution: Path, device: str, home: Path, timeout_s:
     out = json.loads(text) if text.strip() else {"verdict": "no output"}
     return {"wall_s": round(time.perf_counter() - began, 2), "verdict": out.get("verdict"), "phases": out.get("phases"),
             "median_ms": (out.get("timing") or {}).get("median_ms"), "speedup": out.get("speedup"),
-            "reasons": [r.get("message", "")[:300] for r in out.get("reasons") or []][:2], "progress": progress[-12:]}
+            "reasons": [r.get("message", "")[:300] for r in out.get("reasons") or []][:2], "progress": progress[-12:],
+            "trial_seconds": {t["case"]: t.get("seconds") for t in out.get("trials") or []}, "notes": out.get("notes")}
 
 
 def warm_check(problem: Path, solution: Path, device: str, home: Path) -> dict:
