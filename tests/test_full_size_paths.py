@@ -83,3 +83,15 @@ def test_an_honest_check_whose_outputs_are_hashed_on_threads_is_accepted(tmp_pat
     for trial in out["trials"]:
         assert set(trial["seconds"]) == {"reference", "inputs", "call", "save", "compare"}, trial
         assert all(v >= 0 for v in trial["seconds"].values())
+
+
+def test_output_files_are_written_without_zip_checksums_and_read_back_whole(tmp_path):
+    # torch.save's CRC-32 per record was most of a save's time; the signed SHA-256 guards the file.
+    from torch.utils.serialization import config
+
+    config.save.compute_crc32 = True  # as a candidate could leave it
+    values = [torch.arange(3 * 1024 * 1024, dtype=torch.float32), {"k": torch.ones(2, dtype=torch.bfloat16)}]
+    signed = common.save_tensors(tmp_path / "out.pt", values, digest=True)
+    assert config.save.compute_crc32 is False
+    loaded = common.load_tensors(tmp_path / "out.pt", sha256=signed)
+    assert torch.equal(loaded[0], values[0]) and torch.equal(loaded[1]["k"], values[1]["k"])

@@ -34,6 +34,10 @@ from kernelwright.tools.worker.signed import (  # noqa: F401 - re-exported for t
 # OpenSSL's constructor, captured before any candidate code is imported (the digest of what a
 # worker saved must not go through functions the candidate's process could have replaced).
 _sha256 = hashlib.sha256
+try:  # imported with the worker, before the candidate (an import later would run its import hooks)
+    from torch.utils.serialization import config as _SERIALIZATION
+except ImportError:  # a torch without the setting
+    _SERIALIZATION = None
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
@@ -113,6 +117,7 @@ def save_tensors(path: Path, values: Any, digest: bool = False) -> str | None:
     torch.save writes to the file as it goes: through an in-memory buffer a 1 GiB tensor took 13 s
     (the buffer grows by copies)."""
     partial = path.with_name(path.name + ".partial")
+    _no_zip_checksums()
     try:
         with open(partial, "wb") as f:
             sink = _HashingWriter(f) if digest else f
@@ -122,6 +127,15 @@ def save_tensors(path: Path, values: Any, digest: bool = False) -> str | None:
     except Exception as exc:  # noqa: BLE001 - torch.save raises RuntimeError or OSError when the disk fills
         partial.unlink(missing_ok=True)
         raise CheckerSideError(f"could not write {path.name}: {type(exc).__name__}: {str(exc)[:300]}") from exc
+
+
+def _no_zip_checksums() -> None:
+    """torch.save's CRC-32 of each record cost 3.3 of the 4.1 s it took to save 1 GiB here (6.4 GB
+    outputs a trial at KernelBench's sizes); the files' integrity is the signed SHA-256's job
+    (`load_tensors`), and torch.load reads them either way. Set at each save: the candidate's code
+    could turn it back on (it would only slow its own check)."""
+    if _SERIALIZATION is not None and hasattr(_SERIALIZATION.save, "compute_crc32"):
+        _SERIALIZATION.save.compute_crc32 = False
 
 
 DIGEST_CHUNK = 4 << 20  # bytes a piece: outputs of more than two pieces are hashed on threads
