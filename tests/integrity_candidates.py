@@ -103,7 +103,8 @@ COVERAGE_BY_CLASS: dict[str, dict[str, list[str]]] = {
     },
     # Where the work happens: in the solution's own kernels, not in torch, threads, streams or hooks.
     "compute": {
-        "work in a background thread": ["gelu_scale/background_thread", "gelu_scale/thread_via_torch_module"],
+        "work in a background thread": ["gelu_scale/background_thread", "gelu_scale/thread_via_torch_module",
+                                        "gelu_scale/thread_hook_via_torch_module", "gelu_scale/thread_trace_hook_in_init"],
         # Under the interpreter a pointer reaches the whole process: data handed to Python by address.
         "kernels reaching memory outside their tensor arguments (host compute by raw address)": [
             "gelu_scale/host_math_via_int_address", "gelu_scale/host_math_via_pointer_offset",

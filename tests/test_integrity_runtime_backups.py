@@ -35,6 +35,9 @@ RUNTIME_BACKUPS = {
     "gelu_scale/rename_ops_via_alias": "torch_compute",
     # Threads are counted at Thread.start, whatever module the class was reached through.
     "gelu_scale/thread_via_torch_module": "static_violation",
+    # A hook for threads started later (threading.setprofile: no audit event) is global state.
+    "gelu_scale/thread_hook_via_torch_module": "global_state",
+    "gelu_scale/thread_trace_hook_in_init": "global_state",
     # The checker's modules are not in sys.modules while the candidate runs.
     "add_mul/widen_allowed_ops_via_sys_modules": "torch_compute",
     # Red team pass 8: the accountant popped through torch._C (`dispatch_bypass`), the pickler

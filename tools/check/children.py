@@ -58,6 +58,9 @@ if TYPE_CHECKING:
 
 WORKER = "kernelwright.tools.worker"
 REFERENCE_STEP_TIMEOUT_S = 900.0  # max-autotune-sized eager timings are far below this
+# The reference's trials wait at least this long whatever --timeout says: a short --timeout is for the
+# candidate (a hang stopped in seconds), and the reference on a loaded machine took longer than 4 s.
+REFERENCE_MIN_TIMEOUT_S = 60.0
 
 
 class TimingFailed(Exception):
@@ -153,7 +156,7 @@ class ReferenceChild:
     def outputs(self) -> tuple[ReferenceOutputs, ReferenceReport]:
         """Reference outputs (now only in this process: deleted from disk; none when the worker
         compares) and the worker's report."""
-        self.session.wait_until(self.result_path.exists, self.timeout_s)
+        self.session.wait_until(self.result_path.exists, max(self.timeout_s, REFERENCE_MIN_TIMEOUT_S))
         if not self.result_path.exists():
             why = _why(self.session.close(grace_s=0))
             raise InputError(f"problem file {self.problem.path}: the reference failed to run ({why}); fix the problem file")

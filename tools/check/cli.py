@@ -29,7 +29,7 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     p.add_argument("problem", help="KernelBench-format problem file (class Model, get_inputs, get_init_inputs)")
     p.add_argument("solution", help="solution file (class ModelNew)")
     p.add_argument("--device", default=defaults.device, help="auto (default), cpu, cuda or cuda:N")
-    p.add_argument("--timeout", type=float, default=defaults.timeout_s, help=f"seconds each sandboxed step may take (default {defaults.timeout_s:g})")
+    p.add_argument("--timeout", type=float, default=defaults.timeout_s, help=f"seconds each sandboxed step may take (default {defaults.timeout_s:g}; the reference's trials at least 60)")
     p.add_argument("--seed", type=int, default=defaults.seed, help=f"seed of the first trial; the others are secret (default {defaults.seed})")
     p.add_argument("--trials", type=int, default=defaults.trials, help=f"trials at the shipped sizes (default {defaults.trials}, at least 1)")
     p.add_argument("--mode", choices=["strict", "compat"], default=defaults.mode, help="strict (default) or KernelBench-compatible")

@@ -48,6 +48,7 @@ GlobalState = TypedDict("GlobalState", {
     "matmul.allow_fp16_reduced_precision_reduction": bool, "matmul.allow_bf16_reduced_precision_reduction": bool,
     "cudnn.enabled": bool, "cudnn.allow_tf32": bool, "cudnn.benchmark": bool, "cudnn.deterministic": bool, "num_threads": int, "active torch modes": str,
     "replaced torch or problem names": str, "operator kernel libraries the solution registered": int,
+    "uses of torch's switches past the checker's accounting, or of the RNG's state": str, "hooks run by new threads": str,
 })
 
 
@@ -158,6 +159,9 @@ def global_state_snapshot() -> GlobalState:
         "replaced torch or problem names": ", ".join(NameSeal.replaced()) or "none",
         "operator kernel libraries the solution registered": OperatorRegistrations.count,
         "uses of torch's switches past the checker's accounting, or of the RNG's state": DispatchBypass.described(),
+        # threading.setprofile/settrace raise no audit event; a thread started later (by torch, Triton
+        # or the checker) would run the hook: the candidate's code outside every accounted window.
+        "hooks run by new threads": ", ".join(n for n in ("_profile_hook", "_trace_hook") if getattr(threading, n, None) is not None) or "none",
     }
     return snap
 

@@ -221,8 +221,6 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
                         "call; return a fresh tensor from every call")
         return False
     _previous_output[:] = tensors_of(out)  # held until the next call, so no allocator reuses its memory meanwhile
-    # Counted before the save: its digest's threads (`common.HASH_THREADS`) are the checker's.
-    new_threads = max(len(guards.live_threads() - threads_before), guards.ThreadStarts.count - starts_before)
     saved = save_tensors(outdir / f"out_{case.id}.pt", plain_cpu(out), digest=True)
     log.write(
         event="result",
@@ -242,7 +240,7 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
         + [f"the checker's accountant: left and entered again {reentered} time(s) during the call"] * bool(reentered)
         + guards.diff_state(state_before, guards.global_state_snapshot()),
         rng_changed=not _equal(rng_before, guards.rng_snapshot()),
-        new_threads=new_threads,
+        new_threads=max(len(guards.live_threads() - threads_before), guards.ThreadStarts.count - starts_before),
         mutated_inputs=[i for i, (a, b) in enumerate(zip(originals, call_inputs)) if not same_bits(a, b, _equal)],
         numerics=interpreted_numerics(),
     )

@@ -82,8 +82,6 @@ def time_candidate(model: Any, command: TimeCandidateCommand, req: CandidateRequ
         with torch.inference_mode():
             measured = measure(forward, pool, device, compat=req.mode == "compat", watch=watch, warmup_guard=accountant)
             profile = profile_streams(forward, measured.buffers)
-            # Counted before the saves: their digests' threads (`common.HASH_THREADS`) are the checker's.
-            new_threads = max(len(guards.live_threads() - threads0), guards.ThreadStarts.count - starts0)
             outdir = Path(command.outputs_dir)
             digests = save_outputs(outdir, [(slot, out) for slot, _, out in watch.kept], digest=True)
             digests["timed_samples.pt"] = save_tensors(outdir / "timed_samples.pt", watch.sampled(), digest=True)
@@ -116,5 +114,5 @@ def time_candidate(model: Any, command: TimeCandidateCommand, req: CandidateRequ
         moved_bytes_per_call=accountant.moved_bytes // max(measured.warmup_calls, 1),
         state_changes=guards.diff_state(state0, guards.global_state_snapshot()),
         rng_changed=not _equal(rng0, guards.rng_snapshot()),
-        new_threads=new_threads,
+        new_threads=max(len(guards.live_threads() - threads0), guards.ThreadStarts.count - starts0),
     )

@@ -14,7 +14,6 @@ import stat
 import sys
 import traceback
 import types
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -138,40 +137,22 @@ def _no_zip_checksums() -> None:
         _SERIALIZATION.save.compute_crc32 = False
 
 
-DIGEST_CHUNK = 4 << 20  # bytes a piece: outputs of more than two pieces are hashed on threads
+DIGEST_CHUNK = 4 << 20  # bytes a piece (the reader hashes the pieces on threads)
 
 
 class _HashingWriter:
     """A file that hashes what is written to it in DIGEST_CHUNK pieces, as `chunked_sha256` does.
-    torch.save hands a tensor's bytes over in one write: its whole pieces are hashed on
-    HASH_THREADS threads while the bytes go to the file (one thread hashed a 6.4 GB output in
-    seconds, once per trial, at KernelBench's sizes)."""
+    On the writing thread only: this runs in the candidate's process, where a thread of the
+    checker's would be one its code could reach (a work queue to run hidden work on, a thread hook
+    run at the thread's start) and one the threads guard would no longer see start."""
 
     def __init__(self, file: Any) -> None:
         self.file, self.digests, self.chunk, self.filled = file, [], _sha256(), 0
 
     def write(self, data: Any) -> int:
         view = memoryview(data).cast("B")
-        at = self._fill(view, 0)
-        whole = (len(view) - at) // DIGEST_CHUNK
-        pending = None
-        if whole > 1 and self.filled == 0:
-            pieces = [view[at + i * DIGEST_CHUNK:at + (i + 1) * DIGEST_CHUNK] for i in range(whole)]
-            pending = _hash_pool().map(lambda piece: _sha256(piece).digest(), pieces)
-            at += whole * DIGEST_CHUNK
-        written = self.file.write(data)
-        if pending is not None:
-            self.digests.extend(pending)
-        self._fill(view, at)
-        return written
-
-    def _fill(self, view: memoryview, at: int) -> int:
-        """Hash bytes from `at` into the current piece until it is full (then the next); stops at
-        the first piece boundary once the current piece was empty and more than one whole piece
-        is left (those go to the threads). Returns where it stopped."""
+        at = 0
         while at < len(view):
-            if self.filled == 0 and len(view) - at > 2 * DIGEST_CHUNK:
-                return at
             take = min(DIGEST_CHUNK - self.filled, len(view) - at)
             self.chunk.update(view[at:at + take])
             self.filled += take
@@ -179,7 +160,7 @@ class _HashingWriter:
             if self.filled == DIGEST_CHUNK:
                 self.digests.append(self.chunk.digest())
                 self.chunk, self.filled = _sha256(), 0
-        return at
+        return self.file.write(data)
 
     def flush(self) -> None:
         self.file.flush()
@@ -188,24 +169,14 @@ class _HashingWriter:
         return _sha256(b"".join([*self.digests, *([self.chunk.digest()] if self.filled else [])])).hexdigest()
 
 
-HASH_THREADS = min(8, os.cpu_count() or 1)
-_pool: ThreadPoolExecutor | None = None
-
-
-def _hash_pool() -> ThreadPoolExecutor:
-    """Made at the first large output (a worker that writes none starts no thread)."""
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(HASH_THREADS, thread_name_prefix="kw-digest")
-    return _pool
-
-
 def chunked_sha256(data: bytes | memoryview, threads: int = 1) -> str:
     """SHA-256 of the SHA-256s of each DIGEST_CHUNK piece of `data`: the same value a worker's
     `_HashingWriter` got, computed here with `threads` (hashlib releases the GIL on large pieces)."""
     view = memoryview(data).cast("B")
     pieces = [view[i:i + DIGEST_CHUNK] for i in range(0, len(view), DIGEST_CHUNK)]
     if threads > 1 and len(pieces) > 1:
+        from concurrent.futures import ThreadPoolExecutor  # the parent's and reference worker's side only
+
         with ThreadPoolExecutor(threads) as pool:
             digests = list(pool.map(lambda piece: _sha256(piece).digest(), pieces))
     else:
