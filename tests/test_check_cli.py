@@ -130,6 +130,11 @@ def test_default_protocol_runs_five_trials_and_a_shape_variant(runs):
     for name, value in changed.items():
         assert 0 < value < shipped_sizes[name] and shipped_sizes[name] % value != 0, (name, value)
     assert result["seeds"] == [t["seed"] for t in result["trials"]]
+    # Each trial says where its time went: the reference's worker, the candidate's (its inputs, the
+    # call, the output's file) and the comparison.
+    for trial in result["trials"]:
+        assert set(trial["seconds"]) == {"reference", "inputs", "call", "save", "compare"}, trial
+        assert all(v >= 0 for v in trial["seconds"].values())
 
 
 def test_secret_seeds_differ_between_runs(runs):
