@@ -27,6 +27,7 @@ from kernelwright.tools.check.code_origin import CodeOrigins
 from kernelwright.tools.check.env_view import restrict_environment
 from kernelwright.tools.check.init_accounting import InitAccountant
 from kernelwright.tools.check.poison import PoisonPattern
+from kernelwright.tools.worker.candidate_errors import classify_exception
 from kernelwright.tools.worker.candidate_inputs import (
     case_inputs,
     seal_broken,
@@ -77,35 +78,6 @@ _clock = time.perf_counter  # the checker's clock for the trials' own seconds (i
 # in a random order, so a forward that behaves differently in one of them is seen in all (the
 # timed calls use the first). Grad enabled: how a user calls a module outside inference.
 GRAD_MODES = {"inference_mode": torch.inference_mode, "no_grad": torch.no_grad, "enable_grad": torch.enable_grad}
-
-
-def classify_exception(exc: BaseException) -> str:
-    """needs_gpu for what Triton's CPU interpreter cannot run (`interpreter_fidelity.NeedsGpu`,
-    however deep in the chain), compile_error for Triton/C++ build failures, runtime_error else."""
-    if _needs_gpu(exc):
-        return "needs_gpu"
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    if isinstance(exc, guards.LaunchBeforeCalls):
-        return "static_violation"
-    module = type(exc).__module__ or ""
-    if names & {"CompilationError", "CompileTimeAssertionFailure", "SyntaxError", "ImportError", "KernelBodyError"} or (
-        "triton.compiler" in module
-    ):
-        return "compile_error"
-    if "Error building extension" in str(exc):
-        return "compile_error"
-    return "runtime_error"
-
-
-def _needs_gpu(exc: BaseException) -> bool:
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        if type(cause).__name__ == "NeedsGpu":
-            return True
-        seen.add(id(cause))
-        cause = cause.__cause__ or cause.__context__
-    return False
 
 
 def build_model(module, req: CandidateRequest, variant: CandidateVariant, shared: Path, log: EventLog,

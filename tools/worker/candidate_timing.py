@@ -26,7 +26,7 @@ import torch
 
 from kernelwright.tools.check import guards
 from kernelwright.tools.worker.call_watch import CallWatch
-from kernelwright.tools.worker.candidate import classify_exception
+from kernelwright.tools.worker.candidate_errors import classify_exception
 from kernelwright.tools.worker.candidate_inputs import seal_broken, sealed_problem
 from kernelwright.tools.worker.candidate_protocol import CandidateRequest, TimeCandidateCommand
 from kernelwright.tools.worker.common import DTYPES, EventLog, error_text, save_tensors

@@ -16,7 +16,7 @@ from pydantic import Field, TypeAdapter
 
 from kernelwright.tools.worker.wire import WireRecord, from_child
 
-# The verdicts an exception in the candidate's process can name (`candidate.classify_exception`).
+# The verdicts an exception in the candidate's process can name (`candidate_errors.classify_exception`).
 ErrorKind = Literal["compile_error", "runtime_error", "needs_gpu", "global_state", "static_violation"]
 Scalar = int | float | bool | str | None
 
