@@ -132,6 +132,15 @@ COVERAGE_BY_CLASS: dict[str, dict[str, list[str]]] = {
         "native code built or loaded on the candidate's behalf under the interpreter": [
             "gelu_scale/native_build_via_cpp_extension_load", "gelu_scale/native_library_via_torch_ops",
         ],
+        # Red team pass 10: the solution's code run by the checker's own steps outside the calls (a
+        # finaliser of an output it drops, torch.save's registries, a lazy import, a subclass's hooks).
+        "code run by the checker's own steps between the calls": [
+            "softmax_rows/finaliser_on_previous_output", "softmax_rows/finaliser_on_previous_outputs_base",
+            "softmax_rows/finaliser_in_autograd_ctx_of_previous_output", "softmax_rows/copyreg_reducer_runs_in_output_save",
+            "softmax_rows/location_tagger_runs_in_output_save", "embedding_layernorm/meta_path_finder_in_checker_import",
+            "embedding_layernorm/planted_checker_module", "embedding_layernorm/parameter_subclass_torch_function",
+            "linear_relu/honest_autograd_function_wrapper",
+        ],
         "work on a side stream": ["softmax_rows/side_stream"],
         "try/except that falls back to torch": ["gelu_scale/try_except_fallback"],
         "a kernel that only copies while torch computes": [

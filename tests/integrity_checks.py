@@ -43,7 +43,7 @@ ACTIONABLE = {
     "shape_mismatch": r"output shape \[.*\], expected \[",
     "no_custom_kernel": r"launched none of the solution's own kernels",
     "torch_compute": r"computed with torch \(aten\.\w+|computed on the host|\.py:\d+: \S",
-    "static_violation": r"\w+\.py:\d+: \S|started \d+ thread|rewritten after the checker saved it|carries instance attributes|shares memory with the output",
+    "static_violation": r"\w+\.py:\d+: \S|started \d+ thread|rewritten after the checker saved it|carries instance attributes|shares memory with the output|of a Tensor subclass \(\w+\): .*keep plain tensors",
     "global_state": r"\w+\.py:\d+: \S|changed \S",
     "shape_overfit": r"correct at the shipped (sizes|values) but .*\{'",
     "compile_error": r"case \S+: .*(Error|error)|kernel \w+ does not compile for a GPU \(sm_90\): \S",

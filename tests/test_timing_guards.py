@@ -347,15 +347,16 @@ def test_faked_gpu_result_cache_is_a_timing_escape(faked_gpu_checks):
 
 
 def test_faked_gpu_timed_outputs_erased_after_the_run_are_a_rejection(faked_gpu_checks):
-    # Found when the runtime audit did not exist yet: accepted while lazy. Now the audit refuses the
-    # finaliser's file access (it runs when the checked variants' models are freed; the timed
-    # model's never runs, the worker ends without running the candidate's code again), and behind
-    # it the parent reads the timed outputs by name
+    # Found when the runtime audit did not exist yet: accepted while lazy. Its finaliser (which would
+    # erase the timed outputs) ran when the checked variants' models were freed; since red team pass
+    # 10 the worker frees no ModelNew while it runs, so it never runs, and the lazy timed output it
+    # meant to hide is judged: wrong. Behind that, the audit refuses the finaliser's file access and
+    # the parent reads the timed outputs by name
     # (test_missing_timed_outputs_are_a_rejection_not_nothing_to_check).
     r = faked_gpu_checks["erase"]
     assert all(t["ok"] for t in r.trials)
-    assert r.verdict is Verdict.STATIC_VIOLATION, r.reasons
-    assert "pathlib.Path.glob" in r.reasons[0].message
+    assert r.verdict is Verdict.WRONG_OUTPUT, r.reasons
+    assert r.reasons[0].check == "timed_outputs" and "a timed call's output" in r.reasons[0].message
 
 
 def test_missing_timed_outputs_are_a_rejection_not_nothing_to_check(tmp_path):

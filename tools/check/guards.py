@@ -35,6 +35,7 @@ from kernelwright.tools.check.poison import (
     poison_allocator,
     poisoned_mask,
 )
+from kernelwright.tools.check.process_hooks import hooks_snapshot
 
 # The poison, the op accounting and the launch counting live in their own modules; these names stay importable here.
 __all__ = ["OpAccountant", "POISON_BITS", "PoisonPattern", "poison_", "poison_allocator", "poisoned_mask", "MAX_SIGNATURES", "ExtensionCounter",
@@ -49,6 +50,8 @@ GlobalState = TypedDict("GlobalState", {
     "cudnn.enabled": bool, "cudnn.allow_tf32": bool, "cudnn.benchmark": bool, "cudnn.deterministic": bool, "num_threads": int, "active torch modes": str,
     "replaced torch or problem names": str, "operator kernel libraries the solution registered": int,
     "uses of torch's switches past the checker's accounting, or of the RNG's state": str, "hooks run by new threads": str,
+    "import hooks (sys.meta_path, sys.path_hooks)": str, "modules the checker imports later, as sys.modules has them": str,
+    "the checker's own modules put back in sys.modules": str, "torch.save's location taggers and copyreg's tables": str,
 })
 
 
@@ -159,10 +162,8 @@ def global_state_snapshot() -> GlobalState:
         "replaced torch or problem names": ", ".join(NameSeal.replaced()) or "none",
         "operator kernel libraries the solution registered": OperatorRegistrations.count,
         "uses of torch's switches past the checker's accounting, or of the RNG's state": DispatchBypass.described(),
-        # threading.setprofile/settrace raise no audit event; a thread started later (by torch, Triton
-        # or the checker) would run the hook: the candidate's code outside every accounted window.
-        "hooks run by new threads": ", ".join(n for n in ("_profile_hook", "_trace_hook") if getattr(threading, n, None) is not None) or "none",
     }
+    snap.update(hooks_snapshot())  # registries through which its code could run in the checker's steps
     return snap
 
 

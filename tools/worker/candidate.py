@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import torch
 
-from kernelwright.tools.check import guards, op_accounting
+from kernelwright.tools.check import guards, op_accounting, process_hooks
 from kernelwright.tools.check.audit import CandidateAudit, Refusal
 from kernelwright.tools.check.code_origin import CodeOrigins
 from kernelwright.tools.check.env_view import restrict_environment
@@ -66,7 +66,7 @@ from kernelwright.tools.worker.output_capture import (
     shares_memory,
     tensors_of,
 )
-from kernelwright.tools.worker.trials import change_parameters
+from kernelwright.tools.worker.trials import SubclassedTensor, change_parameters, refuse_subclassed_tensors
 
 if TYPE_CHECKING:  # imported where the interpreter is in use, not before
     from kernelwright.tools.worker.interpreter_fidelity import NumericsNote
@@ -99,6 +99,7 @@ def build_model(module, req: CandidateRequest, variant: CandidateVariant, shared
     try:
         with accountant, collected():
             model = module.ModelNew(*init_inputs)
+        refuse_subclassed_tensors(model)  # before the checker's first operation on its tensors
         state_changes = guards.diff_state(state_before, guards.global_state_snapshot())
         new_threads = guards.ThreadStarts.count - starts_before
         with accountant, collected():
@@ -171,6 +172,7 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
     try:
         with witness:
             with GRAD_MODES[grad_mode](), accountant, collected():
+                _retired.clear()  # the output of two calls before: any finaliser of its runs here, accounted
                 out = model(*call_inputs)
             device_sync(device)
     except BaseException as exc:  # noqa: BLE001 - the candidate's failure is data
@@ -192,6 +194,11 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
                   error="the output shares memory with the output of the call before: what a caller kept is overwritten by the next "
                         "call; return a fresh tensor from every call")
         return False
+    # Nothing of the candidate's is dropped here: the output before moves to `_retired` (dropped in
+    # the next accounted call), this one is held whole, so no finaliser tied to either runs outside
+    # an accounted call (red team pass 10 fixed an output from a __del__ run by this line).
+    _retired[:] = _held
+    _held[:] = [out]
     _previous_output[:] = tensors_of(out)  # held until the next call, so no allocator reuses its memory meanwhile
     saved = save_tensors(outdir / f"out_{case.id}.pt", plain_cpu(out), digest=True)
     log.write(
@@ -228,6 +235,9 @@ def interpreted_numerics() -> list[NumericsNote]:
 
 
 _previous_output: list[torch.Tensor] = []  # the last call's output tensors (`output_capture.shares_memory`)
+_held: list[Any] = []  # the last call's output as returned (containers and all it keeps alive)
+_retired: list[Any] = []  # the one before: cleared inside the next accounted call
+_models: list[Any] = []  # every ModelNew built: none is dropped (its finaliser run) between calls
 _audit: list[CandidateAudit] = []  # the installed audit (its origins trust the problem's file)
 # The interpreter-fidelity module once installed, held here: `hide_checker_modules` takes it out
 # of sys.modules before the candidate runs, so a lookup there would find nothing.
@@ -263,6 +273,7 @@ def check_cases(module, variants: tuple[CandidateVariant, ...], req: CandidateRe
         plan = iter(zip(both_ways(n, list(GRAD_MODES)), both_ways(n, [False, True])))
         try:
             model, decided = build_model(module, req, variant, shared, log, launches)
+            _models.append(model)
         except BaseException as exc:  # noqa: BLE001
             log.write(event="error", stage="init", variant=variant.name, kind=classify_exception(exc), error=error_text(exc))
             return None
@@ -271,7 +282,11 @@ def check_cases(module, variants: tuple[CandidateVariant, ...], req: CandidateRe
         problem = variant_problem(variant, req)
         for case in variant.cases:
             if case.kind == "params":  # the parameters change in place, as the reference's did
-                change_parameters(model, *(variant.transform or ()))
+                try:
+                    change_parameters(model, *(variant.transform or ()))
+                except SubclassedTensor as exc:  # put there by a call before
+                    log.write(event="error", case=case.id, kind="static_violation", error=error_text(exc))
+                    return None
             if not run_case(model, case, req, launches, log, *next(plan), problem=problem):
                 return None
         if variant.name == "shipped":
@@ -295,6 +310,7 @@ def hide_checker_modules() -> None:
     the live guards."""
     for name in [n for n in sys.modules if n == "kernelwright" or n.startswith("kernelwright.")]:
         del sys.modules[name]
+    process_hooks.checker_modules_hidden()  # from here, one of them back in sys.modules is global state
 
 
 def install_guards(req: CandidateRequest) -> tuple[guards.LaunchCounter, CandidateAudit]:

@@ -13,7 +13,7 @@ def classify_exception(exc: BaseException) -> str:
     if _needs_gpu(exc):
         return "needs_gpu"
     names = {cls.__name__ for cls in type(exc).__mro__}
-    if isinstance(exc, guards.LaunchBeforeCalls):
+    if isinstance(exc, guards.LaunchBeforeCalls) or "SubclassedTensor" in names:
         return "static_violation"
     module = type(exc).__module__ or ""
     if names & {"CompilationError", "CompileTimeAssertionFailure", "SyntaxError", "ImportError", "KernelBodyError"} or (

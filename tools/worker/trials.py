@@ -17,6 +17,11 @@ from typing import Any
 
 import torch
 
+from kernelwright.tools.check.init_accounting import (
+    module_tensors,  # at import: a lazy import in the candidate's
+)
+
+# process would go through import machinery its code controls (red team pass 10)
 from kernelwright.tools.worker.common import device_free
 from kernelwright.tools.worker.numerics import precise_reference
 
@@ -349,9 +354,8 @@ def change_parameters(model: torch.nn.Module, scale: float, shift: float) -> int
     whose elements are all equal (a norm's ones and zeros) would stay so, and a kernel reading only
     its first element passed (red team pass 8): it also gets `_ripple`, by position (a vector has
     one layout), so it is uniform no more."""
-    from kernelwright.tools.check.init_accounting import module_tensors
-
     changed = 0
+    refuse_subclassed_tensors(model)
     with torch.no_grad():
         for p in module_tensors(model, ("_parameters",)):  # not through a method the solution's class may override
             if p.is_floating_point():
@@ -360,6 +364,24 @@ def change_parameters(model: torch.nn.Module, scale: float, shift: float) -> int
                     p.add_(_ripple(p))
                 changed += 1
     return changed
+
+
+class SubclassedTensor(Exception):
+    """A parameter or buffer of ModelNew is a Tensor subclass: the checker's own operations on it
+    (the parameter change, the weights' copy, `.to`) would run the solution's `__torch_function__`
+    or `__torch_dispatch__` outside every accounted call (red team pass 10 built an answer table so)."""
+
+
+_EXACT = (torch.Tensor, torch.nn.Parameter)
+
+
+def refuse_subclassed_tensors(model: torch.nn.Module) -> None:
+    """Raise SubclassedTensor unless every parameter and buffer is an exact Tensor or Parameter
+    (by type, read without any method of theirs)."""
+    odd = sorted({type(t).__name__ for t in module_tensors(model) if type(t) not in _EXACT})
+    if odd:
+        raise SubclassedTensor(f"ModelNew holds parameters or buffers of a Tensor subclass ({', '.join(odd)}): the checker's own "
+                               "operations on them would run its code outside the checked calls; keep plain tensors and parameters")
 
 
 def _ripple(p: torch.Tensor) -> torch.Tensor:
