@@ -62,3 +62,13 @@ def test_output_files_are_written_without_zip_checksums_and_read_back_whole(tmp_
     assert config.save.compute_crc32 is False
     loaded = common.load_tensors(tmp_path / "out.pt", sha256=signed)
     assert torch.equal(loaded[0], values[0]) and torch.equal(loaded[1]["k"], values[1]["k"])
+
+
+def test_the_element_perturbation_changes_an_input_of_few_distinct_values():
+    # Class labels of two values: values copied from elsewhere were often the same as before.
+    labels = torch.arange(4096) % 2
+    for seed in range(40):
+        changed, _ = trials.perturb([labels], "elements", seed=seed)
+        assert not torch.equal(changed[0], labels), seed
+        again, _ = trials.perturb([labels], "elements", seed=seed)
+        assert torch.equal(changed[0], again[0])

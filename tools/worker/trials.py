@@ -82,6 +82,11 @@ def perturb(inputs: list[Any], how: str, seed: int, degenerate_rows: bool = True
         if how == "elements":
             where = distinct_positions(flat.numel(), 3, gen)
             source = torch.randint(flat.numel(), (where.numel(),), generator=gen)
+            for _ in range(8):  # values found elsewhere may all equal the ones they replace (class labels
+                # of few values): drawn again, so the trial changes the input (red team pass 10)
+                if copy.dtype == torch.bool or not torch.equal(flat[where.to(copy.device)], flat[source.to(copy.device)]):
+                    break
+                source = torch.randint(flat.numel(), (where.numel(),), generator=gen)
             if copy.dtype == torch.bool:
                 flat[where.to(copy.device)] = ~flat[where.to(copy.device)]
             else:
