@@ -189,17 +189,17 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
                   error=f"{shadowed}: the forward set attributes on a tensor it returned or received (they shadow the tensor's methods "
                         "for whoever calls them after the call); return plain tensors")
         return False
-    if shares_memory(out, _previous_output):
+    if shares_memory(out, tensors_of(_held[0]) if _held else []):
         log.write(event="error", case=case.id, kind="static_violation",
                   error="the output shares memory with the output of the call before: what a caller kept is overwritten by the next "
                         "call; return a fresh tensor from every call")
         return False
     # Nothing of the candidate's is dropped here: the output before moves to `_retired` (dropped in
-    # the next accounted call), this one is held whole, so no finaliser tied to either runs outside
-    # an accounted call (red team pass 10 fixed an output from a __del__ run by this line).
+    # the next accounted call), this one is held whole until the next call (so no allocator reuses
+    # its memory meanwhile), and no finaliser tied to either runs outside an accounted call (red
+    # team pass 10 fixed an output from a __del__ run where the output before was dropped).
     _retired[:] = _held
     _held[:] = [out]
-    _previous_output[:] = tensors_of(out)  # held until the next call, so no allocator reuses its memory meanwhile
     saved = save_tensors(outdir / f"out_{case.id}.pt", plain_cpu(out), digest=True)
     log.write(
         event="result",
@@ -234,8 +234,7 @@ def interpreted_numerics() -> list[NumericsNote]:
     return _fidelity[0].drain_numerics() if _fidelity else []
 
 
-_previous_output: list[torch.Tensor] = []  # the last call's output tensors (`output_capture.shares_memory`)
-_held: list[Any] = []  # the last call's output as returned (containers and all it keeps alive)
+_held: list[Any] = []  # the last call's output as returned, containers and all (`output_capture.shares_memory`)
 _retired: list[Any] = []  # the one before: cleared inside the next accounted call
 _models: list[Any] = []  # every ModelNew built: none is dropped (its finaliser run) between calls
 _audit: list[CandidateAudit] = []  # the installed audit (its origins trust the problem's file)
@@ -283,10 +282,11 @@ def check_cases(module, variants: tuple[CandidateVariant, ...], req: CandidateRe
         for case in variant.cases:
             if case.kind == "params":  # the parameters change in place, as the reference's did
                 try:
-                    change_parameters(model, *(variant.transform or ()))
-                except SubclassedTensor as exc:  # put there by a call before
+                    refuse_subclassed_tensors(model)  # one put there by a call before
+                except SubclassedTensor as exc:
                     log.write(event="error", case=case.id, kind="static_violation", error=error_text(exc))
                     return None
+                change_parameters(model, *(variant.transform or ()))
             if not run_case(model, case, req, launches, log, *next(plan), problem=problem):
                 return None
         if variant.name == "shipped":

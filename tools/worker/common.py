@@ -137,7 +137,7 @@ def _no_zip_checksums() -> None:
         _SERIALIZATION.save.compute_crc32 = False
 
 
-DIGEST_CHUNK = 4 << 20  # bytes a piece (the reader hashes the pieces on threads)
+DIGEST_CHUNK = 4 << 20  # bytes a piece: the reader hashes them on threads, many pieces keep its threads busy
 
 
 class _HashingWriter:

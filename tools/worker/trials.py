@@ -17,11 +17,9 @@ from typing import Any
 
 import torch
 
-from kernelwright.tools.check.init_accounting import (
-    module_tensors,  # at import: a lazy import in the candidate's
-)
-
-# process would go through import machinery its code controls (red team pass 10)
+# At import, not in a function: a lazy import in the candidate's process would go through import
+# machinery its code controls (red team pass 10).
+from kernelwright.tools.check.init_accounting import module_tensors
 from kernelwright.tools.worker.common import device_free
 from kernelwright.tools.worker.numerics import precise_reference
 
@@ -82,8 +80,9 @@ def perturb(inputs: list[Any], how: str, seed: int, degenerate_rows: bool = True
         if how == "elements":
             where = distinct_positions(flat.numel(), 3, gen)
             source = torch.randint(flat.numel(), (where.numel(),), generator=gen)
-            for _ in range(8):  # values found elsewhere may all equal the ones they replace (class labels
-                # of few values): drawn again, so the trial changes the input (red team pass 10)
+            # Values found elsewhere may all equal the ones they replace (class labels of few values):
+            # drawn again, so that the trial changes the input (red team pass 10).
+            for _ in range(8):
                 if copy.dtype == torch.bool or not torch.equal(flat[where.to(copy.device)], flat[source.to(copy.device)]):
                     break
                 source = torch.randint(flat.numel(), (where.numel(),), generator=gen)
@@ -360,7 +359,6 @@ def change_parameters(model: torch.nn.Module, scale: float, shift: float) -> int
     its first element passed (red team pass 8): it also gets `_ripple`, by position (a vector has
     one layout), so it is uniform no more."""
     changed = 0
-    refuse_subclassed_tensors(model)
     with torch.no_grad():
         for p in module_tensors(model, ("_parameters",)):  # not through a method the solution's class may override
             if p.is_floating_point():
@@ -373,7 +371,7 @@ def change_parameters(model: torch.nn.Module, scale: float, shift: float) -> int
 
 class SubclassedTensor(Exception):
     """A parameter or buffer of ModelNew is a Tensor subclass: the checker's own operations on it
-    (the parameter change, the weights' copy, `.to`) would run the solution's `__torch_function__`
+    (`change_parameters`, the weights' copy, `.to`) would run the solution's `__torch_function__`
     or `__torch_dispatch__` outside every accounted call (red team pass 10 built an answer table so)."""
 
 
