@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kernelwright.tools.worker import common, trials
+from kernelwright.tools.worker import common, private_copy, trials
 
 
 def test_small_tensors_keep_the_positions_every_check_drew_before():
@@ -72,3 +72,26 @@ def test_the_element_perturbation_changes_an_input_of_few_distinct_values():
         assert not torch.equal(changed[0], labels), seed
         again, _ = trials.perturb([labels], "elements", seed=seed)
         assert torch.equal(changed[0], again[0])
+
+
+def test_a_verified_output_does_not_change_when_its_file_is_rewritten_after_the_read(tmp_path, monkeypatch):
+    # The candidate's process may still be alive when its output is read: the loaded tensors must
+    # come from the copy that was hashed, not map the file it can still write.
+    values = [torch.arange(1024 * 1024, dtype=torch.float32)]
+    signed = common.save_tensors(tmp_path / "out.pt", values, digest=True)
+    loaded = common.load_tensors(tmp_path / "out.pt", sha256=signed)
+    with open(tmp_path / "out.pt", "r+b") as f:  # in place: the same inode, as a writer in that process would
+        data = bytearray(f.read())
+        at = data.rfind(b"\x00\x00\x80\x3f")  # 1.0 as float32: an element of the tensor's record
+        data[at:at + 4] = b"\x00\x00\x00\x40"  # 2.0
+        f.seek(0)
+        f.write(data)
+    assert torch.equal(loaded[0], values[0])
+    with pytest.raises(common.RewrittenFile):  # and read again, the rewrite is refused
+        common.load_tensors(tmp_path / "out.pt", sha256=signed)
+    # Without memfds (another kernel), the bytes are read into memory: the same verdicts.
+    monkeypatch.setattr(private_copy, "_memfd_copy", lambda src: None)
+    with pytest.raises(common.RewrittenFile):
+        common.load_tensors(tmp_path / "out.pt", sha256=signed)
+    signed = common.save_tensors(tmp_path / "out.pt", values, digest=True)
+    assert torch.equal(common.load_tensors(tmp_path / "out.pt", sha256=signed)[0], values[0])

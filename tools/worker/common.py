@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import io
 import os
 import random
-import stat
 import sys
 import traceback
 import types
@@ -19,6 +17,11 @@ from typing import Any
 
 import torch
 
+from kernelwright.tools.worker.private_copy import (  # noqa: F401 - re-exported for the workers
+    RewrittenFile,
+    load_verified,
+    read_regular_file,
+)
 from kernelwright.tools.worker.signed import (  # noqa: F401 - re-exported for the workers
     KEY_BYTES,
     Commands,
@@ -190,33 +193,14 @@ def is_checker_side(exc: BaseException) -> bool:
     return isinstance(exc, (CheckerSideError, MemoryError, out_of_memory))
 
 
-class RewrittenFile(TamperedLog):
-    """A file a worker saved no longer holds the bytes its signed event log names."""
-
-
-def read_regular_file(path: Path) -> bytes:
-    """The bytes of `path` if it is a regular file, not through a link: a file a candidate's
-    process wrote may be a link to something the reader can see and the candidate cannot."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError as exc:
-        raise RewrittenFile(f"{path.name} cannot be opened as the file the worker wrote ({exc.strerror})") from None
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise RewrittenFile(f"{path.name} is not a regular file")
-        return f.read()
-
-
 def load_tensors(path: Path, sha256: str | None = None) -> Any:
     """Tensors from a file; with `sha256` (the digest a worker signed), only if the file still holds
-    exactly the bytes the worker wrote: read once into this process's memory, hashed in parallel,
-    and only then unpickled (a rewritten file never reaches the unpickler)."""
+    exactly the bytes the worker wrote: copied into memory only this process reaches, hashed
+    there in parallel, and only then loaded, from that copy (`private_copy`; a rewritten file
+    never reaches the unpickler)."""
     if sha256 is None:
         return torch.load(path, weights_only=True, map_location="cpu")
-    data = read_regular_file(Path(path))
-    if chunked_sha256(data, threads=min(8, os.cpu_count() or 1)) != sha256:
-        raise RewrittenFile(f"{Path(path).name} was rewritten after the checker saved it (its SHA-256 differs from the signed record)")
-    return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+    return load_verified(Path(path), sha256, lambda data: chunked_sha256(data, threads=min(8, os.cpu_count() or 1)))
 
 
 def error_text(exc: BaseException, limit: int = 4000) -> str:
