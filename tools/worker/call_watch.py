@@ -51,6 +51,10 @@ class CallWatch:
     - `launches` (a callable giving the solution's own launch count so far): calls that launched
       none of the solution's kernels.
     - `poison_released`: outputs it stops holding are filled with the poison pattern (`_release`).
+    - outputs it stops holding are not dropped where it stops (outside the CUDA-event window): they
+      wait in `retired` until `let_go`, which the timing loop calls inside the next call's window,
+      so a finaliser of theirs (`weakref.finalize`, `__del__` of an object they carry) runs timed:
+      work done there, such as the next call's answer, counts as that call's time.
     The positions come from a generator of this object's own, seeded from the system's RNG: not
     from torch's global RNG, whose state the candidate can read.
     """
@@ -72,6 +76,7 @@ class CallWatch:
         self.launches = launches
         self.without_own_launch: list[int] = []
         self._before = 0
+        self.retired: list[Any] = []  # let go of, not yet dropped (`let_go`)
 
     def before(self) -> None:
         if self.launches:
@@ -103,6 +108,12 @@ class CallWatch:
         if self.poison_released:
             for old in dropped:
                 self._release(old)
+        self.retired.extend(dropped)
+
+    def let_go(self) -> None:
+        """Drop the outputs retired since the last call; the timing loop calls it inside a timed
+        window (see the class's docstring)."""
+        self.retired.clear()
 
     def _release(self, out: Any) -> None:
         """An output the watch lets go of (unless still held) is filled with the poison pattern,

@@ -64,6 +64,7 @@ class Measured:
     host_call_us: float  # the warm-up calls' median host time (a candidate's runs under its op accounting)
     head_start_us: float
     buffers: list[Any]
+    held: list[Any]  # the last call's output: the caller drops it where its finalisers do no harm
 
 
 WARMUP_MIN_CALLS, WARMUP_MIN_MS = 10, 25.0
@@ -86,11 +87,18 @@ def refill(buffers: list[Any], source: list[Any]) -> None:
 
 
 def timed_calls(model, buffers, pool, flush: L2Flush, n_max: int, budget_s: float, n_min: int, watch: CallWatch | None = None,
-                guard: Any = None, head_start: HeadStart | None = None, host_s: list[float] | None = None) -> list[float]:
+                guard: Any = None, head_start: HeadStart | None = None, host_s: list[float] | None = None,
+                held: list[Any] | None = None) -> list[float]:
     """Calls with refill + flush outside CUDA-event windows; the event times in ms. `guard`, a
     context manager, is entered around each call alone (never the refill or the flush, whose
     reduction the candidate's op accounting would count as the candidate's). `head_start` runs
-    between the flush and the start event; `host_s` collects each call's host time in seconds."""
+    between the flush and the start event; `host_s` collects each call's host time in seconds.
+
+    No output is dropped outside a call's window (and its `guard`): the last one waits in `held`
+    (the caller's list, across loops) and the watch's retired ones in the watch, and both are let go
+    inside the next window. A finaliser tied to an output (the candidate's code) could otherwise
+    compute the next call's answer between two windows, untimed and unaccounted."""
+    held = [] if held is None else held
     starts = [_Event(enable_timing=True) for _ in range(n_max)]
     ends = [_Event(enable_timing=True) for _ in range(n_max)]
     began = _clock()
@@ -106,12 +114,17 @@ def timed_calls(model, buffers, pool, flush: L2Flush, n_max: int, budget_s: floa
         with guard if guard is not None else nullcontext():
             starts[n].record()
             issued = _clock()
+            held.clear()
+            if watch:
+                watch.let_go()
             out = model(*buffers)
             if host_s is not None:
                 host_s.append(_clock() - issued)
             ends[n].record()
         if watch:
             watch.after(n, slot, out)
+        held.append(out)
+        del out  # `held` has it: the loop's own name must not be what drops it (at the next call's return)
         n += 1
         if n >= n_min and _clock() - began > budget_s:
             break  # a slow implementation: stop early
@@ -137,27 +150,28 @@ def measure(model, pool: list[list[Any]], device: torch.device, compat: bool, wa
     """Warm-up, then the timed calls (call under torch.inference_mode()). `warmup_guard`, a context
     manager, is entered around each warm-up call (the candidate's op accounting)."""
     buffers = [v.clone() if isinstance(v, torch.Tensor) else v for v in pool[0]]
+    held: list[Any] = []  # one list through the warm-up and the timed calls (`timed_calls`)
     if watch is not None:
         watch.input_storages = storages(buffers)
     flush = L2Flush(device)
     # Warm-up: also absorbs JIT/autotune compilation, outside every measurement.
     began, warm_calls, host_s = _clock(), 0, []
     while True:
-        timed_calls(model, buffers, pool, flush, 1, 1e9, 1, guard=warmup_guard, host_s=host_s)
+        timed_calls(model, buffers, pool, flush, 1, 1e9, 1, guard=warmup_guard, host_s=host_s, held=held)
         warm_calls += 1
         enough = warm_calls >= (3 if compat else WARMUP_MIN_CALLS)
         if enough and (compat or (_clock() - began) * 1000 >= WARMUP_MIN_MS):
             break
     if compat:
         ahead = None
-        ms = timed_calls(model, buffers, pool, flush, TIMED_CALLS, 1e9, TIMED_CALLS, watch)
+        ms = timed_calls(model, buffers, pool, flush, TIMED_CALLS, 1e9, TIMED_CALLS, watch, held=held)
     else:
         ahead = HeadStart(device)
         ahead.cover(host_s)
-        ms = timed_calls(model, buffers, pool, flush, TIMED_CALLS, TIMED_BUDGET_S, TIMED_MIN_CALLS, watch, head_start=ahead)
+        ms = timed_calls(model, buffers, pool, flush, TIMED_CALLS, TIMED_BUDGET_S, TIMED_MIN_CALLS, watch, head_start=ahead, held=held)
     result = Measured(stats=stats(ms, mean=compat), warmup_calls=warm_calls, flush_bytes=flush.nbytes, flush=flush.mode,
                       host_call_us=round(statistics.median(host_s) * 1e6, 1), head_start_us=round(ahead.seconds * 1e6, 1) if ahead else 0.0,
-                      buffers=buffers)
+                      buffers=buffers, held=held)
     del flush
     return result
 
