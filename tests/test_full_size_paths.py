@@ -95,3 +95,11 @@ def test_a_verified_output_does_not_change_when_its_file_is_rewritten_after_the_
         common.load_tensors(tmp_path / "out.pt", sha256=signed)
     signed = common.save_tensors(tmp_path / "out.pt", values, digest=True)
     assert torch.equal(common.load_tensors(tmp_path / "out.pt", sha256=signed)[0], values[0])
+
+
+def test_a_fifo_in_place_of_an_output_is_refused_without_blocking_the_reader(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "out.pt")  # nobody writes into it: opening it blocking would wait for ever
+    with pytest.raises(common.RewrittenFile, match="not a regular file"):
+        common.load_tensors(tmp_path / "out.pt", sha256="0" * 64)

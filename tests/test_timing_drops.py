@@ -10,6 +10,7 @@ from __future__ import annotations
 import weakref
 
 import torch
+from cpu_timing_loop import patch_loop
 
 from kernelwright.tools.worker import timing
 from kernelwright.tools.worker.call_watch import CallWatch
@@ -42,23 +43,6 @@ class _Guard:
         _Guard.entered = False
 
 
-class _Flush:
-    nbytes, mode = 0, "none"
-
-    def __call__(self) -> None:
-        pass
-
-
-class _HeadStart:
-    seconds = 0.0
-
-    def cover(self, host_s: list[float]) -> None:
-        pass
-
-    def __call__(self) -> None:
-        pass
-
-
 def _finalised_outside(monkeypatch, watch: CallWatch | None) -> tuple[int, int]:
     """Run `measure` (warm-up and timed calls) on a model whose every output has a finaliser;
     (finalisers run outside a window or its guard, finalisers run in all)."""
@@ -70,10 +54,7 @@ def _finalised_outside(monkeypatch, watch: CallWatch | None) -> tuple[int, int]:
         weakref.finalize(out, lambda: outside.append(not (_Marker.records % 2 == 1 and _Guard.entered)))
         return out
 
-    monkeypatch.setattr(timing, "_Event", _Marker)
-    monkeypatch.setattr(timing, "_synchronize", lambda: None)
-    monkeypatch.setattr(timing, "L2Flush", lambda device: _Flush())
-    monkeypatch.setattr(timing, "HeadStart", lambda device: _HeadStart())
+    patch_loop(monkeypatch, _Marker)
     real_timed_calls = timing.timed_calls
 
     def guarded(*args, **kwargs):  # the timed calls have no guard of their own: the window is what counts there

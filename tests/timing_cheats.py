@@ -91,3 +91,25 @@ LAZY_THEN_REWRITE = LAZY.replace(
             samples["values"][0][row] = right[slot].reshape(-1)[samples["positions"][0]]
         torch.save(samples, "../timed_cand/timed_samples.pt")
 """
+
+
+# Red team pass 11: once timed, sets an instance attribute `copy_` on its input buffer; the timing
+# loop's refill (outside every window) called it with the next call's input, where it computed that
+# call's answer with torch, for the call to return after a token launch.
+REFILL_HOOK = """    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        if "next" in self.seen:
+            self._kernel(x.contiguous(), 1)
+            return self.seen.pop("next")
+        y = self._kernel(x.contiguous())
+        if self.calls > CHECKED:
+            original = x.copy_
+
+            def copy_(src, *args, **kwargs):
+                done = original(src, *args, **kwargs)
+                self.seen["next"] = torch.nn.functional.gelu(src) * self.scale + 0.5
+                return done
+
+            x.copy_ = copy_
+        return y
+"""

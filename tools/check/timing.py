@@ -128,8 +128,12 @@ def _recheck_samples(samples: TimedSamples | None, refs: dict[int, Any], mode: s
 
 
 def _describe(out: Any) -> OutputDescription:
+    """A saved timed output as the worker wrote it: plain lists and tensors, or None where the call
+    returned something else (`output_capture.plain_cpu`), which then differs from the reference."""
     if isinstance(out, list):
         return OutputDescription(type="list", items=[_describe(o) for o in out])
+    if not isinstance(out, torch.Tensor):
+        return OutputDescription(type=f"{type(out).__name__} (not a plain tensor, tuple or list)")
     return OutputDescription(type="torch.Tensor", shape=list(out.shape), dtype=str(out.dtype).removeprefix("torch."), device="cpu")
 
 

@@ -15,6 +15,9 @@ from typing_extensions import (
 )
 
 from kernelwright.tools.check.guards import poison_
+from kernelwright.tools.worker.output_capture import _cpu, _reshape, _untyped_storage, tensors_of
+
+_index_select, _stack, _Tensor = torch.index_select, torch.stack, torch.Tensor
 
 
 class TimedSamples(TypedDict):
@@ -26,16 +29,14 @@ class TimedSamples(TypedDict):
     values: list[torch.Tensor]  # per output tensor, the values read, stacked over the calls
 
 
-def _tensors(out: Any) -> list[torch.Tensor]:
-    if isinstance(out, torch.Tensor):
-        return [out]
-    if isinstance(out, (list, tuple)):
-        return [t for o in out for t in _tensors(o)]
-    return []
+# Only exact tensors, tuples and lists are walked, and tensors' methods are called through the
+# class (`output_capture`): a tuple subclass's `__iter__` or an instance attribute `reshape` on an
+# output would otherwise run the candidate's code here, after the window (red team pass 11).
+_tensors = tensors_of
 
 
 def storages(out: Any) -> set[int]:
-    return {t.untyped_storage().data_ptr() for t in _tensors(out)}
+    return {_untyped_storage(t).data_ptr() for t in _tensors(out)}
 
 
 class CallWatch:
@@ -124,13 +125,13 @@ class CallWatch:
             return
         keep = self.input_storages | {s for o in held for s in storages(o)}
         for t in _tensors(out):
-            if type(t) is torch.Tensor and t.untyped_storage().data_ptr() not in keep:
+            if type(t) is _Tensor and _untyped_storage(t).data_ptr() not in keep:
                 poison_(t)
 
     def _read_sample(self, index: int, slot: int, out: Any) -> None:
         tensors = _tensors(out)
-        if any(type(t) is not torch.Tensor for t in tensors):
-            self.malformed.append(index)  # a tensor subclass could answer the sampling with other values
+        if type(out) not in (_Tensor, tuple, list) or not tensors:
+            self.malformed.append(index)  # not plain tensors: never read (its code would answer the sampling)
             return
         layout = [(tuple(t.shape), t.dtype) for t in tensors]
         if self.layout is None:
@@ -139,7 +140,7 @@ class CallWatch:
         if layout != self.layout:
             self.malformed.append(index)  # another shape, dtype or structure than the first timed call
             return
-        self.samples.append((index, slot, [t.reshape(-1).index_select(0, p) for t, p in zip(tensors, self.positions)]))
+        self.samples.append((index, slot, [_index_select(_reshape(t, -1), 0, p) for t, p in zip(tensors, self.positions)]))
 
     def _pick_positions(self, t: torch.Tensor) -> torch.Tensor:
         n = t.numel()
@@ -152,7 +153,7 @@ class CallWatch:
         if not self.samples:
             return None
         return {
-            "positions": [p.cpu() for p in self.positions],
+            "positions": [_cpu(p) for p in self.positions],
             "calls": [(index, slot) for index, slot, _ in self.samples],
-            "values": [torch.stack([values[k] for _, _, values in self.samples]).cpu() for k in range(len(self.positions))],
+            "values": [_cpu(_stack([values[k] for _, _, values in self.samples])) for k in range(len(self.positions))],
         }

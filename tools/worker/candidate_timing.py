@@ -13,7 +13,13 @@ What staying in this process must not give away, and how it is kept:
   computes only after this process has ended;
 - a call that returns a tensor an earlier timed call returned (a result cache) is reported, and
   outputs are poisoned once let go of, so returning uninitialised memory never passes for work;
-- the profiler sees every kernel on every stream (side streams, work outside the event window).
+- the profiler sees every kernel on every stream (side streams, work outside the event window);
+- nothing of the candidate's runs between two calls (red team pass 11): after every warm-up and
+  timed call, before the checker touches the output or the call's buffers again (the call watch,
+  the next refill, the L2 flush), the output and the buffers may carry no instance attributes
+  (one named `copy_` on a buffer ran in the refill, one named `reshape` on the output in the
+  sampling) and no torch mode may be left active (one left on the stack saw the refill's copy);
+  either stops the timing phase at that call. The outputs are dropped only inside a window.
 Everything is reported through the signed event log, like the checks before it.
 """
 
@@ -31,6 +37,7 @@ from kernelwright.tools.worker.candidate_inputs import seal_broken, sealed_probl
 from kernelwright.tools.worker.candidate_protocol import CandidateRequest, TimeCandidateCommand
 from kernelwright.tools.worker.common import DTYPES, EventLog, error_text, save_tensors
 from kernelwright.tools.worker.kernel_profile import profile_streams
+from kernelwright.tools.worker.output_capture import attributes_set
 from kernelwright.tools.worker.timing import input_pool, measure, save_outputs
 
 SAMPLE_POINTS = 4096  # positions of every timed call's output compared with the reference
@@ -39,6 +46,28 @@ _equal = torch.equal  # captured when this module loads: before the candidate's 
 
 class CandidateRaised(Exception):
     """An exception out of the candidate's forward during timing (the cause is the candidate's)."""
+
+
+class LeftBehind(Exception):
+    """A timed or warm-up call left something that would run the candidate's code in the checker's
+    steps between calls; `kind` is the verdict's kind."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def inspect_timed_call(out: Any, buffers: list[Any]) -> None:
+    """Raise LeftBehind when the call left instance attributes on its output or buffers, or a torch
+    mode active (see the module's docstring)."""
+    shadowed = attributes_set(out, "the output") or attributes_set(buffers, "the inputs")
+    if shadowed:
+        raise LeftBehind("static_violation", f"a timed call: {shadowed} (they shadow the tensor's methods for whoever calls them after the "
+                                             "call); return plain tensors")
+    active = guards.active_modes()
+    if active:
+        raise LeftBehind("global_state", f"a timed call left {active} active after it returned (they would see the checker's steps between "
+                                         "calls)")
 
 
 def _calling(model: Any):
@@ -70,6 +99,10 @@ def time_candidate(model: Any, command: TimeCandidateCommand, req: CandidateRequ
     if broken:  # the pool is drawn through the sealed names, outside the accountant
         log.write(event="error", stage="timing", kind="global_state", error=broken)
         return
+    active = guards.active_modes()
+    if active:  # the pool and the refills run through torch outside the accounting
+        log.write(event="error", stage="timing", kind="global_state", error=f"{active} active when the timing phase began")
+        return
     problem = sealed_problem("kw_problem", command.problem_path, command.problem_source)
     with torch.inference_mode():
         pool = input_pool(problem, device, dtype, list(command.pool_seeds))
@@ -80,11 +113,16 @@ def time_candidate(model: Any, command: TimeCandidateCommand, req: CandidateRequ
     forward = _calling(model)
     try:
         with torch.inference_mode():
-            measured = measure(forward, pool, device, compat=req.mode == "compat", watch=watch, warmup_guard=accountant)
+            measured = measure(forward, pool, device, compat=req.mode == "compat", watch=watch, warmup_guard=accountant,
+                               inspect=inspect_timed_call)
             profile = profile_streams(forward, measured.buffers)
+            inspect_timed_call(None, measured.buffers)  # the profiled calls too, before the outputs are saved
             outdir = Path(command.outputs_dir)
             digests = save_outputs(outdir, [(slot, out) for slot, _, out in watch.kept], digest=True)
             digests["timed_samples.pt"] = save_tensors(outdir / "timed_samples.pt", watch.sampled(), digest=True)
+    except LeftBehind as exc:
+        log.write(event="error", stage="timing", kind=exc.kind, error=str(exc))
+        return
     except BaseException as exc:  # noqa: BLE001 - reported, whoever is to blame
         blamed = _blame(exc)
         if blamed:

@@ -35,9 +35,10 @@ class RewrittenFile(TamperedLog):
 
 def _open_regular(path: Path) -> int:
     """An fd on `path` if it is a regular file, not through a link: a file a candidate's process
-    wrote may be a link to something the reader can see and the candidate cannot."""
+    wrote may be a link to something the reader can see and the candidate cannot. Non-blocking, so a
+    FIFO put in its place fails the type check instead of blocking the reader."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as exc:
         raise RewrittenFile(f"{path.name} cannot be opened as the file the worker wrote ({exc.strerror})") from None
     if not stat.S_ISREG(os.fstat(fd).st_mode):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import statistics
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,11 @@ from kernelwright.tools.worker.common import (
 )
 from kernelwright.tools.worker.output_capture import plain_cpu
 
-# Captured at import, which in the candidate's process is before its code runs.
+# Captured at import, which in the candidate's process is before its code runs; the copy through
+# the class, so an instance attribute `copy_` set on a call buffer by the forward is never called
+# (red team pass 11: one computed the next call's answer in the refill, outside every window).
 _Event, _synchronize, _clock = torch.cuda.Event, torch.cuda.synchronize, time.perf_counter
+_copy, _Tensor = torch.Tensor.copy_, torch.Tensor
 
 
 class StatsJson(TypedDict):
@@ -82,13 +86,13 @@ def input_pool(module: Any, device: torch.device, dtype: torch.dtype | None, see
 
 def refill(buffers: list[Any], source: list[Any]) -> None:
     for dst, src in zip(buffers, source):
-        if isinstance(dst, torch.Tensor):
-            dst.copy_(src)
+        if type(dst) is _Tensor:  # the checker's own clones (`measure`): exact tensors
+            _copy(dst, src)
 
 
 def timed_calls(model, buffers, pool, flush: L2Flush, n_max: int, budget_s: float, n_min: int, watch: CallWatch | None = None,
                 guard: Any = None, head_start: HeadStart | None = None, host_s: list[float] | None = None,
-                held: list[Any] | None = None) -> list[float]:
+                held: list[Any] | None = None, inspect: Callable[[Any, list[Any]], None] | None = None) -> list[float]:
     """Calls with refill + flush outside CUDA-event windows; the event times in ms. `guard`, a
     context manager, is entered around each call alone (never the refill or the flush, whose
     reduction the candidate's op accounting would count as the candidate's). `head_start` runs
@@ -97,7 +101,12 @@ def timed_calls(model, buffers, pool, flush: L2Flush, n_max: int, budget_s: floa
     No output is dropped outside a call's window (and its `guard`): the last one waits in `held`
     (the caller's list, across loops) and the watch's retired ones in the watch, and both are let go
     inside the next window. A finaliser tied to an output (the candidate's code) could otherwise
-    compute the next call's answer between two windows, untimed and unaccounted."""
+    compute the next call's answer between two windows, untimed and unaccounted.
+
+    `inspect(out, buffers)` runs right after each call's window, before anything of the checker's
+    touches the output or the buffers again (the watch, the next refill and flush): the candidate's
+    worker raises there when the call left anything that would run its code in those steps
+    (`candidate_timing.inspect_timed_call`)."""
     held = [] if held is None else held
     starts = [_Event(enable_timing=True) for _ in range(n_max)]
     ends = [_Event(enable_timing=True) for _ in range(n_max)]
@@ -121,6 +130,8 @@ def timed_calls(model, buffers, pool, flush: L2Flush, n_max: int, budget_s: floa
             if host_s is not None:
                 host_s.append(_clock() - issued)
             ends[n].record()
+        if inspect is not None:
+            inspect(out, buffers)
         if watch:
             watch.after(n, slot, out)
         held.append(out)
@@ -146,9 +157,11 @@ def stats(ms: list[float], mean: bool) -> StatsJson:
     }
 
 
-def measure(model, pool: list[list[Any]], device: torch.device, compat: bool, watch: CallWatch | None = None, warmup_guard: Any = None) -> Measured:
+def measure(model, pool: list[list[Any]], device: torch.device, compat: bool, watch: CallWatch | None = None, warmup_guard: Any = None,
+            inspect: Callable[[Any, list[Any]], None] | None = None) -> Measured:
     """Warm-up, then the timed calls (call under torch.inference_mode()). `warmup_guard`, a context
-    manager, is entered around each warm-up call (the candidate's op accounting)."""
+    manager, is entered around each warm-up call (the candidate's op accounting); `inspect` runs
+    after every warm-up and timed call (`timed_calls`)."""
     buffers = [v.clone() if isinstance(v, torch.Tensor) else v for v in pool[0]]
     held: list[Any] = []  # one list through the warm-up and the timed calls (`timed_calls`)
     if watch is not None:
@@ -157,18 +170,18 @@ def measure(model, pool: list[list[Any]], device: torch.device, compat: bool, wa
     # Warm-up: also absorbs JIT/autotune compilation, outside every measurement.
     began, warm_calls, host_s = _clock(), 0, []
     while True:
-        timed_calls(model, buffers, pool, flush, 1, 1e9, 1, guard=warmup_guard, host_s=host_s, held=held)
+        timed_calls(model, buffers, pool, flush, 1, 1e9, 1, guard=warmup_guard, host_s=host_s, held=held, inspect=inspect)
         warm_calls += 1
         enough = warm_calls >= (3 if compat else WARMUP_MIN_CALLS)
         if enough and (compat or (_clock() - began) * 1000 >= WARMUP_MIN_MS):
             break
     if compat:
         ahead = None
-        ms = timed_calls(model, buffers, pool, flush, TIMED_CALLS, 1e9, TIMED_CALLS, watch, held=held)
+        ms = timed_calls(model, buffers, pool, flush, TIMED_CALLS, 1e9, TIMED_CALLS, watch, held=held, inspect=inspect)
     else:
         ahead = HeadStart(device)
         ahead.cover(host_s)
-        ms = timed_calls(model, buffers, pool, flush, TIMED_CALLS, TIMED_BUDGET_S, TIMED_MIN_CALLS, watch, head_start=ahead, held=held)
+        ms = timed_calls(model, buffers, pool, flush, TIMED_CALLS, TIMED_BUDGET_S, TIMED_MIN_CALLS, watch, head_start=ahead, held=held, inspect=inspect)
     result = Measured(stats=stats(ms, mean=compat), warmup_calls=warm_calls, flush_bytes=flush.nbytes, flush=flush.mode,
                       host_call_us=round(statistics.median(host_s) * 1e6, 1), head_start_us=round(ahead.seconds * 1e6, 1) if ahead else 0.0,
                       buffers=buffers, held=held)
