@@ -4,6 +4,7 @@ at the terminal prompt. Offline: the expert policy, real checks on the CPU."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pty
@@ -14,6 +15,8 @@ import time
 
 import pytest
 import yaml
+
+from kernelwright.cli import main
 
 from paths import PROBLEMS
 
@@ -36,7 +39,7 @@ def nodes(home, run_id, cwd):
     return [s["node"] for s in shown["steps"]], shown
 
 
-def test_a_plan_waits_for_approval_and_the_run_resumes_from_the_checkpoint(tmp_path, quick):
+def test_a_plan_waits_for_approval_and_the_run_resumes_from_the_checkpoint(tmp_path, quick, capsys, monkeypatch):
     home = tmp_path / "home"
     first = kw("run", PROBLEMS / "gelu_scale.py", "--policy", "expert", "--approve", "plan", "--config", quick,
                "--home", home, "--json", cwd=tmp_path)
@@ -49,10 +52,13 @@ def test_a_plan_waits_for_approval_and_the_run_resumes_from_the_checkpoint(tmp_p
     listed = json.loads(kw("traces", "list", "--home", home, "--json", cwd=tmp_path).stdout)["runs"]
     assert [(r["run_id"], r["status"]) for r in listed] == [(run_id, "paused")]
 
-    bad = kw("resume", run_id, "--answer", "maybe", "--home", home, cwd=tmp_path)
-    assert bad.returncode == 2 and "approve | reject" in bad.stderr
-    silent = kw("resume", run_id, "--home", home, cwd=tmp_path)  # no answer, no terminal
-    assert silent.returncode == 2 and f"kernelwright resume {run_id} --answer" in silent.stderr
+    # The refusals in this process (kernelwright.cli.main, as the command calls it): a `resume`
+    # process pays ~3 s of CPU for its imports before it looks at the answer.
+    assert main(["resume", run_id, "--answer", "maybe", "--home", str(home)]) == 2
+    assert "approve | reject" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO())  # no terminal, also under `pytest -s` at one
+    assert main(["resume", run_id, "--home", str(home)]) == 2  # and no answer
+    assert f"kernelwright resume {run_id} --answer" in capsys.readouterr().err
 
     done = kw("resume", run_id, "--answer", "approve", "--home", home, "--json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -62,8 +68,8 @@ def test_a_plan_waits_for_approval_and_the_run_resumes_from_the_checkpoint(tmp_p
     # The planner ran once: the resume went on from the checkpoint after the plan.
     assert steps == ["plan", "approve_plan", "code", "check", "profile", "analyze", "finish"]
     assert shown["steps"][1]["summary"]["approvals"] == [{"node": "plan", "round": 1, "decision": "approve", "text": ""}]
-    again = kw("resume", run_id, "--answer", "approve", "--home", home, cwd=tmp_path)
-    assert again.returncode == 2 and "not waiting for an approval" in again.stderr
+    assert main(["resume", run_id, "--answer", "approve", "--home", str(home)]) == 2
+    assert "not waiting for an approval" in capsys.readouterr().err
 
 
 def _talk(argv, answer: str, cwd, timeout_s: float = 300) -> tuple[int, str]:

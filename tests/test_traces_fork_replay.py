@@ -63,18 +63,27 @@ def show(home: Path, run_id: str, cwd: Path) -> dict:
     return json.loads(r.stdout)
 
 
+def run_json(capsys, *args: str) -> dict:
+    """`kernelwright run ... --json` in this process (kernelwright.cli.main, what the command calls):
+    its flags, its checks and its one JSON object, without a process that pays ~6 s of CPU for its
+    imports and its sandbox zygote before the first step. A run in its own process is
+    tests/test_graph_run.py's kill -9; the refusals below run here too."""
+    code = main(["run", *args, "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return json.loads(out)
+
+
 SHARED = ("node", "role", "started_at", "duration_s", "llm", "tools", "verdicts", "summary", "error")
 
 
-def test_a_fork_shares_the_steps_up_to_n_and_differs_after(recorded, tmp_path):
+def test_a_fork_shares_the_steps_up_to_n_and_differs_after(recorded, tmp_path, capsys):
     runs, home = recorded
     planned = len(list((runs.home.parent / "markers").glob("planner-*")))
     change = tmp_path / "coder.yaml"
     change.write_text(yaml.safe_dump({"roles": {"coder": {"impl": "kw_test_roles:coder", "options": {
         "marker_dir": str(tmp_path / "markers"), "sources": [str(HONEST)]}}}}))
-    r = kw("run", "--fork", runs.scripted_run, "--from-step", "0", "--config", str(change), "--home", str(home), "--json", cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
-    fork = json.loads(r.stdout)
+    fork = run_json(capsys, "--fork", runs.scripted_run, "--from-step", "0", "--config", str(change), "--home", str(home))
     assert fork["accepted"] and fork["forked_from"] == {"run_id": runs.scripted_run, "step": 0}
     assert fork["run_id"] != runs.scripted_run and Path(fork["solution_path"]).read_text() == HONEST.read_text()
 
@@ -106,12 +115,11 @@ def test_a_fork_shares_the_steps_up_to_n_and_differs_after(recorded, tmp_path):
     assert f"fork of {runs.scripted_run} after step 0" in html and html.count("copied from the original run") == 1
 
 
-def test_a_replay_without_the_endpoint_reaches_the_same_verdicts_and_usage(recorded, tmp_path):
+def test_a_replay_without_the_endpoint_reaches_the_same_verdicts_and_usage(recorded, tmp_path, capsys, monkeypatch):
     runs, home = recorded
-    # trace_runs stopped its server long ago; A's stored config still names that dead URL.
-    r = kw("run", "--replay", runs.llm_run, "--home", str(home), "--json", cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
-    replay = json.loads(r.stdout)
+    # trace_runs stopped its server long ago; A's stored config still names that dead URL. No API key.
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    replay = run_json(capsys, "--replay", runs.llm_run, "--home", str(home))
     assert replay["replay"] == {"of": runs.llm_run, "answers_served": 4, "answers_recorded": 4}
     assert replay["usage"] == runs.usage and replay["accepted"]
 

@@ -6,16 +6,23 @@ A: the llm policy through `kernelwright run` against the scripted OpenAI-compati
 B: scripted plugin roles (kw_test_roles), but a coder with no candidate to offer (`empty_coder`
    below): nothing is checked or accepted. Nodes: plan code check finish.
 Both run at the same time; A's two checks (about 10 s each on the CPU) dominate.
+
+Made once per session, not once per process: under pytest-xdist the trace tests (and
+tests/test_graph_llm.py, which asserts on A's endpoint traffic) run in whichever worker takes their
+file, so the first worker to need the runs makes them under a lock in the folder the workers share
+and the others read its record (a second copy cost about 10 s of CPU on the 2-core CI machine).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import yaml
@@ -39,6 +46,9 @@ class Runs:
     llm_run: str  # A
     scripted_run: str  # B
     usage: dict[str, int]  # what the endpoint reported for A
+    llm_out: dict  # A's `run --json` summary
+    llm_stderr: str  # A's progress display
+    llm_requests: list[dict]  # the chat requests A sent, in order (path, headers, body)
 
 
 _CACHE: dict[str, Runs] = {}
@@ -55,7 +65,26 @@ def _fenced(path: Path) -> str:
 def traced_runs(tmp_path_factory) -> Runs:
     if "runs" in _CACHE:
         return _CACHE["runs"]
-    root = tmp_path_factory.mktemp("traced-runs")
+    # Under xdist every worker's basetemp is a folder of the session's own (pytest-xdist's recipe for
+    # a session fixture made once); without it, the basetemp itself (its parent holds other sessions).
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root, record = shared / "traced-runs", shared / "traced-runs.json"
+    with open(shared / "traced-runs.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if making the runs fails
+        if not record.exists():
+            runs = _make_runs(root)
+            tmp = record.with_suffix(".tmp")
+            tmp.write_text(json.dumps({**asdict(runs), "home": str(runs.home)}))
+            tmp.replace(record)
+        data = json.loads(record.read_text())
+    _CACHE["runs"] = Runs(**{**data, "home": Path(data["home"])})
+    return _CACHE["runs"]
+
+
+def _make_runs(root: Path) -> Runs:
+    shutil.rmtree(root, ignore_errors=True)  # what a failed attempt (it wrote no record) left behind
+    root.mkdir()
     home = root / "home"
     cfg_a = root / "a.yaml"
     # No sm_90 compile and no profiling in these runs: the tests read steps, not profiles (CI time).
@@ -97,6 +126,7 @@ def traced_runs(tmp_path_factory) -> Runs:
         out, err = proc.communicate(timeout=300)
         worker.join(300)
         served = list(server.served)
+        requests = list(server.requests)
     assert proc.returncode == 0, err
     if "error" in result_b:
         raise result_b["error"]  # type: ignore[misc]
@@ -105,8 +135,8 @@ def traced_runs(tmp_path_factory) -> Runs:
     assert a["accepted"] and b.status == "finished" and not b.accepted, (a, b)
     prompt = sum(s.prompt_tokens for s in served)
     completion = sum(s.completion_tokens for s in served)
-    _CACHE["runs"] = Runs(home, a["run_id"], b.run_id, {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion})
-    return _CACHE["runs"]
+    usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    return Runs(home, a["run_id"], b.run_id, usage, a, err, requests)
 
 
 def kw(*args: str, cwd: Path) -> subprocess.CompletedProcess:
