@@ -95,7 +95,8 @@ def load_verified(path: Path, sha256: str, digest: Callable[[Any], str]) -> Any:
         try:  # by its /proc name: torch maps storages from a path only
             return torch.load(f"/proc/self/fd/{copy}", weights_only=True, map_location="cpu", mmap=True)
         except OSError:  # no /proc here: unpickle from the verified copy's bytes instead
-            return torch.load(io.BytesIO(os.pread(copy, size, 0)), weights_only=True, map_location="cpu")
+            with os.fdopen(os.dup(copy), "rb") as f:  # readall loops: one pread stops near 2 GiB
+                return torch.load(io.BytesIO(f.read()), weights_only=True, map_location="cpu")
     finally:
         os.close(copy)  # the mapped tensors keep their pages
 
