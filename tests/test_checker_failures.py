@@ -135,21 +135,21 @@ def _check_on_tmpfs(tmp_path, size: str) -> subprocess.CompletedProcess:
 
 
 def test_a_saved_output_changed_after_its_digest_was_signed_is_refused_and_an_unchanged_one_loads(tmp_path, monkeypatch):
-    """The digest a candidate's worker signs is of the bytes as they went to the file, in chunks (so
-    the parent hashes in parallel): one changed byte in a later chunk, or the same values saved
+    """The digest a candidate's worker signs is of the bytes as they went to the file (BLAKE3, which
+    the parent takes again on its threads): one changed byte near the end, or the same values saved
     again in another structure, is a RewrittenFile, refused before anything is unpickled; the
     unchanged file loads with the same values."""
     from kernelwright.tools.worker import common
 
-    big = torch.arange(3 * (common.DIGEST_CHUNK // 4) + 5, dtype=torch.float32)  # three chunks and a bit
+    big = torch.arange(3 * (1 << 20) + 5, dtype=torch.float32)  # past BLAKE3's chunks and its threads' split
     values = [big, {"slot": 1, "out": torch.ones(3, dtype=torch.bfloat16)}, (2, 0.5, None)]
     path = tmp_path / "out_a.pt"
     signed = save_tensors(path, values, digest=True)
-    assert signed == common.chunked_sha256(path.read_bytes(), threads=4) == common.chunked_sha256(path.read_bytes())
-    loaded = common.load_tensors(path, sha256=signed)
+    assert signed == common.output_digest(path.read_bytes()) == common.output_digest(path.read_bytes(), threads=False)
+    loaded = common.load_tensors(path, digest=signed)
     assert torch.equal(loaded[0], big) and loaded[2] == (2, 0.5, None)
     data = bytearray(path.read_bytes())
-    at = data.index(big[-1].numpy().tobytes(), common.DIGEST_CHUNK)  # the last element: in the fourth chunk
+    at = data.index(big[-1].numpy().tobytes(), 12 << 20)  # the last element
     data[at] ^= 1
     rewrites = [bytes(data)]
     torch.save([big, {"slot": 2, "out": values[1]["out"]}, values[2]], path)
@@ -159,6 +159,6 @@ def test_a_saved_output_changed_after_its_digest_was_signed_is_refused_and_an_un
     for rewrite in rewrites:
         path.write_bytes(rewrite)
         with pytest.raises(common.RewrittenFile):
-            common.load_tensors(path, sha256=signed)
+            common.load_tensors(path, digest=signed)
     assert unpickled == []  # refused before the unpickler saw a byte
     assert save_tensors(tmp_path / "ref.pt", values) is None  # the reference's files are not hashed

@@ -57,7 +57,7 @@ def _command(tmp_path, outputs: dict[str, torch.Tensor], sha_override: dict[str,
         path = tmp_path / f"out_{case}.pt"
         sha = save_tensors(path, out, digest=True)
         desc = OutputDescription(type="torch.Tensor", shape=list(out.shape), dtype=str(out.dtype).removeprefix("torch."), device=device)
-        entries.append(CompareEntry(case=case, file=str(path), sha256=(sha_override or {}).get(case, sha), output=desc, poison=None))
+        entries.append(CompareEntry(case=case, file=str(path), digest=(sha_override or {}).get(case, sha), output=desc, poison=None))
     return CompareCommand(entries=entries, tolerances=TOLERANCES, result_path=str(tmp_path / "answer.json"))
 
 
@@ -86,7 +86,7 @@ def test_the_worker_refuses_a_rewritten_output_a_link_and_a_wrong_shape(tmp_path
     Path(command.entries[0].file).write_bytes(Path(command.entries[0].file).read_bytes() + b"\0")
     serve_compare(held, command, "strict")
     first = _answer(tmp_path).comparisons[0]
-    assert first.verdict == "static_violation" and "SHA-256 differs" in first.rewritten
+    assert first.verdict == "static_violation" and "digest differs" in first.rewritten
 
     # A link in the candidate's folder to a file it could not write itself (the parent's or the
     # reference's): refused even when the digest matches the file behind it.
@@ -95,12 +95,12 @@ def test_the_worker_refuses_a_rewritten_output_a_link_and_a_wrong_shape(tmp_path
     target = tmp_path / "elsewhere.pt"
     sha = save_tensors(target, ref, digest=True)
     os.symlink(target, tmp_path / "out_link.pt")
-    link = CompareEntry(case="link", file=str(tmp_path / "out_link.pt"), sha256=sha,
+    link = CompareEntry(case="link", file=str(tmp_path / "out_link.pt"), digest=sha,
                         output=OutputDescription(type="torch.Tensor", shape=[5000], dtype="float32", device="cpu"), poison=None)
     serve_compare(held, CompareCommand(entries=[link], tolerances=TOLERANCES, result_path=str(tmp_path / "answer.json")), "strict")
     assert _answer(tmp_path).comparisons[0].rewritten and "cannot be opened" in _answer(tmp_path).comparisons[0].rewritten
     with pytest.raises(RewrittenFile):
-        load_tensors(tmp_path / "out_link.pt", sha256=sha)  # the parent's reader, the same rule
+        load_tensors(tmp_path / "out_link.pt", digest=sha)  # the parent's reader, the same rule
 
     held.keep("shape", ref)
     serve_compare(held, _command(tmp_path, {"shape": ref[:4000]}), "strict")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kernelwright.tools.worker import common, private_copy, trials
+from kernelwright.tools.worker import common, output_digest, private_copy, trials
 
 
 def test_small_tensors_keep_the_positions_every_check_drew_before():
@@ -38,29 +38,58 @@ def test_the_element_perturbation_of_a_large_input_changes_three_elements_and_is
 
 @pytest.mark.parametrize("sizes", [[0], [1], [1023], [1024], [2048], [2049], [5 * 1024 + 7], [10, 5 * 1024 + 7, 3],
                                    [3000, 3000, 9000], [1024, 1024, 4096 + 1]])
-def test_the_digest_of_a_file_written_in_any_pieces_is_the_one_the_parent_computes(tmp_path, monkeypatch, sizes):
-    monkeypatch.setattr(common, "DIGEST_CHUNK", 1024)
+def test_the_digest_of_a_file_written_in_any_pieces_is_the_one_the_parent_computes(tmp_path, sizes):
     payload = bytes(range(256)) * (sum(sizes) // 256 + 1)
     payload = payload[:sum(sizes)]
     with open(tmp_path / "out.bin", "wb") as f:
-        writer = common._HashingWriter(f)
+        writer = output_digest.HashingWriter(f)
         at = 0
         for size in sizes:
             assert writer.write(payload[at:at + size]) == size
             at += size
     assert (tmp_path / "out.bin").read_bytes() == payload
-    assert writer.hexdigest() == common.chunked_sha256(payload) == common.chunked_sha256(payload, threads=3)
+    assert writer.hexdigest() == output_digest.output_digest(payload) == output_digest.output_digest(payload, threads=False)
+
+
+def test_the_output_digest_is_blake3_and_the_writer_keeps_it_when_the_candidate_patches_the_class(tmp_path):
+    # BLAKE3's published vector for b"abc": the digest is the real hash, not a stand-in.
+    assert output_digest.output_digest(b"abc") == "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85"
+    import blake3
+
+    saved = {name: blake3.blake3.__dict__[name] for name in ("update", "copy", "hexdigest", "__new__")}
+    try:  # what code in the candidate's process could do before its output is saved
+        blake3.blake3.update = lambda self, data: None
+        blake3.blake3.copy = lambda self: self
+        blake3.blake3.hexdigest = lambda self: "0" * 64
+        blake3.blake3.__new__ = lambda cls, *args, **kwargs: None
+        with open(tmp_path / "out.bin", "wb") as f:
+            writer = output_digest.HashingWriter(f)
+            writer.write(b"abc")
+        assert writer.hexdigest() == "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85"
+    finally:
+        for name, value in saved.items():
+            setattr(blake3.blake3, name, value)
+
+
+def test_the_writer_hashes_on_its_own_thread(tmp_path):
+    # A pool of the checker's in the candidate's process is one its code could reach.
+    import os
+
+    before = sorted(os.listdir("/proc/self/task"))
+    with open(tmp_path / "out.bin", "wb") as f:
+        output_digest.HashingWriter(f).write(bytes(64 << 20))
+    assert sorted(os.listdir("/proc/self/task")) == before
 
 
 def test_output_files_are_written_without_zip_checksums_and_read_back_whole(tmp_path):
-    # torch.save's CRC-32 per record was most of a save's time; the signed SHA-256 guards the file.
+    # torch.save's CRC-32 per record was most of a save's time; the signed digest guards the file.
     from torch.utils.serialization import config
 
     config.save.compute_crc32 = True  # as a candidate could leave it
     values = [torch.arange(3 * 1024 * 1024, dtype=torch.float32), {"k": torch.ones(2, dtype=torch.bfloat16)}]
     signed = common.save_tensors(tmp_path / "out.pt", values, digest=True)
     assert config.save.compute_crc32 is False
-    loaded = common.load_tensors(tmp_path / "out.pt", sha256=signed)
+    loaded = common.load_tensors(tmp_path / "out.pt", digest=signed)
     assert torch.equal(loaded[0], values[0]) and torch.equal(loaded[1]["k"], values[1]["k"])
 
 
@@ -79,7 +108,7 @@ def test_a_verified_output_does_not_change_when_its_file_is_rewritten_after_the_
     # come from the copy that was hashed, not map the file it can still write.
     values = [torch.arange(1024 * 1024, dtype=torch.float32)]
     signed = common.save_tensors(tmp_path / "out.pt", values, digest=True)
-    loaded = common.load_tensors(tmp_path / "out.pt", sha256=signed)
+    loaded = common.load_tensors(tmp_path / "out.pt", digest=signed)
     with open(tmp_path / "out.pt", "r+b") as f:  # in place: the same inode, as a writer in that process would
         data = bytearray(f.read())
         at = data.rfind(b"\x00\x00\x80\x3f")  # 1.0 as float32: an element of the tensor's record
@@ -88,13 +117,13 @@ def test_a_verified_output_does_not_change_when_its_file_is_rewritten_after_the_
         f.write(data)
     assert torch.equal(loaded[0], values[0])
     with pytest.raises(common.RewrittenFile):  # and read again, the rewrite is refused
-        common.load_tensors(tmp_path / "out.pt", sha256=signed)
+        common.load_tensors(tmp_path / "out.pt", digest=signed)
     # Without memfds (another kernel), the bytes are read into memory: the same verdicts.
     monkeypatch.setattr(private_copy, "_memfd_copy", lambda src: None)
     with pytest.raises(common.RewrittenFile):
-        common.load_tensors(tmp_path / "out.pt", sha256=signed)
+        common.load_tensors(tmp_path / "out.pt", digest=signed)
     signed = common.save_tensors(tmp_path / "out.pt", values, digest=True)
-    assert torch.equal(common.load_tensors(tmp_path / "out.pt", sha256=signed)[0], values[0])
+    assert torch.equal(common.load_tensors(tmp_path / "out.pt", digest=signed)[0], values[0])
 
 
 def test_a_fifo_in_place_of_an_output_is_refused_without_blocking_the_reader(tmp_path):
@@ -102,4 +131,4 @@ def test_a_fifo_in_place_of_an_output_is_refused_without_blocking_the_reader(tmp
 
     os.mkfifo(tmp_path / "out.pt")  # nobody writes into it: opening it blocking would wait for ever
     with pytest.raises(common.RewrittenFile, match="not a regular file"):
-        common.load_tensors(tmp_path / "out.pt", sha256="0" * 64)
+        common.load_tensors(tmp_path / "out.pt", digest="0" * 64)

@@ -39,7 +39,7 @@ def timing_event(profile, saved, **fields):
     """A candidate's timing event: clean but for `profile` and `fields` (what these tests vary)."""
     profile = {"calls": 5, "kernels": 1, "names": [], "kernel_names": [], **profile}
     clean = {"event": "timing", "stats": STATS, "warmup_calls": 10, "flush_bytes": 0, "host_call_us": 1.0, "head_start_us": 0.0,
-             "profile": profile, "saved_outputs": 1, "saved_sha256": saved, "checked_calls": [0], "sampled_calls": 0,
+             "profile": profile, "saved_outputs": 1, "saved_digests": saved, "checked_calls": [0], "sampled_calls": 0,
              "malformed_calls": [], "timed_calls": 100, "calls_without_own_launch": [], "reused_outputs": [], "own_launches": 100,
              "compute_ops": {}, "host_ops": {}, "moved_bytes_per_call": 0, "state_changes": [], "rng_changed": False, "new_threads": 0}
     return TimingEvent.model_validate({**clean, **fields})

@@ -46,7 +46,7 @@ class ParentComparer:
         if event.case not in self.refs:
             raise CheckerFailure(f"no reference output for case {event.case!r} (this is not a verdict)")
         ref = self.refs[event.case]
-        out = load_tensors(output_file(self.out_dir, event.case), sha256=event.output_sha256)
+        out = load_tensors(output_file(self.out_dir, event.case), digest=event.output_digest)
         return compare_structure(event.output, ref, self.device) or compare_values(
             out, ref, self.options.mode, self.options.tolerances, PoisonPattern.from_json(event.poison))
 
@@ -62,7 +62,7 @@ class WorkerComparer:
 
     def compare(self, event: ResultEvent) -> Comparison:
         if self.answers is None:
-            entries = [CompareEntry(case=ev.case, file=str(output_file(self.out_dir, ev.case)), sha256=ev.output_sha256 or "",
+            entries = [CompareEntry(case=ev.case, file=str(output_file(self.out_dir, ev.case)), digest=ev.output_digest or "",
                                     output=ev.output, poison=ev.poison) for ev in self.results]
             table = {name: list(values) for name, values in self.options.tolerances.table.items()}
             self.answers = self.reference.compare(entries, table)

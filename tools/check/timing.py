@@ -68,7 +68,7 @@ def _recheck(candidate_dir: Path, reference_dir: Path, device: str, mode: str, t
 
     The files are read by the names expected, never by glob: the candidate's process could delete
     its own outputs after they were saved (a finaliser at exit), and "nothing to re-check" must not
-    read as "nothing wrong". Each is read only if it holds the bytes whose SHA-256 the worker signed
+    read as "nothing wrong". Each is read only if it holds the bytes whose digest (BLAKE3) the worker signed
     (`digests`): the same process could rewrite them with right answers instead (RewrittenFile,
     raised to the caller)."""
     refs = {}
@@ -84,14 +84,14 @@ def _recheck(candidate_dir: Path, reference_dir: Path, device: str, mode: str, t
         return (f"the timed calls' saved outputs are missing ({', '.join(missing)}): the candidate's process removed "
                 "or never let the checker write them, so its timed calls cannot be re-checked")
     for path in expected[:-1]:
-        saved = load_tensors(path, sha256=digests.get(path.name, ""))
+        saved = load_tensors(path, digest=digests.get(path.name, ""))
         ref, out = refs[saved["slot"]], saved["out"]
         bad = compare_structure(_describe(out), ref, "cpu")
         comparison = bad or compare_values(out, ref, mode, tolerances)
         if comparison.verdict is not Verdict.ACCEPTED:
             return (f"a timed call's output (input slot {saved['slot']}) is wrong: {comparison.message} "
                     "(each call must compute and return its own output; a later call must not overwrite it)")
-    return _recheck_samples(load_tensors(expected[-1], sha256=digests.get(expected[-1].name, "")), refs, mode, tolerances)
+    return _recheck_samples(load_tensors(expected[-1], digest=digests.get(expected[-1].name, "")), refs, mode, tolerances)
 
 
 def _recheck_samples(samples: TimedSamples | None, refs: dict[int, Any], mode: str, tolerances: Tolerances) -> str | None:
@@ -276,7 +276,7 @@ def _apply_guards(result: CheckResult, cand: TimingEvent, ref_out: Path, cand_ou
     if witnessed:
         problems.append(witnessed)
     try:
-        wrong = _recheck(cand_out, ref_out, device, opts.mode, opts.tolerances, (result.timing or {})["pool_size"], cand.saved_sha256)
+        wrong = _recheck(cand_out, ref_out, device, opts.mode, opts.tolerances, (result.timing or {})["pool_size"], cand.saved_digests)
     except RewrittenFile as exc:
         problems.append(Reason("timed_outputs", f"{exc}: code in the candidate's process changed its timed outputs after they were saved",
                                Verdict.STATIC_VIOLATION))

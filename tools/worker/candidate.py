@@ -206,7 +206,7 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
         # Where a trial's time went (at KernelBench's sizes the inputs and the output's file cost more than the call).
         seconds={"inputs": round(made - began, 3), "call": round(called - made, 3), "save": round(_clock() - called, 3)},
         case=case.id,
-        output_sha256=saved,  # the parent reads the file only if it still holds these bytes
+        output_digest=saved,  # the parent reads the file only if it still holds these bytes
         output=output_description(out),
         own_launches=sum(launches.own.values()) - own_before,
         compute_ops=dict(accountant.compute_ops),

@@ -139,7 +139,7 @@ def time_candidate(model: Any, command: TimeCandidateCommand, req: CandidateRequ
         head_start_us=measured.head_start_us,
         profile=profile,
         saved_outputs=len(digests) - 1,
-        saved_sha256=digests,  # the parent re-checks these files only if they still hold these bytes
+        saved_digests=digests,  # the parent re-checks these files only if they still hold these bytes
         checked_calls=sorted(index for _, index, _ in watch.kept),
         sampled_calls=len(watch.samples),
         malformed_calls=watch.malformed,

@@ -124,7 +124,7 @@ class ResultEvent(_Guarded):
 
     event: Literal["result"]
     case: str
-    output_sha256: str
+    output_digest: str
     output: OutputDescription
     own_launches: int
     compute_ops: dict[str, int]
@@ -191,7 +191,7 @@ class TimingEvent(_Guarded):
     head_start_us: float
     profile: StreamProfile
     saved_outputs: int
-    saved_sha256: dict[str, str]  # file name -> SHA-256 of the bytes the worker wrote
+    saved_digests: dict[str, str]  # file name -> BLAKE3 of the bytes the worker wrote
     checked_calls: list[int]
     sampled_calls: int
     malformed_calls: list[int]

@@ -72,8 +72,8 @@ def _memfd_copy(src: int) -> int | None:
         return None
 
 
-def load_verified(path: Path, sha256: str, digest: Callable[[Any], str]) -> Any:
-    """The tensors of `path` if its bytes hash (`digest`, the writer's chunked SHA-256) to `sha256`;
+def load_verified(path: Path, signed: str, digest: Callable[[Any], str]) -> Any:
+    """The tensors of `path` if its bytes hash (`digest`, the writer's BLAKE3) to `signed`;
     raises RewrittenFile otherwise. Nothing of the file is unpickled before the digest matched."""
     src = _open_regular(path)
     try:
@@ -81,17 +81,17 @@ def load_verified(path: Path, sha256: str, digest: Callable[[Any], str]) -> Any:
         if copy is None:
             with os.fdopen(os.dup(src), "rb") as f:
                 data = f.read()
-            _check(digest(data), sha256, path)
+            _check(digest(data), signed, path)
             return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
     finally:
         os.close(src)
     try:
         size = os.fstat(copy).st_size
         if size == 0:  # cannot be mapped; no file the checker wrote is empty
-            _check(digest(b""), sha256, path)
+            _check(digest(b""), signed, path)
         else:
             with mmap.mmap(copy, size, prot=mmap.PROT_READ) as view:
-                _check(digest(view), sha256, path)
+                _check(digest(view), signed, path)
         try:  # by its /proc name: torch maps storages from a path only
             return torch.load(f"/proc/self/fd/{copy}", weights_only=True, map_location="cpu", mmap=True)
         except OSError:  # no /proc here: unpickle from the verified copy's bytes instead
@@ -103,4 +103,4 @@ def load_verified(path: Path, sha256: str, digest: Callable[[Any], str]) -> Any:
 
 def _check(got: str, expected: str, path: Path) -> None:
     if got != expected:
-        raise RewrittenFile(f"{path.name} was rewritten after the checker saved it (its SHA-256 differs from the signed record)")
+        raise RewrittenFile(f"{path.name} was rewritten after the checker saved it (its digest differs from the signed record)")

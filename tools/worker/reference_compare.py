@@ -85,7 +85,7 @@ def compare_case(held: HeldOutputs, entry: Any, tolerances: Tolerances, mode: st
         return CaseComparison(case=entry.case, verdict=MISSING, message=f"no reference output held for case {entry.case}")
     ref = held.outputs[entry.case]
     try:
-        out = load_tensors(Path(entry.file), sha256=entry.sha256)
+        out = load_tensors(Path(entry.file), digest=entry.digest)
     except RewrittenFile as exc:
         return CaseComparison(case=entry.case, verdict=Verdict.STATIC_VIOLATION.value, rewritten=str(exc))
     comparison: Comparison | None = compare_structure(entry.output, ref, str(held.device))

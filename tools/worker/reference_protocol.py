@@ -60,7 +60,7 @@ class CompareEntry(BaseModel):
 
     case: str
     file: str
-    sha256: str
+    digest: str  # BLAKE3 of the file as the candidate's worker wrote it
     output: OutputDescription
     poison: dict[str, int] | None
 
