@@ -108,6 +108,28 @@ def test_a_job_may_rename_across_its_own_folders(jobs):
     assert result.returncode == 0 and result.stdout.split() == ["RENAMED", "x"], result.stderr
 
 
+def test_a_job_cannot_make_a_fifo_or_a_device_node_even_in_its_own_folder(jobs):
+    # os.mkfifo and os.mknod raise no audit event: the kernel is what refuses them. A regular file
+    # next to them is still allowed (the same folder, the same call path).
+    body = """
+        import os, stat
+        for name, make in (("fifo", lambda: os.mkfifo("out.pt")), ("node", lambda: os.mknod("dev", stat.S_IFCHR | 0o600, os.makedev(1, 3))),
+                           ("fifo_via_mknod", lambda: os.mknod("out2.pt", stat.S_IFIFO | 0o600)), ("file", lambda: os.mknod("plain", stat.S_IFREG | 0o600))):
+            try:
+                make()
+                print(name, "DONE")
+            except OSError as exc:
+                print(name, "DENIED", exc.errno)
+    """
+    home = jobs / "fifo"
+    result = run_child([module(home, body)], home, timeout_s=60)
+    assert result.returncode == 0, result.stderr
+    lines = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+    assert lines["file"] == "DONE", result.stdout
+    assert all(lines[name].startswith("DENIED") for name in ("fifo", "node", "fifo_via_mknod")), result.stdout
+    assert not (home / "out.pt").exists() and not (home / "out2.pt").exists()
+
+
 def test_a_poisoned_or_crashed_job_leaves_nothing_for_the_next(jobs):
     poison = run_child([module(jobs / "poison", """
         import torch, torch.nn.functional as F

@@ -34,6 +34,10 @@ PR_SET_NO_NEW_PRIVS = 38
 SCOPE_ABSTRACT_UNIX_SOCKET = 1 << 0
 SCOPE_SIGNAL = 1 << 1
 READ = landlock.FSAccess.READ_FILE | landlock.FSAccess.READ_DIR | landlock.FSAccess.EXECUTE
+# Withheld even in a job's own folders: nothing a job runs makes FIFOs or device nodes, and a
+# FIFO put where the checker reads a file would block its reader (`os.mkfifo` and `os.mknod`
+# raise no audit event, so below the static scan only the kernel can refuse them).
+NO_NODES = landlock.FSAccess.MAKE_FIFO | landlock.FSAccess.MAKE_CHAR | landlock.FSAccess.MAKE_BLOCK
 
 
 class PathBeneathAttr(ctypes.Structure):
@@ -78,7 +82,7 @@ def _device_rules() -> landlock.FSAccess:
 
 def confine(readable: Iterable[Path], writable: Iterable[Path], devices: Iterable[str]) -> None:
     """Restrict this process (and its future children) to `readable` (read, execute) and
-    `writable` (everything) beneath those paths, plus the listed device nodes and /dev/null etc.,
+    `writable` (everything but making FIFOs and device nodes) beneath those paths, plus the listed device nodes and /dev/null etc.,
     with signals and abstract sockets scoped to itself. Raises if the kernel refuses.
 
     One Landlock layer, not two: the kernel denies REFER (renaming or linking a file into another
@@ -91,7 +95,7 @@ def confine(readable: Iterable[Path], writable: Iterable[Path], devices: Iterabl
         _allow(fd, readable, READ)
         # Its own /proc entries writable too: the CUDA driver writes there (a GPU job fails with
         # "OS call failed" otherwise, measured on an H100). Other processes' entries stay read-only.
-        _allow(fd, [*writable, Path(f"/proc/{os.getpid()}")], handled)
+        _allow(fd, [*writable, Path(f"/proc/{os.getpid()}")], handled & ~NO_NODES)
         _allow(fd, [Path(d) for d in devices] + [Path(p) for p in ("/dev/null", "/dev/zero", "/dev/full", "/dev/random",
                                                                   "/dev/urandom", "/dev/tty")], _device_rules())
         libc = ctypes.CDLL(None, use_errno=True)
