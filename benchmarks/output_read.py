@@ -1,7 +1,8 @@
-"""What the signed digest of a candidate's output costs, writer and reader: BLAKE3 (now,
-`tools/worker/output_digest.py`) against SHA-256 taken the way the checker took it before
-(OpenSSL's SHA-256 of each 4 MiB piece on the writer's one thread; the reader hashing the pieces
-on up to 8 threads). Both read through `private_copy.load_verified` (a memfd copy, hashed, mapped).
+"""What writing a candidate's output and reading it back costs, the checker's way now (its own
+format with a BLAKE3 digest: `tools/worker/output_file.py`) against the way before 2026-12-07
+(`torch.save` through a writer taking OpenSSL's SHA-256 of each 4 MiB piece on its one thread; the
+reader hashing the pieces on up to 8 threads, then `torch.load` from the verified copy). Both read
+through `private_copy.load_verified` (a memfd copy, hashed, then parsed).
 
     python benchmarks/output_read.py --gib 1 --repeats 4 [--dir /dev/shm] [--json out.json]
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import os
 import statistics
@@ -23,7 +25,7 @@ from typing import Any
 
 import torch
 
-from kernelwright.tools.worker import common, output_digest, private_copy
+from kernelwright.tools.worker import common, output_file, private_copy
 
 PIECE = 4 << 20
 
@@ -61,11 +63,16 @@ def sha256_of_pieces(data: Any) -> str:
     return hashlib.sha256(b"".join(digests)).hexdigest()
 
 
-def save(path: Path, values: Any, writer: type) -> str:
+def save_sha256(path: Path, values: Any) -> str:
     with open(path, "wb") as f:
-        sink = writer(f)
+        sink = Sha256Writer(f)
         torch.save(values, sink)
     return sink.hexdigest()
+
+
+def read_sha256(path: Path, signed: str) -> Any:
+    return private_copy.load_verified(path, signed, sha256_of_pieces,
+                                      lambda buffer: torch.load(io.BytesIO(buffer), weights_only=True, map_location="cpu"))
 
 
 def main() -> None:
@@ -76,18 +83,18 @@ def main() -> None:
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     values = [torch.randn(int(args.gib * (1 << 30)) // 4)]
-    common.save_tensors(Path(tempfile.gettempdir()) / "kw-warm.pt", [torch.ones(1)], digest=True)  # CRC off, as the checker saves
-    ways = {"sha256": (Sha256Writer, sha256_of_pieces), "blake3": (output_digest.HashingWriter, output_digest.output_digest)}
+    common.save_tensors(Path(tempfile.gettempdir()) / "kw-warm.pt", [torch.ones(1)])  # CRC off, as the checker saved
+    ways = {"sha256": (save_sha256, read_sha256), "now": (output_file.write_output, output_file.read_output)}
     times: dict[str, list[float]] = {f"{step}_{way}": [] for way in ways for step in ("save", "read")}
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         path = Path(tmp) / "out.pt"
         for _ in range(args.repeats):
-            for way, (writer, digest) in ways.items():
+            for way, (write, read) in ways.items():
                 began = time.perf_counter()
-                signed = save(path, values, writer)
+                signed = write(path, values)
                 times[f"save_{way}"].append(time.perf_counter() - began)
                 began = time.perf_counter()
-                loaded = private_copy.load_verified(path, signed, digest)
+                loaded = read(path, signed)
                 assert torch.equal(loaded[0], values[0])  # also touches every page of the result
                 times[f"read_{way}"].append(time.perf_counter() - began)
                 del loaded

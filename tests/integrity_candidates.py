@@ -212,6 +212,13 @@ COVERAGE_BY_CLASS: dict[str, dict[str, list[str]]] = {
         ],
         "forging the checker's own records": [
             "add_mul/forge_event_log", "gelu_scale/finalizer_rewrites_saved_output", "gelu_scale/hmac_spy_forges_event_log",
+            # Red team pass 12: the candidate's code run inside the checker's torch.save of its output
+            # (a hook that undoes itself, state torch.save reads, the writer's builtins), and the log
+            # written from C++.
+            "gelu_scale/save_replaced_restores_itself", "gelu_scale/byteorder_str_subclass_runs_in_save",
+            "gelu_scale/location_tag_restores_itself_in_save", "gelu_scale/copyreg_reducer_removes_itself_in_save",
+            "gelu_scale/storage_alignment_int_subclass_runs_in_save", "gelu_scale/memoryview_hashes_other_bytes_then_pwrite",
+            "gelu_scale/from_file_writes_event_log",
         ],
         "secrets never reach the sandbox": ["gelu_scale/reads_api_key"],
         "3. reaching forbidden things through allowed ones": [

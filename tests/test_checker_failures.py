@@ -15,7 +15,8 @@ import torch
 
 from kernelwright.tools.check.plan import CasePlan, VariantPlan
 from kernelwright.tools.worker import reference, reference_trials
-from kernelwright.tools.worker.common import CheckerSideError, save_tensors
+from kernelwright.tools.worker.common import CheckerSideError, RewrittenFile, save_tensors
+from kernelwright.tools.worker.output_file import read_output, write_output
 from kernelwright.tools.worker.reference_protocol import ReferenceRequest
 
 from paths import ROOT
@@ -134,31 +135,34 @@ def _check_on_tmpfs(tmp_path, size: str) -> subprocess.CompletedProcess:
     return subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=600, cwd=ROOT)
 
 
-def test_a_saved_output_changed_after_its_digest_was_signed_is_refused_and_an_unchanged_one_loads(tmp_path, monkeypatch):
+def test_a_saved_output_changed_after_its_digest_was_signed_is_refused_and_an_unchanged_one_loads(tmp_path):
     """The digest a candidate's worker signs is of the bytes as they went to the file (BLAKE3, which
-    the parent takes again on its threads): one changed byte near the end, or the same values saved
-    again in another structure, is a RewrittenFile, refused before anything is unpickled; the
+    the parent takes again on its threads): one changed byte near the end, or the same values
+    written again in another structure, is a RewrittenFile, refused before anything is parsed; the
     unchanged file loads with the same values."""
-    from kernelwright.tools.worker import common
+    from kernelwright.tools.worker import output_digest, output_file
 
     big = torch.arange(3 * (1 << 20) + 5, dtype=torch.float32)  # past BLAKE3's chunks and its threads' split
     values = [big, {"slot": 1, "out": torch.ones(3, dtype=torch.bfloat16)}, (2, 0.5, None)]
     path = tmp_path / "out_a.pt"
-    signed = save_tensors(path, values, digest=True)
-    assert signed == common.output_digest(path.read_bytes()) == common.output_digest(path.read_bytes(), threads=False)
-    loaded = common.load_tensors(path, digest=signed)
-    assert torch.equal(loaded[0], big) and loaded[2] == (2, 0.5, None)
+    signed = write_output(path, values)
+    assert signed == output_digest.output_digest(path.read_bytes()) == output_digest.output_digest(path.read_bytes(), threads=False)
+    loaded = read_output(path, signed)
+    assert torch.equal(loaded[0], big) and loaded[2] == [2, None, None]  # a float is not the checker's: None
     data = bytearray(path.read_bytes())
     at = data.index(big[-1].numpy().tobytes(), 12 << 20)  # the last element
     data[at] ^= 1
     rewrites = [bytes(data)]
-    torch.save([big, {"slot": 2, "out": values[1]["out"]}, values[2]], path)
+    write_output(path, [big, {"slot": 2, "out": values[1]["out"]}, values[2]])
     rewrites.append(path.read_bytes())
-    unpickled = []
-    monkeypatch.setattr(common.torch, "load", lambda *a, **k: unpickled.append(a) or [])
-    for rewrite in rewrites:
-        path.write_bytes(rewrite)
-        with pytest.raises(common.RewrittenFile):
-            common.load_tensors(path, digest=signed)
-    assert unpickled == []  # refused before the unpickler saw a byte
-    assert save_tensors(tmp_path / "ref.pt", values) is None  # the reference's files are not hashed
+    parsed = []
+    real_parse = output_file._parse
+    output_file._parse = lambda buffer: parsed.append(1) or real_parse(buffer)
+    try:
+        for rewrite in rewrites:
+            path.write_bytes(rewrite)
+            with pytest.raises(RewrittenFile):
+                read_output(path, signed)
+    finally:
+        output_file._parse = real_parse
+    assert parsed == []  # refused before the parser saw a byte

@@ -17,8 +17,9 @@ import torch
 from kernelwright.tools.check import compare
 from kernelwright.tools.check.compare import compare_values
 from kernelwright.tools.check.verdicts import Verdict
-from kernelwright.tools.worker.common import RewrittenFile, load_tensors, save_tensors
+from kernelwright.tools.worker.common import RewrittenFile
 from kernelwright.tools.worker.events import OutputDescription
+from kernelwright.tools.worker.output_file import read_output, write_output
 from kernelwright.tools.worker.reference_compare import HeldOutputs, serve_compare
 from kernelwright.tools.worker.reference_protocol import CompareAnswer, CompareCommand, CompareEntry
 
@@ -55,7 +56,7 @@ def _command(tmp_path, outputs: dict[str, torch.Tensor], sha_override: dict[str,
     entries = []
     for case, out in outputs.items():
         path = tmp_path / f"out_{case}.pt"
-        sha = save_tensors(path, out, digest=True)
+        sha = write_output(path, out)
         desc = OutputDescription(type="torch.Tensor", shape=list(out.shape), dtype=str(out.dtype).removeprefix("torch."), device=device)
         entries.append(CompareEntry(case=case, file=str(path), digest=(sha_override or {}).get(case, sha), output=desc, poison=None))
     return CompareCommand(entries=entries, tolerances=TOLERANCES, result_path=str(tmp_path / "answer.json"))
@@ -93,14 +94,14 @@ def test_the_worker_refuses_a_rewritten_output_a_link_and_a_wrong_shape(tmp_path
     for case in ("link", "shape"):
         held.keep(case, ref)
     target = tmp_path / "elsewhere.pt"
-    sha = save_tensors(target, ref, digest=True)
+    sha = write_output(target, ref)
     os.symlink(target, tmp_path / "out_link.pt")
     link = CompareEntry(case="link", file=str(tmp_path / "out_link.pt"), digest=sha,
                         output=OutputDescription(type="torch.Tensor", shape=[5000], dtype="float32", device="cpu"), poison=None)
     serve_compare(held, CompareCommand(entries=[link], tolerances=TOLERANCES, result_path=str(tmp_path / "answer.json")), "strict")
     assert _answer(tmp_path).comparisons[0].rewritten and "cannot be opened" in _answer(tmp_path).comparisons[0].rewritten
     with pytest.raises(RewrittenFile):
-        load_tensors(tmp_path / "out_link.pt", digest=sha)  # the parent's reader, the same rule
+        read_output(tmp_path / "out_link.pt", sha)  # the parent's reader, the same rule
 
     held.keep("shape", ref)
     serve_compare(held, _command(tmp_path, {"shape": ref[:4000]}), "strict")
@@ -124,3 +125,23 @@ def test_on_a_gpu_the_worker_keeps_its_outputs_on_the_device_and_compares_there(
     answers = _answer(tmp_path).comparisons
     assert [a.verdict for a in answers] == ["accepted", "wrong_output"]
     assert answers[1].message == compare_values(outs["spread"], ref).message  # the same words as on the host
+
+
+def test_a_signed_file_whose_structure_is_not_the_described_one_is_the_candidates_static_violation(tmp_path):
+    # Both the file and the description come from the candidate's process: a file that holds a
+    # list, an int or another shape where the description names a tensor means its writer was not
+    # the checker's. Refused before any comparison (red team pass 12 crashed the reader so).
+    ref = torch.ones(8)
+    for case, written in {"list": [ref], "other_shape": torch.ones(4), "other_dtype": torch.ones(8, dtype=torch.float64),
+                          "int": {"slot": 1, "out": ref}, "honest": ref}.items():
+        held = HeldOutputs(torch.device("cpu"))
+        held.keep(case, ref)
+        path = tmp_path / f"out_{case}.pt"
+        desc = OutputDescription(type="torch.Tensor", shape=[8], dtype="float32", device="cpu")
+        entry = CompareEntry(case=case, file=str(path), digest=write_output(path, written), output=desc, poison=None)
+        serve_compare(held, CompareCommand(entries=[entry], tolerances=TOLERANCES, result_path=str(tmp_path / "answer.json")), "strict")
+        answer = _answer(tmp_path).comparisons[0]
+        if case == "honest":
+            assert answer.verdict == "accepted", answer
+        else:
+            assert answer.verdict == "static_violation" and "the worker described" in answer.rewritten, (case, answer)

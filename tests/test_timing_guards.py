@@ -25,6 +25,7 @@ from kernelwright.tools.sealed import seal, unseal
 from kernelwright.tools.worker.call_watch import CallWatch
 from kernelwright.tools.worker.common import RewrittenFile, save_tensors
 from kernelwright.tools.worker.events import TimingEvent
+from kernelwright.tools.worker.output_file import write_output
 from kernelwright.tools.worker.reference_protocol import CaseReport, TensorSpec, VariantReport
 
 from paths import PROBLEMS, ROOT, SOLUTIONS
@@ -52,9 +53,9 @@ def run_guards(tmp_path, median_ms, profile, **fields):
     (tmp_path / "r").mkdir()
     (tmp_path / "c").mkdir()
     # One pool slot whose timed output matches the reference's: these tests are about the arithmetic.
-    for side in ("r", "c"):
-        digest = save_tensors(tmp_path / side / "timed_0.pt", {"slot": 0, "out": torch.ones(10)}, digest=True)
-    saved = {"timed_0.pt": digest, "timed_samples.pt": save_tensors(tmp_path / "c" / "timed_samples.pt", None, digest=True)}
+    save_tensors(tmp_path / "r" / "timed_0.pt", {"slot": 0, "out": torch.ones(10)})
+    digest = write_output(tmp_path / "c" / "timed_0.pt", {"slot": 0, "out": torch.ones(10)})
+    saved = {"timed_0.pt": digest, "timed_samples.pt": write_output(tmp_path / "c" / "timed_samples.pt", None)}
     result = CheckResult(verdict=Verdict.ACCEPTED, versions={"gpu": "TestGPU"})
     result.timing = {"candidate": {"median_ms": median_ms}, "pool_size": 1}
     opts = types.SimpleNamespace(home=home, mode="strict", timeout_s=10, allow_torch_ops=False, tolerances=DEFAULT)
@@ -365,11 +366,11 @@ def test_missing_timed_outputs_are_a_rejection_not_nothing_to_check(tmp_path):
     cand.mkdir()
     for i in range(2):
         save_tensors(ref / f"timed_{i}.pt", {"slot": i, "out": torch.ones(4)})
-    digests = {"timed_0.pt": save_tensors(cand / "timed_0.pt", {"slot": 0, "out": torch.ones(4)}, digest=True)}  # slot 1 and the samples are gone
+    digests = {"timed_0.pt": write_output(cand / "timed_0.pt", {"slot": 0, "out": torch.ones(4)})}  # slot 1 and the samples are gone
     why = _recheck(cand, ref, "cpu", "strict", DEFAULT, 2, digests)
     assert why and "missing (timed_1.pt, timed_samples.pt)" in why
-    digests["timed_1.pt"] = save_tensors(cand / "timed_1.pt", {"slot": 1, "out": torch.ones(4)}, digest=True)
-    digests["timed_samples.pt"] = save_tensors(cand / "timed_samples.pt", None, digest=True)
+    digests["timed_1.pt"] = write_output(cand / "timed_1.pt", {"slot": 1, "out": torch.ones(4)})
+    digests["timed_samples.pt"] = write_output(cand / "timed_samples.pt", None)
     assert _recheck(cand, ref, "cpu", "strict", DEFAULT, 2, digests) is None  # the honest twin
 
 
@@ -392,12 +393,12 @@ def test_timed_outputs_changed_after_they_were_saved_are_a_static_violation(tmp_
     ref.mkdir()
     cand.mkdir()
     save_tensors(ref / "timed_0.pt", {"slot": 0, "out": torch.ones(4)})
-    digests = {"timed_0.pt": save_tensors(cand / "timed_0.pt", {"slot": 0, "out": torch.zeros(4)}, digest=True),
-               "timed_samples.pt": save_tensors(cand / "timed_samples.pt", None, digest=True)}
+    digests = {"timed_0.pt": write_output(cand / "timed_0.pt", {"slot": 0, "out": torch.zeros(4)}),
+               "timed_samples.pt": write_output(cand / "timed_samples.pt", None)}
     save_tensors(cand / "timed_0.pt", {"slot": 0, "out": torch.ones(4)})  # now right, but not what was saved
     with pytest.raises(RewrittenFile, match="timed_0.pt was rewritten after the checker saved it"):
         _recheck(cand, ref, "cpu", "strict", DEFAULT, 1, digests)
-    digests["timed_0.pt"] = save_tensors(cand / "timed_0.pt", {"slot": 0, "out": torch.ones(4)}, digest=True)
+    digests["timed_0.pt"] = write_output(cand / "timed_0.pt", {"slot": 0, "out": torch.ones(4)})
     assert _recheck(cand, ref, "cpu", "strict", DEFAULT, 1, digests) is None  # the honest twin
 
 
@@ -421,3 +422,4 @@ def test_a_changed_cached_peak_is_not_used(tmp_path):
     finally:
         roofline.run_child = original
     assert calls, "the changed entry was used instead of being measured again"
+

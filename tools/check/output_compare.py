@@ -16,8 +16,9 @@ from kernelwright.tools.check.compare import Comparison, compare_structure, comp
 from kernelwright.tools.check.poison import PoisonPattern
 from kernelwright.tools.check.verdicts import Verdict
 from kernelwright.tools.problem import CheckerFailure
-from kernelwright.tools.worker.common import RewrittenFile, load_tensors
+from kernelwright.tools.worker.common import RewrittenFile
 from kernelwright.tools.worker.events import CandidateEvent, ResultEvent
+from kernelwright.tools.worker.output_file import check_described, read_output
 from kernelwright.tools.worker.reference_compare import MISSING
 from kernelwright.tools.worker.reference_protocol import CaseComparison, CompareEntry
 
@@ -46,7 +47,8 @@ class ParentComparer:
         if event.case not in self.refs:
             raise CheckerFailure(f"no reference output for case {event.case!r} (this is not a verdict)")
         ref = self.refs[event.case]
-        out = load_tensors(output_file(self.out_dir, event.case), digest=event.output_digest)
+        out = read_output(output_file(self.out_dir, event.case), event.output_digest)
+        check_described(out, event.output)
         return compare_structure(event.output, ref, self.device) or compare_values(
             out, ref, self.options.mode, self.options.tolerances, PoisonPattern.from_json(event.poison))
 

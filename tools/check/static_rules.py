@@ -139,6 +139,9 @@ FORBIDDEN_ATTRS = {
     # The RNG's state and seed: with them a solution replays the draws that built Model's weights
     # and precomputes from them before the calls (red team pass 9). A kernel needs neither.
     *RNG_STATE_ATTRS,
+    # torch.from_file / UntypedStorage.from_file open and map a path from C++ (shared=True writes
+    # it): no audit event sees that open (red team pass 12 wrote into the event log so).
+    "from_file",
 }
 # Names only a frame or namespace dig needs: forbidden as a string too (`getattr(f, "__globals__")`,
 # `operator.attrgetter("f_back")`), since a string is how a name hides from the attribute check.

@@ -47,6 +47,7 @@ from kernelwright.tools.worker.events import (
     TimingEvent,
     TimingFailedEvent,
 )
+from kernelwright.tools.worker.output_file import MalformedOutput, read_output
 from kernelwright.tools.worker.reference_protocol import OutputSpec, VariantReport, spec_json
 
 if TYPE_CHECKING:
@@ -84,14 +85,19 @@ def _recheck(candidate_dir: Path, reference_dir: Path, device: str, mode: str, t
         return (f"the timed calls' saved outputs are missing ({', '.join(missing)}): the candidate's process removed "
                 "or never let the checker write them, so its timed calls cannot be re-checked")
     for path in expected[:-1]:
-        saved = load_tensors(path, digest=digests.get(path.name, ""))
+        saved = read_output(path, digests.get(path.name, ""))
+        if not isinstance(saved, dict) or saved.keys() != {"slot", "out"} or saved["slot"] not in refs:
+            raise MalformedOutput(f"{path.name} is not the (input slot, output) record the worker writes")
         ref, out = refs[saved["slot"]], saved["out"]
         bad = compare_structure(_describe(out), ref, "cpu")
         comparison = bad or compare_values(out, ref, mode, tolerances)
         if comparison.verdict is not Verdict.ACCEPTED:
             return (f"a timed call's output (input slot {saved['slot']}) is wrong: {comparison.message} "
                     "(each call must compute and return its own output; a later call must not overwrite it)")
-    return _recheck_samples(load_tensors(expected[-1], digest=digests.get(expected[-1].name, "")), refs, mode, tolerances)
+    samples = read_output(expected[-1], digests.get(expected[-1].name, ""))
+    if samples is not None and (not isinstance(samples, dict) or samples.keys() != {"positions", "calls", "values"}):
+        raise MalformedOutput("timed_samples.pt is not the samples record the worker writes")
+    return _recheck_samples(samples, refs, mode, tolerances)
 
 
 def _recheck_samples(samples: TimedSamples | None, refs: dict[int, Any], mode: str, tolerances: Tolerances) -> str | None:

@@ -52,7 +52,6 @@ from kernelwright.tools.worker.common import (
     error_text,
     load_module,
     load_tensors,
-    save_tensors,
     seed_everything,
 )
 from kernelwright.tools.worker.kernel_profile import KernelWitness
@@ -61,11 +60,11 @@ from kernelwright.tools.worker.output_capture import (
     collected,
     freeze_worker_objects,
     output_description,
-    plain_cpu,
     same_bits,
     shares_memory,
     tensors_of,
 )
+from kernelwright.tools.worker.output_file import write_output
 from kernelwright.tools.worker.trials import SubclassedTensor, change_parameters, refuse_subclassed_tensors
 
 if TYPE_CHECKING:  # imported where the interpreter is in use, not before
@@ -148,7 +147,6 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
     """One guarded forward call. Returns False if the run must stop (an exception, or a forward that
     computed with torch when the request says that decides the check)."""
     device = torch.device(req.device)
-    outdir = Path(req.out_dir)
     left_active = guards.active_modes()  # entered after the last snapshot (a finaliser between calls)
     began = _clock()
     broken = seal_broken()
@@ -200,7 +198,9 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
     # team pass 10 fixed an output from a __del__ run where the output before was dropped).
     _retired[:] = _held
     _held[:] = [out]
-    saved = save_tensors(outdir / f"out_{case.id}.pt", plain_cpu(out), digest=True)
+    state_after_call = guards.global_state_snapshot()  # before the write too: a hook that undoes itself shows (pass 12)
+    saved = write_output(f"{req.out_dir}/out_{case.id}.pt", out)
+    state_after_save = guards.global_state_snapshot()
     log.write(
         event="result",
         # Where a trial's time went (at KernelBench's sizes the inputs and the output's file cost more than the call).
@@ -217,7 +217,8 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
         gpu_kernels=witness.names,
         state_changes=[f"active torch modes: {left_active} before the call, outside the checker's accounting"] * bool(left_active)
         + [f"the checker's accountant: left and entered again {reentered} time(s) during the call"] * bool(reentered)
-        + guards.diff_state(state_before, guards.global_state_snapshot()),
+        + guards.diff_state(state_before, state_after_call)
+        + [f"while the checker saved the output: {change}" for change in guards.diff_state(state_after_call, state_after_save)],
         rng_changed=not _equal(rng_before, guards.rng_snapshot()),
         new_threads=max(len(guards.live_threads() - threads_before), guards.ThreadStarts.count - starts_before),
         mutated_inputs=[i for i, (a, b) in enumerate(zip(originals, call_inputs)) if not same_bits(a, b, _equal)],

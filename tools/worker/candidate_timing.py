@@ -25,7 +25,6 @@ Everything is reported through the signed event log, like the checks before it.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -35,10 +34,11 @@ from kernelwright.tools.worker.call_watch import CallWatch
 from kernelwright.tools.worker.candidate_errors import classify_exception
 from kernelwright.tools.worker.candidate_inputs import seal_broken, sealed_problem
 from kernelwright.tools.worker.candidate_protocol import CandidateRequest, TimeCandidateCommand
-from kernelwright.tools.worker.common import DTYPES, EventLog, error_text, save_tensors
+from kernelwright.tools.worker.common import DTYPES, EventLog, error_text
 from kernelwright.tools.worker.kernel_profile import profile_streams
 from kernelwright.tools.worker.output_capture import attributes_set
-from kernelwright.tools.worker.timing import input_pool, measure, save_outputs
+from kernelwright.tools.worker.output_file import write_output
+from kernelwright.tools.worker.timing import input_pool, measure, write_candidate_outputs
 
 SAMPLE_POINTS = 4096  # positions of every timed call's output compared with the reference
 _equal = torch.equal  # captured when this module loads: before the candidate's code (see candidate.main)
@@ -117,9 +117,9 @@ def time_candidate(model: Any, command: TimeCandidateCommand, req: CandidateRequ
                                inspect=inspect_timed_call)
             profile = profile_streams(forward, measured.buffers)
             inspect_timed_call(None, measured.buffers)  # the profiled calls too, before the outputs are saved
-            outdir = Path(command.outputs_dir)
-            digests = save_outputs(outdir, [(slot, out) for slot, _, out in watch.kept], digest=True)
-            digests["timed_samples.pt"] = save_tensors(outdir / "timed_samples.pt", watch.sampled(), digest=True)
+            state_before_save = guards.global_state_snapshot()  # a hook that would undo itself in the save shows here
+            digests = write_candidate_outputs(command.outputs_dir, [(slot, out) for slot, _, out in watch.kept])
+            digests["timed_samples.pt"] = write_output(f"{command.outputs_dir}/timed_samples.pt", watch.sampled())
     except LeftBehind as exc:
         log.write(event="error", stage="timing", kind=exc.kind, error=str(exc))
         return
@@ -150,7 +150,8 @@ def time_candidate(model: Any, command: TimeCandidateCommand, req: CandidateRequ
         compute_ops=dict(accountant.compute_ops),
         host_ops=dict(accountant.host_ops),
         moved_bytes_per_call=accountant.moved_bytes // max(measured.warmup_calls, 1),
-        state_changes=guards.diff_state(state0, guards.global_state_snapshot()),
+        state_changes=guards.diff_state(state0, state_before_save)
+        + [f"while the checker saved the outputs: {change}" for change in guards.diff_state(state_before_save, guards.global_state_snapshot())],
         rng_changed=not _equal(rng0, guards.rng_snapshot()),
         new_threads=max(len(guards.live_threads() - threads0), guards.ThreadStarts.count - starts0),
     )

@@ -16,7 +16,6 @@ from typing import Any
 
 import torch
 
-from kernelwright.tools.worker.output_digest import HashingWriter, output_digest
 from kernelwright.tools.worker.private_copy import (  # noqa: F401 - re-exported for the workers
     RewrittenFile,
     load_verified,
@@ -105,34 +104,26 @@ class CheckerSideError(Exception):
     fails: the file could not be written, the checker ran out of memory."""
 
 
-def save_tensors(path: Path, values: Any, digest: bool = False) -> str | None:
-    """Write atomically: a full disk leaves no truncated file under the final name, and the
-    failure is the checker's (CheckerSideError), never mistaken for the reference failing.
-
-    With `digest` (files written in a process that runs a candidate), returns the digest of the
-    bytes as they went to the file (`output_digest`, BLAKE3): the worker signs it in its event log, so a
-    file that code in its process rewrites afterwards (a finaliser, an exit hook) no longer
-    matches, and the parent refuses it before unpickling anything (`load_tensors(path, digest)`).
-    torch.save writes to the file as it goes: through an in-memory buffer a 1 GiB tensor took 13 s
-    (the buffer grows by copies)."""
+def save_tensors(path: Path, values: Any) -> None:
+    """Write atomically (the checker's own files: inputs, weights, the reference's outputs; a
+    candidate's outputs go through `output_file.write_output`): a full disk leaves no truncated file
+    under the final name, and the failure is the checker's (CheckerSideError), never mistaken for
+    the reference failing. torch.save writes to the file as it goes: through an in-memory buffer a
+    1 GiB tensor took 13 s (the buffer grows by copies)."""
     partial = path.with_name(path.name + ".partial")
     _no_zip_checksums()
     try:
         with open(partial, "wb") as f:
-            sink = HashingWriter(f) if digest else f
-            torch.save(values, sink)
+            torch.save(values, f)
         os.replace(partial, path)
-        return sink.hexdigest() if isinstance(sink, HashingWriter) else None
     except Exception as exc:  # noqa: BLE001 - torch.save raises RuntimeError or OSError when the disk fills
         partial.unlink(missing_ok=True)
         raise CheckerSideError(f"could not write {path.name}: {type(exc).__name__}: {str(exc)[:300]}") from exc
 
 
 def _no_zip_checksums() -> None:
-    """torch.save's CRC-32 of each record cost 3.3 of the 4.1 s it took to save 1 GiB here (6.4 GB
-    outputs a trial at KernelBench's sizes); the files' integrity is the signed digest's job
-    (`load_tensors`), and torch.load reads them either way. Set at each save: the candidate's code
-    could turn it back on (it would only slow its own check)."""
+    """torch.save's CRC-32 of each record cost 3.3 of the 4.1 s it took to save 1 GiB here; the
+    checker's files are written and read by the checker only, and torch.load reads them either way."""
     if _SERIALIZATION is not None and hasattr(_SERIALIZATION.save, "compute_crc32"):
         _SERIALIZATION.save.compute_crc32 = False
 
@@ -143,14 +134,9 @@ def is_checker_side(exc: BaseException) -> bool:
     return isinstance(exc, (CheckerSideError, MemoryError, out_of_memory))
 
 
-def load_tensors(path: Path, digest: str | None = None) -> Any:
-    """Tensors from a file; with `digest` (the digest a worker signed), only if the file still holds
-    exactly the bytes the worker wrote: copied into memory only this process reaches, hashed
-    there in parallel, and only then loaded, from that copy (`private_copy`; a rewritten file
-    never reaches the unpickler)."""
-    if digest is None:
-        return torch.load(path, weights_only=True, map_location="cpu")
-    return load_verified(Path(path), digest, output_digest)
+def load_tensors(path: Path) -> Any:
+    """Tensors from a file the checker wrote (never a candidate's output: `output_file.read_output`)."""
+    return torch.load(path, weights_only=True, map_location="cpu")
 
 
 def error_text(exc: BaseException, limit: int = 4000) -> str:

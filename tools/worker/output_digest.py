@@ -1,7 +1,7 @@
 """The digest of a file a worker wrote while candidate code shared its process (BLAKE3).
 
-The candidate's worker takes it on its one thread while `torch.save` writes the output, signs it in
-its event log, and the reader (the parent or the reference worker) takes it again over its private
+The candidate's worker takes it on its one thread while it writes the output
+(`output_file.write_output`), signs it in its event log, and the reader (the parent or the reference worker) takes it again over its private
 copy of the file before any byte is unpickled (`private_copy.load_verified`). Code in the
 candidate's process writes both the output and any later rewrite, so the hash must resist
 collisions the writer chooses: a cryptographic hash, not a checksum.
@@ -35,26 +35,21 @@ _PRISTINE = _Blake3()  # made at import: later hashers are C copies of it
 _AUTO = _Blake3.AUTO
 
 
-class HashingWriter:
-    """A file object that passes writes on and hashes exactly the bytes it passed on."""
+def new_hasher() -> Any:
+    """A fresh single-threaded hasher (a C copy of the one made at import)."""
+    return _copy(_PRISTINE)
 
-    def __init__(self, file: Any) -> None:
-        self.file, self.hasher = file, _copy(_PRISTINE)
 
-    def write(self, data: Any) -> int:
-        view = memoryview(data).cast("B")
-        _update(self.hasher, view)
-        return self.file.write(data)
+def update_hasher(hasher: Any, data: Any) -> None:
+    _update(hasher, data)
 
-    def flush(self) -> None:
-        self.file.flush()
 
-    def hexdigest(self) -> str:
-        return _hexdigest(self.hasher)
+def hexdigest(hasher: Any) -> str:
+    return _hexdigest(hasher)
 
 
 def output_digest(data: bytes | memoryview, threads: bool = True) -> str:
-    """The digest `HashingWriter` got for the same bytes; on BLAKE3's threads unless `threads` is
+    """The digest the writer's hasher got for the same bytes; on BLAKE3's threads unless `threads` is
     False (a process the candidate shares must not start a pool)."""
     hasher = _Blake3(max_threads=_AUTO) if threads else _copy(_PRISTINE)
     _update(hasher, memoryview(data).cast("B"))

@@ -1,30 +1,27 @@
 """Read a file a candidate's process wrote into memory only this process can reach, check its
-signed digest there, and map the tensors from that copy instead of unpickling them through a buffer.
+signed digest there, and hand that verified copy to the parser (`output_file`), which maps the
+tensors from it.
 
 Why this order: the file stays writable by the candidate's process (it may still be alive, idle
 between the checker's steps), so the digest must be taken of bytes nobody else can change
 afterwards, and the tensors must come from those same bytes. The copy goes into a memfd (anonymous
 shared memory of this process: no path another process can open, no disk), made by the kernel
-(`sendfile`, no user-space buffer); the digest is taken through a read-only mapping of it; the
-tensors are then mapped from it (`torch.load(..., mmap=True)`, private copy-on-write pages), so no
-byte is copied again. Measured on 2 cores, a 1 GiB output in tmpfs: read + hash + unpickle through
+(`sendfile`, no user-space buffer); the digest is taken through a private copy-on-write mapping of
+it, and the tensors are views of that mapping, so no byte is copied again. Measured on 2 cores, a 1 GiB output in tmpfs: read + hash + unpickle through
 `io.BytesIO` 2.8-5.2 s, this way 1.8-2.5 s (docs/benchmarks.md, "reading an output back").
 
-Where a memfd or /proc/self/fd is not available, the bytes are read into this process's memory and
-unpickled from there (the earlier way: just as safe, slower).
+Where a memfd is not available, the bytes are read into this process's memory and parsed from
+there (just as safe, slower).
 """
 
 from __future__ import annotations
 
-import io
 import mmap
 import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import torch
 
 from kernelwright.tools.worker.signed import TamperedLog
 
@@ -72,33 +69,31 @@ def _memfd_copy(src: int) -> int | None:
         return None
 
 
-def load_verified(path: Path, signed: str, digest: Callable[[Any], str]) -> Any:
-    """The tensors of `path` if its bytes hash (`digest`, the writer's BLAKE3) to `signed`;
-    raises RewrittenFile otherwise. Nothing of the file is unpickled before the digest matched."""
+def load_verified(path: Path, signed: str, digest: Callable[[Any], str], parse: Callable[[Any], Any]) -> Any:
+    """`parse` of the bytes of `path` if they hash (`digest`, the writer's BLAKE3) to `signed`;
+    raises RewrittenFile otherwise. `parse` gets a writable buffer of the verified copy (a private
+    copy-on-write mapping of the memfd, else the bytes read) and may keep views of it; nothing of
+    the file reaches it before the digest matched."""
     src = _open_regular(path)
     try:
         copy = _memfd_copy(src)
         if copy is None:
-            with os.fdopen(os.dup(src), "rb") as f:
-                data = f.read()
+            with os.fdopen(os.dup(src), "rb") as f:  # readall loops: one pread stops near 2 GiB
+                data = bytearray(f.read())
             _check(digest(data), signed, path)
-            return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+            return parse(data)
     finally:
         os.close(src)
     try:
         size = os.fstat(copy).st_size
-        if size == 0:  # cannot be mapped; no file the checker wrote is empty
+        if size == 0:  # cannot be mapped
             _check(digest(b""), signed, path)
-        else:
-            with mmap.mmap(copy, size, prot=mmap.PROT_READ) as view:
-                _check(digest(view), signed, path)
-        try:  # by its /proc name: torch maps storages from a path only
-            return torch.load(f"/proc/self/fd/{copy}", weights_only=True, map_location="cpu", mmap=True)
-        except OSError:  # no /proc here: unpickle from the verified copy's bytes instead
-            with os.fdopen(os.dup(copy), "rb") as f:  # readall loops: one pread stops near 2 GiB
-                return torch.load(io.BytesIO(f.read()), weights_only=True, map_location="cpu")
+            return parse(bytearray())
+        view = mmap.mmap(copy, size, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+        _check(digest(view), signed, path)
+        return parse(view)  # the tensors parsed keep the mapping alive
     finally:
-        os.close(copy)  # the mapped tensors keep their pages
+        os.close(copy)  # the mapping keeps its pages
 
 
 def _check(got: str, expected: str, path: Path) -> None:

@@ -5,7 +5,7 @@ of it, the candidate's), and compares on the GPU on a GPU check.
 
 Outputs stay on the device up to DEVICE_SHARE of its memory (the candidate's process needs the
 rest while it runs), the rest in this process's memory. The candidate's files are read only when
-they are regular files holding exactly the bytes its worker signed (`common.load_tensors`).
+they are regular files holding exactly the bytes its worker signed (`output_file.read_output`).
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from kernelwright.tools.check.verdicts import Verdict
 from kernelwright.tools.worker.common import (
     RewrittenFile,
     device_free,
-    load_tensors,
     tensor_bytes,
     write_json_atomic,
 )
+from kernelwright.tools.worker.output_file import check_described, read_output
 from kernelwright.tools.worker.reference_protocol import CaseComparison, CompareAnswer, CompareCommand
 
 DEVICE_SHARE = 0.25
@@ -85,7 +85,8 @@ def compare_case(held: HeldOutputs, entry: Any, tolerances: Tolerances, mode: st
         return CaseComparison(case=entry.case, verdict=MISSING, message=f"no reference output held for case {entry.case}")
     ref = held.outputs[entry.case]
     try:
-        out = load_tensors(Path(entry.file), digest=entry.digest)
+        out = read_output(Path(entry.file), entry.digest)
+        check_described(out, entry.output)
     except RewrittenFile as exc:
         return CaseComparison(case=entry.case, verdict=Verdict.STATIC_VIOLATION.value, rewritten=str(exc))
     comparison: Comparison | None = compare_structure(entry.output, ref, str(held.device))

@@ -122,7 +122,10 @@ def read_event_bodies(path: Path, key: bytes) -> list[str]:
     replayed line raises TamperedLog."""
     if not path.exists():
         return []
-    lines = path.read_text().splitlines()
+    try:
+        lines = path.read_bytes().decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:  # the worker writes JSON text only: other bytes were put there
+        raise TamperedLog(f"the event log holds bytes that are not text (at byte {exc.start})") from None
     events = []
     for n, line in enumerate(lines):
         try:

@@ -35,6 +35,7 @@ from kernelwright.tools.worker.common import (
     seed_everything,
 )
 from kernelwright.tools.worker.output_capture import plain_cpu
+from kernelwright.tools.worker.output_file import write_output
 
 # Captured at import, which in the candidate's process is before its code runs; the copy through
 # the class, so an instance attribute `copy_` set on a call buffer by the forward is never called
@@ -189,10 +190,16 @@ def measure(model, pool: list[list[Any]], device: torch.device, compat: bool, wa
     return result
 
 
-def save_outputs(outdir: Path, items: list[tuple[int, Any]], digest: bool) -> dict[str, str | None]:
-    """(input slot, output) pairs as plain CPU tensors, one file each, for the parent's re-check.
-    With `digest` (the candidate's process), each file's digest by name (signed in the event log:
-    see `save_tensors`)."""
-    return {f"timed_{i}.pt": save_tensors(outdir / f"timed_{i}.pt", {"slot": slot, "out": plain_cpu(out)}, digest)
-            for i, (slot, out) in enumerate(items)}
+def save_outputs(outdir: Path, items: list[tuple[int, Any]]) -> int:
+    """The reference's (input slot, output) pairs as plain CPU tensors, one file each, for the
+    parent's re-check; how many files."""
+    for i, (slot, out) in enumerate(items):
+        save_tensors(outdir / f"timed_{i}.pt", {"slot": slot, "out": plain_cpu(out)})
+    return len(items)
+
+
+def write_candidate_outputs(outdir: str, items: list[tuple[int, Any]]) -> dict[str, str]:
+    """The candidate's (input slot, output) pairs, one file each in the checker's own format
+    (`output_file`), and each file's digest by name (signed in the event log)."""
+    return {f"timed_{i}.pt": write_output(f"{outdir}/timed_{i}.pt", {"slot": slot, "out": out}) for i, (slot, out) in enumerate(items)}
 
