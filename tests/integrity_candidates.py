@@ -219,6 +219,11 @@ COVERAGE_BY_CLASS: dict[str, dict[str, list[str]]] = {
             "gelu_scale/location_tag_restores_itself_in_save", "gelu_scale/copyreg_reducer_removes_itself_in_save",
             "gelu_scale/storage_alignment_int_subclass_runs_in_save", "gelu_scale/memoryview_hashes_other_bytes_then_pwrite",
             "gelu_scale/from_file_writes_event_log",
+            # Red team pass 13: hooks the forward left on torch.Tensor / UntypedStorage that undo
+            # themselves in the worker's first steps after the call; a Python kernel for aten::clone.
+            "gelu_scale/numel_hook_removes_itself_after_call", "gelu_scale/device_property_removes_itself_after_call",
+            "gelu_scale/storage_data_ptr_removes_itself_after_call", "gelu_scale/shape_property_describes_float_shape",
+            "gelu_scale/shape_property_hides_input_mutation", "gelu_scale/python_dispatcher_clone_kernel",
         ],
         "secrets never reach the sandbox": ["gelu_scale/reads_api_key"],
         "3. reaching forbidden things through allowed ones": [

@@ -184,3 +184,28 @@ def test_signed_timed_records_not_of_the_workers_shape_are_refused_not_crashed_o
         _recheck(cand, ref, "cpu", "strict", DEFAULT, 1, digests)
     digests["timed_samples.pt"] = write_output(cand / "timed_samples.pt", None)
     assert _recheck(cand, ref, "cpu", "strict", DEFAULT, 1, digests) is None  # the honest twin
+
+
+def test_the_python_dispatcher_switched_on_is_global_state_and_the_worker_reads_tensors_through_c_getters():
+    # Red team pass 13: with the Python dispatcher on, a `py_impl` kernel for aten::clone ran inside
+    # the worker's copy of the output (nothing counts py_impl); a property or method put on
+    # torch.Tensor ran inside the worker's steps after the call. The first shows in the global
+    # state; the second is never looked up (C getters of TensorBase).
+    from kernelwright.tools.check import guards
+    from kernelwright.tools.worker import output_capture
+
+    before = guards.global_state_snapshot()
+    switch = torch._C._EnablePythonDispatcher()
+    try:
+        assert "python dispatcher: False -> True" in guards.diff_state(before, guards.global_state_snapshot())
+    finally:
+        del switch
+    assert guards.diff_state(before, guards.global_state_snapshot()) == []
+    out = torch.ones(2, 3)
+    torch.Tensor.shape = property(lambda self: (9, 9))  # what a candidate's forward could leave
+    torch.Tensor.numel = lambda self: 0
+    try:
+        assert output_capture.output_description(out)["shape"] == [2, 3]
+        assert output_capture.shares_memory(out, [out])
+    finally:
+        del torch.Tensor.shape, torch.Tensor.numel

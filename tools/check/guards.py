@@ -144,6 +144,14 @@ class OperatorRegistrations:
         torch._C._dispatch_library = dispatch_library
 
 
+_tls_included = torch._C._dispatch_tls_is_dispatch_key_included
+_PYTHON_DISPATCHER = torch._C.DispatchKey.PythonDispatcher
+
+
+def _python_dispatcher_on() -> bool:
+    return _tls_included(_PYTHON_DISPATCHER)
+
+
 def global_state_snapshot() -> GlobalState:
     """Process-wide settings that change numerics or determinism."""
     snap: GlobalState = {
@@ -159,6 +167,9 @@ def global_state_snapshot() -> GlobalState:
         "cudnn.deterministic": torch.backends.cudnn.deterministic,
         "num_threads": torch.get_num_threads(),
         "active torch modes": active_modes() or "none",
+        # On, it routes every aten call to Python kernels registered with `py_impl`, which no
+        # registration counter sees (red team pass 13: an aten::clone kernel in the worker's copy).
+        "python dispatcher": _python_dispatcher_on(),
         "replaced torch or problem names": ", ".join(NameSeal.replaced()) or "none",
         "operator kernel libraries the solution registered": OperatorRegistrations.count,
         "uses of torch's switches past the checker's accounting, or of the RNG's state": DispatchBypass.described(),

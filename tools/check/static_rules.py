@@ -142,6 +142,9 @@ FORBIDDEN_ATTRS = {
     # torch.from_file / UntypedStorage.from_file open and map a path from C++ (shared=True writes
     # it): no audit event sees that open (red team pass 12 wrote into the event log so).
     "from_file",
+    # Python kernels for torch's own operators and the switch that routes aten calls to them:
+    # they run inside the checker's steps (red team pass 13). Also refused at run time (guards).
+    "py_impl", "enable_python_dispatcher", "_EnablePythonDispatcher", "PythonDispatcher",
 }
 # Names only a frame or namespace dig needs: forbidden as a string too (`getattr(f, "__globals__")`,
 # `operator.attrgetter("f_back")`), since a string is how a name hides from the attribute check.

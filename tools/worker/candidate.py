@@ -179,6 +179,13 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
     finally:
         reentered = op_accounting.retire(accountant)
     called = _clock()
+    # First, before any step of the checker's looks a name up: a hook the forward left in a sealed
+    # namespace that would undo itself once one of those steps called it (red team passes 12, 13).
+    broken = seal_broken()
+    if broken:
+        log.write(event="error", case=case.id, kind="global_state", error=broken)
+        return False
+    state_after_call = guards.global_state_snapshot()
     # Nothing of the candidate's may run from here on (`output_capture`): no method is looked up
     # on a tensor that carries its own attributes.
     shadowed = attributes_set(out, "the output") or attributes_set(call_inputs, "the inputs")
@@ -198,7 +205,6 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
     # team pass 10 fixed an output from a __del__ run where the output before was dropped).
     _retired[:] = _held
     _held[:] = [out]
-    state_after_call = guards.global_state_snapshot()  # before the write too: a hook that undoes itself shows (pass 12)
     saved = write_output(f"{req.out_dir}/out_{case.id}.pt", out)
     state_after_save = guards.global_state_snapshot()
     log.write(

@@ -10,6 +10,7 @@ not start while anything sealed was replaced.
 
 from __future__ import annotations
 
+import builtins
 import copyreg
 import pickle
 import random
@@ -53,6 +54,9 @@ def seal_worker_names() -> None:
     # torch.save pickles the outputs with them (red team pass 8 replaced pickle.Pickler).
     guards.NameSeal.watch("torch._C", torch._C, ("_dispatch_library", "_pop_torch_dispatch_stack", *SWITCHES))
     guards.NameSeal.watch("pickle", pickle)
+    # Builtins: the worker's steps after a call use them (red team pass 13 ran a self-removing hook
+    # in a method those steps looked up; a replaced builtin would be the same route).
+    guards.NameSeal.watch("builtins", builtins)
     guards.NameSeal.watch("copyreg", copyreg)
 
 
@@ -61,7 +65,8 @@ def seal_broken() -> str | None:
     replaced = guards.NameSeal.replaced()
     if not replaced:
         return None
-    return f"the solution replaced {', '.join(replaced[:8])}: names the checker's own steps call through, outside its accounting"
+    return (f"the solution changed {', '.join(replaced[:8])} (replaced or added): names the checker's own steps call through, "
+            "outside its accounting")
 
 
 def sealed_problem(name: str, path: str, source: str | None) -> Any:

@@ -145,9 +145,12 @@ def error_text(exc: BaseException, limit: int = 4000) -> str:
     return text[-limit:]
 
 
+_cuda_synchronize = torch.cuda.synchronize  # captured: it runs between a call and the checks after it
+
+
 def device_sync(device: torch.device) -> None:
     if device.type == "cuda":
-        torch.cuda.synchronize(device)
+        _cuda_synchronize(device)
 
 
 def device_free(device: torch.device) -> int:

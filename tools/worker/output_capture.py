@@ -31,7 +31,20 @@ import torch
 _Tensor = torch.Tensor
 _detach, _as_subclass, _cpu = torch.Tensor.detach, torch.Tensor.as_subclass, torch.Tensor.cpu
 _contiguous, _reshape, _view = torch.Tensor.contiguous, torch.Tensor.reshape, torch.Tensor.view
-_untyped_storage = torch.Tensor.untyped_storage
+_untyped_storage = torch._C.TensorBase.untyped_storage
+# C getters of TensorBase and StorageBase (immutable C types): a property or method the candidate's
+# code puts on torch.Tensor or torch.UntypedStorage (Python classes) is never looked up here (red
+# team pass 13 ran a self-removing `numel`, `device` and `data_ptr` in these steps).
+_shape_of = torch._C.TensorBase.__dict__["shape"].__get__
+_dtype_of = torch._C.TensorBase.__dict__["dtype"].__get__
+_device_of = torch._C.TensorBase.__dict__["device"].__get__
+_numel = torch._C.TensorBase.numel
+_data_ptr, _nbytes = torch._C.StorageBase.data_ptr, torch._C.StorageBase.nbytes
+_type_name = type.__dict__["__name__"].__get__
+_type_module = type.__dict__["__module__"].__get__
+_type_qualname = type.__dict__["__qualname__"].__get__
+_str, _list, _tuple, _sorted, _enumerate, _isinstance, _any = str, list, tuple, sorted, enumerate, isinstance, any
+_UINT8 = torch.uint8
 _instance_dict = object.__getattribute__
 _gc_enable, _gc_disable, _gc_collect, _gc_freeze = gc.enable, gc.disable, gc.collect, gc.freeze
 _type = type
@@ -63,9 +76,9 @@ def attributes_set(values: Any, where: str) -> str | None:
     kind = _type(values)
     if kind is _Tensor:
         own = _instance_dict(values, "__dict__")
-        return f"{where} carries instance attributes {sorted(own)}" if own else None
-    if kind is tuple or kind is list:
-        for i, item in enumerate(values):
+        return f"{where} carries instance attributes {_sorted(own)}" if own else None
+    if kind is _tuple or kind is _list:
+        for i, item in _enumerate(values):
             why = attributes_set(item, f"{where}[{i}]")
             if why:
                 return why
@@ -76,11 +89,12 @@ def output_description(out: Any) -> dict[str, Any]:
     """Exact type, structure, shapes, dtypes and devices of what the forward returned; a subclass
     of tuple, list or Tensor is named by its own module and name, never walked."""
     kind = _type(out)
-    if kind is tuple or kind is list:
-        return {"type": kind.__name__, "items": [output_description(o) for o in out]}
+    if kind is _tuple or kind is _list:
+        return {"type": _type_name(kind), "items": [output_description(o) for o in out]}
     if kind is _Tensor:
-        return {"type": "torch.Tensor", "shape": list(out.shape), "dtype": str(out.dtype).removeprefix("torch."), "device": str(out.device)}
-    return {"type": f"{kind.__module__}.{kind.__qualname__}"}
+        return {"type": "torch.Tensor", "shape": _list(_shape_of(out)), "dtype": _str(_dtype_of(out)).removeprefix("torch."),
+                "device": _str(_device_of(out))}
+    return {"type": f"{_type_module(kind)}.{_type_qualname(kind)}"}
 
 
 def plain_cpu(out: Any) -> Any:
@@ -89,7 +103,7 @@ def plain_cpu(out: Any) -> Any:
     kind = _type(out)
     if kind is _Tensor:
         return _cpu(_detach(out))
-    if kind is tuple or kind is list:
+    if kind is _tuple or kind is _list:
         return [plain_cpu(o) for o in out]
     return None
 
@@ -98,12 +112,12 @@ def same_bits(a: Any, b: Any, equal: Any) -> bool:
     """Bitwise equality (NaN-safe) for exact tensors, through the captured methods; `equal` is the
     worker's captured torch.equal. Plain equality for what is not a tensor."""
     if _type(a) is _Tensor and _type(b) is _Tensor:
-        if a.shape != b.shape or a.dtype != b.dtype:
+        if _shape_of(a) != _shape_of(b) or _dtype_of(a) != _dtype_of(b):
             return False
-        if a.numel() == 0:
+        if _numel(a) == 0:
             return True
-        return equal(_view(_reshape(_contiguous(a), -1), torch.uint8), _view(_reshape(_contiguous(b), -1), torch.uint8))
-    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return equal(_view(_reshape(_contiguous(a), -1), _UINT8), _view(_reshape(_contiguous(b), -1), _UINT8))
+    if _isinstance(a, _Tensor) or _isinstance(b, _Tensor):
         return False  # a subclass where the worker put a tensor: not the input it was given
     return a == b
 
@@ -113,14 +127,14 @@ def tensors_of(out: Any) -> list[torch.Tensor]:
     kind = _type(out)
     if kind is _Tensor:
         return [out]
-    if kind is tuple or kind is list:
+    if kind is _tuple or kind is _list:
         return [t for item in out for t in tensors_of(item)]
     return []
 
 
 def _span(t: torch.Tensor) -> tuple[str, int, int]:
     storage = _untyped_storage(t)
-    return str(t.device), storage.data_ptr(), storage.data_ptr() + storage.nbytes()
+    return _str(_device_of(t)), _data_ptr(storage), _data_ptr(storage) + _nbytes(storage)
 
 
 def shares_memory(out: Any, earlier: list[torch.Tensor]) -> bool:
@@ -128,11 +142,11 @@ def shares_memory(out: Any, earlier: list[torch.Tensor]) -> bool:
     no allocator handed the same block out again): a forward that returns one persistent buffer
     overwrites, at its next call, what its caller kept (red team pass 8; the saved copy of each
     output hid it from the per-call comparison)."""
-    spans = [_span(t) for t in earlier if t.numel()]
+    spans = [_span(t) for t in earlier if _numel(t)]
     for t in tensors_of(out):
-        if not t.numel():
+        if not _numel(t):
             continue
         device, start, end = _span(t)
-        if any(device == d and start < e and s < end for d, s, e in spans):
+        if _any(device == d and start < e and s < end for d, s, e in spans):
             return True
     return False

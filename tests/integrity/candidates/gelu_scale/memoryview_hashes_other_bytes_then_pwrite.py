@@ -1,4 +1,4 @@
-# expect: wrong_output
+# expect: global_state
 # red team pass 12: the writer made to hash bytes it does not write, then the file made to match: builtins (reached as torch.builtins behind a function) gets a memoryview that HashingWriter.write looks up at call time; for the storage record it hands the hasher torch's answer while the file gets the lazy zeros, and at the next write it finds the open ".partial" file through /proc/self/fd (os.readlink) and os.pwrite's the answer over the zeros: neither raises an audit event.
 import torch
 import torch.nn as nn
