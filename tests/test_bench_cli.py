@@ -20,8 +20,8 @@ from kernelwright.graphs.traces.store import TraceStore
 
 from paths import PROBLEMS
 
-# A problem the expert compiles (an elementwise chain) and one it cannot (a convolution).
-SUBSET = "gelu_scale,conv2d_relu"
+# A problem the expert compiles (an elementwise chain) and one it cannot (an embedding lookup).
+SUBSET = "gelu_scale,embedding_layernorm"
 # A KernelBench-shaped problem whose reference never returns (sleeps until the bench is stopped).
 HANGS_IN_FORWARD = """import threading
 
@@ -65,7 +65,7 @@ def test_bench_agrees_with_each_run(subset):
     tmp, rc, report, err = subset
     assert rc == 0, err
     by_name = {r["problem"]: r for r in report["problems"]}
-    assert list(by_name) == ["conv2d_relu", "gelu_scale"]  # the suite's order
+    assert list(by_name) == ["embedding_layernorm", "gelu_scale"]  # the suite's order
     traces = TraceStore(tmp / "home" / "traces.db")
     for name in ("gelu_scale",):
         r = by_name[name]
@@ -78,10 +78,10 @@ def test_bench_agrees_with_each_run(subset):
         assert r["pct_sol"] is None and best_check(tmp / "home", r["run_id"]).timing is None
         assert r["tokens"] == run_report["usage"]["total_tokens"] == 0
         assert traces.run(r["run_id"]).status == "finished"
-    conv = by_name["conv2d_relu"]
-    assert (conv["accepted"], conv["exit"], conv["status"]) == (False, 1, "failed")
-    assert "aten.convolution (nn.Conv2d)" in conv["unsupported"]
-    assert traces.run(conv["run_id"]).error == conv["error"]
+    refused = by_name["embedding_layernorm"]
+    assert (refused["accepted"], refused["exit"], refused["status"]) == (False, 1, "failed")
+    assert "nn.Embedding" in refused["unsupported"]
+    assert traces.run(refused["run_id"]).error == refused["error"]
     s = report["summary"]
     assert (s["problems"], s["accepted"], s["unsupported"], s["complete"]) == (2, 1, 1, True)
     assert s["fast_p"]["eager"]["0"] == 0.5 and s["fast_p"]["eager"]["1"] is None
@@ -97,23 +97,23 @@ def test_bench_writes_json_markdown_charts_and_html(subset):
         assert (folder / name).is_file() and (tmp / "out" / name).read_bytes() == (folder / name).read_bytes()
     assert json.loads((folder / "results.json").read_text())["summary"] == report["summary"]
     table = (folder / "results.md").read_text()
-    assert "| gelu_scale | yes | accepted |" in table and "| conv2d_relu | no | unsupported |" in table
+    assert "| gelu_scale | yes | accepted |" in table and "| embedding_layernorm | no | unsupported |" in table
     assert (folder / "speedups.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = (folder / "results.html").read_text()
     # The accepted problem's solution, highlighted; the unsupported one says why it has none.
     section = page[page.index('data-problem="gelu_scale"'):]
     assert '<div class="hl">' in section and '<span class="k">class</span>' in section
-    assert "aten.convolution" in page and page.count("<script") == 1
+    assert "nn.Embedding" in page and page.count("<script") == 1
 
 
 def test_stopped_bench_resumes_with_only_the_unfinished_problems(tmp_path):
     home = tmp_path / "home"
-    # One job, in name order: conv2d_relu ends quickly (the expert has no kernel for it); the second
+    # One job, in name order: embedding_layernorm ends quickly (the expert has no kernel for it); the second
     # problem's reference never returns, so the bench is surely stopped while that problem runs (two
     # quick problems raced: the second could finish between the poll and the signal).
     problems = tmp_path / "problems"
     problems.mkdir()
-    shutil.copy(PROBLEMS / "conv2d_relu.py", problems / "conv2d_relu.py")
+    shutil.copy(PROBLEMS / "embedding_layernorm.py", problems / "embedding_layernorm.py")
     (problems / "hangs_in_forward.py").write_text(HANGS_IN_FORWARD)
     proc = bench(str(problems), "--jobs", "1", "--id", "stopped", home=home, start_new_session=True)
     folder = home / "bench" / "stopped" / "problems"
@@ -124,21 +124,21 @@ def test_stopped_bench_resumes_with_only_the_unfinished_problems(tmp_path):
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     partial = json.loads(out)
-    assert [r["problem"] for r in partial["problems"]] == ["conv2d_relu"] and partial["complete"] is False
+    assert [r["problem"] for r in partial["problems"]] == ["embedding_layernorm"] and partial["complete"] is False
     assert not (folder / "hangs_in_forward" / "result.json").exists()
     assert "continue it with: kernelwright bench --resume stopped" in err
     first_run = partial["problems"][0]["run_id"]
 
     # The user mends the problem that hung; the resumed bench runs it (only it) from its file.
-    shutil.copy(PROBLEMS / "depthwise_conv2d.py", problems / "hangs_in_forward.py")
+    shutil.copy(PROBLEMS / "lstm_cell.py", problems / "hangs_in_forward.py")
     resumed = bench("--resume", "stopped", home=home)  # the same --device/--max-iters: allowed
     out, err = resumed.communicate(timeout=600)
     assert resumed.returncode == 1, err  # no problem of this bench has an accepted solution
     assert "1 to run, 1 already finished" in err
     report = json.loads(out)
     by_name = {r["problem"]: r for r in report["problems"]}
-    assert by_name["conv2d_relu"]["run_id"] == first_run  # not run again
-    assert "aten.convolution" in by_name["hangs_in_forward"]["unsupported"] and report["summary"]["complete"] is True
+    assert by_name["embedding_layernorm"]["run_id"] == first_run  # not run again
+    assert "Tensor.chunk" in by_name["hangs_in_forward"]["unsupported"] and report["summary"]["complete"] is True
 
 
 @pytest.mark.gpu

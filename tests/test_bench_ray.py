@@ -23,8 +23,8 @@ from paths import PROBLEMS
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed: pip install -e '.[ray]'")
 
-# Two problems the expert compiles (elementwise) and one it has no kernel for (a convolution).
-SUBSET = "add_mul,conv2d_relu,gelu_scale"
+# Two problems the expert compiles (elementwise) and one it has no kernel for (an embedding lookup).
+SUBSET = "add_mul,embedding_layernorm,gelu_scale"
 LEAN = "check: {static_resources: false}\nprofile: {tier: off}\n"  # as tests/test_bench_cli.py: CI time
 
 
@@ -105,7 +105,7 @@ def local_and_ray(tmp_path_factory):
 def test_ray_bench_verdicts_equal_a_serial_run(local_and_ray):
     _, local, distributed, _ = local_and_ray
     assert verdicts(distributed) == verdicts(local)
-    assert verdicts(distributed)["gelu_scale"][:2] == (True, 0) and verdicts(distributed)["conv2d_relu"][0] is False
+    assert verdicts(distributed)["gelu_scale"][:2] == (True, 0) and verdicts(distributed)["embedding_layernorm"][0] is False
     assert distributed["summary"]["complete"] is True
     assert distributed["summary"]["accepted"] == local["summary"]["accepted"] == 2
 
@@ -117,10 +117,10 @@ def test_actor_killed_mid_problem_is_retried_once_elsewhere_and_nothing_finished
     (failure,) = retried["failures"]  # the lost attempt, recorded
     assert failure["actor"] == killed_actor and "Actor" in failure["error"] and failure["node_ip"]
     assert retried["placement"]["actor"] != killed_actor  # the retry ran on the other actor
-    assert by_name["add_mul"]["failures"] == by_name["conv2d_relu"]["failures"] == []
+    assert by_name["add_mul"]["failures"] == by_name["embedding_layernorm"]["failures"] == []
     # The killed actor had finished a problem before: kept, and not run again. One run per
     # problem in the driver's traces (the lost attempt's partial run died with its actor).
-    assert killed_actor in {by_name["add_mul"]["placement"]["actor"], by_name["conv2d_relu"]["placement"]["actor"]}
+    assert killed_actor in {by_name["add_mul"]["placement"]["actor"], by_name["embedding_layernorm"]["placement"]["actor"]}
     traces = TraceStore(tmp / "ray-home" / "traces.db")
     runs = sorted((Path(row["problem"]).stem, row["run_id"]) for row in traces.db["runs"].rows)
     assert runs == sorted((name, r["run_id"]) for name, r in by_name.items())
@@ -128,8 +128,8 @@ def test_actor_killed_mid_problem_is_retried_once_elsewhere_and_nothing_finished
 
 def test_ray_bench_records_where_each_problem_ran_and_files_it_in_the_driver_home(local_and_ray):
     tmp, _, distributed, _ = local_and_ray
-    # Every run writes its report, the one the expert had no kernel for (conv2d_relu) too.
-    assert {r["problem"] for r in distributed["problems"] if (Path(r["run_dir"]) / "report.json").exists()} == {"add_mul", "conv2d_relu", "gelu_scale"}
+    # Every run writes its report, the one the expert had no kernel for (embedding_layernorm) too.
+    assert {r["problem"] for r in distributed["problems"] if (Path(r["run_dir"]) / "report.json").exists()} == {"add_mul", "embedding_layernorm", "gelu_scale"}
     home = tmp / "ray-home"
     traces = TraceStore(home / "traces.db")
     for r in distributed["problems"]:
@@ -164,9 +164,9 @@ def test_ray_bench_records_where_each_problem_ran_and_files_it_in_the_driver_hom
 def test_ctrl_c_stops_the_actors_and_a_resume_runs_only_the_rest(tmp_path):
     home = tmp_path / "home"
     # One actor; both problems end quickly (the expert has no kernel for them).
-    proc = bench("--executor", "ray", "--jobs", "1", "--id", "stopped", home=home, problems="conv2d_relu,depthwise_conv2d",
+    proc = bench("--executor", "ray", "--jobs", "1", "--id", "stopped", home=home, problems="embedding_layernorm,lstm_cell",
                  start_new_session=True)
-    first = home / "bench" / "stopped" / "problems" / "conv2d_relu" / "result.json"
+    first = home / "bench" / "stopped" / "problems" / "embedding_layernorm" / "result.json"
     deadline = time.monotonic() + 600
     while not first.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -174,9 +174,9 @@ def test_ctrl_c_stops_the_actors_and_a_resume_runs_only_the_rest(tmp_path):
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 130, err[-3000:]
     partial = json.loads(out)
-    assert [r["problem"] for r in partial["problems"]] == ["conv2d_relu"] and partial["summary"]["complete"] is False
-    assert not (first.parent.parent / "depthwise_conv2d" / "result.json").exists()
-    # The actor is gone (killed, not left running depthwise_conv2d); Ray reaps it asynchronously.
+    assert [r["problem"] for r in partial["problems"]] == ["embedding_layernorm"] and partial["summary"]["complete"] is False
+    assert not (first.parent.parent / "lstm_cell" / "result.json").exists()
+    # The actor is gone (killed, not left running lstm_cell); Ray reaps it asynchronously.
     actor = Path(f"/proc/{partial['problems'][0]['placement']['pid']}")
     deadline = time.monotonic() + 120
     while actor.exists() and "zombie" not in (actor / "status").read_text(errors="replace").lower() and time.monotonic() < deadline:
@@ -189,7 +189,7 @@ def test_ctrl_c_stops_the_actors_and_a_resume_runs_only_the_rest(tmp_path):
     assert resumed.returncode == 1, err[-3000:]
     assert "1 to run, 1 already finished" in err
     report = json.loads(out)
-    assert [r["problem"] for r in report["problems"]] == ["conv2d_relu", "depthwise_conv2d"]
+    assert [r["problem"] for r in report["problems"]] == ["embedding_layernorm", "lstm_cell"]
     assert report["problems"][0]["run_id"] == partial["problems"][0]["run_id"]  # not run again
 
 

@@ -95,7 +95,7 @@ def test_configs_depend_on_device_and_size():
 
 
 @pytest.mark.parametrize("problem,names", [
-    (DATA / "conv_relu.py", ["aten.convolution", "nn.Conv2d"]),
+    (PROBLEMS / "embedding_layernorm.py", ["nn.Embedding"]),
 ])
 def test_unsupported_problems_name_their_operations(problem, names):
     with pytest.raises(UnsupportedProblem) as info:

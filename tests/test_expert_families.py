@@ -67,16 +67,16 @@ def test_a_loss_setting_baked_into_the_kernel_is_caught_by_the_checker(tmp_path)
 
 
 def test_a_kernel_specialised_to_a_constructor_dim_refuses_other_dims_loudly(tmp_path):
-    """argmin over a middle dim that comes from __init__: the kernel is built for that dim. The
-    checker's value variant changes it (a solution must honour its constructor), and the generated
-    forward raises with what it was generated for instead of answering wrongly: a rejection that
-    names the limit (one kernel per dim, chosen at run time, is not generated yet)."""
-    problem = DATA / "argmin_mid.py"
+    """argmin over the last dim that comes from __init__: a rows kernel, built for that dim (a
+    middle dim is read at run time: tests/test_expert_runtime_dims.py). The checker's value variant
+    changes it (-1 -> -2: a solution must honour its constructor), and the generated forward raises
+    with what it was generated for instead of answering wrongly: a rejection that names the limit."""
+    problem = DATA / "argmin_last.py"
     sized = sized_for_device(load_problem(problem), "cpu")
     source, traced = compile_problem(problem, None, source=sized.file.source, device="cpu")
-    assert traced.family == "cols" and not scan_solution(source)
+    assert traced.family == "rows" and not scan_solution(source)
     path = tmp_path / "solution.py"
     path.write_text(source)
     result = verify_solution(problem, path, CheckOptions(device="cpu", trials=2, static_resources=False))
     assert all(t["ok"] for t in result.trials if t["variant"] == "shipped"), result.trials
-    assert result.verdict.value == "shape_overfit" and "generated for self.dim=1" in result.reasons[0].message, result.reasons
+    assert result.verdict.value == "shape_overfit" and "generated for self.dim=-1" in result.reasons[0].message, result.reasons

@@ -57,8 +57,8 @@ def test_planner_names_family_and_config():
     cpu = plan_text(state(PROBLEMS / "linear_relu.py"), ctx())
     assert cpu.startswith("STRATEGY: matmul (nn.Linear) with its elementwise epilogue fused") and "fp32 products" in cpu
     assert "output [32, 80], K=96" in cpu  # traced at the problem's CPU_SIZES on the CPU
-    refused = roles.planner(state(DATA / "conv_relu.py"), ctx())["plan"]
-    assert refused.text.startswith("STRATEGY: none") and "aten.convolution" in refused.text
+    refused = roles.planner(state(PROBLEMS / "embedding_layernorm.py"), ctx())["plan"]
+    assert refused.text.startswith("STRATEGY: none") and "nn.Embedding" in refused.text
     assert refused.next_step.kind == "unsupported"
 
 

@@ -26,3 +26,16 @@ def test_largest_bf16_matmul_tile_fits_sm90(tmp_path):
     assert entry.error is None, entry
     assert entry.spills <= SPILL_BYTES_TOLERATED and entry.registers <= 255 and 0 < entry.shared_bytes <= SMEM_LIMIT, entry
     assert entry.wgmma > 0 and entry.num_warps == biggest.num_warps, entry  # tensor cores, Hopper's MMA
+
+
+def test_largest_fp32_conv_tile_fits_sm90_without_spills(tmp_path):
+    # The implicit-GEMM convolution's gathered loads keep per-row indices in registers beside the
+    # accumulator: the first space's biggest tile must still fit (3xTF32 on the tensor cores).
+    problem = PROBLEMS / "conv2d_relu.py"
+    t = trace_problem(problem)  # shipped sizes: 3x3, 64 -> 128 channels
+    first = spaces_for(t)["first"]
+    biggest = max(first, key=lambda c: c.block_m * c.block_n)
+    [entry] = fit_report(t, problem.read_text(), [biggest], tmp_path)
+    assert entry.error is None and entry.kernel == "kw_conv_kernel", entry
+    assert entry.spills == 0 and entry.registers <= 255 and 0 < entry.shared_bytes <= SMEM_LIMIT, entry
+    assert entry.wgmma > 0 and entry.num_warps == biggest.num_warps, entry

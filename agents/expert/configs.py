@@ -47,7 +47,12 @@ class Config:
     f32_dot: bool = False  # matmul: always multiply in fp32 (operands of mismatched dtypes)
 
     def knobs(self, family: str) -> dict[str, int | str]:
-        if family == "matmul":
+        if family == "conv":
+            out = {"BLOCK_M": self.block_m, "BLOCK_N": self.block_n, "BLOCK_K": self.block_k, "num_warps": self.num_warps,
+                   "num_stages": self.num_stages or 3, "precision": self.precision}
+            if self.f32_dot:
+                out["f32_dot"] = 1
+        elif family == "matmul":
             out: dict[str, int | str] = {"BLOCK_M": self.block_m, "BLOCK_N": self.block_n, "BLOCK_K": self.block_k,
                                          "GROUP_M": self.group_m, "num_warps": self.num_warps}
             out["num_stages"] = self.num_stages or 3
@@ -101,10 +106,10 @@ def parse_knobs(text: str, family: str) -> list[Config]:
                 fields[name] = int(value)
             else:
                 return []
-        need = ("block_m", "block_n", "block_k") if family == "matmul" else ("block", "block_q") if family == "cols" else ("block",)
+        need = ("block_m", "block_n", "block_k") if family in ("matmul", "conv") else ("block", "block_q") if family == "cols" else ("block",)
         if not all(n in fields for n in need):
             return []
-        if family == "matmul":
+        if family in ("matmul", "conv"):
             fields.setdefault("num_warps", 8 if fields["block_m"] * fields["block_n"] >= 128 * 128 else 4)
             fields.setdefault("num_stages", 3)
         if not all(_pow2(int(fields[n])) for n in (*need, "num_warps") if n in fields):
@@ -152,6 +157,8 @@ def sizes_of(t) -> Sizes:
     if t.family in ("rows", "cols") and space is not None:
         n_cols, q = space.extent("r"), space.extent("q")
         return Sizes(numel, n_cols, numel // max(n_cols * q, 1), q=q)
+    if t.family == "conv":  # the implicit GEMM's M, N (a group's output channels) and K
+        return Sizes(numel, n_cols, numel // max(n_cols, 1), t.conv.m, t.conv.n, t.conv.k)
     if t.family != "matmul":
         return Sizes(numel, n_cols, numel // max(n_cols, 1))
     folded = t.matmul.folded
@@ -179,6 +186,10 @@ def cpu_configs(family: str, s: Sizes) -> list[Config]:
 
     def tile(n: int, cap: int) -> int:
         return min(cap, max(16, next_pow2(n)))
+
+    if family == "conv":  # every loop step costs the same at any tile size: up to 1024 output positions a tile
+        first = Config(block_m=tile(s.m, 1024), block_n=tile(s.n, 64), block_k=64, num_warps=4, num_stages=2)
+        return dedupe([first, dataclasses.replace(first, block_m=tile(s.m, 64), block_n=tile(s.n, 32), block_k=32)])
 
     first = Config(block_m=tile(s.m, 64), block_n=tile(s.n, 64), block_k=tile(s.k, 64), num_warps=4, num_stages=2)
     second = dataclasses.replace(first, block_m=tile(s.m, 32), block_n=tile(s.n, 32), block_k=tile(s.k, 32))
@@ -230,6 +241,8 @@ def gpu_spaces(family: str, s: Sizes, dtype: str, heavy_epilogue: bool = False) 
         return {"first": [Config(512, 4), Config(1024, 4), Config(256, 2), Config(2048, 8)],
                 "memory": [Config(2048, 4), Config(4096, 8)], "compute": [Config(1024, 8), Config(512, 8)],
                 "neighbours": [Config(256, 4), Config(1024, 2)]}
+    if family == "conv":
+        return conv_spaces(s, dtype)
     if family == "scan":  # one row per program; a chunk's scan in registers, then a carry
         return {"first": [Config(1024, 4), Config(2048, 8), Config(4096, 8), Config(512, 4)],
                 "memory": [Config(4096, 16), Config(8192, 16)], "compute": [Config(1024, 8), Config(2048, 4)],
@@ -281,6 +294,34 @@ def cols_spaces(s: Sizes) -> dict[str, list[Config]]:
     compute = [Config(c.block, min(16, c.num_warps * 2), block_q=c.block_q) for c in first[:2]]
     neighbours = [Config(c.block, max(1, c.num_warps // 2), block_q=c.block_q) for c in first[:2]]
     return {"first": dedupe(first), "memory": dedupe(memory), "compute": dedupe(compute), "neighbours": dedupe(neighbours)}
+
+
+def conv_spaces(s: Sizes, dtype: str) -> dict[str, list[Config]]:
+    """Implicit-GEMM tiles: BLOCK_M output positions by BLOCK_N output channels (the launch fits
+    both channel tiles to a group's channels: a depthwise tile is one channel wide), K steps of 32
+    input channels. fp32 multiplies in 3xTF32 (fp32-level error), 16-bit on the tensor cores."""
+    wide = dtype in ("bf16", "fp16")
+    n = min(128, max(16, next_pow2(s.n)))
+    half = max(16, n // 2)
+
+    def c(bm: int, bn: int, bk: int, stages: int) -> Config:
+        # 8 warps from a 128x64x32 step up: with 4, 3xTF32 tiles of 64x128x32, 128x32x32 and 64x64x64
+        # spilled 72-132 bytes on sm_90 (ptxas; the gather's index math holds registers too)
+        return _mm(bm, bn, bk, 8 if bm * max(bn, 64) * bk >= 128 * 64 * 32 else 4, stages, "ieee" if wide else "tf32x3")
+
+    if s.n < 16:  # a group has fewer output channels than a dot tile (depthwise): longer tiles in M
+        # (512 rows, or 256 with BLOCK_K=64, spilled 900-1500 bytes where the input channels take tl.dot)
+        spaces = {"first": [c(256, 16, 32, 3), c(128, 16, 32, 3), c(64, 16, 32, 3)],
+                  "compute": [c(128, 16, 64, 3), c(256, 16, 32, 2)], "memory": [c(128, 16, 32, 2), c(256, 16, 32, 4)],
+                  "neighbours": [c(64, 16, 64, 3), c(128, 16, 32, 4)]}
+        return {name: fitting(space, 2 if wide else 4) for name, space in spaces.items()}
+    # No 256-row tile, no 128x128x64 fp32 tile: the gather's per-row index registers on top of the
+    # accumulator spilled 40-2000 bytes there (ptxas for sm_90, conv2d_relu / conv2d_bn_relu_bf16).
+    spaces = {"first": [c(128, n, 32, 3), c(64, n, 32, 3), c(128, half, 32, 3), c(64, half, 32, 3)],
+              "compute": [c(128, n, 32, 4), c(64, n, 64, 4), c(128, half, 32, 4)],
+              "memory": [c(64, n, 32, 2), c(64, half, 32, 2)],
+              "neighbours": [c(32, n, 32, 3), c(64, 32, 32, 3)]}
+    return {name: fitting(space, 2 if wide else 4) for name, space in spaces.items()}
 
 
 def split_heavy(c: Config) -> Config:

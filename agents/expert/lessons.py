@@ -22,7 +22,7 @@ from kernelwright.memory.model import Lesson
 
 MIN_CONFIDENCE = 0.35
 TOPICS = {"elementwise": ("elementwise",), "rows": ("row-reduction", "norm"), "cols": ("reduction", "norm"), "scan": ("scan",), "pool": ("pooling",),
-          "matmul": ("matmul",)}
+          "matmul": ("matmul",), "conv": ("conv",)}
 _CLAUSE = re.compile(r"((?:[A-Za-z_]+\s*,\s*)*[A-Za-z_]+)\s*(>=|<=|==|>|<)\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)(?![\w.])")
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 _OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, "==": lambda a, b: a == b,

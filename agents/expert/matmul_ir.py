@@ -84,6 +84,9 @@ def matmul_value(lw: Lowering, a, b, label: str) -> V | None:
     if lw.matmuls:
         lw.bad(f"{label}: a second matmul (the expert fuses one matmul per kernel)")
         return None
+    if lw.gemm == "convolution":
+        lw.bad(f"{label} in a kernel with a convolution (one matmul or convolution per kernel)")
+        return None
     lw.matmuls += 1
     oa, ob = operand(lw, a, label), operand(lw, b, label)
     if oa is None or ob is None:

@@ -3,14 +3,14 @@ anything else gets none (that configuration is given up).
 
 | failure (verdict / message) | repair |
 | --- | --- |
-| shared memory / out of resources | matmul: fewer pipeline stages, then a shorter BLOCK_K, then a smaller tile; others: half the block |
+| shared memory / out of resources | matmul, conv: fewer pipeline stages, then a shorter BLOCK_K, then a smaller tile; others: half the block |
 | registers, spills | half the block (matmul: the wider tile side) |
 | non-power-of-two range (`arange`) | blocks rounded down to powers of two |
 | unwritten output, illegal address, out of bounds | every matmul load masked (`masks=all`) |
 | shape_overfit (matmul: right at the shipped sizes only) | no split epilogue, every load masked |
 | dtype_mismatch "expected X" | the output allocated as X |
-| dtype errors inside the kernel (dot operands) | the matmul multiplies in fp32 (`f32_dot`) |
-| wrong_output with 3xTF32 | plain fp32 products (`precision=ieee`) |
+| dtype errors inside the kernel (dot operands) | the matmul or conv multiplies in fp32 (`f32_dot`) |
+| wrong_output with 3xTF32 (matmul, conv) | plain fp32 products (`precision=ieee`) |
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def _pow2_floor(n: int) -> int:
 
 def _smaller(c: Config, family: str) -> Config | None:
     """The next config down the resource ladder, or None at the bottom."""
-    if family != "matmul":
+    if family not in ("matmul", "conv"):
         block = _pow2_floor(c.block) // 2 if _pow2_floor(c.block) == c.block else _pow2_floor(c.block)
         return None if block < 64 else dataclasses.replace(c, block=block, num_warps=max(1, min(c.num_warps, block // 64)))
     if (c.num_stages or 3) > 2:
@@ -80,10 +80,10 @@ def repair(family: str, configs: list[Config], verdict: str, message: str) -> Re
         dtype = _EXPECTED.search(text).group(1)
         out = [dataclasses.replace(c, out_dtype=dtype) for c in configs if c.out_dtype != dtype]
         what = f"output allocated as torch.{dtype}"
-    elif family == "matmul" and verdict == "compile_error" and any(k in text for k in _DTYPE_IN_KERNEL):
+    elif family in ("matmul", "conv") and verdict == "compile_error" and any(k in text for k in _DTYPE_IN_KERNEL):
         out = [dataclasses.replace(c, f32_dot=True) for c in configs if not c.f32_dot]
         what = "dot operands converted to fp32"
-    elif family == "matmul" and verdict == "wrong_output" and any(c.precision != "ieee" for c in configs):
+    elif family in ("matmul", "conv") and verdict == "wrong_output" and any(c.precision != "ieee" for c in configs):
         out = [dataclasses.replace(c, precision="ieee") for c in configs]
         what = "plain fp32 products (input_precision='ieee') instead of 3xTF32"
     out = [c for c in dedupe(out) if c not in configs]

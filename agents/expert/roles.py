@@ -90,6 +90,12 @@ def _describe(t: Traced, configs, device: str) -> str:
         return (f"matmul ({mm.label}) with its elementwise epilogue fused before the store: output {list(s)}, K={t.matmul_k}, "
                 f"{t.dtype} ({'tensor cores, fp32 accumulation' if t.dtype != 'fp32' else 'fp32 products'}), {how}, "
                 f"grouped tile order; {many}")
+    if t.family == "conv":
+        cv = t.conv
+        kind = "transposed convolution (gathered)" if cv.transposed else "convolution"
+        return (f"implicit-GEMM direct {cv.nd}-d {kind} ({cv.label}) with its elementwise epilogue fused before the store: "
+                f"output {list(t.main_shape)}, GEMM M={cv.m} N={cv.n} (a group's output channels) K={cv.k}, {t.dtype}, "
+                f"fp32 accumulation; {many}")
     if t.family == "elementwise":
         return f"elementwise chain fused into one kernel over a flat grid; every operand read once, the output written once; {many}"
     n_cols = t.main_shape[-1] if t.main_shape else 1
@@ -123,8 +129,9 @@ def planner(state: RunState, ctx) -> RunState:
     lines.append(f"NEXT: {step.change}")
     if rp.profile_note:
         lines.append(f"PROFILE: {rp.profile_note}")
-    lines.append("EXPECTED: " + ("tensor-core bound; at least cuBLAS plus a separate epilogue kernel" if t.family == "matmul"
-                                 else "memory-bound; time close to bytes moved / bandwidth"))
+    expected = {"matmul": "tensor-core bound; at least cuBLAS plus a separate epilogue kernel",
+                "conv": "compute-bound for wide channels; cuDNN plus separate epilogue kernels is the bar"}
+    lines.append("EXPECTED: " + expected.get(t.family, "memory-bound; time close to bytes moved / bandwidth"))
     applied = {lesson.id: lesson for cand in rp.candidates for lesson in cand.lessons}
     if applied:
         lines.append("LESSONS APPLIED: " + "; ".join(

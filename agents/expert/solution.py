@@ -92,7 +92,7 @@ def generate(t: Traced, problem_source: str, configs: Config | list[Config], dev
     signature = ", ".join(["self", *t.inputs])
     forward = fixed_checks(t) + code.forward
     return (
-        header + head + "\n\n" + helpers + code.host_code + "\n\n"
+        header + head + "\n\n" + helpers + "".join(code.host_code) + "\n\n"
         + code.kernel + "\n\n"
         + "class ModelNew(nn.Module):\n" + doc + init + "\n"
         + f"    def forward({signature}):\n" + textwrap.indent("\n".join(forward), "        ") + "\n"
@@ -111,8 +111,7 @@ def _generate_stages(t: Traced, problem_source: str, configs: list[Config], devi
         mine = configs if i == t.stage_index else configs_for(stage, device)[: 1 if device == "cpu" else None]
         code = stage_code(stage, f"kw_{stage.family}_kernel_s{i}", mine, device, used)
         kernels.append(code.kernel)
-        if code.host_code and code.host_code not in host_codes:
-            host_codes.append(code.host_code)
+        host_codes += [h for h in code.host_code if h not in host_codes]
         methods.append(f"    def _kw_stage{i}({', '.join(['self', *stage.inputs])}):\n"
                        + textwrap.indent("\n".join(code.forward), "        ") + "\n")
         calls.append(f"kw_t{i} = self._kw_stage{i}({', '.join(stage.inputs)})")

@@ -1,6 +1,6 @@
 """Trace a reference `Model` (torch.fx; torch.export where fx cannot) and lower it with
 `lowering.Lowering` into a `Traced`: the IR plus what the planner and codegen need to know
-(family, shapes, dtype, the matmul's spec)."""
+(family, shapes, dtype, the matmul's or the convolution's spec)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ import torch
 import torch.fx as fx
 import torch.nn as nn
 
+from kernelwright.agents.expert.conv_ir import ConvSpec
 from kernelwright.agents.expert.ir import UnsupportedProblem, V, _as_list, load_problem_module
 from kernelwright.agents.expert.lowering import Lowering
+from kernelwright.agents.expert.lowering.runtime_dims import RuntimeDim, check_runtime_dim
 from kernelwright.agents.expert.matmul_ir import MatmulSpec, is_matmul_node, op_name
 from kernelwright.agents.expert.pipeline import StagePlan, plan_stages, stage_graph
 from kernelwright.agents.expert.space import Space
@@ -28,7 +30,7 @@ class Traced:
     out: V
     inputs: list[str]
     main_shape: tuple[int, ...]  # the output's shape (for a matmul: [*batch, M, N])
-    family: str  # "elementwise" | "rows" | "matmul"
+    family: str  # "elementwise" | "rows" | "cols" | "scan" | "pool" | "matmul" | "conv"
     reductions: int
     dtype: str = "fp32"  # the output's dtype class: fp32 | bf16 | fp16 (lessons are filtered on it)
     matmul: MatmulSpec | None = None
@@ -39,13 +41,18 @@ class Traced:
     out_shape: tuple[int, ...] = ()  # the output's traced shape
     out_dtype: str | None = None  # a torch dtype name where the output is not a float (argmax: int64)
     # Several kernels (see `pipeline`): every stage, in order; this record is stages[stage_index]
-    # (the one a candidate's configs tune: the matmul, else the largest), with the model's inputs.
+    # (the one a candidate's configs tune: the matmul or convolution, else the largest), with the
+    # model's inputs.
     stages: list[Traced] = dataclasses.field(default_factory=list)
     stage_index: int = 0
     model_inputs: list[str] = dataclasses.field(default_factory=list)
     # Values of the model (`self.dim`, `self.act.negative_slope`) the kernel was specialised to:
     # ModelNew.forward checks each still holds (host expression -> traced value).
     fixed: dict[str, int | float] = dataclasses.field(default_factory=dict)
+    conv: ConvSpec | None = None
+    # The reduction's dim where the model gives it as an attribute the kernel follows at run time
+    # (`lowering.runtime_dims`): the forward computes the split from it, not from the traced space.
+    runtime_dim: RuntimeDim | None = None
 
 
 def _build(module) -> tuple[nn.Module, list]:
@@ -142,8 +149,9 @@ def trace_problem(path: str | Path, source: str | None = None) -> Traced:
         base = _export_graph(model, inputs).code  # traced.gm may have been rewritten by the lowering
         fixed = {f"self.{n}": v for n, v in scalars.items() if _export_depends(model, inputs, base, n)}
         return dataclasses.replace(traced, fixed={**traced.fixed, **fixed})
-    # Every scalar attribute read at run time where the kernel can take it as an argument; one
-    # that decides structure (a dim, a count, control flow) stays as traced, and ModelNew checks
+    # Every scalar attribute read at run time where the kernel can take it as an argument (a
+    # reduction's dim where the host can split around it, see `lowering.runtime_dims`); one that
+    # decides structure (another dim, a count, control flow) stays as traced, and ModelNew checks
     # at run time that it still has the traced value (a loud error, never a wrong result).
     try:
         return _trace_and_lower(module, model, inputs, tuple(scalars))
@@ -233,9 +241,11 @@ def lower_stages(module, model: nn.Module, gm: fx.GraphModule, inputs: list, tra
 
     plans = plan_stages(gm, try_stage)
     stages = [lowered[id(p)] for p in plans]
+    if any(s.runtime_dim is not None for s in stages[:-1]):  # later stages were built for the traced dim's shape
+        raise UnsupportedProblem("expert policy: a reduction over a dim read at run time feeds another stage")
     if len(stages) == 1:
         return stages[0]
-    main = next((i for i, s in enumerate(stages) if s.family == "matmul"),
+    main = next((i for i, s in enumerate(stages) if s.family in ("matmul", "conv")),
                 max(range(len(stages)), key=lambda i: (math.prod(stages[i].main_shape), stages[i].reductions)))
     last = stages[-1]
     fixed = {k: v for s in stages for k, v in s.fixed.items()}
@@ -249,6 +259,8 @@ def lower_graph(module, model: nn.Module, gm: fx.GraphModule, inputs: list, trac
     space = lw.space
     if lw.matmuls:
         family = "matmul"
+    elif lw.convs:
+        family = "conv"
     elif lw.scans:
         family = "scan"
     elif lw.pools:
@@ -266,9 +278,12 @@ def lower_graph(module, model: nn.Module, gm: fx.GraphModule, inputs: list, trac
         if getattr(meta, "dtype", None) is not None and not meta.dtype.is_floating_point:
             out_dtype = str(meta.dtype).removeprefix("torch.")
     mm = next((v for v in _walk_values(out) if v.op == "matmul"), None)
+    conv = next((v.attr for v in _walk_values(out) if v.op == "conv"), None)
+    runtime_dim = check_runtime_dim(lw.dims_used, out, family, tuple(lw.main_shape), out_shape)
     return Traced(module, model, gm, out, lw.inputs, tuple(lw.main_shape), family, lw.reductions, dtype,
                   mm.attr if mm is not None else None, _matmul_k(gm) if mm is not None else 0, tracer,
-                  space, list(lw.scalar_args), out_shape, out_dtype, fixed=dict(lw.fixed))
+                  space, list(lw.scalar_args), out_shape, out_dtype, fixed=dict(lw.fixed), conv=conv,
+                  runtime_dim=runtime_dim)
 
 
 def _first_line(exc: BaseException) -> str:

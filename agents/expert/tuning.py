@@ -94,7 +94,7 @@ def read_profile(profile: Profile | None) -> ProfileReading:
 def space_order(family: str, info: ProfileReading, first_round: bool) -> tuple[list[str], str]:
     """The named spaces to try next, best first, and why."""
     if first_round or info.median_ms is None:
-        return ["first", "compute" if family == "matmul" else "memory", "neighbours"], \
+        return ["first", "compute" if family in ("matmul", "conv") else "memory", "neighbours"], \
             "no timing yet: the space the sizes suggest"
     frac = info.sol_fraction
     at = f"{100 * frac:.0f}% of speed-of-light" if frac else "unknown % of speed-of-light"

@@ -5,6 +5,7 @@ call, and a single config as launch keyword arguments."""
 
 from __future__ import annotations
 
+from kernelwright.agents.expert.codegen import conv as convc
 from kernelwright.agents.expert.codegen import matmul as mmc
 from kernelwright.agents.expert.codegen.pool import POOL_HEURISTICS
 from kernelwright.agents.expert.configs import Config
@@ -61,30 +62,35 @@ TILE_HEURISTICS = ('{"BLOCK_R": lambda args: kw_tile_2d(args["BLOCK"], args["n_c
 
 # The constexprs each family's configs set (the rest of a config is num_warps / num_stages).
 CONFIG_KWARGS = {"elementwise": ("BLOCK",), "rows": ("BLOCK",), "cols": ("BLOCK", "BLOCK_Q"), "scan": ("BLOCK",), "pool": ("BLOCK",),
-                 "matmul": ("BLOCK_M", "BLOCK_N", "BLOCK_K", "GROUP_M", "PRECISION", "EPILOGUE_SPLIT")}
+                 "matmul": ("BLOCK_M", "BLOCK_N", "BLOCK_K", "GROUP_M", "PRECISION", "EPILOGUE_SPLIT"),
+                 "conv": ("BLOCK_M", "BLOCK_N", "BLOCK_K", "PRECISION")}
 
 
 AUTOTUNE_KEYS = {"elementwise": ["n_elements"], "rows": ["n_cols"], "cols": ["n_cols", "n_q"], "scan": ["n_cols"],
                  "pool": ["n_rows", "OW"],
-                 "matmul": mmc.AUTOTUNE_KEY}
+                 "matmul": mmc.AUTOTUNE_KEY, "conv": convc.AUTOTUNE_KEY}
 
 
 HEURISTICS = {"rows": '{"SINGLE": lambda args: args["n_cols"] <= args["BLOCK"]}',
               "cols": '{"SINGLE": lambda args: args["n_cols"] <= args["BLOCK"]}', "pool": POOL_HEURISTICS,
-              "matmul": mmc.HEURISTICS}
+              "matmul": mmc.HEURISTICS, "conv": convc.HEURISTICS}
+
+
+TILED = ("matmul", "conv")  # the tl.dot families: tiles, pipeline stages and a dot precision
 
 
 def _config_kwargs(family: str, c: Config) -> dict[str, object]:
     knobs = c.knobs(family)
     kw = {k: knobs[k] for k in CONFIG_KWARGS[family] if k in knobs}
-    if family == "matmul":
+    if family in TILED:
         kw["PRECISION"] = c.precision
+    if family == "matmul":
         kw["EPILOGUE_SPLIT"] = c.epilogue_split
     return kw
 
 
 def launch_options(c: Config, family: str) -> str:
-    stages = c.num_stages or (3 if family == "matmul" else None)
+    stages = c.num_stages or (3 if family in TILED else None)
     return f"num_warps={c.num_warps}" + (f", num_stages={stages}" if stages else "")
 
 

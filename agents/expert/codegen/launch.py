@@ -6,6 +6,7 @@ instead (`split_rows`), a matmul's output is viewed as the traced output."""
 from __future__ import annotations
 
 from kernelwright.agents.expert.codegen import matmul as mmc
+from kernelwright.agents.expert.codegen import runtime_dims
 from kernelwright.agents.expert.codegen.decorators import fixed_launch, launch_options
 from kernelwright.agents.expert.codegen.emitter import LayoutArgs, broadcasts, host_expr, leaf_uses
 from kernelwright.agents.expert.configs import Config
@@ -22,6 +23,8 @@ def _classic(t: Traced) -> bool:
 
 
 def _out_shape(t: Traced, classic: bool) -> str:
+    if t.runtime_dim is not None:  # around the dim the model was built with
+        return runtime_dims.out_shape(t.out.cls)
     main, out, sp = tuple(t.main_shape), tuple(t.out_shape), t.space
     if t.out.cls == "full":
         if out == main:
@@ -77,7 +80,10 @@ def forward_rows_or_elementwise(t: Traced, kname: str, leaves, leaf_args: list[s
     fwd += [f"kw_main = {host_expr(main)}"]
     if not classic or layouts.args:
         fwd.append(f"kw_s = {sp.host_tuple()}  # the iteration space's dims")
-    fwd.append("kw_n_cols = kw_main.shape[-1]" if classic else f"kw_n_cols = {sp.prod_host(range(sp.a, sp.b))}")
+    if t.runtime_dim is not None:  # the split around the dim the model was built with (kw_n_q included)
+        fwd += runtime_dims.split_lines(t.runtime_dim)
+    else:
+        fwd.append("kw_n_cols = kw_main.shape[-1]" if classic else f"kw_n_cols = {sp.prod_host(range(sp.a, sp.b))}")
     tuned = len(configs) > 1
     c = configs[0]
     out_dtype = c.out_dtype or t.out_dtype
@@ -125,7 +131,9 @@ def forward_rows_or_elementwise(t: Traced, kname: str, leaves, leaf_args: list[s
                     f"{kname}[grid]({args}, BLOCK=BLOCK, {launch_options(c, 'rows')})"]
     else:  # cols: a reduction over a middle dim
         args = ", ".join([*leaf_args, "kw_out", *extra, "kw_n_cols", "kw_n_q"])
-        fwd += [f"kw_n_q = {sp.prod_host(range(sp.b, len(sp.dims)))}", "kw_rows = kw_main.numel() // (kw_n_cols * kw_n_q)",
+        if t.runtime_dim is None:
+            fwd.append(f"kw_n_q = {sp.prod_host(range(sp.b, len(sp.dims)))}")
+        fwd += ["kw_rows = kw_main.numel() // (kw_n_cols * kw_n_q)",
                 f"kw_out = torch.empty({_out_shape(t, classic)}, dtype={dtype}, device=kw_main.device)"]
         if tuned:
             fwd += ['grid = lambda META: (kw_rows * triton.cdiv(kw_n_q, META["BLOCK_Q"]),)', f"{kname}[grid]({args})"]
@@ -153,10 +161,10 @@ def forward_matmul(t: Traced, kname: str, leaves, leaf_args: list[str], configs:
             fixed = fixed.replace("EPILOGUE_SPLIT=2", "EPILOGUE_SPLIT=kw_split")
         fwd += [f"grid = {mmc.GRID.format(bm=c.block_m, bn=c.block_n)}",
                 f"{kname}[grid]({args}, F32_DOT=kw_f32_dot, {fixed})"]
-    return fwd + _view_as_out(t, tuple(t.main_shape))
+    return fwd + view_as_out(t, tuple(t.main_shape))
 
 
-def _view_as_out(t: Traced, allocated: tuple[int, ...]) -> list[str]:
+def view_as_out(t: Traced, allocated: tuple[int, ...]) -> list[str]:
     """`return kw_out`, viewed as the traced output where the graph ends in a view (unsqueeze, ...)."""
     if tuple(t.out_shape) in ((), allocated) or not t.out_shape:
         return ["return kw_out"]

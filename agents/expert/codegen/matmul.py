@@ -129,10 +129,7 @@ def host_matmul(spec: MatmulSpec, full_or_col: list[str], device: str, out_dtype
                   "kw_out_shape = (*kw_batch, kw_a.shape[-2], kw_b.shape[-1])",
                   "kw_a3 = kw_a.expand(*kw_batch, *kw_a.shape[-2:]).reshape(-1, *kw_a.shape[-2:])",
                   "kw_b3 = kw_b.expand(*kw_batch, *kw_b.shape[-2:]).reshape(-1, *kw_b.shape[-2:])"]
-    # The widest floating dtype of the operands and epilogue tensors (torch.promote_types would
-    # be an aten call in the forward; finfo is plain Python).
-    dtypes = ", ".join(["kw_a.dtype", "kw_b.dtype", *(f"{e}.dtype" for e in full_or_col)])
-    dtype = f"max(({dtypes}), key=lambda d: torch.finfo(d).bits)" if full_or_col else "kw_a.dtype"
+    dtype = widest_dtype(["kw_a", "kw_b"], full_or_col)
     if out_dtype:
         dtype = f"torch.{out_dtype}"
     lines += [
@@ -144,6 +141,16 @@ def host_matmul(spec: MatmulSpec, full_or_col: list[str], device: str, out_dtype
     f32 = "True" if device == "cpu" or f32_dot else "kw_a.dtype == torch.float32 or kw_b.dtype == torch.float32"
     lines.append(f"kw_f32_dot = {f32}")
     return lines
+
+
+def widest_dtype(operands: list[str], epilogue: list[str]) -> str:
+    """The output's dtype as torch promotes it: the widest floating dtype of the operands and the
+    epilogue's tensors (torch.promote_types would be an aten call in the forward; finfo is plain
+    Python); the first operand's where the epilogue reads no tensor."""
+    if not epilogue:
+        return f"{operands[0]}.dtype"
+    dtypes = ", ".join(f"{e}.dtype" for e in [*operands, *epilogue])
+    return f"max(({dtypes}), key=lambda d: torch.finfo(d).bits)"
 
 
 def launch_args(leaf_exprs: list[str]) -> list[str]:

@@ -19,12 +19,8 @@ import textwrap
 
 from kernelwright.agents.expert.ir import V
 
+# Besides `host_helpers.NTUPLE`.
 POOL_HELPERS = '''
-def kw_ntuple(v, n):
-    # A pooling parameter as n ints (torch accepts an int or a tuple)
-    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
-
-
 def kw_pool_out(size, k, s, p, d, ceil):
     # torch's pooled length (with ceil_mode, the last window must start inside the padded input)
     span = size + 2 * p - d * (k - 1) - 1

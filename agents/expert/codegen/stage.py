@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 
 from kernelwright.agents.expert.codegen import matmul as mmc
+from kernelwright.agents.expert.codegen.conv import kernel_conv
+from kernelwright.agents.expert.codegen.conv_host import CONV_HELPERS, forward_conv
 from kernelwright.agents.expert.codegen.decorators import (
     MATMUL_PRUNE,
     ROWS_PRUNE,
@@ -25,6 +27,7 @@ from kernelwright.agents.expert.codegen.emitter import (
     leaf_uses,
     ptr_name,
 )
+from kernelwright.agents.expert.codegen.host_helpers import NTUPLE
 from kernelwright.agents.expert.codegen.launch import forward_matmul, forward_rows_or_elementwise
 from kernelwright.agents.expert.codegen.pool import POOL_HELPERS, forward_pool, kernel_pool
 from kernelwright.agents.expert.codegen.rows import COLS, ROWS, kernel_cols, kernel_rows
@@ -40,7 +43,7 @@ from kernelwright.agents.expert.tracing import Traced
 @dataclasses.dataclass
 class StageCode:
     kernel: str  # decorators and kernel(s)
-    host_code: str  # host helpers the decorators and the launch call
+    host_code: tuple[str, ...]  # host helpers the decorators and the launch call (each defined once a file)
     forward: list[str]  # forward lines from the inputs to `return kw_out`
 
 
@@ -49,6 +52,11 @@ def stage_code(t: Traced, kname: str, configs: list[Config], device: str, used: 
     leaf_args = [host_expr(v) for v in leaves]
     if t.family == "pool":
         return pool_stage_code(t, kname, configs, used)
+    if t.family == "conv":
+        ptrs = {leaf_key(v): ptr_name(v) for v in leaves}
+        kernel = kernel_conv(kname, t.out, ptrs, Emitter, used)
+        fwd = forward_conv(t, kname, leaves, leaf_args, configs, device)
+        return StageCode(decorators("conv", configs) + kernel, (NTUPLE, CONV_HELPERS), fwd)
     if t.family == "matmul":
         ptrs = {leaf_key(v): ptr_name(v) for v in leaves}
         kernel = mmc.kernel_matmul(kname, t.out, ptrs, Emitter, used, mask_all=configs[0].masks == "all",
@@ -69,11 +77,12 @@ def stage_code(t: Traced, kname: str, configs: list[Config], device: str, used: 
     tiled = t.family == "elementwise" and broadcasts(leaf_uses(t.out))
     split_once = t.family == "matmul" and len(configs) == 1 and configs[0].epilogue_split == 2
     if tiled:
-        host_code = TILE_2D
+        host_code: tuple[str, ...] = (TILE_2D,)
     elif len(configs) > 1 or split_once:  # split_once: kw_rows_aligned picks the split at the launch
-        host_code = {"rows": ROWS_PRUNE, "cols": ROWS_PRUNE, "scan": ROWS_PRUNE, "matmul": MATMUL_PRUNE}.get(t.family, "")
+        prune = {"rows": ROWS_PRUNE, "cols": ROWS_PRUNE, "scan": ROWS_PRUNE, "matmul": MATMUL_PRUNE}.get(t.family)
+        host_code = (prune,) if prune else ()
     else:
-        host_code = ""
+        host_code = ()
     return StageCode(decorators(t.family, configs, tiled) + kernel, host_code, fwd)
 
 
@@ -100,4 +109,4 @@ def pool_stage_code(t: Traced, kname: str, configs: list[Config], used: set[str]
     fwd += [f"kw_main = {host_expr(x)}", f"kw_s = {sp.host_tuple()}  # the iteration space's dims"]
     fwd += forward_pool(spec, kname, host_expr(x), [host_expr(v) for v in rest], in_expr, out_view, dtype, fixed)
     deco = decorators("pool", configs, False)
-    return StageCode(deco + kernel, TILE_2D + POOL_HELPERS, fwd)
+    return StageCode(deco + kernel, (TILE_2D, NTUPLE, POOL_HELPERS), fwd)

@@ -1,7 +1,7 @@
 """Lowering of `call_module` nodes: activations, norms, poolings, losses and dropout given as nn
 modules. A submodule's hyperparameters the kernel is specialised to (a slope, an eps) are recorded
 in `fixed` (`hyper`), so the generated forward checks they still hold; the Linear goes to
-`matmul_ir`.
+`matmul_ir`, the convolutions to `conv_ir`.
 
 A mixin of `walk.Lowering`."""
 
@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 
 from kernelwright.agents.expert.codegen.pool import PoolSpec
+from kernelwright.agents.expert.conv_ir import CONV_MODULES, lower_conv_module
 from kernelwright.agents.expert.ir import V, unsupported_label
 from kernelwright.agents.expert.matmul_ir import lower_linear_module
 from kernelwright.agents.expert.ops import FUNCS
@@ -36,6 +37,8 @@ class ModuleLowering:
             return x
         if kind == "Linear":
             return lower_linear_module(self, path, mod, x, "nn.Linear")
+        if kind in CONV_MODULES:
+            return lower_conv_module(self, path, mod, args, kwargs, module_host(path))
         if not isinstance(x, V):
             self.bad(unsupported_label(f"nn.{kind}", kind))
             return None
@@ -94,6 +97,9 @@ class ModuleLowering:
                             "1" if avg else f"{m}.dilation", repr(bool(mod.ceil_mode)), bool(getattr(mod, "count_include_pad", True)),
                             getattr(mod, "divisor_override", None), self.in_shape(0) or (), self.out_shape() or ())
             return self.pool(x, spec, f"nn.{kind}")
+        if kind in ("AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d"):
+            size = h("output_size") if isinstance(mod.output_size, int) else mod.output_size
+            return FUNCS[kind.replace("AdaptiveAvgPool", "adaptive_avg_pool")](self, (x, size), {}, f"nn.{kind}")
         losses = {"MSELoss": ("mse_loss", {}), "L1Loss": ("l1_loss", {}),
                   "SmoothL1Loss": ("smooth_l1_loss", {"beta": getattr(mod, "beta", 1.0)}),
                   "HuberLoss": ("huber_loss", {"delta": getattr(mod, "delta", 1.0)}),

@@ -27,7 +27,9 @@ class ReductionBuilder:
         n = len(shape)
         if dims is None:
             dims = list(range(n))
-        dims = _as_list(dims)
+        dims = self.runtime_dims(x, shape, _as_list(dims), what)  # a dim read from an attribute: its traced value
+        if dims is None:
+            return None
         if not all(isinstance(d, int) for d in dims) or any(not -n <= d < max(n, 1) for d in dims):
             self.bad(f"{what} over dims {dims}")
             return None
@@ -39,8 +41,8 @@ class ReductionBuilder:
         if any(shape[d] != 1 and d not in dims for d in range(nz[0], nz[-1] + 1)):
             self.bad(f"{what} over dims {dims} of {list(shape)} (only consecutive dims)")
             return None
-        if self.matmul_mode:
-            self.bad(f"a {what} reduction in a model with a matmul (the expert fuses elementwise epilogues only)")
+        if self.gemm:
+            self.bad(f"a {what} reduction in a model with a {self.gemm} (the expert fuses elementwise epilogues only)")
             return None
         q = math.prod(shape[nz[-1] + 1:])
         numel = math.prod(shape)
@@ -64,9 +66,11 @@ class ReductionBuilder:
         """reduce_check of the node's first argument over `dim`."""
         return self.reduce_check(x, self.in_shape(0), dim, what)
 
-    def reduce(self, kind: str, a: V, keepdim: bool) -> V:
-        if self.matmul_mode:
-            self.bad(f"a {kind} reduction in a model with a matmul (the expert fuses elementwise epilogues only)")
+    def reduce(self, kind: str, a: V | None, keepdim: bool) -> V | None:
+        if a is None:  # an operand was unsupported: reported already
+            return None
+        if self.gemm:
+            self.bad(f"a {kind} reduction in a model with a {self.gemm} (the expert fuses elementwise epilogues only)")
         if a.cls == "leaf":
             a = self.resolve(a, self.in_shape(0), kind) or a
         self.reductions += 1
@@ -108,6 +112,9 @@ class ReductionBuilder:
 
     def per_channel(self, w, ndim: int) -> V | None:
         """A [C] parameter of a norm over [N, C, *]: broadcast along dim 1, not the last dim."""
+        if self.gemm == "convolution" and isinstance(w, V) and w.op in ("input", "param") and w.cls == "operand" \
+                and self.leaf_shape(w) == (self.main_shape[1],):
+            return V(w.op, attr=w.attr, cls="col")  # a convolution epilogue's per-channel operand
         if w is None or not isinstance(w, V) or w.cls != "leaf":
             return w
         return dataclasses.replace(w, shape=tuple(w.shape) + (1,) * (ndim - 2))

@@ -3,7 +3,7 @@ result (see `ir.V`), operands of the stage's shape or a scalar, and the placemen
 other shapes (`leaf` values) in the stage's iteration space once it is known (`resolve`).
 
 A mixin of `walk.Lowering`, which holds the state these methods read (`main_shape`, `space`,
-`matmul_mode`, `discovering`, the node being lowered)."""
+`gemm`, `discovering`, the node being lowered)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import math
 import torch.fx as fx
 import torch.nn as nn
 
+from kernelwright.agents.expert.conv_ir import epilogue_class
 from kernelwright.agents.expert.ir import _CONST_FOLD, V, _merge
 from kernelwright.agents.expert.space import layout_of
 
@@ -46,12 +47,16 @@ class ValueBuilder:
         meta = arg.meta.get("tensor_meta") if isinstance(arg, fx.Node) else None
         return tuple(meta.shape) if meta is not None and hasattr(meta, "shape") else None
 
-    def un(self, fn: str, a: V, **params) -> V:
+    def un(self, fn: str, a: V | None, **params) -> V | None:
+        if a is None:  # an operand was unsupported: reported already
+            return None
         if a.cls == "leaf":  # placed where it meets the stage's space
             return V("un", (a,), (fn, params), "leaf", shape=a.shape)
         return V("un", (a,), (fn, params), a.cls)
 
     def bin(self, fn: str, a, b, what: str = "") -> V | None:
+        if a is None or b is None:  # an operand was unsupported: reported already
+            return None
         a, b = self.val(a), self.val(b)
         if a is None or b is None:
             self.bad(what or f"{fn} with a non-numeric operand")
@@ -72,8 +77,8 @@ class ValueBuilder:
             if out is not None and self.space is not None and math.prod(out) * self.space.extent("r") == self.space.numel:
                 cls = "rowflat" if len(out) < len(self.main_shape) else "row"
         if "operand" in (a.cls, b.cls):
-            self.bad(f"{what or fn} of a transposed tensor or a tensor of another shape than the matmul's output "
-                     "(only matmul operands may be transposed)")
+            self.bad(f"{what or fn} of a transposed tensor or a tensor of another shape than the {self.gemm or 'matmul'}'s "
+                     "output (only its operands may be transposed or of another shape)")
             return None
         if cls is None:
             self.bad(f"{what or fn}: broadcast of a {a.cls} value with a {b.cls} value")
@@ -93,8 +98,11 @@ class ValueBuilder:
         return self.bin("div", a, b)
 
     def classify(self, shape: tuple[int, ...], what: str) -> str | None:
-        """A matmul epilogue's operand class (the row and elementwise families place theirs lazily)."""
+        """A matmul or convolution epilogue's operand class (the row and elementwise families place
+        theirs lazily)."""
         shape = tuple(shape)
+        if self.gemm == "convolution":
+            return epilogue_class(shape, self.main_shape)
         if self.main_shape is not None and shape == self.main_shape:
             return "full"
         numel = math.prod(shape)
@@ -104,7 +112,7 @@ class ValueBuilder:
             return "col"
         if self.main_shape is not None and len(shape) >= 2 and shape == tuple(self.main_shape[:-1]) + (1,):
             return "row"  # one value per row (a [rows, 1] input), broadcast along the last dim
-        if self.matmul_mode:
+        if self.gemm:
             return "operand"  # fine as a matmul operand; anything else using it is reported there
         self.bad(f"{what} of shape {list(shape)} (only the output's shape, a last-dim vector, a per-row [..., 1] "
                  "tensor or a scalar broadcast)")
@@ -112,7 +120,7 @@ class ValueBuilder:
 
     def leaf(self, op: str, attr: str, shape: tuple[int, ...], what: str) -> V | None:
         shape = tuple(shape)
-        if self.matmul_mode:
+        if self.gemm:
             cls = self.classify(shape, what)
             return None if cls is None else V(op, attr=attr, cls=cls)
         if shape == self.main_shape:

@@ -21,16 +21,18 @@ from typing import Any
 import torch.fx as fx
 import torch.nn as nn
 
+from kernelwright.agents.expert.conv_ir import is_conv_node
 from kernelwright.agents.expert.ir import UnsupportedProblem, V, unsupported_label
 from kernelwright.agents.expert.lowering.modules import ModuleLowering, module_host
 from kernelwright.agents.expert.lowering.reductions import ReductionBuilder
+from kernelwright.agents.expert.lowering.runtime_dims import DimsUsed, RuntimeDimBuilder
 from kernelwright.agents.expert.lowering.values import ValueBuilder
 from kernelwright.agents.expert.matmul_ir import is_matmul_node, lower_matmul_call, op_name
 from kernelwright.agents.expert.ops import FUNCS
 from kernelwright.agents.expert.space import Space, layout_of, make_space
 
 
-class Lowering(ValueBuilder, ReductionBuilder, ModuleLowering):
+class Lowering(ValueBuilder, ReductionBuilder, RuntimeDimBuilder, ModuleLowering):
     def __init__(self, model: nn.Module, gm: fx.GraphModule, example_inputs: list | None = None):
         self.model = model
         self.gm = gm
@@ -44,10 +46,12 @@ class Lowering(ValueBuilder, ReductionBuilder, ModuleLowering):
         self.scans = 0
         self.pools: list = []  # PoolSpec of the stage's pooling (at most one)
         self.matmuls = 0
+        self.convs = 0
         self.argreduce = False  # the output is an index (argmax / argmin)
-        # With a matmul, the output's shape is the matmul's; tensors that are neither of that
-        # shape nor broadcast to it may still be matmul operands ("operand" class).
-        self.matmul_mode = False
+        # "matmul" or "convolution" where the stage is one (a GEMM with its elementwise epilogue
+        # fused): the output's shape is the GEMM's; tensors that are neither of that shape nor
+        # broadcast to it may still be its operands ("operand" class).
+        self.gemm: str | None = None
         self.space: Space | None = None
         self.node: fx.Node | None = None  # the node being lowered (its shapes are in its meta)
         # First pass: the reduction structure (numel, R*Q, Q, named cuts) and operand uses.
@@ -57,6 +61,8 @@ class Lowering(ValueBuilder, ReductionBuilder, ModuleLowering):
         # Hyperparameters of submodules baked into the kernel (`self.act.negative_slope` -> 0.01):
         # the generated forward checks they still hold.
         self.fixed: dict[str, int | float] = {}
+        # The reductions' dims: literals or one read from an attribute at run time (`runtime_dims`).
+        self.dims_used = DimsUsed()
 
     def run(self) -> V:
         placeholders = [n for n in self.gm.graph.nodes if n.op == "placeholder"]
@@ -71,13 +77,13 @@ class Lowering(ValueBuilder, ReductionBuilder, ModuleLowering):
         if not shapes:
             raise UnsupportedProblem("expert policy: no kernel for a model without tensor inputs")
         self.main_shape = max(shapes, key=math.prod)
-        first_matmul = next((n for n in self.gm.graph.nodes if is_matmul_node(self.gm, n)), None)
-        if first_matmul is not None and first_matmul.meta.get("tensor_meta") is not None:
-            self.matmul_mode = True
-            self.main_shape = tuple(first_matmul.meta["tensor_meta"].shape)
+        first_gemm = next((n for n in self.gm.graph.nodes if is_matmul_node(self.gm, n) or is_conv_node(self.gm, n)), None)
+        if first_gemm is not None and first_gemm.meta.get("tensor_meta") is not None:
+            self.gemm = "convolution" if is_conv_node(self.gm, first_gemm) else "matmul"
+            self.main_shape = tuple(first_gemm.meta["tensor_meta"].shape)
         if len(self.main_shape) == 0:
             self.bad("0-d tensor inputs")
-        if self.matmul_mode:
+        if self.gemm:
             return self.walk()
         # First pass: which dims the reduction covers and how operands broadcast; errors are
         # reported by the second pass, which lowers against the space built in between.
@@ -90,6 +96,7 @@ class Lowering(ValueBuilder, ReductionBuilder, ModuleLowering):
         self.discovering = False
         self.unsupported, self.inputs, self.input_shapes, self.scalar_args = saved, [], {}, []
         self.reductions, self.scans, self.argreduce, self.pools = 0, 0, False, []
+        self.dims_used = DimsUsed()
         self.space = self.plan_space()
         return self.walk()
 

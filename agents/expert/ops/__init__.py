@@ -8,11 +8,12 @@ value (`V`), or None after reporting what it cannot lower through `Lowering.bad`
 - `norms`: layer / RMS / group / instance / batch norm;
 - `losses`: pointwise losses, kl_div, distances and cosine similarity;
 - `views`: views, transposes, sizes and indexing;
-- `scans`, `pooling`, `matmul_forms` (einsum, triu / tril).
+- `scans`, `pooling`, `matmul_forms` (einsum, triu / tril), `convolution` (F.conv*d, F.conv_transpose*d).
 """
 
 from __future__ import annotations
 
+from kernelwright.agents.expert.ops.convolution import CONVOLUTION
 from kernelwright.agents.expert.ops.elementwise import ELEMENTWISE
 from kernelwright.agents.expert.ops.losses import LOSSES
 from kernelwright.agents.expert.ops.matmul_forms import MATMUL_FORMS
@@ -22,6 +23,6 @@ from kernelwright.agents.expert.ops.reductions import REDUCTIONS
 from kernelwright.agents.expert.ops.scans import SCANS
 from kernelwright.agents.expert.ops.views import VIEWS
 
-FUNCS = {**ELEMENTWISE, **REDUCTIONS, **NORMS, **LOSSES, **VIEWS, **SCANS, **POOLING, **MATMUL_FORMS}
+FUNCS = {**ELEMENTWISE, **REDUCTIONS, **NORMS, **LOSSES, **VIEWS, **SCANS, **POOLING, **MATMUL_FORMS, **CONVOLUTION}
 
 __all__ = ["FUNCS"]

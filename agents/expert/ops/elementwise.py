@@ -64,6 +64,16 @@ def _identity(lw, args, kwargs, label):
     return x
 
 
+def _number_tensor(lw, args, kwargs, label):
+    """`torch.tensor(0.5, device=x.device)`: a number as a 0-d tensor, one scalar of the kernel."""
+    p = _bind(args, kwargs, ["data"], {"dtype": None})
+    number = isinstance(p["data"], (int, float)) and not isinstance(p["data"], bool)
+    if not (number or (isinstance(p["data"], V) and p["data"].op == "arg")) or p["dtype"] not in (None, *FLOAT_CASTS):
+        lw.bad(f"{label} of other than one number")
+        return None
+    return lw.val(p["data"])
+
+
 def _identity_first(lw, args, kwargs, label):
     return args[0] if args else kwargs.get("input")
 
@@ -78,19 +88,36 @@ def _softplus(lw, args, kwargs, label):
     return lw.un("softplus", p["input"], beta=float(p["beta"]), threshold=float(p["threshold"]))
 
 
+def _where_positive(lw, x, negative, label):
+    """x where x > 0, else `negative`: the activations below with a run-time parameter (a scalar
+    attribute such as `self.alpha`, see `tracing`), whose fused templates take literals only."""
+    if x is None or negative is None:  # an operand was unsupported: reported already
+        return None
+    return _where(lw, (lw.bin("gt", x, 0.0, label), x, negative), {}, label)
+
+
 def _elu(lw, args, kwargs, label):
     p = _bind(args, kwargs, ["input", "alpha"], {"alpha": 1.0})
-    return lw.un("elu", p["input"], alpha=float(p["alpha"]))
+    x, alpha = p["input"], p["alpha"]
+    if isinstance(alpha, V):
+        return _where_positive(lw, x, lw.mul(alpha, lw.un("expm1", lw.bin("minimum", x, 0.0, label))), label)
+    return lw.un("elu", x, alpha=float(alpha))
 
 
 def _celu(lw, args, kwargs, label):
     p = _bind(args, kwargs, ["input", "alpha"], {"alpha": 1.0})
-    return lw.un("celu", p["input"], alpha=float(p["alpha"]))
+    x, alpha = p["input"], p["alpha"]
+    if isinstance(alpha, V):
+        return _where_positive(lw, x, lw.mul(alpha, lw.un("expm1", lw.div(lw.bin("minimum", x, 0.0, label), alpha))), label)
+    return lw.un("celu", x, alpha=float(alpha))
 
 
 def _leaky(lw, args, kwargs, label):
     p = _bind(args, kwargs, ["input", "negative_slope"], {"negative_slope": 0.01})
-    return lw.un("leaky_relu", p["input"], slope=float(p["negative_slope"]))
+    x, slope = p["input"], p["negative_slope"]
+    if isinstance(slope, V):
+        return _where_positive(lw, x, lw.mul(x, slope), label)
+    return lw.un("leaky_relu", x, slope=float(slope))
 
 
 def _hardtanh(lw, args, kwargs, label):
@@ -178,5 +205,5 @@ ELEMENTWISE = {
     "pow": _pow, "rpow": _rpow,
     "where": _where, "gt": _cmp("gt"), "lt": _cmp("lt"), "ge": _cmp("ge"), "le": _cmp("le"), "eq": _cmp("eq"), "ne": _cmp("ne"),
     "contiguous": _identity, "clone": _identity, "float": _identity, "to": _identity, "detach": _identity,
-    "bfloat16": _identity, "half": _identity, "type_as": _identity_first,
+    "bfloat16": _identity, "half": _identity, "type_as": _identity_first, "tensor": _number_tensor,
 }

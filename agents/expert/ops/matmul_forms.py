@@ -10,7 +10,7 @@ def _triangle(upper: bool):
     def h(lw, args, kwargs, label):
         p = _bind(args, kwargs, ["input", "diagonal"], {"diagonal": 0})
         x, d = p["input"], p["diagonal"]
-        if not isinstance(x, V) or not isinstance(d, int) or not lw.matmul_mode or len(lw.main_shape or ()) != 2:
+        if not isinstance(x, V) or not isinstance(d, int) or lw.gemm != "matmul" or len(lw.main_shape or ()) != 2:
             lw.bad(f"{label} (only of a 2-D matmul's result)")
             return None
         offset = lw.bin("sub", V("pos", attr="col", cls="full"), V("pos", attr="row", cls="full"), label)

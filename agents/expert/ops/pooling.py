@@ -1,9 +1,11 @@
 """Handlers of the functional poolings (max / avg over 1-3 spatial dims, and the `_`-prefixed
-forms torch.export records): the traced literals become a `PoolSpec` for the pool kernel."""
+forms torch.export records): the traced literals become a `PoolSpec` for the pool kernel. An
+adaptive average pooling to size 1 (a global average) is the mean over the spatial dims."""
 
 from __future__ import annotations
 
-from kernelwright.agents.expert.ir import _bind
+from kernelwright.agents.expert.ir import _as_list, _bind
+from kernelwright.agents.expert.ops.reductions import REDUCTIONS
 
 
 def _pool_fn(kind: str, nd: int):
@@ -28,4 +30,15 @@ def _pool_fn(kind: str, nd: int):
     return h
 
 
+def _global_avg_pool(nd: int):
+    def h(lw, args, kwargs, label):
+        p = _bind(args, kwargs, ["input", "output_size"])
+        if any(s != 1 for s in _as_list(p["output_size"])):
+            lw.bad(f"{label} to an output of {p['output_size']!r} (only 1: a global average)")
+            return None
+        return REDUCTIONS["mean"](lw, (p["input"], list(range(-nd, 0)), True), {}, label)
+    return h
+
+
 POOLING = {f"{pre}{k}_pool{n}d": _pool_fn(k, n) for pre in ("", "_") for k in ("max", "avg") for n in (1, 2, 3)}
+POOLING.update({f"{pre}adaptive_avg_pool{n}d": _global_avg_pool(n) for pre in ("", "_") for n in (1, 2, 3)})

@@ -47,7 +47,10 @@ def _amax(kind):
 def _maxmin(kind):
     def h(lw, args, kwargs, label):
         p = _bind(args, kwargs, ["input", "dim", "keepdim"], {"keepdim": False})
-        if isinstance(p.get("dim"), V) or isinstance(p.get("other"), V):
+        dim = p.get("dim")
+        # An integer attribute (`self.dim`, read at run time) is a dim; any other value, the other operand.
+        other = isinstance(dim, V) and not isinstance(lw.attribute_value(dim), int)
+        if other or isinstance(p.get("other"), V):
             return lw.bin("maximum" if kind == "max" else "minimum", p["input"], p.get("other", p.get("dim")), label)
         x, dim, keep = p["input"], p.get("dim"), bool(p["keepdim"])
         how = lw.reduce_dims(x, dim, label)

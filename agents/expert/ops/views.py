@@ -28,7 +28,7 @@ def _getitem(lw, args, kwargs, label):
             # a size of an input or parameter: read at run time (a shape variant changes it)
             host = leaf.attr if leaf.op == "input" else f"self.{leaf.attr}"
             return V("arg", attr=f"{host}.shape[{idx}]", cls="scalar")
-        if idx in (-1, obj[1] - 1) and not lw.matmul_mode:
+        if idx in (-1, obj[1] - 1) and not lw.gemm:
             return lw.ncols()
         lw.bad("a size other than the last dim used as a number")
         return None
@@ -44,6 +44,8 @@ def _getattr(lw, args, kwargs, label):
         return ("shape", len(lw.main_shape or ()), obj)
     if name == "dtype" and isinstance(obj, V):
         return ("dtype",)  # only ever used as a cast target (see _identity)
+    if name == "device" and isinstance(obj, V):
+        return ("device",)  # only ever a placement (`torch.tensor(0.5, device=x.device)`), nothing to compute
     if name in ("T", "mT") and isinstance(obj, V):
         return view_value(lw, obj, ".t()" if name == "T" else ".mT", f"Tensor.{name}")
     lw.bad(f"attribute .{name}")
@@ -81,8 +83,8 @@ def _view(lw, args, kwargs, label):
         return None
     if x.cls == "leaf":
         return dataclasses.replace(x, shape=shape)
-    if lw.matmul_mode and x.cls not in ("full", "scalar"):
-        lw.bad(f"{label} of a {x.cls} value in a matmul epilogue")
+    if lw.gemm and x.cls not in ("full", "scalar"):
+        lw.bad(f"{label} of a {x.cls} value in a {lw.gemm} epilogue")
         return None
     return x
 

@@ -3,7 +3,7 @@ import torch.nn as nn
 
 
 class Model(nn.Module):
-    """relu(conv2d(x)): the expert policy has no convolution kernel and must say so."""
+    """relu(conv2d(x)): one convolution kernel with the conv's bias and the ReLU fused before the store."""
 
     def __init__(self, channels: int):
         super().__init__()
