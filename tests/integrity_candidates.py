@@ -224,6 +224,12 @@ COVERAGE_BY_CLASS: dict[str, dict[str, list[str]]] = {
             "gelu_scale/numel_hook_removes_itself_after_call", "gelu_scale/device_property_removes_itself_after_call",
             "gelu_scale/storage_data_ptr_removes_itself_after_call", "gelu_scale/shape_property_describes_float_shape",
             "gelu_scale/shape_property_hides_input_mutation", "gelu_scale/python_dispatcher_clone_kernel",
+            # Red team pass 14: the exits after the call (the accountant's mode, the grad modes), the
+            # backends' flags the snapshot reads, the event log's JSON, a dotted-path walker, the
+            # dispatch keys' thread-local sets.
+            "gelu_scale/dispatch_mode_exit_restores_itself", "gelu_scale/grad_mode_exits_replaced_at_import",
+            "gelu_scale/cublas_module_getattr_restores_itself", "gelu_scale/fetch_attr_clears_accountant_counts",
+            "gelu_scale/json_encoder_scrubs_signed_events", "gelu_scale/tls_exclude_python_key",
         ],
         "secrets never reach the sandbox": ["gelu_scale/reads_api_key"],
         "3. reaching forbidden things through allowed ones": [

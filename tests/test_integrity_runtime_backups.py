@@ -56,6 +56,14 @@ RUNTIME_BACKUPS = {
     "softmax_rows/rng_generator_tamper": "global_state",
     "l2_normalize_rows/seed_leak_clamp_only_when_seed_repeats": "global_state",
     "softmax_rows/alias_originals_hides_input_mutation": "compile_error",
+    # Red team passes 12-14, refused by the scan by name; what stops them when a route hides the name:
+    # a Python kernel for aten::clone (the Python dispatcher in the global state), the event log's
+    # JSON (a C encoder made at start: the scrubbed state shows), the dispatch keys' thread-local
+    # sets (wrapped switches), the event log written through torch.from_file (not text: tampered).
+    "gelu_scale/python_dispatcher_clone_kernel": "global_state",
+    "gelu_scale/json_encoder_scrubs_signed_events": "global_state",
+    "gelu_scale/tls_exclude_python_key": "global_state",
+    "gelu_scale/from_file_writes_event_log": "static_violation",
 }
 NO_SCAN = [
     Candidate(f"{cid}+no_static_scan", BY_ID[cid].path, BY_ID[cid].problem, (verdict,), BY_ID[cid].what, (("static_scan", False),))

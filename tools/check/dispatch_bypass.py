@@ -32,6 +32,9 @@ SWITCHES = (
     "_DisableTorchDispatch", "_DisablePythonDispatcher", "_ExcludeDispatchKeyGuard", "ExcludeDispatchKeyGuard",
     "_SetExcludeDispatchKeyGuard", "_ForceDispatchKeyGuard", "_set_dispatch_mode", "_unset_dispatch_mode",
     "_disabled_torch_dispatch_impl",
+    # Red team pass 14: the dispatch keys' thread-local sets, switched directly (the Python key
+    # excluded, torch's work never reached the accountant's mode).
+    "_dispatch_tls_set_dispatch_key_excluded", "_dispatch_tls_set_dispatch_key_included", "_IncludeDispatchKeyGuard",
 )
 
 # The RNG's state and seed (red team pass 9: ModelNew's __init__ copied the state, drew Model's

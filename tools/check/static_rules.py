@@ -145,6 +145,9 @@ FORBIDDEN_ATTRS = {
     # Python kernels for torch's own operators and the switch that routes aten calls to them:
     # they run inside the checker's steps (red team pass 13). Also refused at run time (guards).
     "py_impl", "enable_python_dispatcher", "_EnablePythonDispatcher", "PythonDispatcher",
+    # Walks a dotted path written in a string (red team pass 14 reached private names and the live
+    # accountant through torch.fx.Interpreter.fetch_attr).
+    "fetch_attr",
 }
 # Names only a frame or namespace dig needs: forbidden as a string too (`getattr(f, "__globals__")`,
 # `operator.attrgetter("f_back")`), since a string is how a name hides from the attribute check.

@@ -169,9 +169,13 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
     log.write(event="call", case=case.id)
     try:
         with witness:
-            with GRAD_MODES[grad_mode](), accountant, collected():
-                _retired.clear()  # the output of two calls before: any finaliser of its runs here, accounted
-                out = model(*call_inputs)
+            with GRAD_MODES[grad_mode](), accountant:
+                with collected():
+                    _retired.clear()  # the output of two calls before: any finaliser of its runs here, accounted
+                    out = model(*call_inputs)
+                # Still inside the accounting, before the exits of the accountant and the grad mode
+                # run (Python methods of classes the candidate could have changed): the seal.
+                broken = seal_broken()
             device_sync(device)
     except BaseException as exc:  # noqa: BLE001 - the candidate's failure is data
         log.write(event="error", case=case.id, kind=classify_exception(exc), error=error_text(exc))
@@ -179,9 +183,9 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
     finally:
         reentered = op_accounting.retire(accountant)
     called = _clock()
-    # First, before any step of the checker's looks a name up: a hook the forward left in a sealed
-    # namespace that would undo itself once one of those steps called it (red team passes 12, 13).
-    broken = seal_broken()
+    # Again, before any step of the checker's looks a name up: a hook the forward left in a sealed
+    # namespace that would undo itself once one of those steps called it (red team passes 12-14).
+    broken = broken or seal_broken()
     if broken:
         log.write(event="error", case=case.id, kind="global_state", error=broken)
         return False

@@ -52,11 +52,30 @@ def seal_worker_names() -> None:
         guards.NameSeal.watch(label, owner)
     # The registrations' counter and the wrapped switches (`dispatch_bypass`); pickle and copyreg:
     # torch.save pickles the outputs with them (red team pass 8 replaced pickle.Pickler).
-    guards.NameSeal.watch("torch._C", torch._C, ("_dispatch_library", "_pop_torch_dispatch_stack", *SWITCHES))
+    guards.NameSeal.watch("torch._C", torch._C, ("_dispatch_library", "_pop_torch_dispatch_stack", "_set_grad_enabled", "_InferenceMode",
+                                                 *SWITCHES))
     guards.NameSeal.watch("pickle", pickle)
     # Builtins: the worker's steps after a call use them (red team pass 13 ran a self-removing hook
     # in a method those steps looked up; a replaced builtin would be the same route).
     guards.NameSeal.watch("builtins", builtins)
+    # Classes whose Python methods run between a call's end and the first check (red team pass 14):
+    # the accountant's mode base (its exit), the grad modes the call runs under (their exits), and
+    # the backends' flag holders the global-state snapshot reads through.
+    import torch.autograd.grad_mode as grad_mode
+    import torch.backends
+    import torch.backends.cuda
+    import torch.backends.cudnn
+    import torch.utils._python_dispatch as python_dispatch
+
+    for label, owner in (("TorchDispatchMode", python_dispatch.TorchDispatchMode), ("torch.utils._python_dispatch", python_dispatch),
+                         ("no_grad", grad_mode.no_grad), ("enable_grad", grad_mode.enable_grad),
+                         ("inference_mode", grad_mode.inference_mode), ("set_grad_enabled", grad_mode.set_grad_enabled),
+                         ("_NoParamDecoratorContextManager", grad_mode._NoParamDecoratorContextManager),
+                         ("_DecoratorContextManager", grad_mode._DecoratorContextManager), ("torch.autograd.grad_mode", grad_mode),
+                         ("cuBLASModule", torch.backends.cuda.cuBLASModule), ("ContextProp", torch.backends.ContextProp),
+                         ("torch.backends", torch.backends), ("torch.backends.cuda", torch.backends.cuda),
+                         ("CudnnModule", type(torch.backends.cudnn)), ("torch.backends.cudnn", torch.backends.cudnn)):
+        guards.NameSeal.watch(label, owner)
     guards.NameSeal.watch("copyreg", copyreg)
 
 

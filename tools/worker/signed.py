@@ -20,6 +20,21 @@ from typing import Any
 # afterwards does not change how the worker records or reads commands.
 _dumps = json.dumps
 _loads = json.loads
+# The event bodies are serialised by _json's C encoder, made here: json.dumps looks the module's
+# JSONEncoder class up at every call, and red team pass 14 replaced its `encode` (a Python class
+# is mutable) to rewrite every event before it was signed.
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+_encode_string = json.encoder.encode_basestring_ascii
+_join, _str = str.join, str
+
+
+def _event_json(obj: Any, sort_keys: bool) -> str:
+    """JSON text of the worker's event records (dicts, lists, str, int, float, bool, None; any other
+    object as its str) without a Python function looked up at call time."""
+    if _c_make_encoder is None:  # a Python without _json: the module's own (the static scan keeps json unpatched)
+        return _dumps(obj, default=str, sort_keys=sort_keys)
+    encode = _c_make_encoder(None, _str, _encode_string, None, ": ", ", ", sort_keys, False, True)
+    return _join("", encode(obj, 0))
 KEY_BYTES = 32
 
 
@@ -68,8 +83,8 @@ class EventLog:
         self._seq = 0
 
     def write(self, **event: Any) -> None:
-        body = _dumps(event, default=str, sort_keys=True)
-        line = _dumps({"seq": self._seq, "body": body, "mac": _sign(self._key, self._seq, body)})
+        body = _event_json(event, sort_keys=True)
+        line = _event_json({"seq": self._seq, "body": body, "mac": _sign(self._key, self._seq, body)}, sort_keys=False)
         self._seq += 1
         with self.path.open("a") as fh:
             fh.write(line + "\n")
