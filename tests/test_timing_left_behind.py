@@ -161,3 +161,22 @@ def test_faked_gpu_refill_hook_is_refused_end_to_end(tmp_path, monkeypatch):
     assert all(t["ok"] for t in r.trials)  # honest while checked
     assert r.verdict is Verdict.STATIC_VIOLATION, r.reasons
     assert "while timed" in r.reasons[0].message and "copy_" in r.reasons[0].message
+
+
+def test_running_out_of_device_memory_while_timed_is_the_checkers_not_a_verdict():
+    # At KernelBench's sizes (19_ReLU, H100, 2026-12-07) the timed call's own allocation ran out of
+    # memory beside the checker's pool and copies, and the check said runtime_error: the timing is
+    # what failed, not the solution. Other failures of the forward stay the candidate's.
+    from kernelwright.tools.worker.candidate_timing import CandidateRaised, _blame
+
+    def raised(cause: BaseException) -> BaseException:
+        try:
+            raise CandidateRaised("the forward raised") from cause
+        except CandidateRaised as exc:
+            return exc
+
+    assert _blame(raised(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 6.00 GiB"))) is None
+    assert _blame(torch.OutOfMemoryError("CUDA out of memory")) is None
+    kind, cause = _blame(raised(ValueError("bad shape")))
+    assert kind == "runtime_error" and isinstance(cause, ValueError)
+    assert _blame(RuntimeError("CUDA error: an illegal memory access was encountered"))[0] == "runtime_error"

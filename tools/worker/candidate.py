@@ -245,6 +245,13 @@ def interpreted_numerics() -> list[NumericsNote]:
     return _fidelity[0].drain_numerics() if _fidelity else []
 
 
+def _release_checked_outputs() -> None:
+    """Drop the last checked calls' outputs (inside the timing phase's accountant): at KernelBench's
+    sizes they are two 6.4 GB tensors, and an H100's timing phase ran out of memory beside them."""
+    _held.clear()
+    _retired.clear()
+
+
 _held: list[Any] = []  # the last call's output as returned, containers and all (`output_capture.shares_memory`)
 _retired: list[Any] = []  # the one before: cleared inside the next accounted call
 _models: list[Any] = []  # every ModelNew built: none is dropped (its finaliser run) between calls
@@ -398,7 +405,7 @@ def main(request_text: str) -> int:
     command = read_command(text) if text is not None else None
     if isinstance(command, TimeCandidateCommand):
         audit.origins.trust(command.problem_path)  # the problem's get_inputs runs in here
-        candidate_timing.time_candidate(model, command, req, launches, log)
+        candidate_timing.time_candidate(model, command, req, launches, log, release=_release_checked_outputs)
     _end_here()  # `model` is still referenced by this frame: it is never freed
 
 

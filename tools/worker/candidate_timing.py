@@ -36,7 +36,7 @@ from kernelwright.tools.worker.candidate_inputs import seal_broken, sealed_probl
 from kernelwright.tools.worker.candidate_protocol import CandidateRequest, TimeCandidateCommand
 from kernelwright.tools.worker.common import DTYPES, EventLog, error_text
 from kernelwright.tools.worker.kernel_profile import profile_streams
-from kernelwright.tools.worker.output_capture import attributes_set
+from kernelwright.tools.worker.output_capture import attributes_set, collected
 from kernelwright.tools.worker.output_file import write_output
 from kernelwright.tools.worker.timing import input_pool, measure, write_candidate_outputs
 
@@ -83,15 +83,22 @@ def _calling(model: Any):
 def _blame(exc: BaseException) -> tuple[str, BaseException] | None:
     """(verdict kind, exception) when the candidate is to blame: its forward raised, or a CUDA
     error surfaced (asynchronous: it shows at the next synchronisation); None for the checker's
-    own failures (the profiler, the disk), which leave the verdict alone."""
-    if isinstance(exc, CandidateRaised) and exc.__cause__ is not None:
-        return classify_exception(exc.__cause__), exc.__cause__
+    own failures (the profiler, the disk, the device running out of memory beside the checker's pool
+    and copies), which leave the verdict alone and the check without a timing."""
+    cause = exc.__cause__ if isinstance(exc, CandidateRaised) else None
+    if cause is not None and not isinstance(cause, torch.OutOfMemoryError):
+        return classify_exception(cause), cause
+    if isinstance(cause, torch.OutOfMemoryError) or isinstance(exc, torch.OutOfMemoryError):
+        return None  # the timing pool and the checker's copies share the device with the call: not a verdict
     if "CUDA error" in str(exc) or type(exc).__name__ == "AcceleratorError":
         return "runtime_error", exc
     return None
 
 
-def time_candidate(model: Any, command: TimeCandidateCommand, req: CandidateRequest, launches: guards.LaunchCounter, log: EventLog) -> None:
+def time_candidate(model: Any, command: TimeCandidateCommand, req: CandidateRequest, launches: guards.LaunchCounter, log: EventLog,
+                   release: Any = None) -> None:
+    """`release`: drops what the checked calls left held; called inside this phase's accountant,
+    before the pool is drawn (a finaliser tied to those outputs runs counted)."""
     device = torch.device(req.device)
     torch.cuda.set_device(device)  # events and the flush on the candidate's GPU
     dtype = DTYPES.get(req.precision or "")
@@ -103,12 +110,15 @@ def time_candidate(model: Any, command: TimeCandidateCommand, req: CandidateRequ
     if active:  # the pool and the refills run through torch outside the accounting
         log.write(event="error", stage="timing", kind="global_state", error=f"{active} active when the timing phase began")
         return
+    accountant = guards.OpAccountant(poison=None)
+    if release is not None:
+        with accountant, collected():
+            release()
     problem = sealed_problem("kw_problem", command.problem_path, command.problem_source)
     with torch.inference_mode():
         pool = input_pool(problem, device, dtype, list(command.pool_seeds))
     state0, rng0 = guards.global_state_snapshot(), guards.rng_snapshot()
     threads0, starts0, own0 = guards.live_threads(), guards.ThreadStarts.count, launches.own_total
-    accountant = guards.OpAccountant(poison=None)
     watch = CallWatch(keep=len(pool), ring=len(pool), sample=SAMPLE_POINTS, launches=lambda: launches.own_total, poison_released=True)
     forward = _calling(model)
     try:
