@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import torch
 
-from kernelwright.tools.check import guards, op_accounting, process_hooks
+from kernelwright.tools.check import guards, op_accounting
 from kernelwright.tools.check.audit import CandidateAudit, Refusal
 from kernelwright.tools.check.code_origin import CodeOrigins
 from kernelwright.tools.check.env_view import restrict_environment
@@ -43,6 +43,7 @@ from kernelwright.tools.worker.candidate_protocol import (
     read_command,
 )
 from kernelwright.tools.worker.candidate_reports import WeightAlignment
+from kernelwright.tools.worker.candidate_setup import hide_checker_modules, prewarm
 from kernelwright.tools.worker.common import (
     DTYPES,
     Commands,
@@ -261,24 +262,6 @@ _audit: list[CandidateAudit] = []  # the installed audit (its origins trust the 
 _fidelity: list[Any] = []
 
 
-def prewarm(device: str) -> None:
-    """What every check pays before the candidate's code can run, done while the reference works:
-    Triton's import and, on a GPU, the CUDA context and Triton's driver module (built with the C
-    compiler into this check's cache). Nothing here involves the candidate; a failure here
-    surfaces again, and is reported, when the candidate's kernels need the same thing."""
-    import triton  # noqa: F401
-
-    if device.startswith("cuda"):
-        try:
-            torch.cuda.set_device(torch.device(device))
-            torch.empty(1, device=device)
-            from triton.runtime import driver
-
-            driver.active.get_current_target()
-        except Exception:  # noqa: BLE001 - see the docstring
-            pass
-
-
 def check_cases(module, variants: tuple[CandidateVariant, ...], req: CandidateRequest, launches: guards.LaunchCounter, log: EventLog):
     """Every case of every variant, under the guards. The shipped variant's model, or None if the
     run had to stop (an error event says why)."""
@@ -319,16 +302,6 @@ def variant_problem(variant: CandidateVariant, req: CandidateRequest) -> Any:
         return None
     _audit[0].origins.trust(req.problem_path)
     return sealed_problem(f"kw_problem_{variant.name}", req.problem_path, variant.problem_source or None)
-
-
-def hide_checker_modules() -> None:
-    """Take the checker's modules out of `sys.modules` before the candidate's code runs: the
-    code already loaded keeps working (functions hold their own globals), while an `import` of
-    the checker by any route is a fresh load, which the audit refuses, instead of a handle on
-    the live guards."""
-    for name in [n for n in sys.modules if n == "kernelwright" or n.startswith("kernelwright.")]:
-        del sys.modules[name]
-    process_hooks.checker_modules_hidden()  # from here, one of them back in sys.modules is global state
 
 
 def install_guards(req: CandidateRequest) -> tuple[guards.LaunchCounter, CandidateAudit]:
