@@ -209,3 +209,42 @@ def test_the_python_dispatcher_switched_on_is_global_state_and_the_worker_reads_
         assert output_capture.shares_memory(out, [out])
     finally:
         del torch.Tensor.shape, torch.Tensor.numel
+
+
+def test_an_output_nested_too_deep_or_too_wide_is_named_not_listed_and_written_as_none(tmp_path):
+    # Red team pass 15: a list nested 300 deep overflowed the parent's reader of the description,
+    # 3 million items ran it out of memory. Past the caps the container is named (so the structure
+    # comparison rejects it) and the writer puts None there.
+    from kernelwright.tools.worker.output_capture import MAX_DEPTH, MAX_ITEMS, output_description
+
+    deep = torch.ones(2)
+    for _ in range(MAX_DEPTH + 5):
+        deep = [deep]
+    wide = [None] * (MAX_ITEMS + 1)
+    described = output_description(deep)
+    for _ in range(MAX_DEPTH):
+        described = described["items"][0]
+    assert described["type"].startswith("list<deeper-than") and "items" not in described
+    assert output_description(wide)["type"].startswith("list<") and "items" not in output_description(wide)
+    assert output_description([None] * MAX_ITEMS)["items"] == [{"type": "builtins.NoneType"}] * MAX_ITEMS
+    path = tmp_path / "out.pt"
+    assert read_output(path, write_output(path, wide)) is None
+    loaded = read_output(path, write_output(path, deep))
+    for _ in range(MAX_DEPTH + 1):
+        loaded = loaded[0]
+    assert loaded is None
+
+
+def test_the_structure_is_judged_from_the_signed_description_before_the_file_is_read(tmp_path):
+    # An int or a wrong dtype is the candidate's output_type / dtype_mismatch, not a malformed
+    # file, and a huge output of the wrong structure is never read: here there is no file at all.
+    from kernelwright.tools.worker.events import OutputDescription
+    from kernelwright.tools.worker.reference_compare import HeldOutputs, compare_case
+    from kernelwright.tools.worker.reference_protocol import CompareEntry
+
+    held = HeldOutputs(torch.device("cpu"))
+    held.keep("a", torch.ones(4))
+    for desc, verdict in ((OutputDescription(type="builtins.int"), "output_type"),
+                          (OutputDescription(type="torch.Tensor", shape=[4], dtype="float8_e4m3fn", device="cpu"), "dtype_mismatch")):
+        entry = CompareEntry(case="a", file=str(tmp_path / "never_written.pt"), digest="0" * 64, output=desc, poison=None)
+        assert compare_case(held, entry, DEFAULT, "strict").verdict == verdict

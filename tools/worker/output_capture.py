@@ -41,7 +41,7 @@ _data_ptr, _nbytes = torch._C.StorageBase.data_ptr, torch._C.StorageBase.nbytes
 _type_name = type.__dict__["__name__"].__get__
 _type_module = type.__dict__["__module__"].__get__
 _type_qualname = type.__dict__["__qualname__"].__get__
-_str, _list, _tuple, _sorted, _enumerate, _isinstance, _any = str, list, tuple, sorted, enumerate, isinstance, any
+_str, _list, _tuple, _sorted, _enumerate, _isinstance, _any, _len = str, list, tuple, sorted, enumerate, isinstance, any, len
 _UINT8 = torch.uint8
 _instance_dict = object.__getattribute__
 _gc_enable, _gc_disable, _gc_collect, _gc_freeze = gc.enable, gc.disable, gc.collect, gc.freeze
@@ -85,12 +85,18 @@ def attributes_set(values: Any, where: str) -> str | None:
     return None
 
 
-def output_description(out: Any) -> dict[str, Any]:
+MAX_DEPTH, MAX_ITEMS = 32, 4096  # beyond them a container is named, not listed (red team pass 15: a
+# list nested 300 deep overflowed the parent's reader; 3 million items ran it out of memory)
+
+
+def output_description(out: Any, depth: int = 0) -> dict[str, Any]:
     """Exact type, structure, shapes, dtypes and devices of what the forward returned; a subclass
     of tuple, list or Tensor is named by its own module and name, never walked."""
     kind = _type(out)
     if kind is _tuple or kind is _list:
-        return {"type": _type_name(kind), "items": [output_description(o) for o in out]}
+        if depth >= MAX_DEPTH or _len(out) > MAX_ITEMS:
+            return {"type": f"{_type_name(kind)}<deeper-than-{MAX_DEPTH}-or-over-{MAX_ITEMS}-items>"}
+        return {"type": _type_name(kind), "items": [output_description(o, depth + 1) for o in out]}
     if kind is _Tensor:
         return {"type": "torch.Tensor", "shape": _list(_shape_of(out)), "dtype": _str(_dtype_of(out)).removeprefix("torch."),
                 "device": _str(_device_of(out))}

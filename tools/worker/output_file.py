@@ -54,7 +54,9 @@ _UINT8 = torch.uint8
 _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _DTYPES = {str(d).removeprefix("torch."): d for d in (
     torch.float32, torch.float16, torch.bfloat16, torch.float64, torch.complex64, torch.complex128, torch.int64,
-    torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool)}
+    torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool,
+    *[getattr(torch, name) for name in ("float8_e4m3fn", "float8_e5m2", "uint16", "uint32", "uint64") if hasattr(torch, name)])}
+MAX_DEPTH, MAX_ITEMS = 32, 4096  # an output nested deeper or wider is written as None (its description says why)
 _NAMES = {d: name for name, d in _DTYPES.items()}
 
 
@@ -68,16 +70,18 @@ def _private_bytes(t: Any) -> Any:
     return _clone(raw) if _device_of(raw) == _CPU else _cpu(raw)
 
 
-def _walk(value: Any, tokens: list[str], data: list[Any]) -> None:
+def _walk(value: Any, tokens: list[str], data: list[Any], depth: int = 0) -> None:
     kind = _type(value)
-    if kind is _Tensor and _dtype_of(value) in _NAMES:
+    if depth > MAX_DEPTH or ((kind is _list or kind is _tuple) and _len(value) > MAX_ITEMS):
+        tokens.append("N")
+    elif kind is _Tensor and _dtype_of(value) in _NAMES:
         shape = _size(value)
         tokens += ["T", _NAMES[_dtype_of(value)], f"{_len(shape)}", *[f"{d}" for d in shape]]
         data.append(_private_bytes(value))
     elif kind is _list or kind is _tuple:
         tokens += ["L", f"{_len(value)}"]
         for item in value:
-            _walk(item, tokens, data)
+            _walk(item, tokens, data, depth + 1)
     elif kind is _dict:
         pairs = _items(value)
         tokens += ["D", f"{_len(pairs)}"]
@@ -85,7 +89,7 @@ def _walk(value: Any, tokens: list[str], data: list[Any]) -> None:
             if _type(key) is not _str or not _isidentifier(key):
                 raise ValueError("the checker's own dicts have identifier keys")
             tokens += ["K", key]
-            _walk(item, tokens, data)
+            _walk(item, tokens, data, depth + 1)
     elif kind is _int:
         tokens += ["I", f"{value}"]
     else:

@@ -84,13 +84,16 @@ def compare_case(held: HeldOutputs, entry: Any, tolerances: Tolerances, mode: st
     if entry.case not in held.outputs:  # the parent reads a missing case as its own failure
         return CaseComparison(case=entry.case, verdict=MISSING, message=f"no reference output held for case {entry.case}")
     ref = held.outputs[entry.case]
-    try:
-        out = read_output(Path(entry.file), entry.digest)
-        check_described(out, entry.output)
-    except RewrittenFile as exc:
-        return CaseComparison(case=entry.case, verdict=Verdict.STATIC_VIOLATION.value, rewritten=str(exc))
+    # The signed description first: a wrong type, shape or dtype is the verdict without reading the
+    # file (a huge output of the wrong structure is never read; an int or a dict, which the format
+    # carries as such, is an output_type, not a malformed file).
     comparison: Comparison | None = compare_structure(entry.output, ref, str(held.device))
     if comparison is None:
+        try:
+            out = read_output(Path(entry.file), entry.digest)
+            check_described(out, entry.output)
+        except RewrittenFile as exc:
+            return CaseComparison(case=entry.case, verdict=Verdict.STATIC_VIOLATION.value, rewritten=str(exc))
         with torch.no_grad():
             comparison = compare_values(out, ref, mode, tolerances, PoisonPattern.from_json(entry.poison), device=held.device)
     return CaseComparison(case=entry.case, verdict=comparison.verdict.value, message=comparison.message, max_abs_err=comparison.max_abs_err,

@@ -36,6 +36,7 @@ def _event_json(obj: Any, sort_keys: bool) -> str:
     encode = _c_make_encoder(None, _str, _encode_string, None, ": ", ", ", sort_keys, False, True)
     return _join("", encode(obj, 0))
 KEY_BYTES = 32
+MAX_LOG_BYTES = 256 << 20  # an output's description is capped (`output_capture`): a worker's log stays far below
 
 
 def _python_hmac(key: bytes, msg: bytes, digest: str) -> bytes:
@@ -137,6 +138,8 @@ def read_event_bodies(path: Path, key: bytes) -> list[str]:
     replayed line raises TamperedLog."""
     if not path.exists():
         return []
+    if path.stat().st_size > MAX_LOG_BYTES:  # read whole below: a log grown by other writers is refused first
+        raise TamperedLog(f"the event log is {path.stat().st_size} bytes, more than a worker writes ({MAX_LOG_BYTES})")
     try:
         lines = path.read_bytes().decode("utf-8").splitlines()
     except UnicodeDecodeError as exc:  # the worker writes JSON text only: other bytes were put there

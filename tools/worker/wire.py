@@ -31,6 +31,8 @@ def from_child(adapter: TypeAdapter[T], data: object, what: str) -> T:
     never reaches a report unredacted). Raises CheckerFailure naming `what` when it does not fit."""
     try:
         return adapter.validate_python(redact_tree(data))
+    except RecursionError:  # a worker caps what it describes; nesting this deep did not come from its code
+        raise CheckerFailure(f"{what} is nested too deeply to read (this is not a verdict)") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "top level"
