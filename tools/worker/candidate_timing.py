@@ -25,6 +25,7 @@ Everything is reported through the signed event log, like the checks before it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -86,17 +87,17 @@ def _blame(exc: BaseException) -> tuple[str, BaseException] | None:
     own failures (the profiler, the disk, the device running out of memory beside the checker's pool
     and copies), which leave the verdict alone and the check without a timing."""
     cause = exc.__cause__ if isinstance(exc, CandidateRaised) else None
-    if cause is not None and not isinstance(cause, torch.OutOfMemoryError):
-        return classify_exception(cause), cause
-    if isinstance(cause, torch.OutOfMemoryError) or isinstance(exc, torch.OutOfMemoryError):
+    if isinstance(cause or exc, torch.OutOfMemoryError):
         return None  # the timing pool and the checker's copies share the device with the call: not a verdict
+    if cause is not None:
+        return classify_exception(cause), cause
     if "CUDA error" in str(exc) or type(exc).__name__ == "AcceleratorError":
         return "runtime_error", exc
     return None
 
 
 def time_candidate(model: Any, command: TimeCandidateCommand, req: CandidateRequest, launches: guards.LaunchCounter, log: EventLog,
-                   release: Any = None) -> None:
+                   release: Callable[[], None] | None = None) -> None:
     """`release`: drops what the checked calls left held; called inside this phase's accountant,
     before the pool is drawn (a finaliser tied to those outputs runs counted)."""
     device = torch.device(req.device)

@@ -28,7 +28,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy
 import torch
 
 from kernelwright.tools.worker.output_digest import hexdigest, new_hasher, output_digest, update_hasher
@@ -40,7 +39,7 @@ _ZEROS = bytes(ALIGN)
 _WRITE_PIECE = 1 << 30  # bytes per os.write: one call writes at most about 2 GiB on Linux
 
 # Captured before any candidate code is imported (see the module docstring).
-_Tensor, _ndarray = torch.Tensor, numpy.ndarray
+_Tensor = torch.Tensor
 _detach, _contiguous, _reshape, _view = torch.Tensor.detach, torch.Tensor.contiguous, torch.Tensor.reshape, torch.Tensor.view
 _clone, _cpu, _numpy, _size = torch.Tensor.clone, torch.Tensor.cpu, torch.Tensor.numpy, torch.Tensor.size
 _dtype_of = torch._C.TensorBase.__dict__["dtype"].__get__
