@@ -107,6 +107,8 @@ def main() -> None:
                     row["skipped"] = solution
                 else:
                     row["cold_cli"] = cli_check(problem, solution, args.device, home, max(30.0, left - 10))
+                    print(json.dumps(row), flush=True)  # before the warm check, which the caller's box may cut
+                    Path(args.json_out).write_text(json.dumps({"device": args.device, "level": args.level, "rows": [*rows, row]}, indent=1))
                     if row["cold_cli"].get("verdict") == "accepted" and args.budget_s - (time.monotonic() - started) > 30:
                         row["warm"] = warm_check(problem, solution, args.device, home)
             rows.append(row)

@@ -160,7 +160,11 @@ def test_a_check_keeps_the_reference_outputs_in_the_worker_and_judges_as_before(
     kept = _kept_workdir(proc.stderr)
     assert kept is not None, proc.stderr
     assert not list(kept.rglob("ref_*.pt"))
-    assert len(list((kept / "candidate" / "out").glob("out_*.pt"))) == len(result["trials"])
+    # Nor the candidate's: its worker handed each over as a sealed memory file (output_share).
+    assert not list(kept.rglob("out_*.pt"))
+    bodies = [json.loads(json.loads(line)["body"]) for line in (kept / "candidate" / "candidate.events.jsonl").read_text().splitlines()]
+    results = [b for b in bodies if b["event"] == "result"]
+    assert len(results) == len(result["trials"]) and all(b["shared"] and not b["output_digest"] for b in results)
     answer = json.loads((kept / "reference" / "compare.result.json").read_text())
     assert [c["case"] for c in answer["comparisons"]] == [t["case"] for t in result["trials"]]
 

@@ -156,13 +156,13 @@ def test_a_saved_output_changed_after_its_digest_was_signed_is_refused_and_an_un
     write_output(path, [big, {"slot": 2, "out": values[1]["out"]}, values[2]])
     rewrites.append(path.read_bytes())
     parsed = []
-    real_parse = output_file._parse
-    output_file._parse = lambda buffer: parsed.append(1) or real_parse(buffer)
+    real_parse = output_file.parse
+    output_file.parse = lambda buffer: parsed.append(1) or real_parse(buffer)
     try:
         for rewrite in rewrites:
             path.write_bytes(rewrite)
             with pytest.raises(RewrittenFile):
                 read_output(path, signed)
     finally:
-        output_file._parse = real_parse
+        output_file.parse = real_parse
     assert parsed == []  # refused before the parser saw a byte

@@ -67,6 +67,16 @@ def test_what_is_not_the_checkers_is_written_as_none_and_never_touched(tmp_path)
     assert loaded == [None] * 5 and touched == []
 
 
+def test_a_dict_not_keyed_by_names_is_none_and_a_conjugate_or_negative_view_is_its_values(tmp_path):
+    # Red team pass 16: `{1: y}` made the writer raise, so the worker crashed instead of logging the
+    # call (the comparison would have said output_type); a conjugate view could not be viewed as bytes.
+    z = torch.randn(3, dtype=torch.complex64)
+    values = [{1: torch.ones(2)}, {"slot": 1, "out": z.conj()}, torch._neg_view(torch.ones(2))]
+    loaded = read_output(tmp_path / "out.pt", write_output(tmp_path / "out.pt", values))
+    assert loaded[0] is None
+    assert torch.equal(loaded[1]["out"], z.conj().resolve_conj()) and torch.equal(loaded[2], -torch.ones(2))
+
+
 def test_tensors_start_aligned_whatever_the_header_length(tmp_path):
     for n in range(1, 9):  # headers of several lengths: each float64 tensor still maps at its dtype
         values = [torch.arange(n, dtype=torch.float64)] * n

@@ -17,7 +17,6 @@ from kernelwright.tools.check.scratch_budget import ScratchBudget, kept_trials, 
 from kernelwright.tools.check.verdicts import Verdict
 from kernelwright.tools.check.verify import CheckOptions, verify_solution
 from kernelwright.tools.problem import CheckerFailure
-from kernelwright.tools.worker.common import save_tensors
 
 N = 256
 PROBLEM = textwrap.dedent(
@@ -101,18 +100,14 @@ CHEATS = {
 }
 
 
-def per_trial_bytes(tmp_path) -> int:
-    """The candidate's output file (the inputs are made again from their recipe in the
-    candidate's process, the reference's outputs stay in its worker: no files)."""
-    import torch
-
-    output = tmp_path / "out.pt"
-    save_tensors(output, torch.randn(N, N))
-    return output.stat().st_size
+OUTPUT_BYTES = N * N * 4  # one fp32 output
 
 
 def options(tmp_path, trials: float) -> CheckOptions:
-    budget = ScratchBudget(folder=str(tmp_path), disk_bytes=int(per_trial_bytes(tmp_path) * trials), memory_bytes=2**40)
+    """Room for `trials` trials: the inputs are made again from their recipe in the candidate's
+    process (no files), and each trial's two outputs stay in memory (the reference's in its
+    worker, the candidate's sealed memory file handed to it: `output_share`), plus one being compared."""
+    budget = ScratchBudget(folder=str(tmp_path), disk_bytes=2**40, memory_bytes=int(OUTPUT_BYTES * (1 + 2 * trials)))
     return CheckOptions(device="cpu", sizes="full", timing=False, static_resources=False, scratch_budget=budget,
                         home=tmp_path / "home")
 

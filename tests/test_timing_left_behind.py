@@ -167,7 +167,7 @@ def test_running_out_of_device_memory_while_timed_is_the_checkers_not_a_verdict(
     # At KernelBench's sizes (19_ReLU, H100, 2026-12-07) the timed call's own allocation ran out of
     # memory beside the checker's pool and copies, and the check said runtime_error: the timing is
     # what failed, not the solution. Other failures of the forward stay the candidate's.
-    from kernelwright.tools.worker.candidate_timing import CandidateRaised, _blame
+    from kernelwright.tools.worker.candidate_timing import CandidateRaised, _blame, failure_text
 
     def raised(cause: BaseException) -> BaseException:
         try:
@@ -176,6 +176,7 @@ def test_running_out_of_device_memory_while_timed_is_the_checkers_not_a_verdict(
             return exc
 
     assert _blame(raised(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 6.00 GiB"))) is None
+    assert "CUDA out of memory. Tried to allocate 6.00 GiB" in failure_text(raised(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 6.00 GiB")))
     assert _blame(torch.OutOfMemoryError("CUDA out of memory")) is None
     kind, cause = _blame(raised(ValueError("bad shape")))
     assert kind == "runtime_error" and isinstance(cause, ValueError)

@@ -55,6 +55,7 @@ def gpu_facts(device: str) -> dict[str, str]:
         info["gpu"] = props.name
         info["cuda"] = str(torch.version.cuda)
         info["sm"] = f"sm_{props.major}{props.minor}"
+        info["gpu_memory"] = str(props.total_memory)  # bytes: what the timing pool is sized against
         try:
             import subprocess
 

@@ -61,6 +61,7 @@ REFERENCE_STEP_TIMEOUT_S = 900.0  # max-autotune-sized eager timings are far bel
 # The reference's trials wait at least this long whatever --timeout says: a short --timeout is for the
 # candidate (a hang stopped in seconds), and the reference on a loaded machine took longer than 4 s.
 REFERENCE_MIN_TIMEOUT_S = 60.0
+MAX_SOCKET_PATH = 100  # a Unix socket's path holds at most 107 bytes (sun_path)
 
 
 class TimingFailed(Exception):
@@ -101,11 +102,16 @@ class CheckFolder:
         self.reference_home, self.candidate_home = root / "reference", root / "candidate"
         # The candidate's outputs: written by its worker, read by the reference worker that compares them.
         self.candidate_out = self.candidate_home / "out"
+        # Or handed over as sealed memory files through a socket the reference worker listens on
+        # here (`output_share`); "" where the path is too long for a Unix socket (files then).
+        self.inbox = root / "inbox"
+        socket_path = self.inbox / "outputs.sock"
+        self.share_path = str(socket_path) if len(str(socket_path)) < MAX_SOCKET_PATH else ""
         self.timed_ref, self.timed_cand = root / "timed_ref", root / "timed_cand"
         if shared is None:
             self.shared.mkdir()
         for d in (self.src / "problem", self.src / "solution", self.requests, self.private,
-                  self.reference_home, self.candidate_out, self.timed_ref, self.timed_cand):
+                  self.reference_home, self.candidate_out, self.timed_ref, self.timed_cand, self.inbox):
             d.mkdir(parents=True)
         # Copies: a child can neither rewrite the user's files nor see the folders they live in.
         self.problem_path = self.src / "problem" / problem.path.name
@@ -136,13 +142,15 @@ class ReferenceChild:
         req = ReferenceRequest(problem_path=str(folder.problem_path), variants=variants, device=device, precision=opts.precision,
                                mode=opts.mode, shared_dir=str(self.shared), private_dir=str(self.private),
                                result_path=str(self.result_path), serve=serve, outputs=outputs, compare_here=compare_here,
-                               budget=opts.scratch_budget or scratch_budget.measure(folder.root))
+                               budget=opts.scratch_budget or scratch_budget.measure(folder.root),
+                               share_path=folder.share_path if compare_here and folder.share_path else None,
+                               candidate_shares=bool(folder.share_path))
         request = folder.requests / "reference.request.json"
         request.write_text(req.model_dump_json())
         shared = (folder.shared,) if outputs else ()
         mounts = Mounts(readable=(folder.src, folder.requests, *(() if outputs else (folder.shared,)),
                                   *((folder.candidate_out,) if compare_here else ())),
-                        writable=(*shared, folder.private, folder.timed_ref))
+                        writable=(*shared, folder.private, folder.timed_ref, *((folder.inbox,) if compare_here else ())))
         # On the CPU the reference is forked from the candidate's zygote (Triton's interpreter): a
         # check then needs one zygote's imports, not two (a Triton kernel in a reference could only
         # run interpreted on the CPU anyway); the compiler's zygote only where the sm_90 compile runs.
@@ -194,11 +202,12 @@ class ReferenceChild:
             raise failed(f"{what} failed: {_why(self.session.close(grace_s=0))}")
         return _read_json(result_path, f"the reference's answer ({what})")
 
-    def compare(self, entries: list[CompareEntry], tolerances: dict[str, list[float]]) -> dict[str, CaseComparison]:
+    def compare(self, entries: list[CompareEntry], tolerances: dict[str, list[float]], share_key: bytes = b"") -> dict[str, CaseComparison]:
         """The worker's comparison of each candidate output with its own, by case id, in order up to
-        the first that is not accepted; it drops its outputs afterwards (asked once)."""
+        the first that is not accepted; it drops its outputs afterwards (asked once). `share_key`:
+        the candidate's event-log key, which signs the outputs its worker handed over sealed."""
         result_path = self.folder.reference_home / "compare.result.json"
-        command = CompareCommand(entries=entries, tolerances=tolerances, result_path=str(result_path))
+        command = CompareCommand(entries=entries, tolerances=tolerances, result_path=str(result_path), share_key=share_key.hex())
         data = self._ask(command, result_path, CheckerFailure, "comparing the outputs")
         answer = from_child(COMPARE_ANSWER, data, "the reference's comparison")
         return {c.case: c for c in answer.comparisons}
@@ -216,18 +225,23 @@ class ReferenceChild:
 
 
 class CandidateChild:
-    def __init__(self, device: str, opts: Any, folder: CheckFolder, serve: bool) -> None:
+    def __init__(self, device: str, opts: Any, folder: CheckFolder, serve: bool, share: bool = False, share_device: bool = False) -> None:
+        """`share`: hand the outputs over sealed to the inbox (the reference worker's, or this
+        process's); `share_device`: GPU tensors too, as device allocations (the reference worker's only)."""
         self.folder, self.timeout_s = folder, opts.timeout_s
+        share_path = folder.share_path if share else ""
         home = folder.candidate_home
         self.out_dir, self.events_path = folder.candidate_out, home / "candidate.events.jsonl"
         req = CandidateRequest(solution_path=str(folder.solution_path), problem_path=str(folder.problem_path), device=device,
                                precision=opts.precision, mode=opts.mode,
                                shared_dir=str(folder.shared), out_dir=str(self.out_dir), events_path=str(self.events_path),
-                               poison=True, serve=serve, stop_on_torch_compute=not opts.allow_torch_ops)
+                               poison=True, serve=serve, stop_on_torch_compute=not opts.allow_torch_ops, share_path=share_path,
+                               share_device=bool(share_path) and share_device and device.startswith("cuda"))
         self.request, self.req = folder.requests / "candidate.request.json", req
         self.request.write_text(req.to_json())
         env = {"TRITON_INTERPRET": "1"} if device == "cpu" else {}
-        mounts = Mounts(readable=(folder.src, folder.requests, folder.shared), writable=(folder.timed_cand,))
+        mounts = Mounts(readable=(folder.src, folder.requests, folder.shared, *((folder.inbox,) if share_path else ())),
+                        writable=(folder.timed_cand,))
         self.session = start_child([WORKER, "candidate", str(self.request)], home, env, log_name="candidate",
                                    mounts=mounts, policy=opts.sandbox, timeout_s=opts.timeout_s, device=device)
         self.isolation = self.session.isolation

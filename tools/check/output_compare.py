@@ -24,6 +24,7 @@ from kernelwright.tools.worker.reference_protocol import CaseComparison, Compare
 
 if TYPE_CHECKING:
     from kernelwright.tools.check.children import ReferenceChild, ReferenceOutputs
+    from kernelwright.tools.worker.output_share import SharedInbox
 
 
 def output_file(out_dir: Path, case: str) -> Path:
@@ -40,8 +41,10 @@ class OutputComparer(Protocol):
 class ParentComparer:
     """In this process, with reference outputs it holds (a run's reference cache)."""
 
-    def __init__(self, refs: ReferenceOutputs, out_dir: Path, options: Any, device: str) -> None:
+    def __init__(self, refs: ReferenceOutputs, out_dir: Path, options: Any, device: str, inbox: SharedInbox | None = None,
+                 share_key: bytes = b"") -> None:
         self.refs, self.out_dir, self.options, self.device = refs, out_dir, options, device
+        self.inbox, self.share_key = inbox, share_key  # where outputs handed over sealed arrive, and who signs them
 
     def compare(self, event: ResultEvent) -> Comparison:
         if event.case not in self.refs:
@@ -50,7 +53,12 @@ class ParentComparer:
         wrong = compare_structure(event.output, ref, self.device)  # the signed description first, as the worker does
         if wrong:
             return wrong
-        out = read_output(output_file(self.out_dir, event.case), event.output_digest)
+        if event.shared:
+            if self.inbox is None:
+                raise RewrittenFile(f"case {event.case}: the candidate's log says its output was handed over, but this check has no inbox")
+            out = self.inbox.take(event.case, self.share_key)
+        else:
+            out = read_output(output_file(self.out_dir, event.case), event.output_digest)
         check_described(out, event.output)
         return compare_values(
             out, ref, self.options.mode, self.options.tolerances, PoisonPattern.from_json(event.poison))
@@ -60,17 +68,17 @@ class WorkerComparer:
     """In the reference worker: every case the candidate finished goes in one command, at the
     first question (the worker stops at the first output that differs: the judge stops there too)."""
 
-    def __init__(self, reference: ReferenceChild, events: list[CandidateEvent], out_dir: Path, options: Any) -> None:
-        self.reference, self.out_dir, self.options = reference, out_dir, options
+    def __init__(self, reference: ReferenceChild, events: list[CandidateEvent], out_dir: Path, options: Any, share_key: bytes = b"") -> None:
+        self.reference, self.out_dir, self.options, self.share_key = reference, out_dir, options, share_key
         self.results = [ev for ev in events if isinstance(ev, ResultEvent)]
         self.answers: dict[str, CaseComparison] | None = None
 
     def compare(self, event: ResultEvent) -> Comparison:
         if self.answers is None:
             entries = [CompareEntry(case=ev.case, file=str(output_file(self.out_dir, ev.case)), digest=ev.output_digest or "",
-                                    output=ev.output, poison=ev.poison) for ev in self.results]
+                                    shared=ev.shared, output=ev.output, poison=ev.poison) for ev in self.results]
             table = {name: list(values) for name, values in self.options.tolerances.table.items()}
-            self.answers = self.reference.compare(entries, table)
+            self.answers = self.reference.compare(entries, table, self.share_key)
         answer = self.answers.get(event.case)
         if answer is None or answer.verdict == MISSING:
             why = answer.message if answer else "the reference worker did not compare it"

@@ -63,13 +63,15 @@ def _files(output_bytes: int, reference_files: bool) -> int:
     return (2 if reference_files else 1) * output_bytes
 
 
-def trials_that_fit(budget: ScratchBudget, input_bytes: int, output_bytes: int, reference_files: bool = True) -> int:
+def trials_that_fit(budget: ScratchBudget, input_bytes: int, output_bytes: int, reference_files: bool = True,
+                    shared_outputs: bool = False) -> int:
     """Trials whose files fit the disk (inputs, the candidate's outputs and, when the parent
     compares, the reference's) and whose reference outputs fit in memory (the parent's, or the
-    reference worker's when it compares; plus one trial being compared)."""
-    per_disk = max(input_bytes + _files(output_bytes, reference_files), 1)
+    reference worker's when it compares; plus one trial being compared). `shared_outputs`: the
+    candidate's outputs are sealed memory files (`output_share`), held in memory, not on disk."""
+    per_disk = max(input_bytes + (0 if shared_outputs else _files(output_bytes, reference_files)), 1)
     by_disk = budget.disk_bytes // per_disk
-    by_memory = (budget.memory_bytes - input_bytes - output_bytes) // max(output_bytes, 1)
+    by_memory = (budget.memory_bytes - input_bytes - output_bytes) // max((2 if shared_outputs else 1) * output_bytes, 1)
     return int(max(0, min(by_disk, by_memory)))
 
 
@@ -94,9 +96,9 @@ def kept_trials(variants: list[VariantPlan], fit: int, has_parameters: bool = Tr
     return {case_id for _, case_id in ranked[:fit]}
 
 
-def refusal(budget: ScratchBudget, input_bytes: int, output_bytes: int, reference_files: bool = True) -> str:
-    need_disk = MIN_TRIALS * (input_bytes + _files(output_bytes, reference_files))
-    need_memory = MIN_TRIALS * output_bytes + input_bytes + output_bytes
+def refusal(budget: ScratchBudget, input_bytes: int, output_bytes: int, reference_files: bool = True, shared_outputs: bool = False) -> str:
+    need_disk = MIN_TRIALS * (input_bytes + (0 if shared_outputs else _files(output_bytes, reference_files)))
+    need_memory = MIN_TRIALS * (2 if shared_outputs else 1) * output_bytes + input_bytes + output_bytes
     return (f"a trial of this problem moves {size(input_bytes + output_bytes)} between the check's processes "
             f"(inputs {size(input_bytes)}, output {size(output_bytes)}); {MIN_TRIALS} trials need "
             f"{size(need_disk)} of disk in {budget.folder} (usable: {size(budget.disk_bytes)}) and "
@@ -104,7 +106,9 @@ def refusal(budget: ScratchBudget, input_bytes: int, output_bytes: int, referenc
             "set TMPDIR to a larger disk, or shrink the problem's sizes")
 
 
-def dropped_why(kept: int, total: int, input_bytes: int, output_bytes: int, budget: ScratchBudget, reference_files: bool = True) -> str:
+def dropped_why(kept: int, total: int, input_bytes: int, output_bytes: int, budget: ScratchBudget, reference_files: bool = True,
+                shared_outputs: bool = False) -> str:
+    files = input_bytes + (0 if shared_outputs else _files(output_bytes, reference_files))
     return (f"dropped to fit the check's scratch space: {kept} of {total} trials fit "
-            f"({size(input_bytes + _files(output_bytes, reference_files))} of files a trial, {size(budget.disk_bytes)} of disk usable in "
-            f"{budget.folder}; {size(output_bytes)} of memory a trial, {size(budget.memory_bytes)} usable)")
+            f"({size(files)} of files a trial, {size(budget.disk_bytes)} of disk usable in "
+            f"{budget.folder}; {size((2 if shared_outputs else 1) * output_bytes)} of memory a trial, {size(budget.memory_bytes)} usable)")

@@ -55,10 +55,24 @@ if TYPE_CHECKING:
 
 POOL_BYTES_BUDGET = 2 * 2**30
 ESCAPE_SLACK = 1.10  # profiler kernel time may exceed event time by rounding, not by hidden work
+# Of the card's memory, what the timing phase's copies may take (the rest: CUDA contexts, the
+# allocators' slack, the L2 flush buffer, whatever else holds the card).
+TIMING_DEVICE_SHARE = 0.85
 
 
-def _pool_seeds(input_bytes: int) -> list[int]:
+def _pool_seeds(input_bytes: int, traffic_bytes: int = 0, device_bytes: int = 0) -> list[int]:
+    """One seed per input set of the timing pool: 2 to 4 sets (consecutive calls see other
+    inputs, so a call that returned what an earlier one left behind is wrong at the re-check),
+    fewer where the card cannot hold them. With P sets, a trial's traffic T (its inputs and output)
+    is on the card about 2P + 3 times while the candidate is timed: the reference worker's pool, call
+    buffers and outputs (P + 1), the candidate's pool, call buffers, kept outputs, held output and the
+    call's new one (P + 2). At KernelBench's 19_ReLU (T = 12.9 GB) two sets need 90 GB: an H100 (80
+    GB) ran out of memory there on 2026-12-07; one set needs 64 GB. With one set every call sees the
+    same inputs: a call that returns an earlier call's answer is then right by value, and only the
+    speed-of-light and own-launch guards stand against it (the result's `pool_size` says 1)."""
     size = max(2, min(4, POOL_BYTES_BUDGET // max(input_bytes, 1)))
+    while size > 1 and device_bytes and (2 * size + 3) * traffic_bytes > TIMING_DEVICE_SHARE * device_bytes:
+        size -= 1
     return [secrets.randbelow(2**31 - 1) for _ in range(size)]
 
 
@@ -171,7 +185,8 @@ def time_solution(problem: Any, shipped: VariantReport, device: str, opts: Any, 
                   reference: ReferenceChild, candidate: CandidateChild, own_kernels: frozenset[str] | None = None) -> None:
     """Fill `result.timing`, `speedup` and `roofline`; may change the verdict (timing guards)."""
     facts = {k: result.versions.get(k, "") for k in ("gpu", "driver", "torch", "triton", "cuda")}
-    seeds = _pool_seeds(described_nbytes([spec_json(spec) for spec in shipped.input_spec]))
+    input_bytes = described_nbytes([spec_json(spec) for spec in shipped.input_spec])
+    seeds = _pool_seeds(input_bytes, max(shipped.bytes or 0, input_bytes), int(result.versions.get("gpu_memory") or 0))
     ref_out, cand_out = folder.timed_ref, folder.timed_cand
     # KernelBench's own numbers are against eager; compat mode does not compile.
     names = () if opts.mode == "compat" else selected_compile_baselines(opts)

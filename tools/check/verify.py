@@ -103,11 +103,14 @@ class _Children:
     cache_key: str | None = None
     cached: Any = None  # reference_cache.CachedReference on a hit
     cache_note: str | None = None  # why a cached entry was dropped
+    inbox: Any = None  # output_share.SharedInbox: the candidate's outputs, where this process compares them
 
     def close(self, keep_workdir: bool) -> None:
         for child in (self.candidate, self.reference):
             if child is not None:
                 child.close()
+        if self.inbox is not None:
+            self.inbox.close()
         if not keep_workdir:
             shutil.rmtree(self.folder.root, ignore_errors=True)
 
@@ -136,14 +139,26 @@ def _start_children(problem: Problem, solution_path: Path, device: str, opts: Ch
         # A run's cache keeps the outputs in this process; a check without one compares in the worker.
         reference = ReferenceChild(problem, requested, device, opts, folder, serve=timed, outputs=cached is None,
                                    compare_here=cache is None)
+    inbox = candidate = None
     try:
-        candidate = CandidateChild(device, opts, folder, serve=timed)  # starts up meanwhile
+        worker_compares = reference is not None and reference.compare_here
+        candidate = CandidateChild(device, opts, folder, serve=timed, share=bool(folder.share_path), share_device=worker_compares)  # starts up meanwhile
+        if folder.share_path and not worker_compares:
+            # This process compares, so it receives (after the start: the import brings torch; the
+            # candidate sends nothing before its cases come, once the reference outputs are in).
+            from kernelwright.tools.worker.output_share import SharedInbox
+
+            inbox = SharedInbox(Path(folder.share_path))
     except BaseException:
+        if candidate is not None:
+            candidate.close()
         if reference is not None:
             reference.close()
+        if inbox is not None:
+            inbox.close()
         shutil.rmtree(folder.root, ignore_errors=True)
         raise
-    return _Children(device, folder, variants, reference, candidate, started, key, cached, note)
+    return _Children(device, folder, variants, reference, candidate, started, key, cached, note, inbox)
 
 
 def timing_only(shipped: VariantPlan, report: ReferenceReport) -> VariantPlan:
@@ -287,9 +302,9 @@ def _verify(shipped_problem: Problem, solution: Any, opts: CheckOptions, finding
     from kernelwright.tools.check.output_compare import OutputComparer, ParentComparer, WorkerComparer
 
     if reference is not None and reference.compare_here:
-        comparer: OutputComparer = WorkerComparer(reference, events, candidate.out_dir, opts)
+        comparer: OutputComparer = WorkerComparer(reference, events, candidate.out_dir, opts, share_key=candidate.key)
     else:
-        comparer = ParentComparer(refs, candidate.out_dir, opts, device)
+        comparer = ParentComparer(refs, candidate.out_dir, opts, device, children.inbox, candidate.key)
     with result.phase("compare"):
         j = judge_candidate(child, events, comparer, cases, opts, opts.timeout_s, fp32_problem(report), own_kernel_names(solution.source))
     if not timed and reference is not None:

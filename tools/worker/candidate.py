@@ -27,6 +27,7 @@ from kernelwright.tools.check.code_origin import CodeOrigins
 from kernelwright.tools.check.env_view import restrict_environment
 from kernelwright.tools.check.init_accounting import InitAccountant
 from kernelwright.tools.check.poison import PoisonPattern
+from kernelwright.tools.worker import device_share
 from kernelwright.tools.worker.candidate_errors import classify_exception
 from kernelwright.tools.worker.candidate_inputs import (
     case_inputs,
@@ -65,7 +66,7 @@ from kernelwright.tools.worker.output_capture import (
     shares_memory,
     tensors_of,
 )
-from kernelwright.tools.worker.output_file import write_output
+from kernelwright.tools.worker.output_share import hand_over
 from kernelwright.tools.worker.trials import SubclassedTensor, change_parameters, refuse_subclassed_tensors
 
 if TYPE_CHECKING:  # imported where the interpreter is in use, not before
@@ -210,7 +211,7 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
     # team pass 10 fixed an output from a __del__ run where the output before was dropped).
     _retired[:] = _held
     _held[:] = [out]
-    saved = write_output(f"{req.out_dir}/out_{case.id}.pt", out)
+    saved, on_device = hand_over(req.share_path, f"{req.out_dir}/out_{case.id}.pt", case.id, log.share_mac, out, device_share.loaded())
     state_after_save = guards.global_state_snapshot()
     log.write(
         event="result",
@@ -218,6 +219,8 @@ def run_case(model, case: CandidateCase, req: CandidateRequest, launches: guards
         seconds={"inputs": round(made - began, 3), "call": round(called - made, 3), "save": round(_clock() - called, 3)},
         case=case.id,
         output_digest=saved,  # the parent reads the file only if it still holds these bytes
+        shared=on_device >= 0,  # or it went to the comparer as a sealed memory file (no file)
+        on_device=max(on_device, 0),  # of its tensors, those that went as device allocations
         output=output_description(out),
         own_launches=sum(launches.own.values()) - own_before,
         compute_ops=dict(accountant.compute_ops),
@@ -334,6 +337,8 @@ def install_guards(req: CandidateRequest) -> tuple[guards.LaunchCounter, Candida
 def main(request_text: str) -> int:
     req = CandidateRequest.from_json(request_text)
     prewarm(req.device)
+    if req.share_device:  # the driver's entry points resolved before the candidate's code is imported
+        device_share.load(torch.device(req.device))
     launches, audit = install_guards(req)
     if req.serve:
         # Imported now, before the candidate: what the timing code captures (torch.equal, CUDA

@@ -87,6 +87,11 @@ class CandidateRequest:
     # Stop after the first case whose forward computed with torch or on the host: that case decides
     # the verdict (torch_compute), the rest would only cost time (False with --allow-torch-ops).
     stop_on_torch_compute: bool = False
+    # The reference worker's inbox for outputs as sealed memory files (`output_share`); "": files.
+    share_path: str = ""
+    # And its GPU tensors as exported device allocations (`device_share`): only where the reference
+    # worker, which has the GPU, receives them (not the parent).
+    share_device: bool = False
     # Written back once the cases are sent: the complete record of what it was asked (--keep-workdir).
     variants: tuple[CandidateVariant, ...] = ()
 

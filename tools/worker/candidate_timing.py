@@ -96,6 +96,13 @@ def _blame(exc: BaseException) -> tuple[str, BaseException] | None:
     return None
 
 
+def failure_text(exc: BaseException) -> str:
+    """The checker's own failure, named by what was raised: the forward's call wraps it (a check
+    on 2026-12-07 said only "CandidateRaised" for the device running out of memory)."""
+    cause = exc.__cause__ if isinstance(exc, CandidateRaised) else None
+    return error_text(cause or exc)
+
+
 def time_candidate(model: Any, command: TimeCandidateCommand, req: CandidateRequest, launches: guards.LaunchCounter, log: EventLog,
                    release: Callable[[], None] | None = None) -> None:
     """`release`: drops what the checked calls left held; called inside this phase's accountant,
@@ -139,7 +146,7 @@ def time_candidate(model: Any, command: TimeCandidateCommand, req: CandidateRequ
         if blamed:
             log.write(event="error", stage="timing", kind=blamed[0], error=error_text(blamed[1]))
         else:
-            log.write(event="timing_failed", error=error_text(exc))
+            log.write(event="timing_failed", error=failure_text(exc))
         return
     log.write(
         event="timing",

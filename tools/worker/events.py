@@ -137,6 +137,8 @@ class ResultEvent(_Guarded):
     mutated_inputs: list[int]
     numerics: list[NumericsRecord]
     seconds: dict[str, float] = {}  # inputs, call, save: where the trial's time went in the candidate's worker
+    shared: bool = False  # handed to the comparer as a sealed memory file (no file, no digest)
+    on_device: int = 0  # of its tensors, those handed over as device allocations (`device_share`)
 
 
 class DoneEvent(WireRecord):

@@ -44,6 +44,9 @@ _detach, _contiguous, _reshape, _view = torch.Tensor.detach, torch.Tensor.contig
 _clone, _cpu, _numpy, _size = torch.Tensor.clone, torch.Tensor.cpu, torch.Tensor.numpy, torch.Tensor.size
 _dtype_of = torch._C.TensorBase.__dict__["dtype"].__get__
 _device_of = torch._C.TensorBase.__dict__["device"].__get__
+_nbytes_of = torch._C.TensorBase.__dict__["nbytes"].__get__
+_data_ptr = torch._C.TensorBase.data_ptr
+_resolve_conj, _resolve_neg = torch.Tensor.resolve_conj, torch.Tensor.resolve_neg
 _os_open, _os_write, _os_close, _os_replace, _os_unlink, _urandom = os.open, os.write, os.close, os.replace, os.unlink, os.urandom
 _hex, _join, _encode, _isidentifier, _items = bytes.hex, str.join, str.encode, str.isidentifier, dict.items
 _memoryview, _len, _type, _int_bytes = memoryview, len, type, int.to_bytes
@@ -55,7 +58,8 @@ _DTYPES = {str(d).removeprefix("torch."): d for d in (
     torch.float32, torch.float16, torch.bfloat16, torch.float64, torch.complex64, torch.complex128, torch.int64,
     torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool,
     *[getattr(torch, name) for name in ("float8_e4m3fn", "float8_e5m2", "uint16", "uint32", "uint64") if hasattr(torch, name)])}
-MAX_DEPTH, MAX_ITEMS = 32, 4096  # an output nested deeper or wider is written as None (its description says why)
+MAX_DEPTH, MAX_ITEMS = 32, 4096
+MAX_DEVICE_SHARES = 64  # GPU tensors of one output exported as descriptors; the rest through host memory  # an output nested deeper or wider is written as None (its description says why)
 _NAMES = {d: name for name, d in _DTYPES.items()}
 
 
@@ -65,34 +69,78 @@ class MalformedOutput(RewrittenFile):
 
 def _private_bytes(t: Any) -> Any:
     """The tensor's bytes in memory only the checker holds: a contiguous host copy, as uint8."""
-    raw = _view(_reshape(_contiguous(_detach(t)), (-1,)), _UINT8)
+    raw = _view(_reshape(_contiguous(_resolve_neg(_resolve_conj(_detach(t)))), (-1,)), _UINT8)
     return _clone(raw) if _device_of(raw) == _CPU else _cpu(raw)
 
 
-def _walk(value: Any, tokens: list[str], data: list[Any], depth: int = 0) -> None:
+def _device_copy(t: Any, share: Any, fds: list[int]) -> bool:
+    """Export a copy of a GPU tensor's bytes (`device_share`) where `share` has room for it; whether
+    it did (its descriptor then appended to `fds`)."""
+    if share is None or _device_of(t) == _CPU or _len(fds) >= MAX_DEVICE_SHARES:
+        return False
+    src = _contiguous(_resolve_neg(_resolve_conj(_detach(t))))  # a conjugate or negative view: its values, materialised
+    nbytes = _nbytes_of(src)
+    if not share.room_for(nbytes):
+        return False
+    fds.append(share.export_copy(_data_ptr(src), nbytes))
+    return True
+
+
+def _all_names(value: dict) -> bool:
+    """Whether every key is an identifier, as in the checker's own records; a candidate's dict that
+    is not is written as None (its description says what it was: red team pass 16 crashed the
+    worker with `{1: y}`)."""
+    for key in value:
+        if _type(key) is not _str or not _isidentifier(key):
+            return False
+    return True
+
+
+def _walk(value: Any, tokens: list[str], data: list[Any], depth: int = 0, share: Any = None, fds: Any = None) -> None:
     kind = _type(value)
     if depth > MAX_DEPTH or ((kind is _list or kind is _tuple) and _len(value) > MAX_ITEMS):
         tokens.append("N")
     elif kind is _Tensor and _dtype_of(value) in _NAMES:
         shape = _size(value)
-        tokens += ["T", _NAMES[_dtype_of(value)], f"{_len(shape)}", *[f"{d}" for d in shape]]
-        data.append(_private_bytes(value))
+        on_device = _device_copy(value, share, fds) if fds is not None else False
+        tokens += ["G" if on_device else "T", _NAMES[_dtype_of(value)], f"{_len(shape)}", *[f"{d}" for d in shape]]
+        if not on_device:
+            data.append(_private_bytes(value))
     elif kind is _list or kind is _tuple:
         tokens += ["L", f"{_len(value)}"]
         for item in value:
-            _walk(item, tokens, data, depth + 1)
-    elif kind is _dict:
+            _walk(item, tokens, data, depth + 1, share, fds)
+    elif kind is _dict and _all_names(value):
         pairs = _items(value)
         tokens += ["D", f"{_len(pairs)}"]
         for key, item in pairs:
-            if _type(key) is not _str or not _isidentifier(key):
-                raise ValueError("the checker's own dicts have identifier keys")
             tokens += ["K", key]
-            _walk(item, tokens, data, depth + 1)
+            _walk(item, tokens, data, depth + 1, share, fds)
     elif kind is _int:
         tokens += ["I", f"{value}"]
     else:
         tokens.append("N")
+
+
+def encode(value: Any, share: Any = None, fds: list[int] | None = None) -> tuple[bytes, list[Any]]:
+    """The header of `value` and the host copies of its tensors, in header order: what the
+    writers put in a file (`write_output`) or a sealed memory file (`output_share`). With `fds`
+    (a list to fill) and a `device_share.DeviceShare`, GPU tensors it has room for are exported
+    instead (item `G`: their bytes are the next descriptor in `fds`, not in the file)."""
+    tokens: list[str] = []
+    data: list[Any] = []
+    _walk(value, tokens, data, 0, share, fds)
+    return _encode(_join(" ", tokens), "ascii"), data
+
+
+def write_encoded(fd: int, header: bytes, data: list[Any], hasher: Any = None) -> None:
+    """The format's bytes to `fd` (hashed on the way when a hasher is given)."""
+    at = 0
+    for piece in (MAGIC, _int_bytes(_len(header), 8, "little"), header):
+        at += _write_all(fd, _memoryview(piece), hasher)
+    for host in data:
+        at += _write_all(fd, _memoryview(_ZEROS)[:-at % ALIGN], hasher)
+        at += _write_all(fd, _memoryview(_numpy(host)), hasher)
 
 
 def write_output(path: str | Path, value: Any) -> str:
@@ -100,20 +148,12 @@ def write_output(path: str | Path, value: Any) -> str:
     `path` atomically; the digest of the bytes written. The bytes are copied first, so what is
     hashed and written is the checker's copy, which nothing of the candidate's holds."""
     final = f"{path}"  # the caller's path: a str or a Path made by the checker
-    tokens: list[str] = []
-    data: list[Any] = []
-    _walk(value, tokens, data)
-    header = _encode(_join(" ", tokens), "ascii")
+    header, data = encode(value)
     partial = f"{final}.{_hex(_urandom(8))}.partial"  # a name no one can make in advance (a FIFO there would block)
     fd = _os_open(partial, _OPEN_FLAGS, 0o600)
     hasher = new_hasher()
     try:
-        at = 0
-        for piece in (MAGIC, _int_bytes(_len(header), 8, "little"), header):
-            at += _write_all(fd, _memoryview(piece), hasher)
-        for host in data:
-            at += _write_all(fd, _memoryview(_ZEROS)[:-at % ALIGN], hasher)
-            at += _write_all(fd, _memoryview(_numpy(host)), hasher)
+        write_encoded(fd, header, data, hasher)
     except BaseException:
         _os_close(fd)
         _os_unlink(partial)
@@ -124,7 +164,8 @@ def write_output(path: str | Path, value: Any) -> str:
 
 
 def _write_all(fd: int, view: Any, hasher: Any) -> int:
-    update_hasher(hasher, view)  # the same buffer object is hashed and written
+    if hasher is not None:
+        update_hasher(hasher, view)  # the same buffer object is hashed and written
     done, total = 0, _len(view)
     while done < total:
         done += _os_write(fd, view[done:done + _WRITE_PIECE])
@@ -135,32 +176,46 @@ def read_output(path: Path, signed: str) -> Any:
     """The value `write_output` wrote to `path`, only if the file holds exactly the bytes whose
     digest the worker signed (RewrittenFile otherwise, MalformedOutput for signed bytes that are
     not in the format); the tensors are mapped on the reader's verified private copy."""
-    return load_verified(Path(path), signed, output_digest, _parse)
+    return load_verified(Path(path), signed, output_digest, parse)
 
 
-def _parse(buffer: Any) -> Any:
+def header_bytes(buffer: Any) -> bytes:
+    """The header of a buffer holding the format's bytes (MalformedOutput where there is none)."""
     size = _len(buffer)
     if size < _len(MAGIC) + 8 or bytes(buffer[:_len(MAGIC)]) != MAGIC:
         raise MalformedOutput("the output file is not in the checker's format")
     at = _len(MAGIC)
     length = int.from_bytes(bytes(buffer[at:at + 8]), "little")
-    at += 8
-    if length > size - at:
+    if length > size - at - 8:
         raise MalformedOutput("the output file's header runs past its end")
+    return bytes(buffer[at + 8:at + 8 + length])
+
+
+def parse(buffer: Any, fds: list[int] | None = None, share: Any = None, device: Any = None) -> Any:
+    """The value in a buffer holding the format's bytes (MalformedOutput where they are not). Items
+    `G` take the next of `fds` (each closed here), imported by `share` onto `device`."""
+    size = _len(buffer)
+    header = header_bytes(buffer)
+    length, at = _len(header), _len(MAGIC) + 8
     try:
-        tokens = bytes(buffer[at:at + length]).decode("ascii").split(" ") if length else []
+        tokens = header.decode("ascii").split(" ") if length else []
     except UnicodeDecodeError as exc:
         raise MalformedOutput("the output file's header is not ASCII") from exc
-    reader = _Reader(tokens, buffer, at + length)
-    value = reader.value()
-    if reader.next_token < len(tokens) or reader.offset != size:
-        raise MalformedOutput("the output file has more than its header describes")
+    reader = _Reader(tokens, buffer, at + length, list(fds or []), share, device)
+    try:
+        value = reader.value()
+        if reader.next_token < len(tokens) or reader.offset != size or reader.fds:
+            raise MalformedOutput("the output file has more than its header describes")
+    finally:
+        for fd in reader.fds:
+            os.close(fd)
     return value
 
 
 class _Reader:
-    def __init__(self, tokens: list[str], buffer: Any, offset: int) -> None:
+    def __init__(self, tokens: list[str], buffer: Any, offset: int, fds: list[int], share: Any, device: Any) -> None:
         self.tokens, self.buffer, self.offset, self.next_token = tokens, buffer, offset, 0
+        self.fds, self.share, self.device = fds, share, device
 
     def token(self) -> str:
         if self.next_token >= len(self.tokens):
@@ -178,6 +233,8 @@ class _Reader:
         kind = self.token()
         if kind == "T":
             return self.tensor()
+        if kind == "G":
+            return self.device_tensor()
         if kind == "L":
             return [self.value() for _ in range(self.count())]
         if kind == "D":
@@ -198,11 +255,23 @@ class _Reader:
             return None
         raise MalformedOutput(f"the output file's header has an unknown item {kind[:20]!r}")
 
-    def tensor(self) -> torch.Tensor:
+    def dtype_and_shape(self) -> tuple[torch.dtype, list[int]]:
         dtype = _DTYPES.get(self.token())
         if dtype is None:
             raise MalformedOutput("the output file's header names an unknown dtype")
-        shape = [self.count() for _ in range(self.count())]
+        return dtype, [self.count() for _ in range(self.count())]
+
+    def device_tensor(self) -> torch.Tensor:
+        dtype, shape = self.dtype_and_shape()
+        if not self.fds or self.share is None:
+            raise MalformedOutput("the output file names a tensor on the device that did not come with it")
+        try:
+            return self.share.import_tensor(self.fds.pop(0), shape, dtype, self.device)
+        except OSError as exc:
+            raise MalformedOutput(f"a tensor on the device that came with the output cannot be mapped ({exc})") from None
+
+    def tensor(self) -> torch.Tensor:
+        dtype, shape = self.dtype_and_shape()
         numel = 1
         for d in shape:
             numel *= d

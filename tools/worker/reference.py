@@ -33,6 +33,7 @@ from kernelwright.tools.worker.common import (
     write_json_atomic,
 )
 from kernelwright.tools.worker.numerics import precise_reference
+from kernelwright.tools.worker.output_share import SharedInbox
 from kernelwright.tools.worker.reference_compare import HeldOutputs, serve_compare
 from kernelwright.tools.worker.reference_protocol import (
     CompareCommand,
@@ -201,6 +202,8 @@ def main(request_text: str) -> int:
     commands = Commands(sys.stdin.buffer) if req.serve else None
     shared, private = Path(req.shared_dir), Path(req.private_dir)
     held = HeldOutputs(torch.device(req.device)) if req.compare_here else None
+    if held is not None and req.share_path:  # listening before the candidate's first output can come
+        held.inbox = SharedInbox(Path(req.share_path))
     if req.outputs:
         shipped, report = run_plans(req, shared, private, held)
     else:

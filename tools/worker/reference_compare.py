@@ -26,6 +26,7 @@ from kernelwright.tools.worker.common import (
     write_json_atomic,
 )
 from kernelwright.tools.worker.output_file import check_described, read_output
+from kernelwright.tools.worker.output_share import SharedInbox
 from kernelwright.tools.worker.reference_protocol import CaseComparison, CompareAnswer, CompareCommand
 
 DEVICE_SHARE = 0.25
@@ -51,6 +52,7 @@ class HeldOutputs:
         self.outputs: dict[str, Any] = {}
         self.on_device = 0
         self.device_limit = int(torch.cuda.get_device_properties(device).total_memory * DEVICE_SHARE) if device.type == "cuda" else 0
+        self.inbox: SharedInbox | None = None  # where the candidate's outputs arrive as sealed memory files
 
     def keep(self, case_id: str, out: Any) -> int:
         """Keep `out` (on the device while the share allows and the next trials keep room to
@@ -76,11 +78,25 @@ class HeldOutputs:
     def release(self) -> None:
         self.outputs.clear()
         self.on_device = 0
+        if self.inbox is not None:  # asked once: the candidate's sealed outputs go too
+            self.inbox.close()
+            self.inbox = None
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
 
 
-def compare_case(held: HeldOutputs, entry: Any, tolerances: Tolerances, mode: str) -> CaseComparison:
+def _candidate_output(held: HeldOutputs, entry: Any, share_key: bytes) -> Any:
+    """The candidate's output of `entry`: from the inbox when its worker handed it over sealed,
+    else from the file whose digest its log signed (RewrittenFile either way when it is not the
+    checker's writer's)."""
+    if entry.shared:
+        if held.inbox is None:
+            raise RewrittenFile(f"case {entry.case}: the candidate's log says its output was handed over, but this check has no inbox")
+        return held.inbox.take(entry.case, share_key, device=held.device if held.device.type == "cuda" else None)
+    return read_output(Path(entry.file), entry.digest)
+
+
+def compare_case(held: HeldOutputs, entry: Any, tolerances: Tolerances, mode: str, share_key: bytes = b"") -> CaseComparison:
     if entry.case not in held.outputs:  # the parent reads a missing case as its own failure
         return CaseComparison(case=entry.case, verdict=MISSING, message=f"no reference output held for case {entry.case}")
     ref = held.outputs[entry.case]
@@ -90,7 +106,7 @@ def compare_case(held: HeldOutputs, entry: Any, tolerances: Tolerances, mode: st
     comparison: Comparison | None = compare_structure(entry.output, ref, str(held.device))
     if comparison is None:
         try:
-            out = read_output(Path(entry.file), entry.digest)
+            out = _candidate_output(held, entry, share_key)
             check_described(out, entry.output)
         except RewrittenFile as exc:
             return CaseComparison(case=entry.case, verdict=Verdict.STATIC_VIOLATION.value, rewritten=str(exc))
@@ -105,7 +121,7 @@ def serve_compare(held: HeldOutputs, command: CompareCommand, mode: str) -> None
     tolerances = Tolerances(table={name: (float(a), float(r), float(k)) for name, (a, r, k) in command.tolerances.items()})
     answers: list[CaseComparison] = []
     for entry in command.entries:
-        answers.append(compare_case(held, entry, tolerances, mode))
+        answers.append(compare_case(held, entry, tolerances, mode, bytes.fromhex(command.share_key)))
         if answers[-1].verdict != Verdict.ACCEPTED.value:
             break
     held.release()

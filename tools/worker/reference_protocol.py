@@ -38,6 +38,11 @@ class ReferenceRequest(BaseModel):
     # candidate's there, on `CompareCommand`s; False: it writes them to `private_dir` for the
     # parent (a run's reference cache holds them across candidates).
     compare_here: bool = False
+    # Where the candidate's outputs arrive as sealed memory files (`output_share`); None: files only.
+    share_path: str | None = None
+    # The candidate's outputs go to memory, not disk (to this worker's inbox or the parent's): the
+    # trial budget counts them there.
+    candidate_shares: bool = False
 
 
 class TimeEagerCommand(BaseModel):
@@ -60,7 +65,8 @@ class CompareEntry(BaseModel):
 
     case: str
     file: str
-    digest: str  # BLAKE3 of the file as the candidate's worker wrote it
+    digest: str  # BLAKE3 of the file as the candidate's worker wrote it ("" when `shared`)
+    shared: bool = False  # handed over as a sealed memory file under the case id (`output_share`), not a file
     output: OutputDescription
     poison: dict[str, int] | None
 
@@ -74,6 +80,7 @@ class CompareCommand(BaseModel):
     entries: list[CompareEntry]
     tolerances: dict[str, list[float]]  # dtype class -> [atol, rtol, kappa]
     result_path: str
+    share_key: str = ""  # hex: the candidate's event-log key, which signs the outputs it handed over
     cmd: str = "compare"
 
 

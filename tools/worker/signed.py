@@ -71,6 +71,16 @@ def _sign(key: bytes, seq: int, body: str) -> str:
     return _hmac_digest(key, f"{seq}:{body}".encode(), "sha256").hex()
 
 
+def share_mac(key: bytes, tag: str) -> str:
+    """The signature of an output handed over under `tag` (`output_share`; domain "share:", so it
+    can pass neither for an event line nor for a command)."""
+    return _sign(key, 0, "share:" + tag)
+
+
+def valid_share_mac(key: bytes, tag: str, mac: str) -> bool:
+    return _compare_digest(mac, share_mac(key, tag))
+
+
 class EventLog:
     """Append-only JSON-lines progress: a crash mid-way still leaves what was done.
 
@@ -90,6 +100,10 @@ class EventLog:
         with self.path.open("a") as fh:
             fh.write(line + "\n")
             fh.flush()
+
+    def share_mac(self, tag: str) -> str:
+        """The signature of an output this worker hands over under `tag` (`output_share`)."""
+        return share_mac(self._key, tag)
 
 
 class TamperedLog(Exception):

@@ -25,16 +25,17 @@ class TrialBudget:
         if budget is None or self.decided:
             return
         self.decided = True
-        fit = scratch_budget.trials_that_fit(budget, input_bytes, output_bytes, reference_files)
+        shared = self.req.candidate_shares  # the candidate's outputs in memory (`output_share`), not on disk
+        fit = scratch_budget.trials_that_fit(budget, input_bytes, output_bytes, reference_files, shared_outputs=shared)
         if fit < scratch_budget.MIN_TRIALS:
-            raise CheckerSideError(scratch_budget.refusal(budget, input_bytes, output_bytes, reference_files))
+            raise CheckerSideError(scratch_budget.refusal(budget, input_bytes, output_bytes, reference_files, shared))
         total = sum(len(p.cases) for p in self.req.variants)
         if fit < total:
             has_parameters = any(p.is_floating_point() for p in model.parameters())
             self.kept = scratch_budget.kept_trials(self.req.variants, fit, has_parameters)
             if not has_parameters:
                 self.free = {c.id for p in self.req.variants for c in p.cases if c.kind == "params"}
-            self.why = scratch_budget.dropped_why(fit, total, input_bytes, output_bytes, budget, reference_files)
+            self.why = scratch_budget.dropped_why(fit, total, input_bytes, output_bytes, budget, reference_files, shared)
 
     def allows(self, case_id: str) -> bool:
         return self.kept is None or case_id in self.kept or case_id in self.free
