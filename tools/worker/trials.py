@@ -348,7 +348,19 @@ def _stress_words(how: str, factor: float) -> str:
 
 def reference_forward(model: torch.nn.Module, inputs: list[Any]) -> Any:
     with torch.inference_mode(), precise_reference():
-        return model(*inputs)
+        return plain_tuples(model(*inputs))
+
+
+def plain_tuples(out: Any) -> Any:
+    """The reference's output with torch's named tuples (`torch.max(x, dim)`, `topk`, `sort`: the
+    `torch.return_types` structseqs) as the plain tuples they are: the judge compares exact types and
+    walks plain tuples only, so a structseq reference could never be matched (a false rejection of
+    every candidate). The candidate returns a plain tuple of the same tensors."""
+    if isinstance(out, tuple) and type(out).__module__ == "torch.return_types":
+        return tuple(plain_tuples(o) for o in out)
+    if type(out) in (tuple, list):
+        return type(out)(plain_tuples(o) for o in out)
+    return out
 
 
 def change_parameters(model: torch.nn.Module, scale: float, shift: float) -> int:
