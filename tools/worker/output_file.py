@@ -193,23 +193,25 @@ def header_bytes(buffer: Any) -> bytes:
 
 def parse(buffer: Any, fds: list[int] | None = None, share: Any = None, device: Any = None) -> Any:
     """The value in a buffer holding the format's bytes (MalformedOutput where they are not). Items
-    `G` take the next of `fds` (each closed here), imported by `share` onto `device`."""
-    size = _len(buffer)
-    header = header_bytes(buffer)
-    length, at = _len(header), _len(MAGIC) + 8
+    `G` take the next of `fds`, imported by `share` onto `device`; every one of `fds` is closed
+    here, whatever happens (the caller gives them up)."""
+    pending = list(fds or [])  # the reader takes from this list; what it leaves is closed below
     try:
-        tokens = header.decode("ascii").split(" ") if length else []
-    except UnicodeDecodeError as exc:
-        raise MalformedOutput("the output file's header is not ASCII") from exc
-    reader = _Reader(tokens, buffer, at + length, list(fds or []), share, device)
-    try:
+        size = _len(buffer)
+        header = header_bytes(buffer)
+        length, at = _len(header), _len(MAGIC) + 8
+        try:
+            tokens = header.decode("ascii").split(" ") if length else []
+        except UnicodeDecodeError as exc:
+            raise MalformedOutput("the output file's header is not ASCII") from exc
+        reader = _Reader(tokens, buffer, at + length, pending, share, device)
         value = reader.value()
-        if reader.next_token < len(tokens) or reader.offset != size or reader.fds:
+        if reader.next_token < len(tokens) or reader.offset != size or pending:
             raise MalformedOutput("the output file has more than its header describes")
+        return value
     finally:
-        for fd in reader.fds:
+        for fd in pending:
             os.close(fd)
-    return value
 
 
 class _Reader:

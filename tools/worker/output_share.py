@@ -215,18 +215,18 @@ class SharedInbox:
                 os.close(fd)
                 raise MalformedOutput(f"the output of case {tag} came with tensors on a device this process cannot map")
         try:
-            size = os.fstat(fd).st_size
-            # Private and copy-on-write: torch maps writable buffers only, and a sealed file refuses
-            # shared writable mappings; nothing written through this mapping reaches the file.
-            view = mmap.mmap(fd, size, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE) if size else bytearray()
-            if not valid_share_mac(key, signed_text(tag, 1 + len(device_fds), header_bytes(view)), mac):
-                raise RewrittenFile(f"the output sent as case {tag} is not signed by the checker's writer")
-            return parse(view, device_fds, share, device)  # the tensors keep the mappings alive; parse closes device_fds
-        except RewrittenFile:
-            for extra in device_fds:
-                with contextlib.suppress(OSError):
+            try:
+                size = os.fstat(fd).st_size
+                # Private and copy-on-write: torch maps writable buffers only, and a sealed file refuses
+                # shared writable mappings; nothing written through this mapping reaches the file.
+                view = mmap.mmap(fd, size, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE) if size else bytearray()
+                if not valid_share_mac(key, signed_text(tag, 1 + len(device_fds), header_bytes(view)), mac):
+                    raise RewrittenFile(f"the output sent as case {tag} is not signed by the checker's writer")
+            except BaseException:
+                for extra in device_fds:  # not handed to the parser yet: closed here, once
                     os.close(extra)
-            raise
+                raise
+            return parse(view, device_fds, share, device)  # owns device_fds from here; the tensors keep the mappings alive
         finally:
             os.close(fd)
 
