@@ -2,8 +2,9 @@
 
 The candidate's worker writes each checked output in the checker's own format (`output_file`)
 into a fresh memfd, seals it (no write, grow or shrink, and no more seals, for anyone, ever), sends
-the descriptor to the reference worker over a Unix socket (SCM_RIGHTS) with a tag and an HMAC of
-the tag under the candidate's event-log key, and closes its own descriptor. From then on the
+the descriptor to the reference worker over a Unix socket (SCM_RIGHTS) with a tag and an HMAC
+under the candidate's event-log key (`signed_text`: the tag, the descriptors' count, the header's
+digest), and closes its own descriptor. From then on the
 reference worker holds the only reference, and the kernel guarantees the bytes never change: no
 digest is needed on either side, no byte touches the disk, and the reader maps the pages the
 writer wrote (no private copy). At KernelBench's sizes this drops, for every trial, the writer's
