@@ -18,13 +18,13 @@ from kernelwright.tools.check.verdicts import Verdict
 from kernelwright.tools.problem import CheckerFailure
 from kernelwright.tools.worker.common import RewrittenFile
 from kernelwright.tools.worker.events import CandidateEvent, ResultEvent
-from kernelwright.tools.worker.output_file import check_described, read_output
+from kernelwright.tools.worker.output_file import check_described
+from kernelwright.tools.worker.output_share import SharedInbox, candidate_output
 from kernelwright.tools.worker.reference_compare import MISSING
 from kernelwright.tools.worker.reference_protocol import CaseComparison, CompareEntry
 
 if TYPE_CHECKING:
     from kernelwright.tools.check.children import ReferenceChild, ReferenceOutputs
-    from kernelwright.tools.worker.output_share import SharedInbox
 
 
 def output_file(out_dir: Path, case: str) -> Path:
@@ -53,12 +53,7 @@ class ParentComparer:
         wrong = compare_structure(event.output, ref, self.device)  # the signed description first, as the worker does
         if wrong:
             return wrong
-        if event.shared:
-            if self.inbox is None:
-                raise RewrittenFile(f"case {event.case}: the candidate's log says its output was handed over, but this check has no inbox")
-            out = self.inbox.take(event.case, self.share_key)
-        else:
-            out = read_output(output_file(self.out_dir, event.case), event.output_digest)
+        out = candidate_output(event.case, event.shared, self.inbox, self.share_key, output_file(self.out_dir, event.case), event.output_digest)
         check_described(out, event.output)
         return compare_values(
             out, ref, self.options.mode, self.options.tolerances, PoisonPattern.from_json(event.poison))

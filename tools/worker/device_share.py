@@ -3,7 +3,7 @@ allocation (cuMemCreate) exported as a POSIX file descriptor, passed with the se
 (`output_share`), imported and mapped by the receiver.
 
 Why: at KernelBench's full sizes a checked output is 6.4 GB; through host memory and a file it cost
-about 8 s to write and 3.6 s to read and compare per trial (H100, 2026-12-07). Legacy CUDA IPC
+about 8 s to write and 4.5-7.6 s to read and compare per trial (H100, 2026-12-07). Legacy CUDA IPC
 handles do not cross PID namespaces (each worker has its own); VMM descriptors do, being file
 descriptors: on an H100, 2026-12-07, a 6 GiB buffer went from one bubblewrap sandbox to another in
 about 5 ms (copy 4.3 ms, export and send 1.1 ms, import and map 0.7 ms; `benchmarks/vmm_share_probe.py`).

@@ -46,6 +46,7 @@ from kernelwright.tools.worker.output_file import (
     encode,
     header_bytes,
     parse,
+    read_output,
     write_encoded,
     write_output,
 )
@@ -114,6 +115,17 @@ def hand_over(share_path: str, file: str, tag: str, sign: Callable[[str], str], 
         except OSError:
             pass
     return write_output(file, value), -1
+
+
+def candidate_output(case: str, shared: bool, inbox: SharedInbox | None, key: bytes, file: Path, digest: str, device: Any = None) -> Any:
+    """A candidate's checked output: from `inbox` (signed by `key`) when its worker handed it over
+    sealed, else from `file`, whose digest its log signed. RewrittenFile either way when it is not
+    what the checker's writer made."""
+    if shared:
+        if inbox is None:
+            raise RewrittenFile(f"case {case}: the candidate's log says its output was handed over, but this check has no inbox")
+        return inbox.take(case, key, device=device)
+    return read_output(file, digest)
 
 
 def _is_sealed_memfd(fd: int) -> str | None:
@@ -200,23 +212,20 @@ class SharedInbox:
         with self._lock:
             while tag not in self._messages and not self._strays and time.monotonic() < deadline:
                 self._lock.wait(ACCEPT_POLL_S)
-            problem = self._problem(tag, key)
+            problem = self._problem(tag)
             if problem:
                 raise RewrittenFile(problem)
             mac, (fd, *device_fds) = self._messages.pop(tag)[0]
             self._taken.add(tag)
-        share = None
-        if device_fds:  # only a GPU check's reference worker asks its candidate for these
-            from kernelwright.tools.worker import device_share
-
-            share = device_share.load(device) if device is not None else None
-            if share is None:
-                for extra in device_fds:
-                    os.close(extra)
-                os.close(fd)
-                raise MalformedOutput(f"the output of case {tag} came with tensors on a device this process cannot map")
         try:
             try:
+                share = None
+                if device_fds:  # only a GPU check's reference worker asks its candidate for these
+                    from kernelwright.tools.worker import device_share
+
+                    share = device_share.load(device) if device is not None else None
+                    if share is None:
+                        raise MalformedOutput(f"the output of case {tag} came with tensors on a device this process cannot map")
                 size = os.fstat(fd).st_size
                 # Private and copy-on-write: torch maps writable buffers only, and a sealed file refuses
                 # shared writable mappings; nothing written through this mapping reaches the file.
@@ -231,7 +240,7 @@ class SharedInbox:
         finally:
             os.close(fd)
 
-    def _problem(self, tag: str, key: bytes) -> str | None:
+    def _problem(self, tag: str) -> str | None:
         if self._strays:
             return f"the candidate's process sent the checker's output inbox {self._strays[0]}"
         got = self._messages.get(tag)

@@ -25,8 +25,8 @@ from kernelwright.tools.worker.common import (
     tensor_bytes,
     write_json_atomic,
 )
-from kernelwright.tools.worker.output_file import check_described, read_output
-from kernelwright.tools.worker.output_share import SharedInbox
+from kernelwright.tools.worker.output_file import check_described
+from kernelwright.tools.worker.output_share import SharedInbox, candidate_output
 from kernelwright.tools.worker.reference_protocol import CaseComparison, CompareAnswer, CompareCommand
 
 DEVICE_SHARE = 0.25
@@ -85,17 +85,6 @@ class HeldOutputs:
             torch.cuda.empty_cache()
 
 
-def _candidate_output(held: HeldOutputs, entry: Any, share_key: bytes) -> Any:
-    """The candidate's output of `entry`: from the inbox when its worker handed it over sealed,
-    else from the file whose digest its log signed (RewrittenFile either way when it is not the
-    checker's writer's)."""
-    if entry.shared:
-        if held.inbox is None:
-            raise RewrittenFile(f"case {entry.case}: the candidate's log says its output was handed over, but this check has no inbox")
-        return held.inbox.take(entry.case, share_key, device=held.device if held.device.type == "cuda" else None)
-    return read_output(Path(entry.file), entry.digest)
-
-
 def compare_case(held: HeldOutputs, entry: Any, tolerances: Tolerances, mode: str, share_key: bytes = b"") -> CaseComparison:
     if entry.case not in held.outputs:  # the parent reads a missing case as its own failure
         return CaseComparison(case=entry.case, verdict=MISSING, message=f"no reference output held for case {entry.case}")
@@ -106,7 +95,8 @@ def compare_case(held: HeldOutputs, entry: Any, tolerances: Tolerances, mode: st
     comparison: Comparison | None = compare_structure(entry.output, ref, str(held.device))
     if comparison is None:
         try:
-            out = _candidate_output(held, entry, share_key)
+            out = candidate_output(entry.case, entry.shared, held.inbox, share_key, Path(entry.file), entry.digest,
+                                   device=held.device if held.device.type == "cuda" else None)
             check_described(out, entry.output)
         except RewrittenFile as exc:
             return CaseComparison(case=entry.case, verdict=Verdict.STATIC_VIOLATION.value, rewritten=str(exc))
